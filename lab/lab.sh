@@ -1,0 +1,570 @@
+#!/usr/bin/env bash
+# swarm-deploy local lab: a real two-node Docker Swarm, a "runner" Docker,
+# an authenticated registry and an sshd on the manager, all on this machine,
+# each node in its own network namespace. See lab/README.md.
+#
+#   bash lab/lab.sh up|down|status|env|worker-stop|worker-start|sshd-restart
+#
+# Must run as root. All traffic stays on the bridge swl0 (10.77.0.0/24): the
+# namespaces get no default route, so nothing in the lab can reach any other
+# address.
+set -Eeuo pipefail
+
+# ---------------------------------------------------------------- constants
+BRIDGE=swl0
+SUBNET_PREFIX=10.77.0
+HOST_IP=$SUBNET_PREFIX.1
+MGR_IP=$SUBNET_PREFIX.2
+REGISTRY=$HOST_IP:5000
+REGISTRY_USER=lab
+BASE_IMAGE=lab/busybox:1
+
+RUN_DIR=/run/swl                 # sockets, pidfiles, keys, lab.json (short paths!)
+DATA_DIR=/var/lib/swarm-lab      # data roots, registry storage, logs
+LOG_DIR=$DATA_DIR/logs
+SSH_DIR=$RUN_DIR/ssh
+LAB_JSON=$RUN_DIR/lab.json
+CLIENT_KEY=$RUN_DIR/id_ed25519
+
+NODES=(mgr wrk run)              # docker daemons; mgr+wrk form the swarm
+declare -A NODE_IP=([mgr]=$SUBNET_PREFIX.2 [wrk]=$SUBNET_PREFIX.3 [run]=$SUBNET_PREFIX.4)
+declare -A NODE_BIP=([mgr]=172.30.1.1/24 [wrk]=172.30.2.1/24 [run]=172.30.3.1/24)
+# Swarm-scoped (overlay) address pool; kept well away from 10.77.0.0/24.
+SWARM_ADDR_POOL=10.201.0.0/16
+
+# Prefer the newer CLI in /usr/local/bin (28.x; talks to the 20.10 engine fine).
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+
+log() { echo "lab: $*" >&2; }
+die() { echo "lab: ERROR: $*" >&2; exit 1; }
+
+ns()       { echo "swl-$1"; }             # netns name, also the node hostname
+sock()     { echo "$RUN_DIR/$1.sock"; }
+pidfile()  { echo "$RUN_DIR/$1.pid"; }
+dk()       { local n=$1; shift; docker -H "unix://$(sock "$n")" "$@"; }
+
+# pid_alive PIDFILE PATTERN: pid recorded in PIDFILE is running and its
+# command line contains PATTERN (guards against pid reuse).
+pid_alive() {
+  local f=$1 pat=$2 pid
+  [[ -s $f ]] || return 1
+  pid=$(<"$f")
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  [[ -r /proc/$pid/cmdline ]] || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$pat"
+}
+
+# stop_pid PID PATTERN [TIMEOUT]: SIGTERM, wait, then SIGKILL. Only touches
+# the pid if its command line still contains PATTERN.
+stop_pid() {
+  local pid=$1 pat=$2 timeout=${3:-30} i
+  [[ $pid =~ ^[0-9]+$ && -r /proc/$pid/cmdline ]] || return 0
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$pat" || return 0
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < timeout * 10; i++)); do
+    [[ -e /proc/$pid ]] || return 0
+    # a zombie counts as gone (its parent may be a shell that exited)
+    [[ $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) == Z ]] && return 0
+    sleep 0.1
+  done
+  log "pid $pid ($pat) did not exit after ${timeout}s; sending SIGKILL"
+  kill -KILL "$pid" 2>/dev/null || true
+  for ((i = 0; i < 50; i++)); do [[ -e /proc/$pid ]] || return 0; sleep 0.1; done
+}
+
+stop_pidfile() { # PIDFILE PATTERN [TIMEOUT]
+  [[ -s $1 ]] && stop_pid "$(<"$1")" "$2" "${3:-30}"
+  rm -f "$1"
+}
+
+# ---------------------------------------------------------------- packages
+install_packages() {
+  local bins=(dockerd containerd runc docker-init docker-registry sshd ssh ssh-keygen
+              busybox htpasswd ip iptables nsenter unshare curl node)
+  local missing=() b
+  for b in "${bins[@]}"; do command -v "$b" >/dev/null || missing+=("$b"); done
+  # The Debian docker CLI comes with docker.io; any docker CLI will do.
+  command -v docker >/dev/null || missing+=(docker)
+  ((${#missing[@]} == 0)) && return 0
+  log "installing packages (missing: ${missing[*]})"
+  export DEBIAN_FRONTEND=noninteractive
+  # The packages' own services (a host dockerd, a registry on *:5000, sshd on
+  # *:22) must not start: they would clash with the lab's instances. This
+  # machine kind ships a policy-rc.d that says so; make sure of it.
+  local policy=/usr/sbin/policy-rc.d added_policy=
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\n# temporary, from swarm-lab lab.sh\nexit 101\n' >"$policy"
+    chmod 755 "$policy"
+    added_policy=1
+  fi
+  local rc=0
+  { apt-get update -qq &&
+    apt-get install -y -qq --no-install-recommends \
+      docker.io docker-registry openssh-server busybox-static apache2-utils \
+      iproute2 iptables curl; } >&2 || rc=$?
+  [[ -z $added_policy ]] || rm -f "$policy"
+  ((rc == 0)) || die "apt-get failed (exit $rc)"
+  for b in "${bins[@]}"; do command -v "$b" >/dev/null || die "$b still missing after apt-get"; done
+}
+
+# ---------------------------------------------------------------- network
+net_up() {
+  log "network: bridge $BRIDGE $HOST_IP/24, namespaces ${NODES[*]/#/swl-}"
+  # `ip netns add` turns /run/netns into a bind mount the first time; remember
+  # whether that was us, so that `down` can undo it.
+  mountpoint -q /run/netns || touch "$RUN_DIR/netns-dir-mounted-by-lab"
+  ip link add "$BRIDGE" type bridge
+  ip addr add "$HOST_IP/24" dev "$BRIDGE"
+  ip link set "$BRIDGE" up
+  local n
+  for n in "${NODES[@]}"; do
+    ip netns add "$(ns "$n")"
+    # host side "swlh-mgr" on the bridge, namespace side renamed to eth0
+    ip link add "swlh-$n" type veth peer name "swln-$n"
+    ip link set "swlh-$n" master "$BRIDGE" up
+    ip link set "swln-$n" netns "$(ns "$n")"
+    nsenter --net="/var/run/netns/$(ns "$n")" sh -ec "
+      ip link set lo up
+      ip link set swln-$n name eth0
+      ip addr add ${NODE_IP[$n]}/24 dev eth0
+      ip link set eth0 up"
+    # Deliberately no default route: only 10.77.0.0/24 is reachable.
+  done
+  # Once a dockerd has run, bridged traffic goes through the host's FORWARD
+  # chain (br_netfilter) whose policy it sets to DROP; let swl0<->swl0 through.
+  iptables -C FORWARD -i "$BRIDGE" -o "$BRIDGE" -j ACCEPT 2>/dev/null ||
+    iptables -I FORWARD -i "$BRIDGE" -o "$BRIDGE" -j ACCEPT
+  # Belt and braces: never forward lab traffic anywhere else.
+  iptables -C FORWARD -i "$BRIDGE" ! -o "$BRIDGE" -j DROP 2>/dev/null ||
+    iptables -I FORWARD 2 -i "$BRIDGE" ! -o "$BRIDGE" -j DROP
+}
+
+net_down() {
+  local n
+  for n in "${NODES[@]}"; do
+    # deleting the namespace destroys eth0 and with it its host-side peer
+    ip netns del "$(ns "$n")" 2>/dev/null || true
+    ip link del "swlh-$n" 2>/dev/null || true
+  done
+  ip link del "$BRIDGE" 2>/dev/null || true
+  if [[ -e $RUN_DIR/netns-dir-mounted-by-lab ]] && [[ -z $(ls -A /run/netns 2>/dev/null) ]]; then
+    umount /run/netns 2>/dev/null || true
+  fi
+  while iptables -D FORWARD -i "$BRIDGE" -o "$BRIDGE" -j ACCEPT 2>/dev/null; do :; done
+  while iptables -D FORWARD -i "$BRIDGE" ! -o "$BRIDGE" -j DROP 2>/dev/null; do :; done
+}
+
+# ---------------------------------------------------------------- registry
+registry_up() {
+  local dir=$DATA_DIR/registry pw
+  mkdir -p "$dir/data"
+  pw=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+  echo "$pw" >"$RUN_DIR/registry.password"
+  chmod 600 "$RUN_DIR/registry.password"
+  htpasswd -Bbn "$REGISTRY_USER" "$pw" >"$dir/htpasswd"
+  cat >"$dir/config.yml" <<EOF
+version: 0.1
+log:
+  level: info
+  fields: { service: registry }
+storage:
+  filesystem: { rootdirectory: $dir/data }
+  delete: { enabled: true }
+  cache: { blobdescriptor: inmemory }
+http:
+  addr: $REGISTRY
+  secret: $(head -c 24 /dev/urandom | base64 | tr -d '/+=')
+auth:
+  htpasswd:
+    realm: swarm-lab
+    path: $dir/htpasswd
+EOF
+  log "registry: starting on $REGISTRY (user $REGISTRY_USER)"
+  setsid docker-registry serve "$dir/config.yml" >"$LOG_DIR/registry.log" 2>&1 </dev/null &
+  echo $! >"$(pidfile registry)"
+  local i code
+  for ((i = 0; i < 100; i++)); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' "http://$REGISTRY/v2/" || true)
+    [[ $code == 401 ]] && return 0
+    pid_alive "$(pidfile registry)" docker-registry || { tail -20 "$LOG_DIR/registry.log" >&2; die "registry exited"; }
+    sleep 0.1
+  done
+  die "registry did not answer on $REGISTRY (last HTTP code: $code)"
+}
+
+# ---------------------------------------------------------------- docker daemons
+dockerd_start() { # NODE
+  local n=$1 i
+  mkdir -p "$DATA_DIR/$n" "$RUN_DIR/$n"
+  # nsenter --net (not `ip netns exec`, which remounts /sys and hides the
+  # cgroup v1 mounts: "Devices cgroup isn't mounted"); unshare --uts gives the
+  # node its own hostname, which swarm uses as the node name.
+  setsid nsenter --net="/var/run/netns/$(ns "$n")" unshare --uts sh -c '
+      hostname "$0"; exec "$@"' "$(ns "$n")" \
+    dockerd \
+      --data-root "$DATA_DIR/$n" \
+      --exec-root "$RUN_DIR/$n" \
+      --pidfile "$(pidfile "$n")" \
+      --host "unix://$(sock "$n")" \
+      --bip "${NODE_BIP[$n]}" \
+      --default-address-pool base=172.31.0.0/16,size=24 \
+      --cgroup-parent "/swl-$n" \
+      --insecure-registry "$REGISTRY" \
+      --storage-driver overlay2 \
+      --shutdown-timeout 3 \
+      >>"$LOG_DIR/$n.log" 2>&1 </dev/null &
+  for ((i = 0; i < 600; i++)); do
+    if [[ -S $(sock "$n") ]] && dk "$n" version >/dev/null 2>&1; then return 0; fi
+    if ! kill -0 $! 2>/dev/null; then
+      tail -30 "$LOG_DIR/$n.log" >&2
+      die "dockerd $n exited during startup (log: $LOG_DIR/$n.log)"
+    fi
+    sleep 0.1
+  done
+  tail -30 "$LOG_DIR/$n.log" >&2
+  die "dockerd $n did not come up in 60s (log: $LOG_DIR/$n.log)"
+}
+
+# Stop one dockerd, then anything it left behind that it had recorded itself
+# (its managed containerd and the container shims), e.g. after a SIGKILL.
+dockerd_stop() { # NODE
+  local n=$1 f
+  stop_pidfile "$(pidfile "$n")" "dockerd" 60
+  for f in $(find "$RUN_DIR/$n" -name shim.pid 2>/dev/null); do
+    stop_pid "$(<"$f")" containerd-shim 10
+  done
+  f=$RUN_DIR/$n/containerd/containerd.pid
+  [[ -s $f ]] && stop_pid "$(<"$f")" containerd 20
+  return 0
+}
+
+dockerd_up_all() {
+  local n
+  log "dockerd: starting ${NODES[*]}"
+  for n in "${NODES[@]}"; do dockerd_start "$n"; done
+}
+
+# ---------------------------------------------------------------- base image
+base_image_up() {
+  local rootfs=$DATA_DIR/busybox-rootfs tarball=$DATA_DIR/busybox-image.tar a
+  log "image: building $BASE_IMAGE from busybox-static"
+  rm -rf "$rootfs"
+  mkdir -p "$rootfs"/{bin,sbin,usr/bin,usr/sbin,etc,tmp,www,root,var/www}
+  chmod 1777 "$rootfs/tmp"
+  cp /bin/busybox "$rootfs/bin/busybox"
+  # one link per applet, in the directory busybox itself says it belongs in
+  for a in $(busybox --list-full); do
+    [[ $a == bin/busybox ]] && continue
+    mkdir -p "$rootfs/$(dirname "$a")"
+    ln -sf /bin/busybox "$rootfs/$a"
+  done
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$rootfs/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\n' >"$rootfs/etc/group"
+  echo "swarm-lab busybox" >"$rootfs/www/index.html"
+  # Import once into the runner, then save/load so all daemons share one image ID.
+  tar -C "$rootfs" --numeric-owner -c . | dk run import \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'CMD ["sh"]' - "$BASE_IMAGE" >/dev/null
+  dk run save -o "$tarball" "$BASE_IMAGE"
+  dk mgr load -q -i "$tarball" >/dev/null
+  dk wrk load -q -i "$tarball" >/dev/null
+  rm -f "$tarball"
+  rm -rf "$rootfs"
+
+  log "image: pushing $REGISTRY/$BASE_IMAGE"
+  local cfg
+  cfg=$(mktemp -d)
+  local out
+  # (login warns about unencrypted credentials on stderr: only show on failure)
+  out=$(DOCKER_CONFIG=$cfg dk run login -u "$REGISTRY_USER" --password-stdin "$REGISTRY" \
+    <"$RUN_DIR/registry.password" 2>&1) || { echo "$out" >&2; die "docker login to $REGISTRY failed"; }
+  dk run tag "$BASE_IMAGE" "$REGISTRY/$BASE_IMAGE"
+  DOCKER_CONFIG=$cfg dk run push -q "$REGISTRY/$BASE_IMAGE" >/dev/null
+  rm -rf "$cfg"
+}
+
+# ---------------------------------------------------------------- swarm
+swarm_up() {
+  log "swarm: init on swl-mgr ($MGR_IP), join swl-wrk (${NODE_IP[wrk]})"
+  dk mgr swarm init --advertise-addr "$MGR_IP" --listen-addr "$MGR_IP:2377" \
+    --default-addr-pool "$SWARM_ADDR_POOL" --default-addr-pool-mask-length 24 >/dev/null
+  local token
+  token=$(dk mgr swarm join-token -q worker)
+  dk wrk swarm join --token "$token" --advertise-addr "${NODE_IP[wrk]}" \
+    --listen-addr "${NODE_IP[wrk]}:2377" "$MGR_IP:2377" >/dev/null
+  wait_nodes_ready 60
+}
+
+# wait_nodes_ready SECONDS: both nodes Ready in the manager's view
+wait_nodes_ready() {
+  local i
+  for ((i = 0; i < $1 * 2; i++)); do
+    [[ $(nodes_ready) == 2 ]] && return 0
+    sleep 0.5
+  done
+  dk mgr node ls >&2 || true
+  die "swarm nodes not Ready after $1s"
+}
+
+nodes_ready() {
+  dk mgr node ls --format '{{.Hostname}} {{.Status}}' 2>/dev/null |
+    grep -cE '^swl-(mgr|wrk) Ready$' || true
+}
+
+# ---------------------------------------------------------------- sshd
+sshd_config_write() {
+  mkdir -p "$SSH_DIR" /run/sshd
+  chmod 700 "$SSH_DIR"
+  local t
+  for t in ed25519 ecdsa rsa; do
+    [[ -f $SSH_DIR/ssh_host_${t}_key ]] ||
+      ssh-keygen -q -t "$t" -N '' -C "swl-mgr" -f "$SSH_DIR/ssh_host_${t}_key"
+  done
+  [[ -f $CLIENT_KEY ]] || ssh-keygen -q -t ed25519 -N '' -C swarm-lab -f "$CLIENT_KEY"
+  chmod 600 "$CLIENT_KEY"
+  cp "$CLIENT_KEY.pub" "$SSH_DIR/authorized_keys"
+  chmod 600 "$SSH_DIR/authorized_keys"
+  # known_hosts straight from the host key files (no ssh-keyscan needed)
+  : >"$SSH_DIR/known_hosts"
+  for t in ed25519 ecdsa rsa; do
+    echo "$MGR_IP $(cut -d' ' -f1,2 "$SSH_DIR/ssh_host_${t}_key.pub")" >>"$SSH_DIR/known_hosts"
+  done
+  cat >"$SSH_DIR/sshd_config" <<EOF
+# swarm-lab sshd for the manager node (only listens inside netns swl-mgr)
+ListenAddress $MGR_IP
+Port 22
+HostKey $SSH_DIR/ssh_host_ed25519_key
+HostKey $SSH_DIR/ssh_host_ecdsa_key
+HostKey $SSH_DIR/ssh_host_rsa_key
+PidFile $(pidfile sshd)
+AuthorizedKeysFile $SSH_DIR/authorized_keys
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes yes
+X11Forwarding no
+PrintMotd no
+# Deploys open many sessions in a row (one docker dial-stdio per API client)
+MaxSessions 64
+MaxStartups 64:30:128
+SetEnv DOCKER_HOST=unix://$(sock mgr)
+Subsystem sftp internal-sftp
+EOF
+}
+
+sshd_start() {
+  local dpid i
+  dpid=$(<"$(pidfile mgr)")
+  # Same network and UTS (hostname swl-mgr) namespaces as the manager dockerd.
+  /usr/sbin/sshd -t -f "$SSH_DIR/sshd_config"
+  nsenter --net="/var/run/netns/$(ns mgr)" --uts="/proc/$dpid/ns/uts" \
+    /usr/sbin/sshd -f "$SSH_DIR/sshd_config" -E "$LOG_DIR/sshd.log" </dev/null
+  for ((i = 0; i < 50; i++)); do
+    pid_alive "$(pidfile sshd)" sshd && (exec 3<>"/dev/tcp/$MGR_IP/22") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  tail -20 "$LOG_DIR/sshd.log" >&2
+  die "sshd did not come up on $MGR_IP:22"
+}
+
+sshd_up() {
+  log "sshd: starting on $MGR_IP:22"
+  sshd_config_write
+  sshd_start
+}
+
+ssh_lab() { # run a command on the manager over ssh
+  ssh -i "$CLIENT_KEY" -o UserKnownHostsFile="$SSH_DIR/known_hosts" -o StrictHostKeyChecking=yes \
+    -o BatchMode=yes -o ConnectTimeout=5 "root@$MGR_IP" "$@"
+}
+
+# ---------------------------------------------------------------- outputs
+write_lab_json() {
+  local pw
+  pw=$(<"$RUN_DIR/registry.password")
+  umask 077
+  LAB_PW=$pw LAB_KH=$(<"$SSH_DIR/known_hosts") node -e '
+    const fs = require("fs");
+    const j = {
+      registry: process.argv[1], registryUser: process.argv[2],
+      registryPassword: process.env.LAB_PW,
+      sshHost: process.argv[3], sshPort: 22, sshUser: "root",
+      sshKeyFile: process.argv[4], knownHosts: process.env.LAB_KH + "\n",
+      managerDockerHost: "unix://" + process.argv[5],
+      workerDockerHost: "unix://" + process.argv[6],
+      runnerDockerHost: "unix://" + process.argv[7],
+      baseImage: process.argv[8], managerNode: "swl-mgr", workerNode: "swl-wrk",
+    };
+    fs.writeFileSync(process.argv[9], JSON.stringify(j, null, 2) + "\n", { mode: 0o600 });
+  ' "$REGISTRY" "$REGISTRY_USER" "$MGR_IP" "$CLIENT_KEY" "$(sock mgr)" "$(sock wrk)" "$(sock run)" \
+    "$BASE_IMAGE" "$LAB_JSON"
+  chmod 600 "$LAB_JSON"
+}
+
+cmd_env() {
+  [[ -s $LAB_JSON ]] || die "$LAB_JSON not found; run: bash lab/lab.sh up"
+  node -e '
+    const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    const q = (v) => "'\''" + String(v).replace(/'\''/g, "'\''\\'\'''\''") + "'\''";
+    for (const [k, v] of Object.entries(j)) {
+      const name = "LAB_" + k.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase();
+      console.log(`export ${name}=${q(v)}`);
+    }
+    console.log(`export LAB_JSON=${q(process.argv[1])}`);
+  ' "$LAB_JSON"
+}
+
+# ---------------------------------------------------------------- health
+# healthy [quiet]: 0 if every component the lab runs is up and answering.
+health_report() {
+  local ok=0 n code
+  for n in "${NODES[@]}"; do
+    if pid_alive "$(pidfile "$n")" dockerd && dk "$n" version >/dev/null 2>&1; then
+      echo "dockerd $n: up ($(sock "$n"))"
+    else
+      echo "dockerd $n: DOWN"; ok=1
+    fi
+  done
+  if pid_alive "$(pidfile registry)" docker-registry; then
+    code=$(curl -s -m 3 -o /dev/null -w '%{http_code}' "http://$REGISTRY/v2/" || true)
+    if [[ $code == 401 ]]; then echo "registry: up ($REGISTRY)"; else echo "registry: not answering (HTTP $code)"; ok=1; fi
+  else
+    echo "registry: DOWN"; ok=1
+  fi
+  if pid_alive "$(pidfile sshd)" sshd && (exec 3<>"/dev/tcp/$MGR_IP/22") 2>/dev/null; then
+    echo "sshd: up ($MGR_IP:22)"
+  else
+    echo "sshd: DOWN"; ok=1
+  fi
+  local ready
+  ready=$(nodes_ready)
+  if [[ $ready == 2 ]]; then echo "swarm: 2/2 nodes Ready"; else echo "swarm: $ready/2 nodes Ready"; ok=1; fi
+  [[ -s $LAB_JSON ]] || { echo "lab.json: missing"; ok=1; }
+  return $ok
+}
+
+cmd_status() {
+  local rc=0
+  health_report || rc=$?
+  if pid_alive "$(pidfile mgr)" dockerd; then
+    echo; dk mgr node ls 2>&1 || true
+  fi
+  ((rc == 0)) && echo "lab: healthy" || echo "lab: UNHEALTHY"
+  return $rc
+}
+
+# ---------------------------------------------------------------- up / down
+on_up_exit() {
+  local rc=$?
+  ((rc == 0)) || log "up FAILED (exit $rc). Logs: $LOG_DIR/*.log. Re-run 'up' to tear down and rebuild."
+}
+
+cmd_up() {
+  local t0=$SECONDS
+  [[ $EUID == 0 ]] || die "must run as root"
+  if [[ -d $RUN_DIR ]] && health_report >/dev/null 2>&1; then
+    log "already up and healthy"
+    return 0
+  fi
+  install_packages
+  if [[ -e $RUN_DIR || -e $DATA_DIR ]] || ip link show "$BRIDGE" >/dev/null 2>&1; then
+    log "found a partial lab; tearing it down first"
+    cmd_down
+  fi
+  trap on_up_exit EXIT
+  mkdir -p "$RUN_DIR" "$LOG_DIR"
+  chmod 700 "$RUN_DIR"
+  net_up
+  registry_up
+  dockerd_up_all
+  swarm_up
+  base_image_up
+  sshd_up
+  write_lab_json
+  ssh_lab docker node ls >/dev/null || die "ssh to the manager does not reach docker"
+  health_report >&2 || die "lab is not healthy after up"
+  log "up in $((SECONDS - t0))s; details in $LAB_JSON"
+}
+
+# The daemons' (now empty) cgroup v1 parents, e.g. /sys/fs/cgroup/memory/swl-mgr.
+cgroups_down() {
+  local n d
+  for n in "${NODES[@]}"; do
+    for d in /sys/fs/cgroup/*/"swl-$n"; do
+      [[ -d $d ]] || continue
+      find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null || log "could not remove cgroup $d"
+    done
+  done
+}
+
+# Unmount everything mounted below a directory, deepest first.
+umount_below() { # DIR
+  local d=$1 m
+  # /proc/self/mounts escapes spaces etc.; lab paths have none.
+  for m in $(awk -v d="$d" '$2 == d || index($2, d "/") == 1 {print $2}' /proc/self/mounts | sort -r); do
+    umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || log "could not unmount $m"
+  done
+}
+
+cmd_down() {
+  [[ $EUID == 0 ]] || die "must run as root"
+  log "down: stopping sshd, dockerd (${NODES[*]}), registry"
+  stop_pidfile "$(pidfile sshd)" sshd 10
+  local n pids=()
+  # stop the daemons in parallel (each takes a few seconds to shut down)
+  for n in "${NODES[@]}"; do dockerd_stop "$n" & pids+=($!); done
+  for n in "${pids[@]}"; do wait "$n" || true; done
+  stop_pidfile "$(pidfile registry)" docker-registry 10
+  log "down: unmounting, removing network and files"
+  cgroups_down
+  umount_below "$RUN_DIR"
+  umount_below "$DATA_DIR"
+  net_down
+  rm -rf "$RUN_DIR" "$DATA_DIR"
+  log "down: done"
+}
+
+cmd_worker_stop() {
+  log "stopping worker dockerd"
+  dockerd_stop wrk
+  umount_below "$RUN_DIR/wrk"
+  # Tests want a node the manager already sees as Down (takes ~10s).
+  local i
+  for ((i = 0; i < 120; i++)); do
+    dk mgr node ls --format '{{.Hostname}} {{.Status}}' 2>/dev/null | grep -qx 'swl-wrk Down' && {
+      log "manager reports swl-wrk Down"; return 0; }
+    sleep 0.5
+  done
+  die "manager did not report swl-wrk Down within 60s"
+}
+
+cmd_worker_start() {
+  if pid_alive "$(pidfile wrk)" dockerd; then log "worker dockerd already running"; return 0; fi
+  log "starting worker dockerd (keeps its data root, so it rejoins the swarm)"
+  dockerd_start wrk
+  wait_nodes_ready 60
+}
+
+cmd_sshd_restart() {
+  log "restarting manager sshd"
+  stop_pidfile "$(pidfile sshd)" sshd 10
+  sshd_start
+}
+
+main() {
+  local cmd=${1:-}
+  case $cmd in
+    up) cmd_up ;;
+    down) cmd_down ;;
+    status) cmd_status ;;
+    env) cmd_env ;;
+    worker-stop) cmd_worker_stop ;;
+    worker-start) cmd_worker_start ;;
+    sshd-restart) cmd_sshd_restart ;;
+    *) echo "usage: $0 up|down|status|env|worker-stop|worker-start|sshd-restart" >&2; exit 2 ;;
+  esac
+}
+
+main "$@"

@@ -1,0 +1,62 @@
+// Build with the runner's Docker, push every tag, and return the image
+// pinned by digest: the deploy never names a mutable tag.
+import type { DockerCli } from '../docker-cli.js'
+import { runOrThrow } from '../docker-cli.js'
+import type { ImageBuild } from '../inputs/inputs.js'
+
+export interface PushedImage {
+  repository: string
+  tag: string
+  digest: string
+  /** `repo:tag@sha256:…`: what the stack deploys. */
+  pinned: string
+}
+
+export function buildArgs(image: ImageBuild): string[] {
+  const args = ['build', '--file', image.dockerfile]
+  for (const tag of image.tags) args.push('--tag', `${image.repository}:${tag}`)
+  // Build-arg values are not secret by contract (they end up in the image
+  // history); `--build-arg NAME` reads the value from the environment anyway,
+  // which keeps them out of the process list.
+  for (const name of image.buildArgs.keys()) args.push('--build-arg', name)
+  args.push(image.context)
+  return args
+}
+
+const DIGEST = /sha256:[0-9a-f]{64}/
+
+/** `docker push` ends with `<tag>: digest: sha256:… size: N`. */
+export function digestFromPushOutput(output: string): string | undefined {
+  const line = output.split('\n').reverse().find(l => /digest: sha256:[0-9a-f]{64}/.test(l))
+  return line?.match(DIGEST)?.[0]
+}
+
+/** From `docker image inspect --format '{{json .RepoDigests}}'`. */
+export function digestFromRepoDigests(json: string, repository: string): string | undefined {
+  const digests = JSON.parse(json || '[]') as string[] | null
+  const mine = (digests ?? []).find(d => d.startsWith(`${repository}@`) || d.startsWith(`${dockerHubLong(repository)}@`))
+  return mine?.match(DIGEST)?.[0]
+}
+
+// The engine records Docker Hub images under their short names.
+function dockerHubLong(repository: string): string {
+  const short = repository.replace(/^docker\.io\//, '').replace(/^library\//, '')
+  return short
+}
+
+export async function buildAndPush(cli: DockerCli, image: ImageBuild): Promise<PushedImage> {
+  const env = Object.fromEntries(image.buildArgs)
+  await runOrThrow(cli, 'docker build', buildArgs(image), { env })
+  let digest: string | undefined
+  for (const tag of image.tags) {
+    const pushed = await runOrThrow(cli, `docker push ${image.repository}:${tag}`, ['push', `${image.repository}:${tag}`])
+    digest ??= digestFromPushOutput(pushed.stdout)
+  }
+  const first = image.tags[0]!
+  if (digest === undefined) {
+    const inspected = await runOrThrow(cli, 'docker image inspect', ['image', 'inspect', '--format', '{{json .RepoDigests}}', `${image.repository}:${first}`], { silent: true })
+    digest = digestFromRepoDigests(inspected.stdout.trim(), image.repository)
+  }
+  if (digest === undefined) throw new Error(`pushed ${image.repository}:${first} but the registry reported no digest`)
+  return { repository: image.repository, tag: first, digest, pinned: `${image.repository}:${first}@${digest}` }
+}

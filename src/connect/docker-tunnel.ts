@@ -1,0 +1,157 @@
+// One way to reach the target Docker engine for the whole run: a private unix
+// socket on the runner, each connection to it carried by `docker system
+// dial-stdio` at the other end. Over SSH that is one more channel on the one
+// connection (what the docker CLI's ssh:// transport does, so the manager's
+// DOCKER_HOST or context is honoured); without a host it is a local child.
+// Both the runner's docker CLI and the API client use this socket.
+import * as core from '@actions/core'
+import { spawn } from 'node:child_process'
+import * as net from 'node:net'
+import { Duplex } from 'node:stream'
+import { NodeSSH } from 'node-ssh'
+import type { SshTarget } from '../inputs/inputs.js'
+import { checkHostKey, fingerprint, hostKeyAlgorithms, parseKnownHosts } from './known-hosts.js'
+
+export const DIAL_COMMAND = 'docker system dial-stdio'
+
+/** Opens one byte stream to the Docker engine. */
+type Dial = () => Promise<Duplex>
+
+export interface DockerTunnel {
+  /** Unix socket on the runner that reaches the target engine. */
+  socketPath: string
+  /** For logs: where the engine is. */
+  description: string
+  /** The last error text the far end printed, to explain a failed request. */
+  lastDialError(): string | undefined
+  close(): Promise<void>
+}
+
+const CONNECT_TIMEOUT_MS = 20_000
+
+export async function openSsh(target: SshTarget): Promise<NodeSSH> {
+  const entries = target.knownHosts === undefined ? undefined : parseKnownHosts(target.knownHosts)
+  const algorithms = entries && hostKeyAlgorithms(entries, target.host, target.port)
+  if (entries && algorithms?.length === 0) {
+    throw new Error(`known-hosts has no key for ${target.host} port ${target.port}: add the line ssh-keyscan -p ${target.port} ${target.host} prints`)
+  }
+  let refusal: string | undefined
+  let seen: string | undefined
+  const ssh = new NodeSSH()
+  try {
+    await ssh.connect({
+      host: target.host,
+      port: target.port,
+      username: target.user,
+      privateKey: target.privateKey,
+      readyTimeout: CONNECT_TIMEOUT_MS,
+      keepaliveInterval: 10_000,
+      keepaliveCountMax: 3,
+      ...(algorithms ? { algorithms: { serverHostKey: algorithms as never } } : {}),
+      hostVerifier: (key: Buffer) => {
+        seen = fingerprint(key)
+        if (entries === undefined) return true
+        const decision = checkHostKey(entries, target.host, target.port, key)
+        if (!decision.ok) refusal = decision.reason
+        return decision.ok
+      }
+    })
+  } catch (error) {
+    ssh.dispose()
+    if (refusal) throw new Error(`ssh: ${refusal}. Nothing was deployed.`)
+    throw new Error(`ssh: cannot connect to ${target.user}@${target.host}:${target.port}: ${(error as Error).message}`)
+  }
+  if (entries === undefined) {
+    core.warning(`insecure-ignore-host-key is true: the host key of ${target.host} (${seen}) was NOT verified. Anyone on the network path could impersonate the manager and receive your secrets. Set known-hosts.`)
+  } else {
+    core.info(`Host key ${seen} of ${target.host} matches known-hosts`)
+  }
+  return ssh
+}
+
+function sshDial(ssh: NodeSSH, onError: (text: string) => void): Dial {
+  return () =>
+    new Promise((resolve, reject) => {
+      const client = ssh.connection
+      if (!client) return reject(new Error('ssh connection is closed'))
+      client.exec(DIAL_COMMAND, (error, channel) => {
+        if (error) return reject(error)
+        let stderr = ''
+        channel.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')))
+        channel.on('exit', (code: number | null) => {
+          if (code !== 0 && stderr.trim() !== '') onError(stderr.trim())
+        })
+        resolve(channel)
+      })
+    })
+}
+
+function localDial(onError: (text: string) => void): Dial {
+  return async () => {
+    const [command, ...args] = DIAL_COMMAND.split(' ')
+    const child = spawn(command!, args, { stdio: ['pipe', 'pipe', 'pipe'] })
+    let stderr = ''
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')))
+    child.on('error', error => onError(`cannot run docker: ${error.message}`))
+    child.on('exit', code => {
+      if (code !== 0 && stderr.trim() !== '') onError(stderr.trim())
+    })
+    return Duplex.from({ readable: child.stdout, writable: child.stdin })
+  }
+}
+
+/** Serve `socketPath`, dialling the engine once per accepted connection. */
+async function serve(socketPath: string, dial: Dial): Promise<{ close(): Promise<void> }> {
+  const open = new Set<net.Socket>()
+  const server = net.createServer(local => {
+    open.add(local)
+    local.on('close', () => open.delete(local))
+    dial().then(
+      remote => {
+        local.pipe(remote)
+        remote.pipe(local)
+        const closeBoth = (): void => {
+          local.destroy()
+          remote.destroy()
+        }
+        local.on('error', closeBoth)
+        remote.on('error', closeBoth)
+        remote.on('close', () => local.end())
+      },
+      (error: Error) => {
+        core.debug(`dial failed: ${error.message}`)
+        local.destroy()
+      }
+    )
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(socketPath, () => resolve())
+  })
+  return {
+    // Idle keep-alive connections would hold close() open forever.
+    close: () =>
+      new Promise<void>(resolve => {
+        server.close(() => resolve())
+        for (const socket of open) socket.destroy()
+      })
+  }
+}
+
+export async function openTunnel(target: SshTarget | { kind: 'local' }, socketPath: string): Promise<DockerTunnel> {
+  let lastError: string | undefined
+  const onError = (text: string): void => {
+    lastError = text
+  }
+  const ssh = target.kind === 'ssh' ? await openSsh(target) : undefined
+  const server = await serve(socketPath, ssh ? sshDial(ssh, onError) : localDial(onError))
+  return {
+    socketPath,
+    description: target.kind === 'ssh' ? `${target.user}@${target.host}:${target.port}` : "the runner's Docker engine",
+    lastDialError: () => lastError,
+    close: async () => {
+      await server.close()
+      ssh?.dispose()
+    }
+  }
+}

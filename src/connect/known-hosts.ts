@@ -1,0 +1,98 @@
+// known_hosts parsing and host key checks, as OpenSSH does them: plain and
+// hashed (`|1|salt|hash`) host names, `[host]:port`, wildcard and negated
+// patterns. Pure: the SSH client hands us the key blob and we decide.
+import { createHash, createHmac } from 'node:crypto'
+
+export interface KnownHost {
+  patterns: string
+  keyType: string
+  /** The key blob as sent in the SSH handshake. */
+  key: Buffer
+  revoked: boolean
+}
+
+export function parseKnownHosts(text: string): KnownHost[] {
+  const entries: KnownHost[] = []
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim()
+    if (line === '' || line.startsWith('#')) continue
+    const fields = line.split(/\s+/)
+    let revoked = false
+    if (fields[0]?.startsWith('@')) {
+      const marker = fields.shift()
+      // A CA key would need certificate checking; refuse rather than half-trust it.
+      if (marker === '@cert-authority') throw new Error('known-hosts: @cert-authority lines are not supported; list the host keys themselves')
+      if (marker !== '@revoked') throw new Error(`known-hosts: unknown marker ${marker}`)
+      revoked = true
+    }
+    const [patterns, keyType, keyText] = fields
+    if (!patterns || !keyType || !keyText || !/^[A-Za-z0-9+/]+={0,2}$/.test(keyText)) {
+      throw new Error('known-hosts: each line must be "HOSTS KEYTYPE BASE64KEY", as ssh-keyscan prints')
+    }
+    entries.push({ patterns, keyType, key: Buffer.from(keyText, 'base64'), revoked })
+  }
+  if (!entries.some(e => !e.revoked)) throw new Error('known-hosts: no host key in it')
+  return entries
+}
+
+/** The name OpenSSH looks up: `host`, or `[host]:port` off port 22. */
+export function hostKeyName(host: string, port: number): string {
+  return port === 22 ? host : `[${host}]:${port}`
+}
+
+function globToRegExp(glob: string): RegExp {
+  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')
+  return new RegExp(`^${body}$`, 'i')
+}
+
+function hashedMatch(pattern: string, name: string): boolean {
+  const [, magic, salt, hash] = pattern.split('|')
+  if (magic !== '1' || !salt || !hash) return false
+  const mac = createHmac('sha1', Buffer.from(salt, 'base64')).update(name).digest('base64')
+  return mac === hash
+}
+
+export function matchesHost(patterns: string, host: string, port: number): boolean {
+  const name = hostKeyName(host, port)
+  if (patterns.startsWith('|')) return hashedMatch(patterns, name)
+  let matched = false
+  for (const pattern of patterns.split(',')) {
+    const negated = pattern.startsWith('!')
+    if (globToRegExp(negated ? pattern.slice(1) : pattern).test(name)) {
+      if (negated) return false
+      matched = true
+    }
+  }
+  return matched
+}
+
+export function entriesFor(entries: KnownHost[], host: string, port: number): KnownHost[] {
+  return entries.filter(e => matchesHost(e.patterns, host, port))
+}
+
+export type HostKeyDecision = { ok: true } | { ok: false; reason: string }
+
+export function checkHostKey(entries: KnownHost[], host: string, port: number, key: Buffer): HostKeyDecision {
+  const mine = entriesFor(entries, host, port)
+  if (mine.some(e => e.revoked && e.key.equals(key))) return { ok: false, reason: 'the host key is marked @revoked in known-hosts' }
+  if (mine.some(e => !e.revoked && e.key.equals(key))) return { ok: true }
+  const name = hostKeyName(host, port)
+  return mine.length === 0
+    ? { ok: false, reason: `known-hosts has no entry for ${name}` }
+    : { ok: false, reason: `the host key of ${name} (${fingerprint(key)}) does not match known-hosts: refusing to connect (possible man-in-the-middle, or the host was rebuilt)` }
+}
+
+/** Host key algorithms to offer, so the server presents a key we can check. */
+export function hostKeyAlgorithms(entries: KnownHost[], host: string, port: number): string[] {
+  const algorithms: string[] = []
+  for (const { keyType, revoked } of entriesFor(entries, host, port)) {
+    if (revoked) continue
+    const names = keyType === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [keyType]
+    for (const name of names) if (!algorithms.includes(name)) algorithms.push(name)
+  }
+  return algorithms
+}
+
+export function fingerprint(key: Buffer): string {
+  return `SHA256:${createHash('sha256').update(key).digest('base64').replace(/=+$/, '')}`
+}

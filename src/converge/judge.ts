@@ -1,0 +1,288 @@
+// The verdict is data: a pure function of what Swarm reported before the
+// deploy (the baseline) and what it reports now. The watcher only fetches
+// snapshots and asks this module what they mean.
+import type { Node, Service, Snapshot, Task, TaskSpec } from './swarm.js'
+
+export type StackStatus = 'pending' | 'converged' | 'failed' | 'rolled-back' | 'timed-out'
+export type ServiceState = 'pending' | 'rolling-back' | 'converged' | 'failed' | 'rolled-back'
+export type ServiceMode = 'replicated' | 'global' | 'replicated-job' | 'global-job'
+
+export interface ServiceBaseline {
+  id: string
+  templateKey: string
+  updateStartedAt: string | undefined
+}
+
+/** What the swarm looked like just before this deploy. */
+export interface Baseline {
+  services: Record<string, ServiceBaseline>
+  taskIds: string[]
+}
+
+export interface TaskFailure {
+  taskId: string
+  service: string
+  slot: number | undefined
+  node: string
+  state: string
+  error: string
+  exitCode: number | undefined
+  containerId: string | undefined
+}
+
+export interface ServiceVerdict {
+  name: string
+  id: string
+  image: string
+  mode: ServiceMode
+  change: 'created' | 'updated' | 'unchanged'
+  state: ServiceState
+  desired: number
+  running: number
+  updateState: string | undefined
+  /** One line a person can act on. */
+  message: string
+  nodes: string[]
+  /** Why tasks of the current spec are not running yet, most frequent first. */
+  pending: string[]
+  /** Tasks started by this deploy that failed or were rejected. */
+  failures: TaskFailure[]
+}
+
+export interface Verdict {
+  status: StackStatus
+  services: ServiceVerdict[]
+  /** One sentence for the final error or notice. */
+  summary: string
+}
+
+export interface JudgeClock {
+  /** Milliseconds since the deploy command returned. */
+  sinceDeployMs: number
+  deadlineReached: boolean
+}
+
+/**
+ * A spec change that starts no rolling update (swarmkit skips updates for
+ * some fields) is accepted once its tasks run and this long has passed
+ * without Swarm starting one.
+ */
+export const NO_UPDATE_GRACE_MS = 10_000
+
+const STACK_LABEL = 'com.docker.stack.namespace'
+const ACTIVE_DESIRED = new Set(['new', 'allocated', 'pending', 'assigned', 'accepted', 'preparing', 'ready', 'starting', 'running'])
+const FAILED_STATES = new Set(['failed', 'rejected'])
+
+/** Stable JSON of the task template: equal strings mean Swarm has nothing to roll out. */
+export function templateKey(template: TaskSpec): string {
+  return stableStringify(template)
+}
+
+function stableStringify(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(',')}}`
+  }
+  return JSON.stringify(value)
+}
+
+export function stackServices(snapshot: Snapshot, stack: string): Service[] {
+  return snapshot.services.filter(s => s.Spec.Labels?.[STACK_LABEL] === stack)
+}
+
+export function baselineOf(snapshot: Snapshot, stack: string): Baseline {
+  const services: Record<string, ServiceBaseline> = {}
+  for (const service of stackServices(snapshot, stack)) {
+    services[service.Spec.Name] = {
+      id: service.ID,
+      templateKey: templateKey(service.Spec.TaskTemplate),
+      updateStartedAt: service.UpdateStatus?.StartedAt
+    }
+  }
+  return { services, taskIds: snapshot.tasks.map(t => t.ID) }
+}
+
+export function modeOf(service: Service): ServiceMode {
+  const mode = service.Spec.Mode
+  if (mode.Global) return 'global'
+  if (mode.ReplicatedJob) return 'replicated-job'
+  if (mode.GlobalJob) return 'global-job'
+  return 'replicated'
+}
+
+/** A task runs the service's current spec (image and forced-restart counter). */
+function runsCurrentSpec(task: Task, service: Service): boolean {
+  const template = service.Spec.TaskTemplate
+  return (
+    task.Spec.ContainerSpec?.Image === template.ContainerSpec?.Image &&
+    (task.Spec.ForceUpdate ?? 0) === (template.ForceUpdate ?? 0)
+  )
+}
+
+function hostname(nodes: Map<string, Node>, id: string | undefined): string {
+  if (!id) return '(unassigned)'
+  return nodes.get(id)?.Description?.Hostname ?? id.slice(0, 12)
+}
+
+function countedReasons(reasons: string[]): string[] {
+  const counts = new Map<string, number>()
+  for (const reason of reasons) counts.set(reason, (counts.get(reason) ?? 0) + 1)
+  return [...counts.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .map(([reason, n]) => (n > 1 ? `${n} tasks ${reason}` : `1 task ${reason}`))
+}
+
+interface TaskCount {
+  desired: number
+  running: number
+  done: boolean
+  nodes: string[]
+  pending: string[]
+}
+
+function countTasks(service: Service, tasks: Task[], fresh: (t: Task) => boolean, nodes: Map<string, Node>): TaskCount {
+  const mode = modeOf(service)
+  if (mode === 'replicated-job' || mode === 'global-job') {
+    // A job is done when this deploy's tasks have completed.
+    const mine = tasks.filter(t => fresh(t) && runsCurrentSpec(t, service))
+    const complete = mine.filter(t => t.Status.State === 'complete')
+    const desired =
+      mode === 'replicated-job'
+        ? (service.Spec.Mode.ReplicatedJob?.TotalCompletions ?? service.Spec.Mode.ReplicatedJob?.MaxConcurrent ?? 1)
+        : Math.max(mine.length, 1)
+    const waiting = mine.filter(t => t.Status.State !== 'complete')
+    return {
+      desired,
+      running: complete.length,
+      done: complete.length >= desired,
+      nodes: [...new Set(complete.map(t => hostname(nodes, t.NodeID)))].sort(),
+      pending: countedReasons(waiting.map(t => `${t.Status.State}: ${t.Status.Err || t.Status.Message || ''}`.trim()))
+    }
+  }
+  const active = tasks.filter(t => ACTIVE_DESIRED.has(t.DesiredState) && runsCurrentSpec(t, service))
+  const running = active.filter(t => t.Status.State === 'running')
+  const stale = tasks.filter(t => ACTIVE_DESIRED.has(t.DesiredState) && !runsCurrentSpec(t, service))
+  const desired = mode === 'replicated' ? (service.Spec.Mode.Replicated?.Replicas ?? 1) : active.length
+  const waiting = active.filter(t => t.Status.State !== 'running')
+  const reasons = waiting.map(t => `${t.Status.State}: ${t.Status.Err || t.Status.Message || ''}`.trim())
+  if (stale.length > 0) reasons.push(...stale.map(() => 'of the previous spec still to be replaced'))
+  return {
+    desired,
+    running: running.length,
+    done: running.length === desired && active.length === desired && stale.length === 0,
+    nodes: [...new Set(running.map(t => hostname(nodes, t.NodeID)))].sort(),
+    pending: countedReasons(reasons)
+  }
+}
+
+function failuresOf(service: Service, tasks: Task[], fresh: (t: Task) => boolean, nodes: Map<string, Node>): TaskFailure[] {
+  return tasks
+    .filter(t => fresh(t) && FAILED_STATES.has(t.Status.State))
+    .map(t => ({
+      taskId: t.ID,
+      service: service.Spec.Name,
+      slot: t.Slot,
+      node: hostname(nodes, t.NodeID),
+      state: t.Status.State,
+      error: t.Status.Err || t.Status.Message || '(no error reported)',
+      exitCode: t.Status.ContainerStatus?.ExitCode,
+      containerId: t.Status.ContainerStatus?.ContainerID
+    }))
+}
+
+function judgeService(service: Service, baseline: Baseline, snapshot: Snapshot, clock: JudgeClock, nodes: Map<string, Node>): ServiceVerdict {
+  const before = baseline.services[service.Spec.Name]
+  const known = new Set(baseline.taskIds)
+  const fresh = (t: Task): boolean => !known.has(t.ID)
+  const tasks = snapshot.tasks.filter(t => t.ServiceID === service.ID)
+  const replaced = before !== undefined && before.id !== service.ID
+  const change: ServiceVerdict['change'] =
+    before === undefined || replaced ? 'created' : before.templateKey === templateKey(service.Spec.TaskTemplate) ? 'unchanged' : 'updated'
+  const update = service.UpdateStatus
+  // An UpdateStatus only speaks for this deploy if it began after the baseline.
+  const ownUpdate = update?.State !== undefined && (change === 'created' || update.StartedAt !== before?.updateStartedAt) ? update : undefined
+  const count = countTasks(service, tasks, fresh, nodes)
+
+  const verdict: ServiceVerdict = {
+    name: service.Spec.Name,
+    id: service.ID,
+    image: service.Spec.TaskTemplate.ContainerSpec?.Image ?? '',
+    mode: modeOf(service),
+    change,
+    state: 'pending',
+    desired: count.desired,
+    running: count.running,
+    updateState: ownUpdate?.State,
+    message: '',
+    nodes: count.nodes,
+    pending: count.pending,
+    failures: failuresOf(service, tasks, fresh, nodes)
+  }
+  const swarmSays = ownUpdate?.Message ? `: ${ownUpdate.Message}` : ''
+  switch (ownUpdate?.State) {
+    case 'paused':
+      return { ...verdict, state: 'failed', message: `update paused by Swarm${swarmSays}` }
+    case 'rollback_started':
+      return { ...verdict, state: 'rolling-back', message: `rolling back${swarmSays}` }
+    case 'rollback_completed':
+      return { ...verdict, state: 'rolled-back', message: `the update failed and Swarm rolled the service back to its previous spec${swarmSays}` }
+    case 'rollback_paused':
+      return { ...verdict, state: 'failed', message: `the rollback itself failed and is paused: manual action needed${swarmSays}` }
+    case 'completed':
+      return { ...verdict, state: 'converged', message: `update completed (${count.running}/${count.desired} running)` }
+    case 'updating':
+      return { ...verdict, message: `updating: ${count.running}/${count.desired} of the new spec running` }
+    default:
+      break
+  }
+  const progress = `${count.running}/${count.desired} ${verdict.mode.endsWith('job') ? 'complete' : 'running'}`
+  if (change === 'updated' && (!count.done || clock.sinceDeployMs < NO_UPDATE_GRACE_MS)) {
+    return { ...verdict, message: `spec changed; waiting for Swarm to start the update (${progress})` }
+  }
+  if (count.done) {
+    const what = change === 'unchanged' ? 'unchanged' : change === 'created' ? 'created' : 'updated'
+    return { ...verdict, state: 'converged', message: `${what}, ${progress}` }
+  }
+  return { ...verdict, message: `${change === 'created' ? 'starting' : 'converging'}: ${progress}` }
+}
+
+export function judge(baseline: Baseline, snapshot: Snapshot, stack: string, clock: JudgeClock): Verdict {
+  const nodes = new Map(snapshot.nodes.map(n => [n.ID, n]))
+  const services = stackServices(snapshot, stack)
+    .map(s => judgeService(s, baseline, snapshot, clock, nodes))
+    .sort((a, b) => a.name.localeCompare(b.name))
+  return { status: stackStatus(services, clock), services, summary: summarize(services, stack, clock) }
+}
+
+function stackStatus(services: ServiceVerdict[], clock: JudgeClock): StackStatus {
+  // A paused update or rollback does not resume by itself: no point waiting.
+  if (services.some(s => s.state === 'failed')) return 'failed'
+  const unsettled = services.some(s => s.state === 'pending' || s.state === 'rolling-back')
+  if (unsettled) return clock.deadlineReached ? 'timed-out' : 'pending'
+  if (services.some(s => s.state === 'rolled-back')) return 'rolled-back'
+  return 'converged'
+}
+
+function summarize(services: ServiceVerdict[], stack: string, clock: JudgeClock): string {
+  const status = stackStatus(services, clock)
+  const names = (state: ServiceState): string => services.filter(s => s.state === state).map(s => s.name).join(', ')
+  switch (status) {
+    case 'converged':
+      return `Stack ${stack} converged: ${services.length} service(s) running the deployed spec.`
+    case 'failed':
+      return `Stack ${stack} failed: ${services.filter(s => s.state === 'failed').map(s => `${s.name} (${s.message})`).join('; ')}.`
+    case 'rolled-back':
+      return `Stack ${stack} was rolled back by Swarm: ${names('rolled-back')} failed to update and run their previous spec again. Fix the image or config and deploy again.`
+    case 'timed-out': {
+      const pending = services.filter(s => s.state === 'pending' || s.state === 'rolling-back')
+      return `Stack ${stack} timed out with ${pending.length} service(s) not converged: ${pending
+        .map(s => `${s.name} (${s.message}${s.pending.length ? `; ${s.pending.slice(0, 2).join('; ')}` : ''})`)
+        .join('; ')}.`
+    }
+    default:
+      return `Stack ${stack}: waiting for ${services.filter(s => s.state !== 'converged').map(s => s.name).join(', ')}.`
+  }
+}

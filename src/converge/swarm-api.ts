@@ -1,0 +1,64 @@
+// The seam to the Engine API, through the tunnel socket. One poll cycle is
+// three calls whatever the stack size: services by stack label, their tasks
+// in one filtered list, and the nodes.
+import Docker from 'dockerode'
+import * as http from 'node:http'
+import type { Node, Service, Snapshot, Task } from './swarm.js'
+
+export interface EngineInfo {
+  serverVersion: string
+  isManager: boolean
+  swarmState: string
+}
+
+export interface SwarmApi {
+  info(): Promise<EngineInfo>
+  snapshot(stack: string): Promise<Snapshot>
+  /** The last `tail` log lines of a task since `sinceSeconds` (Unix time), bounded by `timeoutMs`. */
+  taskLogs(taskId: string, sinceSeconds: number, tail: number, timeoutMs: number): Promise<Buffer>
+  /** API calls made so far (for benchmarks and logs). */
+  calls(): number
+  close(): void
+}
+
+const REQUEST_TIMEOUT_MS = 30_000
+
+export function dockerodeApi(socketPath: string): SwarmApi {
+  // Keep-alive: each new connection costs a `dial-stdio` process on the manager.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 4 })
+  const docker = new Docker({ socketPath, timeout: REQUEST_TIMEOUT_MS, agent } as Docker.DockerOptions)
+  let calls = 0
+  const counted = <T>(promise: Promise<T>): Promise<T> => {
+    calls += 1
+    return promise
+  }
+  return {
+    async info() {
+      const info = (await counted(docker.info())) as { ServerVersion?: string; Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean } }
+      return {
+        serverVersion: info.ServerVersion ?? 'unknown',
+        isManager: info.Swarm?.ControlAvailable === true,
+        swarmState: info.Swarm?.LocalNodeState ?? 'unknown'
+      }
+    },
+    async snapshot(stack) {
+      const label = `com.docker.stack.namespace=${stack}`
+      const [services, nodes] = await Promise.all([
+        counted(docker.listServices({ filters: JSON.stringify({ label: [label] }) }) as Promise<unknown>) as Promise<Service[]>,
+        counted(docker.listNodes()) as unknown as Promise<Node[]>
+      ])
+      const ids = services.map(s => s.ID)
+      const tasks =
+        ids.length === 0 ? [] : ((await counted(docker.listTasks({ filters: JSON.stringify({ service: ids }) }) as Promise<unknown>)) as Task[])
+      return { services, tasks, nodes }
+    },
+    async taskLogs(taskId, sinceSeconds, tail, timeoutMs) {
+      const task = docker.getTask(taskId) as unknown as { logs(opts: object): Promise<Buffer> }
+      return (await counted(
+        task.logs({ stdout: true, stderr: true, follow: false, since: sinceSeconds, tail, timestamps: false, abortSignal: AbortSignal.timeout(timeoutMs) })
+      )) as Buffer
+    },
+    calls: () => calls,
+    close: () => agent.destroy()
+  }
+}

@@ -1,0 +1,71 @@
+// The slice of the Engine API's swarm objects the verdict reads. Field names
+// are the API's own, so recorded JSON from a real engine is a valid fixture.
+// Every field is present in API 1.41 (Engine 20.10) and in later versions.
+
+export type UpdateState = 'updating' | 'paused' | 'completed' | 'rollback_started' | 'rollback_paused' | 'rollback_completed'
+
+export interface ContainerSpec {
+  Image?: string
+  Healthcheck?: { Test?: string[]; Interval?: number; Timeout?: number; Retries?: number; StartPeriod?: number }
+}
+
+export interface TaskSpec {
+  ContainerSpec?: ContainerSpec
+  ForceUpdate?: number
+  Placement?: { Constraints?: string[] }
+}
+
+export interface Service {
+  ID: string
+  Version: { Index: number }
+  CreatedAt?: string
+  UpdatedAt?: string
+  Spec: {
+    Name: string
+    Labels?: Record<string, string>
+    TaskTemplate: TaskSpec
+    Mode: {
+      Replicated?: { Replicas?: number }
+      Global?: Record<string, never>
+      ReplicatedJob?: { MaxConcurrent?: number; TotalCompletions?: number }
+      GlobalJob?: Record<string, never>
+    }
+  }
+  PreviousSpec?: { TaskTemplate: TaskSpec }
+  UpdateStatus?: { State?: UpdateState; StartedAt?: string; CompletedAt?: string; Message?: string }
+}
+
+export type TaskState =
+  | 'new' | 'allocated' | 'pending' | 'assigned' | 'accepted' | 'preparing' | 'ready' | 'starting'
+  | 'running' | 'complete' | 'shutdown' | 'failed' | 'rejected' | 'remove' | 'orphaned'
+
+export interface Task {
+  ID: string
+  CreatedAt?: string
+  ServiceID: string
+  Slot?: number
+  NodeID?: string
+  Spec: TaskSpec
+  DesiredState: TaskState
+  Status: {
+    Timestamp?: string
+    State: TaskState
+    Message?: string
+    Err?: string
+    ContainerStatus?: { ContainerID?: string; ExitCode?: number }
+  }
+}
+
+export interface Node {
+  ID: string
+  Description?: { Hostname?: string }
+  Status: { State: 'unknown' | 'down' | 'ready' | 'disconnected'; Addr?: string }
+  Spec?: { Availability?: 'active' | 'pause' | 'drain'; Role?: string }
+}
+
+/** Everything the judge needs, fetched in one poll cycle (three API calls). */
+export interface Snapshot {
+  services: Service[]
+  tasks: Task[]
+  nodes: Node[]
+}

@@ -1,0 +1,73 @@
+// Poll the swarm until the judge gives a final verdict or the deadline
+// passes. Progress is printed when it changes, not on every poll.
+import type { Baseline, Verdict } from './judge.js'
+import { judge } from './judge.js'
+import type { Snapshot } from './swarm.js'
+import type { SwarmApi } from './swarm-api.js'
+
+export interface WatchOptions {
+  stack: string
+  baseline: Baseline
+  /** Epoch ms when `docker stack deploy` returned. */
+  deployedAt: number
+  /** Epoch ms after which pending means timed out. */
+  deadline: number
+  pollMs: number
+  log: (line: string) => void
+  now?: () => number
+  sleep?: (ms: number) => Promise<void>
+}
+
+export interface WatchResult {
+  verdict: Verdict
+  snapshot: Snapshot | undefined
+  polls: number
+}
+
+const HEARTBEAT_MS = 30_000
+
+export function progressLines(verdict: Verdict): string[] {
+  return verdict.services.map(s => `${s.name}: ${s.message}${s.pending.length > 0 ? ` [${s.pending.slice(0, 2).join('; ')}]` : ''}`)
+}
+
+export async function watch(api: SwarmApi, options: WatchOptions): Promise<WatchResult> {
+  const now = options.now ?? Date.now
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms)))
+  let last: Snapshot | undefined
+  let printed = ''
+  let lastPrintAt = 0
+  let lastError = ''
+  let polls = 0
+  for (;;) {
+    const deadlineReached = now() >= options.deadline
+    try {
+      last = await api.snapshot(options.stack)
+      polls += 1
+      lastError = ''
+    } catch (error) {
+      // A failed poll is never a verdict: keep trying until the deadline.
+      const message = (error as Error).message
+      if (message !== lastError) options.log(`Could not read the swarm state (will retry): ${message}`)
+      lastError = message
+    }
+    if (last) {
+      const verdict = judge(options.baseline, last, options.stack, { sinceDeployMs: now() - options.deployedAt, deadlineReached })
+      const lines = progressLines(verdict).join('\n')
+      if (lines !== printed || now() - lastPrintAt >= HEARTBEAT_MS) {
+        const elapsed = Math.round((now() - options.deployedAt) / 1000)
+        options.log(`[${elapsed}s]${lines === printed ? ' still waiting:' : ''}\n  ${progressLines(verdict).join('\n  ')}`)
+        printed = lines
+        lastPrintAt = now()
+      }
+      if (verdict.status !== 'pending') return { verdict, snapshot: last, polls }
+    } else if (deadlineReached) {
+      const verdict: Verdict = {
+        status: 'timed-out',
+        services: [],
+        summary: `Stack ${options.stack}: no swarm state could be read before the deadline (${lastError}).`
+      }
+      return { verdict, snapshot: undefined, polls }
+    }
+    await sleep(Math.max(0, Math.min(options.pollMs, options.deadline - now())))
+  }
+}

@@ -1,0 +1,186 @@
+// Every input is read here, once, into a typed object. Nothing deeper in the
+// code reads inputs or the runner's environment for configuration.
+import { utils as sshUtils } from 'ssh2'
+import {
+  InputError,
+  parseBoolean,
+  parseDuration,
+  parseHost,
+  parseKeyValues,
+  parseLines,
+  parsePort,
+  parseRepository,
+  parseStackName,
+  parseTags,
+  registryOf
+} from './parse.js'
+
+export interface SshTarget {
+  kind: 'ssh'
+  host: string
+  port: number
+  user: string
+  privateKey: string
+  /** known_hosts text; undefined only with insecureIgnoreHostKey. */
+  knownHosts: string | undefined
+  insecureIgnoreHostKey: boolean
+}
+
+/** No host: the Docker engine the runner's own docker CLI reaches (self-hosted runner on a manager). */
+export interface LocalTarget {
+  kind: 'local'
+}
+
+export interface ImageBuild {
+  repository: string
+  tags: string[]
+  context: string
+  dockerfile: string
+  buildArgs: Map<string, string>
+}
+
+export interface RegistryAuth {
+  registry: string
+  username: string
+  password: string
+}
+
+export interface Inputs {
+  target: SshTarget | LocalTarget
+  stack: string
+  composeFiles: string[]
+  image: ImageBuild | undefined
+  /** Credentials given as inputs; an ECR registry without them uses the AWS SDK. */
+  registry: RegistryAuth | { registry: string; username?: undefined } | undefined
+  env: Map<string, string>
+  timeoutMs: number
+  prune: boolean
+}
+
+export type ReadInput = (name: string) => string
+
+export interface InputContext {
+  env: Record<string, string | undefined>
+  /** Resolves a path from the workspace and says whether it is a file. */
+  isFile: (path: string) => boolean
+}
+
+/** Values that must be masked before anything is printed. */
+export function secretsOf(read: ReadInput): string[] {
+  const values = [read('ssh-key'), read('registry-password')]
+  // Parsing can fail later; mask every `=`-value it might hold regardless.
+  for (const line of read('env').split(/\r?\n/)) {
+    const eq = line.indexOf('=')
+    if (eq >= 0) values.push(line.slice(eq + 1))
+  }
+  return values.filter(value => value.trim() !== '')
+}
+
+export function getInputs(read: ReadInput, context: InputContext): Inputs {
+  const stack = parseStackName('stack', read('stack'))
+  const timeoutMs = parseDuration('timeout', read('timeout') || '10m')
+  const prune = parseBoolean('prune', read('prune'), false)
+  const env = parseKeyValues('env', read('env'))
+  if (env.has('IMAGE') && read('image').trim() !== '') {
+    throw new InputError('env', 'IMAGE is set by the action to the pushed image; use another name')
+  }
+
+  const composeFiles = parseLines(read('compose-file') || 'docker-compose.yml')
+  for (const file of composeFiles) {
+    if (!context.isFile(file)) throw new InputError('compose-file', `'${file}' does not exist or is not a file`)
+  }
+
+  return {
+    target: readTarget(read),
+    stack,
+    composeFiles,
+    image: readImage(read, context),
+    registry: readRegistry(read),
+    env,
+    timeoutMs,
+    prune
+  }
+}
+
+function readTarget(read: ReadInput): SshTarget | LocalTarget {
+  const rawHost = read('host').trim()
+  if (rawHost === '') {
+    for (const name of ['user', 'ssh-key', 'known-hosts']) {
+      if (read(name).trim() !== '') throw new InputError(name, 'is set but host is empty: give host, or remove it to deploy to the local engine')
+    }
+    return { kind: 'local' }
+  }
+  const defaultPort = parsePort('port', read('port') || '22')
+  const { host, port } = parseHost('host', rawHost, defaultPort)
+  const user = read('user').trim()
+  if (user === '') throw new InputError('user', 'is required with host')
+  if (!/^[a-zA-Z0-9_][a-zA-Z0-9_.-]*$/.test(user)) throw new InputError('user', `'${user}' is not a valid user name`)
+
+  const privateKey = read('ssh-key')
+  if (privateKey.trim() === '') throw new InputError('ssh-key', 'is required with host')
+  const parsed = sshUtils.parseKey(normalizeKey(privateKey))
+  if (parsed instanceof Error) {
+    throw new InputError('ssh-key', `is not a private key this action can read (OpenSSH or PEM, without passphrase): ${parsed.message}`)
+  }
+
+  const insecureIgnoreHostKey = parseBoolean('insecure-ignore-host-key', read('insecure-ignore-host-key'), false)
+  const knownHosts = read('known-hosts').trim()
+  if (knownHosts === '' && !insecureIgnoreHostKey) {
+    throw new InputError(
+      'known-hosts',
+      "is required with host: give the manager's known_hosts line(s) (ssh-keyscan -p PORT HOST), or set insecure-ignore-host-key: true"
+    )
+  }
+  return {
+    kind: 'ssh',
+    host,
+    port,
+    user,
+    privateKey: normalizeKey(privateKey),
+    knownHosts: knownHosts === '' ? undefined : knownHosts,
+    insecureIgnoreHostKey
+  }
+}
+
+/** Secrets pasted into the GitHub UI often lose the final newline or gain CRLF. */
+function normalizeKey(key: string): string {
+  return key.replace(/\r\n/g, '\n').trim() + '\n'
+}
+
+function readImage(read: ReadInput, context: InputContext): ImageBuild | undefined {
+  const rawRepository = read('image').trim()
+  if (rawRepository === '') {
+    for (const name of ['tags', 'build-args']) {
+      if (read(name).trim() !== '') throw new InputError(name, 'is set but image is empty: nothing is built without image')
+    }
+    return undefined
+  }
+  const repository = parseRepository('image', rawRepository)
+  const contextDir = read('context').trim() || '.'
+  const dockerfile = read('dockerfile').trim() || 'Dockerfile'
+  const dockerfilePath = dockerfile.startsWith('/') ? dockerfile : `${contextDir}/${dockerfile}`
+  if (!context.isFile(dockerfilePath)) throw new InputError('dockerfile', `'${dockerfilePath}' does not exist or is not a file`)
+  return {
+    repository,
+    tags: parseTags('tags', read('tags'), context.env.GITHUB_SHA),
+    context: contextDir,
+    dockerfile: dockerfilePath,
+    buildArgs: parseKeyValues('build-args', read('build-args'))
+  }
+}
+
+function readRegistry(read: ReadInput): Inputs['registry'] {
+  const username = read('registry-username').trim()
+  const password = read('registry-password')
+  const repository = read('image').trim()
+  const registry = read('registry').trim() || (repository === '' ? '' : registryOf(repository))
+  if ((username === '') !== (password.trim() === '')) {
+    throw new InputError(username === '' ? 'registry-username' : 'registry-password', 'registry-username and registry-password go together')
+  }
+  if (registry === '') {
+    if (username !== '') throw new InputError('registry', 'is empty and so is image: say which registry the credentials are for')
+    return undefined
+  }
+  if (!/^[a-zA-Z0-9.-]+(?::\d+)?$/.test(registry)) throw new InputError('registry', `'${registry}' is not a registry host like ghcr.io or registry.example.com:5000`)
+  return username === '' ? { registry } : { registry, username, password }
+}

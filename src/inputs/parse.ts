@@ -1,0 +1,163 @@
+// Pure parsers for action inputs. Every error names the input and the
+// accepted forms, and never echoes a value that might be a secret.
+
+export class InputError extends Error {
+  constructor(input: string, message: string) {
+    super(`${input}: ${message}`)
+    this.name = 'InputError'
+  }
+}
+
+const UNIT_MS = { h: 3_600_000, m: 60_000, s: 1_000 } as const
+
+/** `90s`, `5m`, `1h`, `1h30m`, `2m30s` → milliseconds (> 0). */
+export function parseDuration(input: string, raw: string): number {
+  const text = raw.trim()
+  const match = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(text)
+  const ms = match
+    ? Number(match[1] ?? 0) * UNIT_MS.h + Number(match[2] ?? 0) * UNIT_MS.m + Number(match[3] ?? 0) * UNIT_MS.s
+    : 0
+  if (!match || text === '' || ms <= 0) {
+    throw new InputError(input, `'${text}' is not a duration like 90s, 5m or 1h`)
+  }
+  return ms
+}
+
+export function parseBoolean(input: string, raw: string, fallback: boolean): boolean {
+  const text = raw.trim().toLowerCase()
+  if (text === '') return fallback
+  if (['true', 'yes', '1'].includes(text)) return true
+  if (['false', 'no', '0'].includes(text)) return false
+  throw new InputError(input, `'${raw.trim()}' is not a boolean: use true or false`)
+}
+
+/** Non-empty, trimmed lines; `#` starts a comment line. */
+export function parseLines(raw: string): string[] {
+  return raw
+    .split(/\r?\n/)
+    .map(line => line.trim())
+    .filter(line => line !== '' && !line.startsWith('#'))
+}
+
+export const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/
+
+/**
+ * Multiline `KEY=VALUE`. The value is everything after the first `=` and is
+ * kept byte for byte (no trimming, no quote removal): it may be a secret.
+ * Errors cite line numbers, never line content.
+ */
+export function parseKeyValues(input: string, raw: string): Map<string, string> {
+  const result = new Map<string, string>()
+  const lines = raw.split(/\r?\n/)
+  lines.forEach((line, index) => {
+    if (line.trim() === '' || line.trimStart().startsWith('#')) return
+    const eq = line.indexOf('=')
+    if (eq < 0) {
+      throw new InputError(
+        input,
+        `line ${index + 1} has no '=': each line must be KEY=VALUE (a multi-line value cannot be passed this way)`
+      )
+    }
+    const key = line.slice(0, eq).trim()
+    if (!ENV_KEY.test(key)) {
+      throw new InputError(input, `line ${index + 1}: '${key}' is not a valid name: use letters, digits and '_', not starting with a digit`)
+    }
+    if (result.has(key)) throw new InputError(input, `${key} is set twice`)
+    result.set(key, line.slice(eq + 1))
+  })
+  return result
+}
+
+// Swarm names services `<stack>_<service>` and accepts only this shape
+// (swarmkit's name check), at most 63 characters in all.
+const STACK_NAME = /^[a-zA-Z0-9](?:[-_]*[a-zA-Z0-9]+)*$/
+
+export function parseStackName(input: string, raw: string): string {
+  const name = raw.trim()
+  if (name === '') throw new InputError(input, 'is required')
+  if (!STACK_NAME.test(name) || name.length > 50) {
+    throw new InputError(
+      input,
+      `'${name}' is not a valid stack name: use letters, digits, '-' and '_', start and end with a letter or digit, at most 50 characters`
+    )
+  }
+  return name
+}
+
+export interface HostPort {
+  host: string
+  port: number
+}
+
+/** `name`, `name:port`, `1.2.3.4:2222`, `[::1]:22`, or a bare IPv6 address. */
+export function parseHost(input: string, raw: string, defaultPort: number): HostPort {
+  const text = raw.trim()
+  const bracketed = /^\[([0-9a-fA-F:.]+)\](?::(\d+))?$/.exec(text)
+  if (bracketed) return { host: bracketed[1]!, port: bracketed[2] ? parsePort(input, bracketed[2]) : defaultPort }
+  if ((text.match(/:/g) ?? []).length > 1 && /^[0-9a-fA-F:.]+$/.test(text)) return { host: text, port: defaultPort }
+  const plain = /^([a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?)(?::(\d+))?$/.exec(text)
+  if (!plain) throw new InputError(input, `'${text}' is not a host name or address (optionally with :port)`)
+  return { host: plain[1]!, port: plain[2] ? parsePort(input, plain[2]) : defaultPort }
+}
+
+export function parsePort(input: string, raw: string): number {
+  const text = raw.trim()
+  const port = Number(text)
+  if (!/^\d+$/.test(text) || port < 1 || port > 65535) {
+    throw new InputError(input, `'${text}' is not a TCP port (1-65535)`)
+  }
+  return port
+}
+
+// Docker's reference grammar for a repository (no tag, no digest).
+const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*'
+const DOMAIN = '(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?'
+const REPOSITORY = new RegExp(`^(?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*$`)
+const TAG = /^[\w][\w.-]{0,127}$/
+
+export function parseRepository(input: string, raw: string): string {
+  const repo = raw.trim()
+  if (!REPOSITORY.test(repo) || repo.length > 255) {
+    throw new InputError(
+      input,
+      `'${repo}' is not an image repository like docker.io/acme/api or registry.example.com:5000/team/api (lowercase, no tag or digest)`
+    )
+  }
+  return repo
+}
+
+export function parseTags(input: string, raw: string, fallback: string | undefined): string[] {
+  const tags = parseLines(raw)
+  if (tags.length === 0) {
+    if (!fallback) throw new InputError(input, 'is empty and GITHUB_SHA is not set: give at least one tag')
+    tags.push(fallback)
+  }
+  for (const tag of tags) {
+    if (!TAG.test(tag)) {
+      throw new InputError(input, `'${tag}' is not a valid tag: letters, digits, '_', '.' and '-', at most 128, not starting with '.' or '-'`)
+    }
+  }
+  return [...new Set(tags)]
+}
+
+/**
+ * The registry a repository lives on: its first path component when that
+ * looks like a host (has a dot or a port, or is localhost), else Docker Hub.
+ */
+export function registryOf(repository: string): string {
+  const slash = repository.indexOf('/')
+  if (slash < 0) return 'docker.io'
+  const first = repository.slice(0, slash)
+  return first.includes('.') || first.includes(':') || first === 'localhost' ? first : 'docker.io'
+}
+
+export interface EcrRegistry {
+  accountId: string
+  region: string
+}
+
+/** `123456789012.dkr.ecr.eu-west-1.amazonaws.com` → account and region. */
+export function parseEcrRegistry(registry: string): EcrRegistry | undefined {
+  const match = /^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$/.exec(registry)
+  return match ? { accountId: match[1]!, region: match[2]! } : undefined
+}

@@ -1,0 +1,150 @@
+// The pipeline: inputs → build → registry → connect → deploy → converge →
+// report. Each phase is one log group; decisions live in pure modules and
+// every side effect goes through the docker CLI, the tunnel or the API seam.
+import * as core from '@actions/core'
+import { statSync } from 'node:fs'
+import type { PushedImage } from './build/image.js'
+import { buildAndPush } from './build/image.js'
+import { openTunnel } from './connect/docker-tunnel.js'
+import { describeFailure, diagnose } from './converge/diagnose.js'
+import type { Diagnosis } from './converge/diagnose.js'
+import { baselineOf } from './converge/judge.js'
+import type { SwarmApi } from './converge/swarm-api.js'
+import { dockerodeApi } from './converge/swarm-api.js'
+import { watch } from './converge/watch.js'
+import { stackDeploy } from './deploy/stack-deploy.js'
+import { ExecDockerCli } from './docker-cli.js'
+import type { Inputs } from './inputs/inputs.js'
+import { getInputs, secretsOf } from './inputs/inputs.js'
+import { ecrToken, login, resolveAuth } from './registry/login.js'
+import { renderSummary, servicesOutput } from './report/summary.js'
+import { redact } from './report/redact.js'
+import { createWorkdir } from './workdir.js'
+
+const POLL_MS = 500
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile()
+  } catch {
+    return false
+  }
+}
+
+export async function run(): Promise<void> {
+  try {
+    const read = (name: string): string => core.getInput(name)
+    // Mask first: nothing may print before every secret is registered.
+    const secrets = secretsOf(read)
+    for (const secret of secrets) maskSecret(secret)
+    const inputs = getInputs(read, { env: process.env, isFile })
+    await deploy(inputs, secrets)
+  } catch (error) {
+    core.setFailed(error instanceof Error ? error.message : String(error))
+  }
+}
+
+/** Multi-line values are masked line by line too, as the runner matches per line. */
+function maskSecret(secret: string): void {
+  core.setSecret(secret)
+  for (const line of secret.split(/\r?\n/)) if (line.trim().length >= 4 && line !== secret) core.setSecret(line)
+}
+
+async function deploy(inputs: Inputs, secrets: string[]): Promise<void> {
+  const started = Date.now()
+  const workdir = await createWorkdir(process.env.RUNNER_TEMP)
+  try {
+    const cli = new ExecDockerCli(workdir.dockerConfig)
+
+    const auth = await resolveAuth(inputs.registry, ecrToken)
+    if (auth) await core.group(`Log in to ${auth.registry}`, () => login(cli, workdir.dockerConfig, auth))
+
+    let image: PushedImage | undefined
+    if (inputs.image) {
+      const build = inputs.image
+      image = await core.group(`Build and push ${build.repository}`, () => buildAndPush(cli, build))
+      core.info(`Pushed ${image.pinned}`)
+      core.setOutput('image', image.pinned)
+      core.setOutput('digest', image.digest)
+    }
+
+    const tunnel = await core.group('Connect', async () => {
+      const opened = await openTunnel(inputs.target, workdir.dockerSocket)
+      core.info(`Docker engine reached through ${opened.description}`)
+      return opened
+    })
+    const api = dockerodeApi(tunnel.socketPath)
+    try {
+      await core.group('Check the target engine', () => checkManager(api, tunnel.lastDialError))
+      const before = await api.snapshot(inputs.stack)
+      const baseline = baselineOf(before, inputs.stack)
+
+      const variables = new Map(inputs.env)
+      if (image) variables.set('IMAGE', image.pinned)
+      const deployStarted = Date.now()
+      await core.group(`Deploy stack ${inputs.stack}`, () =>
+        stackDeploy(cli, { stack: inputs.stack, composeFiles: inputs.composeFiles, prune: inputs.prune, variables }, tunnel.socketPath)
+      )
+      const deployedAt = Date.now()
+
+      const { verdict } = await core.group('Wait for the rollout', () =>
+        watch(api, {
+          stack: inputs.stack,
+          baseline,
+          deployedAt,
+          deadline: deployStarted + inputs.timeoutMs,
+          pollMs: POLL_MS,
+          log: core.info
+        })
+      )
+
+      let diagnoses: Diagnosis[] = []
+      if (verdict.status !== 'converged') {
+        diagnoses = await core.group('Diagnostics', async () => {
+          const found = await diagnose(api, verdict, Math.floor(deployStarted / 1000) - 5)
+          const clean = found.map(d => ({ ...d, logTail: redact(d.logTail, secrets) }))
+          for (const { failure, logTail } of clean) {
+            core.info(describeFailure(failure))
+            if (logTail !== '') core.info(logTail.split('\n').map(l => `    | ${l}`).join('\n'))
+          }
+          if (clean.length === 0) core.info('No failed task of this deploy to show.')
+          return clean
+        })
+      }
+
+      core.setOutput('status', verdict.status)
+      core.setOutput('services', servicesOutput(verdict))
+      const markdown = renderSummary({
+        stack: inputs.stack,
+        target: tunnel.description,
+        image: image?.pinned,
+        verdict,
+        diagnoses,
+        seconds: Math.round((Date.now() - started) / 1000)
+      })
+      if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(markdown).write()
+
+      if (verdict.status === 'converged') core.info(verdict.summary)
+      else core.setFailed(verdict.summary)
+    } finally {
+      api.close()
+      await tunnel.close()
+    }
+  } finally {
+    await workdir.remove()
+  }
+}
+
+async function checkManager(api: SwarmApi, lastDialError: () => string | undefined): Promise<void> {
+  let info
+  try {
+    info = await api.info()
+  } catch (error) {
+    const far = lastDialError()
+    throw new Error(`cannot reach the Docker engine: ${far ?? (error as Error).message}`)
+  }
+  if (!info.isManager) {
+    throw new Error(`the Docker engine (version ${info.serverVersion}, swarm state ${info.swarmState}) is not a swarm manager: point host at a manager node`)
+  }
+  core.info(`Docker ${info.serverVersion}, swarm manager`)
+}

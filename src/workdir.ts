@@ -1,0 +1,50 @@
+// A private scratch folder for one run: the throwaway Docker config (so no
+// registry credentials stay in ~/.docker on self-hosted runners) and the
+// local end of the Docker socket forward. Removed when the action ends.
+import { readFileSync } from 'node:fs'
+import * as fs from 'node:fs/promises'
+import * as os from 'node:os'
+import * as path from 'node:path'
+
+export interface Workdir {
+  root: string
+  dockerConfig: string
+  dockerSocket: string
+  remove(): Promise<void>
+}
+
+export async function createWorkdir(runnerTemp: string | undefined): Promise<Workdir> {
+  const parent = runnerTemp && runnerTemp !== '' ? runnerTemp : os.tmpdir()
+  await fs.mkdir(parent, { recursive: true })
+  // Short prefix: the socket path must stay under the 107-byte limit.
+  const root = await fs.mkdtemp(path.join(parent, 'sd-'))
+  await fs.chmod(root, 0o700)
+  const dockerConfig = path.join(root, 'docker')
+  await fs.mkdir(dockerConfig, { mode: 0o700 })
+  await fs.writeFile(path.join(dockerConfig, 'config.json'), JSON.stringify(seedConfig(), null, 2), { mode: 0o600 })
+  return {
+    root,
+    dockerConfig,
+    dockerSocket: path.join(root, 'docker.sock'),
+    remove: () => fs.rm(root, { recursive: true, force: true })
+  }
+}
+
+/**
+ * Keep what the user's own Docker config provides (logins made by earlier
+ * steps, credential helpers, CLI plugins such as buildx) without writing to it.
+ */
+function seedConfig(): Record<string, unknown> {
+  const home = process.env.DOCKER_CONFIG || path.join(os.homedir(), '.docker')
+  let config: Record<string, unknown> = {}
+  try {
+    config = JSON.parse(readFileSync(path.join(home, 'config.json'), 'utf8')) as Record<string, unknown>
+  } catch {
+    config = {}
+  }
+  // A credential store would keep our login after the run: logins go to this file only.
+  delete config.credsStore
+  const extra = Array.isArray(config.cliPluginsExtraDirs) ? (config.cliPluginsExtraDirs as string[]) : []
+  return { ...config, cliPluginsExtraDirs: [...extra, path.join(home, 'cli-plugins')] }
+}
+
