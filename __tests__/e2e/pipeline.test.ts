@@ -1,0 +1,174 @@
+// The core pipeline on the lab swarm: build → push → SSH → stack deploy →
+// verdict, for a fresh deploy, an update, a failing update, an
+// unschedulable service, a wrong host key and bad inputs.
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
+import { existsSync, readdirSync } from 'node:fs'
+import * as path from 'node:path'
+import type { Lab } from './harness.js'
+import { APP, inspectService, leaks, loadLab, removeStack, runAction, runningNodes, sshInputs, stackExists } from './harness.js'
+
+jest.setTimeout(240_000)
+
+const run = Date.now().toString(36)
+const STACK = `e2e-core-${run}`
+const STUCK = `e2e-stuck-${run}`
+// Awkward on purpose: quotes, $, command substitution, backticks, = and non-ASCII.
+const DB_PASSWORD = `pw-${run}'"$(id)\`x\`=ü-end`
+const GREETING = `greeting-${run}`
+
+let lab: Lab
+let registryInputs: Record<string, string>
+
+beforeAll(() => {
+  lab = loadLab()
+  registryInputs = { 'registry-username': lab.registryUser, 'registry-password': lab.registryPassword }
+})
+
+afterAll(async () => {
+  await removeStack(lab, STACK)
+  await removeStack(lab, STUCK)
+})
+
+function appInputs(tag: string, buildArgs: string): Record<string, string> {
+  return {
+    ...sshInputs(lab),
+    ...registryInputs,
+    stack: STACK,
+    image: `${lab.registry}/e2e/hello`,
+    tags: tag,
+    'build-args': buildArgs,
+    env: `DB_PASSWORD=${DB_PASSWORD}\nGREETING=${GREETING}`,
+    timeout: '3m'
+  }
+}
+
+function secretsIn(result: Awaited<ReturnType<typeof runAction>>): string[] {
+  return leaks([DB_PASSWORD, GREETING, lab.registryPassword], {
+    log: result.log,
+    outputs: result.outputFile,
+    summary: result.summary
+  })
+}
+
+describe('core pipeline on the lab swarm', () => {
+  let firstImage = ''
+  let secondImage = ''
+
+  it('deploys a fresh stack: pinned digest, env in the spec, tasks on both nodes, no secret printed', async () => {
+    const result = await runAction(lab, appInputs(`v1-${run}`, 'VERSION=1'))
+    expect(result.log).toContain('converged')
+    expect(result.code).toBe(0)
+    expect(result.outputs.status).toBe('converged')
+    expect(result.outputs.image).toMatch(new RegExp(`^${lab.registry}/e2e/hello:v1-${run}@sha256:[0-9a-f]{64}$`))
+    expect(result.outputs.digest).toBe(result.outputs.image!.split('@')[1])
+    firstImage = result.outputs.image!
+
+    const service = inspectService(lab, `${STACK}_web`)
+    expect(service.Spec.TaskTemplate.ContainerSpec.Image).toBe(firstImage)
+    expect(service.Spec.TaskTemplate.ContainerSpec.Env).toEqual(expect.arrayContaining([`DB_PASSWORD=${DB_PASSWORD}`, `GREETING=${GREETING}`]))
+    // The worker could only pull from the private registry through --with-registry-auth.
+    expect(runningNodes(lab, `${STACK}_web`)).toEqual([lab.managerNode, lab.workerNode].sort())
+
+    const services = JSON.parse(result.outputs.services!) as Array<{ name: string; running: number; desired: number; state: string }>
+    expect(services).toEqual([expect.objectContaining({ name: `${STACK}_web`, running: 4, desired: 4, state: 'converged' })])
+    expect(result.summary).toContain('| Service | Image | Replicas | Nodes | State |')
+    expect(result.summary).toContain(`${STACK}_web`)
+    expect(secretsIn(result)).toEqual([])
+    // Every group of the pipeline ran, in order.
+    const groups = result.stdout.split('\n').filter(l => l.startsWith('::group::')).map(l => l.slice(9))
+    expect(groups).toEqual([
+      `Log in to ${lab.registry}`,
+      `Build and push ${lab.registry}/e2e/hello`,
+      'Connect',
+      'Check the target engine',
+      `Deploy stack ${STACK}`,
+      'Wait for the rollout'
+    ])
+    // The throwaway Docker config is gone and ~/.docker was never written.
+    expect(readdirSync(result.runnerTemp)).toEqual([])
+    expect(existsSync(path.join(result.home, '.docker'))).toBe(false)
+  })
+
+  it('updates to a new image and succeeds only once Swarm reports the update completed', async () => {
+    const result = await runAction(lab, appInputs(`v2-${run}`, 'VERSION=2'))
+    expect(result.code).toBe(0)
+    expect(result.outputs.status).toBe('converged')
+    secondImage = result.outputs.image!
+    expect(secondImage).not.toBe(firstImage)
+    expect(secondImage.split('@')[1]).not.toBe(firstImage.split('@')[1])
+    const service = inspectService(lab, `${STACK}_web`)
+    expect(service.UpdateStatus?.State).toBe('completed')
+    expect(service.Spec.TaskTemplate.ContainerSpec.Image).toBe(secondImage)
+    expect(result.log).toMatch(/update completed \(4\/4 running\)/)
+    expect(secretsIn(result)).toEqual([])
+  })
+
+  it('reports a rolled-back update whose healthcheck fails, with the task error, and leaves the previous digest', async () => {
+    const result = await runAction(lab, appInputs(`bad-${run}`, 'VERSION=3\nHEALTH_PATH=missing'))
+    expect(result.code).not.toBe(0)
+    expect(result.outputs.status).toBe('rolled-back')
+    expect(result.log).toContain('unhealthy container')
+    expect(result.log).toMatch(/rolled the service back|rolled back/)
+    expect(result.log).toMatch(/::error::Stack .* was rolled back/)
+    const service = inspectService(lab, `${STACK}_web`)
+    expect(service.UpdateStatus?.State).toBe('rollback_completed')
+    expect(service.Spec.TaskTemplate.ContainerSpec.Image).toBe(secondImage)
+    expect(result.summary).toContain('Failed tasks')
+    expect(secretsIn(result)).toEqual([])
+  })
+
+  it('gives up on an unschedulable service within its timeout, quoting the scheduler', async () => {
+    const result = await runAction(
+      lab,
+      {
+        ...sshInputs(lab),
+        ...registryInputs,
+        stack: STUCK,
+        'compose-file': 'unschedulable.yml',
+        env: `BASE_IMAGE=${lab.registry}/lab/busybox:1`,
+        timeout: '20s'
+      },
+      { cwd: APP }
+    )
+    expect(result.code).not.toBe(0)
+    expect(result.outputs.status).toBe('timed-out')
+    expect(result.log).toContain('no suitable node')
+    expect(result.log).toMatch(/::error::Stack .* timed out/)
+    // 20 s rollout deadline, plus connect and deploy.
+    expect(result.seconds).toBeLessThan(45)
+  })
+
+  it('refuses a manager whose host key does not match, before deploying anything', async () => {
+    const stack = `e2e-hostkey-${run}`
+    // The lab's real ed25519 host key with its last byte changed.
+    const [hosts, type, key] = lab.knownHosts.split('\n').find(l => l.includes(' ssh-ed25519 '))!.split(' ')
+    const blob = Buffer.from(key!, 'base64')
+    blob.writeUInt8(blob.readUInt8(blob.length - 1) ^ 0xff, blob.length - 1)
+    const wrong = `${hosts} ${type} ${blob.toString('base64')}`
+    const result = await runAction(lab, { ...sshInputs(lab), 'known-hosts': wrong, stack, 'compose-file': 'unschedulable.yml', env: 'BASE_IMAGE=x' })
+    expect(result.code).not.toBe(0)
+    expect(result.log).toMatch(/::error::ssh: the host key of 10\.77\.0\.2 \(SHA256:\S+\) does not match known-hosts/)
+    expect(result.log).toContain('Nothing was deployed')
+    expect(result.outputs.status).toBeUndefined()
+    expect(stackExists(lab, stack)).toBe(false)
+  })
+})
+
+describe('bad inputs fail fast, name the input, and deploy nothing', () => {
+  const stack = `e2e-bad-${Date.now().toString(36)}`
+  it.each([
+    ['missing stack', { stack: '' }, /::error::stack: is required/],
+    ['stack with shell characters', { stack: 'x;touch /tmp/p' }, /::error::stack: 'x;touch \/tmp\/p' is not a valid stack name/],
+    ['timeout in parsecs', { timeout: '5 parsecs' }, /::error::timeout: '5 parsecs' is not a duration like 90s, 5m or 1h/],
+    ['env line without =', { env: 'GOOD=1\nthis-line-is-secret' }, /::error::env: line 2 has no '='/]
+  ])('%s', async (_name, override, message) => {
+    const result = await runAction(lab, { ...sshInputs(lab), stack, 'compose-file': 'unschedulable.yml', env: 'BASE_IMAGE=x', ...override })
+    expect(result.code).toBe(1)
+    expect(result.log).toMatch(message)
+    expect(result.seconds).toBeLessThan(1)
+    expect(result.log).not.toContain('this-line-is-secret')
+    expect(result.log).not.toContain('::group::')
+    expect(stackExists(lab, stack)).toBe(false)
+    expect(existsSync('/tmp/p')).toBe(false)
+  })
+})

@@ -1,0 +1,62 @@
+import { describe, expect, it } from '@jest/globals'
+import { generateKeyPairSync } from 'node:crypto'
+import { getInputs, secretsOf } from '../../src/inputs/inputs.js'
+
+const KEY = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs1' }).toString()
+const base: Record<string, string> = {
+  host: '10.77.0.2',
+  user: 'deploy',
+  'ssh-key': KEY,
+  'known-hosts': '10.77.0.2 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA==',
+  stack: 'web',
+  image: '10.77.0.1:5000/demo/app',
+  env: 'DB_PASSWORD=hunter2\nTOKEN=a=b'
+}
+const context = { env: { GITHUB_SHA: 'abc123' }, isFile: (p: string) => ['docker-compose.yml', './Dockerfile', 'app/Dockerfile'].includes(p) }
+const read = (values: Record<string, string>) => (name: string) => values[name] ?? ''
+
+describe('getInputs', () => {
+  it('reads a complete SSH deploy', () => {
+    const inputs = getInputs(read(base), context)
+    expect(inputs.target).toMatchObject({ kind: 'ssh', host: '10.77.0.2', port: 22, user: 'deploy', insecureIgnoreHostKey: false })
+    expect(inputs.stack).toBe('web')
+    expect(inputs.composeFiles).toEqual(['docker-compose.yml'])
+    expect(inputs.image).toMatchObject({ repository: '10.77.0.1:5000/demo/app', tags: ['abc123'], context: '.', dockerfile: './Dockerfile' })
+    expect(inputs.registry).toEqual({ registry: '10.77.0.1:5000' })
+    expect([...inputs.env]).toEqual([['DB_PASSWORD', 'hunter2'], ['TOKEN', 'a=b']])
+    expect(inputs.timeoutMs).toBe(600_000)
+    expect(inputs.prune).toBe(false)
+  })
+
+  it('without host, deploys to the local engine and rejects stray SSH inputs', () => {
+    expect(getInputs(read({ stack: 'web' }), context).target).toEqual({ kind: 'local' })
+    expect(() => getInputs(read({ stack: 'web', user: 'x' }), context)).toThrow('user: is set but host is empty')
+  })
+
+  it.each([
+    [{ stack: '' }, /^stack: is required$/],
+    [{ stack: 'x;touch /tmp/p' }, /^stack: 'x;touch \/tmp\/p' is not a valid stack name/],
+    [{ timeout: '5 parsecs' }, /^timeout: '5 parsecs' is not a duration/],
+    [{ env: 'GOOD=1\nno-equals-here' }, /^env: line 2 has no '='/],
+    [{ 'known-hosts': '' }, /^known-hosts: is required with host/],
+    [{ user: '' }, /^user: is required with host/],
+    [{ 'ssh-key': 'not a key' }, /^ssh-key: is not a private key/],
+    [{ port: '70000', host: 'mgr' }, /^port: '70000' is not a TCP port/],
+    [{ 'compose-file': 'missing.yml' }, /^compose-file: 'missing.yml' does not exist/],
+    [{ dockerfile: 'nope' }, /^dockerfile: '.\/nope' does not exist/],
+    [{ 'registry-username': 'u' }, /^registry-password: registry-username and registry-password go together/],
+    [{ env: 'IMAGE=x' }, /^env: IMAGE is set by the action/]
+  ])('rejects %p', (override, message) => {
+    expect(() => getInputs(read({ ...base, ...override }), context)).toThrow(message)
+  })
+
+  it('allows skipping host key checks only when asked', () => {
+    const inputs = getInputs(read({ ...base, 'known-hosts': '', 'insecure-ignore-host-key': 'true' }), context)
+    expect(inputs.target).toMatchObject({ kind: 'ssh', knownHosts: undefined, insecureIgnoreHostKey: true })
+  })
+
+  it('lists every value to mask, even from lines that fail to parse', () => {
+    const secrets = secretsOf(read({ ...base, 'registry-password': 'pw', env: 'A=one\nbad line\nB=two=2' }))
+    expect(secrets).toEqual([KEY, 'pw', 'one', 'two=2'])
+  })
+})

@@ -1,0 +1,145 @@
+import { describe, expect, it } from '@jest/globals'
+import { baselineOf, judge, NO_UPDATE_GRACE_MS } from '../../src/converge/judge.js'
+import type { Node, Service, Snapshot, Task } from '../../src/converge/swarm.js'
+
+const STACK = 'web'
+const LABELS = { 'com.docker.stack.namespace': STACK }
+const nodes: Node[] = [
+  { ID: 'n1', Description: { Hostname: 'mgr' }, Status: { State: 'ready' } },
+  { ID: 'n2', Description: { Hostname: 'wrk' }, Status: { State: 'ready' } }
+]
+
+function service(image: string, extra: Partial<Service> = {}): Service {
+  return {
+    ID: 's1',
+    Version: { Index: 10 },
+    Spec: { Name: 'web_app', Labels: LABELS, TaskTemplate: { ContainerSpec: { Image: image } }, Mode: { Replicated: { Replicas: 2 } } },
+    ...extra
+  }
+}
+
+function task(id: string, image: string, state: Task['Status']['State'], extra: Partial<Task> = {}, status: Partial<Task['Status']> = {}): Task {
+  return {
+    ID: id,
+    ServiceID: 's1',
+    Slot: Number(id.replace(/\D/g, '')) || 1,
+    NodeID: Number(id.replace(/\D/g, '')) % 2 ? 'n1' : 'n2',
+    Spec: { ContainerSpec: { Image: image } },
+    DesiredState: 'running',
+    Status: { State: state, ...status },
+    ...extra
+  }
+}
+
+const snap = (services: Service[], tasks: Task[]): Snapshot => ({ services, tasks, nodes })
+const clock = { sinceDeployMs: 1_000, deadlineReached: false }
+const late = { sinceDeployMs: NO_UPDATE_GRACE_MS + 1, deadlineReached: false }
+
+describe('judge: a new service', () => {
+  const baseline = baselineOf(snap([], []), STACK)
+
+  it('is pending until every task of the spec runs, then converged', () => {
+    const starting = judge(baseline, snap([service('app:1')], [task('t1', 'app:1', 'running'), task('t2', 'app:1', 'starting')]), STACK, clock)
+    expect(starting.status).toBe('pending')
+    expect(starting.services[0]).toMatchObject({ change: 'created', running: 1, desired: 2, state: 'pending' })
+
+    const up = judge(baseline, snap([service('app:1')], [task('t1', 'app:1', 'running'), task('t2', 'app:1', 'running')]), STACK, clock)
+    expect(up.status).toBe('converged')
+    expect(up.services[0]).toMatchObject({ state: 'converged', running: 2, desired: 2, nodes: ['mgr', 'wrk'] })
+  })
+
+  it('times out with the scheduler reason when no node fits', () => {
+    const pending = task('t1', 'app:1', 'pending', {}, { Err: 'no suitable node (scheduling constraints not satisfied on 2 nodes)' })
+    delete pending.NodeID
+    const s = service('app:1', { Spec: { ...service('app:1').Spec, Mode: { Replicated: { Replicas: 1 } } } })
+    const waiting = judge(baseline, snap([s], [pending]), STACK, clock)
+    expect(waiting.status).toBe('pending')
+    const verdict = judge(baseline, snap([s], [pending]), STACK, { sinceDeployMs: 20_000, deadlineReached: true })
+    expect(verdict.status).toBe('timed-out')
+    expect(verdict.services[0]!.pending).toEqual(['1 task pending: no suitable node (scheduling constraints not satisfied on 2 nodes)'])
+    expect(verdict.summary).toMatch(/^Stack web timed out with 1 service\(s\) not converged: web_app .*no suitable node/)
+  })
+})
+
+describe('judge: an update', () => {
+  const old = service('app:1', { UpdateStatus: { State: 'completed', StartedAt: '2026-01-01T00:00:00Z', CompletedAt: '2026-01-01T00:00:10Z' } })
+  const oldTasks = [task('t1', 'app:1', 'running'), task('t2', 'app:1', 'running')]
+  const baseline = baselineOf(snap([old], oldTasks), STACK)
+  const updated = (status?: Service['UpdateStatus']): Service => ({ ...service('app:2'), UpdateStatus: status ?? old.UpdateStatus })
+
+  it('never trusts the completed status left by the previous deploy', () => {
+    const verdict = judge(baseline, snap([updated()], oldTasks), STACK, clock)
+    expect(verdict.status).toBe('pending')
+    expect(verdict.services[0]!.message).toMatch(/waiting for Swarm to start the update/)
+    expect(verdict.services[0]!.updateState).toBeUndefined()
+  })
+
+  it('is converged only when this update completes', () => {
+    const newTasks = [task('t3', 'app:2', 'running'), task('t4', 'app:2', 'running')]
+    const updating = judge(baseline, snap([updated({ State: 'updating', StartedAt: '2026-02-01T00:00:00Z' })], [...oldTasks, newTasks[0]!]), STACK, clock)
+    expect(updating.status).toBe('pending')
+    expect(updating.services[0]!.updateState).toBe('updating')
+    const done = judge(baseline, snap([updated({ State: 'completed', StartedAt: '2026-02-01T00:00:00Z' })], newTasks), STACK, clock)
+    expect(done.status).toBe('converged')
+    expect(done.services[0]).toMatchObject({ change: 'updated', state: 'converged', updateState: 'completed' })
+  })
+
+  it('waits through a rollback and reports rolled-back with the failed task', () => {
+    const failed = task('t3', 'app:2', 'failed', { DesiredState: 'shutdown' }, { Err: 'task: non-zero exit (137): dockerexec: unhealthy container', ContainerStatus: { ExitCode: 137 } })
+    const rollingBack = judge(baseline, snap([updated({ State: 'rollback_started', StartedAt: '2026-02-01T00:00:00Z', Message: 'update rolled back due to failure or early termination of task t3' })], [...oldTasks, failed]), STACK, clock)
+    expect(rollingBack.status).toBe('pending')
+    expect(rollingBack.services[0]!.state).toBe('rolling-back')
+
+    const back = { ...old, UpdateStatus: { State: 'rollback_completed' as const, StartedAt: '2026-02-01T00:00:00Z', Message: 'rollback completed' } }
+    const verdict = judge(baseline, snap([back], [...oldTasks, failed]), STACK, clock)
+    expect(verdict.status).toBe('rolled-back')
+    expect(verdict.services[0]!.failures).toEqual([
+      expect.objectContaining({ taskId: 't3', node: 'mgr', exitCode: 137, error: 'task: non-zero exit (137): dockerexec: unhealthy container' })
+    ])
+    expect(verdict.summary).toMatch(/rolled back by Swarm/)
+  })
+
+  it('fails at once on a paused update or a paused rollback', () => {
+    const paused = judge(baseline, snap([updated({ State: 'paused', StartedAt: '2026-02-01T00:00:00Z', Message: 'update paused due to failure' })], oldTasks), STACK, clock)
+    expect(paused.status).toBe('failed')
+    expect(paused.services[0]!.message).toBe('update paused by Swarm: update paused due to failure')
+    const stuck = judge(baseline, snap([updated({ State: 'rollback_paused', StartedAt: '2026-02-01T00:00:00Z' })], oldTasks), STACK, clock)
+    expect(stuck.status).toBe('failed')
+    expect(stuck.services[0]!.message).toMatch(/rollback itself failed.*manual action needed/)
+  })
+
+  it('accepts a spec change Swarm rolls out without an update once its tasks run', () => {
+    const newTasks = [task('t3', 'app:2', 'running'), task('t4', 'app:2', 'running')]
+    expect(judge(baseline, snap([updated()], newTasks), STACK, clock).status).toBe('pending')
+    expect(judge(baseline, snap([updated()], newTasks), STACK, late).status).toBe('converged')
+  })
+})
+
+describe('judge: an unchanged service', () => {
+  const s = service('app:1', { UpdateStatus: { State: 'rollback_completed', StartedAt: '2026-01-01T00:00:00Z' } })
+  const tasks = [task('t1', 'app:1', 'running'), task('t2', 'app:1', 'running')]
+  it('does not read the old rollback as this deploy’s and converges at once', () => {
+    const verdict = judge(baselineOf(snap([s], tasks), STACK), snap([s], tasks), STACK, clock)
+    expect(verdict.status).toBe('converged')
+    expect(verdict.services[0]).toMatchObject({ change: 'unchanged', updateState: undefined })
+  })
+})
+
+describe('judge: other stacks and modes', () => {
+  it('ignores services of other stacks', () => {
+    const other = { ...service('x:1'), ID: 's9', Spec: { ...service('x:1').Spec, Name: 'other_x', Labels: { 'com.docker.stack.namespace': 'other' } } }
+    expect(judge(baselineOf(snap([], []), STACK), snap([other], []), STACK, clock).services).toEqual([])
+  })
+
+  it('counts a global service per node and a job by completions', () => {
+    const global = service('agent:1', { Spec: { ...service('agent:1').Spec, Mode: { Global: {} } } })
+    const verdict = judge(baselineOf(snap([], []), STACK), snap([global], [task('t1', 'agent:1', 'running'), task('t2', 'agent:1', 'running')]), STACK, clock)
+    expect(verdict.services[0]).toMatchObject({ mode: 'global', desired: 2, running: 2, state: 'converged' })
+
+    const job = service('migrate:1', { Spec: { ...service('migrate:1').Spec, Mode: { ReplicatedJob: { MaxConcurrent: 1, TotalCompletions: 1 } } } })
+    const running = judge(baselineOf(snap([], []), STACK), snap([job], [task('t1', 'migrate:1', 'running', { DesiredState: 'complete' })]), STACK, clock)
+    expect(running.status).toBe('pending')
+    const complete = judge(baselineOf(snap([], []), STACK), snap([job], [task('t1', 'migrate:1', 'complete', { DesiredState: 'complete' })]), STACK, clock)
+    expect(complete.services[0]).toMatchObject({ mode: 'replicated-job', state: 'converged', running: 1, desired: 1 })
+  })
+})

@@ -1,0 +1,52 @@
+import { describe, expect, it } from '@jest/globals'
+import { baselineOf } from '../../src/converge/judge.js'
+import type { Snapshot } from '../../src/converge/swarm.js'
+import type { SwarmApi } from '../../src/converge/swarm-api.js'
+import { watch } from '../../src/converge/watch.js'
+
+const LABELS = { 'com.docker.stack.namespace': 'web' }
+const svc = { ID: 's1', Version: { Index: 1 }, Spec: { Name: 'web_app', Labels: LABELS, TaskTemplate: { ContainerSpec: { Image: 'a:1' } }, Mode: { Replicated: { Replicas: 1 } } } }
+const tsk = (state: 'starting' | 'running') => ({ ID: 't1', ServiceID: 's1', NodeID: 'n1', Spec: { ContainerSpec: { Image: 'a:1' } }, DesiredState: 'running' as const, Status: { State: state } })
+const nodes = [{ ID: 'n1', Description: { Hostname: 'mgr' }, Status: { State: 'ready' as const } }]
+
+/** A fake engine that replays snapshots (or errors), and a fake clock. */
+function scripted(steps: Array<Snapshot | Error>) {
+  let now = 0
+  let i = 0
+  const api: SwarmApi = {
+    info: async () => ({ serverVersion: 'x', isManager: true, swarmState: 'active' }),
+    snapshot: async () => {
+      const step = steps[Math.min(i++, steps.length - 1)]!
+      if (step instanceof Error) throw step
+      return step
+    },
+    taskLogs: async () => Buffer.alloc(0),
+    calls: () => i,
+    close: () => undefined
+  }
+  return { api, now: () => now, sleep: async (ms: number) => void (now += ms) }
+}
+
+describe('watch', () => {
+  const baseline = baselineOf({ services: [], tasks: [], nodes: [] }, 'web')
+  const starting: Snapshot = { services: [svc], tasks: [tsk('starting')], nodes }
+  const running: Snapshot = { services: [svc], tasks: [tsk('running')], nodes }
+
+  it('prints progress on change only and returns the verdict', async () => {
+    const fake = scripted([starting, starting, starting, new Error('socket hang up'), running])
+    const log: string[] = []
+    const result = await watch(fake.api, { stack: 'web', baseline, deployedAt: 0, deadline: 60_000, pollMs: 500, log: l => log.push(l), now: fake.now, sleep: fake.sleep })
+    expect(result.verdict.status).toBe('converged')
+    expect(result.polls).toBe(4)
+    expect(log.filter(l => l.includes('web_app: starting: 0/1 running'))).toHaveLength(1)
+    expect(log).toContain('Could not read the swarm state (will retry): socket hang up')
+    expect(log[log.length - 1]).toMatch(/web_app: created, 1\/1 running/)
+  })
+
+  it('never turns an unreachable engine into success', async () => {
+    const fake = scripted([new Error('connection lost')])
+    const result = await watch(fake.api, { stack: 'web', baseline, deployedAt: 0, deadline: 5_000, pollMs: 500, log: () => undefined, now: fake.now, sleep: fake.sleep })
+    expect(result.verdict.status).toBe('timed-out')
+    expect(result.verdict.summary).toContain('connection lost')
+  })
+})
