@@ -417,7 +417,7 @@ cmd_env() {
 }
 
 # ---------------------------------------------------------------- health
-# healthy [quiet]: 0 if every component the lab runs is up and answering.
+# health_report: one line per component; 0 if all are up and answering.
 health_report() {
   local ok=0 n code
   for n in "${NODES[@]}"; do
@@ -513,6 +513,13 @@ cmd_down() {
   log "down: stopping sshd, dockerd (${NODES[*]}), registry"
   stop_pidfile "$(pidfile sshd)" sshd 10
   local n pids=()
+  # Kill the containers first: swarm tasks carry their own 10s stop grace
+  # period (busybox httpd as PID 1 ignores SIGTERM), which would make every
+  # daemon shutdown take 10s+.
+  for n in "${NODES[@]}"; do
+    pid_alive "$(pidfile "$n")" dockerd || continue
+    dk "$n" ps -q 2>/dev/null | xargs -r timeout 20 docker -H "unix://$(sock "$n")" kill >/dev/null 2>&1 || true
+  done
   # stop the daemons in parallel (each takes a few seconds to shut down)
   for n in "${NODES[@]}"; do dockerd_stop "$n" & pids+=($!); done
   for n in "${pids[@]}"; do wait "$n" || true; done
