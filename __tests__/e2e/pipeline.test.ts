@@ -123,6 +123,7 @@ describe('core pipeline on the lab swarm', () => {
       {
         ...sshInputs(lab),
         ...registryInputs,
+        registry: lab.registry,
         stack: STUCK,
         'compose-file': 'unschedulable.yml',
         env: `BASE_IMAGE=${lab.registry}/lab/busybox:1`,
