@@ -102036,8 +102036,10 @@ function summarize(services, stack, clock) {
             return `Stack ${stack} converged: ${services.length} service(s) running the deployed spec.`;
         case 'failed':
             return `Stack ${stack} failed: ${services.filter(s => s.state === 'failed').map(s => `${s.name} (${s.message})`).join('; ')}.`;
-        case 'rolled-back':
-            return `Stack ${stack} was rolled back by Swarm: ${names('rolled-back')} failed to update and run their previous spec again. Fix the image or config and deploy again.`;
+        case 'rolled-back': {
+            const cause = services.flatMap(s => s.failures)[0];
+            return `Stack ${stack} was rolled back by Swarm: ${names('rolled-back')} failed to update${cause ? ` (${cause.error})` : ''} and run their previous spec again. Fix the image or config and deploy again.`;
+        }
         case 'timed-out': {
             const pending = services.filter(s => s.state === 'pending' || s.state === 'rolling-back');
             return `Stack ${stack} timed out with ${pending.length} service(s) not converged: ${pending
@@ -102706,8 +102708,7 @@ async function deploy(inputs, secrets) {
                     const clean = found.map(d => ({ ...d, logTail: redact(d.logTail, secrets) }));
                     for (const { failure, logTail } of clean) {
                         core_info(describeFailure(failure));
-                        if (logTail !== '')
-                            core_info(logTail.split('\n').map(l => `    | ${l}`).join('\n'));
+                        core_info(logTail === '' ? '    (no log output since the deploy began)' : logTail.split('\n').map(l => `    | ${l}`).join('\n'));
                     }
                     if (clean.length === 0)
                         core_info('No failed task of this deploy to show.');

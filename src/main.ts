@@ -105,7 +105,7 @@ async function deploy(inputs: Inputs, secrets: string[]): Promise<void> {
           const clean = found.map(d => ({ ...d, logTail: redact(d.logTail, secrets) }))
           for (const { failure, logTail } of clean) {
             core.info(describeFailure(failure))
-            if (logTail !== '') core.info(logTail.split('\n').map(l => `    | ${l}`).join('\n'))
+            core.info(logTail === '' ? '    (no log output since the deploy began)' : logTail.split('\n').map(l => `    | ${l}`).join('\n'))
           }
           if (clean.length === 0) core.info('No failed task of this deploy to show.')
           return clean

@@ -274,8 +274,10 @@ function summarize(services: ServiceVerdict[], stack: string, clock: JudgeClock)
       return `Stack ${stack} converged: ${services.length} service(s) running the deployed spec.`
     case 'failed':
       return `Stack ${stack} failed: ${services.filter(s => s.state === 'failed').map(s => `${s.name} (${s.message})`).join('; ')}.`
-    case 'rolled-back':
-      return `Stack ${stack} was rolled back by Swarm: ${names('rolled-back')} failed to update and run their previous spec again. Fix the image or config and deploy again.`
+    case 'rolled-back': {
+      const cause = services.flatMap(s => s.failures)[0]
+      return `Stack ${stack} was rolled back by Swarm: ${names('rolled-back')} failed to update${cause ? ` (${cause.error})` : ''} and run their previous spec again. Fix the image or config and deploy again.`
+    }
     case 'timed-out': {
       const pending = services.filter(s => s.state === 'pending' || s.state === 'rolling-back')
       return `Stack ${stack} timed out with ${pending.length} service(s) not converged: ${pending

@@ -1,0 +1,82 @@
+// The judge on snapshots recorded from the lab swarm while real deploys ran
+// (scripts/record-fixtures.mjs): every snapshot from the moment the deploy
+// reached Swarm until the verdict, in order.
+import { describe, expect, it } from '@jest/globals'
+import { readFileSync } from 'node:fs'
+import * as path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { StackStatus } from '../../src/converge/judge.js'
+import { baselineOf, judge } from '../../src/converge/judge.js'
+import type { Snapshot } from '../../src/converge/swarm.js'
+
+interface Fixture {
+  stack: string
+  status: StackStatus
+  baseline: Snapshot
+  snapshots: Snapshot[]
+}
+
+const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures')
+const load = (name: string): Fixture => JSON.parse(readFileSync(path.join(dir, `${name}.json`), 'utf8')) as Fixture
+
+/** Snapshots taken after `docker stack deploy` changed the stack (what the watcher sees). */
+function afterDeploy(f: Fixture): Snapshot[] {
+  const versions = new Map(f.baseline.services.map(s => [s.ID, s.Version.Index]))
+  const first = f.snapshots.findIndex(s => s.services.some(v => versions.get(v.ID) !== v.Version.Index))
+  return first < 0 ? [] : f.snapshots.slice(first)
+}
+
+function statuses(f: Fixture, deadlineReached = false): StackStatus[] {
+  const baseline = baselineOf(f.baseline, f.stack)
+  return afterDeploy(f).map(s => judge(baseline, s, f.stack, { sinceDeployMs: 0, deadlineReached }).status)
+}
+
+/** Pending until the verdict, then the verdict: never a premature or flapping answer. */
+function expectPendingThen(seen: StackStatus[], verdict: StackStatus): void {
+  const first = seen.indexOf(verdict)
+  expect(first).toBeGreaterThan(0)
+  expect(seen.slice(0, first).every(s => s === 'pending')).toBe(true)
+  expect(seen.slice(first).every(s => s === verdict)).toBe(true)
+}
+
+describe('judge on recorded lab snapshots', () => {
+  it('fresh deploy: pending while tasks start, then converged', () => {
+    const f = load('fresh')
+    expect(f.status).toBe('converged')
+    expectPendingThen(statuses(f), 'converged')
+  })
+
+  it('update: the previous completed status is not read as this one; converged on completion', () => {
+    const f = load('update')
+    expect(f.baseline.services[0]!.UpdateStatus?.State ?? 'none').not.toBe('updating')
+    expectPendingThen(statuses(f), 'converged')
+    const last = judge(baselineOf(f.baseline, f.stack), f.snapshots.at(-1)!, f.stack, { sinceDeployMs: 0, deadlineReached: false })
+    expect(last.services[0]).toMatchObject({ change: 'updated', updateState: 'completed', running: 4, desired: 4 })
+  })
+
+  it('unchanged redeploy: converged at once, starting no update', () => {
+    const f = load('unchanged')
+    const seen = statuses(f)
+    expect(seen.length).toBeGreaterThan(0)
+    expect(seen.every(s => s === 'converged')).toBe(true)
+    const verdict = judge(baselineOf(f.baseline, f.stack), afterDeploy(f)[0]!, f.stack, { sinceDeployMs: 0, deadlineReached: false })
+    expect(verdict.services[0]).toMatchObject({ change: 'unchanged', updateState: undefined })
+  })
+
+  it('failing healthcheck: pending through the rollback, then rolled-back with the unhealthy tasks', () => {
+    const f = load('rollback')
+    expectPendingThen(statuses(f), 'rolled-back')
+    const last = judge(baselineOf(f.baseline, f.stack), f.snapshots.at(-1)!, f.stack, { sinceDeployMs: 0, deadlineReached: false })
+    expect(last.services[0]!.updateState).toBe('rollback_completed')
+    expect(last.services[0]!.failures.length).toBeGreaterThan(0)
+    expect(last.services[0]!.failures[0]!.error).toMatch(/unhealthy container/)
+  })
+
+  it('unschedulable: pending until the deadline, then timed-out with the scheduler reason', () => {
+    const f = load('unschedulable')
+    expect(statuses(f).every(s => s === 'pending')).toBe(true)
+    const late = judge(baselineOf(f.baseline, f.stack), f.snapshots.at(-1)!, f.stack, { sinceDeployMs: 0, deadlineReached: true })
+    expect(late.status).toBe('timed-out')
+    expect(late.summary).toMatch(/no suitable node \(scheduling constraints not satisfied on 2 nodes\)/)
+  })
+})

@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+// Records real swarm snapshots from the lab as judge fixtures: runs a deploy
+// through dist/index.js and, meanwhile, reads the manager the way the action
+// does (services by stack label, their tasks, nodes), keeping each snapshot
+// whose state changed. Output: __tests__/fixtures/<scenario>.json.
+//   node scripts/record-fixtures.mjs        (the lab must be up)
+import Docker from 'dockerode'
+import { spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const lab = JSON.parse(readFileSync(process.env.SWARM_LAB_JSON ?? '/run/swl/lab.json', 'utf8'))
+const docker = new Docker({ socketPath: lab.managerDockerHost.replace('unix://', '') })
+const outDir = path.join(root, '__tests__/fixtures')
+const stack = `fixture-${Date.now().toString(36)}`
+
+async function snapshot() {
+  const services = await docker.listServices({ filters: JSON.stringify({ label: [`com.docker.stack.namespace=${stack}`] }) })
+  const ids = services.map(s => s.ID)
+  const tasks = ids.length ? await docker.listTasks({ filters: JSON.stringify({ service: ids }) }) : []
+  const nodes = await docker.listNodes()
+  return { services, tasks, nodes }
+}
+
+// What the judge reads; snapshots equal in these are not kept twice.
+function essence(s) {
+  const pick = {
+    services: s.services.map(v => [v.ID, v.Spec.TaskTemplate, v.UpdateStatus?.State, v.UpdateStatus?.StartedAt]),
+    tasks: s.tasks.map(t => [t.ID, t.DesiredState, t.Status.State, t.Status.Err])
+  }
+  return createHash('sha256').update(JSON.stringify(pick)).digest('hex')
+}
+
+function action(inputs) {
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'sd-fixture-'))
+  const env = {
+    PATH: process.env.PATH,
+    HOME: scratch,
+    RUNNER_TEMP: path.join(scratch, 'temp'),
+    GITHUB_OUTPUT: path.join(scratch, 'output'),
+    DOCKER_HOST: lab.runnerDockerHost
+  }
+  writeFileSync(env.GITHUB_OUTPUT, '')
+  const all = {
+    host: lab.sshHost, port: String(lab.sshPort), user: lab.sshUser,
+    'ssh-key': readFileSync(lab.sshKeyFile, 'utf8'), 'known-hosts': lab.knownHosts,
+    'registry-username': lab.registryUser, 'registry-password': lab.registryPassword, registry: lab.registry,
+    stack, timeout: '40s', ...inputs
+  }
+  for (const [k, v] of Object.entries(all)) env[`INPUT_${k.toUpperCase()}`] = v
+  const child = spawn(process.execPath, [path.join(root, 'dist/index.js')], { cwd: path.join(root, 'examples/hello'), env, stdio: 'ignore' })
+  return new Promise(resolve => child.on('close', () => {
+    const out = readFileSync(env.GITHUB_OUTPUT, 'utf8')
+    resolve(/^status<<(\S+)\n(.*)\n/m.exec(out)?.[2] ?? 'none')
+  }))
+}
+
+async function record(scenario, inputs) {
+  const baseline = await snapshot()
+  const snapshots = []
+  let last = ''
+  let done = false
+  const finished = action(inputs).then(status => { done = true; return status })
+  while (!done) {
+    const s = await snapshot()
+    const key = essence(s)
+    if (key !== last) snapshots.push(s)
+    last = key
+    await new Promise(r => setTimeout(r, 150))
+  }
+  snapshots.push(await snapshot())
+  const status = await finished
+  mkdirSync(outDir, { recursive: true })
+  writeFileSync(path.join(outDir, `${scenario}.json`), JSON.stringify({ scenario, stack, status, baseline, snapshots }, null, 1) + '\n')
+  console.log(`${scenario}: ${snapshots.length} snapshots, action status ${status}`)
+}
+
+const image = `${lab.registry}/fixture/hello`
+await record('fresh', { image, tags: 'f1', 'build-args': 'VERSION=f1', env: 'DB_PASSWORD=x' })
+await record('update', { image, tags: 'f2', 'build-args': 'VERSION=f2', env: 'DB_PASSWORD=x' })
+await record('unchanged', { image, tags: 'f2', 'build-args': 'VERSION=f2', env: 'DB_PASSWORD=x' })
+await record('rollback', { image, tags: 'f3', 'build-args': 'VERSION=f3\nHEALTH_PATH=missing', env: 'DB_PASSWORD=x' })
+await record('unschedulable', { 'compose-file': 'unschedulable.yml', env: `BASE_IMAGE=${lab.registry}/lab/busybox:1`, timeout: '8s' })
+await docker.getService(`${stack}_web`).remove().catch(() => undefined)
+await docker.getService(`${stack}_stuck`).remove().catch(() => undefined)
