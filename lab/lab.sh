@@ -79,14 +79,21 @@ stop_pidfile() { # PIDFILE PATTERN [TIMEOUT]
 
 # ---------------------------------------------------------------- packages
 install_packages() {
-  local bins=(dockerd containerd runc docker-init docker-registry sshd ssh ssh-keygen
-              busybox htpasswd ip iptables nsenter unshare curl node)
-  local missing=() b
+  # binary -> Debian package. Only what is missing is installed, so a machine
+  # that already has Docker (e.g. docker-ce on a GitHub runner) keeps its own.
+  declare -A pkg_of=([dockerd]=docker.io [containerd]=docker.io [runc]=docker.io [docker-init]=docker.io
+                     [docker-registry]=docker-registry [sshd]=openssh-server [ssh]=openssh-client
+                     [ssh-keygen]=openssh-client [busybox]=busybox-static [htpasswd]=apache2-utils
+                     [ip]=iproute2 [iptables]=iptables [nsenter]=util-linux [unshare]=util-linux [curl]=curl)
+  local bins=("${!pkg_of[@]}") missing=() packages=() b
+  command -v node >/dev/null || die "node is required"
   for b in "${bins[@]}"; do command -v "$b" >/dev/null || missing+=("$b"); done
   # The Debian docker CLI comes with docker.io; any docker CLI will do.
-  command -v docker >/dev/null || missing+=(docker)
+  command -v docker >/dev/null || missing+=(docker) pkg_of[docker]=docker.io
   ((${#missing[@]} == 0)) && return 0
-  log "installing packages (missing: ${missing[*]})"
+  for b in "${missing[@]}"; do packages+=("${pkg_of[$b]}"); done
+  mapfile -t packages < <(printf '%s\n' "${packages[@]}" | sort -u)
+  log "installing ${packages[*]} (missing: ${missing[*]})"
   export DEBIAN_FRONTEND=noninteractive
   # The packages' own services (a host dockerd, a registry on *:5000, sshd on
   # *:22) must not start: they would clash with the lab's instances. This
@@ -100,8 +107,7 @@ install_packages() {
   local rc=0
   { apt-get update -qq &&
     apt-get install -y -qq --no-install-recommends \
-      docker.io docker-registry openssh-server busybox-static apache2-utils \
-      iproute2 iptables curl; } >&2 || rc=$?
+      "${packages[@]}"; } >&2 || rc=$?
   [[ -z $added_policy ]] || rm -f "$policy"
   ((rc == 0)) || die "apt-get failed (exit $rc)"
   for b in "${bins[@]}"; do command -v "$b" >/dev/null || die "$b still missing after apt-get"; done
