@@ -50,7 +50,10 @@ const child = spawn(existsSync(node24) ? node24 : process.execPath, [path.join(r
 const code = await new Promise(resolve => child.on('close', resolve))
 
 console.log('\n--- outputs ---')
-console.log(readFileSync(files.output, 'utf8').replace(/<<ghadelimiter_[\w-]+\n|\nghadelimiter_[\w-]+/g, ': ').trim())
+// GITHUB_OUTPUT holds `name<<DELIMITER`, the value, then DELIMITER.
+for (const [, name, , value] of [...readFileSync(files.output, "utf8").matchAll(/^(\S+?)<<(\S+)\n([\s\S]*?)\n\2$/gm)]) {
+  console.log(`${name}: ${value}`)
+}
 console.log('\n--- job summary ---')
 console.log(readFileSync(files.summary, 'utf8'))
 console.log('--- docker service ps demo_web (on the manager) ---')
