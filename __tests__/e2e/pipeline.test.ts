@@ -114,6 +114,8 @@ describe('core pipeline on the lab swarm', () => {
     expect(service.UpdateStatus?.State).toBe('rollback_completed')
     expect(service.Spec.TaskTemplate.ContainerSpec.Image).toBe(secondImage)
     expect(result.summary).toContain('Failed tasks')
+    // The failed containers' last log lines: httpd -v logged the healthcheck's 404s.
+    expect(result.log).toMatch(/\| .*response:404/)
     expect(secretsIn(result)).toEqual([])
   })
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals'
 import { buildArgs, digestFromPushOutput, digestFromRepoDigests } from '../../src/build/image.js'
 import { demuxLogs, describeFailure } from '../../src/converge/diagnose.js'
 import { deployEnvironment, stackDeployArgs } from '../../src/deploy/stack-deploy.js'
-import { loginArgs } from '../../src/registry/login.js'
+import { loginArgs, resolveAuth } from '../../src/registry/login.js'
 import { redact } from '../../src/report/redact.js'
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`
@@ -63,5 +63,27 @@ describe('diagnostics', () => {
 
   it('redacts secrets and their lines from remote text', () => {
     expect(redact('pw=hunter2 and line-two-of-cert', ['hunter2', 'line-one\nline-two-of-cert'])).toBe('pw=*** and ***')
+  })
+})
+
+describe('registry credentials', () => {
+  const noEcr = async (): Promise<never> => {
+    throw new Error('ECR must not be asked')
+  }
+  it('uses given credentials, asks ECR only for an ECR registry without them', async () => {
+    expect(await resolveAuth({ registry: 'ghcr.io', username: 'u', password: 'p' }, noEcr)).toEqual({ registry: 'ghcr.io', username: 'u', password: 'p' })
+    expect(await resolveAuth({ registry: 'ghcr.io' }, noEcr)).toBeUndefined()
+    expect(await resolveAuth(undefined, noEcr)).toBeUndefined()
+    const regions: string[] = []
+    const ecr = async (region: string) => {
+      regions.push(region)
+      return { username: 'AWS', password: 'token' }
+    }
+    expect(await resolveAuth({ registry: '123456789012.dkr.ecr.eu-west-1.amazonaws.com' }, ecr)).toEqual({
+      registry: '123456789012.dkr.ecr.eu-west-1.amazonaws.com',
+      username: 'AWS',
+      password: 'token'
+    })
+    expect(regions).toEqual(['eu-west-1'])
   })
 })
