@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs'
 import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { StackStatus } from '../../src/converge/judge.js'
-import { baselineOf, judge } from '../../src/converge/judge.js'
+import { baselineOf, judge, UNSCHEDULABLE_GRACE_MS } from '../../src/converge/judge.js'
 import type { Snapshot } from '../../src/converge/swarm.js'
 
 interface Fixture {
@@ -78,5 +78,8 @@ describe('judge on recorded lab snapshots', () => {
     const late = judge(baselineOf(f.baseline, f.stack), f.snapshots.at(-1)!, f.stack, { sinceDeployMs: 0, deadlineReached: true })
     expect(late.status).toBe('timed-out')
     expect(late.summary).toMatch(/no suitable node \(scheduling constraints not satisfied on 2 nodes\)/)
+    const past = judge(baselineOf(f.baseline, f.stack), f.snapshots.at(-1)!, f.stack, { sinceDeployMs: UNSCHEDULABLE_GRACE_MS, deadlineReached: false })
+    expect(past.status).toBe('failed')
+    expect(past.summary).toMatch(/stuck \(no node can run it: no suitable node/)
   })
 })

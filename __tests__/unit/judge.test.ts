@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
-import { baselineOf, judge, NO_UPDATE_GRACE_MS } from '../../src/converge/judge.js'
+import { baselineOf, judge, NO_UPDATE_GRACE_MS, UNSCHEDULABLE_GRACE_MS } from '../../src/converge/judge.js'
 import type { Node, Service, Snapshot, Task } from '../../src/converge/swarm.js'
 
 const STACK = 'web'
@@ -54,10 +54,42 @@ describe('judge: a new service', () => {
     const s = service('app:1', { Spec: { ...service('app:1').Spec, Mode: { Replicated: { Replicas: 1 } } } })
     const waiting = judge(baseline, snap([s], [pending]), STACK, clock)
     expect(waiting.status).toBe('pending')
-    const verdict = judge(baseline, snap([s], [pending]), STACK, { sinceDeployMs: 20_000, deadlineReached: true })
+    const verdict = judge(baseline, snap([s], [pending]), STACK, { sinceDeployMs: 5_000, deadlineReached: true })
     expect(verdict.status).toBe('timed-out')
     expect(verdict.services[0]!.pending).toEqual(['1 task pending: no suitable node (scheduling constraints not satisfied on 2 nodes)'])
     expect(verdict.summary).toMatch(/^Stack web timed out with 1 service\(s\) not converged: web_app .*no suitable node/)
+  })
+
+  it('fails fast once no node could take a task for the grace period', () => {
+    const pending = task('t1', 'app:1', 'pending', {}, { Err: 'no suitable node (scheduling constraints not satisfied on 2 nodes)' })
+    const verdict = judge(baseline, snap([service('app:1')], [pending]), STACK, { sinceDeployMs: UNSCHEDULABLE_GRACE_MS, deadlineReached: false })
+    expect(verdict.status).toBe('failed')
+    expect(verdict.services[0]!.message).toBe('no node can run it: no suitable node (scheduling constraints not satisfied on 2 nodes)')
+  })
+
+  it('fails fast on an image that cannot be pulled', () => {
+    const rejected = task('t1', 'app:1', 'rejected', { DesiredState: 'shutdown' }, { Err: 'No such image: 10.77.0.1:5000/app:1@sha256:abc' })
+    const verdict = judge(baseline, snap([service('app:1')], [rejected, task('t2', 'app:1', 'pending')]), STACK, clock)
+    expect(verdict.status).toBe('failed')
+    expect(verdict.services[0]!.message).toMatch(/^the image cannot be pulled on mgr: No such image/)
+  })
+
+  it('fails a new service that keeps crashing, saying there is nothing to roll back to', () => {
+    const crash = (id: string) => task(id, 'app:1', 'failed', { DesiredState: 'shutdown' }, { Err: 'task: non-zero exit (1)', ContainerStatus: { ExitCode: 1 } })
+    const once = judge(baseline, snap([service('app:1')], [crash('t1'), task('t2', 'app:1', 'starting')]), STACK, clock)
+    expect(once.status).toBe('pending')
+    const twice = judge(baseline, snap([service('app:1')], [crash('t1'), crash('t2'), task('t3', 'app:1', 'starting')]), STACK, clock)
+    expect(twice.status).toBe('failed')
+    expect(twice.services[0]!.message).toBe('the new service fails to start and has no previous version to roll back to: task: non-zero exit (1)')
+  })
+
+  it('ignores tasks on a node that is down', () => {
+    const down = { ...snap([service('app:1')], [task('t1', 'app:1', 'running'), task('t2', 'app:1', 'running'), task('t3', 'app:1', 'running')]) }
+    down.nodes = [nodes[0]!, { ...nodes[1]!, Status: { State: 'down' } }]
+    // t2 sits on the down node; t1 and t3 run on the live one.
+    const verdict = judge(baseline, down, STACK, clock)
+    expect(verdict.status).toBe('converged')
+    expect(verdict.services[0]).toMatchObject({ running: 2, desired: 2, nodes: ['mgr'] })
   })
 })
 
@@ -99,10 +131,14 @@ describe('judge: an update', () => {
     expect(verdict.summary).toMatch(/rolled back by Swarm/)
   })
 
-  it('fails at once on a paused update or a paused rollback', () => {
-    const paused = judge(baseline, snap([updated({ State: 'paused', StartedAt: '2026-02-01T00:00:00Z', Message: 'update paused due to failure' })], oldTasks), STACK, clock)
+  it('asks for a rollback of a paused update, or fails at once when told not to', () => {
+    const pausedSnap = snap([updated({ State: 'paused', StartedAt: '2026-02-01T00:00:00Z', Message: 'update paused due to failure' })], oldTasks)
+    const asking = judge(baseline, pausedSnap, STACK, clock)
+    expect(asking.status).toBe('pending')
+    expect(asking.services[0]).toMatchObject({ state: 'rolling-back', rollbackWanted: true, message: 'update paused by Swarm: update paused due to failure; asking it to roll back' })
+    const paused = judge(baseline, pausedSnap, STACK, { ...clock, rollbackOnFailure: false })
     expect(paused.status).toBe('failed')
-    expect(paused.services[0]!.message).toBe('update paused by Swarm: update paused due to failure')
+    expect(paused.services[0]!.message).toBe('update paused by Swarm: update paused due to failure; left paused (rollback-on-failure: false)')
     const stuck = judge(baseline, snap([updated({ State: 'rollback_paused', StartedAt: '2026-02-01T00:00:00Z' })], oldTasks), STACK, clock)
     expect(stuck.status).toBe('failed')
     expect(stuck.services[0]!.message).toMatch(/rollback itself failed.*manual action needed/)

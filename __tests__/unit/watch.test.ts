@@ -13,7 +13,9 @@ const nodes = [{ ID: 'n1', Description: { Hostname: 'mgr' }, Status: { State: 'r
 function scripted(steps: Array<Snapshot | Error>) {
   let now = 0
   let i = 0
+  const rollbacks: string[] = []
   const api: SwarmApi = {
+    rollback: async (id: string) => void rollbacks.push(id),
     info: async () => ({ serverVersion: 'x', isManager: true, swarmState: 'active' }),
     snapshot: async () => {
       const step = steps[Math.min(i++, steps.length - 1)]!
@@ -24,7 +26,7 @@ function scripted(steps: Array<Snapshot | Error>) {
     calls: () => i,
     close: () => undefined
   }
-  return { api, now: () => now, sleep: async (ms: number) => void (now += ms) }
+  return { api, rollbacks, now: () => now, sleep: async (ms: number) => void (now += ms) }
 }
 
 describe('watch', () => {
@@ -35,7 +37,7 @@ describe('watch', () => {
   it('prints progress on change only and returns the verdict', async () => {
     const fake = scripted([starting, starting, starting, new Error('socket hang up'), running])
     const log: string[] = []
-    const result = await watch(fake.api, { stack: 'web', baseline, deployedAt: 0, deadline: 60_000, pollMs: 500, log: l => log.push(l), now: fake.now, sleep: fake.sleep })
+    const result = await watch(fake.api, { stack: 'web', baseline, deployedAt: 0, deadline: 60_000, pollMs: 500, rollbackOnFailure: true, log: l => log.push(l), now: fake.now, sleep: fake.sleep })
     expect(result.verdict.status).toBe('converged')
     expect(result.polls).toBe(4)
     expect(log.filter(l => l.includes('web_app: starting: 0/1 running'))).toHaveLength(1)
@@ -45,8 +47,24 @@ describe('watch', () => {
 
   it('never turns an unreachable engine into success', async () => {
     const fake = scripted([new Error('connection lost')])
-    const result = await watch(fake.api, { stack: 'web', baseline, deployedAt: 0, deadline: 5_000, pollMs: 500, log: () => undefined, now: fake.now, sleep: fake.sleep })
+    const result = await watch(fake.api, { stack: 'web', baseline, deployedAt: 0, deadline: 5_000, pollMs: 500, rollbackOnFailure: true, log: () => undefined, now: fake.now, sleep: fake.sleep })
     expect(result.verdict.status).toBe('timed-out')
     expect(result.verdict.summary).toContain('connection lost')
+  })
+
+  it('asks Swarm once to roll back an update it paused, then reports rolled-back', async () => {
+    const old = { ...svc, UpdateStatus: { State: 'completed' as const, StartedAt: 't0' } }
+    const before = baselineOf({ services: [old], tasks: [tsk('running')], nodes }, 'web')
+    const changed = { ...svc, Spec: { ...svc.Spec, TaskTemplate: { ContainerSpec: { Image: 'a:2' } } } }
+    const paused = { ...changed, UpdateStatus: { State: 'paused' as const, StartedAt: 't1', Message: 'update paused due to failure' } }
+    const rolling = { ...old, UpdateStatus: { State: 'rollback_started' as const, StartedAt: 't2' } }
+    const back = { ...old, UpdateStatus: { State: 'rollback_completed' as const, StartedAt: 't2' } }
+    const at = (service: typeof svc): Snapshot => ({ services: [service], tasks: [tsk('running')], nodes })
+    const fake = scripted([at(paused), at(paused), at(rolling), at(back)])
+    const log: string[] = []
+    const result = await watch(fake.api, { stack: 'web', baseline: before, deployedAt: 0, deadline: 60_000, pollMs: 500, rollbackOnFailure: true, log: l => log.push(l), now: fake.now, sleep: fake.sleep })
+    expect(fake.rollbacks).toEqual(['s1'])
+    expect(log).toContain('Swarm paused the update of web_app; asking it to roll back (rollback-on-failure: true)')
+    expect(result.verdict.status).toBe('rolled-back')
   })
 })

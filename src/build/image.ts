@@ -2,6 +2,7 @@
 // pinned by digest: the deploy never names a mutable tag.
 import type { DockerCli } from '../docker-cli.js'
 import { runOrThrow } from '../docker-cli.js'
+import type { Healthcheck } from '../converge/swarm.js'
 import type { ImageBuild } from '../inputs/inputs.js'
 
 export interface PushedImage {
@@ -10,6 +11,8 @@ export interface PushedImage {
   digest: string
   /** `repo:tag@sha256:…`: what the stack deploys. */
   pinned: string
+  /** The image's HEALTHCHECK, which service specs do not show. */
+  healthcheck: Healthcheck | undefined
 }
 
 export function buildArgs(image: ImageBuild): string[] {
@@ -53,10 +56,20 @@ export async function buildAndPush(cli: DockerCli, image: ImageBuild): Promise<P
     digest ??= digestFromPushOutput(pushed.stdout)
   }
   const first = image.tags[0]!
-  if (digest === undefined) {
-    const inspected = await runOrThrow(cli, 'docker image inspect', ['image', 'inspect', '--format', '{{json .RepoDigests}}', `${image.repository}:${first}`], { silent: true })
-    digest = digestFromRepoDigests(inspected.stdout.trim(), image.repository)
-  }
+  const inspected = await runOrThrow(
+    cli,
+    'docker image inspect',
+    ['image', 'inspect', '--format', '{{json .RepoDigests}}\t{{json .Config.Healthcheck}}', `${image.repository}:${first}`],
+    { silent: true }
+  )
+  const [repoDigests = '[]', healthcheck = 'null'] = inspected.stdout.trim().split('\t')
+  digest ??= digestFromRepoDigests(repoDigests, image.repository)
   if (digest === undefined) throw new Error(`pushed ${image.repository}:${first} but the registry reported no digest`)
-  return { repository: image.repository, tag: first, digest, pinned: `${image.repository}:${first}@${digest}` }
+  return {
+    repository: image.repository,
+    tag: first,
+    digest,
+    pinned: `${image.repository}:${first}@${digest}`,
+    healthcheck: (JSON.parse(healthcheck) as Healthcheck | null) ?? undefined
+  }
 }

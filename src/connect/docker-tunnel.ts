@@ -24,6 +24,8 @@ export interface DockerTunnel {
   description: string
   /** The last error text the far end printed, to explain a failed request. */
   lastDialError(): string | undefined
+  /** SSH connections opened so far (1 unless one dropped and was reopened). */
+  sshConnections(): number
   close(): Promise<void>
 }
 
@@ -69,9 +71,42 @@ export async function openSsh(target: SshTarget): Promise<NodeSSH> {
   return ssh
 }
 
-function sshDial(ssh: NodeSSH, onError: (text: string) => void): Dial {
-  return () =>
-    new Promise((resolve, reject) => {
+/**
+ * Channels on one SSH connection. If the connection drops (sshd restarted,
+ * network blip), the next dial opens a new one, verified like the first;
+ * requests in flight fail and the watcher retries them.
+ */
+function sshDial(target: SshTarget, first: NodeSSH, onError: (text: string) => void, onReconnect: (ssh: NodeSSH) => void): Dial {
+  let current: Promise<NodeSSH> = Promise.resolve(first)
+  let alive = true
+  const watch = (ssh: NodeSSH): NodeSSH => {
+    ssh.connection?.once('close', () => {
+      alive = false
+    })
+    return ssh
+  }
+  watch(first)
+  const connection = (): Promise<NodeSSH> => {
+    if (!alive) {
+      alive = true
+      core.info(`SSH connection to ${target.host} lost; reconnecting`)
+      current = openSsh(target).then(
+        ssh => {
+          onReconnect(ssh)
+          core.info(`SSH reconnected to ${target.user}@${target.host}:${target.port}`)
+          return watch(ssh)
+        },
+        (error: Error) => {
+          alive = false
+          throw error
+        }
+      )
+    }
+    return current
+  }
+  return async () => {
+    const ssh = await connection()
+    return new Promise((resolve, reject) => {
       const client = ssh.connection
       if (!client) return reject(new Error('ssh connection is closed'))
       client.exec(DIAL_COMMAND, (error, channel) => {
@@ -84,6 +119,7 @@ function sshDial(ssh: NodeSSH, onError: (text: string) => void): Dial {
         resolve(channel)
       })
     })
+  }
 }
 
 function localDial(onError: (text: string) => void): Dial {
@@ -143,15 +179,18 @@ export async function openTunnel(target: SshTarget | { kind: 'local' }, socketPa
   const onError = (text: string): void => {
     lastError = text
   }
-  const ssh = target.kind === 'ssh' ? await openSsh(target) : undefined
-  const server = await serve(socketPath, ssh ? sshDial(ssh, onError) : localDial(onError))
+  // Every SSH connection opened, so that close() ends them all.
+  const opened: NodeSSH[] = target.kind === 'ssh' ? [await openSsh(target)] : []
+  const dial = target.kind === 'ssh' ? sshDial(target, opened[0]!, onError, ssh => opened.push(ssh)) : localDial(onError)
+  const server = await serve(socketPath, dial)
   return {
     socketPath,
     description: target.kind === 'ssh' ? `${target.user}@${target.host}:${target.port}` : "the runner's Docker engine",
     lastDialError: () => lastError,
+    sshConnections: () => opened.length,
     close: async () => {
       await server.close()
-      ssh?.dispose()
+      for (const ssh of opened) ssh.dispose()
     }
   }
 }

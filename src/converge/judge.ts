@@ -30,6 +30,16 @@ export interface TaskFailure {
   containerId: string | undefined
 }
 
+/** One task as the job summary draws it. */
+export interface TaskView {
+  service: string
+  slot: number | undefined
+  node: string
+  state: string
+  /** Runs the service's current spec. */
+  current: boolean
+}
+
 export interface ServiceVerdict {
   name: string
   id: string
@@ -47,6 +57,9 @@ export interface ServiceVerdict {
   pending: string[]
   /** Tasks started by this deploy that failed or were rejected. */
   failures: TaskFailure[]
+  /** Swarm paused this deploy's update and the action should ask for a rollback. */
+  rollbackWanted: boolean
+  tasks: TaskView[]
 }
 
 export interface Verdict {
@@ -60,6 +73,8 @@ export interface JudgeClock {
   /** Milliseconds since the deploy command returned. */
   sinceDeployMs: number
   deadlineReached: boolean
+  /** On a paused update, ask Swarm to roll back (default) instead of failing. */
+  rollbackOnFailure?: boolean
 }
 
 /**
@@ -68,6 +83,12 @@ export interface JudgeClock {
  * without Swarm starting one.
  */
 export const NO_UPDATE_GRACE_MS = 10_000
+
+/** "no suitable node" can clear when a node joins or frees up; past this it fails. */
+export const UNSCHEDULABLE_GRACE_MS = 15_000
+
+// Task errors that no retry will fix.
+const PULL_ERROR = /no such image|pull access denied|manifest unknown|manifest for .* not found|repository does not exist|unauthorized|denied: /i
 
 const STACK_LABEL = 'com.docker.stack.namespace'
 const ACTIVE_DESIRED = new Set(['new', 'allocated', 'pending', 'assigned', 'accepted', 'preparing', 'ready', 'starting', 'running'])
@@ -141,10 +162,18 @@ interface TaskCount {
   done: boolean
   nodes: string[]
   pending: string[]
+  /** The scheduler's reason when a task of the current spec cannot be placed. */
+  unschedulable: string | undefined
 }
+
+const reasonOf = (t: Task): string => `${t.Status.State}: ${t.Status.Err || t.Status.Message || ''}`.trim()
 
 function countTasks(service: Service, tasks: Task[], fresh: (t: Task) => boolean, nodes: Map<string, Node>): TaskCount {
   const mode = modeOf(service)
+  // Tasks on a node that is down will be replaced elsewhere (or, for a global
+  // service, are not owed): they neither count nor block.
+  const live = (t: Task): boolean => !t.NodeID || !['down', 'disconnected'].includes(nodes.get(t.NodeID)?.Status.State ?? 'ready')
+  const unschedulable = tasks.find(t => runsCurrentSpec(t, service) && t.Status.State === 'pending' && /no suitable node/.test(t.Status.Err ?? ''))?.Status.Err
   if (mode === 'replicated-job' || mode === 'global-job') {
     // A job is done when this deploy's tasks have completed.
     const mine = tasks.filter(t => fresh(t) && runsCurrentSpec(t, service))
@@ -152,30 +181,61 @@ function countTasks(service: Service, tasks: Task[], fresh: (t: Task) => boolean
     const desired =
       mode === 'replicated-job'
         ? (service.Spec.Mode.ReplicatedJob?.TotalCompletions ?? service.Spec.Mode.ReplicatedJob?.MaxConcurrent ?? 1)
-        : Math.max(mine.length, 1)
-    const waiting = mine.filter(t => t.Status.State !== 'complete')
+        : Math.max(mine.filter(live).length, 1)
+    const waiting = mine.filter(t => t.Status.State !== 'complete' && !FAILED_STATES.has(t.Status.State))
     return {
       desired,
       running: complete.length,
       done: complete.length >= desired,
       nodes: [...new Set(complete.map(t => hostname(nodes, t.NodeID)))].sort(),
-      pending: countedReasons(waiting.map(t => `${t.Status.State}: ${t.Status.Err || t.Status.Message || ''}`.trim()))
+      pending: countedReasons(waiting.map(reasonOf)),
+      unschedulable
     }
   }
-  const active = tasks.filter(t => ACTIVE_DESIRED.has(t.DesiredState) && runsCurrentSpec(t, service))
-  const running = active.filter(t => t.Status.State === 'running')
-  const stale = tasks.filter(t => ACTIVE_DESIRED.has(t.DesiredState) && !runsCurrentSpec(t, service))
-  const desired = mode === 'replicated' ? (service.Spec.Mode.Replicated?.Replicas ?? 1) : active.length
-  const waiting = active.filter(t => t.Status.State !== 'running')
-  const reasons = waiting.map(t => `${t.Status.State}: ${t.Status.Err || t.Status.Message || ''}`.trim())
+  const active = tasks.filter(t => ACTIVE_DESIRED.has(t.DesiredState) && live(t))
+  const current = active.filter(t => runsCurrentSpec(t, service))
+  const running = current.filter(t => t.Status.State === 'running')
+  const stale = active.filter(t => !runsCurrentSpec(t, service))
+  const desired = mode === 'replicated' ? (service.Spec.Mode.Replicated?.Replicas ?? 1) : current.length
+  const reasons = current.filter(t => t.Status.State !== 'running').map(reasonOf)
   if (stale.length > 0) reasons.push(...stale.map(() => 'of the previous spec still to be replaced'))
   return {
     desired,
     running: running.length,
-    done: running.length === desired && active.length === desired && stale.length === 0,
+    done: running.length === desired && current.length === desired && stale.length === 0,
     nodes: [...new Set(running.map(t => hostname(nodes, t.NodeID)))].sort(),
-    pending: countedReasons(reasons)
+    pending: countedReasons(reasons),
+    unschedulable
   }
+}
+
+const MAX_TASK_VIEWS = 24
+
+function taskViews(service: Service, tasks: Task[], fresh: (t: Task) => boolean, nodes: Map<string, Node>): TaskView[] {
+  const shown = tasks.filter(t => ACTIVE_DESIRED.has(t.DesiredState) || t.Status.State === 'complete' || (fresh(t) && FAILED_STATES.has(t.Status.State)))
+  return shown.slice(-MAX_TASK_VIEWS).map(t => ({
+    service: service.Spec.Name,
+    slot: t.Slot,
+    node: hostname(nodes, t.NodeID),
+    state: t.Status.State,
+    current: runsCurrentSpec(t, service)
+  }))
+}
+
+/** Why a service will not converge without a person, if it will not. */
+function hopeless(service: Service, change: ServiceVerdict['change'], count: TaskCount, failures: TaskFailure[], tasks: Task[], clock: JudgeClock): string | undefined {
+  if (count.unschedulable && clock.sinceDeployMs >= UNSCHEDULABLE_GRACE_MS) return `no node can run it: ${count.unschedulable}`
+  const currentFailures = failures.filter(f => tasks.some(t => t.ID === f.taskId && runsCurrentSpec(t, service)))
+  const first = currentFailures[0]
+  if (!first || count.done) return undefined
+  const pull = currentFailures.find(f => PULL_ERROR.test(f.error))
+  if (pull) return `the image cannot be pulled on ${pull.node}: ${pull.error}`
+  const mode = modeOf(service)
+  if (mode === 'replicated-job' || mode === 'global-job') return `the job failed on ${first.node}: ${first.error}`
+  if (change === 'created' && count.running === 0 && currentFailures.length >= Math.max(2, count.desired)) {
+    return `the new service fails to start and has no previous version to roll back to: ${first.error}`
+  }
+  return undefined
 }
 
 function failuresOf(service: Service, tasks: Task[], fresh: (t: Task) => boolean, nodes: Map<string, Node>): TaskFailure[] {
@@ -205,6 +265,7 @@ function judgeService(service: Service, baseline: Baseline, snapshot: Snapshot, 
   // An UpdateStatus only speaks for this deploy if it began after the baseline.
   const ownUpdate = update?.State !== undefined && (change === 'created' || update.StartedAt !== before?.updateStartedAt) ? update : undefined
   const count = countTasks(service, tasks, fresh, nodes)
+  const failures = failuresOf(service, tasks, fresh, nodes)
 
   const verdict: ServiceVerdict = {
     name: service.Spec.Name,
@@ -219,12 +280,17 @@ function judgeService(service: Service, baseline: Baseline, snapshot: Snapshot, 
     message: '',
     nodes: count.nodes,
     pending: count.pending,
-    failures: failuresOf(service, tasks, fresh, nodes)
+    failures,
+    rollbackWanted: false,
+    tasks: taskViews(service, tasks, fresh, nodes)
   }
   const swarmSays = ownUpdate?.Message ? `: ${ownUpdate.Message}` : ''
+  const stuck = hopeless(service, change, count, failures, tasks, clock)
   switch (ownUpdate?.State) {
     case 'paused':
-      return { ...verdict, state: 'failed', message: `update paused by Swarm${swarmSays}` }
+      return clock.rollbackOnFailure === false
+        ? { ...verdict, state: 'failed', message: `update paused by Swarm${swarmSays}; left paused (rollback-on-failure: false)` }
+        : { ...verdict, state: 'rolling-back', rollbackWanted: true, message: `update paused by Swarm${swarmSays}; asking it to roll back` }
     case 'rollback_started':
       return { ...verdict, state: 'rolling-back', message: `rolling back${swarmSays}` }
     case 'rollback_completed':
@@ -234,18 +300,21 @@ function judgeService(service: Service, baseline: Baseline, snapshot: Snapshot, 
     case 'completed':
       return { ...verdict, state: 'converged', message: `update completed (${count.running}/${count.desired} running)` }
     case 'updating':
+      // Swarm's failure_action handles failing tasks; a task no node can take stalls it for good.
+      if (count.unschedulable && stuck?.startsWith('no node')) return { ...verdict, state: 'failed', message: `update stalled: ${stuck}` }
       return { ...verdict, message: `updating: ${count.running}/${count.desired} of the new spec running` }
     default:
       break
   }
-  const progress = `${count.running}/${count.desired} ${verdict.mode.endsWith('job') ? 'complete' : 'running'}`
+  const isJob = verdict.mode.endsWith('job')
+  const progress = `${count.running}/${count.desired} ${isJob ? 'complete' : 'running'}`
+  if (stuck) return { ...verdict, state: 'failed', message: stuck }
+  // A job whose spec did not change is not run again: nothing to wait for.
+  if (isJob && change === 'unchanged') return { ...verdict, state: 'converged', message: 'unchanged job, not run again' }
   if (change === 'updated' && (!count.done || clock.sinceDeployMs < NO_UPDATE_GRACE_MS)) {
     return { ...verdict, message: `spec changed; waiting for Swarm to start the update (${progress})` }
   }
-  if (count.done) {
-    const what = change === 'unchanged' ? 'unchanged' : change === 'created' ? 'created' : 'updated'
-    return { ...verdict, state: 'converged', message: `${what}, ${progress}` }
-  }
+  if (count.done) return { ...verdict, state: 'converged', message: `${change}, ${progress}` }
   return { ...verdict, message: `${change === 'created' ? 'starting' : 'converging'}: ${progress}` }
 }
 

@@ -16,6 +16,8 @@ export interface SwarmApi {
   snapshot(stack: string): Promise<Snapshot>
   /** The last `tail` log lines of a task since `sinceSeconds` (Unix time), bounded by `timeoutMs`. */
   taskLogs(taskId: string, sinceSeconds: number, tail: number, timeoutMs: number): Promise<Buffer>
+  /** Ask Swarm to roll a service back to its previous spec (`docker service rollback`). */
+  rollback(serviceId: string): Promise<void>
   /** API calls made so far (for benchmarks and logs). */
   calls(): number
   close(): void
@@ -57,6 +59,12 @@ export function dockerodeApi(socketPath: string): SwarmApi {
       return (await counted(
         task.logs({ stdout: true, stderr: true, follow: false, since: sinceSeconds, tail, timestamps: false, abortSignal: AbortSignal.timeout(timeoutMs) })
       )) as Buffer
+    },
+    async rollback(serviceId) {
+      const service = docker.getService(serviceId)
+      const current = (await counted(service.inspect())) as { Version: { Index: number }; Spec: object }
+      // The API's rollback takes the current spec and version, like the CLI sends.
+      await counted(service.update({ _query: { version: current.Version.Index, rollback: 'previous' }, _body: current.Spec } as never))
     },
     calls: () => calls,
     close: () => agent.destroy()

@@ -4,9 +4,18 @@
 
 export type UpdateState = 'updating' | 'paused' | 'completed' | 'rollback_started' | 'rollback_paused' | 'rollback_completed'
 
+/** Durations in nanoseconds, as the API gives them. */
+export interface Healthcheck {
+  Test?: string[]
+  Interval?: number
+  Timeout?: number
+  Retries?: number
+  StartPeriod?: number
+}
+
 export interface ContainerSpec {
   Image?: string
-  Healthcheck?: { Test?: string[]; Interval?: number; Timeout?: number; Retries?: number; StartPeriod?: number }
+  Healthcheck?: Healthcheck
 }
 
 export interface TaskSpec {
@@ -24,6 +33,7 @@ export interface Service {
     Name: string
     Labels?: Record<string, string>
     TaskTemplate: TaskSpec
+    UpdateConfig?: { Parallelism?: number; Delay?: number; FailureAction?: string; Monitor?: number; MaxFailureRatio?: number; Order?: string }
     Mode: {
       Replicated?: { Replicas?: number }
       Global?: Record<string, never>

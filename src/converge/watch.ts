@@ -13,6 +13,8 @@ export interface WatchOptions {
   /** Epoch ms after which pending means timed out. */
   deadline: number
   pollMs: number
+  /** Ask Swarm to roll back an update it paused (else report it as failed). */
+  rollbackOnFailure: boolean
   log: (line: string) => void
   now?: () => number
   sleep?: (ms: number) => Promise<void>
@@ -22,6 +24,8 @@ export interface WatchResult {
   verdict: Verdict
   snapshot: Snapshot | undefined
   polls: number
+  /** Epoch ms when the verdict was reached. */
+  verdictAt: number
 }
 
 const HEARTBEAT_MS = 30_000
@@ -38,6 +42,7 @@ export async function watch(api: SwarmApi, options: WatchOptions): Promise<Watch
   let lastPrintAt = 0
   let lastError = ''
   let polls = 0
+  const rollbacksAsked = new Set<string>()
   for (;;) {
     const deadlineReached = now() >= options.deadline
     try {
@@ -51,7 +56,21 @@ export async function watch(api: SwarmApi, options: WatchOptions): Promise<Watch
       lastError = message
     }
     if (last) {
-      const verdict = judge(options.baseline, last, options.stack, { sinceDeployMs: now() - options.deployedAt, deadlineReached })
+      let verdict = judge(options.baseline, last, options.stack, {
+        sinceDeployMs: now() - options.deployedAt,
+        deadlineReached,
+        rollbackOnFailure: options.rollbackOnFailure
+      })
+      for (const service of verdict.services.filter(s => s.rollbackWanted && !rollbacksAsked.has(s.id))) {
+        rollbacksAsked.add(service.id)
+        options.log(`Swarm paused the update of ${service.name}; asking it to roll back (rollback-on-failure: true)`)
+        try {
+          await api.rollback(service.id)
+        } catch (error) {
+          const summary = `Stack ${options.stack} failed: Swarm paused the update of ${service.name} and the rollback request failed: ${(error as Error).message}. Roll back by hand: docker service rollback ${service.name}`
+          verdict = { ...verdict, status: 'failed', summary }
+        }
+      }
       const lines = progressLines(verdict).join('\n')
       if (lines !== printed || now() - lastPrintAt >= HEARTBEAT_MS) {
         const elapsed = Math.round((now() - options.deployedAt) / 1000)
@@ -59,14 +78,14 @@ export async function watch(api: SwarmApi, options: WatchOptions): Promise<Watch
         printed = lines
         lastPrintAt = now()
       }
-      if (verdict.status !== 'pending') return { verdict, snapshot: last, polls }
+      if (verdict.status !== 'pending') return { verdict, snapshot: last, polls, verdictAt: now() }
     } else if (deadlineReached) {
       const verdict: Verdict = {
         status: 'timed-out',
         services: [],
         summary: `Stack ${options.stack}: no swarm state could be read before the deadline (${lastError}).`
       }
-      return { verdict, snapshot: undefined, polls }
+      return { verdict, snapshot: undefined, polls, verdictAt: now() }
     }
     await sleep(Math.max(0, Math.min(options.pollMs, options.deadline - now())))
   }

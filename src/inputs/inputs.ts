@@ -55,6 +55,8 @@ export interface Inputs {
   env: Map<string, string>
   timeoutMs: number
   prune: boolean
+  /** On an update Swarm paused, ask it to roll back (else report failed, leave paused). */
+  rollbackOnFailure: boolean
 }
 
 export type ReadInput = (name: string) => string
@@ -80,6 +82,7 @@ export function getInputs(read: ReadInput, context: InputContext): Inputs {
   const stack = parseStackName('stack', read('stack'))
   const timeoutMs = parseDuration('timeout', read('timeout') || '10m')
   const prune = parseBoolean('prune', read('prune'), false)
+  const rollbackOnFailure = parseBoolean('rollback-on-failure', read('rollback-on-failure'), true)
   const env = parseKeyValues('env', read('env'))
   if (env.has('IMAGE') && read('image').trim() !== '') {
     throw new InputError('env', 'IMAGE is set by the action to the pushed image; use another name')
@@ -98,7 +101,8 @@ export function getInputs(read: ReadInput, context: InputContext): Inputs {
     registry: readRegistry(read),
     env,
     timeoutMs,
-    prune
+    prune,
+    rollbackOnFailure
   }
 }
 
