@@ -119,26 +119,34 @@ describe('core pipeline on the lab swarm', () => {
     expect(secretsIn(result)).toEqual([])
   })
 
-  it('gives up on an unschedulable service within its timeout, quoting the scheduler', async () => {
-    const result = await runAction(
-      lab,
-      {
-        ...sshInputs(lab),
-        ...registryInputs,
-        registry: lab.registry,
-        stack: STUCK,
-        'compose-file': 'unschedulable.yml',
-        env: `BASE_IMAGE=${lab.registry}/lab/busybox:1`,
-        timeout: '20s'
-      },
-      { cwd: APP }
-    )
+  const stuckInputs = (stack: string, timeout: string): Record<string, string> => ({
+    ...sshInputs(lab),
+    ...registryInputs,
+    registry: lab.registry,
+    stack,
+    'compose-file': 'unschedulable.yml',
+    env: `BASE_IMAGE=${lab.registry}/lab/busybox:1`,
+    timeout
+  })
+
+  it('gives up on an unschedulable service at its timeout, quoting the scheduler', async () => {
+    const result = await runAction(lab, stuckInputs(STUCK, '8s'))
     expect(result.code).not.toBe(0)
     expect(result.outputs.status).toBe('timed-out')
     expect(result.log).toContain('no suitable node')
     expect(result.log).toMatch(/::error::Stack .* timed out/)
-    // 20 s rollout deadline, plus connect and deploy.
-    expect(result.seconds).toBeLessThan(45)
+    // 8 s rollout deadline, plus connect and deploy.
+    expect(result.seconds).toBeLessThan(25)
+  })
+
+  it('fails fast, long before a generous timeout, when no node can take a task', async () => {
+    await removeStack(lab, STUCK)
+    const result = await runAction(lab, stuckInputs(STUCK, '5m'))
+    expect(result.code).not.toBe(0)
+    expect(result.outputs.status).toBe('failed')
+    expect(result.log).toMatch(/::error::Stack .* failed: .*no node can run it: no suitable node \(scheduling constraints not satisfied on 2 nodes\)/)
+    // The grace period is 15 s; the 5 m deadline is never reached.
+    expect(result.seconds).toBeLessThan(40)
   })
 
   it('refuses a manager whose host key does not match, before deploying anything', async () => {
