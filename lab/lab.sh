@@ -3,7 +3,7 @@
 # an authenticated registry and an sshd on the manager, all on this machine,
 # each node in its own network namespace. See lab/README.md.
 #
-#   bash lab/lab.sh up|down|status|env|worker-stop|worker-start|sshd-restart
+#   bash lab/lab.sh up|down|status|env|worker-stop|worker-start|sshd-restart|sshd-drop
 #
 # Must run as root. All traffic stays on the bridge swl0 (10.77.0.0/24): the
 # namespaces get no default route, so nothing in the lab can reach any other
@@ -566,6 +566,38 @@ cmd_sshd_restart() {
   sshd_start
 }
 
+# descendants PID: every descendant of PID, parents before their children
+# (read from /proc/<pid>/task/*/children, so nothing is matched by name).
+descendants() {
+  local pid=$1 child
+  for child in $(cat /proc/"$pid"/task/*/children 2>/dev/null); do
+    [[ $child =~ ^[0-9]+$ ]] || continue
+    echo "$child"
+    descendants "$child"
+  done
+}
+
+# End every established SSH session (the listener's per-connection sshd
+# processes and their sshd children); the listener keeps running, so new
+# connections work at once. Clients see their connection drop.
+cmd_sshd_drop() {
+  local f listener pid pids=() n=0
+  f=$(pidfile sshd)
+  pid_alive "$f" sshd || die "manager sshd is not running ($f)"
+  listener=$(<"$f")
+  mapfile -t pids < <(descendants "$listener")
+  for pid in "${pids[@]}"; do
+    # only sshd processes (per-connection and privilege-separated children).
+    # Session commands are not killed: `docker system dial-stdio` exits on
+    # EOF, but one that ignores its stdio (e.g. `sleep 60`) is reparented.
+    [[ -r /proc/$pid/cmdline ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- sshd || continue
+    stop_pid "$pid" sshd 10
+    n=$((n + 1))
+  done
+  pid_alive "$f" sshd || die "the sshd listener went away"
+  log "dropped $n sshd session process(es); listener $listener still running"
+}
+
 main() {
   local cmd=${1:-}
   case $cmd in
@@ -576,7 +608,8 @@ main() {
     worker-stop) cmd_worker_stop ;;
     worker-start) cmd_worker_start ;;
     sshd-restart) cmd_sshd_restart ;;
-    *) echo "usage: $0 up|down|status|env|worker-stop|worker-start|sshd-restart" >&2; exit 2 ;;
+    sshd-drop) cmd_sshd_drop ;;
+    *) echo "usage: $0 up|down|status|env|worker-stop|worker-start|sshd-restart|sshd-drop" >&2; exit 2 ;;
   esac
 }
 

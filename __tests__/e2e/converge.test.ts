@@ -1,0 +1,321 @@
+// Convergence beyond the plain replicated service, on the lab swarm: global
+// services, jobs, a service scaled to zero, a node lost mid-rollout, Swarm's
+// default failure_action (pause), and the SSH connection dropped while the
+// action waits. Compose files: examples/converge (the hello app is built from
+// ../hello).
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
+import { execFile } from 'node:child_process'
+import * as path from 'node:path'
+import { promisify } from 'node:util'
+import type { ActionRun, Lab } from './harness.js'
+import { docker, loadLab, removeStack, ROOT, runAction, runningNodes, sshInputs } from './harness.js'
+
+jest.setTimeout(300_000)
+
+const CONVERGE = path.join(ROOT, 'examples/converge')
+const run = Date.now().toString(36)
+const stackName = (what: string): string => `e2e-conv-${what}-${run}`
+const STACKS = {
+  global: stackName('global'),
+  job: stackName('job'),
+  jobFail: stackName('jobfail'),
+  zero: stackName('zero'),
+  node: stackName('node'),
+  pause: stackName('pause'),
+  ssh: stackName('ssh')
+}
+
+interface ServiceOutput {
+  name: string
+  image: string
+  mode: string
+  running: number
+  desired: number
+  updateState?: string
+  state: string
+  change: string
+  nodes: string[]
+}
+
+/** What `docker service inspect` says, with the fields these tests read. */
+interface InspectedService {
+  Spec: {
+    Mode: { Replicated?: { Replicas?: number }; Global?: object; ReplicatedJob?: object }
+    TaskTemplate: { ContainerSpec: { Image: string } }
+  }
+  UpdateStatus?: { State: string }
+}
+
+let lab: Lab
+let registryInputs: Record<string, string>
+let workerStopped = false
+
+const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
+const execFileAsync = promisify(execFile)
+
+/** `bash lab/lab.sh <command>` without blocking the event loop (the action runs meanwhile). */
+async function labCommand(command: string): Promise<string> {
+  const { stdout, stderr } = await execFileAsync('bash', [path.join(ROOT, 'lab/lab.sh'), command], { encoding: 'utf8', timeout: 120_000 })
+  return stdout + stderr
+}
+
+function inspect(name: string): InspectedService {
+  return JSON.parse(docker(lab, ['service', 'inspect', name]))[0] as InspectedService
+}
+
+function servicesOf(result: ActionRun): ServiceOutput[] {
+  expect(result.outputs.services).toBeDefined()
+  return JSON.parse(result.outputs.services!) as ServiceOutput[]
+}
+
+/** Current states of a service's tasks, e.g. ['Complete 3 seconds ago']. */
+function taskStates(service: string): string[] {
+  return docker(lab, ['service', 'ps', service, '--no-trunc', '--format', '{{.CurrentState}}'])
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+}
+
+/** Inputs for a stack of the lab's busybox image (nothing built). */
+function baseInputs(stack: string, composeFile: string, extra: Record<string, string> = {}): Record<string, string> {
+  const { env, ...rest } = extra
+  return {
+    ...sshInputs(lab),
+    ...registryInputs,
+    registry: lab.registry,
+    stack,
+    'compose-file': composeFile,
+    env: [`BASE_IMAGE=${lab.registry}/${lab.baseImage}`, ...(env ? [env] : [])].join('\n'),
+    timeout: '60s',
+    ...rest
+  }
+}
+
+/** Inputs that build the hello app (../hello) and deploy it with one of our compose files. */
+function helloInputs(stack: string, composeFile: string, tag: string, buildArgs: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    ...sshInputs(lab),
+    ...registryInputs,
+    stack,
+    'compose-file': composeFile,
+    image: `${lab.registry}/e2e/conv-hello`,
+    tags: `${tag}-${run}`,
+    context: '../hello',
+    'build-args': buildArgs,
+    timeout: '3m',
+    ...extra
+  }
+}
+
+function runIn(inputs: Record<string, string>): Promise<ActionRun> {
+  return runAction(lab, inputs, { cwd: CONVERGE })
+}
+
+/** Exit code (0 or 'non-zero') and status; on a mismatch the failure shows the end of the action's log. */
+function expectVerdict(result: ActionRun, code: 0 | 'non-zero', status: string): void {
+  const got = { code: result.code === 0 ? 0 : 'non-zero', status: result.outputs.status }
+  if (got.code !== code || got.status !== status) {
+    const tail = result.log.split('\n').slice(-40).join('\n')
+    throw new Error(`expected exit ${code}, status ${status}; got exit ${result.code}, status ${got.status} after ${result.seconds.toFixed(1)}s. Log tail:\n${tail}`)
+  }
+}
+
+beforeAll(() => {
+  lab = loadLab()
+  registryInputs = { 'registry-username': lab.registryUser, 'registry-password': lab.registryPassword }
+})
+
+afterAll(async () => {
+  // Never leave the shared lab with its worker down.
+  if (workerStopped) await labCommand('worker-start')
+  for (const stack of Object.values(STACKS)) await removeStack(lab, stack)
+})
+
+describe('service modes', () => {
+  it('converges a global service with one running task on each node', async () => {
+    const stack = STACKS.global
+    const result = await runIn(baseInputs(stack, 'global.yml'))
+    expectVerdict(result, 0, 'converged')
+    const services = servicesOf(result)
+    expect(services).toEqual([
+      expect.objectContaining({
+        name: `${stack}_agent`,
+        // stack deploy --with-registry-auth pins the tag to its digest
+        image: expect.stringMatching(new RegExp(`^${lab.registry}/${lab.baseImage}@sha256:[0-9a-f]{64}$`)),
+        mode: 'global',
+        running: 2,
+        desired: 2,
+        state: 'converged',
+        change: 'created',
+        nodes: [lab.managerNode, lab.workerNode].sort()
+      })
+    ])
+    expect(inspect(`${stack}_agent`).Spec.Mode.Global).toBeDefined()
+    expect(runningNodes(lab, `${stack}_agent`)).toEqual([lab.managerNode, lab.workerNode].sort())
+  })
+
+  it('returns as soon as a replicated-job completes', async () => {
+    const stack = STACKS.job
+    const result = await runIn(baseInputs(stack, 'job.yml'))
+    expectVerdict(result, 0, 'converged')
+    const services = servicesOf(result)
+    expect(services).toEqual([
+      expect.objectContaining({ name: `${stack}_job`, mode: 'replicated-job', running: 1, desired: 1, state: 'converged', change: 'created' })
+    ])
+    expect(services[0]!.nodes).toHaveLength(1)
+    // Well before the 60 s deadline: the job takes ~2 s, plus connect and deploy.
+    expect(result.seconds).toBeLessThan(40)
+    expect(inspect(`${stack}_job`).Spec.Mode.ReplicatedJob).toBeDefined()
+    expect(taskStates(`${stack}_job`)).toEqual([expect.stringMatching(/^Complete /)])
+  })
+
+  // NEW: a job whose run fails is a failed deploy, named in the message.
+  it('fails a replicated-job that exits 1, naming the job', async () => {
+    const stack = STACKS.jobFail
+    const result = await runIn(baseInputs(stack, 'job.yml', { env: 'JOB_EXIT=1' }))
+    expectVerdict(result, 'non-zero', 'failed')
+    expect(result.log).toMatch(/job/i)
+    expect(result.log).toContain(`${stack}_job`)
+    expect(result.log).toMatch(/::error::.*job/i)
+    // Not at the deadline: the failure is known once the task has failed.
+    expect(result.seconds).toBeLessThan(40)
+    const services = servicesOf(result)
+    expect(services).toEqual([expect.objectContaining({ name: `${stack}_job`, mode: 'replicated-job', running: 0, desired: 1 })])
+    expect(taskStates(`${stack}_job`)).toEqual([expect.stringMatching(/^Failed /)])
+  })
+
+  it('converges a service scaled to 0 replicas at once', async () => {
+    const stack = STACKS.zero
+    const result = await runIn(baseInputs(stack, 'zero.yml'))
+    expectVerdict(result, 0, 'converged')
+    expect(servicesOf(result)).toEqual([
+      expect.objectContaining({ name: `${stack}_idle`, mode: 'replicated', running: 0, desired: 0, state: 'converged', nodes: [] })
+    ])
+    // Connect and deploy take a few seconds; there is nothing to wait for.
+    expect(result.seconds).toBeLessThan(15)
+    expect(inspect(`${stack}_idle`).Spec.Mode.Replicated?.Replicas).toBe(0)
+    expect(taskStates(`${stack}_idle`)).toEqual([])
+  })
+})
+
+describe('rollouts under trouble', () => {
+  // A node lost while an update runs: once Swarm has marked it Down its tasks
+  // are replaced on the manager, and they must not block the verdict. The
+  // worker stops after the first batch of the new spec runs; Swarm needs
+  // ~15 s to mark it Down, which the 20 s batch delay leaves it. (Stopped
+  // while a new task is still starting on it, Swarm's own updater waits for
+  // that task until the node returns: a real stall, reported as such.)
+  it('converges when the worker goes down mid-rollout: tasks on the Down node do not block', async () => {
+    const stack = STACKS.node
+    const first = await runIn(helloInputs(stack, 'web-slow.yml', 'node1', 'VERSION=1'))
+    expectVerdict(first, 0, 'converged')
+    expect(runningNodes(lab, `${stack}_web`)).toEqual([lab.managerNode, lab.workerNode].sort())
+
+    let result: ActionRun
+    try {
+      const pending = runIn(helloInputs(stack, 'web-slow.yml', 'node2', 'VERSION=2'))
+      expect(await firstBatchRunning(pending, `${stack}_web`, first.outputs.image!, 60_000)).toBe(true)
+      workerStopped = true
+      const stopping = labCommand('worker-stop')
+      result = await pending
+      await stopping
+    } finally {
+      await labCommand('worker-start')
+      workerStopped = false
+    }
+    expectVerdict(result, 0, 'converged')
+    expect(result.seconds).toBeLessThan(180)
+    const [web] = servicesOf(result)
+    expect(web).toEqual(expect.objectContaining({ name: `${stack}_web`, image: result.outputs.image, running: 4, desired: 4, state: 'converged', nodes: [lab.managerNode] }))
+    expect(inspect(`${stack}_web`).Spec.TaskTemplate.ContainerSpec.Image).toBe(result.outputs.image)
+  })
+
+  describe('failure_action: pause with a failing healthcheck', () => {
+    let goodImage = ''
+
+    it('deploys the good version', async () => {
+      const result = await runIn(helloInputs(STACKS.pause, 'web-pause.yml', 'pause1', 'VERSION=1'))
+      expectVerdict(result, 0, 'converged')
+      goodImage = result.outputs.image!
+      expect(goodImage).toMatch(/@sha256:/)
+    })
+
+    // NEW: the action asks Swarm to roll the paused update back.
+    it('asks Swarm to roll back the paused update and reports rolled-back', async () => {
+      const stack = STACKS.pause
+      const result = await runIn(helloInputs(stack, 'web-pause.yml', 'pause2', 'VERSION=2\nHEALTH_PATH=missing'))
+      const service = inspect(`${stack}_web`)
+      expectVerdict(result, 'non-zero', 'rolled-back')
+      expect(service.UpdateStatus?.State).toBe('rollback_completed')
+      expect(result.log).toContain('asking it to roll back')
+      expect(result.log).toContain('unhealthy container')
+      expect(service.Spec.TaskTemplate.ContainerSpec.Image).toBe(goodImage)
+      expect(servicesOf(result)).toEqual([expect.objectContaining({ name: `${stack}_web`, state: 'rolled-back', updateState: 'rollback_completed' })])
+    })
+
+    // NEW input: rollback-on-failure: 'false' leaves the update paused.
+    it("leaves the update paused with rollback-on-failure: 'false' and reports failed", async () => {
+      const stack = STACKS.pause
+      const result = await runIn(helloInputs(stack, 'web-pause.yml', 'pause3', 'VERSION=3\nHEALTH_PATH=missing', { 'rollback-on-failure': 'false' }))
+      expectVerdict(result, 'non-zero', 'failed')
+      expect(result.log).not.toContain('asking it to roll back')
+      const service = inspect(`${stack}_web`)
+      expect(service.UpdateStatus?.State).toBe('paused')
+      // Still some time later: nothing rolled it back behind our back.
+      await sleep(3000)
+      expect(inspect(`${stack}_web`).UpdateStatus?.State).toBe('paused')
+      expect(servicesOf(result)).toEqual([expect.objectContaining({ name: `${stack}_web`, state: 'failed', updateState: 'paused' })])
+    })
+  })
+
+  // NEW: a dropped SSH connection is re-established and the wait goes on.
+  it('reconnects when the SSH connection to the manager drops during the wait', async () => {
+    const stack = STACKS.ssh
+    const first = await runIn(helloInputs(stack, 'web.yml', 'ssh1', 'VERSION=1'))
+    expectVerdict(first, 0, 'converged')
+
+    const pending = runIn(helloInputs(stack, 'web.yml', 'ssh2', 'VERSION=2'))
+    // Drop the connection ~2 s into the wait for the ~10-15 s update.
+    const waiting = await deployed(pending, `${stack}_web`, first.outputs.image!, 60_000)
+    await sleep(2000)
+    const dropped = await labCommand('sshd-drop')
+    const result = await pending
+    expect(waiting).toBe(true)
+    expect(dropped).toMatch(/dropped [1-9]\d* sshd session/)
+    expectVerdict(result, 0, 'converged')
+    expect(result.log).toContain('reconnected')
+    const service = inspect(`${stack}_web`)
+    expect(service.UpdateStatus?.State).toBe('completed')
+    expect(service.Spec.TaskTemplate.ContainerSpec.Image).toBe(result.outputs.image)
+  })
+})
+
+/**
+ * Resolve true once the service's spec no longer has `previousImage`, i.e.
+ * the action's `docker stack deploy` has run and the action now waits for the
+ * rollout (runAction hands the log back only at the end, so we watch the
+ * manager); false if the action ends first or `timeoutMs` passes.
+ */
+async function deployed(pending: Promise<ActionRun>, service: string, previousImage: string, timeoutMs: number): Promise<boolean> {
+  let finished = false
+  void pending.then(() => (finished = true))
+  for (const started = Date.now(); Date.now() - started < timeoutMs && !finished; await sleep(200)) {
+    if (inspect(service).Spec.TaskTemplate.ContainerSpec.Image !== previousImage) return true
+  }
+  return false
+}
+
+/** Wait until the service runs a new image and two of its tasks run it. */
+async function firstBatchRunning(pending: Promise<ActionRun>, service: string, previousImage: string, timeoutMs: number): Promise<boolean> {
+  let finished = false
+  void pending.then(() => (finished = true))
+  for (const started = Date.now(); Date.now() - started < timeoutMs && !finished; await sleep(200)) {
+    const image = inspect(service).Spec.TaskTemplate.ContainerSpec.Image
+    if (image === previousImage) continue
+    const running = docker(lab, ['service', 'ps', service, '--no-trunc', '--filter', 'desired-state=running', '--format', '{{.Image}} {{.CurrentState}}'])
+      .split('\n')
+      .filter(line => line.startsWith(`${image} Running`))
+    if (running.length >= 2) return true
+  }
+  return false
+}
