@@ -22,7 +22,8 @@ const STACKS = {
   zero: stackName('zero'),
   node: stackName('node'),
   pause: stackName('pause'),
-  ssh: stackName('ssh')
+  ssh: stackName('ssh'),
+  crash: stackName('crash')
 }
 
 interface ServiceOutput {
@@ -199,6 +200,18 @@ describe('service modes', () => {
 })
 
 describe('rollouts under trouble', () => {
+  it('fails a brand-new service that keeps crashing, saying there is nothing to roll back to', async () => {
+    const stack = STACKS.crash
+    const result = await runIn(baseInputs(stack, 'crash.yml', { timeout: '3m' }))
+    expectVerdict(result, 'non-zero', 'failed')
+    expect(result.log).toMatch(/::error::Stack .* failed: .*_crash \(the new service fails to start and has no previous version to roll back to: task: non-zero exit \(3\)\)/)
+    // Swarm would restart it forever; the action stops long before its 3 m deadline.
+    expect(result.seconds).toBeLessThan(40)
+    // The failed containers' output is shown.
+    expect(result.log).toMatch(/\| starting/)
+  })
+
+
   // A node lost while an update runs: once Swarm has marked it Down its tasks
   // are replaced on the manager, and they must not block the verdict. The
   // worker stops after the first batch of the new spec runs; Swarm needs
