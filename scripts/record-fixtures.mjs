@@ -5,7 +5,7 @@
 // whose state changed. Output: __tests__/fixtures/<scenario>.json.
 //   node scripts/record-fixtures.mjs        (the lab must be up)
 import Docker from 'dockerode'
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import * as os from 'node:os'
@@ -16,7 +16,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const lab = JSON.parse(readFileSync(process.env.SWARM_LAB_JSON ?? '/run/swl/lab.json', 'utf8'))
 const docker = new Docker({ socketPath: lab.managerDockerHost.replace('unix://', '') })
 const outDir = path.join(root, '__tests__/fixtures')
-const stack = `fixture-${Date.now().toString(36)}`
+const run = Date.now().toString(36)
+let stack = `fixture-${run}`
 
 async function snapshot() {
   const services = await docker.listServices({ filters: JSON.stringify({ label: [`com.docker.stack.namespace=${stack}`] }) })
@@ -35,7 +36,7 @@ function essence(s) {
   return createHash('sha256').update(JSON.stringify(pick)).digest('hex')
 }
 
-function action(inputs) {
+function action(inputs, cwd) {
   const scratch = mkdtempSync(path.join(os.tmpdir(), 'sd-fixture-'))
   const env = {
     PATH: process.env.PATH,
@@ -52,19 +53,20 @@ function action(inputs) {
     stack, timeout: '40s', ...inputs
   }
   for (const [k, v] of Object.entries(all)) env[`INPUT_${k.toUpperCase()}`] = v
-  const child = spawn(process.execPath, [path.join(root, 'dist/index.js')], { cwd: path.join(root, 'examples/hello'), env, stdio: 'ignore' })
+  const child = spawn(process.execPath, [path.join(root, 'dist/index.js')], { cwd, env, stdio: 'ignore' })
   return new Promise(resolve => child.on('close', () => {
     const out = readFileSync(env.GITHUB_OUTPUT, 'utf8')
     resolve(/^status<<(\S+)\n(.*)\n/m.exec(out)?.[2] ?? 'none')
   }))
 }
 
-async function record(scenario, inputs) {
+async function record(scenario, inputs, { app = 'hello', name = 'main' } = {}) {
+  stack = `fixture-${name}-${run}`
   const baseline = await snapshot()
   const snapshots = []
   let last = ''
   let done = false
-  const finished = action(inputs).then(status => { done = true; return status })
+  const finished = action(inputs, path.join(root, 'examples', app)).then(status => { done = true; return status })
   while (!done) {
     const s = await snapshot()
     const key = essence(s)
@@ -80,10 +82,28 @@ async function record(scenario, inputs) {
 }
 
 const image = `${lab.registry}/fixture/hello`
-await record('fresh', { image, tags: 'f1', 'build-args': 'VERSION=f1', env: 'DB_PASSWORD=x' })
-await record('update', { image, tags: 'f2', 'build-args': 'VERSION=f2', env: 'DB_PASSWORD=x' })
-await record('unchanged', { image, tags: 'f2', 'build-args': 'VERSION=f2', env: 'DB_PASSWORD=x' })
-await record('rollback', { image, tags: 'f3', 'build-args': 'VERSION=f3\nHEALTH_PATH=missing', env: 'DB_PASSWORD=x' })
-await record('unschedulable', { 'compose-file': 'unschedulable.yml', env: `BASE_IMAGE=${lab.registry}/lab/busybox:1`, timeout: '8s' })
-await docker.getService(`${stack}_web`).remove().catch(() => undefined)
-await docker.getService(`${stack}_stuck`).remove().catch(() => undefined)
+const base = `BASE_IMAGE=${lab.registry}/${lab.baseImage}`
+const scenarios = (process.argv[2] ?? 'fresh,update,unchanged,rollback,unschedulable,global,job,job-failed,zero,pause,crash').split(',')
+const all = {
+  fresh: () => record('fresh', { image, tags: 'f1', 'build-args': 'VERSION=f1', env: 'DB_PASSWORD=x' }),
+  update: () => record('update', { image, tags: 'f2', 'build-args': 'VERSION=f2', env: 'DB_PASSWORD=x' }),
+  unchanged: () => record('unchanged', { image, tags: 'f2', 'build-args': 'VERSION=f2', env: 'DB_PASSWORD=x' }),
+  rollback: () => record('rollback', { image, tags: 'f3', 'build-args': 'VERSION=f3\nHEALTH_PATH=missing', env: 'DB_PASSWORD=x' }),
+  unschedulable: () => record('unschedulable', { 'compose-file': 'unschedulable.yml', env: base, timeout: '8s' }),
+  global: () => record('global', { 'compose-file': 'global.yml', env: base }, { app: 'converge', name: 'global' }),
+  job: () => record('job', { 'compose-file': 'job.yml', env: base }, { app: 'converge', name: 'job' }),
+  'job-failed': () => record('job-failed', { 'compose-file': 'job.yml', env: `${base}\nJOB_EXIT=1` }, { app: 'converge', name: 'jobfail' }),
+  zero: () => record('zero', { 'compose-file': 'zero.yml', env: base }, { app: 'converge', name: 'zero' }),
+  pause: async () => {
+    const inputs = { image, 'compose-file': 'web-pause.yml', context: '../hello' }
+    await record('pause-good', { ...inputs, tags: 'p1', 'build-args': 'VERSION=p1' }, { app: 'converge', name: 'pause' })
+    await record('pause', { ...inputs, tags: 'p2', 'build-args': 'VERSION=p2\nHEALTH_PATH=missing' }, { app: 'converge', name: 'pause' })
+  },
+  crash: () => record('crash', { 'compose-file': 'crash.yml', env: base }, { app: 'converge', name: 'crash' })
+}
+try {
+  for (const name of scenarios) await all[name]()
+} finally {
+  const stacks = new Set((await docker.listServices()).map(s => s.Spec.Labels?.['com.docker.stack.namespace']).filter(n => n?.endsWith(`-${run}`)))
+  for (const name of stacks) execFileSync('docker', ['stack', 'rm', name], { env: { ...process.env, DOCKER_HOST: lab.managerDockerHost }, stdio: 'ignore' })
+}

@@ -82,4 +82,45 @@ describe('judge on recorded lab snapshots', () => {
     expect(past.status).toBe('failed')
     expect(past.summary).toMatch(/stuck \(no node can run it: no suitable node/)
   })
+
+  it('global service: converged with one running task on each node', () => {
+    const f = load('global')
+    expectPendingThen(statuses(f), 'converged')
+    const last = judge(baselineOf(f.baseline, f.stack), f.snapshots.at(-1)!, f.stack, { sinceDeployMs: 0, deadlineReached: false })
+    expect(last.services[0]).toMatchObject({ mode: 'global', running: 2, desired: 2, nodes: ['swl-mgr', 'swl-wrk'] })
+  })
+
+  it('replicated-job: converged when it completes; a failed job fails at once', () => {
+    const ok = load('job')
+    expectPendingThen(statuses(ok), 'converged')
+    const failed = load('job-failed')
+    expect(failed.status).toBe('failed')
+    expectPendingThen(statuses(failed), 'failed')
+    const last = judge(baselineOf(failed.baseline, failed.stack), failed.snapshots.at(-1)!, failed.stack, { sinceDeployMs: 0, deadlineReached: false })
+    expect(last.services[0]!.message).toMatch(/^the job failed on swl-(mgr|wrk): task: non-zero exit \(1\)$/)
+  })
+
+  it('replicas: 0: converged at once', () => {
+    const seen = statuses(load('zero'))
+    expect(seen.length).toBeGreaterThan(0)
+    expect(seen.every(s => s === 'converged')).toBe(true)
+  })
+
+  it('paused update: asks for a rollback, then rolled-back; or failed when told not to', () => {
+    const f = load('pause')
+    const baseline = baselineOf(f.baseline, f.stack)
+    expectPendingThen(statuses(f), 'rolled-back')
+    const paused = afterDeploy(f).find(s => s.services[0]!.UpdateStatus?.State === 'paused')!
+    expect(judge(baseline, paused, f.stack, { sinceDeployMs: 0, deadlineReached: false }).services[0]).toMatchObject({ state: 'rolling-back', rollbackWanted: true })
+    const kept = judge(baseline, paused, f.stack, { sinceDeployMs: 0, deadlineReached: false, rollbackOnFailure: false })
+    expect(kept.status).toBe('failed')
+    expect(kept.services[0]!.message).toMatch(/^update paused by Swarm: .*; left paused \(rollback-on-failure: false\)$/)
+  })
+
+  it('crashing new service: failed, with nothing to roll back to', () => {
+    const f = load('crash')
+    expectPendingThen(statuses(f), 'failed')
+    const last = judge(baselineOf(f.baseline, f.stack), f.snapshots.at(-1)!, f.stack, { sinceDeployMs: 0, deadlineReached: false })
+    expect(last.services[0]!.message).toBe('the new service fails to start and has no previous version to roll back to: task: non-zero exit (3)')
+  })
 })

