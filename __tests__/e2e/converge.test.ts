@@ -23,7 +23,8 @@ const STACKS = {
   node: stackName('node'),
   pause: stackName('pause'),
   ssh: stackName('ssh'),
-  crash: stackName('crash')
+  crash: stackName('crash'),
+  warn: stackName('warn')
 }
 
 interface ServiceOutput {
@@ -196,6 +197,16 @@ describe('service modes', () => {
     expect(result.seconds).toBeLessThan(15)
     expect(inspect(`${stack}_idle`).Spec.Mode.Replicated?.Replicas).toBe(0)
     expect(taskStates(`${stack}_idle`)).toEqual([])
+  })
+})
+
+describe('settings that make Swarm\'s verdict unreliable', () => {
+  it('warns when the update monitor is shorter than the healthcheck needs to fail', async () => {
+    const result = await runIn(helloInputs(STACKS.warn, 'short-monitor.yml', 'warn1', 'VERSION=1'))
+    expectVerdict(result, 0, 'converged')
+    expect(result.log).toContain(
+      `::warning::${STACKS.warn}_web: update monitor (1s) is shorter than the healthcheck needs to declare a task unhealthy (start_period + interval × retries = 4s)`
+    )
   })
 })
 

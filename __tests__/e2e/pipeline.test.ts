@@ -73,6 +73,11 @@ describe('core pipeline on the lab swarm', () => {
     expect(services).toEqual([expect.objectContaining({ name: `${STACK}_web`, running: 4, desired: 4, state: 'converged' })])
     expect(result.summary).toContain('| Service | Image | Replicas | Nodes | State |')
     expect(result.summary).toContain(`${STACK}_web`)
+    // The picture: a Mermaid box per node with its running tasks.
+    expect(result.summary).toContain('```mermaid')
+    expect(result.summary).toContain(`["${lab.managerNode}"]`)
+    expect(result.summary).toContain(`["${lab.workerNode}"]`)
+    expect(result.summary).toMatch(new RegExp(`\\["${STACK}_web\\.\\d<br/>running"\\]`))
     expect(secretsIn(result)).toEqual([])
     // Every group of the pipeline ran, in order.
     const groups = result.stdout.split('\n').filter(l => l.startsWith('::group::')).map(l => l.slice(9))
@@ -101,6 +106,18 @@ describe('core pipeline on the lab swarm', () => {
     expect(service.Spec.TaskTemplate.ContainerSpec.Image).toBe(secondImage)
     expect(result.log).toMatch(/update completed \(4\/4 running\)/)
     expect(secretsIn(result)).toEqual([])
+  })
+
+  it('redeploying the same image starts no update and converges at once as unchanged', async () => {
+    const before = inspectService(lab, `${STACK}_web`) as { UpdateStatus?: { StartedAt?: string } }
+    const result = await runAction(lab, appInputs(`v2-${run}`, 'VERSION=2'))
+    expect(result.code).toBe(0)
+    expect(result.outputs.image).toBe(secondImage)
+    expect(JSON.parse(result.outputs.services!)).toEqual([expect.objectContaining({ change: 'unchanged', state: 'converged', updateState: null })])
+    expect(result.log).toMatch(/_web: unchanged, 4\/4 running/)
+    // No new update began (Swarm clears the old UpdateStatus on a same-spec update).
+    const after = (inspectService(lab, `${STACK}_web`) as { UpdateStatus?: { StartedAt?: string } }).UpdateStatus
+    expect(after === undefined || after.StartedAt === before.UpdateStatus?.StartedAt).toBe(true)
   })
 
   it('reports a rolled-back update whose healthcheck fails, with the task error, and leaves the previous digest', async () => {
