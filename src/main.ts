@@ -2,7 +2,10 @@
 // report. Each phase is one log group; decisions live in pure modules and
 // every side effect goes through the docker CLI, the tunnel or the API seam.
 import * as core from '@actions/core'
-import { statSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { readFileSync, statSync } from 'node:fs'
+import { unlink, writeFile } from 'node:fs/promises'
+import * as path from 'node:path'
 import type { PushedImage } from './build/image.js'
 import { buildAndPush } from './build/image.js'
 import { openTunnel } from './connect/docker-tunnel.js'
@@ -13,7 +16,8 @@ import type { SwarmApi } from './converge/swarm-api.js'
 import { dockerodeApi } from './converge/swarm-api.js'
 import { configWarnings } from './converge/warnings.js'
 import { watch } from './converge/watch.js'
-import { stackDeploy } from './deploy/stack-deploy.js'
+import { composeVariableProblems, interpolationValues, renderedPath, stackDeploy } from './deploy/stack-deploy.js'
+import { isVersionOf, namesInUse, renderStackObjects } from './deploy/stack-objects.js'
 import { ExecDockerCli } from './docker-cli.js'
 import type { Inputs } from './inputs/inputs.js'
 import { getInputs, secretsOf } from './inputs/inputs.js'
@@ -39,7 +43,13 @@ export async function run(): Promise<void> {
     // Mask first: nothing may print before every secret is registered.
     const secrets = secretsOf(read)
     for (const secret of secrets) maskSecret(secret)
-    const inputs = getInputs(read, { env: process.env, isFile })
+    const inputs = getInputs(read, { env: process.env, isFile, readFile: file => readFileSync(file, 'utf8') })
+    // env-file values are secrets too; they are known only once parsed.
+    for (const value of inputs.env.values()) {
+      if (value.trim() === '' || secrets.includes(value)) continue
+      maskSecret(value)
+      secrets.push(value)
+    }
     await deploy(inputs, secrets)
   } catch (error) {
     core.setFailed(error instanceof Error ? error.message : String(error))
@@ -54,6 +64,13 @@ function maskSecret(secret: string): void {
 
 async function deploy(inputs: Inputs, secrets: string[]): Promise<void> {
   const started = Date.now()
+  // Compose files are checked before anything is built or deployed: a secret
+  // that is missing must stop the run, not become an empty string.
+  const compose = inputs.composeFiles.map(file => ({ path: file, text: readFileSync(file, 'utf8') }))
+  const values = interpolationValues(inputs.env, inputs.passthrough, process.env)
+  const problems = composeVariableProblems(compose, inputs.image ? new Map([...values, ['IMAGE', 'set after the push']]) : values)
+  if (problems.length > 0) throw new Error(`${problems.join('\n')}\nNothing was deployed.`)
+
   const workdir = await createWorkdir(process.env.RUNNER_TEMP)
   try {
     const cli = new ExecDockerCli(workdir.dockerConfig)
@@ -81,12 +98,32 @@ async function deploy(inputs: Inputs, secrets: string[]): Promise<void> {
       const before = await api.snapshot(inputs.stack)
       const baseline = baselineOf(before, inputs.stack)
 
-      const variables = new Map(inputs.env)
+      const variables = new Map(values)
       if (image) variables.set('IMAGE', image.pinned)
       const deployStarted = Date.now()
-      await core.group(`Deploy stack ${inputs.stack}`, () =>
-        stackDeploy(cli, { stack: inputs.stack, composeFiles: inputs.composeFiles, prune: inputs.prune, variables }, tunnel.socketPath)
-      )
+      await core.group(`Deploy stack ${inputs.stack}`, async () => {
+        const rendered = renderStackObjects(compose, {
+          stack: inputs.stack,
+          values: variables,
+          readSource: (composePath, file) => {
+            const full = path.resolve(path.dirname(composePath), file)
+            return isFile(full) ? readFileSync(full) : undefined
+          }
+        })
+        for (const object of rendered.objects) {
+          const how = object.data ? await api.ensureObject(object.kind, object.name, object.data, inputs.stack) : 'from file, by docker stack deploy'
+          core.info(`${object.kind} ${object.key} → ${object.name} (${how})`)
+        }
+        // Rewritten files hold names and hashes, never values.
+        const token = randomBytes(4).toString('hex')
+        const files = rendered.files.map(f => (f.text === undefined ? f.path : renderedPath(f.path, token)))
+        try {
+          for (const f of rendered.files) if (f.text !== undefined) await writeFile(renderedPath(f.path, token), f.text, { mode: 0o600 })
+          await stackDeploy(cli, { stack: inputs.stack, composeFiles: files, prune: inputs.prune, variables }, tunnel.socketPath)
+        } finally {
+          for (const f of rendered.files) if (f.text !== undefined) await unlink(renderedPath(f.path, token)).catch(() => undefined)
+        }
+      })
       const deployedAt = Date.now()
       const images = new Map(image?.healthcheck ? [[image.pinned, image.healthcheck]] : [])
       for (const warning of configWarnings(stackServices(await api.snapshot(inputs.stack), inputs.stack), images)) core.warning(warning)
@@ -144,8 +181,12 @@ async function deploy(inputs: Inputs, secrets: string[]): Promise<void> {
       })
       if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(markdown).write()
 
-      if (verdict.status === 'converged') core.info(verdict.summary)
-      else core.setFailed(verdict.summary)
+      if (verdict.status === 'converged') {
+        core.info(verdict.summary)
+        await core.group('Remove unused secret and config versions', () => pruneVersions(api, inputs.stack))
+      } else {
+        core.setFailed(verdict.summary)
+      }
     } finally {
       api.close()
       await tunnel.close()
@@ -153,6 +194,21 @@ async function deploy(inputs: Inputs, secrets: string[]): Promise<void> {
   } finally {
     await workdir.remove()
   }
+}
+
+/**
+ * After a successful deploy only: versions that neither the current specs nor
+ * the specs kept for rollback use. After a failure nothing is removed, so
+ * Swarm (or a person) can still roll back.
+ */
+async function pruneVersions(api: SwarmApi, stack: string): Promise<void> {
+  const inUse = namesInUse(stackServices(await api.snapshot(stack), stack))
+  const unused = (await api.listObjects(stack)).filter(o => isVersionOf(stack, o.name) && !inUse.has(o.name))
+  for (const object of unused) {
+    await api.removeObject(object.kind, object.id)
+    core.info(`Removed ${object.kind} ${object.name}`)
+  }
+  if (unused.length === 0) core.info('Nothing to remove.')
 }
 
 async function checkManager(api: SwarmApi, lastDialError: () => string | undefined): Promise<void> {

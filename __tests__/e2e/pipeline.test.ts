@@ -87,7 +87,8 @@ describe('core pipeline on the lab swarm', () => {
       'Connect',
       'Check the target engine',
       `Deploy stack ${STACK}`,
-      'Wait for the rollout'
+      'Wait for the rollout',
+      'Remove unused secret and config versions'
     ])
     // The throwaway Docker config is gone and ~/.docker was never written.
     expect(readdirSync(result.runnerTemp)).toEqual([])

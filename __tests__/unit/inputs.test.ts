@@ -12,7 +12,8 @@ const base: Record<string, string> = {
   image: '10.77.0.1:5000/demo/app',
   env: 'DB_PASSWORD=hunter2\nTOKEN=a=b'
 }
-const context = { env: { GITHUB_SHA: 'abc123' }, isFile: (p: string) => ['docker-compose.yml', './Dockerfile', 'app/Dockerfile'].includes(p) }
+const files: Record<string, string> = { 'docker-compose.yml': '', './Dockerfile': '', 'app/Dockerfile': '', 'prod.env': '# prod\nDB_PASSWORD=from-file\nREGION=eu\n' }
+const context = { env: { GITHUB_SHA: 'abc123' }, isFile: (p: string) => p in files, readFile: (p: string) => files[p]! }
 const read = (values: Record<string, string>) => (name: string) => values[name] ?? ''
 
 describe('getInputs', () => {
@@ -58,5 +59,15 @@ describe('getInputs', () => {
   it('lists every value to mask, even from lines that fail to parse', () => {
     const secrets = secretsOf(read({ ...base, 'registry-password': 'pw', env: 'A=one\nbad line\nB=two=2' }))
     expect(secrets).toEqual([KEY, 'pw', 'one', 'two=2'])
+  })
+
+  it('reads env-file as data under env, and the passthrough list', () => {
+    const inputs = getInputs(read({ ...base, 'env-file': 'prod.env', 'env-passthrough': 'GITHUB_SHA, GITHUB_REF' }), context)
+    expect([...inputs.env]).toEqual([['DB_PASSWORD', 'hunter2'], ['REGION', 'eu'], ['TOKEN', 'a=b']])
+    expect(inputs.passthrough).toEqual(['GITHUB_SHA', 'GITHUB_REF'])
+    expect(getInputs(read({ ...base, 'env-passthrough': 'true' }), context).passthrough).toBe('all')
+    expect(getInputs(read(base), context).passthrough).toEqual([])
+    expect(() => getInputs(read({ ...base, 'env-passthrough': 'A;B' }), context)).toThrow("env-passthrough: 'A;B' is not a variable name")
+    expect(() => getInputs(read({ ...base, 'env-file': 'missing.env' }), context)).toThrow("env-file: 'missing.env' does not exist")
   })
 })

@@ -14,17 +14,13 @@ function scripted(steps: Array<Snapshot | Error>) {
   let now = 0
   let i = 0
   const rollbacks: string[] = []
-  const api: SwarmApi = {
+  const api: Pick<SwarmApi, 'snapshot' | 'rollback'> = {
     rollback: async (id: string) => void rollbacks.push(id),
-    info: async () => ({ serverVersion: 'x', isManager: true, swarmState: 'active' }),
     snapshot: async () => {
       const step = steps[Math.min(i++, steps.length - 1)]!
       if (step instanceof Error) throw step
       return step
     },
-    taskLogs: async () => Buffer.alloc(0),
-    calls: () => i,
-    close: () => undefined
   }
   return { api, rollbacks, now: () => now, sleep: async (ms: number) => void (now += ms) }
 }

@@ -42,7 +42,7 @@ export function failuresToShow(verdict: Verdict): TaskFailure[] {
   return verdict.services.flatMap(s => s.failures).slice(-MAX_TASKS).reverse()
 }
 
-export async function diagnose(api: SwarmApi, verdict: Verdict, sinceSeconds: number): Promise<Diagnosis[]> {
+export async function diagnose(api: Pick<SwarmApi, 'taskLogs'>, verdict: Verdict, sinceSeconds: number): Promise<Diagnosis[]> {
   const result: Diagnosis[] = []
   for (const failure of failuresToShow(verdict)) {
     let logTail: string

@@ -18,6 +18,11 @@ export interface SwarmApi {
   taskLogs(taskId: string, sinceSeconds: number, tail: number, timeoutMs: number): Promise<Buffer>
   /** Ask Swarm to roll a service back to its previous spec (`docker service rollback`). */
   rollback(serviceId: string): Promise<void>
+  /** Create a secret or config unless one of that name exists (names carry a content hash). */
+  ensureObject(kind: 'secret' | 'config', name: string, data: Buffer, stack: string): Promise<'created' | 'exists'>
+  /** The stack's secrets and configs. */
+  listObjects(stack: string): Promise<Array<{ kind: 'secret' | 'config'; id: string; name: string }>>
+  removeObject(kind: 'secret' | 'config', id: string): Promise<void>
   /** API calls made so far (for benchmarks and logs). */
   calls(): number
   close(): void
@@ -65,6 +70,30 @@ export function dockerodeApi(socketPath: string): SwarmApi {
       const current = (await counted(service.inspect())) as { Version: { Index: number }; Spec: object }
       // The API's rollback takes the current spec and version, like the CLI sends.
       await counted(service.update({ _query: { version: current.Version.Index, rollback: 'previous' }, _body: current.Spec } as never))
+    },
+    async ensureObject(kind, name, data, stack) {
+      // The value travels only in this request body, base64 as the API wants it.
+      const spec = { Name: name, Data: data.toString('base64'), Labels: { 'com.docker.stack.namespace': stack } }
+      try {
+        await counted(kind === 'secret' ? docker.createSecret(spec) : docker.createConfig(spec))
+        return 'created'
+      } catch (error) {
+        if ((error as { statusCode?: number }).statusCode === 409) return 'exists'
+        throw error
+      }
+    },
+    async listObjects(stack) {
+      const filters = JSON.stringify({ label: [`com.docker.stack.namespace=${stack}`] })
+      const [secrets, configs] = (await Promise.all([counted(docker.listSecrets({ filters })), counted(docker.listConfigs({ filters }))])) as unknown as Array<
+        Array<{ ID: string; Spec: { Name: string } }>
+      >
+      return [
+        ...secrets!.map(s => ({ kind: 'secret' as const, id: s.ID, name: s.Spec.Name })),
+        ...configs!.map(c => ({ kind: 'config' as const, id: c.ID, name: c.Spec.Name }))
+      ]
+    },
+    async removeObject(kind, id) {
+      await counted(kind === 'secret' ? docker.getSecret(id).remove() : docker.getConfig(id).remove())
     },
     calls: () => calls,
     close: () => agent.destroy()

@@ -34,7 +34,7 @@ export function progressLines(verdict: Verdict): string[] {
   return verdict.services.map(s => `${s.name}: ${s.message}${s.pending.length > 0 ? ` [${s.pending.slice(0, 2).join('; ')}]` : ''}`)
 }
 
-export async function watch(api: SwarmApi, options: WatchOptions): Promise<WatchResult> {
+export async function watch(api: Pick<SwarmApi, 'snapshot' | 'rollback'>, options: WatchOptions): Promise<WatchResult> {
   const now = options.now ?? Date.now
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms)))
   let last: Snapshot | undefined

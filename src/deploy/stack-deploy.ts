@@ -4,6 +4,7 @@
 // reach the manager inside API request bodies and nowhere else.
 import type { DockerCli } from '../docker-cli.js'
 import { runOrThrow } from '../docker-cli.js'
+import { checkVariables, findVariables } from './variables.js'
 
 export interface DeployPlan {
   stack: string
@@ -30,4 +31,33 @@ export async function stackDeploy(cli: DockerCli, plan: DeployPlan, socketPath: 
     env: deployEnvironment(plan, socketPath),
     cleanEnv: true
   })
+}
+
+/**
+ * What compose interpolation may read: runner variables let through by
+ * env-passthrough, then the env input (and env-file), which win.
+ */
+export function interpolationValues(env: ReadonlyMap<string, string>, passthrough: 'all' | string[], runnerEnv: Record<string, string | undefined>): Map<string, string> {
+  const values = new Map<string, string>()
+  const names = passthrough === 'all' ? Object.keys(runnerEnv) : passthrough
+  for (const name of names) {
+    const value = runnerEnv[name]
+    if (value !== undefined) values.set(name, value)
+  }
+  for (const [name, value] of env) values.set(name, value)
+  return values
+}
+
+/** Every problem with the compose files' variable references, before anything is built or deployed. */
+export function composeVariableProblems(files: Array<{ path: string; text: string }>, values: ReadonlyMap<string, string>): string[] {
+  return checkVariables(
+    files.flatMap(f => findVariables(f.text, f.path)),
+    values
+  )
+}
+
+/** The rewritten compose file goes beside the original, so relative paths in it still resolve. */
+export function renderedPath(original: string, token: string): string {
+  const slash = original.lastIndexOf('/')
+  return `${original.slice(0, slash + 1)}.swarm-deploy-${token}-${original.slice(slash + 1)}`
 }

@@ -2,6 +2,7 @@
 // code reads inputs or the runner's environment for configuration.
 import { utils as sshUtils } from 'ssh2'
 import {
+  ENV_KEY,
   InputError,
   parseBoolean,
   parseDuration,
@@ -52,7 +53,10 @@ export interface Inputs {
   image: ImageBuild | undefined
   /** Credentials given as inputs; an ECR registry without them uses the AWS SDK. */
   registry: RegistryAuth | { registry: string; username?: undefined } | undefined
+  /** `env-file` then `env` (which wins): the values compose interpolation gets. */
   env: Map<string, string>
+  /** Runner environment variables let through to compose too: all, or these names. */
+  passthrough: 'all' | string[]
   timeoutMs: number
   prune: boolean
   /** On an update Swarm paused, ask it to roll back (else report failed, leave paused). */
@@ -65,6 +69,8 @@ export interface InputContext {
   env: Record<string, string | undefined>
   /** Resolves a path from the workspace and says whether it is a file. */
   isFile: (path: string) => boolean
+  /** Reads a file the inputs name (env-file). */
+  readFile: (path: string) => string
 }
 
 /** Values that must be masked before anything is printed. */
@@ -83,7 +89,7 @@ export function getInputs(read: ReadInput, context: InputContext): Inputs {
   const timeoutMs = parseDuration('timeout', read('timeout') || '10m')
   const prune = parseBoolean('prune', read('prune'), false)
   const rollbackOnFailure = parseBoolean('rollback-on-failure', read('rollback-on-failure'), true)
-  const env = parseKeyValues('env', read('env'))
+  const env = readEnv(read, context)
   if (env.has('IMAGE') && read('image').trim() !== '') {
     throw new InputError('env', 'IMAGE is set by the action to the pushed image; use another name')
   }
@@ -100,10 +106,33 @@ export function getInputs(read: ReadInput, context: InputContext): Inputs {
     image: readImage(read, context),
     registry: readRegistry(read),
     env,
+    passthrough: readPassthrough(read),
     timeoutMs,
     prune,
     rollbackOnFailure
   }
+}
+
+/** `env-file` is data, never sourced: the same KEY=VALUE rules as `env`, which overrides it. */
+function readEnv(read: ReadInput, context: InputContext): Map<string, string> {
+  const file = read('env-file').trim()
+  let fromFile = new Map<string, string>()
+  if (file !== '') {
+    if (!context.isFile(file)) throw new InputError('env-file', `'${file}' does not exist or is not a file`)
+    fromFile = parseKeyValues('env-file', context.readFile(file))
+  }
+  return new Map([...fromFile, ...parseKeyValues('env', read('env'))])
+}
+
+function readPassthrough(read: ReadInput): 'all' | string[] {
+  const raw = read('env-passthrough').trim()
+  if (raw === '' || raw === 'false') return []
+  if (raw === 'true') return 'all'
+  const names = raw.split(/[\s,]+/).filter(Boolean)
+  for (const name of names) {
+    if (!ENV_KEY.test(name)) throw new InputError('env-passthrough', `'${name}' is not a variable name: give true, false, or names separated by commas or newlines`)
+  }
+  return names
 }
 
 function readTarget(read: ReadInput): SshTarget | LocalTarget {

@@ -1,0 +1,197 @@
+// Secrets done right, on the lab swarm: awkward values reach the stack byte
+// for byte and nowhere else (no log, output, summary, debug line, process
+// command line or leftover file); GitHub secrets become swarm secrets; a
+// changed config rolls out as a new version and the old one is pruned; a
+// referenced but missing variable stops the deploy before any change.
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
+import { randomBytes } from 'node:crypto'
+import { cpSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import type { ActionRun, Lab } from './harness.js'
+import { docker, leaks, loadLab, removeStack, ROOT, runAction, sshInputs, stackExists } from './harness.js'
+
+jest.setTimeout(240_000)
+
+const run = Date.now().toString(36)
+const STACK = `e2e-sec-${run}`
+const MISSING = `e2e-sec-missing-${run}`
+
+// One distinctive value per awkward shape, so a leak of any is found.
+const VALUES: Record<string, string> = {
+  V1: `q-${run}-'single'`,
+  V2: `dq-${run}-"double"`,
+  V3: `dollar-${run}-$HOME-$$`,
+  V4: `subst-${run}-$(id)`,
+  V5: `tick-${run}-\`id\``,
+  V6: `nl-${run}-\\n-not-a-newline`,
+  V7: `eq-${run}-a=b=c`,
+  V8: `-dash-${run}`,
+  V9: `unicode-${run}-ünïcødé-✓-日本`,
+  V10: `big-${run}-${randomBytes(75_000).toString('base64')}`,
+  V11: 'true'
+}
+const DB_PASSWORD = `db-${run}-'"$(id)\`x\`=ü`
+
+let lab: Lab
+let app: string
+
+beforeAll(() => {
+  lab = loadLab()
+  // A private copy of the app: the rotation test edits its config file.
+  app = mkdtempSync(path.join(os.tmpdir(), 'sd-secrets-app-'))
+  cpSync(path.join(ROOT, 'examples/secrets'), app, { recursive: true })
+})
+
+afterAll(async () => {
+  await removeStack(lab, STACK)
+  await removeStack(lab, MISSING)
+})
+
+function inputs(extra: Record<string, string> = {}): Record<string, string> {
+  const env = [
+    `BASE_IMAGE=${lab.registry}/${lab.baseImage}`,
+    `DB_PASSWORD=${DB_PASSWORD}`,
+    ...Object.entries(VALUES).map(([k, v]) => `${k}=${v}`)
+  ].join('\n')
+  return {
+    ...sshInputs(lab),
+    registry: lab.registry,
+    'registry-username': lab.registryUser,
+    'registry-password': lab.registryPassword,
+    stack: STACK,
+    'compose-file': 'app.yml',
+    env,
+    timeout: '2m',
+    ...extra
+  }
+}
+
+/** Every process's command line on the machine (runner and lab nodes alike). */
+function commandLines(): string[] {
+  const lines: string[] = []
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue
+    try {
+      lines.push(readFileSync(`/proc/${pid}/cmdline`, 'latin1'))
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return lines
+}
+
+/** Run the action while sampling every command line every 50 ms. */
+async function runSampled(input: Record<string, string>, env: Record<string, string> = {}): Promise<{ result: ActionRun; samples: string[] }> {
+  const seen = new Set<string>()
+  const timer = setInterval(() => {
+    for (const line of commandLines()) seen.add(line)
+  }, 50)
+  try {
+    const result = await runAction(lab, input, { cwd: app, env })
+    return { result, samples: [...seen] }
+  } finally {
+    clearInterval(timer)
+  }
+}
+
+/** Text of every file below a folder (following no links). */
+function filesBelow(dir: string): Array<{ file: string; text: string }> {
+  const found: Array<{ file: string; text: string }> = []
+  // A folder that was never created holds nothing.
+  if (!statSync(dir, { throwIfNoEntry: false })) return found
+  for (const name of readdirSync(dir)) {
+    const file = path.join(dir, name)
+    const stat = statSync(file, { throwIfNoEntry: false })
+    if (!stat) continue
+    if (stat.isDirectory()) found.push(...filesBelow(file))
+    else if (stat.isFile()) found.push({ file, text: readFileSync(file, 'latin1') })
+  }
+  return found
+}
+
+function exec(args: string[]): Buffer {
+  const container = docker(lab, ['ps', '-q', '--filter', `label=com.docker.swarm.service.name=${STACK}_app`]).trim().split('\n')[0]!
+  expect(container).toMatch(/^[0-9a-f]+$/)
+  return Buffer.from(docker(lab, ['exec', container, ...args]), 'utf8')
+}
+
+const utf8 = (s: string): string => Buffer.from(s, 'utf8').toString('latin1')
+
+describe('secrets on the lab swarm', () => {
+  it('delivers every awkward value byte for byte and leaks none of them', async () => {
+    const { result, samples } = await runSampled(inputs(), { RUNNER_DEBUG: '1' })
+    expect(result.code).toBe(0)
+    expect(result.outputs.status).toBe('converged')
+
+    // 1. The exact bytes, read back inside the running container.
+    // (The script names the variable; its value is never on a command line.)
+    for (const [name, value] of Object.entries(VALUES)) expect(exec(['sh', '-c', `printf '%s' "$${name}"`]).toString('utf8')).toBe(value)
+    expect(exec(['cat', '/run/secrets/db_password']).toString('utf8')).toBe(DB_PASSWORD)
+    // The swarm secret is not in the service environment.
+    expect(exec(['env']).toString('utf8')).not.toContain(DB_PASSWORD)
+
+    // 2. Not in stdout, stderr, outputs, summary or debug lines (::add-mask:: aside).
+    const secretValues = [...Object.values(VALUES).filter(v => v !== 'true'), DB_PASSWORD]
+    expect(result.log).toContain('::debug::')
+    expect(leaks(secretValues, { log: result.log, outputs: result.outputFile, summary: result.summary })).toEqual([])
+    // `true` is masked like any value, and the action itself never prints it.
+    expect(result.stdout).toContain('::add-mask::true')
+    expect(leaks(['true'], { outputs: result.outputFile, summary: result.summary })).toEqual([])
+
+    // 3. Not in any process's command line while the action ran (latin1 matches UTF-8 bytes).
+    expect(samples.length).toBeGreaterThan(20)
+    const cmdlines = samples.join('\n')
+    for (const value of [...Object.values(VALUES), DB_PASSWORD]) {
+      if (value === 'true') continue
+      expect(cmdlines.includes(utf8(value))).toBe(false)
+    }
+
+    // 4. Not left in any file: the runner's temp, the checkout, the runner's home.
+    for (const dir of [result.runnerTemp, app, result.home]) {
+      const files = filesBelow(dir)
+      for (const { file, text } of files) {
+        for (const value of secretValues) expect(`${file}: ${text.includes(utf8(value))}`).toBe(`${file}: false`)
+      }
+    }
+    expect(readdirSync(result.runnerTemp)).toEqual([])
+    expect(readdirSync(app).sort()).toEqual(['app.yml', 'missing.yml', 'site.conf'])
+  })
+
+  it('rolls out a changed config as a new version and prunes the old one after success', async () => {
+    const configName = (): string => {
+      const spec = JSON.parse(docker(lab, ['service', 'inspect', `${STACK}_app`]))[0].Spec.TaskTemplate.ContainerSpec
+      return spec.Configs[0].ConfigName as string
+    }
+    const before = configName()
+    expect(before).toMatch(new RegExp(`^${STACK}_site_[0-9a-f]{10}$`))
+    writeFileSync(path.join(app, 'site.conf'), `listen 8080 # version 2 ${run}\n`)
+
+    const result = await runAction(lab, inputs(), { cwd: app })
+    expect(result.code).toBe(0)
+    expect(result.outputs.status).toBe('converged')
+    const after = configName()
+    expect(after).not.toBe(before)
+    expect(exec(['cat', '/etc/site.conf']).toString('utf8')).toBe(`listen 8080 # version 2 ${run}\n`)
+    // The old version is kept for rollback (PreviousSpec) until a later success; anything older goes.
+    const configs = docker(lab, ['config', 'ls', '--filter', `label=com.docker.stack.namespace=${STACK}`, '--format', '{{.Name}}']).trim().split('\n').sort()
+    expect(configs).toEqual([before, after].sort())
+
+    writeFileSync(path.join(app, 'site.conf'), `listen 8080 # version 3 ${run}\n`)
+    const third = await runAction(lab, inputs(), { cwd: app })
+    expect(third.code).toBe(0)
+    const latest = configName()
+    const left = docker(lab, ['config', 'ls', '--filter', `label=com.docker.stack.namespace=${STACK}`, '--format', '{{.Name}}']).trim().split('\n').sort()
+    expect(left).toEqual([after, latest].sort())
+    expect(third.log).toContain(`Removed config ${before}`)
+  })
+
+  it('stops before any change when a referenced variable is not set, naming it', async () => {
+    const result = await runAction(lab, { ...inputs(), stack: MISSING, 'compose-file': 'missing.yml' }, { cwd: app })
+    expect(result.code).toBe(1)
+    expect(result.log).toMatch(/::error::compose-file: missing.yml line 7 uses \$\{API_TOKEN_THAT_NOBODY_SET\}, which is not set: add API_TOKEN_THAT_NOBODY_SET=… to the env input/)
+    expect(result.log).toContain('Nothing was deployed.')
+    expect(result.log).not.toContain('::group::')
+    expect(stackExists(lab, MISSING)).toBe(false)
+  })
+})

@@ -1,0 +1,91 @@
+import { describe, expect, it } from '@jest/globals'
+import * as YAML from 'yaml'
+import { contentHash, isVersionOf, namesInUse, renderStackObjects } from '../../src/deploy/stack-objects.js'
+import { composeVariableProblems, interpolationValues, renderedPath } from '../../src/deploy/stack-deploy.js'
+
+const compose = `version: "3.8"
+services:
+  web:
+    image: \${IMAGE}
+    secrets: [db_password, tls_key]
+    configs: [site]
+secrets:
+  db_password:
+    environment: DB_PASSWORD   # from a GitHub secret
+  tls_key:
+    file: ./tls.key
+  legacy:
+    external: true
+configs:
+  site:
+    file: site.conf
+`
+
+describe('renderStackObjects', () => {
+  const values = new Map([['DB_PASSWORD', "s3cr3t'\"$(id)"], ['IMAGE', 'x']])
+  const sources: Record<string, string> = { 'app/tls.key': 'KEY', 'app/site.conf': 'listen 80' }
+  const readSource = (composePath: string, file: string) => {
+    const full = `${composePath.replace(/[^/]*$/, '')}${file.replace(/^\.\//, '')}`
+    return full in sources ? Buffer.from(sources[full]!) : undefined
+  }
+
+  it('turns environment sources into external secrets and names every version by its content', () => {
+    const { files, objects } = renderStackObjects([{ path: 'app/docker-compose.yml', text: compose }], { stack: 'shop', values, readSource })
+    const dbName = `shop_db_password_${contentHash("s3cr3t'\"$(id)")}`
+    expect(objects).toEqual([
+      { kind: 'secret', key: 'db_password', name: dbName, data: Buffer.from("s3cr3t'\"$(id)") },
+      { kind: 'secret', key: 'tls_key', name: `shop_tls_key_${contentHash('KEY')}`, data: undefined },
+      { kind: 'config', key: 'site', name: `shop_site_${contentHash('listen 80')}`, data: undefined }
+    ])
+    const text = files[0]!.text!
+    // The rewritten file names versions; it never holds the value.
+    expect(text).not.toContain('s3cr3t')
+    const doc = YAML.parse(text)
+    expect(doc.secrets).toEqual({
+      db_password: { external: true, name: dbName },
+      tls_key: { file: './tls.key', name: `shop_tls_key_${contentHash('KEY')}` },
+      legacy: { external: true }
+    })
+    expect(doc.configs.site).toEqual({ file: 'site.conf', name: `shop_site_${contentHash('listen 80')}` })
+    expect(doc.services.web.image).toBe('${IMAGE}')
+  })
+
+  it('changes the name when the content changes, and leaves files without objects alone', () => {
+    const a = renderStackObjects([{ path: 'app/c.yml', text: compose }], { stack: 'shop', values, readSource }).objects[0]!.name
+    const b = renderStackObjects([{ path: 'app/c.yml', text: compose }], { stack: 'shop', values: new Map([['DB_PASSWORD', 'other']]), readSource }).objects[0]!.name
+    expect(a).not.toBe(b)
+    expect(renderStackObjects([{ path: 'x.yml', text: 'services: {}\n' }], { stack: 's', values, readSource }).files).toEqual([{ path: 'x.yml', text: undefined }])
+  })
+
+  it('names the variable, never the value, when an environment source is missing', () => {
+    expect(() => renderStackObjects([{ path: 'app/c.yml', text: compose }], { stack: 'shop', values: new Map(), readSource })).toThrow(
+      'compose-file: app/c.yml: secret db_password takes its value from DB_PASSWORD, which is not set: add DB_PASSWORD=… to the env input'
+    )
+  })
+
+  it('tells our versions apart and finds what current and rollback specs use', () => {
+    expect(isVersionOf('shop', `shop_db_password_${contentHash('x')}`)).toBe(true)
+    expect(isVersionOf('shop', 'shop_db_password')).toBe(false)
+    expect(isVersionOf('shop', `other_x_${contentHash('x')}`)).toBe(false)
+    const spec = (s: string, c: string) => ({ TaskTemplate: { ContainerSpec: { Secrets: [{ SecretName: s }], Configs: [{ ConfigName: c }] } } })
+    expect([...namesInUse([{ Spec: spec('s2', 'c2'), PreviousSpec: spec('s1', 'c1') }])].sort()).toEqual(['c1', 'c2', 's1', 's2'])
+  })
+})
+
+describe('compose variables before a deploy', () => {
+  it('takes env over passed-through runner variables, and only those asked for', () => {
+    const values = interpolationValues(new Map([['A', 'env']]), ['A', 'B', 'MISSING'], { A: 'runner', B: 'b', C: 'c' })
+    expect([...values]).toEqual([['A', 'env'], ['B', 'b']])
+    expect(interpolationValues(new Map(), [], { C: 'c' }).size).toBe(0)
+  })
+
+  it('reports a referenced variable that nothing sets, naming file and variable', () => {
+    const problems = composeVariableProblems([{ path: 'docker-compose.yml', text: 'services:\n  web:\n    environment:\n      DB_PASSWORD: ${DB_PASSWORD}\n' }], new Map())
+    expect(problems).toEqual([expect.stringMatching(/^compose-file: docker-compose.yml line 4 uses \$\{DB_PASSWORD\}, which is not set/)])
+  })
+
+  it('writes a rendered file beside its original', () => {
+    expect(renderedPath('deploy/docker-compose.yml', 'ab12')).toBe('deploy/.swarm-deploy-ab12-docker-compose.yml')
+    expect(renderedPath('c.yml', 'ab12')).toBe('.swarm-deploy-ab12-c.yml')
+  })
+})

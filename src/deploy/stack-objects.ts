@@ -1,0 +1,121 @@
+// Swarm secrets and configs the way `docker stack deploy` cannot do them:
+// - `environment:` sources (a GitHub secret becomes a swarm secret, read by
+//   services from /run/secrets/<key> instead of their environment);
+// - content-hash names for every secret and config, so a changed value rolls
+//   out as a new version instead of failing with "only updates to Labels are
+//   allowed".
+// Pure: compose text in, rewritten compose text and the objects to create out.
+import { createHash } from 'node:crypto'
+import * as YAML from 'yaml'
+
+export type ObjectKind = 'secret' | 'config'
+
+export interface StackObject {
+  kind: ObjectKind
+  /** The key under top-level `secrets:`/`configs:`. */
+  key: string
+  /** `<stack>_<key>_<hash>`: what Swarm stores it as. */
+  name: string
+  /** Set only for `environment:` sources, which the action creates itself. */
+  data: Buffer | undefined
+}
+
+export interface RenderedFile {
+  path: string
+  /** The rewritten compose text, or undefined when the file needs no change. */
+  text: string | undefined
+}
+
+export interface Rendered {
+  files: RenderedFile[]
+  objects: StackObject[]
+}
+
+const MAX_NAME = 64
+const HASH_CHARS = 10
+
+export function contentHash(data: Buffer | string): string {
+  return createHash('sha256').update(data).digest('hex').slice(0, HASH_CHARS)
+}
+
+/** `<stack>_<key>_<hash>` names, and how to tell ours apart when pruning. */
+export function versionedName(stack: string, key: string, hash: string): string {
+  return `${stack}_${key}_${hash}`
+}
+
+export function isVersionOf(stack: string, name: string): boolean {
+  return name.startsWith(`${stack}_`) && new RegExp(`_[0-9a-f]{${HASH_CHARS}}$`).test(name)
+}
+
+export interface RenderContext {
+  stack: string
+  /** The values compose interpolation gets (env input and IMAGE). */
+  values: ReadonlyMap<string, string>
+  /** Reads a `file:` source relative to the compose file that names it; undefined if absent. */
+  readSource: (composePath: string, file: string) => Buffer | undefined
+}
+
+export function renderStackObjects(files: Array<{ path: string; text: string }>, context: RenderContext): Rendered {
+  const objects: StackObject[] = []
+  const rendered = files.map(({ path, text }) => {
+    const doc = YAML.parseDocument(text)
+    let changed = false
+    for (const [section, kind] of [
+      ['secrets', 'secret'],
+      ['configs', 'config']
+    ] as const) {
+      const map = doc.get(section)
+      if (!YAML.isMap(map)) continue
+      for (const pair of map.items) {
+        const key = String(YAML.isScalar(pair.key) ? pair.key.value : pair.key)
+        const entry = pair.value
+        if (!YAML.isMap(entry) || entry.get('external') === true || entry.has('name')) continue
+        const variable = entry.get('environment')
+        const file = entry.get('file')
+        let data: Buffer | undefined
+        if (typeof variable === 'string') {
+          const value = context.values.get(variable)
+          if (value === undefined) {
+            throw new Error(`compose-file: ${path}: ${kind} ${key} takes its value from ${variable}, which is not set: add ${variable}=… to the env input`)
+          }
+          data = Buffer.from(value, 'utf8')
+        } else if (typeof file === 'string' && !file.includes('$')) {
+          data = context.readSource(path, file)
+          if (data === undefined) throw new Error(`compose-file: ${path}: ${kind} ${key} reads ${file}, which does not exist`)
+        } else {
+          continue
+        }
+        const name = versionedName(context.stack, key, contentHash(data))
+        if (name.length > MAX_NAME) {
+          throw new Error(`compose-file: ${path}: ${kind} name ${name} is longer than Swarm's ${MAX_NAME} characters: use a shorter stack or ${kind} key`)
+        }
+        if (typeof variable === 'string') {
+          // Created by the action over the API: the value travels only in that request body.
+          pair.value = doc.createNode({ external: true, name })
+          objects.push({ kind, key, name, data })
+        } else {
+          // The docker CLI creates file sources itself; a new name per content makes it a new version.
+          entry.set('name', name)
+          objects.push({ kind, key, name, data: undefined })
+        }
+        changed = true
+      }
+    }
+    return { path, text: changed ? doc.toString() : undefined }
+  })
+  return { files: rendered, objects }
+}
+
+/** Names of secrets and configs a service spec (current or kept for rollback) uses. */
+export function namesInUse(services: Array<{ Spec: unknown; PreviousSpec?: unknown }>): Set<string> {
+  const names = new Set<string>()
+  for (const service of services) {
+    for (const spec of [service.Spec, service.PreviousSpec]) {
+      const container = (spec as { TaskTemplate?: { ContainerSpec?: { Secrets?: Array<{ SecretName?: string }>; Configs?: Array<{ ConfigName?: string }> } } } | undefined)
+        ?.TaskTemplate?.ContainerSpec
+      for (const s of container?.Secrets ?? []) if (s.SecretName) names.add(s.SecretName)
+      for (const c of container?.Configs ?? []) if (c.ConfigName) names.add(c.ConfigName)
+    }
+  }
+  return names
+}
