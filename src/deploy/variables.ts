@@ -181,10 +181,9 @@ function ref(
  * (a value of '' is set). One error per variable per file, at its first
  * failing line, in the order the files first appear in `refs`, then by line.
  *
- * A nested reference counts only when the text holding it is used: in a
- * default, when the outer variable is unset (or empty, for `:-`); in an
- * alternate, when it is set (and non-empty, for `:+`); in a required
- * message, never (the outer error already stops the deploy).
+ * A reference nested in a default or alternate is always an error: the
+ * docker CLI's stack loader (checked with 28.2) does not expand it and would
+ * deploy the text `${B}` literally. In a required message it is just text.
  */
 export function checkVariables(refs: VariableRef[], values: ReadonlyMap<string, string>): string[] {
   const files = [...new Set(refs.map(r => r.file))]
@@ -195,18 +194,10 @@ export function checkVariables(refs: VariableRef[], values: ReadonlyMap<string, 
     const value = values.get(r.name)
     return value !== undefined && !(r.colon && value === '')
   }
-  const used = (r: VariableRef): boolean => {
-    const outer = r.outer
-    if (!outer) return true
-    if (!used(outer)) return false
-    if (outer.form === 'default') return !isSet(outer)
-    if (outer.form === 'alternate') return isSet(outer)
-    return false
-  }
   const reported = new Set<string>()
   const errors: string[] = []
   for (const r of sorted) {
-    const error = problem(r, values, isSet, used)
+    const error = problem(r, values, isSet)
     const key = r.name === '' ? `${r.file}\n${r.line}\n` : `${r.file}\n\n${r.name}`
     if (error === undefined || reported.has(key)) continue
     reported.add(key)
@@ -218,14 +209,19 @@ export function checkVariables(refs: VariableRef[], values: ReadonlyMap<string, 
 function problem(
   r: VariableRef,
   values: ReadonlyMap<string, string>,
-  isSet: (r: VariableRef) => boolean,
-  used: (r: VariableRef) => boolean
+  isSet: (r: VariableRef) => boolean
 ): string | undefined {
   const where = `compose-file: ${r.file} line ${r.line}`
   if (r.name === '') {
     return `${where} column ${r.column}: invalid interpolation: use $NAME, \${NAME}, \${NAME:-default} or \${NAME:?message}, and write $$ for a literal $`
   }
-  if (!used(r)) return undefined
+  const outer = r.outer
+  if (outer && outer.form !== 'required') {
+    const part = outer.form === 'default' ? 'default' : 'alternate value'
+    return `${where}: \${${r.name}} sits in the ${part} of \${${outer.name}}, and docker stack deploy does not expand nested references (it would deploy the text literally): set ${outer.name} in the env input instead`
+  }
+  // Inside a required message a reference is only text.
+  if (outer) return undefined
   if (r.form === 'plain' && !values.has(r.name)) {
     return `${where} uses \${${r.name}}, which is not set: add ${r.name}=… to the env input, or give a default like \${${r.name}:-value}`
   }
