@@ -128,6 +128,7 @@ describe('secrets on the lab swarm', () => {
     // (The script names the variable; its value is never on a command line.)
     for (const [name, value] of Object.entries(VALUES)) expect(exec(['sh', '-c', `printf '%s' "$${name}"`]).toString('utf8')).toBe(value)
     expect(exec(['cat', '/run/secrets/db_password']).toString('utf8')).toBe(DB_PASSWORD)
+    expect(exec(['cat', '/run/secrets/big']).toString('utf8')).toBe(VALUES.V10)
     // The swarm secret is not in the service environment.
     expect(exec(['env']).toString('utf8')).not.toContain(DB_PASSWORD)
 
@@ -155,10 +156,13 @@ describe('secrets on the lab swarm', () => {
       }
     }
     expect(readdirSync(result.runnerTemp)).toEqual([])
-    expect(readdirSync(app).sort()).toEqual(['app.yml', 'missing.yml', 'site.conf'])
+    expect(readdirSync(app).sort()).toEqual(['app.yml', 'broken.yml', 'missing.yml', 'site.conf'])
+    // Swarm secrets are external, created by the action: content-hash names.
+    const secrets = docker(lab, ['secret', 'ls', '--filter', `label=com.docker.stack.namespace=${STACK}`, '--format', '{{.Name}}']).trim().split('\n').sort()
+    expect(secrets).toEqual([expect.stringMatching(new RegExp(`^${STACK}_big_[0-9a-f]{10}$`)), expect.stringMatching(new RegExp(`^${STACK}_db_password_[0-9a-f]{10}$`))])
   })
 
-  it('rolls out a changed config as a new version and prunes the old one after success', async () => {
+  it('rolls out a changed config as a new version, prunes old ones after a success and none after a failure', async () => {
     const configName = (): string => {
       const spec = JSON.parse(docker(lab, ['service', 'inspect', `${STACK}_app`]))[0].Spec.TaskTemplate.ContainerSpec
       return spec.Configs[0].ConfigName as string
@@ -184,6 +188,31 @@ describe('secrets on the lab swarm', () => {
     const left = docker(lab, ['config', 'ls', '--filter', `label=com.docker.stack.namespace=${STACK}`, '--format', '{{.Name}}']).trim().split('\n').sort()
     expect(left).toEqual([after, latest].sort())
     expect(third.log).toContain(`Removed config ${before}`)
+
+    // A failed deploy removes nothing: Swarm (or a person) may still roll back to any of them.
+    writeFileSync(path.join(app, 'site.conf'), `listen 8080 # version 4 ${run}\n`)
+    const failed = await runAction(lab, inputs({ 'compose-file': 'app.yml\nbroken.yml' }), { cwd: app })
+    expect(failed.code).not.toBe(0)
+    expect(failed.outputs.status).toBe('rolled-back')
+    expect(failed.log).not.toContain('Remove unused secret and config versions')
+    const kept = docker(lab, ['config', 'ls', '--filter', `label=com.docker.stack.namespace=${STACK}`, '--format', '{{.Name}}']).trim().split('\n')
+    expect(kept).toEqual(expect.arrayContaining([after, latest]))
+    expect(kept).toHaveLength(3)
+  })
+
+  it('reads env-file as data and lets through only the runner variables it is told to', async () => {
+    // Shell syntax in the file stays text: it is parsed, never sourced.
+    writeFileSync(path.join(app, 'prod.env'), `# from a file\nFROM_FILE=file-${run}-$(id)\n`)
+    const result = await runAction(lab, inputs({ 'env-file': 'prod.env', 'env-passthrough': 'PASSED' }), {
+      cwd: app,
+      env: { PASSED: `passed-${run}`, NOT_PASSED: `runner-only-${run}` }
+    })
+    expect(result.code).toBe(0)
+    const read = (name: string): string => exec(['sh', '-c', `printf '%s' "$${name}"`]).toString('utf8')
+    expect(read('FROM_FILE')).toBe(`file-${run}-$(id)`)
+    expect(read('PASSED')).toBe(`passed-${run}`)
+    expect(read('NOT_PASSED')).toBe('')
+    expect(result.log).not.toContain(`file-${run}`)
   })
 
   it('stops before any change when a referenced variable is not set, naming it', async () => {

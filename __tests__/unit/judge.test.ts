@@ -177,5 +177,20 @@ describe('judge: other stacks and modes', () => {
     expect(running.status).toBe('pending')
     const complete = judge(baselineOf(snap([], []), STACK), snap([job], [task('t1', 'migrate:1', 'complete', { DesiredState: 'complete' })]), STACK, clock)
     expect(complete.services[0]).toMatchObject({ mode: 'replicated-job', state: 'converged', running: 1, desired: 1 })
+
+    const globalJob = service('prune:1', { Spec: { ...service('prune:1').Spec, Mode: { GlobalJob: {} } } })
+    const done = (id: string, state: 'complete' | 'running') => task(id, 'prune:1', state, { DesiredState: 'complete' })
+    expect(judge(baselineOf(snap([], []), STACK), snap([globalJob], [done('t1', 'complete'), done('t2', 'running')]), STACK, clock).status).toBe('pending')
+    expect(judge(baselineOf(snap([], []), STACK), snap([globalJob], [done('t1', 'complete'), done('t2', 'complete')]), STACK, clock).services[0]).toMatchObject({
+      mode: 'global-job',
+      state: 'converged',
+      running: 2,
+      desired: 2,
+      nodes: ['mgr', 'wrk']
+    })
+
+    // A job whose spec did not change is not run again: converged, not waiting forever.
+    const ran = [done('t1', 'complete')]
+    expect(judge(baselineOf(snap([job], ran), STACK), snap([job], ran), STACK, clock).services[0]).toMatchObject({ state: 'converged', message: 'unchanged job, not run again' })
   })
 })
