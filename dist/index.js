@@ -100563,14 +100563,8 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __nccwpck_require__(1455);
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
 ;// CONCATENATED MODULE: ./src/docker-cli.ts
 // The seam to the runner's docker CLI. Arguments never carry secrets:
 // passwords go through stdin and interpolation values through the child's
@@ -101565,6 +101559,8 @@ class NodeSSH {
     }
 }
 
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/connect/known-hosts.ts
 // known_hosts parsing and host key checks, as OpenSSH does them: plain and
 // hashed (`|1|salt|hash`) host names, `[host]:port`, wildcard and negated
@@ -102336,6 +102332,108 @@ async function watch(api, options) {
     }
 }
 
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(8815);
+;// CONCATENATED MODULE: ./src/deploy/stack-objects.ts
+// Swarm secrets and configs the way `docker stack deploy` cannot do them:
+// - `environment:` sources (a GitHub secret becomes a swarm secret, read by
+//   services from /run/secrets/<key> instead of their environment);
+// - content-hash names for every secret and config, so a changed value rolls
+//   out as a new version instead of failing with "only updates to Labels are
+//   allowed".
+// Pure: compose text in, rewritten compose text and the objects to create out.
+
+
+const MAX_NAME = 64;
+const HASH_CHARS = 10;
+function contentHash(data) {
+    return (0,external_node_crypto_.createHash)('sha256').update(data).digest('hex').slice(0, HASH_CHARS);
+}
+/** `<stack>_<key>_<hash>` names, and how to tell ours apart when pruning. */
+function versionedName(stack, key, hash) {
+    return `${stack}_${key}_${hash}`;
+}
+function isVersionOf(stack, name) {
+    return name.startsWith(`${stack}_`) && new RegExp(`_[0-9a-f]{${HASH_CHARS}}$`).test(name);
+}
+function renderStackObjects(files, context) {
+    const objects = [];
+    const rendered = files.map(({ path, text }) => {
+        const doc = dist/* parseDocument */.Tp(text);
+        let changed = false;
+        for (const [section, kind] of [
+            ['secrets', 'secret'],
+            ['configs', 'config']
+        ]) {
+            const map = doc.get(section);
+            if (!dist/* isMap */.jh(map))
+                continue;
+            for (const pair of map.items) {
+                const key = String(dist/* isScalar */.jn(pair.key) ? pair.key.value : pair.key);
+                const entry = pair.value;
+                if (!dist/* isMap */.jh(entry) || entry.get('external') === true || entry.has('name'))
+                    continue;
+                const variable = entry.get('environment');
+                const file = entry.get('file');
+                let data;
+                if (typeof variable === 'string') {
+                    const value = context.values.get(variable);
+                    if (value === undefined) {
+                        throw new Error(`compose-file: ${path}: ${kind} ${key} takes its value from ${variable}, which is not set: add ${variable}=… to the env input`);
+                    }
+                    data = Buffer.from(value, 'utf8');
+                }
+                else if (typeof file === 'string' && !file.includes('$')) {
+                    data = context.readSource(path, file);
+                    if (data === undefined)
+                        throw new Error(`compose-file: ${path}: ${kind} ${key} reads ${file}, which does not exist`);
+                }
+                else {
+                    continue;
+                }
+                const name = versionedName(context.stack, key, contentHash(data));
+                if (name.length > MAX_NAME) {
+                    throw new Error(`compose-file: ${path}: ${kind} name ${name} is longer than Swarm's ${MAX_NAME} characters: use a shorter stack or ${kind} key`);
+                }
+                if (typeof variable === 'string') {
+                    // Created by the action over the API: the value travels only in that request body.
+                    pair.value = doc.createNode({ external: true, name });
+                    objects.push({ kind, key, name, data });
+                }
+                else {
+                    // The docker CLI creates file sources itself; a new name per content makes it a new version.
+                    entry.set('name', name);
+                    objects.push({ kind, key, name, data: undefined });
+                }
+                changed = true;
+            }
+        }
+        return { path, text: changed ? doc.toString() : undefined };
+    });
+    return { files: rendered, objects };
+}
+/** Names of secrets and configs a service spec (current or kept for rollback) uses. */
+function namesInUse(services) {
+    const names = new Set();
+    for (const service of services) {
+        for (const spec of [service.Spec, service.PreviousSpec]) {
+            const container = spec
+                ?.TaskTemplate?.ContainerSpec;
+            for (const s of container?.Secrets ?? [])
+                if (s.SecretName)
+                    names.add(s.SecretName);
+            for (const c of container?.Configs ?? [])
+                if (c.ConfigName)
+                    names.add(c.ConfigName);
+        }
+    }
+    return names;
+}
+
 ;// CONCATENATED MODULE: ./src/deploy/variables.ts
 // Finds the `${VAR}` references in compose files so a deploy can be refused
 // before `docker stack deploy` runs: for a missing variable it only warns and
@@ -102539,6 +102637,16 @@ function problem(r, values, isSet) {
 }
 
 ;// CONCATENATED MODULE: ./src/deploy/stack-deploy.ts
+// `docker stack deploy` with the runner's CLI, aimed at the target engine
+// through the tunnel socket. Compose files are read here on the runner;
+// interpolation values live only in this one child's environment, so they
+// reach the manager inside API request bodies and nowhere else.
+
+
+
+
+
+
 
 
 function stackDeployArgs(plan) {
@@ -102584,103 +102692,34 @@ function renderedPath(original, token) {
     const slash = original.lastIndexOf('/');
     return `${original.slice(0, slash + 1)}.swarm-deploy-${token}-${original.slice(slash + 1)}`;
 }
-
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(8815);
-;// CONCATENATED MODULE: ./src/deploy/stack-objects.ts
-// Swarm secrets and configs the way `docker stack deploy` cannot do them:
-// - `environment:` sources (a GitHub secret becomes a swarm secret, read by
-//   services from /run/secrets/<key> instead of their environment);
-// - content-hash names for every secret and config, so a changed value rolls
-//   out as a new version instead of failing with "only updates to Labels are
-//   allowed".
-// Pure: compose text in, rewritten compose text and the objects to create out.
-
-
-const MAX_NAME = 64;
-const HASH_CHARS = 10;
-function contentHash(data) {
-    return (0,external_node_crypto_.createHash)('sha256').update(data).digest('hex').slice(0, HASH_CHARS);
+function readSource(composePath, file) {
+    const full = external_node_path_.resolve(external_node_path_.dirname(composePath), file);
+    return (0,external_node_fs_.statSync)(full, { throwIfNoEntry: false })?.isFile() ? (0,external_node_fs_.readFileSync)(full) : undefined;
 }
-/** `<stack>_<key>_<hash>` names, and how to tell ours apart when pruning. */
-function versionedName(stack, key, hash) {
-    return `${stack}_${key}_${hash}`;
-}
-function isVersionOf(stack, name) {
-    return name.startsWith(`${stack}_`) && new RegExp(`_[0-9a-f]{${HASH_CHARS}}$`).test(name);
-}
-function renderStackObjects(files, context) {
-    const objects = [];
-    const rendered = files.map(({ path, text }) => {
-        const doc = dist/* parseDocument */.Tp(text);
-        let changed = false;
-        for (const [section, kind] of [
-            ['secrets', 'secret'],
-            ['configs', 'config']
-        ]) {
-            const map = doc.get(section);
-            if (!dist/* isMap */.jh(map))
-                continue;
-            for (const pair of map.items) {
-                const key = String(dist/* isScalar */.jn(pair.key) ? pair.key.value : pair.key);
-                const entry = pair.value;
-                if (!dist/* isMap */.jh(entry) || entry.get('external') === true || entry.has('name'))
-                    continue;
-                const variable = entry.get('environment');
-                const file = entry.get('file');
-                let data;
-                if (typeof variable === 'string') {
-                    const value = context.values.get(variable);
-                    if (value === undefined) {
-                        throw new Error(`compose-file: ${path}: ${kind} ${key} takes its value from ${variable}, which is not set: add ${variable}=… to the env input`);
-                    }
-                    data = Buffer.from(value, 'utf8');
-                }
-                else if (typeof file === 'string' && !file.includes('$')) {
-                    data = context.readSource(path, file);
-                    if (data === undefined)
-                        throw new Error(`compose-file: ${path}: ${kind} ${key} reads ${file}, which does not exist`);
-                }
-                else {
-                    continue;
-                }
-                const name = versionedName(context.stack, key, contentHash(data));
-                if (name.length > MAX_NAME) {
-                    throw new Error(`compose-file: ${path}: ${kind} name ${name} is longer than Swarm's ${MAX_NAME} characters: use a shorter stack or ${kind} key`);
-                }
-                if (typeof variable === 'string') {
-                    // Created by the action over the API: the value travels only in that request body.
-                    pair.value = doc.createNode({ external: true, name });
-                    objects.push({ kind, key, name, data });
-                }
-                else {
-                    // The docker CLI creates file sources itself; a new name per content makes it a new version.
-                    entry.set('name', name);
-                    objects.push({ kind, key, name, data: undefined });
-                }
-                changed = true;
-            }
-        }
-        return { path, text: changed ? doc.toString() : undefined };
-    });
-    return { files: rendered, objects };
-}
-/** Names of secrets and configs a service spec (current or kept for rollback) uses. */
-function namesInUse(services) {
-    const names = new Set();
-    for (const service of services) {
-        for (const spec of [service.Spec, service.PreviousSpec]) {
-            const container = spec
-                ?.TaskTemplate?.ContainerSpec;
-            for (const s of container?.Secrets ?? [])
-                if (s.SecretName)
-                    names.add(s.SecretName);
-            for (const c of container?.Configs ?? [])
-                if (c.ConfigName)
-                    names.add(c.ConfigName);
-        }
+/**
+ * The deploy step: create the secrets whose values come from env, write
+ * compose copies that name every secret and config version, run
+ * `docker stack deploy` on them, and remove the copies.
+ */
+async function deployStack(cli, api, plan, compose, socketPath) {
+    const rendered = renderStackObjects(compose, { stack: plan.stack, values: plan.variables, readSource });
+    for (const object of rendered.objects) {
+        const how = object.data ? await api.ensureObject(object.kind, object.name, object.data, plan.stack) : 'from file, by docker stack deploy';
+        core_info(`${object.kind} ${object.key} → ${object.name} (${how})`);
     }
-    return names;
+    // The copies hold names and hashes, never values.
+    const token = (0,external_node_crypto_.randomBytes)(4).toString('hex');
+    const copies = rendered.files.filter(f => f.text !== undefined).map(f => ({ path: renderedPath(f.path, token), text: f.text }));
+    const files = rendered.files.map(f => (f.text === undefined ? f.path : renderedPath(f.path, token)));
+    try {
+        for (const copy of copies)
+            await (0,promises_.writeFile)(copy.path, copy.text, { mode: 0o600 });
+        await stackDeploy(cli, { ...plan, composeFiles: files }, socketPath);
+    }
+    finally {
+        for (const copy of copies)
+            await (0,promises_.unlink)(copy.path).catch(() => undefined);
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/inputs/parse.ts
@@ -103200,9 +103239,6 @@ function seedConfig() {
 
 
 
-
-
-
 // Three API calls a cycle: a verdict within ~0.3 s of Swarm's decisive moment.
 const POLL_MS = 250;
 function isFile(path) {
@@ -103278,34 +103314,7 @@ async function deploy(inputs, secrets) {
             if (image)
                 variables.set('IMAGE', image.pinned);
             const deployStarted = Date.now();
-            await group(`Deploy stack ${inputs.stack}`, async () => {
-                const rendered = renderStackObjects(compose, {
-                    stack: inputs.stack,
-                    values: variables,
-                    readSource: (composePath, file) => {
-                        const full = external_node_path_.resolve(external_node_path_.dirname(composePath), file);
-                        return isFile(full) ? (0,external_node_fs_.readFileSync)(full) : undefined;
-                    }
-                });
-                for (const object of rendered.objects) {
-                    const how = object.data ? await api.ensureObject(object.kind, object.name, object.data, inputs.stack) : 'from file, by docker stack deploy';
-                    core_info(`${object.kind} ${object.key} → ${object.name} (${how})`);
-                }
-                // Rewritten files hold names and hashes, never values.
-                const token = (0,external_node_crypto_.randomBytes)(4).toString('hex');
-                const files = rendered.files.map(f => (f.text === undefined ? f.path : renderedPath(f.path, token)));
-                try {
-                    for (const f of rendered.files)
-                        if (f.text !== undefined)
-                            await (0,promises_.writeFile)(renderedPath(f.path, token), f.text, { mode: 0o600 });
-                    await stackDeploy(cli, { stack: inputs.stack, composeFiles: files, prune: inputs.prune, variables }, tunnel.socketPath);
-                }
-                finally {
-                    for (const f of rendered.files)
-                        if (f.text !== undefined)
-                            await (0,promises_.unlink)(renderedPath(f.path, token)).catch(() => undefined);
-                }
-            });
+            await group(`Deploy stack ${inputs.stack}`, () => deployStack(cli, api, { stack: inputs.stack, composeFiles: inputs.composeFiles, prune: inputs.prune, variables }, compose, tunnel.socketPath));
             const deployedAt = Date.now();
             const images = new Map(image?.healthcheck ? [[image.pinned, image.healthcheck]] : []);
             for (const warning of configWarnings(stackServices(await api.snapshot(inputs.stack), inputs.stack), images))
@@ -103331,20 +103340,7 @@ async function deploy(inputs, secrets) {
                 verdictAt,
                 deployedAt
             })}`);
-            let diagnoses = [];
-            if (verdict.status !== 'converged') {
-                diagnoses = await group('Diagnostics', async () => {
-                    const found = await diagnose(api, verdict, Math.floor(deployStarted / 1000) - 5);
-                    const clean = found.map(d => ({ ...d, logTail: redact(d.logTail, secrets) }));
-                    for (const { failure, logTail } of clean) {
-                        core_info(describeFailure(failure));
-                        core_info(logTail === '' ? '    (no log output since the deploy began)' : logTail.split('\n').map(l => `    | ${l}`).join('\n'));
-                    }
-                    if (clean.length === 0)
-                        core_info('No failed task of this deploy to show.');
-                    return clean;
-                });
-            }
+            const diagnoses = verdict.status === 'converged' ? [] : await group('Diagnostics', () => showDiagnostics(api, verdict, deployStarted, secrets));
             setOutput('status', verdict.status);
             setOutput('services', servicesOutput(verdict));
             const markdown = renderSummary({
@@ -103373,6 +103369,18 @@ async function deploy(inputs, secrets) {
     finally {
         await workdir.remove();
     }
+}
+/** Failed tasks with their log tails, printed before the error and kept for the summary. */
+async function showDiagnostics(api, verdict, deployStarted, secrets) {
+    const found = await diagnose(api, verdict, Math.floor(deployStarted / 1000) - 5);
+    const clean = found.map(d => ({ ...d, logTail: redact(d.logTail, secrets) }));
+    for (const { failure, logTail } of clean) {
+        core_info(describeFailure(failure));
+        core_info(logTail === '' ? '    (no log output since the deploy began)' : logTail.split('\n').map(l => `    | ${l}`).join('\n'));
+    }
+    if (clean.length === 0)
+        core_info('No failed task of this deploy to show.');
+    return clean;
 }
 /**
  * After a successful deploy only: versions that neither the current specs nor

@@ -2,22 +2,20 @@
 // report. Each phase is one log group; decisions live in pure modules and
 // every side effect goes through the docker CLI, the tunnel or the API seam.
 import * as core from '@actions/core'
-import { randomBytes } from 'node:crypto'
 import { readFileSync, statSync } from 'node:fs'
-import { unlink, writeFile } from 'node:fs/promises'
-import * as path from 'node:path'
 import type { PushedImage } from './build/image.js'
 import { buildAndPush } from './build/image.js'
 import { openTunnel } from './connect/docker-tunnel.js'
 import { describeFailure, diagnose } from './converge/diagnose.js'
 import type { Diagnosis } from './converge/diagnose.js'
+import type { Verdict } from './converge/judge.js'
 import { baselineOf, stackServices } from './converge/judge.js'
 import type { SwarmApi } from './converge/swarm-api.js'
 import { dockerodeApi } from './converge/swarm-api.js'
 import { configWarnings } from './converge/warnings.js'
 import { watch } from './converge/watch.js'
-import { composeVariableProblems, interpolationValues, renderedPath, stackDeploy } from './deploy/stack-deploy.js'
-import { isVersionOf, namesInUse, renderStackObjects } from './deploy/stack-objects.js'
+import { composeVariableProblems, deployStack, interpolationValues } from './deploy/stack-deploy.js'
+import { isVersionOf, namesInUse } from './deploy/stack-objects.js'
 import { ExecDockerCli } from './docker-cli.js'
 import type { Inputs } from './inputs/inputs.js'
 import { getInputs, secretsOf } from './inputs/inputs.js'
@@ -101,29 +99,9 @@ async function deploy(inputs: Inputs, secrets: string[]): Promise<void> {
       const variables = new Map(values)
       if (image) variables.set('IMAGE', image.pinned)
       const deployStarted = Date.now()
-      await core.group(`Deploy stack ${inputs.stack}`, async () => {
-        const rendered = renderStackObjects(compose, {
-          stack: inputs.stack,
-          values: variables,
-          readSource: (composePath, file) => {
-            const full = path.resolve(path.dirname(composePath), file)
-            return isFile(full) ? readFileSync(full) : undefined
-          }
-        })
-        for (const object of rendered.objects) {
-          const how = object.data ? await api.ensureObject(object.kind, object.name, object.data, inputs.stack) : 'from file, by docker stack deploy'
-          core.info(`${object.kind} ${object.key} → ${object.name} (${how})`)
-        }
-        // Rewritten files hold names and hashes, never values.
-        const token = randomBytes(4).toString('hex')
-        const files = rendered.files.map(f => (f.text === undefined ? f.path : renderedPath(f.path, token)))
-        try {
-          for (const f of rendered.files) if (f.text !== undefined) await writeFile(renderedPath(f.path, token), f.text, { mode: 0o600 })
-          await stackDeploy(cli, { stack: inputs.stack, composeFiles: files, prune: inputs.prune, variables }, tunnel.socketPath)
-        } finally {
-          for (const f of rendered.files) if (f.text !== undefined) await unlink(renderedPath(f.path, token)).catch(() => undefined)
-        }
-      })
+      await core.group(`Deploy stack ${inputs.stack}`, () =>
+        deployStack(cli, api, { stack: inputs.stack, composeFiles: inputs.composeFiles, prune: inputs.prune, variables }, compose, tunnel.socketPath)
+      )
       const deployedAt = Date.now()
       const images = new Map(image?.healthcheck ? [[image.pinned, image.healthcheck]] : [])
       for (const warning of configWarnings(stackServices(await api.snapshot(inputs.stack), inputs.stack), images)) core.warning(warning)
@@ -155,19 +133,7 @@ async function deploy(inputs: Inputs, secrets: string[]): Promise<void> {
         })}`
       )
 
-      let diagnoses: Diagnosis[] = []
-      if (verdict.status !== 'converged') {
-        diagnoses = await core.group('Diagnostics', async () => {
-          const found = await diagnose(api, verdict, Math.floor(deployStarted / 1000) - 5)
-          const clean = found.map(d => ({ ...d, logTail: redact(d.logTail, secrets) }))
-          for (const { failure, logTail } of clean) {
-            core.info(describeFailure(failure))
-            core.info(logTail === '' ? '    (no log output since the deploy began)' : logTail.split('\n').map(l => `    | ${l}`).join('\n'))
-          }
-          if (clean.length === 0) core.info('No failed task of this deploy to show.')
-          return clean
-        })
-      }
+      const diagnoses = verdict.status === 'converged' ? [] : await core.group('Diagnostics', () => showDiagnostics(api, verdict, deployStarted, secrets))
 
       core.setOutput('status', verdict.status)
       core.setOutput('services', servicesOutput(verdict))
@@ -194,6 +160,18 @@ async function deploy(inputs: Inputs, secrets: string[]): Promise<void> {
   } finally {
     await workdir.remove()
   }
+}
+
+/** Failed tasks with their log tails, printed before the error and kept for the summary. */
+async function showDiagnostics(api: SwarmApi, verdict: Verdict, deployStarted: number, secrets: string[]): Promise<Diagnosis[]> {
+  const found = await diagnose(api, verdict, Math.floor(deployStarted / 1000) - 5)
+  const clean = found.map(d => ({ ...d, logTail: redact(d.logTail, secrets) }))
+  for (const { failure, logTail } of clean) {
+    core.info(describeFailure(failure))
+    core.info(logTail === '' ? '    (no log output since the deploy began)' : logTail.split('\n').map(l => `    | ${l}`).join('\n'))
+  }
+  if (clean.length === 0) core.info('No failed task of this deploy to show.')
+  return clean
 }
 
 /**

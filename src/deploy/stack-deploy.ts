@@ -2,8 +2,15 @@
 // through the tunnel socket. Compose files are read here on the runner;
 // interpolation values live only in this one child's environment, so they
 // reach the manager inside API request bodies and nowhere else.
+import * as core from '@actions/core'
+import { randomBytes } from 'node:crypto'
+import { readFileSync, statSync } from 'node:fs'
+import { unlink, writeFile } from 'node:fs/promises'
+import * as path from 'node:path'
+import type { SwarmApi } from '../converge/swarm-api.js'
 import type { DockerCli } from '../docker-cli.js'
 import { runOrThrow } from '../docker-cli.js'
+import { renderStackObjects } from './stack-objects.js'
 import { checkVariables, findVariables } from './variables.js'
 
 export interface DeployPlan {
@@ -60,4 +67,38 @@ export function composeVariableProblems(files: Array<{ path: string; text: strin
 export function renderedPath(original: string, token: string): string {
   const slash = original.lastIndexOf('/')
   return `${original.slice(0, slash + 1)}.swarm-deploy-${token}-${original.slice(slash + 1)}`
+}
+
+function readSource(composePath: string, file: string): Buffer | undefined {
+  const full = path.resolve(path.dirname(composePath), file)
+  return statSync(full, { throwIfNoEntry: false })?.isFile() ? readFileSync(full) : undefined
+}
+
+/**
+ * The deploy step: create the secrets whose values come from env, write
+ * compose copies that name every secret and config version, run
+ * `docker stack deploy` on them, and remove the copies.
+ */
+export async function deployStack(
+  cli: DockerCli,
+  api: Pick<SwarmApi, 'ensureObject'>,
+  plan: DeployPlan,
+  compose: Array<{ path: string; text: string }>,
+  socketPath: string
+): Promise<void> {
+  const rendered = renderStackObjects(compose, { stack: plan.stack, values: plan.variables, readSource })
+  for (const object of rendered.objects) {
+    const how = object.data ? await api.ensureObject(object.kind, object.name, object.data, plan.stack) : 'from file, by docker stack deploy'
+    core.info(`${object.kind} ${object.key} → ${object.name} (${how})`)
+  }
+  // The copies hold names and hashes, never values.
+  const token = randomBytes(4).toString('hex')
+  const copies = rendered.files.filter(f => f.text !== undefined).map(f => ({ path: renderedPath(f.path, token), text: f.text! }))
+  const files = rendered.files.map(f => (f.text === undefined ? f.path : renderedPath(f.path, token)))
+  try {
+    for (const copy of copies) await writeFile(copy.path, copy.text, { mode: 0o600 })
+    await stackDeploy(cli, { ...plan, composeFiles: files }, socketPath)
+  } finally {
+    for (const copy of copies) await unlink(copy.path).catch(() => undefined)
+  }
 }
