@@ -5,7 +5,8 @@
 // referenced but missing variable stops the deploy before any change.
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import { randomBytes } from 'node:crypto'
-import { cpSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import type { ActionRun, Lab } from './harness.js'
@@ -32,6 +33,9 @@ const VALUES: Record<string, string> = {
   V11: 'true'
 }
 const DB_PASSWORD = `db-${run}-'"$(id)\`x\`=ü`
+// A 20 KB swarm secret, never in the service environment. (With the 100 KB V10,
+// INPUT_ENV stays under Linux's 128 KB limit for one environment string.)
+const BIG_SECRET = `bigsecret-${run}-${randomBytes(15_000).toString('base64')}`
 
 let lab: Lab
 let app: string
@@ -52,6 +56,7 @@ function inputs(extra: Record<string, string> = {}): Record<string, string> {
   const env = [
     `BASE_IMAGE=${lab.registry}/${lab.baseImage}`,
     `DB_PASSWORD=${DB_PASSWORD}`,
+    `BIG_SECRET=${BIG_SECRET}`,
     ...Object.entries(VALUES).map(([k, v]) => `${k}=${v}`)
   ].join('\n')
   return {
@@ -110,6 +115,31 @@ function filesBelow(dir: string): Array<{ file: string; text: string }> {
   return found
 }
 
+// The lab manager's Docker data root (lab/README.md).
+const MANAGER_DATA_ROOT = '/var/lib/swarm-lab/mgr'
+
+/**
+ * Files under the manager's data root holding any of the values in plain
+ * text. Skips tmpfs mounts (a running container's /run/secrets lives in
+ * memory) and overlay views; the values go to grep in a file, not argv.
+ */
+function plaintextOnManager(values: string[]): string[] {
+  const patterns = path.join(mkdtempSync(path.join(os.tmpdir(), 'sd-grep-')), 'patterns')
+  writeFileSync(patterns, values.join('\n'), { mode: 0o600 })
+  try {
+    return execFileSync('grep', ['-rlF', '--exclude-dir=mounts', '--exclude-dir=merged', '-f', patterns, MANAGER_DATA_ROOT], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+  } catch (error) {
+    // grep exits 1 when nothing matches.
+    if ((error as { status?: number }).status === 1) return []
+    throw error
+  } finally {
+    rmSync(path.dirname(patterns), { recursive: true, force: true })
+  }
+}
+
 function exec(args: string[]): Buffer {
   const container = docker(lab, ['ps', '-q', '--filter', `label=com.docker.swarm.service.name=${STACK}_app`]).trim().split('\n')[0]!
   expect(container).toMatch(/^[0-9a-f]+$/)
@@ -128,12 +158,12 @@ describe('secrets on the lab swarm', () => {
     // (The script names the variable; its value is never on a command line.)
     for (const [name, value] of Object.entries(VALUES)) expect(exec(['sh', '-c', `printf '%s' "$${name}"`]).toString('utf8')).toBe(value)
     expect(exec(['cat', '/run/secrets/db_password']).toString('utf8')).toBe(DB_PASSWORD)
-    expect(exec(['cat', '/run/secrets/big']).toString('utf8')).toBe(VALUES.V10)
+    expect(exec(['cat', '/run/secrets/big']).toString('utf8')).toBe(BIG_SECRET)
     // The swarm secret is not in the service environment.
     expect(exec(['env']).toString('utf8')).not.toContain(DB_PASSWORD)
 
     // 2. Not in stdout, stderr, outputs, summary or debug lines (::add-mask:: aside).
-    const secretValues = [...Object.values(VALUES).filter(v => v !== 'true'), DB_PASSWORD]
+    const secretValues = [...Object.values(VALUES).filter(v => v !== 'true'), DB_PASSWORD, BIG_SECRET]
     expect(result.log).toContain('::debug::')
     expect(leaks(secretValues, { log: result.log, outputs: result.outputFile, summary: result.summary })).toEqual([])
     // `true` is masked like any value, and the action itself never prints it.
@@ -143,7 +173,7 @@ describe('secrets on the lab swarm', () => {
     // 3. Not in any process's command line while the action ran (latin1 matches UTF-8 bytes).
     expect(samples.length).toBeGreaterThan(20)
     const cmdlines = samples.join('\n')
-    for (const value of [...Object.values(VALUES), DB_PASSWORD]) {
+    for (const value of [...Object.values(VALUES), DB_PASSWORD, BIG_SECRET]) {
       if (value === 'true') continue
       expect(cmdlines.includes(utf8(value))).toBe(false)
     }
@@ -155,6 +185,12 @@ describe('secrets on the lab swarm', () => {
         for (const value of secretValues) expect(`${file}: ${text.includes(utf8(value))}`).toBe(`${file}: false`)
       }
     }
+    // On the manager's disk, a swarm secret exists only inside Swarm's encrypted raft
+    // store: no plaintext copy anywhere in its data root. (Plain env values, by
+    // Docker's design, are in task and container records there: use secrets.)
+    expect(plaintextOnManager([DB_PASSWORD, BIG_SECRET])).toEqual([])
+    // The scan does find what is there: a plain env value in Docker's own records.
+    expect(plaintextOnManager([VALUES.V1!]).length).toBeGreaterThan(0)
     expect(readdirSync(result.runnerTemp)).toEqual([])
     expect(readdirSync(app).sort()).toEqual(['app.yml', 'broken.yml', 'missing.yml', 'site.conf'])
     // Swarm secrets are external, created by the action: content-hash names.
