@@ -97603,6 +97603,9 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)();
+// Every handle should be closed by now; if one leaked anyway, do not let it
+// hold the job open until GitHub's 6-hour limit.
+setTimeout(() => process.exit(), 5_000).unref();
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
@@ -100563,6 +100566,8 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
 ;// CONCATENATED MODULE: ./src/docker-cli.ts
@@ -101559,8 +101564,6 @@ class NodeSSH {
     }
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/connect/known-hosts.ts
 // known_hosts parsing and host key checks, as OpenSSH does them: plain and
 // hashed (`|1|salt|hash`) host names, `[host]:port`, wildcard and negated
@@ -101763,18 +101766,23 @@ function sshDial(target, first, onError, onReconnect) {
         });
     };
 }
-function localDial(onError) {
+function localDial(onError, children) {
     return async () => {
         const [command, ...args] = DIAL_COMMAND.split(' ');
         const child = (0,external_node_child_process_.spawn)(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+        children.add(child);
         let stderr = '';
         child.stderr.on('data', (chunk) => (stderr += chunk.toString('utf8')));
         child.on('error', error => onError(`cannot run docker: ${error.message}`));
         child.on('exit', code => {
+            children.delete(child);
             if (code !== 0 && stderr.trim() !== '')
                 onError(stderr.trim());
         });
-        return external_node_stream_.Duplex.from({ readable: child.stdout, writable: child.stdin });
+        const stream = external_node_stream_.Duplex.from({ readable: child.stdout, writable: child.stdin });
+        // A dropped client connection must end its dial-stdio process too.
+        stream.on('close', () => child.kill());
+        return stream;
     };
 }
 /** Serve `socketPath`, dialling the engine once per accepted connection. */
@@ -101813,13 +101821,36 @@ async function serve(socketPath, dial) {
 }
 async function openTunnel(target, socketPath) {
     let lastError;
+    let closed = false;
     const onError = (text) => {
         lastError = text;
     };
-    // Every SSH connection opened, so that close() ends them all.
+    // Everything opened, so that close() ends it all and no handle keeps the process alive.
     const opened = target.kind === 'ssh' ? [await openSsh(target)] : [];
-    const dial = target.kind === 'ssh' ? sshDial(target, opened[0], onError, ssh => opened.push(ssh)) : localDial(onError);
-    const server = await serve(socketPath, dial);
+    const children = new Set();
+    const onReconnect = (ssh) => {
+        // A reconnect that finishes after close() must not outlive it.
+        if (closed)
+            ssh.dispose();
+        else
+            opened.push(ssh);
+    };
+    const dial = target.kind === 'ssh' ? sshDial(target, opened[0], onError, onReconnect) : localDial(onError, children);
+    const release = () => {
+        closed = true;
+        for (const ssh of opened)
+            ssh.dispose();
+        for (const child of children)
+            child.kill();
+    };
+    let server;
+    try {
+        server = await serve(socketPath, dial);
+    }
+    catch (error) {
+        release();
+        throw new Error(`cannot open the local Docker socket ${socketPath}: ${error.message}`);
+    }
     return {
         socketPath,
         description: target.kind === 'ssh' ? `${target.user}@${target.host}:${target.port}` : "the runner's Docker engine",
@@ -101827,8 +101858,7 @@ async function openTunnel(target, socketPath) {
         sshConnections: () => opened.length,
         close: async () => {
             await server.close();
-            for (const ssh of opened)
-                ssh.dispose();
+            release();
         }
     };
 }
@@ -101960,7 +101990,8 @@ function countTasks(service, tasks, fresh, nodes) {
     // Tasks on a node that is down will be replaced elsewhere (or, for a global
     // service, are not owed): they neither count nor block.
     const live = (t) => !t.NodeID || !['down', 'disconnected'].includes(nodes.get(t.NodeID)?.Status.State ?? 'ready');
-    const unschedulable = tasks.find(t => runsCurrentSpec(t, service) && t.Status.State === 'pending' && /no suitable node/.test(t.Status.Err ?? ''))?.Status.Err;
+    // Only tasks Swarm still wants: an old task of the same image stuck in pending is history.
+    const unschedulable = tasks.find(t => ACTIVE_DESIRED.has(t.DesiredState) && live(t) && runsCurrentSpec(t, service) && t.Status.State === 'pending' && /no suitable node/.test(t.Status.Err ?? ''))?.Status.Err;
     if (mode === 'replicated-job' || mode === 'global-job') {
         // A job is done when this deploy's tasks have completed.
         const mine = tasks.filter(t => fresh(t) && runsCurrentSpec(t, service));
@@ -102082,7 +102113,13 @@ function judgeService(service, baseline, snapshot, clock, nodes) {
         case 'rollback_paused':
             return { ...verdict, state: 'failed', message: `the rollback itself failed and is paused: manual action needed${swarmSays}` };
         case 'completed':
-            return { ...verdict, state: 'converged', message: `update completed (${count.running}/${count.desired} running)` };
+            // With failure_action continue (or a max_failure_ratio) Swarm completes
+            // updates whose tasks crash: completed counts only with the tasks running.
+            if (count.done)
+                return { ...verdict, state: 'converged', message: `update completed (${count.running}/${count.desired} running)` };
+            if (stuck)
+                return { ...verdict, state: 'failed', message: `update completed but ${stuck}` };
+            return { ...verdict, message: `update completed; waiting for tasks: ${count.running}/${count.desired} running` };
         case 'updating':
             // Swarm's failure_action handles failing tasks; a task no node can take stalls it for good.
             if (count.unschedulable && stuck?.startsWith('no node'))
@@ -102279,22 +102316,26 @@ async function watch(api, options) {
     let lastError = '';
     let polls = 0;
     const rollbacksAsked = new Set();
+    let lastVerdict;
     for (;;) {
         const deadlineReached = now() >= options.deadline;
+        let current;
         try {
-            last = await api.snapshot(options.stack);
+            current = await api.snapshot(options.stack);
+            last = current;
             polls += 1;
             lastError = '';
         }
         catch (error) {
-            // A failed poll is never a verdict: keep trying until the deadline.
+            // A failed poll is never a verdict, and an older snapshot is not judged
+            // again: time has moved on since it was read. Retry until the deadline.
             const message = error.message;
             if (message !== lastError)
                 options.log(`Could not read the swarm state (will retry): ${message}`);
             lastError = message;
         }
-        if (last) {
-            let verdict = judge(options.baseline, last, options.stack, {
+        if (current) {
+            let verdict = judge(options.baseline, current, options.stack, {
                 sinceDeployMs: now() - options.deployedAt,
                 deadlineReached,
                 rollbackOnFailure: options.rollbackOnFailure
@@ -102310,6 +102351,7 @@ async function watch(api, options) {
                     verdict = { ...verdict, status: 'failed', summary };
                 }
             }
+            lastVerdict = verdict;
             const lines = progressLines(verdict).join('\n');
             if (lines !== printed || now() - lastPrintAt >= HEARTBEAT_MS) {
                 const elapsed = Math.round((now() - options.deployedAt) / 1000);
@@ -102318,15 +102360,15 @@ async function watch(api, options) {
                 lastPrintAt = now();
             }
             if (verdict.status !== 'pending')
-                return { verdict, snapshot: last, polls, verdictAt: now() };
+                return { verdict, snapshot: current, polls, verdictAt: now() };
         }
         else if (deadlineReached) {
             const verdict = {
                 status: 'timed-out',
-                services: [],
-                summary: `Stack ${options.stack}: no swarm state could be read before the deadline (${lastError}).`
+                services: lastVerdict?.services ?? [],
+                summary: `Stack ${options.stack} timed out: the swarm state could not be read before the deadline (${lastError}).`
             };
-            return { verdict, snapshot: undefined, polls, verdictAt: now() };
+            return { verdict, snapshot: last, polls, verdictAt: now() };
         }
         await sleep(Math.max(0, Math.min(options.pollMs, options.deadline - now())));
     }
@@ -102350,8 +102392,14 @@ var dist = __nccwpck_require__(8815);
 
 const MAX_NAME = 64;
 const HASH_CHARS = 10;
-function contentHash(data) {
-    return (0,external_node_crypto_.createHash)('sha256').update(data).digest('hex').slice(0, HASH_CHARS);
+/**
+ * The version part of a name. Secret names are public (logs, `docker secret
+ * ls`), so a secret's is keyed: a bare hash of a short password could be
+ * guessed offline. Configs are not secret and get a plain hash.
+ */
+function contentHash(data, key) {
+    const digest = key ? (0,external_node_crypto_.createHmac)('sha256', key) : (0,external_node_crypto_.createHash)('sha256');
+    return digest.update(data).digest('hex').slice(0, HASH_CHARS);
 }
 /** `<stack>_<key>_<hash>` names, and how to tell ours apart when pruning. */
 function versionedName(stack, key, hash) {
@@ -102395,7 +102443,7 @@ function renderStackObjects(files, context) {
                 else {
                     continue;
                 }
-                const name = versionedName(context.stack, key, contentHash(data));
+                const name = versionedName(context.stack, key, contentHash(data, kind === 'secret' ? context.secretKey : undefined));
                 if (name.length > MAX_NAME) {
                     throw new Error(`compose-file: ${path}: ${kind} name ${name} is longer than Swarm's ${MAX_NAME} characters: use a shorter stack or ${kind} key`);
                 }
@@ -102444,7 +102492,9 @@ function namesInUse(services) {
 // Syntax follows the compose spec: `$$` is a literal `$`; `$NAME`, `${NAME}`,
 // `${NAME:-default}`, `${NAME-default}`, `${NAME:?message}`, `${NAME?message}`,
 // `${NAME:+alternate}`, `${NAME+alternate}`, with references nested in the
-// text after the operator. Any other `$` is invalid: docker stack deploy fails
+// text after the operator. The docker CLI's stack loader (28.x) rejects the
+// alternate forms and does not expand nested references, so checkVariables
+// refuses both. Any other `$` is invalid: docker stack deploy fails
 // with "invalid interpolation format" on `$1`, a trailing `$`, `${}`, `${1X}`
 // or an unterminated `${X`.
 //
@@ -102619,6 +102669,9 @@ function problem(r, values, isSet) {
     if (r.name === '') {
         return `${where} column ${r.column}: invalid interpolation: use $NAME, \${NAME}, \${NAME:-default} or \${NAME:?message}, and write $$ for a literal $`;
     }
+    if (r.form === 'alternate') {
+        return `${where}: \${${r.name}${r.colon ? ':' : ''}+…} is not supported by docker stack deploy (it fails with "invalid interpolation format"): use \${${r.name}:-default} or set the value in the env input`;
+    }
     const outer = r.outer;
     if (outer && outer.form !== 'required') {
         const part = outer.form === 'default' ? 'default' : 'alternate value';
@@ -102692,9 +102745,13 @@ function renderedPath(original, token) {
     const slash = original.lastIndexOf('/');
     return `${original.slice(0, slash + 1)}.swarm-deploy-${token}-${original.slice(slash + 1)}`;
 }
-function readSource(composePath, file) {
-    const full = external_node_path_.resolve(external_node_path_.dirname(composePath), file);
-    return (0,external_node_fs_.statSync)(full, { throwIfNoEntry: false })?.isFile() ? (0,external_node_fs_.readFileSync)(full) : undefined;
+/** Reads `file:` sources as the docker CLI does: relative to the first compose file's folder. */
+function sourceReader(composeFiles) {
+    const base = external_node_path_.dirname(composeFiles[0] ?? '.');
+    return (_composePath, file) => {
+        const full = external_node_path_.resolve(base, file);
+        return (0,external_node_fs_.statSync)(full, { throwIfNoEntry: false })?.isFile() ? (0,external_node_fs_.readFileSync)(full) : undefined;
+    };
 }
 /**
  * The deploy step: create the secrets whose values come from env, write
@@ -102702,7 +102759,12 @@ function readSource(composePath, file) {
  * `docker stack deploy` on them, and remove the copies.
  */
 async function deployStack(cli, api, plan, compose, socketPath) {
-    const rendered = renderStackObjects(compose, { stack: plan.stack, values: plan.variables, readSource });
+    const rendered = renderStackObjects(compose, {
+        stack: plan.stack,
+        values: plan.variables,
+        readSource: sourceReader(plan.composeFiles),
+        secretKey: plan.secretKey
+    });
     for (const object of rendered.objects) {
         const how = object.data ? await api.ensureObject(object.kind, object.name, object.data, plan.stack) : 'from file, by docker stack deploy';
         core_info(`${object.kind} ${object.key} → ${object.name} (${how})`);
@@ -102769,6 +102831,7 @@ const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
  */
 function parseKeyValues(input, raw) {
     const result = new Map();
+    const firstLine = new Map();
     const lines = raw.split(/\r?\n/);
     lines.forEach((line, index) => {
         if (line.trim() === '' || line.trimStart().startsWith('#'))
@@ -102777,12 +102840,15 @@ function parseKeyValues(input, raw) {
         if (eq < 0) {
             throw new InputError(input, `line ${index + 1} has no '=': each line must be KEY=VALUE (a multi-line value cannot be passed this way)`);
         }
+        // The text before `=` is not quoted back: on a stray line of a multi-line
+        // secret it would be part of the secret.
         const key = line.slice(0, eq).trim();
         if (!ENV_KEY.test(key)) {
-            throw new InputError(input, `line ${index + 1}: '${key}' is not a valid name: use letters, digits and '_', not starting with a digit`);
+            throw new InputError(input, `line ${index + 1}: the name before '=' is not valid: use letters, digits and '_', not starting with a digit`);
         }
         if (result.has(key))
-            throw new InputError(input, `${key} is set twice`);
+            throw new InputError(input, `line ${index + 1} sets the same name as line ${firstLine.get(key)}`);
+        firstLine.set(key, index + 1);
         result.set(key, line.slice(eq + 1));
     });
     return result;
@@ -103239,6 +103305,7 @@ function seedConfig() {
 
 
 
+
 // Three API calls a cycle: a verdict within ~0.3 s of Swarm's decisive moment.
 const POLL_MS = 250;
 function isFile(path) {
@@ -103314,7 +103381,7 @@ async function deploy(inputs, secrets) {
             if (image)
                 variables.set('IMAGE', image.pinned);
             const deployStarted = Date.now();
-            await group(`Deploy stack ${inputs.stack}`, () => deployStack(cli, api, { stack: inputs.stack, composeFiles: inputs.composeFiles, prune: inputs.prune, variables }, compose, tunnel.socketPath));
+            await group(`Deploy stack ${inputs.stack}`, () => deployStack(cli, api, { stack: inputs.stack, composeFiles: inputs.composeFiles, prune: inputs.prune, variables, secretKey: secretKeyOf(inputs) }, compose, tunnel.socketPath));
             const deployedAt = Date.now();
             const images = new Map(image?.healthcheck ? [[image.pinned, image.healthcheck]] : []);
             for (const warning of configWarnings(stackServices(await api.snapshot(inputs.stack), inputs.stack), images))
@@ -103370,6 +103437,16 @@ async function deploy(inputs, secrets) {
         await workdir.remove();
     }
 }
+/**
+ * A key for secret version names that is stable across runs and never leaves
+ * the runner: derived from the SSH key (rotating it renames secret versions
+ * once). Without SSH only the stack name keys it, which still defeats
+ * precomputed tables but not a guess aimed at this stack.
+ */
+function secretKeyOf(inputs) {
+    const ssh = inputs.target.kind === 'ssh' ? inputs.target.privateKey : '';
+    return (0,external_node_crypto_.createHash)('sha256').update(`swarm-deploy secret versions\0${inputs.stack}\0${ssh}`).digest();
+}
 /** Failed tasks with their log tails, printed before the error and kept for the summary. */
 async function showDiagnostics(api, verdict, deployStarted, secrets) {
     const found = await diagnose(api, verdict, Math.floor(deployStarted / 1000) - 5);
@@ -103391,8 +103468,14 @@ async function pruneVersions(api, stack) {
     const inUse = namesInUse(stackServices(await api.snapshot(stack), stack));
     const unused = (await api.listObjects(stack)).filter(o => isVersionOf(stack, o.name) && !inUse.has(o.name));
     for (const object of unused) {
-        await api.removeObject(object.kind, object.id);
-        core_info(`Removed ${object.kind} ${object.name}`);
+        try {
+            await api.removeObject(object.kind, object.id);
+            core_info(`Removed ${object.kind} ${object.name}`);
+        }
+        catch (error) {
+            // The deploy converged; a version something else still holds is no reason to fail it.
+            core_warning(`Could not remove ${object.kind} ${object.name}: ${error.message}`);
+        }
     }
     if (unused.length === 0)
         core_info('Nothing to remove.');

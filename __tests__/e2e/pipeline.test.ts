@@ -183,6 +183,36 @@ describe('core pipeline on the lab swarm', () => {
   })
 })
 
+describe('self-hosted runner on a manager', () => {
+  const stack = `e2e-local-${Date.now().toString(36)}`
+  afterAll(() => removeStack(lab, stack))
+
+  it('without host, builds and deploys through the runner\'s own engine, over no SSH', async () => {
+    // The runner's Docker here is the manager's engine itself.
+    const result = await runAction(
+      lab,
+      {
+        'registry-username': lab.registryUser,
+        'registry-password': lab.registryPassword,
+        stack,
+        image: `${lab.registry}/e2e/hello-local`,
+        tags: `l1-${run}`,
+        'build-args': 'VERSION=local',
+        env: `DB_PASSWORD=${DB_PASSWORD}`,
+        timeout: '2m'
+      },
+      { env: { DOCKER_HOST: lab.managerDockerHost } }
+    )
+    expect(result.code).toBe(0)
+    expect(result.outputs.status).toBe('converged')
+    expect(result.log).toContain("Docker engine reached through the runner's Docker engine")
+    expect(result.log).toMatch(/Verdict converged after [\d.]+s: \d+ polls, \d+ API calls, no SSH connection\(s\)/)
+    expect(inspectService(lab, `${stack}_web`).Spec.TaskTemplate.ContainerSpec.Image).toBe(result.outputs.image)
+    expect(runningNodes(lab, `${stack}_web`)).toEqual([lab.managerNode, lab.workerNode].sort())
+    expect(leaks([DB_PASSWORD, lab.registryPassword], { log: result.log, outputs: result.outputFile, summary: result.summary })).toEqual([])
+  })
+})
+
 describe('bad inputs fail fast, name the input, and deploy nothing', () => {
   const stack = `e2e-bad-${Date.now().toString(36)}`
   it.each([

@@ -116,6 +116,19 @@ describe('judge: an update', () => {
     expect(done.services[0]).toMatchObject({ change: 'updated', state: 'converged', updateState: 'completed' })
   })
 
+  it('does not take a completed update whose tasks are not running as converged', () => {
+    const crashing = [task('t3', 'app:2', 'running'), task('t4', 'app:2', 'starting')]
+    const verdict = judge(baseline, snap([updated({ State: 'completed', StartedAt: '2026-02-01T00:00:00Z' })], crashing), STACK, clock)
+    expect(verdict.status).toBe('pending')
+    expect(verdict.services[0]!.message).toBe('update completed; waiting for tasks: 1/2 running')
+  })
+
+  it('ignores history tasks stuck in pending when judging schedulability', () => {
+    const history = task('t9', 'app:2', 'pending', { DesiredState: 'shutdown' }, { Err: 'no suitable node (scheduling constraints not satisfied on 2 nodes)' })
+    const updating = judge(baseline, snap([updated({ State: 'updating', StartedAt: '2026-02-01T00:00:00Z' })], [...oldTasks, history]), STACK, { sinceDeployMs: 60_000, deadlineReached: false })
+    expect(updating.status).toBe('pending')
+  })
+
   it('waits through a rollback and reports rolled-back with the failed task', () => {
     const failed = task('t3', 'app:2', 'failed', { DesiredState: 'shutdown' }, { Err: 'task: non-zero exit (137): dockerexec: unhealthy container', ContainerStatus: { ExitCode: 137 } })
     const rollingBack = judge(baseline, snap([updated({ State: 'rollback_started', StartedAt: '2026-02-01T00:00:00Z', Message: 'update rolled back due to failure or early termination of task t3' })], [...oldTasks, failed]), STACK, clock)

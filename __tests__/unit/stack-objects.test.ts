@@ -22,6 +22,7 @@ configs:
 `
 
 describe('renderStackObjects', () => {
+  const secretKey = Buffer.from('k')
   const values = new Map([['DB_PASSWORD', "s3cr3t'\"$(id)"], ['IMAGE', 'x']])
   const sources: Record<string, string> = { 'app/tls.key': 'KEY', 'app/site.conf': 'listen 80' }
   const readSource = (composePath: string, file: string) => {
@@ -30,11 +31,13 @@ describe('renderStackObjects', () => {
   }
 
   it('turns environment sources into external secrets and names every version by its content', () => {
-    const { files, objects } = renderStackObjects([{ path: 'app/docker-compose.yml', text: compose }], { stack: 'shop', values, readSource })
-    const dbName = `shop_db_password_${contentHash("s3cr3t'\"$(id)")}`
+    const { files, objects } = renderStackObjects([{ path: 'app/docker-compose.yml', text: compose }], { stack: 'shop', values, readSource, secretKey })
+    const dbName = `shop_db_password_${contentHash("s3cr3t'\"$(id)", secretKey)}`
+    // Keyed: the public name is not the bare hash of the value.
+    expect(dbName).not.toBe(`shop_db_password_${contentHash("s3cr3t'\"$(id)")}`)
     expect(objects).toEqual([
       { kind: 'secret', key: 'db_password', name: dbName, data: Buffer.from("s3cr3t'\"$(id)") },
-      { kind: 'secret', key: 'tls_key', name: `shop_tls_key_${contentHash('KEY')}`, data: undefined },
+      { kind: 'secret', key: 'tls_key', name: `shop_tls_key_${contentHash('KEY', secretKey)}`, data: undefined },
       { kind: 'config', key: 'site', name: `shop_site_${contentHash('listen 80')}`, data: undefined }
     ])
     const text = files[0]!.text!
@@ -43,7 +46,7 @@ describe('renderStackObjects', () => {
     const doc = YAML.parse(text)
     expect(doc.secrets).toEqual({
       db_password: { external: true, name: dbName },
-      tls_key: { file: './tls.key', name: `shop_tls_key_${contentHash('KEY')}` },
+      tls_key: { file: './tls.key', name: `shop_tls_key_${contentHash('KEY', secretKey)}` },
       legacy: { external: true }
     })
     expect(doc.configs.site).toEqual({ file: 'site.conf', name: `shop_site_${contentHash('listen 80')}` })
@@ -51,14 +54,14 @@ describe('renderStackObjects', () => {
   })
 
   it('changes the name when the content changes, and leaves files without objects alone', () => {
-    const a = renderStackObjects([{ path: 'app/c.yml', text: compose }], { stack: 'shop', values, readSource }).objects[0]!.name
-    const b = renderStackObjects([{ path: 'app/c.yml', text: compose }], { stack: 'shop', values: new Map([['DB_PASSWORD', 'other']]), readSource }).objects[0]!.name
+    const a = renderStackObjects([{ path: 'app/c.yml', text: compose }], { stack: 'shop', values, readSource, secretKey }).objects[0]!.name
+    const b = renderStackObjects([{ path: 'app/c.yml', text: compose }], { stack: 'shop', values: new Map([['DB_PASSWORD', 'other']]), readSource, secretKey }).objects[0]!.name
     expect(a).not.toBe(b)
-    expect(renderStackObjects([{ path: 'x.yml', text: 'services: {}\n' }], { stack: 's', values, readSource }).files).toEqual([{ path: 'x.yml', text: undefined }])
+    expect(renderStackObjects([{ path: 'x.yml', text: 'services: {}\n' }], { stack: 's', values, readSource, secretKey }).files).toEqual([{ path: 'x.yml', text: undefined }])
   })
 
   it('names the variable, never the value, when an environment source is missing', () => {
-    expect(() => renderStackObjects([{ path: 'app/c.yml', text: compose }], { stack: 'shop', values: new Map(), readSource })).toThrow(
+    expect(() => renderStackObjects([{ path: 'app/c.yml', text: compose }], { stack: 'shop', values: new Map(), readSource, secretKey })).toThrow(
       'compose-file: app/c.yml: secret db_password takes its value from DB_PASSWORD, which is not set: add DB_PASSWORD=… to the env input'
     )
   })

@@ -164,9 +164,16 @@ describe('checkVariables', () => {
     expect(check('a: $Db', { DB: 'x', db: 'y' })).toEqual([unset('Db')])
   })
 
-  it('never fails default or alternate forms', () => {
-    expect(check('a: ${A:-x} ${B-x} ${C:+x} ${D+x}')).toEqual([])
-    expect(check('a: ${A:-x} ${B-x} ${C:+x} ${D+x}', { A: '', B: '', C: '', D: '' })).toEqual([])
+  it('never fails default forms', () => {
+    expect(check('a: ${A:-x} ${B-x}')).toEqual([])
+    expect(check('a: ${A:-x} ${B-x}', { A: '', B: '' })).toEqual([])
+  })
+
+  it('refuses alternate forms, which docker stack deploy cannot parse', () => {
+    expect(check('a: ${C:+x} ${D+x}', { C: 'v', D: 'v' })).toEqual([
+      'compose-file: c.yml line 1: ${C:+…} is not supported by docker stack deploy (it fails with "invalid interpolation format"): use ${C:-default} or set the value in the env input',
+      'compose-file: c.yml line 1: ${D+…} is not supported by docker stack deploy (it fails with "invalid interpolation format"): use ${D:-default} or set the value in the env input'
+    ])
   })
 
   it('rejects required references unset, or empty for :?', () => {
@@ -184,7 +191,7 @@ describe('checkVariables', () => {
     it('are refused in a default or an alternate, whatever the values', () => {
       expect(check('a: ${A:-${B}}', { A: 'x', B: 'y' })).toEqual([nested('B', 'A')])
       expect(check('a: ${A-$B}')).toEqual([nested('B', 'A')])
-      expect(check('a: ${A:+$B}', { A: 'x', B: 'y' })).toEqual([nested('B', 'A', 'alternate value')])
+      expect(check('a: ${A:+$B}', { A: 'x', B: 'y' })).toEqual([expect.stringContaining('${A:+…} is not supported'), nested('B', 'A', 'alternate value')])
     })
 
     it('are plain text in a required message', () => {
@@ -230,6 +237,7 @@ describe('checkVariables', () => {
       'compose-file: c.yml line 1: ${EMPTY} is required: empty',
       unset('MISSING'),
       expect.stringMatching(/^compose-file: c\.yml line 1: \$\{MISSING2\} sits in the default of \$\{OTHER\}/),
+      expect.stringMatching(/^compose-file: c\.yml line 1: \$\{SET:\+…\} is not supported/),
       expect.stringMatching(/^compose-file: c\.yml line 1: \$\{ALT\} sits in the alternate value of \$\{SET\}/)
     ])
     for (const error of errors) expect(error).not.toContain('hunter2')

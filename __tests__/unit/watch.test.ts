@@ -63,4 +63,16 @@ describe('watch', () => {
     expect(log).toContain('Swarm paused the update of web_app; asking it to roll back (rollback-on-failure: true)')
     expect(result.verdict.status).toBe('rolled-back')
   })
+
+  it('never judges an old snapshot again after polls start failing', async () => {
+    // Pending at first; if the old snapshot were judged again past the
+    // no-update grace period, a changed spec with old tasks could pass.
+    const old = { ...svc, UpdateStatus: { State: 'completed' as const, StartedAt: 't0' } }
+    const before = baselineOf({ services: [old], tasks: [tsk('running')], nodes }, 'web')
+    const changed = { ...old, Spec: { ...svc.Spec, TaskTemplate: { ContainerSpec: { Image: 'a:1' }, ForceUpdate: 0, Placement: { Constraints: ['x'] } } } }
+    const fake = scripted([{ services: [changed], tasks: [tsk('running')], nodes }, new Error('connection lost')])
+    const result = await watch(fake.api, { stack: 'web', baseline: before, deployedAt: 0, deadline: 30_000, pollMs: 500, rollbackOnFailure: true, log: () => undefined, now: fake.now, sleep: fake.sleep })
+    expect(result.verdict.status).toBe('timed-out')
+    expect(result.verdict.summary).toMatch(/could not be read before the deadline \(connection lost\)/)
+  })
 })

@@ -5,6 +5,7 @@
 // DOCKER_HOST or context is honoured); without a host it is a local child.
 // Both the runner's docker CLI and the API client use this socket.
 import * as core from '@actions/core'
+import type { ChildProcess } from 'node:child_process'
 import { spawn } from 'node:child_process'
 import * as net from 'node:net'
 import { Duplex } from 'node:stream'
@@ -122,17 +123,22 @@ function sshDial(target: SshTarget, first: NodeSSH, onError: (text: string) => v
   }
 }
 
-function localDial(onError: (text: string) => void): Dial {
+function localDial(onError: (text: string) => void, children: Set<ChildProcess>): Dial {
   return async () => {
     const [command, ...args] = DIAL_COMMAND.split(' ')
     const child = spawn(command!, args, { stdio: ['pipe', 'pipe', 'pipe'] })
+    children.add(child)
     let stderr = ''
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')))
     child.on('error', error => onError(`cannot run docker: ${error.message}`))
     child.on('exit', code => {
+      children.delete(child)
       if (code !== 0 && stderr.trim() !== '') onError(stderr.trim())
     })
-    return Duplex.from({ readable: child.stdout, writable: child.stdin })
+    const stream = Duplex.from({ readable: child.stdout, writable: child.stdin })
+    // A dropped client connection must end its dial-stdio process too.
+    stream.on('close', () => child.kill())
+    return stream
   }
 }
 
@@ -176,13 +182,31 @@ async function serve(socketPath: string, dial: Dial): Promise<{ close(): Promise
 
 export async function openTunnel(target: SshTarget | { kind: 'local' }, socketPath: string): Promise<DockerTunnel> {
   let lastError: string | undefined
+  let closed = false
   const onError = (text: string): void => {
     lastError = text
   }
-  // Every SSH connection opened, so that close() ends them all.
+  // Everything opened, so that close() ends it all and no handle keeps the process alive.
   const opened: NodeSSH[] = target.kind === 'ssh' ? [await openSsh(target)] : []
-  const dial = target.kind === 'ssh' ? sshDial(target, opened[0]!, onError, ssh => opened.push(ssh)) : localDial(onError)
-  const server = await serve(socketPath, dial)
+  const children = new Set<ChildProcess>()
+  const onReconnect = (ssh: NodeSSH): void => {
+    // A reconnect that finishes after close() must not outlive it.
+    if (closed) ssh.dispose()
+    else opened.push(ssh)
+  }
+  const dial = target.kind === 'ssh' ? sshDial(target, opened[0]!, onError, onReconnect) : localDial(onError, children)
+  const release = (): void => {
+    closed = true
+    for (const ssh of opened) ssh.dispose()
+    for (const child of children) child.kill()
+  }
+  let server: { close(): Promise<void> }
+  try {
+    server = await serve(socketPath, dial)
+  } catch (error) {
+    release()
+    throw new Error(`cannot open the local Docker socket ${socketPath}: ${(error as Error).message}`)
+  }
   return {
     socketPath,
     description: target.kind === 'ssh' ? `${target.user}@${target.host}:${target.port}` : "the runner's Docker engine",
@@ -190,7 +214,7 @@ export async function openTunnel(target: SshTarget | { kind: 'local' }, socketPa
     sshConnections: () => opened.length,
     close: async () => {
       await server.close()
-      for (const ssh of opened) ssh.dispose()
+      release()
     }
   }
 }

@@ -173,7 +173,10 @@ function countTasks(service: Service, tasks: Task[], fresh: (t: Task) => boolean
   // Tasks on a node that is down will be replaced elsewhere (or, for a global
   // service, are not owed): they neither count nor block.
   const live = (t: Task): boolean => !t.NodeID || !['down', 'disconnected'].includes(nodes.get(t.NodeID)?.Status.State ?? 'ready')
-  const unschedulable = tasks.find(t => runsCurrentSpec(t, service) && t.Status.State === 'pending' && /no suitable node/.test(t.Status.Err ?? ''))?.Status.Err
+  // Only tasks Swarm still wants: an old task of the same image stuck in pending is history.
+  const unschedulable = tasks.find(
+    t => ACTIVE_DESIRED.has(t.DesiredState) && live(t) && runsCurrentSpec(t, service) && t.Status.State === 'pending' && /no suitable node/.test(t.Status.Err ?? '')
+  )?.Status.Err
   if (mode === 'replicated-job' || mode === 'global-job') {
     // A job is done when this deploy's tasks have completed.
     const mine = tasks.filter(t => fresh(t) && runsCurrentSpec(t, service))
@@ -298,7 +301,11 @@ function judgeService(service: Service, baseline: Baseline, snapshot: Snapshot, 
     case 'rollback_paused':
       return { ...verdict, state: 'failed', message: `the rollback itself failed and is paused: manual action needed${swarmSays}` }
     case 'completed':
-      return { ...verdict, state: 'converged', message: `update completed (${count.running}/${count.desired} running)` }
+      // With failure_action continue (or a max_failure_ratio) Swarm completes
+      // updates whose tasks crash: completed counts only with the tasks running.
+      if (count.done) return { ...verdict, state: 'converged', message: `update completed (${count.running}/${count.desired} running)` }
+      if (stuck) return { ...verdict, state: 'failed', message: `update completed but ${stuck}` }
+      return { ...verdict, message: `update completed; waiting for tasks: ${count.running}/${count.desired} running` }
     case 'updating':
       // Swarm's failure_action handles failing tasks; a task no node can take stalls it for good.
       if (count.unschedulable && stuck?.startsWith('no node')) return { ...verdict, state: 'failed', message: `update stalled: ${stuck}` }

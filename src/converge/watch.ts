@@ -43,20 +43,24 @@ export async function watch(api: Pick<SwarmApi, 'snapshot' | 'rollback'>, option
   let lastError = ''
   let polls = 0
   const rollbacksAsked = new Set<string>()
+  let lastVerdict: Verdict | undefined
   for (;;) {
     const deadlineReached = now() >= options.deadline
+    let current: Snapshot | undefined
     try {
-      last = await api.snapshot(options.stack)
+      current = await api.snapshot(options.stack)
+      last = current
       polls += 1
       lastError = ''
     } catch (error) {
-      // A failed poll is never a verdict: keep trying until the deadline.
+      // A failed poll is never a verdict, and an older snapshot is not judged
+      // again: time has moved on since it was read. Retry until the deadline.
       const message = (error as Error).message
       if (message !== lastError) options.log(`Could not read the swarm state (will retry): ${message}`)
       lastError = message
     }
-    if (last) {
-      let verdict = judge(options.baseline, last, options.stack, {
+    if (current) {
+      let verdict = judge(options.baseline, current, options.stack, {
         sinceDeployMs: now() - options.deployedAt,
         deadlineReached,
         rollbackOnFailure: options.rollbackOnFailure
@@ -71,6 +75,7 @@ export async function watch(api: Pick<SwarmApi, 'snapshot' | 'rollback'>, option
           verdict = { ...verdict, status: 'failed', summary }
         }
       }
+      lastVerdict = verdict
       const lines = progressLines(verdict).join('\n')
       if (lines !== printed || now() - lastPrintAt >= HEARTBEAT_MS) {
         const elapsed = Math.round((now() - options.deployedAt) / 1000)
@@ -78,14 +83,14 @@ export async function watch(api: Pick<SwarmApi, 'snapshot' | 'rollback'>, option
         printed = lines
         lastPrintAt = now()
       }
-      if (verdict.status !== 'pending') return { verdict, snapshot: last, polls, verdictAt: now() }
+      if (verdict.status !== 'pending') return { verdict, snapshot: current, polls, verdictAt: now() }
     } else if (deadlineReached) {
       const verdict: Verdict = {
         status: 'timed-out',
-        services: [],
-        summary: `Stack ${options.stack}: no swarm state could be read before the deadline (${lastError}).`
+        services: lastVerdict?.services ?? [],
+        summary: `Stack ${options.stack} timed out: the swarm state could not be read before the deadline (${lastError}).`
       }
-      return { verdict, snapshot: undefined, polls, verdictAt: now() }
+      return { verdict, snapshot: last, polls, verdictAt: now() }
     }
     await sleep(Math.max(0, Math.min(options.pollMs, options.deadline - now())))
   }

@@ -19,6 +19,8 @@ export interface DeployPlan {
   prune: boolean
   /** Compose interpolation values: the `env` input plus IMAGE. */
   variables: Map<string, string>
+  /** Keys secret version names (see contentHash). */
+  secretKey: Buffer
 }
 
 export function stackDeployArgs(plan: DeployPlan): string[] {
@@ -69,9 +71,13 @@ export function renderedPath(original: string, token: string): string {
   return `${original.slice(0, slash + 1)}.swarm-deploy-${token}-${original.slice(slash + 1)}`
 }
 
-function readSource(composePath: string, file: string): Buffer | undefined {
-  const full = path.resolve(path.dirname(composePath), file)
-  return statSync(full, { throwIfNoEntry: false })?.isFile() ? readFileSync(full) : undefined
+/** Reads `file:` sources as the docker CLI does: relative to the first compose file's folder. */
+function sourceReader(composeFiles: string[]): (composePath: string, file: string) => Buffer | undefined {
+  const base = path.dirname(composeFiles[0] ?? '.')
+  return (_composePath, file) => {
+    const full = path.resolve(base, file)
+    return statSync(full, { throwIfNoEntry: false })?.isFile() ? readFileSync(full) : undefined
+  }
 }
 
 /**
@@ -86,7 +92,12 @@ export async function deployStack(
   compose: Array<{ path: string; text: string }>,
   socketPath: string
 ): Promise<void> {
-  const rendered = renderStackObjects(compose, { stack: plan.stack, values: plan.variables, readSource })
+  const rendered = renderStackObjects(compose, {
+    stack: plan.stack,
+    values: plan.variables,
+    readSource: sourceReader(plan.composeFiles),
+    secretKey: plan.secretKey
+  })
   for (const object of rendered.objects) {
     const how = object.data ? await api.ensureObject(object.kind, object.name, object.data, plan.stack) : 'from file, by docker stack deploy'
     core.info(`${object.kind} ${object.key} → ${object.name} (${how})`)

@@ -5,7 +5,7 @@
 //   out as a new version instead of failing with "only updates to Labels are
 //   allowed".
 // Pure: compose text in, rewritten compose text and the objects to create out.
-import { createHash } from 'node:crypto'
+import { createHash, createHmac } from 'node:crypto'
 import * as YAML from 'yaml'
 
 export type ObjectKind = 'secret' | 'config'
@@ -34,8 +34,14 @@ export interface Rendered {
 const MAX_NAME = 64
 const HASH_CHARS = 10
 
-export function contentHash(data: Buffer | string): string {
-  return createHash('sha256').update(data).digest('hex').slice(0, HASH_CHARS)
+/**
+ * The version part of a name. Secret names are public (logs, `docker secret
+ * ls`), so a secret's is keyed: a bare hash of a short password could be
+ * guessed offline. Configs are not secret and get a plain hash.
+ */
+export function contentHash(data: Buffer | string, key?: Buffer): string {
+  const digest = key ? createHmac('sha256', key) : createHash('sha256')
+  return digest.update(data).digest('hex').slice(0, HASH_CHARS)
 }
 
 /** `<stack>_<key>_<hash>` names, and how to tell ours apart when pruning. */
@@ -51,8 +57,10 @@ export interface RenderContext {
   stack: string
   /** The values compose interpolation gets (env input and IMAGE). */
   values: ReadonlyMap<string, string>
-  /** Reads a `file:` source relative to the compose file that names it; undefined if absent. */
+  /** Reads a `file:` source named in a compose file; undefined if absent. */
   readSource: (composePath: string, file: string) => Buffer | undefined
+  /** Keys the version hash of secrets; stable across runs, never leaves the runner. */
+  secretKey: Buffer
 }
 
 export function renderStackObjects(files: Array<{ path: string; text: string }>, context: RenderContext): Rendered {
@@ -85,7 +93,7 @@ export function renderStackObjects(files: Array<{ path: string; text: string }>,
         } else {
           continue
         }
-        const name = versionedName(context.stack, key, contentHash(data))
+        const name = versionedName(context.stack, key, contentHash(data, kind === 'secret' ? context.secretKey : undefined))
         if (name.length > MAX_NAME) {
           throw new Error(`compose-file: ${path}: ${kind} name ${name} is longer than Swarm's ${MAX_NAME} characters: use a shorter stack or ${kind} key`)
         }

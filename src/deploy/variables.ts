@@ -7,7 +7,9 @@
 // Syntax follows the compose spec: `$$` is a literal `$`; `$NAME`, `${NAME}`,
 // `${NAME:-default}`, `${NAME-default}`, `${NAME:?message}`, `${NAME?message}`,
 // `${NAME:+alternate}`, `${NAME+alternate}`, with references nested in the
-// text after the operator. Any other `$` is invalid: docker stack deploy fails
+// text after the operator. The docker CLI's stack loader (28.x) rejects the
+// alternate forms and does not expand nested references, so checkVariables
+// refuses both. Any other `$` is invalid: docker stack deploy fails
 // with "invalid interpolation format" on `$1`, a trailing `$`, `${}`, `${1X}`
 // or an unterminated `${X`.
 //
@@ -214,6 +216,9 @@ function problem(
   const where = `compose-file: ${r.file} line ${r.line}`
   if (r.name === '') {
     return `${where} column ${r.column}: invalid interpolation: use $NAME, \${NAME}, \${NAME:-default} or \${NAME:?message}, and write $$ for a literal $`
+  }
+  if (r.form === 'alternate') {
+    return `${where}: \${${r.name}${r.colon ? ':' : ''}+…} is not supported by docker stack deploy (it fails with "invalid interpolation format"): use \${${r.name}:-default} or set the value in the env input`
   }
   const outer = r.outer
   if (outer && outer.form !== 'required') {

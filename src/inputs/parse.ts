@@ -48,6 +48,7 @@ export const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/
  */
 export function parseKeyValues(input: string, raw: string): Map<string, string> {
   const result = new Map<string, string>()
+  const firstLine = new Map<string, number>()
   const lines = raw.split(/\r?\n/)
   lines.forEach((line, index) => {
     if (line.trim() === '' || line.trimStart().startsWith('#')) return
@@ -58,11 +59,14 @@ export function parseKeyValues(input: string, raw: string): Map<string, string> 
         `line ${index + 1} has no '=': each line must be KEY=VALUE (a multi-line value cannot be passed this way)`
       )
     }
+    // The text before `=` is not quoted back: on a stray line of a multi-line
+    // secret it would be part of the secret.
     const key = line.slice(0, eq).trim()
     if (!ENV_KEY.test(key)) {
-      throw new InputError(input, `line ${index + 1}: '${key}' is not a valid name: use letters, digits and '_', not starting with a digit`)
+      throw new InputError(input, `line ${index + 1}: the name before '=' is not valid: use letters, digits and '_', not starting with a digit`)
     }
-    if (result.has(key)) throw new InputError(input, `${key} is set twice`)
+    if (result.has(key)) throw new InputError(input, `line ${index + 1} sets the same name as line ${firstLine.get(key)}`)
+    firstLine.set(key, index + 1)
     result.set(key, line.slice(eq + 1))
   })
   return result
