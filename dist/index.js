@@ -100645,13 +100645,12 @@ function digestFromPushOutput(output) {
 /** From `docker image inspect --format '{{json .RepoDigests}}'`. */
 function digestFromRepoDigests(json, repository) {
     const digests = JSON.parse(json || '[]');
-    const mine = (digests ?? []).find(d => d.startsWith(`${repository}@`) || d.startsWith(`${dockerHubLong(repository)}@`));
+    const mine = (digests ?? []).find(d => d.startsWith(`${repository}@`) || d.startsWith(`${dockerHubShort(repository)}@`));
     return mine?.match(DIGEST)?.[0];
 }
 // The engine records Docker Hub images under their short names.
-function dockerHubLong(repository) {
-    const short = repository.replace(/^docker\.io\//, '').replace(/^library\//, '');
-    return short;
+function dockerHubShort(repository) {
+    return repository.replace(/^docker\.io\//, '').replace(/^library\//, '');
 }
 async function buildAndPush(cli, image) {
     const env = Object.fromEntries(image.buildArgs);
@@ -102147,7 +102146,8 @@ function judge(baseline, snapshot, stack, clock) {
     const services = stackServices(snapshot, stack)
         .map(s => judgeService(s, baseline, snapshot, clock, nodes))
         .sort((a, b) => a.name.localeCompare(b.name));
-    return { status: stackStatus(services, clock), services, summary: summarize(services, stack, clock) };
+    const status = stackStatus(services, clock);
+    return { status, services, summary: summarize(services, stack, status) };
 }
 function stackStatus(services, clock) {
     // A paused update or rollback does not resume by itself: no point waiting.
@@ -102160,8 +102160,7 @@ function stackStatus(services, clock) {
         return 'rolled-back';
     return 'converged';
 }
-function summarize(services, stack, clock) {
-    const status = stackStatus(services, clock);
+function summarize(services, stack, status) {
     const names = (state) => services.filter(s => s.state === state).map(s => s.name).join(', ');
     switch (status) {
         case 'converged':
@@ -102352,10 +102351,11 @@ async function watch(api, options) {
                 }
             }
             lastVerdict = verdict;
-            const lines = progressLines(verdict).join('\n');
+            const progress = progressLines(verdict);
+            const lines = progress.join('\n');
             if (lines !== printed || now() - lastPrintAt >= HEARTBEAT_MS) {
                 const elapsed = Math.round((now() - options.deployedAt) / 1000);
-                options.log(`[${elapsed}s]${lines === printed ? ' still waiting:' : ''}\n  ${progressLines(verdict).join('\n  ')}`);
+                options.log(`[${elapsed}s]${lines === printed ? ' still waiting:' : ''}\n  ${progress.join('\n  ')}`);
                 printed = lines;
                 lastPrintAt = now();
             }
@@ -102436,7 +102436,7 @@ function renderStackObjects(files, context) {
                     data = Buffer.from(value, 'utf8');
                 }
                 else if (typeof file === 'string' && !file.includes('$')) {
-                    data = context.readSource(path, file);
+                    data = context.readSource(file);
                     if (data === undefined)
                         throw new Error(`compose-file: ${path}: ${kind} ${key} reads ${file}, which does not exist`);
                 }
@@ -102748,7 +102748,7 @@ function renderedPath(original, token) {
 /** Reads `file:` sources as the docker CLI does: relative to the first compose file's folder. */
 function sourceReader(composeFiles) {
     const base = external_node_path_.dirname(composeFiles[0] ?? '.');
-    return (_composePath, file) => {
+    return file => {
         const full = external_node_path_.resolve(base, file);
         return (0,external_node_fs_.statSync)(full, { throwIfNoEntry: false })?.isFile() ? (0,external_node_fs_.readFileSync)(full) : undefined;
     };

@@ -25,8 +25,9 @@ describe('renderStackObjects', () => {
   const secretKey = Buffer.from('k')
   const values = new Map([['DB_PASSWORD', "s3cr3t'\"$(id)"], ['IMAGE', 'x']])
   const sources: Record<string, string> = { 'app/tls.key': 'KEY', 'app/site.conf': 'listen 80' }
-  const readSource = (composePath: string, file: string) => {
-    const full = `${composePath.replace(/[^/]*$/, '')}${file.replace(/^\.\//, '')}`
+  // Sources resolve against app/, the folder of the (first) compose file.
+  const readSource = (file: string) => {
+    const full = `app/${file.replace(/^\.\//, '')}`
     return full in sources ? Buffer.from(sources[full]!) : undefined
   }
 

@@ -37,14 +37,13 @@ export function digestFromPushOutput(output: string): string | undefined {
 /** From `docker image inspect --format '{{json .RepoDigests}}'`. */
 export function digestFromRepoDigests(json: string, repository: string): string | undefined {
   const digests = JSON.parse(json || '[]') as string[] | null
-  const mine = (digests ?? []).find(d => d.startsWith(`${repository}@`) || d.startsWith(`${dockerHubLong(repository)}@`))
+  const mine = (digests ?? []).find(d => d.startsWith(`${repository}@`) || d.startsWith(`${dockerHubShort(repository)}@`))
   return mine?.match(DIGEST)?.[0]
 }
 
 // The engine records Docker Hub images under their short names.
-function dockerHubLong(repository: string): string {
-  const short = repository.replace(/^docker\.io\//, '').replace(/^library\//, '')
-  return short
+function dockerHubShort(repository: string): string {
+  return repository.replace(/^docker\.io\//, '').replace(/^library\//, '')
 }
 
 export async function buildAndPush(cli: DockerCli, image: ImageBuild): Promise<PushedImage> {

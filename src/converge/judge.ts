@@ -330,7 +330,8 @@ export function judge(baseline: Baseline, snapshot: Snapshot, stack: string, clo
   const services = stackServices(snapshot, stack)
     .map(s => judgeService(s, baseline, snapshot, clock, nodes))
     .sort((a, b) => a.name.localeCompare(b.name))
-  return { status: stackStatus(services, clock), services, summary: summarize(services, stack, clock) }
+  const status = stackStatus(services, clock)
+  return { status, services, summary: summarize(services, stack, status) }
 }
 
 function stackStatus(services: ServiceVerdict[], clock: JudgeClock): StackStatus {
@@ -342,8 +343,7 @@ function stackStatus(services: ServiceVerdict[], clock: JudgeClock): StackStatus
   return 'converged'
 }
 
-function summarize(services: ServiceVerdict[], stack: string, clock: JudgeClock): string {
-  const status = stackStatus(services, clock)
+function summarize(services: ServiceVerdict[], stack: string, status: StackStatus): string {
   const names = (state: ServiceState): string => services.filter(s => s.state === state).map(s => s.name).join(', ')
   switch (status) {
     case 'converged':

@@ -76,10 +76,11 @@ export async function watch(api: Pick<SwarmApi, 'snapshot' | 'rollback'>, option
         }
       }
       lastVerdict = verdict
-      const lines = progressLines(verdict).join('\n')
+      const progress = progressLines(verdict)
+      const lines = progress.join('\n')
       if (lines !== printed || now() - lastPrintAt >= HEARTBEAT_MS) {
         const elapsed = Math.round((now() - options.deployedAt) / 1000)
-        options.log(`[${elapsed}s]${lines === printed ? ' still waiting:' : ''}\n  ${progressLines(verdict).join('\n  ')}`)
+        options.log(`[${elapsed}s]${lines === printed ? ' still waiting:' : ''}\n  ${progress.join('\n  ')}`)
         printed = lines
         lastPrintAt = now()
       }

@@ -72,9 +72,9 @@ export function renderedPath(original: string, token: string): string {
 }
 
 /** Reads `file:` sources as the docker CLI does: relative to the first compose file's folder. */
-function sourceReader(composeFiles: string[]): (composePath: string, file: string) => Buffer | undefined {
+function sourceReader(composeFiles: string[]): (file: string) => Buffer | undefined {
   const base = path.dirname(composeFiles[0] ?? '.')
-  return (_composePath, file) => {
+  return file => {
     const full = path.resolve(base, file)
     return statSync(full, { throwIfNoEntry: false })?.isFile() ? readFileSync(full) : undefined
   }

@@ -58,7 +58,7 @@ export interface RenderContext {
   /** The values compose interpolation gets (env input and IMAGE). */
   values: ReadonlyMap<string, string>
   /** Reads a `file:` source named in a compose file; undefined if absent. */
-  readSource: (composePath: string, file: string) => Buffer | undefined
+  readSource: (file: string) => Buffer | undefined
   /** Keys the version hash of secrets; stable across runs, never leaves the runner. */
   secretKey: Buffer
 }
@@ -88,7 +88,7 @@ export function renderStackObjects(files: Array<{ path: string; text: string }>,
           }
           data = Buffer.from(value, 'utf8')
         } else if (typeof file === 'string' && !file.includes('$')) {
-          data = context.readSource(path, file)
+          data = context.readSource(file)
           if (data === undefined) throw new Error(`compose-file: ${path}: ${kind} ${key} reads ${file}, which does not exist`)
         } else {
           continue
