@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import { existsSync, readdirSync } from 'node:fs'
 import * as path from 'node:path'
 import type { Lab } from './harness.js'
-import { APP, inspectService, leaks, loadLab, removeStack, runAction, runningNodes, sshInputs, stackExists } from './harness.js'
+import { APP, docker, inspectService, leaks, loadLab, removeStack, runAction, runningNodes, sshInputs, stackExists } from './harness.js'
 
 jest.setTimeout(240_000)
 
@@ -210,6 +210,57 @@ describe('self-hosted runner on a manager', () => {
     expect(inspectService(lab, `${stack}_web`).Spec.TaskTemplate.ContainerSpec.Image).toBe(result.outputs.image)
     expect(runningNodes(lab, `${stack}_web`)).toEqual([lab.managerNode, lab.workerNode].sort())
     expect(leaks([DB_PASSWORD, lab.registryPassword], { log: result.log, outputs: result.outputFile, summary: result.summary })).toEqual([])
+  })
+})
+
+describe('more inputs', () => {
+  const CONVERGE = path.join(APP, '../converge')
+  const other = `e2e-inputs-${Date.now().toString(36)}`
+  const base = (): Record<string, string> => ({
+    ...sshInputs(lab),
+    ...registryInputs,
+    registry: lab.registry,
+    stack: other,
+    env: `BASE_IMAGE=${lab.registry}/${lab.baseImage}`,
+    timeout: '1m'
+  })
+  afterAll(() => removeStack(lab, other))
+
+  it('pushes every tag and deploys the first, pinned', async () => {
+    const result = await runAction(
+      lab,
+      { ...base(), 'compose-file': 'zero.yml', image: `${lab.registry}/e2e/hello-tags`, context: '../hello', tags: `t1-${run}\nt2-${run}` },
+      { cwd: CONVERGE }
+    )
+    expect(result.code).toBe(0)
+    expect(result.outputs.image).toMatch(new RegExp(`/e2e/hello-tags:t1-${run}@sha256:[0-9a-f]{64}$`))
+    // Read from the registry itself (credentials in a header, not on a command line).
+    const auth = Buffer.from(`${lab.registryUser}:${lab.registryPassword}`).toString('base64')
+    const response = await fetch(`http://${lab.registry}/v2/e2e/hello-tags/tags/list`, { headers: { Authorization: `Basic ${auth}` } })
+    const { tags } = (await response.json()) as { tags: string[] }
+    expect(tags).toEqual(expect.arrayContaining([`t1-${run}`, `t2-${run}`]))
+  })
+
+  it('removes services no longer in the compose file only with prune: true', async () => {
+    expect((await runAction(lab, { ...base(), 'compose-file': 'pair.yml' }, { cwd: CONVERGE })).code).toBe(0)
+    const services = (): string[] => docker(lab, ['stack', 'services', other, '--format', '{{.Name}}']).trim().split('\n').sort()
+    expect(services()).toEqual([`${other}_extra`, `${other}_idle`])
+
+    expect((await runAction(lab, { ...base(), 'compose-file': 'zero.yml' }, { cwd: CONVERGE })).code).toBe(0)
+    expect(services()).toEqual([`${other}_extra`, `${other}_idle`])
+
+    const pruned = await runAction(lab, { ...base(), 'compose-file': 'zero.yml', prune: 'true' }, { cwd: CONVERGE })
+    expect(pruned.code).toBe(0)
+    expect(pruned.log).toContain(`Removing service ${other}_extra`)
+    expect(services()).toEqual([`${other}_idle`])
+  })
+
+  it('connects without a host key check only when told to, with a loud warning', async () => {
+    const { 'known-hosts': _ignored, ...withoutKnownHosts } = base()
+    const result = await runAction(lab, { ...withoutKnownHosts, 'insecure-ignore-host-key': 'true', 'compose-file': 'zero.yml' }, { cwd: CONVERGE })
+    expect(result.code).toBe(0)
+    expect(result.outputs.status).toBe('converged')
+    expect(result.log).toMatch(/::warning::insecure-ignore-host-key is true: the host key of 10\.77\.0\.2 \(SHA256:\S+\) was NOT verified/)
   })
 })
 
