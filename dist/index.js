@@ -101918,6 +101918,13 @@ async function diagnose(api, verdict, sinceSeconds) {
  * without Swarm starting one.
  */
 const NO_UPDATE_GRACE_MS = 10_000;
+/**
+ * A task this deploy started counts as up once it has stayed running for the
+ * service's update monitor period, as Swarm's own updater counts it; a
+ * container that exits a moment after it starts is running in some
+ * snapshots. This is Swarm's default monitor, used when none is set.
+ */
+const DEFAULT_MONITOR_MS = 5_000;
 /** "no suitable node" can clear when a node joins or frees up; past this it fails. */
 const UNSCHEDULABLE_GRACE_MS = 15_000;
 // Task errors that no retry will fix.
@@ -101954,6 +101961,24 @@ function baselineOf(snapshot, stack) {
     }
     return { services, taskIds: snapshot.tasks.map(t => t.ID) };
 }
+/**
+ * Fold one snapshot into the record of when each task was first seen running.
+ * Tasks that stopped running or left the snapshot are dropped, so a task is
+ * timed only from its latest unbroken run the watcher saw.
+ */
+function seenRunning(previous, snapshot, sinceDeployMs) {
+    const next = new Map();
+    for (const task of snapshot.tasks) {
+        if (task.Status.State === 'running')
+            next.set(task.ID, previous.get(task.ID) ?? sinceDeployMs);
+    }
+    return next;
+}
+/** The service's update monitor period, in ms. */
+function monitorMs(service) {
+    const monitor = service.Spec.UpdateConfig?.Monitor ?? 0;
+    return monitor > 0 ? monitor / 1e6 : DEFAULT_MONITOR_MS;
+}
 function modeOf(service) {
     const mode = service.Spec.Mode;
     if (mode.Global)
@@ -101984,7 +102009,7 @@ function countedReasons(reasons) {
         .map(([reason, n]) => (n > 1 ? `${n} tasks ${reason}` : `1 task ${reason}`));
 }
 const reasonOf = (t) => `${t.Status.State}: ${t.Status.Err || t.Status.Message || ''}`.trim();
-function countTasks(service, tasks, fresh, nodes) {
+function countTasks(service, tasks, fresh, nodes, clock) {
     const mode = modeOf(service);
     // Tasks on a node that is down will be replaced elsewhere (or, for a global
     // service, are not owed): they neither count nor block.
@@ -102003,6 +102028,7 @@ function countTasks(service, tasks, fresh, nodes) {
             desired,
             running: complete.length,
             done: complete.length >= desired,
+            settled: complete.length >= desired,
             nodes: [...new Set(complete.map(t => hostname(nodes, t.NodeID)))].sort(),
             pending: countedReasons(waiting.map(reasonOf)),
             unschedulable
@@ -102013,13 +102039,19 @@ function countTasks(service, tasks, fresh, nodes) {
     const running = current.filter(t => t.Status.State === 'running');
     const stale = active.filter(t => !runsCurrentSpec(t, service));
     const desired = mode === 'replicated' ? (service.Spec.Mode.Replicated?.Replicas ?? 1) : current.length;
+    const window = monitorMs(service);
+    const isUp = (t) => !fresh(t) || clock.sinceDeployMs - (clock.runningSince.get(t.ID) ?? clock.sinceDeployMs) >= window;
     const reasons = current.filter(t => t.Status.State !== 'running').map(reasonOf);
     if (stale.length > 0)
         reasons.push(...stale.map(() => 'of the previous spec still to be replaced'));
+    const settling = running.filter(t => !isUp(t));
+    reasons.push(...settling.map(() => `running for less than the ${window / 1000} s monitor period`));
+    const done = running.length === desired && current.length === desired && stale.length === 0;
     return {
         desired,
         running: running.length,
-        done: running.length === desired && current.length === desired && stale.length === 0,
+        done,
+        settled: done && settling.length === 0,
         nodes: [...new Set(running.map(t => hostname(nodes, t.NodeID)))].sort(),
         pending: countedReasons(reasons),
         unschedulable
@@ -102079,7 +102111,7 @@ function judgeService(service, baseline, snapshot, clock, nodes) {
     const update = service.UpdateStatus;
     // An UpdateStatus only speaks for this deploy if it began after the baseline.
     const ownUpdate = update?.State !== undefined && (change === 'created' || update.StartedAt !== before?.updateStartedAt) ? update : undefined;
-    const count = countTasks(service, tasks, fresh, nodes);
+    const count = countTasks(service, tasks, fresh, nodes, clock);
     const failures = failuresOf(service, tasks, fresh, nodes);
     const verdict = {
         name: service.Spec.Name,
@@ -102134,11 +102166,13 @@ function judgeService(service, baseline, snapshot, clock, nodes) {
     // A job whose spec did not change is not run again: nothing to wait for.
     if (isJob && change === 'unchanged')
         return { ...verdict, state: 'converged', message: 'unchanged job, not run again' };
-    if (change === 'updated' && (!count.done || clock.sinceDeployMs < NO_UPDATE_GRACE_MS)) {
+    if (change === 'updated' && (!count.settled || clock.sinceDeployMs < NO_UPDATE_GRACE_MS)) {
         return { ...verdict, message: `spec changed; waiting for Swarm to start the update (${progress})` };
     }
-    if (count.done)
+    if (count.settled)
         return { ...verdict, state: 'converged', message: `${change}, ${progress}` };
+    if (count.done)
+        return { ...verdict, message: `${change === 'created' ? 'started' : 'converging'}: ${progress}; checking they stay up` };
     return { ...verdict, message: `${change === 'created' ? 'starting' : 'converging'}: ${progress}` };
 }
 function judge(baseline, snapshot, stack, clock) {
@@ -102316,6 +102350,7 @@ async function watch(api, options) {
     let polls = 0;
     const rollbacksAsked = new Set();
     let lastVerdict;
+    let runningSince = new Map();
     for (;;) {
         const deadlineReached = now() >= options.deadline;
         let current;
@@ -102334,8 +102369,11 @@ async function watch(api, options) {
             lastError = message;
         }
         if (current) {
+            const sinceDeployMs = now() - options.deployedAt;
+            runningSince = seenRunning(runningSince, current, sinceDeployMs);
             let verdict = judge(options.baseline, current, options.stack, {
-                sinceDeployMs: now() - options.deployedAt,
+                sinceDeployMs,
+                runningSince,
                 deadlineReached,
                 rollbackOnFailure: options.rollbackOnFailure
             });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
-import { baselineOf, judge, NO_UPDATE_GRACE_MS, UNSCHEDULABLE_GRACE_MS } from '../../src/converge/judge.js'
+import { baselineOf, DEFAULT_MONITOR_MS, judge, NO_UPDATE_GRACE_MS, seenRunning, UNSCHEDULABLE_GRACE_MS } from '../../src/converge/judge.js'
 import type { Node, Service, Snapshot, Task } from '../../src/converge/swarm.js'
 
 const STACK = 'web'
@@ -32,8 +32,11 @@ function task(id: string, image: string, state: Task['Status']['State'], extra: 
 }
 
 const snap = (services: Service[], tasks: Task[]): Snapshot => ({ services, tasks, nodes })
-const clock = { sinceDeployMs: 1_000, deadlineReached: false }
-const late = { sinceDeployMs: NO_UPDATE_GRACE_MS + 1, deadlineReached: false }
+// Every running task was first seen running when the deploy returned, so at
+// `clock` it has stayed up for the default monitor period.
+const runningSince = { get: (): number => 0 }
+const clock = { sinceDeployMs: DEFAULT_MONITOR_MS, deadlineReached: false, runningSince }
+const late = { sinceDeployMs: NO_UPDATE_GRACE_MS + 1, deadlineReached: false, runningSince }
 
 describe('judge: a new service', () => {
   const baseline = baselineOf(snap([], []), STACK)
@@ -54,7 +57,7 @@ describe('judge: a new service', () => {
     const s = service('app:1', { Spec: { ...service('app:1').Spec, Mode: { Replicated: { Replicas: 1 } } } })
     const waiting = judge(baseline, snap([s], [pending]), STACK, clock)
     expect(waiting.status).toBe('pending')
-    const verdict = judge(baseline, snap([s], [pending]), STACK, { sinceDeployMs: 5_000, deadlineReached: true })
+    const verdict = judge(baseline, snap([s], [pending]), STACK, { ...clock, deadlineReached: true })
     expect(verdict.status).toBe('timed-out')
     expect(verdict.services[0]!.pending).toEqual(['1 task pending: no suitable node (scheduling constraints not satisfied on 2 nodes)'])
     expect(verdict.summary).toMatch(/^Stack web timed out with 1 service\(s\) not converged: web_app .*no suitable node/)
@@ -62,7 +65,7 @@ describe('judge: a new service', () => {
 
   it('fails fast once no node could take a task for the grace period', () => {
     const pending = task('t1', 'app:1', 'pending', {}, { Err: 'no suitable node (scheduling constraints not satisfied on 2 nodes)' })
-    const verdict = judge(baseline, snap([service('app:1')], [pending]), STACK, { sinceDeployMs: UNSCHEDULABLE_GRACE_MS, deadlineReached: false })
+    const verdict = judge(baseline, snap([service('app:1')], [pending]), STACK, { ...clock, sinceDeployMs: UNSCHEDULABLE_GRACE_MS })
     expect(verdict.status).toBe('failed')
     expect(verdict.services[0]!.message).toBe('no node can run it: no suitable node (scheduling constraints not satisfied on 2 nodes)')
   })
@@ -81,6 +84,45 @@ describe('judge: a new service', () => {
     const twice = judge(baseline, snap([service('app:1')], [crash('t1'), crash('t2'), task('t3', 'app:1', 'starting')]), STACK, clock)
     expect(twice.status).toBe('failed')
     expect(twice.services[0]!.message).toBe('the new service fails to start and has no previous version to roll back to: task: non-zero exit (1)')
+  })
+
+  // Seen in CI: a container that exits at once showed `running` on both tasks
+  // in one snapshot, and the action reported converged.
+  it('converges only once the tasks this deploy started have stayed up for the monitor period', () => {
+    const s = service('app:1')
+    const upAt = (ms: number, tasks: Task[], since: Map<string, number>) => {
+      const snapshot = snap([s], tasks)
+      const seen = seenRunning(since, snapshot, ms)
+      return { seen, verdict: judge(baseline, snapshot, STACK, { sinceDeployMs: ms, deadlineReached: false, runningSince: seen }) }
+    }
+    const both = [task('t1', 'app:1', 'running'), task('t2', 'app:1', 'running')]
+    const first = upAt(1_000, both, new Map())
+    expect(first.verdict.status).toBe('pending')
+    expect(first.verdict.services[0]).toMatchObject({ running: 2, desired: 2, message: 'started: 2/2 running; checking they stay up' })
+    expect(first.verdict.services[0]!.pending).toEqual(['2 tasks running for less than the 5 s monitor period'])
+
+    // One of them crashed and was replaced: the replacement is timed from when it was seen running.
+    const crashed = task('t2', 'app:1', 'failed', { DesiredState: 'shutdown' }, { Err: 'task: non-zero exit (3)' })
+    const second = upAt(3_000, [both[0]!, crashed, task('t3', 'app:1', 'running')], first.seen)
+    expect(second.verdict.status).toBe('pending')
+    const third = upAt(1_000 + DEFAULT_MONITOR_MS, [both[0]!, crashed, task('t3', 'app:1', 'running')], second.seen)
+    expect(third.verdict.status).toBe('pending')
+    expect(third.verdict.services[0]!.pending).toEqual(['1 task running for less than the 5 s monitor period'])
+    const fourth = upAt(3_000 + DEFAULT_MONITOR_MS, [both[0]!, crashed, task('t3', 'app:1', 'running')], third.seen)
+    expect(fourth.verdict.status).toBe('converged')
+
+    // The service's own monitor period sets the window.
+    const slow = service('app:1', { Spec: { ...s.Spec, UpdateConfig: { Monitor: 30e9 } } })
+    const seen = seenRunning(new Map(), snap([slow], both), 0)
+    const at = (ms: number) => judge(baseline, snap([slow], both), STACK, { sinceDeployMs: ms, deadlineReached: false, runningSince: seen }).status
+    expect([at(29_000), at(30_000)]).toEqual(['pending', 'converged'])
+  })
+
+  it('does not time tasks that ran before this deploy', () => {
+    const tasks = [task('t1', 'app:1', 'running'), task('t2', 'app:1', 'running')]
+    const s = service('app:1')
+    const verdict = judge(baselineOf(snap([s], tasks), STACK), snap([s], tasks), STACK, { sinceDeployMs: 0, deadlineReached: false, runningSince: new Map() })
+    expect(verdict.status).toBe('converged')
   })
 
   it('ignores tasks on a node that is down', () => {
@@ -125,7 +167,7 @@ describe('judge: an update', () => {
 
   it('ignores history tasks stuck in pending when judging schedulability', () => {
     const history = task('t9', 'app:2', 'pending', { DesiredState: 'shutdown' }, { Err: 'no suitable node (scheduling constraints not satisfied on 2 nodes)' })
-    const updating = judge(baseline, snap([updated({ State: 'updating', StartedAt: '2026-02-01T00:00:00Z' })], [...oldTasks, history]), STACK, { sinceDeployMs: 60_000, deadlineReached: false })
+    const updating = judge(baseline, snap([updated({ State: 'updating', StartedAt: '2026-02-01T00:00:00Z' })], [...oldTasks, history]), STACK, { ...clock, sinceDeployMs: 60_000 })
     expect(updating.status).toBe('pending')
   })
 

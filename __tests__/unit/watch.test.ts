@@ -35,8 +35,11 @@ describe('watch', () => {
     const log: string[] = []
     const result = await watch(fake.api, { stack: 'web', baseline, deployedAt: 0, deadline: 60_000, pollMs: 500, rollbackOnFailure: true, log: l => log.push(l), now: fake.now, sleep: fake.sleep })
     expect(result.verdict.status).toBe('converged')
-    expect(result.polls).toBe(4)
+    // Running from the poll at 2 s, the new task is up once it stays so for Swarm's default 5 s monitor.
+    expect(result.verdictAt).toBe(7_000)
+    expect(result.polls).toBe(14)
     expect(log.filter(l => l.includes('web_app: starting: 0/1 running'))).toHaveLength(1)
+    expect(log.filter(l => l.includes('web_app: started: 1/1 running; checking they stay up'))).toHaveLength(1)
     expect(log).toContain('Could not read the swarm state (will retry): socket hang up')
     expect(log[log.length - 1]).toMatch(/web_app: created, 1\/1 running/)
   })

@@ -72,6 +72,8 @@ export interface Verdict {
 export interface JudgeClock {
   /** Milliseconds since the deploy command returned. */
   sinceDeployMs: number
+  /** When (in sinceDeployMs) each task was first seen running: see seenRunning. */
+  runningSince: Pick<ReadonlyMap<string, number>, 'get'>
   deadlineReached: boolean
   /** On a paused update, ask Swarm to roll back (default) instead of failing. */
   rollbackOnFailure?: boolean
@@ -83,6 +85,14 @@ export interface JudgeClock {
  * without Swarm starting one.
  */
 export const NO_UPDATE_GRACE_MS = 10_000
+
+/**
+ * A task this deploy started counts as up once it has stayed running for the
+ * service's update monitor period, as Swarm's own updater counts it; a
+ * container that exits a moment after it starts is running in some
+ * snapshots. This is Swarm's default monitor, used when none is set.
+ */
+export const DEFAULT_MONITOR_MS = 5_000
 
 /** "no suitable node" can clear when a node joins or frees up; past this it fails. */
 export const UNSCHEDULABLE_GRACE_MS = 15_000
@@ -126,6 +136,25 @@ export function baselineOf(snapshot: Snapshot, stack: string): Baseline {
   return { services, taskIds: snapshot.tasks.map(t => t.ID) }
 }
 
+/**
+ * Fold one snapshot into the record of when each task was first seen running.
+ * Tasks that stopped running or left the snapshot are dropped, so a task is
+ * timed only from its latest unbroken run the watcher saw.
+ */
+export function seenRunning(previous: ReadonlyMap<string, number>, snapshot: Snapshot, sinceDeployMs: number): Map<string, number> {
+  const next = new Map<string, number>()
+  for (const task of snapshot.tasks) {
+    if (task.Status.State === 'running') next.set(task.ID, previous.get(task.ID) ?? sinceDeployMs)
+  }
+  return next
+}
+
+/** The service's update monitor period, in ms. */
+export function monitorMs(service: Service): number {
+  const monitor = service.Spec.UpdateConfig?.Monitor ?? 0
+  return monitor > 0 ? monitor / 1e6 : DEFAULT_MONITOR_MS
+}
+
 export function modeOf(service: Service): ServiceMode {
   const mode = service.Spec.Mode
   if (mode.Global) return 'global'
@@ -159,7 +188,10 @@ function countedReasons(reasons: string[]): string[] {
 interface TaskCount {
   desired: number
   running: number
+  /** Every task of the current spec is running (or, for a job, complete). */
   done: boolean
+  /** Done, and every running task this deploy started has stayed up for the monitor period. */
+  settled: boolean
   nodes: string[]
   pending: string[]
   /** The scheduler's reason when a task of the current spec cannot be placed. */
@@ -168,7 +200,7 @@ interface TaskCount {
 
 const reasonOf = (t: Task): string => `${t.Status.State}: ${t.Status.Err || t.Status.Message || ''}`.trim()
 
-function countTasks(service: Service, tasks: Task[], fresh: (t: Task) => boolean, nodes: Map<string, Node>): TaskCount {
+function countTasks(service: Service, tasks: Task[], fresh: (t: Task) => boolean, nodes: Map<string, Node>, clock: JudgeClock): TaskCount {
   const mode = modeOf(service)
   // Tasks on a node that is down will be replaced elsewhere (or, for a global
   // service, are not owed): they neither count nor block.
@@ -190,6 +222,7 @@ function countTasks(service: Service, tasks: Task[], fresh: (t: Task) => boolean
       desired,
       running: complete.length,
       done: complete.length >= desired,
+      settled: complete.length >= desired,
       nodes: [...new Set(complete.map(t => hostname(nodes, t.NodeID)))].sort(),
       pending: countedReasons(waiting.map(reasonOf)),
       unschedulable
@@ -200,12 +233,18 @@ function countTasks(service: Service, tasks: Task[], fresh: (t: Task) => boolean
   const running = current.filter(t => t.Status.State === 'running')
   const stale = active.filter(t => !runsCurrentSpec(t, service))
   const desired = mode === 'replicated' ? (service.Spec.Mode.Replicated?.Replicas ?? 1) : current.length
+  const window = monitorMs(service)
+  const isUp = (t: Task): boolean => !fresh(t) || clock.sinceDeployMs - (clock.runningSince.get(t.ID) ?? clock.sinceDeployMs) >= window
   const reasons = current.filter(t => t.Status.State !== 'running').map(reasonOf)
   if (stale.length > 0) reasons.push(...stale.map(() => 'of the previous spec still to be replaced'))
+  const settling = running.filter(t => !isUp(t))
+  reasons.push(...settling.map(() => `running for less than the ${window / 1000} s monitor period`))
+  const done = running.length === desired && current.length === desired && stale.length === 0
   return {
     desired,
     running: running.length,
-    done: running.length === desired && current.length === desired && stale.length === 0,
+    done,
+    settled: done && settling.length === 0,
     nodes: [...new Set(running.map(t => hostname(nodes, t.NodeID)))].sort(),
     pending: countedReasons(reasons),
     unschedulable
@@ -267,7 +306,7 @@ function judgeService(service: Service, baseline: Baseline, snapshot: Snapshot, 
   const update = service.UpdateStatus
   // An UpdateStatus only speaks for this deploy if it began after the baseline.
   const ownUpdate = update?.State !== undefined && (change === 'created' || update.StartedAt !== before?.updateStartedAt) ? update : undefined
-  const count = countTasks(service, tasks, fresh, nodes)
+  const count = countTasks(service, tasks, fresh, nodes, clock)
   const failures = failuresOf(service, tasks, fresh, nodes)
 
   const verdict: ServiceVerdict = {
@@ -318,10 +357,11 @@ function judgeService(service: Service, baseline: Baseline, snapshot: Snapshot, 
   if (stuck) return { ...verdict, state: 'failed', message: stuck }
   // A job whose spec did not change is not run again: nothing to wait for.
   if (isJob && change === 'unchanged') return { ...verdict, state: 'converged', message: 'unchanged job, not run again' }
-  if (change === 'updated' && (!count.done || clock.sinceDeployMs < NO_UPDATE_GRACE_MS)) {
+  if (change === 'updated' && (!count.settled || clock.sinceDeployMs < NO_UPDATE_GRACE_MS)) {
     return { ...verdict, message: `spec changed; waiting for Swarm to start the update (${progress})` }
   }
-  if (count.done) return { ...verdict, state: 'converged', message: `${change}, ${progress}` }
+  if (count.settled) return { ...verdict, state: 'converged', message: `${change}, ${progress}` }
+  if (count.done) return { ...verdict, message: `${change === 'created' ? 'started' : 'converging'}: ${progress}; checking they stay up` }
   return { ...verdict, message: `${change === 'created' ? 'starting' : 'converging'}: ${progress}` }
 }
 

@@ -1,7 +1,7 @@
 // Poll the swarm until the judge gives a final verdict or the deadline
 // passes. Progress is printed when it changes, not on every poll.
 import type { Baseline, Verdict } from './judge.js'
-import { judge } from './judge.js'
+import { judge, seenRunning } from './judge.js'
 import type { Snapshot } from './swarm.js'
 import type { SwarmApi } from './swarm-api.js'
 
@@ -44,6 +44,7 @@ export async function watch(api: Pick<SwarmApi, 'snapshot' | 'rollback'>, option
   let polls = 0
   const rollbacksAsked = new Set<string>()
   let lastVerdict: Verdict | undefined
+  let runningSince = new Map<string, number>()
   for (;;) {
     const deadlineReached = now() >= options.deadline
     let current: Snapshot | undefined
@@ -60,8 +61,11 @@ export async function watch(api: Pick<SwarmApi, 'snapshot' | 'rollback'>, option
       lastError = message
     }
     if (current) {
+      const sinceDeployMs = now() - options.deployedAt
+      runningSince = seenRunning(runningSince, current, sinceDeployMs)
       let verdict = judge(options.baseline, current, options.stack, {
-        sinceDeployMs: now() - options.deployedAt,
+        sinceDeployMs,
+        runningSince,
         deadlineReached,
         rollbackOnFailure: options.rollbackOnFailure
       })
