@@ -100127,14 +100127,14 @@ var exec_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arg
  */
 function exec_exec(commandLine, args, options) {
     return exec_awaiter(this, void 0, void 0, function* () {
-        const commandArgs = argStringToArray(commandLine);
+        const commandArgs = tr.argStringToArray(commandLine);
         if (commandArgs.length === 0) {
             throw new Error(`Parameter 'commandLine' cannot be null or empty.`);
         }
         // Path to tool to execute should be first arg
         const toolPath = commandArgs[0];
         args = commandArgs.slice(1).concat(args || []);
-        const runner = new ToolRunner(toolPath, args, options);
+        const runner = new tr.ToolRunner(toolPath, args, options);
         return runner.exec();
     });
 }
@@ -100154,8 +100154,8 @@ function getExecOutput(commandLine, args, options) {
         let stdout = '';
         let stderr = '';
         //Using string decoder covers the case where a mult-byte character is split
-        const stdoutDecoder = new external_string_decoder_.StringDecoder('utf8');
-        const stderrDecoder = new external_string_decoder_.StringDecoder('utf8');
+        const stdoutDecoder = new StringDecoder('utf8');
+        const stderrDecoder = new StringDecoder('utf8');
         const originalStdoutListener = (_a = options === null || options === void 0 ? void 0 : options.listeners) === null || _a === void 0 ? void 0 : _a.stdout;
         const originalStdErrListener = (_b = options === null || options === void 0 ? void 0 : options.listeners) === null || _b === void 0 ? void 0 : _b.stderr;
         const stdErrListener = (data) => {
@@ -100570,11 +100570,14 @@ function getIDToken(aud) {
 var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:child_process"
+var external_node_child_process_ = __nccwpck_require__(1421);
 ;// CONCATENATED MODULE: ./src/docker-cli.ts
 // The seam to the runner's docker CLI. Arguments never carry secrets:
 // passwords go through stdin and interpolation values through the child's
 // environment, which other users cannot read in /proc.
 
+const KILL_AFTER_MS = 5_000;
 class ExecDockerCli {
     configDir;
     /** @param configDir the throwaway DOCKER_CONFIG every call uses */
@@ -100584,18 +100587,49 @@ class ExecDockerCli {
     async run(args, options = {}) {
         const base = options.cleanEnv ? baseEnvironment() : stringEnv(process.env);
         const env = { ...base, ...options.env, DOCKER_CONFIG: this.configDir };
-        const result = await getExecOutput('docker', args, {
-            env,
-            input: options.stdin === undefined ? undefined : Buffer.from(options.stdin),
-            ignoreReturnCode: true,
-            silent: options.silent ?? false
+        const silent = options.silent ?? false;
+        // The arguments never hold a secret, so the command line is safe to show.
+        if (!silent)
+            process.stdout.write(`[command]docker ${args.join(' ')}\n`);
+        const child = (0,external_node_child_process_.spawn)('docker', args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+        // Past its time the command gets SIGTERM (the CLI cancels its requests), and SIGKILL if it lingers.
+        let timedOut = false;
+        const timer = options.timeoutMs === undefined
+            ? undefined
+            : setTimeout(() => {
+                timedOut = true;
+                child.kill('SIGTERM');
+                setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS).unref();
+            }, options.timeoutMs);
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (chunk) => {
+            stdout += chunk.toString('utf8');
+            if (!silent)
+                process.stdout.write(chunk);
         });
-        return { code: result.exitCode, stdout: result.stdout, stderr: result.stderr };
+        child.stderr.on('data', (chunk) => {
+            stderr += chunk.toString('utf8');
+            if (!silent)
+                process.stderr.write(chunk);
+        });
+        child.stdin.on('error', () => undefined); // a command that exits before reading its stdin
+        child.stdin.end(options.stdin ?? '');
+        const code = await new Promise((resolve, reject) => {
+            child.on('error', (error) => reject(error.code === 'ENOENT' ? new Error("the docker CLI is not on the runner's PATH") : error));
+            child.on('close', resolve);
+        }).finally(() => clearTimeout(timer));
+        return { code: code ?? -1, stdout, stderr, timedOut };
     }
+}
+/** A docker command ran past its time and was stopped. */
+class CliTimeout extends Error {
 }
 /** Fail with the command's own error text when it exits non-zero. */
 async function runOrThrow(cli, what, args, options) {
     const result = await cli.run(args, options);
+    if (result.timedOut)
+        throw new CliTimeout(`${what} did not finish within ${Math.round((options?.timeoutMs ?? 0) / 1000)} s and was stopped`);
     if (result.code !== 0) {
         const detail = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-5).join('\n');
         throw new Error(`${what} failed (docker exit code ${result.code}): ${detail}`);
@@ -100675,8 +100709,6 @@ async function buildAndPush(cli, image) {
     };
 }
 
-// EXTERNAL MODULE: external "node:child_process"
-var external_node_child_process_ = __nccwpck_require__(1421);
 // EXTERNAL MODULE: external "node:net"
 var external_node_net_ = __nccwpck_require__(7030);
 // EXTERNAL MODULE: external "node:stream"
@@ -102755,7 +102787,9 @@ function deployEnvironment(plan, socketPath) {
 async function stackDeploy(cli, plan, socketPath) {
     await runOrThrow(cli, 'docker stack deploy', stackDeployArgs(plan), {
         env: deployEnvironment(plan, socketPath),
-        cleanEnv: true
+        cleanEnv: true,
+        // A manager that stops answering must not hang the job until its own timeout.
+        timeoutMs: Math.max(1_000, plan.deadline - Date.now())
     });
 }
 /**
@@ -103419,32 +103453,22 @@ async function deploy(inputs, secrets) {
             if (image)
                 variables.set('IMAGE', image.pinned);
             const deployStarted = Date.now();
-            await group(`Deploy stack ${inputs.stack}`, () => deployStack(cli, api, { stack: inputs.stack, composeFiles: inputs.composeFiles, prune: inputs.prune, variables, secretKey: secretKeyOf(inputs) }, compose, tunnel.socketPath));
-            const deployedAt = Date.now();
-            const images = new Map(image?.healthcheck ? [[image.pinned, image.healthcheck]] : []);
-            for (const warning of configWarnings(stackServices(await api.snapshot(inputs.stack), inputs.stack), images))
-                core_warning(warning);
-            const callsBeforeWait = api.calls();
-            const { verdict, polls, verdictAt } = await group('Wait for the rollout', () => watch(api, {
-                stack: inputs.stack,
-                baseline,
-                deployedAt,
-                deadline: deployStarted + inputs.timeoutMs,
-                pollMs: POLL_MS,
-                rollbackOnFailure: inputs.rollbackOnFailure,
-                log: core_info
-            }));
-            const waitCalls = api.calls() - callsBeforeWait;
-            core_info(`Verdict ${verdict.status} after ${((verdictAt - deployedAt) / 1000).toFixed(1)}s: ${polls} polls, ${waitCalls} API calls, ${tunnel.sshConnections() || 'no'} SSH connection(s)`);
-            core_debug(`swarm-deploy stats ${JSON.stringify({
-                polls,
-                apiCalls: waitCalls,
-                apiCallsTotal: api.calls(),
-                sshConnections: tunnel.sshConnections(),
-                maxRssBytes: process.resourceUsage().maxRSS * 1024,
-                verdictAt,
-                deployedAt
-            })}`);
+            const deadline = deployStarted + inputs.timeoutMs;
+            const plan = { stack: inputs.stack, composeFiles: inputs.composeFiles, prune: inputs.prune, variables, secretKey: secretKeyOf(inputs), deadline };
+            const stopped = await group(`Deploy stack ${inputs.stack}`, async () => {
+                try {
+                    await deployStack(cli, api, plan, compose, tunnel.socketPath);
+                    return undefined;
+                }
+                catch (error) {
+                    if (error instanceof CliTimeout)
+                        return error;
+                    throw error;
+                }
+            });
+            const verdict = stopped
+                ? deployStopped(inputs.stack, stopped)
+                : await waitForVerdict(api, tunnel, { stack: inputs.stack, baseline, deadline, rollbackOnFailure: inputs.rollbackOnFailure, image });
             const diagnoses = verdict.status === 'converged' ? [] : await group('Diagnostics', () => showDiagnostics(api, verdict, deployStarted, secrets));
             setOutput('status', verdict.status);
             setOutput('services', servicesOutput(verdict));
@@ -103474,6 +103498,43 @@ async function deploy(inputs, secrets) {
     finally {
         await workdir.remove();
     }
+}
+/** Warn about settings Swarm cannot judge by, then watch the rollout to a verdict. */
+async function waitForVerdict(api, tunnel, plan) {
+    const deployedAt = Date.now();
+    const images = new Map(plan.image?.healthcheck ? [[plan.image.pinned, plan.image.healthcheck]] : []);
+    for (const warning of configWarnings(stackServices(await api.snapshot(plan.stack), plan.stack), images))
+        core_warning(warning);
+    const callsBeforeWait = api.calls();
+    const { verdict, polls, verdictAt } = await group('Wait for the rollout', () => watch(api, {
+        stack: plan.stack,
+        baseline: plan.baseline,
+        deployedAt,
+        deadline: plan.deadline,
+        pollMs: POLL_MS,
+        rollbackOnFailure: plan.rollbackOnFailure,
+        log: core_info
+    }));
+    const waitCalls = api.calls() - callsBeforeWait;
+    core_info(`Verdict ${verdict.status} after ${((verdictAt - deployedAt) / 1000).toFixed(1)}s: ${polls} polls, ${waitCalls} API calls, ${tunnel.sshConnections() || 'no'} SSH connection(s)`);
+    core_debug(`swarm-deploy stats ${JSON.stringify({
+        polls,
+        apiCalls: waitCalls,
+        apiCallsTotal: api.calls(),
+        sshConnections: tunnel.sshConnections(),
+        maxRssBytes: process.resourceUsage().maxRSS * 1024,
+        verdictAt,
+        deployedAt
+    })}`);
+    return verdict;
+}
+/** `docker stack deploy` ran into the deadline: what reached Swarm is unknown, so no service is judged. */
+function deployStopped(stack, error) {
+    return {
+        status: 'timed-out',
+        services: [],
+        summary: `Stack ${stack} timed out: ${error.message}. Some services may have been updated; check the manager (docker stack ps ${stack}) and deploy again.`
+    };
 }
 /**
  * A key for secret version names that is stable across runs and never leaves

@@ -1,12 +1,15 @@
 // The seam to the runner's docker CLI. Arguments never carry secrets:
 // passwords go through stdin and interpolation values through the child's
 // environment, which other users cannot read in /proc.
-import * as exec from '@actions/exec'
+import { spawn } from 'node:child_process'
 
 export interface CliResult {
+  /** The exit code, or -1 when a signal ended the command. */
   code: number
   stdout: string
   stderr: string
+  /** Stopped because it ran past timeoutMs. */
+  timedOut: boolean
 }
 
 export interface CliOptions {
@@ -18,11 +21,15 @@ export interface CliOptions {
   cleanEnv?: boolean
   /** Do not echo the command's output to the log. */
   silent?: boolean
+  /** Stop the command (SIGTERM) if it runs longer than this. */
+  timeoutMs?: number
 }
 
 export interface DockerCli {
   run(args: string[], options?: CliOptions): Promise<CliResult>
 }
+
+const KILL_AFTER_MS = 5_000
 
 export class ExecDockerCli implements DockerCli {
   /** @param configDir the throwaway DOCKER_CONFIG every call uses */
@@ -31,19 +38,47 @@ export class ExecDockerCli implements DockerCli {
   async run(args: string[], options: CliOptions = {}): Promise<CliResult> {
     const base = options.cleanEnv ? baseEnvironment() : stringEnv(process.env)
     const env = { ...base, ...options.env, DOCKER_CONFIG: this.configDir }
-    const result = await exec.getExecOutput('docker', args, {
-      env,
-      input: options.stdin === undefined ? undefined : Buffer.from(options.stdin),
-      ignoreReturnCode: true,
-      silent: options.silent ?? false
+    const silent = options.silent ?? false
+    // The arguments never hold a secret, so the command line is safe to show.
+    if (!silent) process.stdout.write(`[command]docker ${args.join(' ')}\n`)
+    const child = spawn('docker', args, { env, stdio: ['pipe', 'pipe', 'pipe'] })
+    // Past its time the command gets SIGTERM (the CLI cancels its requests), and SIGKILL if it lingers.
+    let timedOut = false
+    const timer =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true
+            child.kill('SIGTERM')
+            setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS).unref()
+          }, options.timeoutMs)
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString('utf8')
+      if (!silent) process.stdout.write(chunk)
     })
-    return { code: result.exitCode, stdout: result.stdout, stderr: result.stderr }
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8')
+      if (!silent) process.stderr.write(chunk)
+    })
+    child.stdin.on('error', () => undefined) // a command that exits before reading its stdin
+    child.stdin.end(options.stdin ?? '')
+    const code = await new Promise<number | null>((resolve, reject) => {
+      child.on('error', (error: NodeJS.ErrnoException) => reject(error.code === 'ENOENT' ? new Error("the docker CLI is not on the runner's PATH") : error))
+      child.on('close', resolve)
+    }).finally(() => clearTimeout(timer))
+    return { code: code ?? -1, stdout, stderr, timedOut }
   }
 }
+
+/** A docker command ran past its time and was stopped. */
+export class CliTimeout extends Error {}
 
 /** Fail with the command's own error text when it exits non-zero. */
 export async function runOrThrow(cli: DockerCli, what: string, args: string[], options?: CliOptions): Promise<CliResult> {
   const result = await cli.run(args, options)
+  if (result.timedOut) throw new CliTimeout(`${what} did not finish within ${Math.round((options?.timeoutMs ?? 0) / 1000)} s and was stopped`)
   if (result.code !== 0) {
     const detail = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-5).join('\n')
     throw new Error(`${what} failed (docker exit code ${result.code}): ${detail}`)

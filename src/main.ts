@@ -6,10 +6,11 @@ import { createHash } from 'node:crypto'
 import { readFileSync, statSync } from 'node:fs'
 import type { PushedImage } from './build/image.js'
 import { buildAndPush } from './build/image.js'
+import type { DockerTunnel } from './connect/docker-tunnel.js'
 import { openTunnel } from './connect/docker-tunnel.js'
 import { describeFailure, diagnose } from './converge/diagnose.js'
 import type { Diagnosis } from './converge/diagnose.js'
-import type { Verdict } from './converge/judge.js'
+import type { Baseline, Verdict } from './converge/judge.js'
 import { baselineOf, stackServices } from './converge/judge.js'
 import type { SwarmApi } from './converge/swarm-api.js'
 import { dockerodeApi } from './converge/swarm-api.js'
@@ -17,7 +18,7 @@ import { configWarnings } from './converge/warnings.js'
 import { watch } from './converge/watch.js'
 import { composeVariableProblems, deployStack, interpolationValues } from './deploy/stack-deploy.js'
 import { isVersionOf, namesInUse } from './deploy/stack-objects.js'
-import { ExecDockerCli } from './docker-cli.js'
+import { CliTimeout, ExecDockerCli } from './docker-cli.js'
 import type { Inputs } from './inputs/inputs.js'
 import { getInputs, secretsOf } from './inputs/inputs.js'
 import { ecrToken, login, resolveAuth } from './registry/login.js'
@@ -100,39 +101,20 @@ async function deploy(inputs: Inputs, secrets: string[]): Promise<void> {
       const variables = new Map(values)
       if (image) variables.set('IMAGE', image.pinned)
       const deployStarted = Date.now()
-      await core.group(`Deploy stack ${inputs.stack}`, () =>
-        deployStack(cli, api, { stack: inputs.stack, composeFiles: inputs.composeFiles, prune: inputs.prune, variables, secretKey: secretKeyOf(inputs) }, compose, tunnel.socketPath)
-      )
-      const deployedAt = Date.now()
-      const images = new Map(image?.healthcheck ? [[image.pinned, image.healthcheck]] : [])
-      for (const warning of configWarnings(stackServices(await api.snapshot(inputs.stack), inputs.stack), images)) core.warning(warning)
-      const callsBeforeWait = api.calls()
-
-      const { verdict, polls, verdictAt } = await core.group('Wait for the rollout', () =>
-        watch(api, {
-          stack: inputs.stack,
-          baseline,
-          deployedAt,
-          deadline: deployStarted + inputs.timeoutMs,
-          pollMs: POLL_MS,
-          rollbackOnFailure: inputs.rollbackOnFailure,
-          log: core.info
-        })
-      )
-
-      const waitCalls = api.calls() - callsBeforeWait
-      core.info(`Verdict ${verdict.status} after ${((verdictAt - deployedAt) / 1000).toFixed(1)}s: ${polls} polls, ${waitCalls} API calls, ${tunnel.sshConnections() || 'no'} SSH connection(s)`)
-      core.debug(
-        `swarm-deploy stats ${JSON.stringify({
-          polls,
-          apiCalls: waitCalls,
-          apiCallsTotal: api.calls(),
-          sshConnections: tunnel.sshConnections(),
-          maxRssBytes: process.resourceUsage().maxRSS * 1024,
-          verdictAt,
-          deployedAt
-        })}`
-      )
+      const deadline = deployStarted + inputs.timeoutMs
+      const plan = { stack: inputs.stack, composeFiles: inputs.composeFiles, prune: inputs.prune, variables, secretKey: secretKeyOf(inputs), deadline }
+      const stopped = await core.group(`Deploy stack ${inputs.stack}`, async () => {
+        try {
+          await deployStack(cli, api, plan, compose, tunnel.socketPath)
+          return undefined
+        } catch (error) {
+          if (error instanceof CliTimeout) return error
+          throw error
+        }
+      })
+      const verdict = stopped
+        ? deployStopped(inputs.stack, stopped)
+        : await waitForVerdict(api, tunnel, { stack: inputs.stack, baseline, deadline, rollbackOnFailure: inputs.rollbackOnFailure, image })
 
       const diagnoses = verdict.status === 'converged' ? [] : await core.group('Diagnostics', () => showDiagnostics(api, verdict, deployStarted, secrets))
 
@@ -160,6 +142,58 @@ async function deploy(inputs: Inputs, secrets: string[]): Promise<void> {
     }
   } finally {
     await workdir.remove()
+  }
+}
+
+interface WaitPlan {
+  stack: string
+  baseline: Baseline
+  deadline: number
+  rollbackOnFailure: boolean
+  image: PushedImage | undefined
+}
+
+/** Warn about settings Swarm cannot judge by, then watch the rollout to a verdict. */
+async function waitForVerdict(api: SwarmApi, tunnel: DockerTunnel, plan: WaitPlan): Promise<Verdict> {
+  const deployedAt = Date.now()
+  const images = new Map(plan.image?.healthcheck ? [[plan.image.pinned, plan.image.healthcheck]] : [])
+  for (const warning of configWarnings(stackServices(await api.snapshot(plan.stack), plan.stack), images)) core.warning(warning)
+  const callsBeforeWait = api.calls()
+
+  const { verdict, polls, verdictAt } = await core.group('Wait for the rollout', () =>
+    watch(api, {
+      stack: plan.stack,
+      baseline: plan.baseline,
+      deployedAt,
+      deadline: plan.deadline,
+      pollMs: POLL_MS,
+      rollbackOnFailure: plan.rollbackOnFailure,
+      log: core.info
+    })
+  )
+
+  const waitCalls = api.calls() - callsBeforeWait
+  core.info(`Verdict ${verdict.status} after ${((verdictAt - deployedAt) / 1000).toFixed(1)}s: ${polls} polls, ${waitCalls} API calls, ${tunnel.sshConnections() || 'no'} SSH connection(s)`)
+  core.debug(
+    `swarm-deploy stats ${JSON.stringify({
+      polls,
+      apiCalls: waitCalls,
+      apiCallsTotal: api.calls(),
+      sshConnections: tunnel.sshConnections(),
+      maxRssBytes: process.resourceUsage().maxRSS * 1024,
+      verdictAt,
+      deployedAt
+    })}`
+  )
+  return verdict
+}
+
+/** `docker stack deploy` ran into the deadline: what reached Swarm is unknown, so no service is judged. */
+function deployStopped(stack: string, error: CliTimeout): Verdict {
+  return {
+    status: 'timed-out',
+    services: [],
+    summary: `Stack ${stack} timed out: ${error.message}. Some services may have been updated; check the manager (docker stack ps ${stack}) and deploy again.`
   }
 }
 

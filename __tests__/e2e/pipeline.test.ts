@@ -2,7 +2,9 @@
 // verdict, for a fresh deploy, an update, a failing update, an
 // unschedulable service, a wrong host key and bad inputs.
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
-import { existsSync, readdirSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import * as os from 'node:os'
 import * as path from 'node:path'
 import type { Lab } from './harness.js'
 import { APP, docker, inspectService, leaks, loadLab, removeStack, runAction, runningNodes, sshInputs, stackExists } from './harness.js'
@@ -165,6 +167,29 @@ describe('core pipeline on the lab swarm', () => {
     expect(result.log).toMatch(/::error::Stack .* failed: .*no node can run it: no suitable node \(scheduling constraints not satisfied on 2 nodes\)/)
     // The grace period is 15 s; the 5 m deadline is never reached.
     expect(result.seconds).toBeLessThan(40)
+  })
+
+  // `docker stack deploy` waits as long as the manager lets it: a stand-in
+  // CLI that hangs on it (every other command is the real one) must be
+  // stopped at the deadline, and the run reported as timed out.
+  it('stops a docker stack deploy that runs into the timeout and reports timed-out', async () => {
+    const stack = `e2e-hang-${run}`
+    const bin = mkdtempSync(path.join(os.tmpdir(), 'sd-hang-'))
+    const pidFile = path.join(bin, 'stack-deploy.pid')
+    const real = execFileSync('sh', ['-c', 'command -v docker'], { encoding: 'utf8' }).trim()
+    const wrapper = `#!/bin/sh\nif [ "$1 $2" = "stack deploy" ]; then echo $$ > ${pidFile}; exec sleep 600; fi\nexec ${real} "$@"\n`
+    writeFileSync(path.join(bin, 'docker'), wrapper, { mode: 0o755 })
+    const result = await runAction(lab, stuckInputs(stack, '10s'), { env: { PATH: `${bin}:${process.env.PATH ?? ''}` } })
+    expect(result.code).not.toBe(0)
+    expect(result.outputs.status).toBe('timed-out')
+    expect(result.log).toMatch(/::error::Stack e2e-hang-\w+ timed out: docker stack deploy did not finish within (9|10) s and was stopped\./)
+    expect(result.summary).toContain('did not finish within')
+    expect(result.seconds).toBeLessThan(30)
+    // The hung command was stopped, not left behind.
+    const pid = readFileSync(pidFile, 'utf8').trim()
+    expect(pid).toMatch(/^\d+$/)
+    expect(existsSync(`/proc/${pid}`)).toBe(false)
+    expect(stackExists(lab, stack)).toBe(false)
   })
 
   it('refuses a manager whose host key does not match, before deploying anything', async () => {

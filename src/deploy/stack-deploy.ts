@@ -21,6 +21,8 @@ export interface DeployPlan {
   variables: Map<string, string>
   /** Keys secret version names (see contentHash). */
   secretKey: Buffer
+  /** Epoch ms: the rollout deadline, which bounds `docker stack deploy` too. */
+  deadline: number
 }
 
 export function stackDeployArgs(plan: DeployPlan): string[] {
@@ -38,7 +40,9 @@ export function deployEnvironment(plan: DeployPlan, socketPath: string): Record<
 export async function stackDeploy(cli: DockerCli, plan: DeployPlan, socketPath: string): Promise<void> {
   await runOrThrow(cli, 'docker stack deploy', stackDeployArgs(plan), {
     env: deployEnvironment(plan, socketPath),
-    cleanEnv: true
+    cleanEnv: true,
+    // A manager that stops answering must not hang the job until its own timeout.
+    timeoutMs: Math.max(1_000, plan.deadline - Date.now())
   })
 }
 
