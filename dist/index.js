@@ -100591,34 +100591,57 @@ class ExecDockerCli {
         // The arguments never hold a secret, so the command line is safe to show.
         if (!silent)
             process.stdout.write(`[command]docker ${args.join(' ')}\n`);
-        const child = (0,external_node_child_process_.spawn)('docker', args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
-        // Past its time the command gets SIGTERM (the CLI cancels its requests), and SIGKILL if it lingers.
-        let timedOut = false;
-        const timer = options.timeoutMs === undefined
-            ? undefined
-            : setTimeout(() => {
-                timedOut = true;
-                child.kill('SIGTERM');
-                setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS).unref();
-            }, options.timeoutMs);
-        let stdout = '';
-        let stderr = '';
+        // Its own process group, so that a timeout stops whatever it started too.
+        const child = (0,external_node_child_process_.spawn)('docker', args, { env, stdio: ['pipe', 'pipe', 'pipe'], detached: options.timeoutMs !== undefined });
+        const out = [];
+        const err = [];
         child.stdout.on('data', (chunk) => {
-            stdout += chunk.toString('utf8');
+            out.push(chunk);
             if (!silent)
                 process.stdout.write(chunk);
         });
         child.stderr.on('data', (chunk) => {
-            stderr += chunk.toString('utf8');
+            err.push(chunk);
             if (!silent)
                 process.stderr.write(chunk);
         });
         child.stdin.on('error', () => undefined); // a command that exits before reading its stdin
         child.stdin.end(options.stdin ?? '');
+        // Past its time the group gets SIGTERM (the CLI cancels its requests), and SIGKILL if it lingers.
+        let timedOut = false;
+        const signalGroup = (signal) => {
+            try {
+                process.kill(-child.pid, signal);
+            }
+            catch {
+                // already gone
+            }
+        };
+        const timer = options.timeoutMs === undefined
+            ? undefined
+            : setTimeout(() => {
+                if (child.exitCode !== null || child.signalCode !== null)
+                    return;
+                timedOut = true;
+                signalGroup('SIGTERM');
+                setTimeout(() => signalGroup('SIGKILL'), KILL_AFTER_MS).unref();
+            }, options.timeoutMs);
         const code = await new Promise((resolve, reject) => {
             child.on('error', (error) => reject(error.code === 'ENOENT' ? new Error("the docker CLI is not on the runner's PATH") : error));
             child.on('close', resolve);
+            // Stopped: do not wait for pipes something else may still hold open.
+            child.on('exit', exitCode => {
+                if (!timedOut)
+                    return;
+                signalGroup('SIGKILL'); // whatever it started and left behind
+                child.stdout.destroy();
+                child.stderr.destroy();
+                resolve(exitCode);
+            });
         }).finally(() => clearTimeout(timer));
+        // Decoded whole, so no character is split across chunks.
+        const stdout = Buffer.concat(out).toString('utf8');
+        const stderr = Buffer.concat(err).toString('utf8');
         return { code: code ?? -1, stdout, stderr, timedOut };
     }
 }
@@ -102061,6 +102084,7 @@ function countTasks(service, tasks, fresh, nodes, clock) {
             running: complete.length,
             done: complete.length >= desired,
             settled: complete.length >= desired,
+            up: complete.length,
             nodes: [...new Set(complete.map(t => hostname(nodes, t.NodeID)))].sort(),
             pending: countedReasons(waiting.map(reasonOf)),
             unschedulable
@@ -102084,6 +102108,7 @@ function countTasks(service, tasks, fresh, nodes, clock) {
         running: running.length,
         done,
         settled: done && settling.length === 0,
+        up: running.length - settling.length,
         nodes: [...new Set(running.map(t => hostname(nodes, t.NodeID)))].sort(),
         pending: countedReasons(reasons),
         unschedulable
@@ -102101,10 +102126,9 @@ function taskViews(service, tasks, fresh, nodes) {
     }));
 }
 /** Why a service will not converge without a person, if it will not. */
-function hopeless(service, change, count, failures, tasks, clock) {
+function hopeless(service, change, count, currentFailures, clock) {
     if (count.unschedulable && clock.sinceDeployMs >= UNSCHEDULABLE_GRACE_MS)
         return `no node can run it: ${count.unschedulable}`;
-    const currentFailures = failures.filter(f => tasks.some(t => t.ID === f.taskId && runsCurrentSpec(t, service)));
     const first = currentFailures[0];
     if (!first || count.done)
         return undefined;
@@ -102114,7 +102138,12 @@ function hopeless(service, change, count, failures, tasks, clock) {
     const mode = modeOf(service);
     if (mode === 'replicated-job' || mode === 'global-job')
         return `the job failed on ${first.node}: ${first.error}`;
-    if (change === 'created' && count.running === 0 && currentFailures.length >= Math.max(2, count.desired)) {
+    // Every task has failed and none runs now; or, when crashes are staggered so
+    // that some task is always briefly running, each has failed twice on
+    // average and none has stayed up for the monitor period.
+    const slots = Math.max(2, count.desired);
+    const failed = currentFailures.length;
+    if (change === 'created' && ((count.running === 0 && failed >= slots) || (count.up === 0 && failed >= 2 * slots))) {
         return `the new service fails to start and has no previous version to roll back to: ${first.error}`;
     }
     return undefined;
@@ -102163,7 +102192,8 @@ function judgeService(service, baseline, snapshot, clock, nodes) {
         tasks: taskViews(service, tasks, fresh, nodes)
     };
     const swarmSays = ownUpdate?.Message ? `: ${ownUpdate.Message}` : '';
-    const stuck = hopeless(service, change, count, failures, tasks, clock);
+    const currentFailures = failures.filter(f => tasks.some(t => t.ID === f.taskId && runsCurrentSpec(t, service)));
+    const stuck = hopeless(service, change, count, currentFailures, clock);
     switch (ownUpdate?.State) {
         case 'paused':
             return clock.rollbackOnFailure === false
@@ -102177,11 +102207,14 @@ function judgeService(service, baseline, snapshot, clock, nodes) {
             return { ...verdict, state: 'failed', message: `the rollback itself failed and is paused: manual action needed${swarmSays}` };
         case 'completed':
             // With failure_action continue (or a max_failure_ratio) Swarm completes
-            // updates whose tasks crash: completed counts only with the tasks running.
-            if (count.done)
+            // updates whose tasks crash: completed counts only with the tasks
+            // running and, once tasks of the new spec have failed, staying up.
+            if (count.done && (currentFailures.length === 0 || count.settled))
                 return { ...verdict, state: 'converged', message: `update completed (${count.running}/${count.desired} running)` };
             if (stuck)
                 return { ...verdict, state: 'failed', message: `update completed but ${stuck}` };
+            if (count.done)
+                return { ...verdict, message: `update completed after task failures; checking the tasks stay up (${count.running}/${count.desired} running)` };
             return { ...verdict, message: `update completed; waiting for tasks: ${count.running}/${count.desired} running` };
         case 'updating':
             // Swarm's failure_action handles failing tasks; a task no node can take stalls it for good.
@@ -102328,10 +102361,12 @@ function dockerodeApi(socketPath) {
 }
 
 ;// CONCATENATED MODULE: ./src/converge/warnings.ts
+// Compose settings that make Swarm's own verdict unreliable, found before
+// the wait: better a warning now than a "completed" that was not healthy.
+
 const SECOND = 1e9;
 const seconds = (ns) => `${Math.round((ns / SECOND) * 10) / 10}s`;
 // Docker's defaults when the spec leaves a field out.
-const DEFAULT_MONITOR = 5 * SECOND;
 const DEFAULT_INTERVAL = 30 * SECOND;
 const DEFAULT_RETRIES = 3;
 function effectiveHealthcheck(service, images) {
@@ -102344,23 +102379,29 @@ function effectiveHealthcheck(service, images) {
 /**
  * @param images healthchecks baked into images this run built, by the image
  *   reference the services use (the engine does not report them in the spec).
+ * @param timeLeftMs until the rollout deadline
  */
-function configWarnings(services, images) {
+function configWarnings(services, images, timeLeftMs) {
     const warnings = [];
     for (const service of services) {
         const name = service.Spec.Name;
         const update = service.Spec.UpdateConfig;
         const check = effectiveHealthcheck(service, images);
+        const monitor = monitorMs(service) * 1e6;
         const known = check !== undefined || service.Spec.TaskTemplate.ContainerSpec?.Healthcheck !== undefined || images.has(service.Spec.TaskTemplate.ContainerSpec?.Image ?? '');
         if (update?.Order === 'start-first' && !check && known) {
             warnings.push(`${name}: update order start-first without a healthcheck: Swarm counts a new task as ready the moment it starts, so old tasks stop before the new ones are known to work`);
         }
         if (check) {
             const needed = (check.StartPeriod ?? 0) + (check.Interval || DEFAULT_INTERVAL) * (check.Retries || DEFAULT_RETRIES);
-            const monitor = update?.Monitor || DEFAULT_MONITOR;
             if (monitor < needed) {
                 warnings.push(`${name}: update monitor (${seconds(monitor)}) is shorter than the healthcheck needs to declare a task unhealthy (start_period + interval × retries = ${seconds(needed)}): Swarm may call a failing update completed; raise deploy.update_config.monitor`);
             }
+        }
+        const mode = service.Spec.Mode;
+        const startsTasks = !mode.ReplicatedJob && !mode.GlobalJob && mode.Replicated?.Replicas !== 0;
+        if (startsTasks && monitor >= timeLeftMs * 1e6) {
+            warnings.push(`${name}: update monitor (${seconds(monitor)}) is not shorter than the time left before the timeout (${seconds(timeLeftMs * 1e6)}): a task this deploy starts counts only once it has stayed up that long, so the rollout cannot converge in time; raise the timeout input`);
         }
     }
     return warnings;
@@ -102385,6 +102426,8 @@ async function watch(api, options) {
     let runningSince = new Map();
     for (;;) {
         const deadlineReached = now() >= options.deadline;
+        // The snapshot shows the swarm somewhere between these two times.
+        const polledAt = now();
         let current;
         try {
             current = await api.snapshot(options.stack);
@@ -102401,10 +102444,12 @@ async function watch(api, options) {
             lastError = message;
         }
         if (current) {
-            const sinceDeployMs = now() - options.deployedAt;
-            runningSince = seenRunning(runningSince, current, sinceDeployMs);
+            // A task is timed from the latest moment it could have been first seen
+            // running and judged at the earliest moment of this snapshot, so a slow
+            // reply cannot stretch how long a task has proven to stay up.
+            runningSince = seenRunning(runningSince, current, now() - options.deployedAt);
             let verdict = judge(options.baseline, current, options.stack, {
-                sinceDeployMs,
+                sinceDeployMs: polledAt - options.deployedAt,
                 runningSince,
                 deadlineReached,
                 rollbackOnFailure: options.rollbackOnFailure
@@ -103503,7 +103548,7 @@ async function deploy(inputs, secrets) {
 async function waitForVerdict(api, tunnel, plan) {
     const deployedAt = Date.now();
     const images = new Map(plan.image?.healthcheck ? [[plan.image.pinned, plan.image.healthcheck]] : []);
-    for (const warning of configWarnings(stackServices(await api.snapshot(plan.stack), plan.stack), images))
+    for (const warning of configWarnings(stackServices(await api.snapshot(plan.stack), plan.stack), images, plan.deadline - Date.now()))
         core_warning(warning);
     const callsBeforeWait = api.calls();
     const { verdict, polls, verdictAt } = await group('Wait for the rollout', () => watch(api, {

@@ -41,33 +41,53 @@ export class ExecDockerCli implements DockerCli {
     const silent = options.silent ?? false
     // The arguments never hold a secret, so the command line is safe to show.
     if (!silent) process.stdout.write(`[command]docker ${args.join(' ')}\n`)
-    const child = spawn('docker', args, { env, stdio: ['pipe', 'pipe', 'pipe'] })
-    // Past its time the command gets SIGTERM (the CLI cancels its requests), and SIGKILL if it lingers.
-    let timedOut = false
-    const timer =
-      options.timeoutMs === undefined
-        ? undefined
-        : setTimeout(() => {
-            timedOut = true
-            child.kill('SIGTERM')
-            setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS).unref()
-          }, options.timeoutMs)
-    let stdout = ''
-    let stderr = ''
+    // Its own process group, so that a timeout stops whatever it started too.
+    const child = spawn('docker', args, { env, stdio: ['pipe', 'pipe', 'pipe'], detached: options.timeoutMs !== undefined })
+    const out: Buffer[] = []
+    const err: Buffer[] = []
     child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString('utf8')
+      out.push(chunk)
       if (!silent) process.stdout.write(chunk)
     })
     child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8')
+      err.push(chunk)
       if (!silent) process.stderr.write(chunk)
     })
     child.stdin.on('error', () => undefined) // a command that exits before reading its stdin
     child.stdin.end(options.stdin ?? '')
+    // Past its time the group gets SIGTERM (the CLI cancels its requests), and SIGKILL if it lingers.
+    let timedOut = false
+    const signalGroup = (signal: NodeJS.Signals): void => {
+      try {
+        process.kill(-child.pid!, signal)
+      } catch {
+        // already gone
+      }
+    }
+    const timer =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            if (child.exitCode !== null || child.signalCode !== null) return
+            timedOut = true
+            signalGroup('SIGTERM')
+            setTimeout(() => signalGroup('SIGKILL'), KILL_AFTER_MS).unref()
+          }, options.timeoutMs)
     const code = await new Promise<number | null>((resolve, reject) => {
       child.on('error', (error: NodeJS.ErrnoException) => reject(error.code === 'ENOENT' ? new Error("the docker CLI is not on the runner's PATH") : error))
       child.on('close', resolve)
+      // Stopped: do not wait for pipes something else may still hold open.
+      child.on('exit', exitCode => {
+        if (!timedOut) return
+        signalGroup('SIGKILL') // whatever it started and left behind
+        child.stdout.destroy()
+        child.stderr.destroy()
+        resolve(exitCode)
+      })
     }).finally(() => clearTimeout(timer))
+    // Decoded whole, so no character is split across chunks.
+    const stdout = Buffer.concat(out).toString('utf8')
+    const stderr = Buffer.concat(err).toString('utf8')
     return { code: code ?? -1, stdout, stderr, timedOut }
   }
 }

@@ -157,7 +157,7 @@ interface WaitPlan {
 async function waitForVerdict(api: SwarmApi, tunnel: DockerTunnel, plan: WaitPlan): Promise<Verdict> {
   const deployedAt = Date.now()
   const images = new Map(plan.image?.healthcheck ? [[plan.image.pinned, plan.image.healthcheck]] : [])
-  for (const warning of configWarnings(stackServices(await api.snapshot(plan.stack), plan.stack), images)) core.warning(warning)
+  for (const warning of configWarnings(stackServices(await api.snapshot(plan.stack), plan.stack), images, plan.deadline - Date.now())) core.warning(warning)
   const callsBeforeWait = api.calls()
 
   const { verdict, polls, verdictAt } = await core.group('Wait for the rollout', () =>

@@ -24,7 +24,8 @@ const STACKS = {
   pause: stackName('pause'),
   ssh: stackName('ssh'),
   crash: stackName('crash'),
-  warn: stackName('warn')
+  warn: stackName('warn'),
+  monitor: stackName('monitor')
 }
 
 interface ServiceOutput {
@@ -207,6 +208,16 @@ describe('settings that make Swarm\'s verdict unreliable', () => {
     expect(result.log).toContain(
       `::warning::${STACKS.warn}_web: update monitor (1s) is shorter than the healthcheck needs to declare a task unhealthy (start_period + interval × retries = 4s)`
     )
+  })
+
+  // A new task counts only once it has stayed up for the monitor period.
+  it('warns when the monitor period cannot pass before the timeout, and does not call the running task converged', async () => {
+    const stack = STACKS.monitor
+    const result = await runIn(baseInputs(stack, 'long-monitor.yml', { timeout: '12s' }))
+    expectVerdict(result, 'non-zero', 'timed-out')
+    expect(result.log).toMatch(new RegExp(`::warning::${stack}_app: update monitor \\(20s\\) is not shorter than the time left before the timeout \\([\\d.]+s\\)`))
+    expect(result.log).toMatch(/::error::Stack .* timed out with 1 service\(s\) not converged: .*_app \(started: 1\/1 running; checking they stay up; 1 task running for less than the 20 s monitor period\)/)
+    expect(servicesOf(result)).toEqual([expect.objectContaining({ name: `${stack}_app`, running: 1, desired: 1, state: 'pending' })])
   })
 })
 

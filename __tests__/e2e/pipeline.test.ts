@@ -171,13 +171,15 @@ describe('core pipeline on the lab swarm', () => {
 
   // `docker stack deploy` waits as long as the manager lets it: a stand-in
   // CLI that hangs on it (every other command is the real one) must be
-  // stopped at the deadline, and the run reported as timed out.
+  // stopped at the deadline, and the run reported as timed out. The stand-in
+  // is a shell whose child holds the output pipe, as a wrapper script would:
+  // both must be stopped.
   it('stops a docker stack deploy that runs into the timeout and reports timed-out', async () => {
     const stack = `e2e-hang-${run}`
     const bin = mkdtempSync(path.join(os.tmpdir(), 'sd-hang-'))
     const pidFile = path.join(bin, 'stack-deploy.pid')
     const real = execFileSync('sh', ['-c', 'command -v docker'], { encoding: 'utf8' }).trim()
-    const wrapper = `#!/bin/sh\nif [ "$1 $2" = "stack deploy" ]; then echo $$ > ${pidFile}; exec sleep 600; fi\nexec ${real} "$@"\n`
+    const wrapper = `#!/bin/sh\nif [ "$1 $2" = "stack deploy" ]; then sleep 600 & echo "$$ $!" > ${pidFile}; wait; exit 1; fi\nexec ${real} "$@"\n`
     writeFileSync(path.join(bin, 'docker'), wrapper, { mode: 0o755 })
     const result = await runAction(lab, stuckInputs(stack, '10s'), { env: { PATH: `${bin}:${process.env.PATH ?? ''}` } })
     expect(result.code).not.toBe(0)
@@ -185,10 +187,18 @@ describe('core pipeline on the lab swarm', () => {
     expect(result.log).toMatch(/::error::Stack e2e-hang-\w+ timed out: docker stack deploy did not finish within (9|10) s and was stopped\./)
     expect(result.summary).toContain('did not finish within')
     expect(result.seconds).toBeLessThan(30)
-    // The hung command was stopped, not left behind.
-    const pid = readFileSync(pidFile, 'utf8').trim()
-    expect(pid).toMatch(/^\d+$/)
-    expect(existsSync(`/proc/${pid}`)).toBe(false)
+    // The hung command and its child were stopped, not left behind.
+    const pids = readFileSync(pidFile, 'utf8').trim().split(' ')
+    expect(pids).toEqual([expect.stringMatching(/^\d+$/), expect.stringMatching(/^\d+$/)])
+    // A killed process may linger a moment as a zombie until init reaps it.
+    const alive = (pid: string): boolean => {
+      try {
+        return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+      } catch {
+        return false
+      }
+    }
+    expect(pids.filter(alive)).toEqual([])
     expect(stackExists(lab, stack)).toBe(false)
   })
 

@@ -118,6 +118,18 @@ describe('judge: a new service', () => {
     expect([at(29_000), at(30_000)]).toEqual(['pending', 'converged'])
   })
 
+  it('fails a new service whose tasks crash in turn, so that one always shows running', () => {
+    const crash = (id: string) => task(id, 'app:1', 'failed', { DesiredState: 'shutdown' }, { Err: 'task: non-zero exit (3)' })
+    const s = service('app:1')
+    const judgeAt = (tasks: Task[]) => judge(baseline, snap([s], tasks), STACK, { sinceDeployMs: 9_000, deadlineReached: false, runningSince: { get: () => 8_000 } })
+    // Three failures with a task running: it may yet stay up.
+    expect(judgeAt([crash('t1'), crash('t2'), crash('t3'), task('t4', 'app:1', 'running')]).status).toBe('pending')
+    // Each slot failed twice and nothing has stayed up: it will not recover by itself.
+    const verdict = judgeAt([crash('t1'), crash('t2'), crash('t3'), crash('t5'), task('t4', 'app:1', 'running')])
+    expect(verdict.status).toBe('failed')
+    expect(verdict.services[0]!.message).toBe('the new service fails to start and has no previous version to roll back to: task: non-zero exit (3)')
+  })
+
   it('does not time tasks that ran before this deploy', () => {
     const tasks = [task('t1', 'app:1', 'running'), task('t2', 'app:1', 'running')]
     const s = service('app:1')
@@ -163,6 +175,19 @@ describe('judge: an update', () => {
     const verdict = judge(baseline, snap([updated({ State: 'completed', StartedAt: '2026-02-01T00:00:00Z' })], crashing), STACK, clock)
     expect(verdict.status).toBe('pending')
     expect(verdict.services[0]!.message).toBe('update completed; waiting for tasks: 1/2 running')
+  })
+
+  // failure_action: continue completes an update whose new tasks crash; a
+  // replacement showing running for a moment is no proof.
+  it('after new tasks failed, takes a completed update as converged only once the tasks stay up', () => {
+    const completed = updated({ State: 'completed', StartedAt: '2026-02-01T00:00:00Z' })
+    const crashed = task('t3', 'app:2', 'failed', { DesiredState: 'shutdown' }, { Err: 'task: non-zero exit (3)' })
+    const tasks = [crashed, task('t4', 'app:2', 'running'), task('t5', 'app:2', 'running')]
+    const seen = seenRunning(new Map(), snap([completed], tasks), 1_000)
+    const at = (ms: number) => judge(baseline, snap([completed], tasks), STACK, { sinceDeployMs: ms, deadlineReached: false, runningSince: seen })
+    expect(at(2_000).status).toBe('pending')
+    expect(at(2_000).services[0]!.message).toBe('update completed after task failures; checking the tasks stay up (2/2 running)')
+    expect(at(1_000 + DEFAULT_MONITOR_MS).status).toBe('converged')
   })
 
   it('ignores history tasks stuck in pending when judging schedulability', () => {

@@ -10,13 +10,14 @@ const tsk = (state: 'starting' | 'running') => ({ ID: 't1', ServiceID: 's1', Nod
 const nodes = [{ ID: 'n1', Description: { Hostname: 'mgr' }, Status: { State: 'ready' as const } }]
 
 /** A fake engine that replays snapshots (or errors), and a fake clock. */
-function scripted(steps: Array<Snapshot | Error>) {
+function scripted(steps: Array<Snapshot | Error>, replyMs: number[] = []) {
   let now = 0
   let i = 0
   const rollbacks: string[] = []
   const api: Pick<SwarmApi, 'snapshot' | 'rollback'> = {
     rollback: async (id: string) => void rollbacks.push(id),
     snapshot: async () => {
+      now += replyMs[i] ?? 0
       const step = steps[Math.min(i++, steps.length - 1)]!
       if (step instanceof Error) throw step
       return step
@@ -42,6 +43,16 @@ describe('watch', () => {
     expect(log.filter(l => l.includes('web_app: started: 1/1 running; checking they stay up'))).toHaveLength(1)
     expect(log).toContain('Could not read the swarm state (will retry): socket hang up')
     expect(log[log.length - 1]).toMatch(/web_app: created, 1\/1 running/)
+  })
+
+  it('does not let a slow reply stretch how long a task has proven to stay up', async () => {
+    // Running at 0 s; the next reply takes 6 s. What it shows may be from 0.5 s,
+    // so the task has proven 0.5 s, not 6.5 s; the poll at 7 s proves 7 s.
+    const fake = scripted([running, running, running], [0, 6_000, 0])
+    const result = await watch(fake.api, { stack: 'web', baseline, deployedAt: 0, deadline: 60_000, pollMs: 500, rollbackOnFailure: true, log: () => undefined, now: fake.now, sleep: fake.sleep })
+    expect(result.verdict.status).toBe('converged')
+    expect(result.polls).toBe(3)
+    expect(result.verdictAt).toBe(7_000)
   })
 
   it('never turns an unreachable engine into success', async () => {

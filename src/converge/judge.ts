@@ -192,6 +192,8 @@ interface TaskCount {
   done: boolean
   /** Done, and every running task this deploy started has stayed up for the monitor period. */
   settled: boolean
+  /** Running tasks that count as up: from before this deploy, or up for the monitor period. */
+  up: number
   nodes: string[]
   pending: string[]
   /** The scheduler's reason when a task of the current spec cannot be placed. */
@@ -223,6 +225,7 @@ function countTasks(service: Service, tasks: Task[], fresh: (t: Task) => boolean
       running: complete.length,
       done: complete.length >= desired,
       settled: complete.length >= desired,
+      up: complete.length,
       nodes: [...new Set(complete.map(t => hostname(nodes, t.NodeID)))].sort(),
       pending: countedReasons(waiting.map(reasonOf)),
       unschedulable
@@ -245,6 +248,7 @@ function countTasks(service: Service, tasks: Task[], fresh: (t: Task) => boolean
     running: running.length,
     done,
     settled: done && settling.length === 0,
+    up: running.length - settling.length,
     nodes: [...new Set(running.map(t => hostname(nodes, t.NodeID)))].sort(),
     pending: countedReasons(reasons),
     unschedulable
@@ -265,16 +269,20 @@ function taskViews(service: Service, tasks: Task[], fresh: (t: Task) => boolean,
 }
 
 /** Why a service will not converge without a person, if it will not. */
-function hopeless(service: Service, change: ServiceVerdict['change'], count: TaskCount, failures: TaskFailure[], tasks: Task[], clock: JudgeClock): string | undefined {
+function hopeless(service: Service, change: ServiceVerdict['change'], count: TaskCount, currentFailures: TaskFailure[], clock: JudgeClock): string | undefined {
   if (count.unschedulable && clock.sinceDeployMs >= UNSCHEDULABLE_GRACE_MS) return `no node can run it: ${count.unschedulable}`
-  const currentFailures = failures.filter(f => tasks.some(t => t.ID === f.taskId && runsCurrentSpec(t, service)))
   const first = currentFailures[0]
   if (!first || count.done) return undefined
   const pull = currentFailures.find(f => PULL_ERROR.test(f.error))
   if (pull) return `the image cannot be pulled on ${pull.node}: ${pull.error}`
   const mode = modeOf(service)
   if (mode === 'replicated-job' || mode === 'global-job') return `the job failed on ${first.node}: ${first.error}`
-  if (change === 'created' && count.running === 0 && currentFailures.length >= Math.max(2, count.desired)) {
+  // Every task has failed and none runs now; or, when crashes are staggered so
+  // that some task is always briefly running, each has failed twice on
+  // average and none has stayed up for the monitor period.
+  const slots = Math.max(2, count.desired)
+  const failed = currentFailures.length
+  if (change === 'created' && ((count.running === 0 && failed >= slots) || (count.up === 0 && failed >= 2 * slots))) {
     return `the new service fails to start and has no previous version to roll back to: ${first.error}`
   }
   return undefined
@@ -327,7 +335,8 @@ function judgeService(service: Service, baseline: Baseline, snapshot: Snapshot, 
     tasks: taskViews(service, tasks, fresh, nodes)
   }
   const swarmSays = ownUpdate?.Message ? `: ${ownUpdate.Message}` : ''
-  const stuck = hopeless(service, change, count, failures, tasks, clock)
+  const currentFailures = failures.filter(f => tasks.some(t => t.ID === f.taskId && runsCurrentSpec(t, service)))
+  const stuck = hopeless(service, change, count, currentFailures, clock)
   switch (ownUpdate?.State) {
     case 'paused':
       return clock.rollbackOnFailure === false
@@ -341,9 +350,11 @@ function judgeService(service: Service, baseline: Baseline, snapshot: Snapshot, 
       return { ...verdict, state: 'failed', message: `the rollback itself failed and is paused: manual action needed${swarmSays}` }
     case 'completed':
       // With failure_action continue (or a max_failure_ratio) Swarm completes
-      // updates whose tasks crash: completed counts only with the tasks running.
-      if (count.done) return { ...verdict, state: 'converged', message: `update completed (${count.running}/${count.desired} running)` }
+      // updates whose tasks crash: completed counts only with the tasks
+      // running and, once tasks of the new spec have failed, staying up.
+      if (count.done && (currentFailures.length === 0 || count.settled)) return { ...verdict, state: 'converged', message: `update completed (${count.running}/${count.desired} running)` }
       if (stuck) return { ...verdict, state: 'failed', message: `update completed but ${stuck}` }
+      if (count.done) return { ...verdict, message: `update completed after task failures; checking the tasks stay up (${count.running}/${count.desired} running)` }
       return { ...verdict, message: `update completed; waiting for tasks: ${count.running}/${count.desired} running` }
     case 'updating':
       // Swarm's failure_action handles failing tasks; a task no node can take stalls it for good.

@@ -47,6 +47,8 @@ export async function watch(api: Pick<SwarmApi, 'snapshot' | 'rollback'>, option
   let runningSince = new Map<string, number>()
   for (;;) {
     const deadlineReached = now() >= options.deadline
+    // The snapshot shows the swarm somewhere between these two times.
+    const polledAt = now()
     let current: Snapshot | undefined
     try {
       current = await api.snapshot(options.stack)
@@ -61,10 +63,12 @@ export async function watch(api: Pick<SwarmApi, 'snapshot' | 'rollback'>, option
       lastError = message
     }
     if (current) {
-      const sinceDeployMs = now() - options.deployedAt
-      runningSince = seenRunning(runningSince, current, sinceDeployMs)
+      // A task is timed from the latest moment it could have been first seen
+      // running and judged at the earliest moment of this snapshot, so a slow
+      // reply cannot stretch how long a task has proven to stay up.
+      runningSince = seenRunning(runningSince, current, now() - options.deployedAt)
       let verdict = judge(options.baseline, current, options.stack, {
-        sinceDeployMs,
+        sinceDeployMs: polledAt - options.deployedAt,
         runningSince,
         deadlineReached,
         rollbackOnFailure: options.rollbackOnFailure
