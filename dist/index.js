@@ -101762,6 +101762,10 @@ async function openSsh(target) {
             throw new Error(`ssh: ${refusal}. Nothing was deployed.`);
         throw new Error(`ssh: cannot connect to ${target.user}@${target.host}:${target.port}: ${error.message}`);
     }
+    // node-ssh stops listening for errors once connected. Without a listener a
+    // dropped connection (write EPIPE, ECONNRESET) would crash the action
+    // instead of closing; closed, the next dial reconnects.
+    ssh.connection?.on('error', error => core_info(`SSH connection to ${target.host}: ${error.message}`));
     if (entries === undefined) {
         core_warning(`insecure-ignore-host-key is true: the host key of ${target.host} (${seen}) was NOT verified. Anyone on the network path could impersonate the manager and receive your secrets. Set known-hosts.`);
     }
