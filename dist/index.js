@@ -97599,7 +97599,7 @@ scope.__dirname ??= node_path__WEBPACK_IMPORTED_MODULE_0__.dirname((0,node_url__
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _esm_shim_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1920);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3334);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6957);
 
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)();
@@ -97612,7 +97612,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3334:
+/***/ 6957:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -100724,8 +100724,6 @@ async function buildAndPush(cli, image) {
     if (digest === undefined)
         throw new Error(`pushed ${image.repository}:${first} but the registry reported no digest`);
     return {
-        repository: image.repository,
-        tag: first,
         digest,
         pinned: `${image.repository}:${first}@${digest}`,
         healthcheck: JSON.parse(healthcheck) ?? undefined
@@ -101970,7 +101968,15 @@ async function diagnose(api, verdict, sinceSeconds) {
     return result;
 }
 
+;// CONCATENATED MODULE: ./src/converge/swarm.ts
+// The slice of the Engine API's swarm objects the verdict reads. Field names
+// are the API's own, so recorded JSON from a real engine is a valid fixture.
+// Every field is present in API 1.41 (Engine 20.10) and in later versions.
+/** The label `docker stack deploy` puts on everything a stack owns. */
+const STACK_LABEL = 'com.docker.stack.namespace';
+
 ;// CONCATENATED MODULE: ./src/converge/judge.ts
+
 /**
  * A spec change that starts no rolling update (swarmkit skips updates for
  * some fields) is accepted once its tasks run and this long has passed
@@ -101988,9 +101994,10 @@ const DEFAULT_MONITOR_MS = 5_000;
 const UNSCHEDULABLE_GRACE_MS = 15_000;
 // Task errors that no retry will fix.
 const PULL_ERROR = /no such image|pull access denied|manifest unknown|manifest for .* not found|repository does not exist|unauthorized|denied: /i;
-const STACK_LABEL = 'com.docker.stack.namespace';
 const ACTIVE_DESIRED = new Set(['new', 'allocated', 'pending', 'assigned', 'accepted', 'preparing', 'ready', 'starting', 'running']);
 const FAILED_STATES = new Set(['failed', 'rejected']);
+// Tasks on these nodes will be replaced elsewhere (or, for a global service, are not owed).
+const GONE_NODE_STATES = new Set(['down', 'disconnected']);
 /** Stable JSON of the task template: equal strings mean Swarm has nothing to roll out. */
 function templateKey(template) {
     return stableStringify(template);
@@ -102038,6 +102045,7 @@ function monitorMs(service) {
     const monitor = service.Spec.UpdateConfig?.Monitor ?? 0;
     return monitor > 0 ? monitor / 1e6 : DEFAULT_MONITOR_MS;
 }
+const isJob = (mode) => mode === 'replicated-job' || mode === 'global-job';
 function modeOf(service) {
     const mode = service.Spec.Mode;
     if (mode.Global)
@@ -102068,14 +102076,12 @@ function countedReasons(reasons) {
         .map(([reason, n]) => (n > 1 ? `${n} tasks ${reason}` : `1 task ${reason}`));
 }
 const reasonOf = (t) => `${t.Status.State}: ${t.Status.Err || t.Status.Message || ''}`.trim();
-function countTasks(service, tasks, fresh, nodes, clock) {
-    const mode = modeOf(service);
-    // Tasks on a node that is down will be replaced elsewhere (or, for a global
-    // service, are not owed): they neither count nor block.
-    const live = (t) => !t.NodeID || !['down', 'disconnected'].includes(nodes.get(t.NodeID)?.Status.State ?? 'ready');
+function countTasks(service, mode, tasks, fresh, nodes, clock) {
+    // Tasks on a node that is gone neither count nor block.
+    const live = (t) => !t.NodeID || !GONE_NODE_STATES.has(nodes.get(t.NodeID)?.Status.State ?? 'ready');
     // Only tasks Swarm still wants: an old task of the same image stuck in pending is history.
     const unschedulable = tasks.find(t => ACTIVE_DESIRED.has(t.DesiredState) && live(t) && runsCurrentSpec(t, service) && t.Status.State === 'pending' && /no suitable node/.test(t.Status.Err ?? ''))?.Status.Err;
-    if (mode === 'replicated-job' || mode === 'global-job') {
+    if (isJob(mode)) {
         // A job is done when this deploy's tasks have completed.
         const mine = tasks.filter(t => fresh(t) && runsCurrentSpec(t, service));
         const complete = mine.filter(t => t.Status.State === 'complete');
@@ -102130,8 +102136,8 @@ function taskViews(service, tasks, fresh, nodes) {
     }));
 }
 /** Why a service will not converge without a person, if it will not. */
-function hopeless(service, change, count, currentFailures, clock) {
-    if (count.unschedulable && clock.sinceDeployMs >= UNSCHEDULABLE_GRACE_MS)
+function hopeless(mode, change, count, currentFailures, unplaceable) {
+    if (unplaceable)
         return `no node can run it: ${count.unschedulable}`;
     const first = currentFailures[0];
     if (!first || count.done)
@@ -102139,8 +102145,7 @@ function hopeless(service, change, count, currentFailures, clock) {
     const pull = currentFailures.find(f => PULL_ERROR.test(f.error));
     if (pull)
         return `the image cannot be pulled on ${pull.node}: ${pull.error}`;
-    const mode = modeOf(service);
-    if (mode === 'replicated-job' || mode === 'global-job')
+    if (isJob(mode))
         return `the job failed on ${first.node}: ${first.error}`;
     // Every task has failed and none runs now; or, when crashes are staggered so
     // that some task is always briefly running, each has failed twice on
@@ -102166,23 +102171,22 @@ function failuresOf(service, tasks, fresh, nodes) {
         containerId: t.Status.ContainerStatus?.ContainerID
     }));
 }
-function judgeService(service, baseline, snapshot, clock, nodes) {
+function judgeService(service, baseline, snapshot, clock, nodes, fresh) {
     const before = baseline.services[service.Spec.Name];
-    const known = new Set(baseline.taskIds);
-    const fresh = (t) => !known.has(t.ID);
+    const mode = modeOf(service);
     const tasks = snapshot.tasks.filter(t => t.ServiceID === service.ID);
     const replaced = before !== undefined && before.id !== service.ID;
     const change = before === undefined || replaced ? 'created' : before.templateKey === templateKey(service.Spec.TaskTemplate) ? 'unchanged' : 'updated';
     const update = service.UpdateStatus;
     // An UpdateStatus only speaks for this deploy if it began after the baseline.
     const ownUpdate = update?.State !== undefined && (change === 'created' || update.StartedAt !== before?.updateStartedAt) ? update : undefined;
-    const count = countTasks(service, tasks, fresh, nodes, clock);
+    const count = countTasks(service, mode, tasks, fresh, nodes, clock);
     const failures = failuresOf(service, tasks, fresh, nodes);
     const verdict = {
         name: service.Spec.Name,
         id: service.ID,
         image: service.Spec.TaskTemplate.ContainerSpec?.Image ?? '',
-        mode: modeOf(service),
+        mode,
         change,
         state: 'pending',
         desired: count.desired,
@@ -102196,8 +102200,11 @@ function judgeService(service, baseline, snapshot, clock, nodes) {
         tasks: taskViews(service, tasks, fresh, nodes)
     };
     const swarmSays = ownUpdate?.Message ? `: ${ownUpdate.Message}` : '';
-    const currentFailures = failures.filter(f => tasks.some(t => t.ID === f.taskId && runsCurrentSpec(t, service)));
-    const stuck = hopeless(service, change, count, currentFailures, clock);
+    const currentIds = new Set(tasks.filter(t => runsCurrentSpec(t, service)).map(t => t.ID));
+    const currentFailures = failures.filter(f => currentIds.has(f.taskId));
+    // "no suitable node" can clear when a node joins or frees up; past the grace period it will not.
+    const unplaceable = count.unschedulable !== undefined && clock.sinceDeployMs >= UNSCHEDULABLE_GRACE_MS;
+    const stuck = hopeless(mode, change, count, currentFailures, unplaceable);
     switch (ownUpdate?.State) {
         case 'paused':
             return clock.rollbackOnFailure === false
@@ -102222,18 +102229,18 @@ function judgeService(service, baseline, snapshot, clock, nodes) {
             return { ...verdict, message: `update completed; waiting for tasks: ${count.running}/${count.desired} running` };
         case 'updating':
             // Swarm's failure_action handles failing tasks; a task no node can take stalls it for good.
-            if (count.unschedulable && stuck?.startsWith('no node'))
+            if (unplaceable)
                 return { ...verdict, state: 'failed', message: `update stalled: ${stuck}` };
             return { ...verdict, message: `updating: ${count.running}/${count.desired} of the new spec running` };
         default:
             break;
     }
-    const isJob = verdict.mode.endsWith('job');
-    const progress = `${count.running}/${count.desired} ${isJob ? 'complete' : 'running'}`;
+    const job = isJob(mode);
+    const progress = `${count.running}/${count.desired} ${job ? 'complete' : 'running'}`;
     if (stuck)
         return { ...verdict, state: 'failed', message: stuck };
     // A job whose spec did not change is not run again: nothing to wait for.
-    if (isJob && change === 'unchanged')
+    if (job && change === 'unchanged')
         return { ...verdict, state: 'converged', message: 'unchanged job, not run again' };
     if (change === 'updated' && (!count.settled || clock.sinceDeployMs < NO_UPDATE_GRACE_MS)) {
         return { ...verdict, message: `spec changed; waiting for Swarm to start the update (${progress})` };
@@ -102246,8 +102253,10 @@ function judgeService(service, baseline, snapshot, clock, nodes) {
 }
 function judge(baseline, snapshot, stack, clock) {
     const nodes = new Map(snapshot.nodes.map(n => [n.ID, n]));
+    const known = new Set(baseline.taskIds);
+    const fresh = (t) => !known.has(t.ID);
     const services = stackServices(snapshot, stack)
-        .map(s => judgeService(s, baseline, snapshot, clock, nodes))
+        .map(s => judgeService(s, baseline, snapshot, clock, nodes, fresh))
         .sort((a, b) => a.name.localeCompare(b.name));
     const status = stackStatus(services, clock);
     return { status, services, summary: summarize(services, stack, status) };
@@ -102296,6 +102305,9 @@ var external_node_http_ = __nccwpck_require__(7067);
 // in one filtered list, and the nodes.
 
 
+
+/** An Engine API filter for what belongs to one stack. */
+const stackFilter = (stack) => JSON.stringify({ label: [`${STACK_LABEL}=${stack}`] });
 const REQUEST_TIMEOUT_MS = 30_000;
 function dockerodeApi(socketPath) {
     // Keep-alive: each new connection costs a `dial-stdio` process on the manager.
@@ -102316,9 +102328,8 @@ function dockerodeApi(socketPath) {
             };
         },
         async snapshot(stack) {
-            const label = `com.docker.stack.namespace=${stack}`;
             const [services, nodes] = await Promise.all([
-                counted(docker.listServices({ filters: JSON.stringify({ label: [label] }) })),
+                counted(docker.listServices({ filters: stackFilter(stack) })),
                 counted(docker.listNodes())
             ]);
             const ids = services.map(s => s.ID);
@@ -102337,7 +102348,7 @@ function dockerodeApi(socketPath) {
         },
         async ensureObject(kind, name, data, stack) {
             // The value travels only in this request body, base64 as the API wants it.
-            const spec = { Name: name, Data: data.toString('base64'), Labels: { 'com.docker.stack.namespace': stack } };
+            const spec = { Name: name, Data: data.toString('base64'), Labels: { [STACK_LABEL]: stack } };
             try {
                 await counted(kind === 'secret' ? docker.createSecret(spec) : docker.createConfig(spec));
                 return 'created';
@@ -102349,7 +102360,7 @@ function dockerodeApi(socketPath) {
             }
         },
         async listObjects(stack) {
-            const filters = JSON.stringify({ label: [`com.docker.stack.namespace=${stack}`] });
+            const filters = stackFilter(stack);
             const [secrets, configs] = (await Promise.all([counted(docker.listSecrets({ filters })), counted(docker.listConfigs({ filters }))]));
             return [
                 ...secrets.map(s => ({ kind: 'secret', id: s.ID, name: s.Spec.Name })),
@@ -102368,13 +102379,13 @@ function dockerodeApi(socketPath) {
 // Compose settings that make Swarm's own verdict unreliable, found before
 // the wait: better a warning now than a "completed" that was not healthy.
 
-const SECOND = 1e9;
-const seconds = (ns) => `${Math.round((ns / SECOND) * 10) / 10}s`;
+// Compared in ms; the API gives healthcheck durations in ns.
+const NS_PER_MS = 1e6;
+const seconds = (ms) => `${Math.round(ms / 100) / 10}s`;
 // Docker's defaults when the spec leaves a field out.
-const DEFAULT_INTERVAL = 30 * SECOND;
+const DEFAULT_INTERVAL_MS = 30_000;
 const DEFAULT_RETRIES = 3;
-function effectiveHealthcheck(service, images) {
-    const spec = service.Spec.TaskTemplate.ContainerSpec;
+function effectiveHealthcheck(spec, images) {
     const check = spec?.Healthcheck ?? images.get(spec?.Image ?? '');
     if (!check?.Test || check.Test.length === 0 || check.Test[0] === 'NONE')
         return undefined;
@@ -102389,23 +102400,24 @@ function configWarnings(services, images, timeLeftMs) {
     const warnings = [];
     for (const service of services) {
         const name = service.Spec.Name;
-        const update = service.Spec.UpdateConfig;
-        const check = effectiveHealthcheck(service, images);
-        const monitor = monitorMs(service) * 1e6;
-        const known = check !== undefined || service.Spec.TaskTemplate.ContainerSpec?.Healthcheck !== undefined || images.has(service.Spec.TaskTemplate.ContainerSpec?.Image ?? '');
-        if (update?.Order === 'start-first' && !check && known) {
+        const spec = service.Spec.TaskTemplate.ContainerSpec;
+        const check = effectiveHealthcheck(spec, images);
+        const monitor = monitorMs(service);
+        // Whether there is a healthcheck is known for a spec that sets one (or NONE) and for images this run built.
+        const known = spec?.Healthcheck !== undefined || images.has(spec?.Image ?? '');
+        if (service.Spec.UpdateConfig?.Order === 'start-first' && !check && known) {
             warnings.push(`${name}: update order start-first without a healthcheck: Swarm counts a new task as ready the moment it starts, so old tasks stop before the new ones are known to work`);
         }
         if (check) {
-            const needed = (check.StartPeriod ?? 0) + (check.Interval || DEFAULT_INTERVAL) * (check.Retries || DEFAULT_RETRIES);
-            if (monitor < needed) {
-                warnings.push(`${name}: update monitor (${seconds(monitor)}) is shorter than the healthcheck needs to declare a task unhealthy (start_period + interval × retries = ${seconds(needed)}): Swarm may call a failing update completed; raise deploy.update_config.monitor`);
+            const intervalMs = check.Interval ? check.Interval / NS_PER_MS : DEFAULT_INTERVAL_MS;
+            const neededMs = (check.StartPeriod ?? 0) / NS_PER_MS + intervalMs * (check.Retries || DEFAULT_RETRIES);
+            if (monitor < neededMs) {
+                warnings.push(`${name}: update monitor (${seconds(monitor)}) is shorter than the healthcheck needs to declare a task unhealthy (start_period + interval × retries = ${seconds(neededMs)}): Swarm may call a failing update completed; raise deploy.update_config.monitor`);
             }
         }
-        const mode = service.Spec.Mode;
-        const startsTasks = !mode.ReplicatedJob && !mode.GlobalJob && mode.Replicated?.Replicas !== 0;
-        if (startsTasks && monitor >= timeLeftMs * 1e6) {
-            warnings.push(`${name}: update monitor (${seconds(monitor)}) is not shorter than the time left before the timeout (${seconds(timeLeftMs * 1e6)}): a task this deploy starts counts only once it has stayed up that long, so the rollout cannot converge in time; raise the timeout input`);
+        const startsTasks = !isJob(modeOf(service)) && service.Spec.Mode.Replicated?.Replicas !== 0;
+        if (startsTasks && monitor >= timeLeftMs) {
+            warnings.push(`${name}: update monitor (${seconds(monitor)}) is not shorter than the time left before the timeout (${seconds(timeLeftMs)}): a task this deploy starts counts only once it has stayed up that long, so the rollout cannot converge in time; raise the timeout input`);
         }
     }
     return warnings;
@@ -102429,9 +102441,9 @@ async function watch(api, options) {
     let lastVerdict;
     let runningSince = new Map();
     for (;;) {
-        const deadlineReached = now() >= options.deadline;
-        // The snapshot shows the swarm somewhere between these two times.
+        // The snapshot shows the swarm somewhere between this time and its reply.
         const polledAt = now();
+        const deadlineReached = polledAt >= options.deadline;
         let current;
         try {
             current = await api.snapshot(options.stack);
@@ -102497,6 +102509,18 @@ async function watch(api, options) {
 var promises_ = __nccwpck_require__(1455);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
+;// CONCATENATED MODULE: ./src/files.ts
+
+/** An existing regular file (following links); false for anything else, unreadable paths included. */
+function isFile(path) {
+    try {
+        return (0,external_node_fs_.statSync)(path).isFile();
+    }
+    catch {
+        return false;
+    }
+}
+
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./src/deploy/stack-objects.ts
@@ -102821,6 +102845,7 @@ function problem(r, values, isSet) {
 
 
 
+
 function stackDeployArgs(plan) {
     const args = ['stack', 'deploy', '--with-registry-auth'];
     if (plan.prune)
@@ -102863,15 +102888,14 @@ function composeVariableProblems(files, values) {
 }
 /** The rewritten compose file goes beside the original, so relative paths in it still resolve. */
 function renderedPath(original, token) {
-    const slash = original.lastIndexOf('/');
-    return `${original.slice(0, slash + 1)}.swarm-deploy-${token}-${original.slice(slash + 1)}`;
+    return external_node_path_.join(external_node_path_.dirname(original), `.swarm-deploy-${token}-${external_node_path_.basename(original)}`);
 }
 /** Reads `file:` sources as the docker CLI does: relative to the first compose file's folder. */
 function sourceReader(composeFiles) {
     const base = external_node_path_.dirname(composeFiles[0] ?? '.');
     return file => {
         const full = external_node_path_.resolve(base, file);
-        return (0,external_node_fs_.statSync)(full, { throwIfNoEntry: false })?.isFile() ? (0,external_node_fs_.readFileSync)(full) : undefined;
+        return isFile(full) ? (0,external_node_fs_.readFileSync)(full) : undefined;
     };
 }
 /**
@@ -103427,16 +103451,9 @@ function seedConfig() {
 
 
 
+
 // Three API calls a cycle: a verdict within ~0.3 s of Swarm's decisive moment.
 const POLL_MS = 250;
-function isFile(path) {
-    try {
-        return (0,external_node_fs_.statSync)(path).isFile();
-    }
-    catch {
-        return false;
-    }
-}
 async function run() {
     try {
         const read = (name) => getInput(name);
@@ -103444,7 +103461,7 @@ async function run() {
         const secrets = secretsOf(read);
         for (const secret of secrets)
             maskSecret(secret);
-        const inputs = getInputs(read, { env: process.env, isFile, readFile: file => (0,external_node_fs_.readFileSync)(file, 'utf8') });
+        const inputs = getInputs(read, { env: process.env, isFile: isFile, readFile: file => (0,external_node_fs_.readFileSync)(file, 'utf8') });
         // env-file values are secrets too; they are known only once parsed.
         for (const value of inputs.env.values()) {
             if (value.trim() === '' || secrets.includes(value))
@@ -103471,7 +103488,7 @@ async function deploy(inputs, secrets) {
     // that is missing must stop the run, not become an empty string.
     const compose = inputs.composeFiles.map(file => ({ path: file, text: (0,external_node_fs_.readFileSync)(file, 'utf8') }));
     const values = interpolationValues(inputs.env, inputs.passthrough, process.env);
-    const problems = composeVariableProblems(compose, inputs.image ? new Map([...values, ['IMAGE', 'set after the push']]) : values);
+    const problems = composeVariableProblems(compose, withImage(values, inputs.image ? 'set after the push' : undefined));
     if (problems.length > 0)
         throw new Error(`${problems.join('\n')}\nNothing was deployed.`);
     const workdir = await createWorkdir(process.env.RUNNER_TEMP);
@@ -103498,9 +103515,7 @@ async function deploy(inputs, secrets) {
             await group('Check the target engine', () => checkManager(api, tunnel.lastDialError));
             const before = await api.snapshot(inputs.stack);
             const baseline = baselineOf(before, inputs.stack);
-            const variables = new Map(values);
-            if (image)
-                variables.set('IMAGE', image.pinned);
+            const variables = withImage(values, image?.pinned);
             const deployStarted = Date.now();
             const deadline = deployStarted + inputs.timeoutMs;
             const plan = { stack: inputs.stack, composeFiles: inputs.composeFiles, prune: inputs.prune, variables, secretKey: secretKeyOf(inputs), deadline };
@@ -103515,8 +103530,8 @@ async function deploy(inputs, secrets) {
                     throw error;
                 }
             });
-            const verdict = stopped
-                ? deployStopped(inputs.stack, stopped)
+            const { verdict, snapshot } = stopped
+                ? { verdict: deployStopped(inputs.stack, stopped), snapshot: undefined }
                 : await waitForVerdict(api, tunnel, { stack: inputs.stack, baseline, deadline, rollbackOnFailure: inputs.rollbackOnFailure, image });
             const diagnoses = verdict.status === 'converged' ? [] : await group('Diagnostics', () => showDiagnostics(api, verdict, deployStarted, secrets));
             setOutput('status', verdict.status);
@@ -103531,9 +103546,9 @@ async function deploy(inputs, secrets) {
             });
             if (process.env.GITHUB_STEP_SUMMARY)
                 await summary.addRaw(markdown).write();
-            if (verdict.status === 'converged') {
+            if (verdict.status === 'converged' && snapshot) {
                 core_info(verdict.summary);
-                await group('Remove unused secret and config versions', () => pruneVersions(api, inputs.stack));
+                await group('Remove unused secret and config versions', () => pruneVersions(api, inputs.stack, snapshot));
             }
             else {
                 setFailed(verdict.summary);
@@ -103555,7 +103570,7 @@ async function waitForVerdict(api, tunnel, plan) {
     for (const warning of configWarnings(stackServices(await api.snapshot(plan.stack), plan.stack), images, plan.deadline - Date.now()))
         core_warning(warning);
     const callsBeforeWait = api.calls();
-    const { verdict, polls, verdictAt } = await group('Wait for the rollout', () => watch(api, {
+    const { verdict, snapshot, polls, verdictAt } = await group('Wait for the rollout', () => watch(api, {
         stack: plan.stack,
         baseline: plan.baseline,
         deployedAt,
@@ -103575,7 +103590,7 @@ async function waitForVerdict(api, tunnel, plan) {
         verdictAt,
         deployedAt
     })}`);
-    return verdict;
+    return { verdict, snapshot };
 }
 /** `docker stack deploy` ran into the deadline: what reached Swarm is unknown, so no service is judged. */
 function deployStopped(stack, error) {
@@ -103584,6 +103599,10 @@ function deployStopped(stack, error) {
         services: [],
         summary: `Stack ${stack} timed out: ${error.message}. Some services may have been updated; check the manager (docker stack ps ${stack}) and deploy again.`
     };
+}
+/** Compose interpolation values with IMAGE set, when this run builds one. */
+function withImage(values, image) {
+    return image === undefined ? values : new Map([...values, ['IMAGE', image]]);
 }
 /**
  * A key for secret version names that is stable across runs and never leaves
@@ -103612,8 +103631,8 @@ async function showDiagnostics(api, verdict, deployStarted, secrets) {
  * the specs kept for rollback use. After a failure nothing is removed, so
  * Swarm (or a person) can still roll back.
  */
-async function pruneVersions(api, stack) {
-    const inUse = namesInUse(stackServices(await api.snapshot(stack), stack));
+async function pruneVersions(api, stack, converged) {
+    const inUse = namesInUse(stackServices(converged, stack));
     const unused = (await api.listObjects(stack)).filter(o => isVersionOf(stack, o.name) && !inUse.has(o.name));
     for (const object of unused) {
         try {

@@ -17,7 +17,7 @@ const lab = JSON.parse(readFileSync(process.env.SWARM_LAB_JSON ?? '/run/swl/lab.
 const docker = new Docker({ socketPath: lab.managerDockerHost.replace('unix://', '') })
 const outDir = path.join(root, '__tests__/fixtures')
 const run = Date.now().toString(36)
-let stack = `fixture-${run}`
+let stack = '' // the stack being recorded; record() sets it
 
 async function snapshot() {
   const services = await docker.listServices({ filters: JSON.stringify({ label: [`com.docker.stack.namespace=${stack}`] }) })
@@ -96,7 +96,9 @@ const all = {
   zero: () => record('zero', { 'compose-file': 'zero.yml', env: base }, { app: 'converge', name: 'zero' }),
   pause: async () => {
     const inputs = { image, 'compose-file': 'web-pause.yml', context: '../hello' }
-    await record('pause-good', { ...inputs, tags: 'p1', 'build-args': 'VERSION=p1' }, { app: 'converge', name: 'pause' })
+    // The good version first, not recorded: the fixture is the failing update on top of it.
+    stack = `fixture-pause-${run}`
+    await action({ ...inputs, tags: 'p1', 'build-args': 'VERSION=p1' }, path.join(root, 'examples/converge'))
     await record('pause', { ...inputs, tags: 'p2', 'build-args': 'VERSION=p2\nHEALTH_PATH=missing' }, { app: 'converge', name: 'pause' })
   },
   crash: () => record('crash', { 'compose-file': 'crash.yml', env: base }, { app: 'converge', name: 'crash' })

@@ -3,7 +3,7 @@
 // every side effect goes through the docker CLI, the tunnel or the API seam.
 import * as core from '@actions/core'
 import { createHash } from 'node:crypto'
-import { readFileSync, statSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import type { PushedImage } from './build/image.js'
 import { buildAndPush } from './build/image.js'
 import type { DockerTunnel } from './connect/docker-tunnel.js'
@@ -13,12 +13,14 @@ import type { Diagnosis } from './converge/diagnose.js'
 import type { Baseline, Verdict } from './converge/judge.js'
 import { baselineOf, stackServices } from './converge/judge.js'
 import type { SwarmApi } from './converge/swarm-api.js'
+import type { Snapshot } from './converge/swarm.js'
 import { dockerodeApi } from './converge/swarm-api.js'
 import { configWarnings } from './converge/warnings.js'
 import { watch } from './converge/watch.js'
 import { composeVariableProblems, deployStack, interpolationValues } from './deploy/stack-deploy.js'
 import { isVersionOf, namesInUse } from './deploy/stack-objects.js'
 import { CliTimeout, ExecDockerCli } from './docker-cli.js'
+import { isFile } from './files.js'
 import type { Inputs } from './inputs/inputs.js'
 import { getInputs, secretsOf } from './inputs/inputs.js'
 import { ecrToken, login, resolveAuth } from './registry/login.js'
@@ -28,14 +30,6 @@ import { createWorkdir } from './workdir.js'
 
 // Three API calls a cycle: a verdict within ~0.3 s of Swarm's decisive moment.
 const POLL_MS = 250
-
-function isFile(path: string): boolean {
-  try {
-    return statSync(path).isFile()
-  } catch {
-    return false
-  }
-}
 
 export async function run(): Promise<void> {
   try {
@@ -68,7 +62,7 @@ async function deploy(inputs: Inputs, secrets: string[]): Promise<void> {
   // that is missing must stop the run, not become an empty string.
   const compose = inputs.composeFiles.map(file => ({ path: file, text: readFileSync(file, 'utf8') }))
   const values = interpolationValues(inputs.env, inputs.passthrough, process.env)
-  const problems = composeVariableProblems(compose, inputs.image ? new Map([...values, ['IMAGE', 'set after the push']]) : values)
+  const problems = composeVariableProblems(compose, withImage(values, inputs.image ? 'set after the push' : undefined))
   if (problems.length > 0) throw new Error(`${problems.join('\n')}\nNothing was deployed.`)
 
   const workdir = await createWorkdir(process.env.RUNNER_TEMP)
@@ -98,8 +92,7 @@ async function deploy(inputs: Inputs, secrets: string[]): Promise<void> {
       const before = await api.snapshot(inputs.stack)
       const baseline = baselineOf(before, inputs.stack)
 
-      const variables = new Map(values)
-      if (image) variables.set('IMAGE', image.pinned)
+      const variables = withImage(values, image?.pinned)
       const deployStarted = Date.now()
       const deadline = deployStarted + inputs.timeoutMs
       const plan = { stack: inputs.stack, composeFiles: inputs.composeFiles, prune: inputs.prune, variables, secretKey: secretKeyOf(inputs), deadline }
@@ -112,8 +105,8 @@ async function deploy(inputs: Inputs, secrets: string[]): Promise<void> {
           throw error
         }
       })
-      const verdict = stopped
-        ? deployStopped(inputs.stack, stopped)
+      const { verdict, snapshot } = stopped
+        ? { verdict: deployStopped(inputs.stack, stopped), snapshot: undefined }
         : await waitForVerdict(api, tunnel, { stack: inputs.stack, baseline, deadline, rollbackOnFailure: inputs.rollbackOnFailure, image })
 
       const diagnoses = verdict.status === 'converged' ? [] : await core.group('Diagnostics', () => showDiagnostics(api, verdict, deployStarted, secrets))
@@ -130,9 +123,9 @@ async function deploy(inputs: Inputs, secrets: string[]): Promise<void> {
       })
       if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(markdown).write()
 
-      if (verdict.status === 'converged') {
+      if (verdict.status === 'converged' && snapshot) {
         core.info(verdict.summary)
-        await core.group('Remove unused secret and config versions', () => pruneVersions(api, inputs.stack))
+        await core.group('Remove unused secret and config versions', () => pruneVersions(api, inputs.stack, snapshot))
       } else {
         core.setFailed(verdict.summary)
       }
@@ -154,13 +147,13 @@ interface WaitPlan {
 }
 
 /** Warn about settings Swarm cannot judge by, then watch the rollout to a verdict. */
-async function waitForVerdict(api: SwarmApi, tunnel: DockerTunnel, plan: WaitPlan): Promise<Verdict> {
+async function waitForVerdict(api: SwarmApi, tunnel: DockerTunnel, plan: WaitPlan): Promise<{ verdict: Verdict; snapshot: Snapshot | undefined }> {
   const deployedAt = Date.now()
   const images = new Map(plan.image?.healthcheck ? [[plan.image.pinned, plan.image.healthcheck]] : [])
   for (const warning of configWarnings(stackServices(await api.snapshot(plan.stack), plan.stack), images, plan.deadline - Date.now())) core.warning(warning)
   const callsBeforeWait = api.calls()
 
-  const { verdict, polls, verdictAt } = await core.group('Wait for the rollout', () =>
+  const { verdict, snapshot, polls, verdictAt } = await core.group('Wait for the rollout', () =>
     watch(api, {
       stack: plan.stack,
       baseline: plan.baseline,
@@ -185,7 +178,7 @@ async function waitForVerdict(api: SwarmApi, tunnel: DockerTunnel, plan: WaitPla
       deployedAt
     })}`
   )
-  return verdict
+  return { verdict, snapshot }
 }
 
 /** `docker stack deploy` ran into the deadline: what reached Swarm is unknown, so no service is judged. */
@@ -195,6 +188,11 @@ function deployStopped(stack: string, error: CliTimeout): Verdict {
     services: [],
     summary: `Stack ${stack} timed out: ${error.message}. Some services may have been updated; check the manager (docker stack ps ${stack}) and deploy again.`
   }
+}
+
+/** Compose interpolation values with IMAGE set, when this run builds one. */
+function withImage(values: Map<string, string>, image: string | undefined): Map<string, string> {
+  return image === undefined ? values : new Map([...values, ['IMAGE', image]])
 }
 
 /**
@@ -225,8 +223,8 @@ async function showDiagnostics(api: SwarmApi, verdict: Verdict, deployStarted: n
  * the specs kept for rollback use. After a failure nothing is removed, so
  * Swarm (or a person) can still roll back.
  */
-async function pruneVersions(api: SwarmApi, stack: string): Promise<void> {
-  const inUse = namesInUse(stackServices(await api.snapshot(stack), stack))
+async function pruneVersions(api: SwarmApi, stack: string, converged: Snapshot): Promise<void> {
+  const inUse = namesInUse(stackServices(converged, stack))
   const unused = (await api.listObjects(stack)).filter(o => isVersionOf(stack, o.name) && !inUse.has(o.name))
   for (const object of unused) {
     try {

@@ -60,7 +60,7 @@ export interface ActionRun {
 }
 
 /** GITHUB_OUTPUT holds `name<<DELIM\nvalue\nDELIM` blocks. */
-export function parseOutputs(text: string): Record<string, string> {
+function parseOutputs(text: string): Record<string, string> {
   const outputs: Record<string, string> = {}
   const lines = text.split('\n')
   for (let i = 0; i < lines.length; i++) {
@@ -107,13 +107,14 @@ export async function runAction(lab: Lab, inputs: Record<string, string>, option
     .split('\n')
     .filter(line => !line.startsWith('::add-mask::'))
     .join('\n')
+  const outputText = readFileSync(outputFile, 'utf8')
   return {
     code,
     stdout,
     stderr,
     log,
-    outputs: parseOutputs(readFileSync(outputFile, 'utf8')),
-    outputFile: readFileSync(outputFile, 'utf8'),
+    outputs: parseOutputs(outputText),
+    outputFile: outputText,
     summary: readFileSync(summaryFile, 'utf8'),
     runnerTemp,
     home,

@@ -29,7 +29,7 @@ describe('build', () => {
 
 describe('deploy', () => {
   it('always sends registry auth and merges compose files in order', () => {
-    const plan = { stack: 'web', composeFiles: ['a.yml', 'b.yml'], prune: true, variables: new Map([['DB_PASSWORD', 'hunter2']]), secretKey: Buffer.alloc(32), deadline: 0 }
+    const plan = { stack: 'web', composeFiles: ['a.yml', 'b.yml'], prune: true, variables: new Map([['DB_PASSWORD', 'hunter2']]) }
     expect(stackDeployArgs(plan)).toEqual(['stack', 'deploy', '--with-registry-auth', '--prune', '--compose-file', 'a.yml', '--compose-file', 'b.yml', 'web'])
     expect(stackDeployArgs(plan).join(' ')).not.toContain('hunter2')
     expect(deployEnvironment(plan, '/tmp/sd-x/docker.sock')).toEqual({ DB_PASSWORD: 'hunter2', DOCKER_HOST: 'unix:///tmp/sd-x/docker.sock' })

@@ -6,8 +6,6 @@ import type { Healthcheck } from '../converge/swarm.js'
 import type { ImageBuild } from '../inputs/inputs.js'
 
 export interface PushedImage {
-  repository: string
-  tag: string
   digest: string
   /** `repo:tag@sha256:…`: what the stack deploys. */
   pinned: string
@@ -65,8 +63,6 @@ export async function buildAndPush(cli: DockerCli, image: ImageBuild): Promise<P
   digest ??= digestFromRepoDigests(repoDigests, image.repository)
   if (digest === undefined) throw new Error(`pushed ${image.repository}:${first} but the registry reported no digest`)
   return {
-    repository: image.repository,
-    tag: first,
     digest,
     pinned: `${image.repository}:${first}@${digest}`,
     healthcheck: (JSON.parse(healthcheck) as Healthcheck | null) ?? undefined

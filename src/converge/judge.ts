@@ -2,6 +2,7 @@
 // deploy (the baseline) and what it reports now. The watcher only fetches
 // snapshots and asks this module what they mean.
 import type { Node, Service, Snapshot, Task, TaskSpec } from './swarm.js'
+import { STACK_LABEL } from './swarm.js'
 
 export type StackStatus = 'pending' | 'converged' | 'failed' | 'rolled-back' | 'timed-out'
 export type ServiceState = 'pending' | 'rolling-back' | 'converged' | 'failed' | 'rolled-back'
@@ -100,9 +101,10 @@ export const UNSCHEDULABLE_GRACE_MS = 15_000
 // Task errors that no retry will fix.
 const PULL_ERROR = /no such image|pull access denied|manifest unknown|manifest for .* not found|repository does not exist|unauthorized|denied: /i
 
-const STACK_LABEL = 'com.docker.stack.namespace'
 const ACTIVE_DESIRED = new Set(['new', 'allocated', 'pending', 'assigned', 'accepted', 'preparing', 'ready', 'starting', 'running'])
 const FAILED_STATES = new Set(['failed', 'rejected'])
+// Tasks on these nodes will be replaced elsewhere (or, for a global service, are not owed).
+const GONE_NODE_STATES = new Set(['down', 'disconnected'])
 
 /** Stable JSON of the task template: equal strings mean Swarm has nothing to roll out. */
 export function templateKey(template: TaskSpec): string {
@@ -155,6 +157,8 @@ export function monitorMs(service: Service): number {
   return monitor > 0 ? monitor / 1e6 : DEFAULT_MONITOR_MS
 }
 
+export const isJob = (mode: ServiceMode): boolean => mode === 'replicated-job' || mode === 'global-job'
+
 export function modeOf(service: Service): ServiceMode {
   const mode = service.Spec.Mode
   if (mode.Global) return 'global'
@@ -202,16 +206,14 @@ interface TaskCount {
 
 const reasonOf = (t: Task): string => `${t.Status.State}: ${t.Status.Err || t.Status.Message || ''}`.trim()
 
-function countTasks(service: Service, tasks: Task[], fresh: (t: Task) => boolean, nodes: Map<string, Node>, clock: JudgeClock): TaskCount {
-  const mode = modeOf(service)
-  // Tasks on a node that is down will be replaced elsewhere (or, for a global
-  // service, are not owed): they neither count nor block.
-  const live = (t: Task): boolean => !t.NodeID || !['down', 'disconnected'].includes(nodes.get(t.NodeID)?.Status.State ?? 'ready')
+function countTasks(service: Service, mode: ServiceMode, tasks: Task[], fresh: (t: Task) => boolean, nodes: Map<string, Node>, clock: JudgeClock): TaskCount {
+  // Tasks on a node that is gone neither count nor block.
+  const live = (t: Task): boolean => !t.NodeID || !GONE_NODE_STATES.has(nodes.get(t.NodeID)?.Status.State ?? 'ready')
   // Only tasks Swarm still wants: an old task of the same image stuck in pending is history.
   const unschedulable = tasks.find(
     t => ACTIVE_DESIRED.has(t.DesiredState) && live(t) && runsCurrentSpec(t, service) && t.Status.State === 'pending' && /no suitable node/.test(t.Status.Err ?? '')
   )?.Status.Err
-  if (mode === 'replicated-job' || mode === 'global-job') {
+  if (isJob(mode)) {
     // A job is done when this deploy's tasks have completed.
     const mine = tasks.filter(t => fresh(t) && runsCurrentSpec(t, service))
     const complete = mine.filter(t => t.Status.State === 'complete')
@@ -269,14 +271,13 @@ function taskViews(service: Service, tasks: Task[], fresh: (t: Task) => boolean,
 }
 
 /** Why a service will not converge without a person, if it will not. */
-function hopeless(service: Service, change: ServiceVerdict['change'], count: TaskCount, currentFailures: TaskFailure[], clock: JudgeClock): string | undefined {
-  if (count.unschedulable && clock.sinceDeployMs >= UNSCHEDULABLE_GRACE_MS) return `no node can run it: ${count.unschedulable}`
+function hopeless(mode: ServiceMode, change: ServiceVerdict['change'], count: TaskCount, currentFailures: TaskFailure[], unplaceable: boolean): string | undefined {
+  if (unplaceable) return `no node can run it: ${count.unschedulable}`
   const first = currentFailures[0]
   if (!first || count.done) return undefined
   const pull = currentFailures.find(f => PULL_ERROR.test(f.error))
   if (pull) return `the image cannot be pulled on ${pull.node}: ${pull.error}`
-  const mode = modeOf(service)
-  if (mode === 'replicated-job' || mode === 'global-job') return `the job failed on ${first.node}: ${first.error}`
+  if (isJob(mode)) return `the job failed on ${first.node}: ${first.error}`
   // Every task has failed and none runs now; or, when crashes are staggered so
   // that some task is always briefly running, each has failed twice on
   // average and none has stayed up for the monitor period.
@@ -303,10 +304,9 @@ function failuresOf(service: Service, tasks: Task[], fresh: (t: Task) => boolean
     }))
 }
 
-function judgeService(service: Service, baseline: Baseline, snapshot: Snapshot, clock: JudgeClock, nodes: Map<string, Node>): ServiceVerdict {
+function judgeService(service: Service, baseline: Baseline, snapshot: Snapshot, clock: JudgeClock, nodes: Map<string, Node>, fresh: (t: Task) => boolean): ServiceVerdict {
   const before = baseline.services[service.Spec.Name]
-  const known = new Set(baseline.taskIds)
-  const fresh = (t: Task): boolean => !known.has(t.ID)
+  const mode = modeOf(service)
   const tasks = snapshot.tasks.filter(t => t.ServiceID === service.ID)
   const replaced = before !== undefined && before.id !== service.ID
   const change: ServiceVerdict['change'] =
@@ -314,14 +314,14 @@ function judgeService(service: Service, baseline: Baseline, snapshot: Snapshot, 
   const update = service.UpdateStatus
   // An UpdateStatus only speaks for this deploy if it began after the baseline.
   const ownUpdate = update?.State !== undefined && (change === 'created' || update.StartedAt !== before?.updateStartedAt) ? update : undefined
-  const count = countTasks(service, tasks, fresh, nodes, clock)
+  const count = countTasks(service, mode, tasks, fresh, nodes, clock)
   const failures = failuresOf(service, tasks, fresh, nodes)
 
   const verdict: ServiceVerdict = {
     name: service.Spec.Name,
     id: service.ID,
     image: service.Spec.TaskTemplate.ContainerSpec?.Image ?? '',
-    mode: modeOf(service),
+    mode,
     change,
     state: 'pending',
     desired: count.desired,
@@ -335,8 +335,11 @@ function judgeService(service: Service, baseline: Baseline, snapshot: Snapshot, 
     tasks: taskViews(service, tasks, fresh, nodes)
   }
   const swarmSays = ownUpdate?.Message ? `: ${ownUpdate.Message}` : ''
-  const currentFailures = failures.filter(f => tasks.some(t => t.ID === f.taskId && runsCurrentSpec(t, service)))
-  const stuck = hopeless(service, change, count, currentFailures, clock)
+  const currentIds = new Set(tasks.filter(t => runsCurrentSpec(t, service)).map(t => t.ID))
+  const currentFailures = failures.filter(f => currentIds.has(f.taskId))
+  // "no suitable node" can clear when a node joins or frees up; past the grace period it will not.
+  const unplaceable = count.unschedulable !== undefined && clock.sinceDeployMs >= UNSCHEDULABLE_GRACE_MS
+  const stuck = hopeless(mode, change, count, currentFailures, unplaceable)
   switch (ownUpdate?.State) {
     case 'paused':
       return clock.rollbackOnFailure === false
@@ -358,16 +361,16 @@ function judgeService(service: Service, baseline: Baseline, snapshot: Snapshot, 
       return { ...verdict, message: `update completed; waiting for tasks: ${count.running}/${count.desired} running` }
     case 'updating':
       // Swarm's failure_action handles failing tasks; a task no node can take stalls it for good.
-      if (count.unschedulable && stuck?.startsWith('no node')) return { ...verdict, state: 'failed', message: `update stalled: ${stuck}` }
+      if (unplaceable) return { ...verdict, state: 'failed', message: `update stalled: ${stuck}` }
       return { ...verdict, message: `updating: ${count.running}/${count.desired} of the new spec running` }
     default:
       break
   }
-  const isJob = verdict.mode.endsWith('job')
-  const progress = `${count.running}/${count.desired} ${isJob ? 'complete' : 'running'}`
+  const job = isJob(mode)
+  const progress = `${count.running}/${count.desired} ${job ? 'complete' : 'running'}`
   if (stuck) return { ...verdict, state: 'failed', message: stuck }
   // A job whose spec did not change is not run again: nothing to wait for.
-  if (isJob && change === 'unchanged') return { ...verdict, state: 'converged', message: 'unchanged job, not run again' }
+  if (job && change === 'unchanged') return { ...verdict, state: 'converged', message: 'unchanged job, not run again' }
   if (change === 'updated' && (!count.settled || clock.sinceDeployMs < NO_UPDATE_GRACE_MS)) {
     return { ...verdict, message: `spec changed; waiting for Swarm to start the update (${progress})` }
   }
@@ -378,8 +381,10 @@ function judgeService(service: Service, baseline: Baseline, snapshot: Snapshot, 
 
 export function judge(baseline: Baseline, snapshot: Snapshot, stack: string, clock: JudgeClock): Verdict {
   const nodes = new Map(snapshot.nodes.map(n => [n.ID, n]))
+  const known = new Set(baseline.taskIds)
+  const fresh = (t: Task): boolean => !known.has(t.ID)
   const services = stackServices(snapshot, stack)
-    .map(s => judgeService(s, baseline, snapshot, clock, nodes))
+    .map(s => judgeService(s, baseline, snapshot, clock, nodes, fresh))
     .sort((a, b) => a.name.localeCompare(b.name))
   const status = stackStatus(services, clock)
   return { status, services, summary: summarize(services, stack, status) }

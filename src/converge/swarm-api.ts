@@ -4,6 +4,10 @@
 import Docker from 'dockerode'
 import * as http from 'node:http'
 import type { Node, Service, Snapshot, Task } from './swarm.js'
+import { STACK_LABEL } from './swarm.js'
+
+/** An Engine API filter for what belongs to one stack. */
+const stackFilter = (stack: string): string => JSON.stringify({ label: [`${STACK_LABEL}=${stack}`] })
 
 export interface EngineInfo {
   serverVersion: string
@@ -49,9 +53,8 @@ export function dockerodeApi(socketPath: string): SwarmApi {
       }
     },
     async snapshot(stack) {
-      const label = `com.docker.stack.namespace=${stack}`
       const [services, nodes] = await Promise.all([
-        counted(docker.listServices({ filters: JSON.stringify({ label: [label] }) }) as Promise<unknown>) as Promise<Service[]>,
+        counted(docker.listServices({ filters: stackFilter(stack) }) as Promise<unknown>) as Promise<Service[]>,
         counted(docker.listNodes()) as unknown as Promise<Node[]>
       ])
       const ids = services.map(s => s.ID)
@@ -73,7 +76,7 @@ export function dockerodeApi(socketPath: string): SwarmApi {
     },
     async ensureObject(kind, name, data, stack) {
       // The value travels only in this request body, base64 as the API wants it.
-      const spec = { Name: name, Data: data.toString('base64'), Labels: { 'com.docker.stack.namespace': stack } }
+      const spec = { Name: name, Data: data.toString('base64'), Labels: { [STACK_LABEL]: stack } }
       try {
         await counted(kind === 'secret' ? docker.createSecret(spec) : docker.createConfig(spec))
         return 'created'
@@ -83,13 +86,12 @@ export function dockerodeApi(socketPath: string): SwarmApi {
       }
     },
     async listObjects(stack) {
-      const filters = JSON.stringify({ label: [`com.docker.stack.namespace=${stack}`] })
-      const [secrets, configs] = (await Promise.all([counted(docker.listSecrets({ filters })), counted(docker.listConfigs({ filters }))])) as unknown as Array<
-        Array<{ ID: string; Spec: { Name: string } }>
-      >
+      type Named = Array<{ ID: string; Spec: { Name: string } }>
+      const filters = stackFilter(stack)
+      const [secrets, configs] = (await Promise.all([counted(docker.listSecrets({ filters })), counted(docker.listConfigs({ filters }))])) as unknown as [Named, Named]
       return [
-        ...secrets!.map(s => ({ kind: 'secret' as const, id: s.ID, name: s.Spec.Name })),
-        ...configs!.map(c => ({ kind: 'config' as const, id: c.ID, name: c.Spec.Name }))
+        ...secrets.map(s => ({ kind: 'secret' as const, id: s.ID, name: s.Spec.Name })),
+        ...configs.map(c => ({ kind: 'config' as const, id: c.ID, name: c.Spec.Name }))
       ]
     },
     async removeObject(kind, id) {

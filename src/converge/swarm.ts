@@ -2,6 +2,9 @@
 // are the API's own, so recorded JSON from a real engine is a valid fixture.
 // Every field is present in API 1.41 (Engine 20.10) and in later versions.
 
+/** The label `docker stack deploy` puts on everything a stack owns. */
+export const STACK_LABEL = 'com.docker.stack.namespace'
+
 export type UpdateState = 'updating' | 'paused' | 'completed' | 'rollback_started' | 'rollback_paused' | 'rollback_completed'
 
 /** Durations in nanoseconds, as the API gives them. */

@@ -1,17 +1,17 @@
 // Compose settings that make Swarm's own verdict unreliable, found before
 // the wait: better a warning now than a "completed" that was not healthy.
-import { monitorMs } from './judge.js'
-import type { Healthcheck, Service } from './swarm.js'
+import { isJob, modeOf, monitorMs } from './judge.js'
+import type { ContainerSpec, Healthcheck, Service } from './swarm.js'
 
-const SECOND = 1e9
-const seconds = (ns: number): string => `${Math.round((ns / SECOND) * 10) / 10}s`
+// Compared in ms; the API gives healthcheck durations in ns.
+const NS_PER_MS = 1e6
+const seconds = (ms: number): string => `${Math.round(ms / 100) / 10}s`
 
 // Docker's defaults when the spec leaves a field out.
-const DEFAULT_INTERVAL = 30 * SECOND
+const DEFAULT_INTERVAL_MS = 30_000
 const DEFAULT_RETRIES = 3
 
-function effectiveHealthcheck(service: Service, images: Map<string, Healthcheck>): Healthcheck | undefined {
-  const spec = service.Spec.TaskTemplate.ContainerSpec
+function effectiveHealthcheck(spec: ContainerSpec | undefined, images: Map<string, Healthcheck>): Healthcheck | undefined {
   const check = spec?.Healthcheck ?? images.get(spec?.Image ?? '')
   if (!check?.Test || check.Test.length === 0 || check.Test[0] === 'NONE') return undefined
   return check
@@ -26,23 +26,24 @@ export function configWarnings(services: Service[], images: Map<string, Healthch
   const warnings: string[] = []
   for (const service of services) {
     const name = service.Spec.Name
-    const update = service.Spec.UpdateConfig
-    const check = effectiveHealthcheck(service, images)
-    const monitor = monitorMs(service) * 1e6
-    const known = check !== undefined || service.Spec.TaskTemplate.ContainerSpec?.Healthcheck !== undefined || images.has(service.Spec.TaskTemplate.ContainerSpec?.Image ?? '')
-    if (update?.Order === 'start-first' && !check && known) {
+    const spec = service.Spec.TaskTemplate.ContainerSpec
+    const check = effectiveHealthcheck(spec, images)
+    const monitor = monitorMs(service)
+    // Whether there is a healthcheck is known for a spec that sets one (or NONE) and for images this run built.
+    const known = spec?.Healthcheck !== undefined || images.has(spec?.Image ?? '')
+    if (service.Spec.UpdateConfig?.Order === 'start-first' && !check && known) {
       warnings.push(`${name}: update order start-first without a healthcheck: Swarm counts a new task as ready the moment it starts, so old tasks stop before the new ones are known to work`)
     }
     if (check) {
-      const needed = (check.StartPeriod ?? 0) + (check.Interval || DEFAULT_INTERVAL) * (check.Retries || DEFAULT_RETRIES)
-      if (monitor < needed) {
-        warnings.push(`${name}: update monitor (${seconds(monitor)}) is shorter than the healthcheck needs to declare a task unhealthy (start_period + interval × retries = ${seconds(needed)}): Swarm may call a failing update completed; raise deploy.update_config.monitor`)
+      const intervalMs = check.Interval ? check.Interval / NS_PER_MS : DEFAULT_INTERVAL_MS
+      const neededMs = (check.StartPeriod ?? 0) / NS_PER_MS + intervalMs * (check.Retries || DEFAULT_RETRIES)
+      if (monitor < neededMs) {
+        warnings.push(`${name}: update monitor (${seconds(monitor)}) is shorter than the healthcheck needs to declare a task unhealthy (start_period + interval × retries = ${seconds(neededMs)}): Swarm may call a failing update completed; raise deploy.update_config.monitor`)
       }
     }
-    const mode = service.Spec.Mode
-    const startsTasks = !mode.ReplicatedJob && !mode.GlobalJob && mode.Replicated?.Replicas !== 0
-    if (startsTasks && monitor >= timeLeftMs * 1e6) {
-      warnings.push(`${name}: update monitor (${seconds(monitor)}) is not shorter than the time left before the timeout (${seconds(timeLeftMs * 1e6)}): a task this deploy starts counts only once it has stayed up that long, so the rollout cannot converge in time; raise the timeout input`)
+    const startsTasks = !isJob(modeOf(service)) && service.Spec.Mode.Replicated?.Replicas !== 0
+    if (startsTasks && monitor >= timeLeftMs) {
+      warnings.push(`${name}: update monitor (${seconds(monitor)}) is not shorter than the time left before the timeout (${seconds(timeLeftMs)}): a task this deploy starts counts only once it has stayed up that long, so the rollout cannot converge in time; raise the timeout input`)
     }
   }
   return warnings

@@ -46,9 +46,9 @@ export async function watch(api: Pick<SwarmApi, 'snapshot' | 'rollback'>, option
   let lastVerdict: Verdict | undefined
   let runningSince = new Map<string, number>()
   for (;;) {
-    const deadlineReached = now() >= options.deadline
-    // The snapshot shows the swarm somewhere between these two times.
+    // The snapshot shows the swarm somewhere between this time and its reply.
     const polledAt = now()
+    const deadlineReached = polledAt >= options.deadline
     let current: Snapshot | undefined
     try {
       current = await api.snapshot(options.stack)

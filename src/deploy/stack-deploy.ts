@@ -4,12 +4,13 @@
 // reach the manager inside API request bodies and nowhere else.
 import * as core from '@actions/core'
 import { randomBytes } from 'node:crypto'
-import { readFileSync, statSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { unlink, writeFile } from 'node:fs/promises'
 import * as path from 'node:path'
 import type { SwarmApi } from '../converge/swarm-api.js'
 import type { DockerCli } from '../docker-cli.js'
 import { runOrThrow } from '../docker-cli.js'
+import { isFile } from '../files.js'
 import { renderStackObjects } from './stack-objects.js'
 import { checkVariables, findVariables } from './variables.js'
 
@@ -17,7 +18,7 @@ export interface DeployPlan {
   stack: string
   composeFiles: string[]
   prune: boolean
-  /** Compose interpolation values: the `env` input plus IMAGE. */
+  /** Compose interpolation values: the `env` input, variables let through by env-passthrough, and IMAGE. */
   variables: Map<string, string>
   /** Keys secret version names (see contentHash). */
   secretKey: Buffer
@@ -25,7 +26,7 @@ export interface DeployPlan {
   deadline: number
 }
 
-export function stackDeployArgs(plan: DeployPlan): string[] {
+export function stackDeployArgs(plan: Pick<DeployPlan, 'stack' | 'prune' | 'composeFiles'>): string[] {
   const args = ['stack', 'deploy', '--with-registry-auth']
   if (plan.prune) args.push('--prune')
   for (const file of plan.composeFiles) args.push('--compose-file', file)
@@ -33,7 +34,7 @@ export function stackDeployArgs(plan: DeployPlan): string[] {
   return args
 }
 
-export function deployEnvironment(plan: DeployPlan, socketPath: string): Record<string, string> {
+export function deployEnvironment(plan: Pick<DeployPlan, 'variables'>, socketPath: string): Record<string, string> {
   return { ...Object.fromEntries(plan.variables), DOCKER_HOST: `unix://${socketPath}` }
 }
 
@@ -71,8 +72,7 @@ export function composeVariableProblems(files: Array<{ path: string; text: strin
 
 /** The rewritten compose file goes beside the original, so relative paths in it still resolve. */
 export function renderedPath(original: string, token: string): string {
-  const slash = original.lastIndexOf('/')
-  return `${original.slice(0, slash + 1)}.swarm-deploy-${token}-${original.slice(slash + 1)}`
+  return path.join(path.dirname(original), `.swarm-deploy-${token}-${path.basename(original)}`)
 }
 
 /** Reads `file:` sources as the docker CLI does: relative to the first compose file's folder. */
@@ -80,7 +80,7 @@ function sourceReader(composeFiles: string[]): (file: string) => Buffer | undefi
   const base = path.dirname(composeFiles[0] ?? '.')
   return file => {
     const full = path.resolve(base, file)
-    return statSync(full, { throwIfNoEntry: false })?.isFile() ? readFileSync(full) : undefined
+    return isFile(full) ? readFileSync(full) : undefined
   }
 }
 
