@@ -103365,7 +103365,7 @@ function renderSummary(facts) {
 }
 
 ;// CONCATENATED MODULE: ./src/report/redact.ts
-// Text that comes from the swarm (container logs) may echo a secret back.
+// Text that comes from the swarm (container logs, task errors) may echo a secret back.
 // The runner masks registered secrets in the log, but we also print outside
 // a runner and into the job summary, so we redact ourselves first.
 function redact(text, secrets) {
@@ -103382,6 +103382,15 @@ function redact(text, secrets) {
     for (const needle of [...needles].sort((a, b) => b.length - a.length))
         result = result.split(needle).join('***');
     return result;
+}
+/** The snapshot with the text Swarm reports (task errors, update messages) redacted, before anything reads it. */
+function redactSnapshot(snapshot, secrets) {
+    const clean = (text) => (text === undefined ? undefined : redact(text, secrets));
+    return {
+        ...snapshot,
+        services: snapshot.services.map(s => (s.UpdateStatus ? { ...s, UpdateStatus: { ...s.UpdateStatus, Message: clean(s.UpdateStatus.Message) } } : s)),
+        tasks: snapshot.tasks.map(t => ({ ...t, Status: { ...t.Status, Err: clean(t.Status.Err), Message: clean(t.Status.Message) } }))
+    };
 }
 
 // EXTERNAL MODULE: external "node:os"
@@ -103510,7 +103519,10 @@ async function deploy(inputs, secrets) {
             core_info(`Docker engine reached through ${opened.description}`);
             return opened;
         });
-        const api = dockerodeApi(tunnel.socketPath);
+        // Swarm's own text (task errors, update messages) may echo a value back:
+        // it is redacted as it arrives, so no log, output or summary shows it.
+        const engine = dockerodeApi(tunnel.socketPath);
+        const api = { ...engine, snapshot: async (stack) => redactSnapshot(await engine.snapshot(stack), secrets) };
         try {
             await group('Check the target engine', () => checkManager(api, tunnel.lastDialError));
             const before = await api.snapshot(inputs.stack);

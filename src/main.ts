@@ -25,7 +25,7 @@ import type { Inputs } from './inputs/inputs.js'
 import { getInputs, secretsOf } from './inputs/inputs.js'
 import { ecrToken, login, resolveAuth } from './registry/login.js'
 import { renderSummary, servicesOutput } from './report/summary.js'
-import { redact } from './report/redact.js'
+import { redact, redactSnapshot } from './report/redact.js'
 import { createWorkdir } from './workdir.js'
 
 // Three API calls a cycle: a verdict within ~0.3 s of Swarm's decisive moment.
@@ -86,7 +86,10 @@ async function deploy(inputs: Inputs, secrets: string[]): Promise<void> {
       core.info(`Docker engine reached through ${opened.description}`)
       return opened
     })
-    const api = dockerodeApi(tunnel.socketPath)
+    // Swarm's own text (task errors, update messages) may echo a value back:
+    // it is redacted as it arrives, so no log, output or summary shows it.
+    const engine = dockerodeApi(tunnel.socketPath)
+    const api: SwarmApi = { ...engine, snapshot: async stack => redactSnapshot(await engine.snapshot(stack), secrets) }
     try {
       await core.group('Check the target engine', () => checkManager(api, tunnel.lastDialError))
       const before = await api.snapshot(inputs.stack)

@@ -3,7 +3,8 @@ import { buildArgs, digestFromPushOutput, digestFromRepoDigests } from '../../sr
 import { demuxLogs, describeFailure } from '../../src/converge/diagnose.js'
 import { deployEnvironment, stackDeployArgs } from '../../src/deploy/stack-deploy.js'
 import { loginArgs, resolveAuth } from '../../src/registry/login.js'
-import { redact } from '../../src/report/redact.js'
+import { redact, redactSnapshot } from '../../src/report/redact.js'
+import type { Snapshot } from '../../src/converge/swarm.js'
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`
 
@@ -63,6 +64,18 @@ describe('diagnostics', () => {
 
   it('redacts secrets and their lines from remote text', () => {
     expect(redact('pw=hunter2 and line-two-of-cert', ['hunter2', 'line-one\nline-two-of-cert'])).toBe('pw=*** and ***')
+  })
+
+  it('redacts what Swarm reports in a snapshot, leaving names and states', () => {
+    const snapshot: Snapshot = {
+      services: [{ ID: 's1', Version: { Index: 1 }, Spec: { Name: 'web_app', TaskTemplate: {}, Mode: {} }, UpdateStatus: { State: 'paused', Message: 'update paused: hunter2' } }],
+      tasks: [{ ID: 't1', ServiceID: 's1', Spec: {}, DesiredState: 'running', Status: { State: 'rejected', Err: 'bind source path does not exist: /srv/hunter2', Message: 'hunter2' } }],
+      nodes: []
+    }
+    const clean = redactSnapshot(snapshot, ['hunter2'])
+    expect(clean.services[0]!.UpdateStatus).toEqual({ State: 'paused', Message: 'update paused: ***' })
+    expect(clean.services[0]!.Spec.Name).toBe('web_app')
+    expect(clean.tasks[0]!.Status).toEqual({ State: 'rejected', Err: 'bind source path does not exist: /srv/***', Message: '***' })
   })
 })
 
