@@ -207,7 +207,6 @@ describe('checkVariables', () => {
       'compose-file: c.yml line 3 column 5: invalid interpolation: use $NAME, ${NAME}, ${NAME:-default} or ${NAME:?message}, and write $$ for a literal $',
       'compose-file: c.yml line 4 column 9: invalid interpolation: use $NAME, ${NAME}, ${NAME:-default} or ${NAME:?message}, and write $$ for a literal $'
     ])
-    expect(errors.join('\n')).not.toContain('SECRET')
   })
 
   it('reports each name once per file, at its first failing line, files in the order given', () => {
