@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process'
 import * as path from 'node:path'
 import { promisify } from 'node:util'
 import type { ActionRun, Lab } from './harness.js'
-import { docker, loadLab, removeStack, ROOT, runAction, runningNodes, sshInputs } from './harness.js'
+import { docker, expectVerdict, inspectService, loadLab, removeStack, ROOT, runAction, runningNodes, servicesOf, sshInputs } from './harness.js'
 
 jest.setTimeout(300_000)
 
@@ -25,28 +25,9 @@ const STACKS = {
   ssh: stackName('ssh'),
   crash: stackName('crash'),
   warn: stackName('warn'),
-  monitor: stackName('monitor')
-}
-
-interface ServiceOutput {
-  name: string
-  image: string
-  mode: string
-  running: number
-  desired: number
-  updateState?: string
-  state: string
-  change: string
-  nodes: string[]
-}
-
-/** What `docker service inspect` says, with the fields these tests read. */
-interface InspectedService {
-  Spec: {
-    Mode: { Replicated?: { Replicas?: number }; Global?: object; ReplicatedJob?: object }
-    TaskTemplate: { ContainerSpec: { Image: string } }
-  }
-  UpdateStatus?: { State: string }
+  monitor: stackName('monitor'),
+  startFirst: stackName('startfirst'),
+  pull: stackName('pull')
 }
 
 let lab: Lab
@@ -60,15 +41,6 @@ const execFileAsync = promisify(execFile)
 async function labCommand(command: string): Promise<string> {
   const { stdout, stderr } = await execFileAsync('bash', [path.join(ROOT, 'lab/lab.sh'), command], { encoding: 'utf8', timeout: 120_000 })
   return stdout + stderr
-}
-
-function inspect(name: string): InspectedService {
-  return JSON.parse(docker(lab, ['service', 'inspect', name]))[0] as InspectedService
-}
-
-function servicesOf(result: ActionRun): ServiceOutput[] {
-  expect(result.outputs.services).toBeDefined()
-  return JSON.parse(result.outputs.services!) as ServiceOutput[]
 }
 
 /** Current states of a service's tasks, e.g. ['Complete 3 seconds ago']. */
@@ -114,15 +86,6 @@ function runIn(inputs: Record<string, string>): Promise<ActionRun> {
   return runAction(lab, inputs, { cwd: CONVERGE })
 }
 
-/** Exit code (0 or 'non-zero') and status; on a mismatch the failure shows the end of the action's log. */
-function expectVerdict(result: ActionRun, code: 0 | 'non-zero', status: string): void {
-  const got = { code: result.code === 0 ? 0 : 'non-zero', status: result.outputs.status }
-  if (got.code !== code || got.status !== status) {
-    const tail = result.log.split('\n').slice(-40).join('\n')
-    throw new Error(`expected exit ${code}, status ${status}; got exit ${result.code}, status ${got.status} after ${result.seconds.toFixed(1)}s. Log tail:\n${tail}`)
-  }
-}
-
 beforeAll(() => {
   lab = loadLab()
   registryInputs = { 'registry-username': lab.registryUser, 'registry-password': lab.registryPassword }
@@ -153,7 +116,7 @@ describe('service modes', () => {
         nodes: [lab.managerNode, lab.workerNode].sort()
       })
     ])
-    expect(inspect(`${stack}_agent`).Spec.Mode.Global).toBeDefined()
+    expect(inspectService(lab, `${stack}_agent`).Spec.Mode.Global).toBeDefined()
     expect(runningNodes(lab, `${stack}_agent`)).toEqual([lab.managerNode, lab.workerNode].sort())
   })
 
@@ -168,7 +131,7 @@ describe('service modes', () => {
     expect(services[0]!.nodes).toHaveLength(1)
     // Well before the 60 s deadline: the job takes ~2 s, plus connect and deploy.
     expect(result.seconds).toBeLessThan(40)
-    expect(inspect(`${stack}_job`).Spec.Mode.ReplicatedJob).toBeDefined()
+    expect(inspectService(lab, `${stack}_job`).Spec.Mode.ReplicatedJob).toBeDefined()
     expect(taskStates(`${stack}_job`)).toEqual([expect.stringMatching(/^Complete /)])
   })
 
@@ -199,7 +162,7 @@ describe('service modes', () => {
     ])
     // Connect and deploy take a few seconds; there is nothing to wait for.
     expect(result.seconds).toBeLessThan(15)
-    expect(inspect(`${stack}_idle`).Spec.Mode.Replicated?.Replicas).toBe(0)
+    expect(inspectService(lab, `${stack}_idle`).Spec.Mode.Replicated?.Replicas).toBe(0)
     expect(taskStates(`${stack}_idle`)).toEqual([])
   })
 })
@@ -211,6 +174,13 @@ describe('settings that make Swarm\'s verdict unreliable', () => {
     expect(result.log).toContain(
       `::warning::${STACKS.warn}_web: update monitor (1s) is shorter than the healthcheck needs to declare a task unhealthy (start_period + interval × retries = 4s)`
     )
+  })
+
+  it('warns on order start-first without a healthcheck', async () => {
+    const stack = STACKS.startFirst
+    const result = await runIn(baseInputs(stack, 'start-first.yml'))
+    expectVerdict(result, 0, 'converged')
+    expect(result.log).toContain(`::warning::${stack}_web: update order start-first without a healthcheck: Swarm counts a new task as ready the moment it starts`)
   })
 
   // A new task counts only once it has stayed up for the monitor period.
@@ -225,6 +195,15 @@ describe('settings that make Swarm\'s verdict unreliable', () => {
 })
 
 describe('rollouts under trouble', () => {
+  it('fails fast when the image cannot be pulled', async () => {
+    const stack = STACKS.pull
+    const result = await runIn(baseInputs(stack, 'missing-image.yml', { timeout: '3m' }))
+    expectVerdict(result, 'non-zero', 'failed')
+    expect(result.log).toMatch(new RegExp(`::error::Stack ${stack} failed: ${stack}_web \\(the image cannot be pulled on \\S+: `))
+    expect(result.seconds).toBeLessThan(40)
+    expect(servicesOf(result)).toEqual([expect.objectContaining({ name: `${stack}_web`, running: 0, desired: 2, state: 'failed' })])
+  })
+
   it('fails a brand-new service that keeps crashing, saying there is nothing to roll back to', async () => {
     const stack = STACKS.crash
     const result = await runIn(baseInputs(stack, 'crash.yml', { timeout: '3m' }))
@@ -265,7 +244,7 @@ describe('rollouts under trouble', () => {
     expect(result.seconds).toBeLessThan(180)
     const [web] = servicesOf(result)
     expect(web).toEqual(expect.objectContaining({ name: `${stack}_web`, image: result.outputs.image, running: 4, desired: 4, state: 'converged', nodes: [lab.managerNode] }))
-    expect(inspect(`${stack}_web`).Spec.TaskTemplate.ContainerSpec.Image).toBe(result.outputs.image)
+    expect(inspectService(lab, `${stack}_web`).Spec.TaskTemplate.ContainerSpec.Image).toBe(result.outputs.image)
   })
 
   describe('failure_action: pause with a failing healthcheck', () => {
@@ -278,11 +257,11 @@ describe('rollouts under trouble', () => {
       expect(goodImage).toMatch(/@sha256:/)
     })
 
-    // NEW: the action asks Swarm to roll the paused update back.
+    // The action asks Swarm to roll the paused update back.
     it('asks Swarm to roll back the paused update and reports rolled-back', async () => {
       const stack = STACKS.pause
       const result = await runIn(helloInputs(stack, 'web-pause.yml', 'pause2', 'VERSION=2\nHEALTH_PATH=missing'))
-      const service = inspect(`${stack}_web`)
+      const service = inspectService(lab, `${stack}_web`)
       expectVerdict(result, 'non-zero', 'rolled-back')
       expect(service.UpdateStatus?.State).toBe('rollback_completed')
       expect(result.log).toContain('asking it to roll back')
@@ -297,16 +276,16 @@ describe('rollouts under trouble', () => {
       const result = await runIn(helloInputs(stack, 'web-pause.yml', 'pause3', 'VERSION=3\nHEALTH_PATH=missing', { 'rollback-on-failure': 'false' }))
       expectVerdict(result, 'non-zero', 'failed')
       expect(result.log).not.toContain('asking it to roll back')
-      const service = inspect(`${stack}_web`)
+      const service = inspectService(lab, `${stack}_web`)
       expect(service.UpdateStatus?.State).toBe('paused')
       // Still some time later: nothing rolled it back behind our back.
       await sleep(3000)
-      expect(inspect(`${stack}_web`).UpdateStatus?.State).toBe('paused')
+      expect(inspectService(lab, `${stack}_web`).UpdateStatus?.State).toBe('paused')
       expect(servicesOf(result)).toEqual([expect.objectContaining({ name: `${stack}_web`, state: 'failed', updateState: 'paused' })])
     })
   })
 
-  // NEW: a dropped SSH connection is re-established and the wait goes on.
+  // A dropped SSH connection is re-established and the wait goes on.
   it('reconnects when the SSH connection to the manager drops during the wait', async () => {
     const stack = STACKS.ssh
     const first = await runIn(helloInputs(stack, 'web.yml', 'ssh1', 'VERSION=1'))
@@ -322,38 +301,42 @@ describe('rollouts under trouble', () => {
     expect(dropped).toMatch(/dropped [1-9]\d* sshd session/)
     expectVerdict(result, 0, 'converged')
     expect(result.log).toContain('reconnected')
-    const service = inspect(`${stack}_web`)
+    expect(result.log).toMatch(/Verdict converged after [\d.]+s: \d+ polls, \d+ API calls, 2 SSH connection\(s\)/)
+    const service = inspectService(lab, `${stack}_web`)
     expect(service.UpdateStatus?.State).toBe('completed')
     expect(service.Spec.TaskTemplate.ContainerSpec.Image).toBe(result.outputs.image)
   })
 })
 
 /**
- * Resolve true once the service's spec no longer has `previousImage`, i.e.
- * the action's `docker stack deploy` has run and the action now waits for the
- * rollout (runAction hands the log back only at the end, so we watch the
- * manager); false if the action ends first or `timeoutMs` passes.
+ * Resolve true once `check` holds, polling the manager while the action runs
+ * (runAction hands the log back only at the end); false if the action ends
+ * first or `timeoutMs` passes.
  */
-async function deployed(pending: Promise<ActionRun>, service: string, previousImage: string, timeoutMs: number): Promise<boolean> {
+async function whileRunning(pending: Promise<ActionRun>, timeoutMs: number, check: () => boolean): Promise<boolean> {
   let finished = false
   void pending.then(() => (finished = true))
   for (const started = Date.now(); Date.now() - started < timeoutMs && !finished; await sleep(200)) {
-    if (inspect(service).Spec.TaskTemplate.ContainerSpec.Image !== previousImage) return true
+    if (check()) return true
   }
   return false
 }
 
-/** Wait until the service runs a new image and two of its tasks run it. */
-async function firstBatchRunning(pending: Promise<ActionRun>, service: string, previousImage: string, timeoutMs: number): Promise<boolean> {
-  let finished = false
-  void pending.then(() => (finished = true))
-  for (const started = Date.now(); Date.now() - started < timeoutMs && !finished; await sleep(200)) {
-    const image = inspect(service).Spec.TaskTemplate.ContainerSpec.Image
-    if (image === previousImage) continue
+const imageOf = (service: string): string => inspectService(lab, service).Spec.TaskTemplate.ContainerSpec.Image
+
+/** The action's `docker stack deploy` has run: the spec no longer has `previousImage`, and the action now waits. */
+function deployed(pending: Promise<ActionRun>, service: string, previousImage: string, timeoutMs: number): Promise<boolean> {
+  return whileRunning(pending, timeoutMs, () => imageOf(service) !== previousImage)
+}
+
+/** The service runs a new image and two of its tasks run it. */
+function firstBatchRunning(pending: Promise<ActionRun>, service: string, previousImage: string, timeoutMs: number): Promise<boolean> {
+  return whileRunning(pending, timeoutMs, () => {
+    const image = imageOf(service)
+    if (image === previousImage) return false
     const running = docker(lab, ['service', 'ps', service, '--no-trunc', '--filter', 'desired-state=running', '--format', '{{.Image}} {{.CurrentState}}'])
       .split('\n')
       .filter(line => line.startsWith(`${image} Running`))
-    if (running.length >= 2) return true
-  }
-  return false
+    return running.length >= 2
+  })
 }

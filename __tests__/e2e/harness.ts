@@ -1,6 +1,7 @@
 // Runs the bundled action the way the runner does (node24, INPUT_* env,
 // GITHUB_OUTPUT, GITHUB_STEP_SUMMARY, RUNNER_TEMP) against the lab swarm,
 // and reads the swarm back through the manager's own socket.
+import { expect } from '@jest/globals'
 import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import * as os from 'node:os'
@@ -127,8 +128,17 @@ export function docker(lab: Lab, args: string[], host = lab.managerDockerHost): 
   return execFileSync('docker', args, { env: { ...process.env, DOCKER_HOST: host }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
 }
 
-export function inspectService(lab: Lab, name: string): { Spec: { TaskTemplate: { ContainerSpec: { Image: string; Env?: string[] } } }; UpdateStatus?: { State: string } } {
-  return JSON.parse(docker(lab, ['service', 'inspect', name]))[0]
+/** What `docker service inspect` says, with the fields the tests read. */
+export interface InspectedService {
+  Spec: {
+    Mode: { Replicated?: { Replicas?: number }; Global?: object; ReplicatedJob?: object }
+    TaskTemplate: { ContainerSpec: { Image: string; Env?: string[]; Configs?: Array<{ ConfigName: string }> } }
+  }
+  UpdateStatus?: { State: string; StartedAt?: string }
+}
+
+export function inspectService(lab: Lab, name: string): InspectedService {
+  return JSON.parse(docker(lab, ['service', 'inspect', name]))[0] as InspectedService
 }
 
 export function stackExists(lab: Lab, stack: string): boolean {
@@ -159,4 +169,32 @@ export function leaks(values: string[], texts: Record<string, string>): string[]
     for (const value of values) if (text.includes(value)) found.push(`${where} contains a secret value`)
   }
   return found
+}
+
+/** One entry of the `services` output. */
+export interface ServiceOutput {
+  name: string
+  image: string
+  mode: string
+  running: number
+  desired: number
+  updateState?: string
+  state: string
+  change: string
+  nodes: string[]
+}
+
+/** The `services` output, parsed. */
+export function servicesOf(result: ActionRun): ServiceOutput[] {
+  expect(result.outputs.services).toBeDefined()
+  return JSON.parse(result.outputs.services!) as ServiceOutput[]
+}
+
+/** Exit code (0 or 'non-zero') and status; on a mismatch the failure shows the end of the action's log. */
+export function expectVerdict(result: ActionRun, code: 0 | 'non-zero', status: string): void {
+  const got = { code: result.code === 0 ? 0 : 'non-zero', status: result.outputs.status }
+  if (got.code !== code || got.status !== status) {
+    const tail = result.log.split('\n').slice(-40).join('\n')
+    throw new Error(`expected exit ${code}, status ${status}; got exit ${result.code}, status ${got.status} after ${result.seconds.toFixed(1)}s. Log tail:\n${tail}`)
+  }
 }

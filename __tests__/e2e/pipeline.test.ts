@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import * as os from 'node:os'
 import * as path from 'node:path'
 import type { Lab } from './harness.js'
-import { APP, docker, inspectService, leaks, loadLab, removeStack, runAction, runningNodes, sshInputs, stackExists } from './harness.js'
+import { APP, docker, expectVerdict, inspectService, leaks, loadLab, removeStack, runAction, runningNodes, servicesOf, sshInputs, stackExists } from './harness.js'
 
 jest.setTimeout(240_000)
 
@@ -59,8 +59,9 @@ describe('core pipeline on the lab swarm', () => {
   it('deploys a fresh stack: pinned digest, env in the spec, tasks on both nodes, no secret printed', async () => {
     const result = await runAction(lab, appInputs(`v1-${run}`, 'VERSION=1'))
     expect(result.log).toContain('converged')
-    expect(result.code).toBe(0)
-    expect(result.outputs.status).toBe('converged')
+    expectVerdict(result, 0, 'converged')
+    // One SSH connection carried every request of the deploy.
+    expect(result.log).toMatch(/Verdict converged after [\d.]+s: \d+ polls, \d+ API calls, 1 SSH connection\(s\)/)
     expect(result.outputs.image).toMatch(new RegExp(`^${lab.registry}/e2e/hello:v1-${run}@sha256:[0-9a-f]{64}$`))
     expect(result.outputs.digest).toBe(result.outputs.image!.split('@')[1])
     firstImage = result.outputs.image!
@@ -71,7 +72,7 @@ describe('core pipeline on the lab swarm', () => {
     // The worker could only pull from the private registry through --with-registry-auth.
     expect(runningNodes(lab, `${STACK}_web`)).toEqual([lab.managerNode, lab.workerNode].sort())
 
-    const services = JSON.parse(result.outputs.services!) as Array<{ name: string; running: number; desired: number; state: string }>
+    const services = servicesOf(result)
     expect(services).toEqual([expect.objectContaining({ name: `${STACK}_web`, running: 4, desired: 4, state: 'converged' })])
     expect(result.summary).toContain('| Service | Image | Replicas | Nodes | State |')
     expect(result.summary).toContain(`${STACK}_web`)
@@ -99,8 +100,7 @@ describe('core pipeline on the lab swarm', () => {
 
   it('updates to a new image and succeeds only once Swarm reports the update completed', async () => {
     const result = await runAction(lab, appInputs(`v2-${run}`, 'VERSION=2'))
-    expect(result.code).toBe(0)
-    expect(result.outputs.status).toBe('converged')
+    expectVerdict(result, 0, 'converged')
     secondImage = result.outputs.image!
     expect(secondImage).not.toBe(firstImage)
     expect(secondImage.split('@')[1]).not.toBe(firstImage.split('@')[1])
@@ -112,21 +112,20 @@ describe('core pipeline on the lab swarm', () => {
   })
 
   it('redeploying the same image starts no update and converges at once as unchanged', async () => {
-    const before = inspectService(lab, `${STACK}_web`) as { UpdateStatus?: { StartedAt?: string } }
+    const before = inspectService(lab, `${STACK}_web`)
     const result = await runAction(lab, appInputs(`v2-${run}`, 'VERSION=2'))
     expect(result.code).toBe(0)
     expect(result.outputs.image).toBe(secondImage)
-    expect(JSON.parse(result.outputs.services!)).toEqual([expect.objectContaining({ change: 'unchanged', state: 'converged', updateState: null })])
+    expect(servicesOf(result)).toEqual([expect.objectContaining({ change: 'unchanged', state: 'converged', updateState: null })])
     expect(result.log).toMatch(/_web: unchanged, 4\/4 running/)
     // No new update began (Swarm clears the old UpdateStatus on a same-spec update).
-    const after = (inspectService(lab, `${STACK}_web`) as { UpdateStatus?: { StartedAt?: string } }).UpdateStatus
+    const after = inspectService(lab, `${STACK}_web`).UpdateStatus
     expect(after === undefined || after.StartedAt === before.UpdateStatus?.StartedAt).toBe(true)
   })
 
   it('reports a rolled-back update whose healthcheck fails, with the task error, and leaves the previous digest', async () => {
     const result = await runAction(lab, appInputs(`bad-${run}`, 'VERSION=3\nHEALTH_PATH=missing'))
-    expect(result.code).not.toBe(0)
-    expect(result.outputs.status).toBe('rolled-back')
+    expectVerdict(result, 'non-zero', 'rolled-back')
     expect(result.log).toContain('unhealthy container')
     expect(result.log).toMatch(/rolled the service back|rolled back/)
     expect(result.log).toMatch(/::error::Stack .* was rolled back/)
@@ -151,8 +150,7 @@ describe('core pipeline on the lab swarm', () => {
 
   it('gives up on an unschedulable service at its timeout, quoting the scheduler', async () => {
     const result = await runAction(lab, stuckInputs(STUCK, '8s'))
-    expect(result.code).not.toBe(0)
-    expect(result.outputs.status).toBe('timed-out')
+    expectVerdict(result, 'non-zero', 'timed-out')
     expect(result.log).toContain('no suitable node')
     expect(result.log).toMatch(/::error::Stack .* timed out/)
     // 8 s rollout deadline, plus connect and deploy.
@@ -162,8 +160,7 @@ describe('core pipeline on the lab swarm', () => {
   it('fails fast, long before a generous timeout, when no node can take a task', async () => {
     await removeStack(lab, STUCK)
     const result = await runAction(lab, stuckInputs(STUCK, '5m'))
-    expect(result.code).not.toBe(0)
-    expect(result.outputs.status).toBe('failed')
+    expectVerdict(result, 'non-zero', 'failed')
     expect(result.log).toMatch(/::error::Stack .* failed: .*no node can run it: no suitable node \(scheduling constraints not satisfied on 2 nodes\)/)
     // The grace period is 15 s; the 5 m deadline is never reached.
     expect(result.seconds).toBeLessThan(40)
@@ -182,8 +179,7 @@ describe('core pipeline on the lab swarm', () => {
     const wrapper = `#!/bin/sh\nif [ "$1 $2" = "stack deploy" ]; then sleep 600 & echo "$$ $!" > ${pidFile}; wait; exit 1; fi\nexec ${real} "$@"\n`
     writeFileSync(path.join(bin, 'docker'), wrapper, { mode: 0o755 })
     const result = await runAction(lab, stuckInputs(stack, '10s'), { env: { PATH: `${bin}:${process.env.PATH ?? ''}` } })
-    expect(result.code).not.toBe(0)
-    expect(result.outputs.status).toBe('timed-out')
+    expectVerdict(result, 'non-zero', 'timed-out')
     expect(result.log).toMatch(/::error::Stack e2e-hang-\w+ timed out: docker stack deploy did not finish within (9|10) s and was stopped\./)
     expect(result.summary).toContain('did not finish within')
     expect(result.seconds).toBeLessThan(30)
@@ -218,7 +214,7 @@ describe('core pipeline on the lab swarm', () => {
 })
 
 describe('self-hosted runner on a manager', () => {
-  const stack = `e2e-local-${Date.now().toString(36)}`
+  const stack = `e2e-local-${run}`
   afterAll(() => removeStack(lab, stack))
 
   it('without host, builds and deploys through the runner\'s own engine, over no SSH', async () => {
@@ -237,8 +233,7 @@ describe('self-hosted runner on a manager', () => {
       },
       { env: { DOCKER_HOST: lab.managerDockerHost } }
     )
-    expect(result.code).toBe(0)
-    expect(result.outputs.status).toBe('converged')
+    expectVerdict(result, 0, 'converged')
     expect(result.log).toContain("Docker engine reached through the runner's Docker engine")
     expect(result.log).toMatch(/Verdict converged after [\d.]+s: \d+ polls, \d+ API calls, no SSH connection\(s\)/)
     expect(inspectService(lab, `${stack}_web`).Spec.TaskTemplate.ContainerSpec.Image).toBe(result.outputs.image)
@@ -249,7 +244,7 @@ describe('self-hosted runner on a manager', () => {
 
 describe('more inputs', () => {
   const CONVERGE = path.join(APP, '../converge')
-  const other = `e2e-inputs-${Date.now().toString(36)}`
+  const other = `e2e-inputs-${run}`
   const base = (): Record<string, string> => ({
     ...sshInputs(lab),
     ...registryInputs,
@@ -292,14 +287,13 @@ describe('more inputs', () => {
   it('connects without a host key check only when told to, with a loud warning', async () => {
     const { 'known-hosts': _ignored, ...withoutKnownHosts } = base()
     const result = await runAction(lab, { ...withoutKnownHosts, 'insecure-ignore-host-key': 'true', 'compose-file': 'zero.yml' }, { cwd: CONVERGE })
-    expect(result.code).toBe(0)
-    expect(result.outputs.status).toBe('converged')
+    expectVerdict(result, 0, 'converged')
     expect(result.log).toMatch(/::warning::insecure-ignore-host-key is true: the host key of 10\.77\.0\.2 \(SHA256:\S+\) was NOT verified/)
   })
 })
 
 describe('bad inputs fail fast, name the input, and deploy nothing', () => {
-  const stack = `e2e-bad-${Date.now().toString(36)}`
+  const stack = `e2e-bad-${run}`
   it.each([
     ['missing stack', { stack: '' }, /::error::stack: is required/],
     ['stack with shell characters', { stack: 'x;touch /tmp/p' }, /::error::stack: 'x;touch \/tmp\/p' is not a valid stack name/],

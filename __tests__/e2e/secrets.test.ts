@@ -10,7 +10,7 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, write
 import * as os from 'node:os'
 import * as path from 'node:path'
 import type { ActionRun, Lab } from './harness.js'
-import { docker, leaks, loadLab, removeStack, ROOT, runAction, sshInputs, stackExists } from './harness.js'
+import { docker, expectVerdict, inspectService, leaks, loadLab, removeStack, ROOT, runAction, sshInputs, stackExists } from './harness.js'
 
 jest.setTimeout(240_000)
 
@@ -151,8 +151,7 @@ const utf8 = (s: string): string => Buffer.from(s, 'utf8').toString('latin1')
 describe('secrets on the lab swarm', () => {
   it('delivers every awkward value byte for byte and leaks none of them', async () => {
     const { result, samples } = await runSampled(inputs(), { RUNNER_DEBUG: '1' })
-    expect(result.code).toBe(0)
-    expect(result.outputs.status).toBe('converged')
+    expectVerdict(result, 0, 'converged')
 
     // 1. The exact bytes, read back inside the running container.
     // (The script names the variable; its value is never on a command line.)
@@ -199,39 +198,35 @@ describe('secrets on the lab swarm', () => {
   })
 
   it('rolls out a changed config as a new version, prunes old ones after a success and none after a failure', async () => {
-    const configName = (): string => {
-      const spec = JSON.parse(docker(lab, ['service', 'inspect', `${STACK}_app`]))[0].Spec.TaskTemplate.ContainerSpec
-      return spec.Configs[0].ConfigName as string
-    }
+    const stackConfigs = (): string[] => docker(lab, ['config', 'ls', '--filter', `label=com.docker.stack.namespace=${STACK}`, '--format', '{{.Name}}']).trim().split('\n')
+    const configName = (): string | undefined => inspectService(lab, `${STACK}_app`).Spec.TaskTemplate.ContainerSpec.Configs?.[0]?.ConfigName
     const before = configName()
     expect(before).toMatch(new RegExp(`^${STACK}_site_[0-9a-f]{10}$`))
     writeFileSync(path.join(app, 'site.conf'), `listen 8080 # version 2 ${run}\n`)
 
     const result = await runAction(lab, inputs(), { cwd: app })
-    expect(result.code).toBe(0)
-    expect(result.outputs.status).toBe('converged')
+    expectVerdict(result, 0, 'converged')
     const after = configName()
     expect(after).not.toBe(before)
     expect(exec(['cat', '/etc/site.conf']).toString('utf8')).toBe(`listen 8080 # version 2 ${run}\n`)
     // The old version is kept for rollback (PreviousSpec) until a later success; anything older goes.
-    const configs = docker(lab, ['config', 'ls', '--filter', `label=com.docker.stack.namespace=${STACK}`, '--format', '{{.Name}}']).trim().split('\n').sort()
+    const configs = stackConfigs().sort()
     expect(configs).toEqual([before, after].sort())
 
     writeFileSync(path.join(app, 'site.conf'), `listen 8080 # version 3 ${run}\n`)
     const third = await runAction(lab, inputs(), { cwd: app })
     expect(third.code).toBe(0)
     const latest = configName()
-    const left = docker(lab, ['config', 'ls', '--filter', `label=com.docker.stack.namespace=${STACK}`, '--format', '{{.Name}}']).trim().split('\n').sort()
+    const left = stackConfigs().sort()
     expect(left).toEqual([after, latest].sort())
     expect(third.log).toContain(`Removed config ${before}`)
 
     // A failed deploy removes nothing: Swarm (or a person) may still roll back to any of them.
     writeFileSync(path.join(app, 'site.conf'), `listen 8080 # version 4 ${run}\n`)
     const failed = await runAction(lab, inputs({ 'compose-file': 'app.yml\nbroken.yml' }), { cwd: app })
-    expect(failed.code).not.toBe(0)
-    expect(failed.outputs.status).toBe('rolled-back')
+    expectVerdict(failed, 'non-zero', 'rolled-back')
     expect(failed.log).not.toContain('Remove unused secret and config versions')
-    const kept = docker(lab, ['config', 'ls', '--filter', `label=com.docker.stack.namespace=${STACK}`, '--format', '{{.Name}}']).trim().split('\n')
+    const kept = stackConfigs()
     expect(kept).toEqual(expect.arrayContaining([after, latest]))
     expect(kept).toHaveLength(3)
   })
