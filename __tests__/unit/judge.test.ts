@@ -190,6 +190,22 @@ describe('judge: an update', () => {
     expect(at(1_000 + DEFAULT_MONITOR_MS).status).toBe('converged')
   })
 
+  // Seen in CI: the worker lost during a start-first update; Swarm had
+  // replaced its tasks and then started the next batch in those slots too,
+  // leaving two running tasks of the new spec in two slots.
+  it('counts slots, not tasks: a slot Swarm left with two running tasks does not block', () => {
+    const completed = updated({ State: 'completed', StartedAt: '2026-02-01T00:00:00Z' })
+    const inSlot = (id: string, slot: number, state: Task['Status']['State'] = 'running') => task(id, 'app:2', state, { Slot: slot, NodeID: 'n1' })
+    const four = (s: Service) => ({ ...s, Spec: { ...s.Spec, Mode: { Replicated: { Replicas: 4 } } } })
+    const doubled = [inSlot('t11', 1), inSlot('t12', 2), inSlot('t13', 3), inSlot('t14', 4), inSlot('t15', 3), inSlot('t16', 4)]
+    const verdict = judge(baseline, snap([four(completed)], doubled), STACK, clock)
+    expect(verdict.status).toBe('converged')
+    expect(verdict.services[0]).toMatchObject({ running: 4, desired: 4 })
+    // Every task running is not enough when a slot has none.
+    const gap = [inSlot('t11', 1), inSlot('t12', 2), inSlot('t13', 3), inSlot('t15', 3), inSlot('t14', 4, 'starting')]
+    expect(judge(baseline, snap([four(completed)], gap), STACK, clock).status).toBe('pending')
+  })
+
   it('ignores history tasks stuck in pending when judging schedulability', () => {
     const history = task('t9', 'app:2', 'pending', { DesiredState: 'shutdown' }, { Err: 'no suitable node (scheduling constraints not satisfied on 2 nodes)' })
     const updating = judge(baseline, snap([updated({ State: 'updating', StartedAt: '2026-02-01T00:00:00Z' })], [...oldTasks, history]), STACK, { ...clock, sinceDeployMs: 60_000 })

@@ -238,16 +238,20 @@ function countTasks(service: Service, mode: ServiceMode, tasks: Task[], fresh: (
   const running = current.filter(t => t.Status.State === 'running')
   const stale = active.filter(t => !runsCurrentSpec(t, service))
   const desired = mode === 'replicated' ? (service.Spec.Mode.Replicated?.Replicas ?? 1) : current.length
+  // A node lost during a start-first update can leave two running tasks of
+  // the current spec in one slot, which Swarm does not clean up: a replicated
+  // service counts the slots that run the current spec, not the tasks.
+  const runningCount = mode === 'replicated' ? new Set(running.map(t => t.Slot ?? t.ID)).size : running.length
   const window = monitorMs(service)
   const isUp = (t: Task): boolean => !fresh(t) || clock.sinceDeployMs - (clock.runningSince.get(t.ID) ?? clock.sinceDeployMs) >= window
   const reasons = current.filter(t => t.Status.State !== 'running').map(reasonOf)
   if (stale.length > 0) reasons.push(...stale.map(() => 'of the previous spec still to be replaced'))
   const settling = running.filter(t => !isUp(t))
   reasons.push(...settling.map(() => `running for less than the ${window / 1000} s monitor period`))
-  const done = running.length === desired && current.length === desired && stale.length === 0
+  const done = runningCount === desired && stale.length === 0
   return {
     desired,
-    running: running.length,
+    running: runningCount,
     done,
     settled: done && settling.length === 0,
     up: running.length - settling.length,
