@@ -97599,7 +97599,7 @@ scope.__dirname ??= node_path__WEBPACK_IMPORTED_MODULE_0__.dirname((0,node_url__
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _esm_shim_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1920);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6957);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4295);
 
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)();
@@ -97612,7 +97612,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6957:
+/***/ 4295:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -101975,7 +101975,97 @@ async function diagnose(api, verdict, sinceSeconds) {
 /** The label `docker stack deploy` puts on everything a stack owns. */
 const STACK_LABEL = 'com.docker.stack.namespace';
 
+;// CONCATENATED MODULE: ./src/converge/stable-json.ts
+// JSON with object keys sorted and undefined fields dropped, so that two
+// specs compare equal exactly when their content is the same, whatever the
+// order the API listed their fields in.
+function stableStringify(value) {
+    if (Array.isArray(value))
+        return `[${value.map(stableStringify).join(',')}]`;
+    if (value !== null && typeof value === 'object') {
+        const entries = Object.entries(value)
+            .filter(([, v]) => v !== undefined)
+            .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+        return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(',')}}`;
+    }
+    return JSON.stringify(value);
+}
+
+;// CONCATENATED MODULE: ./src/converge/spec-diff.ts
+// What differs between two service specs, said in names a person can act on
+// and never with a value: environment values, label values, command lines
+// and mounts can all hold secrets. The image and the replica count are the
+// only values shown; the rest is named by its field.
+
+const isObject = (value) => value !== null && typeof value === 'object' && !Array.isArray(value);
+function at(value, path) {
+    let here = value;
+    for (const key of path)
+        here = isObject(here) ? here[key] : undefined;
+    return here;
+}
+/** `KEY=VALUE` entries (as the API lists a container's Env) by name. */
+function envByName(value) {
+    const entries = Array.isArray(value) ? value.filter((e) => typeof e === 'string') : [];
+    return new Map(entries.map(e => (e.includes('=') ? [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)] : [e, ''])));
+}
+/** Names added, removed or whose values changed, e.g. "environment FOREIGN added, OLD removed". */
+function namedChanges(what, before, after) {
+    const added = [...after.keys()].filter(k => !before.has(k)).sort();
+    const removed = [...before.keys()].filter(k => !after.has(k)).sort();
+    const changed = [...after.keys()].filter(k => before.has(k) && stableStringify(before.get(k)) !== stableStringify(after.get(k))).sort();
+    const parts = [
+        added.length > 0 ? `${added.join(', ')} added` : '',
+        removed.length > 0 ? `${removed.join(', ')} removed` : '',
+        changed.length > 0 ? `${changed.join(', ')} changed` : ''
+    ].filter(Boolean);
+    return parts.length > 0 ? `${what} ${parts.join('; ')}` : undefined;
+}
+const asMap = (value) => new Map(isObject(value) ? Object.entries(value) : []);
+// Fields described above by what they mean; the generic walk skips them.
+const DESCRIBED = new Set(['TaskTemplate.ContainerSpec.Image', 'TaskTemplate.ContainerSpec.Env', 'TaskTemplate.ForceUpdate', 'Mode.Replicated.Replicas', 'Labels']);
+// Deep enough to say "TaskTemplate.ContainerSpec.Args" or "UpdateConfig.Parallelism", not deeper.
+const MAX_DEPTH = 3;
+function changedPaths(before, after, path, out) {
+    const name = path.join('.');
+    if (DESCRIBED.has(name))
+        return;
+    if (path.length < MAX_DEPTH && isObject(before) && isObject(after)) {
+        for (const key of [...new Set([...Object.keys(before), ...Object.keys(after)])].sort())
+            changedPaths(before[key], after[key], [...path, key], out);
+        return;
+    }
+    if (stableStringify(before) !== stableStringify(after))
+        out.push(name);
+}
+/** Each way `after` differs from `before`, most telling first; empty when they are the same. */
+function specChanges(before, after) {
+    const changes = [];
+    const image = (s) => String(at(s, ['TaskTemplate', 'ContainerSpec', 'Image']) ?? '(none)');
+    if (image(before) !== image(after))
+        changes.push(`image ${image(before)} → ${image(after)}`);
+    const env = namedChanges('environment', envByName(at(before, ['TaskTemplate', 'ContainerSpec', 'Env'])), envByName(at(after, ['TaskTemplate', 'ContainerSpec', 'Env'])));
+    if (env)
+        changes.push(env);
+    const replicas = (s) => at(s, ['Mode', 'Replicated', 'Replicas']);
+    if (replicas(before) !== replicas(after) && replicas(before) !== undefined && replicas(after) !== undefined) {
+        changes.push(`replicas ${String(replicas(before))} → ${String(replicas(after))}`);
+    }
+    if ((at(before, ['TaskTemplate', 'ForceUpdate']) ?? 0) !== (at(after, ['TaskTemplate', 'ForceUpdate']) ?? 0))
+        changes.push('tasks restarted (--force)');
+    const labels = namedChanges('labels', asMap(at(before, ['Labels'])), asMap(at(after, ['Labels'])));
+    if (labels)
+        changes.push(labels);
+    const other = [];
+    changedPaths(before, after, [], other);
+    if (other.length > 0)
+        changes.push(`also ${other.join(', ')}`);
+    return changes;
+}
+
 ;// CONCATENATED MODULE: ./src/converge/judge.ts
+
+
 
 /**
  * A spec change that starts no rolling update (swarmkit skips updates for
@@ -102002,17 +102092,7 @@ const GONE_NODE_STATES = new Set(['down', 'disconnected']);
 function templateKey(template) {
     return stableStringify(template);
 }
-function stableStringify(value) {
-    if (Array.isArray(value))
-        return `[${value.map(stableStringify).join(',')}]`;
-    if (value !== null && typeof value === 'object') {
-        const entries = Object.entries(value)
-            .filter(([, v]) => v !== undefined)
-            .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-        return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(',')}}`;
-    }
-    return JSON.stringify(value);
-}
+const specKeyOf = (spec) => stableStringify(spec);
 function stackServices(snapshot, stack) {
     return snapshot.services.filter(s => s.Spec.Labels?.[STACK_LABEL] === stack);
 }
@@ -102022,10 +102102,27 @@ function baselineOf(snapshot, stack) {
         services[service.Spec.Name] = {
             id: service.ID,
             templateKey: templateKey(service.Spec.TaskTemplate),
+            specKey: specKeyOf(service.Spec),
             updateStartedAt: service.UpdateStatus?.StartedAt
         };
     }
     return { services, taskIds: snapshot.tasks.map(t => t.ID) };
+}
+/** Record what this deploy put on the swarm, from the first snapshot after `docker stack deploy` returned. */
+function deployedOf(baseline, snapshot, stack) {
+    const deployed = {};
+    for (const service of stackServices(snapshot, stack)) {
+        const before = baseline.services[service.Spec.Name];
+        const specKey = specKeyOf(service.Spec);
+        deployed[service.Spec.Name] = {
+            id: service.ID,
+            spec: service.Spec,
+            specKey,
+            previousKey: service.PreviousSpec ? specKeyOf(service.PreviousSpec) : undefined,
+            change: before === undefined || before.id !== service.ID ? 'created' : before.specKey === specKey ? 'unchanged' : 'updated'
+        };
+    }
+    return deployed;
 }
 /**
  * Fold one snapshot into the record of when each task was first seen running.
@@ -102175,7 +102272,23 @@ function failuresOf(service, tasks, fresh, nodes) {
         containerId: t.Status.ContainerStatus?.ContainerID
     }));
 }
-function judgeService(service, baseline, snapshot, clock, nodes, fresh) {
+/**
+ * Someone else changed or replaced a service this deploy changed, so what
+ * Swarm rolls out now is not this deploy: the reason, or undefined.
+ */
+function superseded(service, mine) {
+    if (service.ID !== mine.id)
+        return 'removed and created again by someone else during the rollout';
+    const key = specKeyOf(service.Spec);
+    if (key === mine.specKey)
+        return undefined;
+    // Swarm's own rollback (failure_action, `docker service rollback`) returns to the previous spec.
+    if (key === mine.previousKey && service.UpdateStatus?.State?.startsWith('rollback_'))
+        return undefined;
+    const changes = specChanges(mine.spec, service.Spec);
+    return `changed by someone else during the rollout (${changes.length > 0 ? changes.join('; ') : 'spec changed'}): this deploy's spec no longer runs`;
+}
+function judgeService(service, baseline, mine, snapshot, clock, nodes, fresh) {
     const before = baseline.services[service.Spec.Name];
     const mode = modeOf(service);
     const tasks = snapshot.tasks.filter(t => t.ServiceID === service.ID);
@@ -102203,6 +102316,16 @@ function judgeService(service, baseline, snapshot, clock, nodes, fresh) {
         rollbackWanted: false,
         tasks: taskViews(service, tasks, fresh, nodes)
     };
+    if (mine && mine.change !== 'unchanged') {
+        const reason = superseded(service, mine);
+        if (reason)
+            return { ...verdict, state: 'superseded', message: reason };
+    }
+    else if (mine && (mine.id !== service.ID || mine.specKey !== specKeyOf(service.Spec))) {
+        // Not this deploy's change, so not this deploy's verdict either.
+        const changes = specChanges(mine.spec, service.Spec);
+        return { ...verdict, state: 'converged', message: `not changed by this deploy; changed since by someone else (${changes.join('; ') || 'replaced'}), not judged` };
+    }
     const swarmSays = ownUpdate?.Message ? `: ${ownUpdate.Message}` : '';
     const currentIds = new Set(tasks.filter(t => runsCurrentSpec(t, service)).map(t => t.ID));
     const currentFailures = failures.filter(f => currentIds.has(f.taskId));
@@ -102255,20 +102378,55 @@ function judgeService(service, baseline, snapshot, clock, nodes, fresh) {
         return { ...verdict, message: `${change === 'created' ? 'started' : 'converging'}: ${progress}; checking they stay up` };
     return { ...verdict, message: `${change === 'created' ? 'starting' : 'converging'}: ${progress}` };
 }
-function judge(baseline, snapshot, stack, clock) {
+/** A service this deploy created or updated that is gone: nothing of it is left to judge. */
+function removedVerdict(name, mine) {
+    return {
+        name,
+        id: mine.id,
+        image: mine.spec.TaskTemplate.ContainerSpec?.Image ?? '',
+        mode: modeOf({ Spec: mine.spec }),
+        change: mine.change,
+        state: 'superseded',
+        desired: 0,
+        running: 0,
+        updateState: undefined,
+        message: 'removed by someone else during the rollout',
+        nodes: [],
+        pending: [],
+        failures: [],
+        rollbackWanted: false,
+        tasks: []
+    };
+}
+/**
+ * The verdict on one snapshot. `deployed` is what this deploy put on the
+ * swarm (deployedOf): a service someone else changed or removed since is
+ * superseded, never converged.
+ */
+function judge(baseline, snapshot, stack, clock, deployed) {
     const nodes = new Map(snapshot.nodes.map(n => [n.ID, n]));
     const known = new Set(baseline.taskIds);
     const fresh = (t) => !known.has(t.ID);
-    const services = stackServices(snapshot, stack)
-        .map(s => judgeService(s, baseline, snapshot, clock, nodes, fresh))
-        .sort((a, b) => a.name.localeCompare(b.name));
+    const present = stackServices(snapshot, stack);
+    const names = new Set(present.map(s => s.Spec.Name));
+    const removed = Object.entries(deployed).filter(([name, mine]) => mine.change !== 'unchanged' && !names.has(name));
+    const services = [
+        ...present.map(s => judgeService(s, baseline, deployed[s.Spec.Name], snapshot, clock, nodes, fresh)),
+        ...removed.map(([name, mine]) => removedVerdict(name, mine))
+    ].sort((a, b) => a.name.localeCompare(b.name));
     const status = stackStatus(services, clock);
     return { status, services, summary: summarize(services, stack, status) };
 }
 function stackStatus(services, clock) {
+    // Nothing left to run this deploy's spec: never a success.
+    if (services.length === 0)
+        return 'failed';
     // A paused update or rollback does not resume by itself: no point waiting.
     if (services.some(s => s.state === 'failed'))
         return 'failed';
+    // Someone else's spec is rolling out: waiting would end in the wrong answer.
+    if (services.some(s => s.state === 'superseded'))
+        return 'superseded';
     const unsettled = services.some(s => s.state === 'pending' || s.state === 'rolling-back');
     if (unsettled)
         return clock.deadlineReached ? 'timed-out' : 'pending';
@@ -102282,7 +102440,14 @@ function summarize(services, stack, status) {
         case 'converged':
             return `Stack ${stack} converged: ${services.length} service(s) running the deployed spec.`;
         case 'failed':
+            if (services.length === 0)
+                return `Stack ${stack} failed: it has no services left to run this deploy's spec.`;
             return `Stack ${stack} failed: ${services.filter(s => s.state === 'failed').map(s => `${s.name} (${s.message})`).join('; ')}.`;
+        case 'superseded':
+            return `Stack ${stack} was superseded: ${services
+                .filter(s => s.state === 'superseded')
+                .map(s => `${s.name} (${s.message})`)
+                .join('; ')}. What runs is not what this deploy put there, and nothing was rolled back: find out who changed it, then deploy again.`;
         case 'rolled-back': {
             const cause = services.flatMap(s => s.failures)[0];
             return `Stack ${stack} was rolled back by Swarm: ${names('rolled-back')} failed to update${cause ? ` (${cause.error})` : ''} and run their previous spec again. Fix the image or config and deploy again.`;
@@ -102473,7 +102638,7 @@ async function watch(api, options) {
                 runningSince,
                 deadlineReached,
                 rollbackOnFailure: options.rollbackOnFailure
-            });
+            }, options.deployed);
             for (const service of verdict.services.filter(s => s.rollbackWanted && !rollbacksAsked.has(s.id))) {
                 rollbacksAsked.add(service.id);
                 options.log(`Swarm paused the update of ${service.name}; asking it to roll back (rollback-on-failure: true)`);
@@ -103291,6 +103456,7 @@ const BADGE = {
     converged: '✅ converged',
     failed: '❌ failed',
     'rolled-back': '↩️ rolled back',
+    superseded: '🔀 superseded',
     'timed-out': '⏱️ timed out',
     pending: '… pending'
 };
@@ -103583,12 +103749,16 @@ async function deploy(inputs, secrets) {
 async function waitForVerdict(api, tunnel, plan) {
     const deployedAt = Date.now();
     const images = new Map(plan.image?.healthcheck ? [[plan.image.pinned, plan.image.healthcheck]] : []);
-    for (const warning of configWarnings(stackServices(await api.snapshot(plan.stack), plan.stack), images, plan.deadline - Date.now()))
+    // Right after the deploy: the specs it put there, which later changes by others are told apart from.
+    const after = await api.snapshot(plan.stack);
+    const deployed = deployedOf(plan.baseline, after, plan.stack);
+    for (const warning of configWarnings(stackServices(after, plan.stack), images, plan.deadline - Date.now()))
         core_warning(warning);
     const callsBeforeWait = api.calls();
     const { verdict, snapshot, polls, verdictAt } = await group('Wait for the rollout', () => watch(api, {
         stack: plan.stack,
         baseline: plan.baseline,
+        deployed,
         deployedAt,
         deadline: plan.deadline,
         pollMs: POLL_MS,

@@ -11,7 +11,7 @@ import { openTunnel } from './connect/docker-tunnel.js'
 import { describeFailure, diagnose } from './converge/diagnose.js'
 import type { Diagnosis } from './converge/diagnose.js'
 import type { Baseline, Verdict } from './converge/judge.js'
-import { baselineOf, stackServices } from './converge/judge.js'
+import { baselineOf, deployedOf, stackServices } from './converge/judge.js'
 import type { SwarmApi } from './converge/swarm-api.js'
 import type { Snapshot } from './converge/swarm.js'
 import { dockerodeApi } from './converge/swarm-api.js'
@@ -153,13 +153,17 @@ interface WaitPlan {
 async function waitForVerdict(api: SwarmApi, tunnel: DockerTunnel, plan: WaitPlan): Promise<{ verdict: Verdict; snapshot: Snapshot | undefined }> {
   const deployedAt = Date.now()
   const images = new Map(plan.image?.healthcheck ? [[plan.image.pinned, plan.image.healthcheck]] : [])
-  for (const warning of configWarnings(stackServices(await api.snapshot(plan.stack), plan.stack), images, plan.deadline - Date.now())) core.warning(warning)
+  // Right after the deploy: the specs it put there, which later changes by others are told apart from.
+  const after = await api.snapshot(plan.stack)
+  const deployed = deployedOf(plan.baseline, after, plan.stack)
+  for (const warning of configWarnings(stackServices(after, plan.stack), images, plan.deadline - Date.now())) core.warning(warning)
   const callsBeforeWait = api.calls()
 
   const { verdict, snapshot, polls, verdictAt } = await core.group('Wait for the rollout', () =>
     watch(api, {
       stack: plan.stack,
       baseline: plan.baseline,
+      deployed,
       deployedAt,
       deadline: plan.deadline,
       pollMs: POLL_MS,

@@ -2,7 +2,7 @@
 // GITHUB_OUTPUT, GITHUB_STEP_SUMMARY, RUNNER_TEMP) against the lab swarm,
 // and reads the swarm back through the manager's own socket.
 import { expect } from '@jest/globals'
-import { execFileSync, spawn } from 'node:child_process'
+import { execFile, execFileSync, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
@@ -128,6 +128,15 @@ export function docker(lab: Lab, args: string[], host = lab.managerDockerHost): 
   return execFileSync('docker', args, { env: { ...process.env, DOCKER_HOST: host }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
 }
 
+/** The same without blocking the event loop, for tests that watch the swarm while the action runs. */
+export function dockerAsync(lab: Lab, args: string[], host = lab.managerDockerHost): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('docker', args, { env: { ...process.env, DOCKER_HOST: host }, encoding: 'utf8' }, (error, stdout, stderr) =>
+      error ? reject(new Error(`docker ${args.join(' ')}: ${stderr || error.message}`)) : resolve(stdout)
+    )
+  })
+}
+
 /** What `docker service inspect` says, with the fields the tests read. */
 export interface InspectedService {
   Spec: {
@@ -180,6 +189,7 @@ export interface ServiceOutput {
   desired: number
   updateState?: string
   state: string
+  message: string
   change: string
   nodes: string[]
 }

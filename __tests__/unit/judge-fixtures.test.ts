@@ -5,8 +5,8 @@ import { describe, expect, it } from '@jest/globals'
 import { readFileSync } from 'node:fs'
 import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { JudgeClock, StackStatus } from '../../src/converge/judge.js'
-import { baselineOf, DEFAULT_MONITOR_MS, judge, seenRunning, UNSCHEDULABLE_GRACE_MS } from '../../src/converge/judge.js'
+import type { JudgeClock, StackStatus, Verdict } from '../../src/converge/judge.js'
+import { baselineOf, DEFAULT_MONITOR_MS, deployedOf, judge, seenRunning, UNSCHEDULABLE_GRACE_MS } from '../../src/converge/judge.js'
 import type { Snapshot } from '../../src/converge/swarm.js'
 
 interface Fixture {
@@ -26,6 +26,17 @@ function afterDeploy(f: Fixture): Snapshot[] {
   return first < 0 ? [] : f.snapshots.slice(first)
 }
 
+/** The rollout as the watcher knows it: the baseline, and the specs the first snapshot after the deploy shows. */
+function rolloutOf(f: Fixture) {
+  const baseline = baselineOf(f.baseline, f.stack)
+  return { baseline, deployed: deployedOf(baseline, afterDeploy(f)[0]!, f.stack) }
+}
+
+function judgeFixture(f: Fixture, snapshot: Snapshot, at: JudgeClock): Verdict {
+  const { baseline, deployed } = rolloutOf(f)
+  return judge(baseline, snapshot, f.stack, at, deployed)
+}
+
 /** Snapshots were taken about every 250 ms; one equal to the last was not kept twice. */
 const POLL_MS = 250
 
@@ -35,8 +46,8 @@ const POLL_MS = 250
  * the recording ended, so its tasks had time to prove they stay up.
  */
 function statuses(f: Fixture, deadlineReached = false): StackStatus[] {
-  const baseline = baselineOf(f.baseline, f.stack)
   const snapshots = afterDeploy(f)
+  const { baseline, deployed } = snapshots.length > 0 ? rolloutOf(f) : { baseline: baselineOf(f.baseline, f.stack), deployed: {} }
   const times = snapshots.map((_, i) => i * POLL_MS)
   if (snapshots.length > 0) {
     snapshots.push(snapshots.at(-1)!)
@@ -45,7 +56,7 @@ function statuses(f: Fixture, deadlineReached = false): StackStatus[] {
   let runningSince = new Map<string, number>()
   return snapshots.map((s, i) => {
     runningSince = seenRunning(runningSince, s, times[i]!)
-    return judge(baseline, s, f.stack, { sinceDeployMs: times[i]!, deadlineReached, runningSince }).status
+    return judge(baseline, s, f.stack, { sinceDeployMs: times[i]!, deadlineReached, runningSince }, deployed).status
   })
 }
 
@@ -71,7 +82,7 @@ describe('judge on recorded lab snapshots', () => {
     const f = load('update')
     expect(f.baseline.services[0]!.UpdateStatus?.State ?? 'none').not.toBe('updating')
     expectPendingThen(statuses(f), 'converged')
-    const last = judge(baselineOf(f.baseline, f.stack), f.snapshots.at(-1)!, f.stack, clock())
+    const last = judgeFixture(f, f.snapshots.at(-1)!, clock())
     expect(last.services[0]).toMatchObject({ change: 'updated', updateState: 'completed', running: 4, desired: 4 })
   })
 
@@ -80,14 +91,14 @@ describe('judge on recorded lab snapshots', () => {
     const seen = statuses(f)
     expect(seen.length).toBeGreaterThan(0)
     expect(seen.every(s => s === 'converged')).toBe(true)
-    const verdict = judge(baselineOf(f.baseline, f.stack), afterDeploy(f)[0]!, f.stack, clock())
+    const verdict = judgeFixture(f, afterDeploy(f)[0]!, clock())
     expect(verdict.services[0]).toMatchObject({ change: 'unchanged', updateState: undefined })
   })
 
   it('failing healthcheck: pending through the rollback, then rolled-back with the unhealthy tasks', () => {
     const f = load('rollback')
     expectPendingThen(statuses(f), 'rolled-back')
-    const last = judge(baselineOf(f.baseline, f.stack), f.snapshots.at(-1)!, f.stack, clock())
+    const last = judgeFixture(f, f.snapshots.at(-1)!, clock())
     expect(last.services[0]!.updateState).toBe('rollback_completed')
     expect(last.services[0]!.failures.length).toBeGreaterThan(0)
     expect(last.services[0]!.failures[0]!.error).toMatch(/unhealthy container/)
@@ -96,10 +107,10 @@ describe('judge on recorded lab snapshots', () => {
   it('unschedulable: pending until the deadline, then timed-out with the scheduler reason', () => {
     const f = load('unschedulable')
     expect(statuses(f).every(s => s === 'pending')).toBe(true)
-    const late = judge(baselineOf(f.baseline, f.stack), f.snapshots.at(-1)!, f.stack, clock({ deadlineReached: true }))
+    const late = judgeFixture(f, f.snapshots.at(-1)!, clock({ deadlineReached: true }))
     expect(late.status).toBe('timed-out')
     expect(late.summary).toMatch(/no suitable node \(scheduling constraints not satisfied on 2 nodes\)/)
-    const past = judge(baselineOf(f.baseline, f.stack), f.snapshots.at(-1)!, f.stack, clock({ sinceDeployMs: UNSCHEDULABLE_GRACE_MS }))
+    const past = judgeFixture(f, f.snapshots.at(-1)!, clock({ sinceDeployMs: UNSCHEDULABLE_GRACE_MS }))
     expect(past.status).toBe('failed')
     expect(past.summary).toMatch(/stuck \(no node can run it: no suitable node/)
   })
@@ -107,7 +118,7 @@ describe('judge on recorded lab snapshots', () => {
   it('global service: converged with one running task on each node', () => {
     const f = load('global')
     expectPendingThen(statuses(f), 'converged')
-    const last = judge(baselineOf(f.baseline, f.stack), f.snapshots.at(-1)!, f.stack, clock())
+    const last = judgeFixture(f, f.snapshots.at(-1)!, clock())
     expect(last.services[0]).toMatchObject({ mode: 'global', running: 2, desired: 2, nodes: ['swl-mgr', 'swl-wrk'] })
   })
 
@@ -117,7 +128,7 @@ describe('judge on recorded lab snapshots', () => {
     const failed = load('job-failed')
     expect(failed.status).toBe('failed')
     expectPendingThen(statuses(failed), 'failed')
-    const last = judge(baselineOf(failed.baseline, failed.stack), failed.snapshots.at(-1)!, failed.stack, clock())
+    const last = judgeFixture(failed, failed.snapshots.at(-1)!, clock())
     expect(last.services[0]!.message).toMatch(/^the job failed on swl-(mgr|wrk): task: non-zero exit \(1\)$/)
   })
 
@@ -129,11 +140,10 @@ describe('judge on recorded lab snapshots', () => {
 
   it('paused update: asks for a rollback, then rolled-back; or failed when told not to', () => {
     const f = load('pause')
-    const baseline = baselineOf(f.baseline, f.stack)
     expectPendingThen(statuses(f), 'rolled-back')
     const paused = afterDeploy(f).find(s => s.services[0]!.UpdateStatus?.State === 'paused')!
-    expect(judge(baseline, paused, f.stack, clock()).services[0]).toMatchObject({ state: 'rolling-back', rollbackWanted: true })
-    const kept = judge(baseline, paused, f.stack, clock({ rollbackOnFailure: false }))
+    expect(judgeFixture(f, paused, clock()).services[0]).toMatchObject({ state: 'rolling-back', rollbackWanted: true })
+    const kept = judgeFixture(f, paused, clock({ rollbackOnFailure: false }))
     expect(kept.status).toBe('failed')
     expect(kept.services[0]!.message).toMatch(/^update paused by Swarm: .*; left paused \(rollback-on-failure: false\)$/)
   })
@@ -141,7 +151,7 @@ describe('judge on recorded lab snapshots', () => {
   it('crashing new service: failed, with nothing to roll back to', () => {
     const f = load('crash')
     expectPendingThen(statuses(f), 'failed')
-    const last = judge(baselineOf(f.baseline, f.stack), f.snapshots.at(-1)!, f.stack, clock())
+    const last = judgeFixture(f, f.snapshots.at(-1)!, clock())
     expect(last.services[0]!.message).toBe('the new service fails to start and has no previous version to roll back to: task: non-zero exit (3)')
   })
 })

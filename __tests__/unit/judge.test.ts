@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
-import { baselineOf, DEFAULT_MONITOR_MS, judge, NO_UPDATE_GRACE_MS, seenRunning, UNSCHEDULABLE_GRACE_MS } from '../../src/converge/judge.js'
+import type { Baseline, Deployed, JudgeClock } from '../../src/converge/judge.js'
+import { baselineOf, DEFAULT_MONITOR_MS, deployedOf, judge as judgeWith, NO_UPDATE_GRACE_MS, seenRunning, UNSCHEDULABLE_GRACE_MS } from '../../src/converge/judge.js'
 import type { Node, Service, Snapshot, Task } from '../../src/converge/swarm.js'
 
 const STACK = 'web'
@@ -32,6 +33,9 @@ function task(id: string, image: string, state: Task['Status']['State'], extra: 
 }
 
 const snap = (services: Service[], tasks: Task[]): Snapshot => ({ services, tasks, nodes })
+/** The judge on a snapshot whose specs are those the deploy left, unless the test says what it left. */
+const judge = (baseline: Baseline, snapshot: Snapshot, stack: string, clock: JudgeClock, deployed: Deployed = deployedOf(baseline, snapshot, stack)) =>
+  judgeWith(baseline, snapshot, stack, clock, deployed)
 // Every running task was first seen running when the deploy returned, so at
 // `clock` it has stayed up for the default monitor period.
 const runningSince = { get: (): number => 0 }
@@ -288,5 +292,70 @@ describe('judge: other stacks and modes', () => {
     // A job whose spec did not change is not run again: converged, not waiting forever.
     const ran = [done('t1', 'complete')]
     expect(judge(baselineOf(snap([job], ran), STACK), snap([job], ran), STACK, clock).services[0]).toMatchObject({ state: 'converged', message: 'unchanged job, not run again' })
+  })
+})
+
+describe('judge: someone else changes the stack during the rollout', () => {
+  const old = service('app:1', { UpdateStatus: { State: 'completed', StartedAt: '2026-01-01T00:00:00Z' } })
+  const oldTasks = [task('t1', 'app:1', 'running'), task('t2', 'app:1', 'running')]
+  const baseline = baselineOf(snap([old], oldTasks), STACK)
+  const ours = { ...service('app:2'), PreviousSpec: old.Spec, UpdateStatus: { State: 'updating' as const, StartedAt: '2026-02-01T00:00:00Z' } }
+  const deployed = deployedOf(baseline, snap([ours], oldTasks), STACK)
+  const theirs = (image: string, env: string[], state: 'updating' | 'completed'): Service => ({
+    ...ours,
+    Spec: { ...ours.Spec, TaskTemplate: { ContainerSpec: { Image: image, Env: env } } },
+    PreviousSpec: ours.Spec,
+    UpdateStatus: { State: state, StartedAt: '2026-02-01T00:00:09Z' }
+  })
+
+  it('records what the deploy changed', () => {
+    expect(deployed['web_app']).toMatchObject({ id: 's1', change: 'updated' })
+    expect(deployedOf(baseline, snap([old], oldTasks), STACK)['web_app']!.change).toBe('unchanged')
+  })
+
+  it('is superseded, naming the image and variables, when another spec completed in place of this one', () => {
+    const done = [task('t5', 'app:1', 'running'), task('t6', 'app:1', 'running')]
+    const verdict = judge(baseline, snap([theirs('app:1', ['FOREIGN=1'], 'completed')], done), STACK, clock, deployed)
+    expect(verdict.status).toBe('superseded')
+    expect(verdict.services[0]).toMatchObject({ state: 'superseded', change: 'updated' })
+    expect(verdict.services[0]!.message).toBe("changed by someone else during the rollout (image app:2 → app:1; environment FOREIGN added): this deploy's spec no longer runs")
+    expect(verdict.summary).toMatch(/^Stack web was superseded: web_app \(changed by someone else/)
+  })
+
+  it('stops waiting at once, while the other update is still under way', () => {
+    const verdict = judge(baseline, snap([theirs('app:1', ['FOREIGN=1'], 'updating')], oldTasks), STACK, clock, deployed)
+    expect(verdict.status).toBe('superseded')
+  })
+
+  it("is rolled-back, never superseded, when Swarm rolls back to the previous spec", () => {
+    const back = { ...old, UpdateStatus: { State: 'rollback_completed' as const, StartedAt: '2026-02-01T00:00:20Z' } }
+    const verdict = judge(baseline, snap([back], oldTasks), STACK, clock, deployed)
+    expect(verdict.status).toBe('rolled-back')
+    // The previous spec put back by an update, not a rollback, is someone else's change.
+    const reverted = { ...old, UpdateStatus: { State: 'completed' as const, StartedAt: '2026-02-01T00:00:20Z' } }
+    expect(judge(baseline, snap([reverted], oldTasks), STACK, clock, deployed).status).toBe('superseded')
+  })
+
+  it('is superseded when a service it deployed is removed, or removed and created again', () => {
+    const gone = judge(baseline, snap([], []), STACK, clock, deployed)
+    expect(gone.status).toBe('superseded')
+    expect(gone.services).toEqual([expect.objectContaining({ name: 'web_app', state: 'superseded', message: 'removed by someone else during the rollout', running: 0 })])
+    const recreated = { ...ours, ID: 's9' }
+    const again = judge(baseline, snap([recreated], []), STACK, clock, deployed)
+    expect(again.services[0]).toMatchObject({ state: 'superseded', message: 'removed and created again by someone else during the rollout' })
+  })
+
+  it('does not judge a service this deploy did not change on what others do to it', () => {
+    const unchanged = deployedOf(baseline, snap([old], oldTasks), STACK)
+    const meddled = { ...old, Spec: { ...old.Spec, TaskTemplate: { ContainerSpec: { Image: 'app:3' } } }, UpdateStatus: { State: 'updating' as const, StartedAt: '2026-02-01T00:00:09Z' } }
+    const verdict = judge(baseline, snap([meddled], oldTasks), STACK, clock, unchanged)
+    expect(verdict.status).toBe('converged')
+    expect(verdict.services[0]!.message).toBe('not changed by this deploy; changed since by someone else (image app:1 → app:3), not judged')
+  })
+
+  it('never calls a stack with no service left converged', () => {
+    const verdict = judge(baseline, snap([], []), STACK, clock, deployedOf(baseline, snap([old], oldTasks), STACK))
+    expect(verdict.status).toBe('failed')
+    expect(verdict.summary).toBe("Stack web failed: it has no services left to run this deploy's spec.")
   })
 })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
-import { baselineOf } from '../../src/converge/judge.js'
+import { baselineOf, deployedOf } from '../../src/converge/judge.js'
 import type { Snapshot } from '../../src/converge/swarm.js'
 import type { SwarmApi } from '../../src/converge/swarm-api.js'
 import { watch } from '../../src/converge/watch.js'
@@ -26,6 +26,9 @@ function scripted(steps: Array<Snapshot | Error>, replyMs: number[] = []) {
   return { api, rollbacks, now: () => now, sleep: async (ms: number) => void (now += ms) }
 }
 
+/** What the deploy left: the first snapshot the watcher gets, as the action records it. */
+const leftBy = (first: Snapshot, baseline: ReturnType<typeof baselineOf>) => deployedOf(baseline, first, 'web')
+
 describe('watch', () => {
   const baseline = baselineOf({ services: [], tasks: [], nodes: [] }, 'web')
   const starting: Snapshot = { services: [svc], tasks: [tsk('starting')], nodes }
@@ -34,7 +37,7 @@ describe('watch', () => {
   it('prints progress on change only and returns the verdict', async () => {
     const fake = scripted([starting, starting, starting, new Error('socket hang up'), running])
     const log: string[] = []
-    const result = await watch(fake.api, { stack: 'web', baseline, deployedAt: 0, deadline: 60_000, pollMs: 500, rollbackOnFailure: true, log: l => log.push(l), now: fake.now, sleep: fake.sleep })
+    const result = await watch(fake.api, { stack: 'web', baseline, deployed: leftBy(starting, baseline), deployedAt: 0, deadline: 60_000, pollMs: 500, rollbackOnFailure: true, log: l => log.push(l), now: fake.now, sleep: fake.sleep })
     expect(result.verdict.status).toBe('converged')
     // Running from the poll at 2 s, the new task is up once it stays so for Swarm's default 5 s monitor.
     expect(result.verdictAt).toBe(7_000)
@@ -49,7 +52,7 @@ describe('watch', () => {
     // Running at 0 s; the next reply takes 6 s. What it shows may be from 0.5 s,
     // so the task has proven 0.5 s, not 6.5 s; the poll at 7 s proves 7 s.
     const fake = scripted([running, running, running], [0, 6_000, 0])
-    const result = await watch(fake.api, { stack: 'web', baseline, deployedAt: 0, deadline: 60_000, pollMs: 500, rollbackOnFailure: true, log: () => undefined, now: fake.now, sleep: fake.sleep })
+    const result = await watch(fake.api, { stack: 'web', baseline, deployed: leftBy(starting, baseline), deployedAt: 0, deadline: 60_000, pollMs: 500, rollbackOnFailure: true, log: () => undefined, now: fake.now, sleep: fake.sleep })
     expect(result.verdict.status).toBe('converged')
     expect(result.polls).toBe(3)
     expect(result.verdictAt).toBe(7_000)
@@ -57,7 +60,7 @@ describe('watch', () => {
 
   it('never turns an unreachable engine into success', async () => {
     const fake = scripted([new Error('connection lost')])
-    const result = await watch(fake.api, { stack: 'web', baseline, deployedAt: 0, deadline: 5_000, pollMs: 500, rollbackOnFailure: true, log: () => undefined, now: fake.now, sleep: fake.sleep })
+    const result = await watch(fake.api, { stack: 'web', baseline, deployed: leftBy(starting, baseline), deployedAt: 0, deadline: 5_000, pollMs: 500, rollbackOnFailure: true, log: () => undefined, now: fake.now, sleep: fake.sleep })
     expect(result.verdict.status).toBe('timed-out')
     expect(result.verdict.summary).toContain('connection lost')
   })
@@ -66,13 +69,13 @@ describe('watch', () => {
     const old = { ...svc, UpdateStatus: { State: 'completed' as const, StartedAt: 't0' } }
     const before = baselineOf({ services: [old], tasks: [tsk('running')], nodes }, 'web')
     const changed = { ...svc, Spec: { ...svc.Spec, TaskTemplate: { ContainerSpec: { Image: 'a:2' } } } }
-    const paused = { ...changed, UpdateStatus: { State: 'paused' as const, StartedAt: 't1', Message: 'update paused due to failure' } }
+    const paused = { ...changed, PreviousSpec: old.Spec, UpdateStatus: { State: 'paused' as const, StartedAt: 't1', Message: 'update paused due to failure' } }
     const rolling = { ...old, UpdateStatus: { State: 'rollback_started' as const, StartedAt: 't2' } }
     const back = { ...old, UpdateStatus: { State: 'rollback_completed' as const, StartedAt: 't2' } }
     const at = (service: typeof svc): Snapshot => ({ services: [service], tasks: [tsk('running')], nodes })
     const fake = scripted([at(paused), at(paused), at(rolling), at(back)])
     const log: string[] = []
-    const result = await watch(fake.api, { stack: 'web', baseline: before, deployedAt: 0, deadline: 60_000, pollMs: 500, rollbackOnFailure: true, log: l => log.push(l), now: fake.now, sleep: fake.sleep })
+    const result = await watch(fake.api, { stack: 'web', baseline: before, deployed: leftBy(at(paused), before), deployedAt: 0, deadline: 60_000, pollMs: 500, rollbackOnFailure: true, log: l => log.push(l), now: fake.now, sleep: fake.sleep })
     expect(fake.rollbacks).toEqual(['s1'])
     expect(log).toContain('Swarm paused the update of web_app; asking it to roll back (rollback-on-failure: true)')
     expect(result.verdict.status).toBe('rolled-back')
@@ -84,8 +87,9 @@ describe('watch', () => {
     const old = { ...svc, UpdateStatus: { State: 'completed' as const, StartedAt: 't0' } }
     const before = baselineOf({ services: [old], tasks: [tsk('running')], nodes }, 'web')
     const changed = { ...old, Spec: { ...svc.Spec, TaskTemplate: { ContainerSpec: { Image: 'a:1' }, ForceUpdate: 0, Placement: { Constraints: ['x'] } } } }
-    const fake = scripted([{ services: [changed], tasks: [tsk('running')], nodes }, new Error('connection lost')])
-    const result = await watch(fake.api, { stack: 'web', baseline: before, deployedAt: 0, deadline: 30_000, pollMs: 500, rollbackOnFailure: true, log: () => undefined, now: fake.now, sleep: fake.sleep })
+    const first = { services: [changed], tasks: [tsk('running')], nodes }
+    const fake = scripted([first, new Error('connection lost')])
+    const result = await watch(fake.api, { stack: 'web', baseline: before, deployed: leftBy(first, before), deployedAt: 0, deadline: 30_000, pollMs: 500, rollbackOnFailure: true, log: () => undefined, now: fake.now, sleep: fake.sleep })
     expect(result.verdict.status).toBe('timed-out')
     expect(result.verdict.summary).toMatch(/could not be read before the deadline \(connection lost\)/)
   })

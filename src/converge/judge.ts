@@ -3,14 +3,19 @@
 // snapshots and asks this module what they mean.
 import type { Node, Service, Snapshot, Task, TaskSpec } from './swarm.js'
 import { STACK_LABEL } from './swarm.js'
+import { specChanges } from './spec-diff.js'
+import { stableStringify } from './stable-json.js'
 
-export type StackStatus = 'pending' | 'converged' | 'failed' | 'rolled-back' | 'timed-out'
-export type ServiceState = 'pending' | 'rolling-back' | 'converged' | 'failed' | 'rolled-back'
+export type StackStatus = 'pending' | 'converged' | 'failed' | 'rolled-back' | 'superseded' | 'timed-out'
+export type ServiceState = 'pending' | 'rolling-back' | 'converged' | 'failed' | 'rolled-back' | 'superseded'
+export type ServiceChange = 'created' | 'updated' | 'unchanged'
 export type ServiceMode = 'replicated' | 'global' | 'replicated-job' | 'global-job'
 
 export interface ServiceBaseline {
   id: string
   templateKey: string
+  /** The whole spec: whether this deploy changed the service at all. */
+  specKey: string
   updateStartedAt: string | undefined
 }
 
@@ -19,6 +24,24 @@ export interface Baseline {
   services: Record<string, ServiceBaseline>
   taskIds: string[]
 }
+
+/**
+ * A service as `docker stack deploy` left it: the spec this deploy put
+ * there, by content (Swarm bumps Version.Index for its own status changes).
+ * A spec that differs later was put there by someone else, unless Swarm
+ * rolled the service back to its previous spec.
+ */
+export interface DeployedService {
+  id: string
+  spec: Service['Spec']
+  specKey: string
+  /** The spec Swarm's own rollback returns to. */
+  previousKey: string | undefined
+  change: ServiceChange
+}
+
+/** Each service of the stack right after `docker stack deploy` returned, by name. */
+export type Deployed = Record<string, DeployedService>
 
 export interface TaskFailure {
   taskId: string
@@ -46,7 +69,7 @@ export interface ServiceVerdict {
   id: string
   image: string
   mode: ServiceMode
-  change: 'created' | 'updated' | 'unchanged'
+  change: ServiceChange
   state: ServiceState
   desired: number
   running: number
@@ -111,16 +134,7 @@ export function templateKey(template: TaskSpec): string {
   return stableStringify(template)
 }
 
-function stableStringify(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(',')}}`
-  }
-  return JSON.stringify(value)
-}
+const specKeyOf = (spec: Service['Spec']): string => stableStringify(spec)
 
 export function stackServices(snapshot: Snapshot, stack: string): Service[] {
   return snapshot.services.filter(s => s.Spec.Labels?.[STACK_LABEL] === stack)
@@ -132,10 +146,28 @@ export function baselineOf(snapshot: Snapshot, stack: string): Baseline {
     services[service.Spec.Name] = {
       id: service.ID,
       templateKey: templateKey(service.Spec.TaskTemplate),
+      specKey: specKeyOf(service.Spec),
       updateStartedAt: service.UpdateStatus?.StartedAt
     }
   }
   return { services, taskIds: snapshot.tasks.map(t => t.ID) }
+}
+
+/** Record what this deploy put on the swarm, from the first snapshot after `docker stack deploy` returned. */
+export function deployedOf(baseline: Baseline, snapshot: Snapshot, stack: string): Deployed {
+  const deployed: Deployed = {}
+  for (const service of stackServices(snapshot, stack)) {
+    const before = baseline.services[service.Spec.Name]
+    const specKey = specKeyOf(service.Spec)
+    deployed[service.Spec.Name] = {
+      id: service.ID,
+      spec: service.Spec,
+      specKey,
+      previousKey: service.PreviousSpec ? specKeyOf(service.PreviousSpec as Service['Spec']) : undefined,
+      change: before === undefined || before.id !== service.ID ? 'created' : before.specKey === specKey ? 'unchanged' : 'updated'
+    }
+  }
+  return deployed
 }
 
 /**
@@ -159,7 +191,7 @@ export function monitorMs(service: Service): number {
 
 export const isJob = (mode: ServiceMode): boolean => mode === 'replicated-job' || mode === 'global-job'
 
-export function modeOf(service: Service): ServiceMode {
+export function modeOf(service: Pick<Service, 'Spec'>): ServiceMode {
   const mode = service.Spec.Mode
   if (mode.Global) return 'global'
   if (mode.ReplicatedJob) return 'replicated-job'
@@ -275,7 +307,7 @@ function taskViews(service: Service, tasks: Task[], fresh: (t: Task) => boolean,
 }
 
 /** Why a service will not converge without a person, if it will not. */
-function hopeless(mode: ServiceMode, change: ServiceVerdict['change'], count: TaskCount, currentFailures: TaskFailure[], unplaceable: boolean): string | undefined {
+function hopeless(mode: ServiceMode, change: ServiceChange, count: TaskCount, currentFailures: TaskFailure[], unplaceable: boolean): string | undefined {
   if (unplaceable) return `no node can run it: ${count.unschedulable}`
   const first = currentFailures[0]
   if (!first || count.done) return undefined
@@ -308,12 +340,34 @@ function failuresOf(service: Service, tasks: Task[], fresh: (t: Task) => boolean
     }))
 }
 
-function judgeService(service: Service, baseline: Baseline, snapshot: Snapshot, clock: JudgeClock, nodes: Map<string, Node>, fresh: (t: Task) => boolean): ServiceVerdict {
+/**
+ * Someone else changed or replaced a service this deploy changed, so what
+ * Swarm rolls out now is not this deploy: the reason, or undefined.
+ */
+function superseded(service: Service, mine: DeployedService): string | undefined {
+  if (service.ID !== mine.id) return 'removed and created again by someone else during the rollout'
+  const key = specKeyOf(service.Spec)
+  if (key === mine.specKey) return undefined
+  // Swarm's own rollback (failure_action, `docker service rollback`) returns to the previous spec.
+  if (key === mine.previousKey && service.UpdateStatus?.State?.startsWith('rollback_')) return undefined
+  const changes = specChanges(mine.spec, service.Spec)
+  return `changed by someone else during the rollout (${changes.length > 0 ? changes.join('; ') : 'spec changed'}): this deploy's spec no longer runs`
+}
+
+function judgeService(
+  service: Service,
+  baseline: Baseline,
+  mine: DeployedService | undefined,
+  snapshot: Snapshot,
+  clock: JudgeClock,
+  nodes: Map<string, Node>,
+  fresh: (t: Task) => boolean
+): ServiceVerdict {
   const before = baseline.services[service.Spec.Name]
   const mode = modeOf(service)
   const tasks = snapshot.tasks.filter(t => t.ServiceID === service.ID)
   const replaced = before !== undefined && before.id !== service.ID
-  const change: ServiceVerdict['change'] =
+  const change: ServiceChange =
     before === undefined || replaced ? 'created' : before.templateKey === templateKey(service.Spec.TaskTemplate) ? 'unchanged' : 'updated'
   const update = service.UpdateStatus
   // An UpdateStatus only speaks for this deploy if it began after the baseline.
@@ -337,6 +391,14 @@ function judgeService(service: Service, baseline: Baseline, snapshot: Snapshot, 
     failures,
     rollbackWanted: false,
     tasks: taskViews(service, tasks, fresh, nodes)
+  }
+  if (mine && mine.change !== 'unchanged') {
+    const reason = superseded(service, mine)
+    if (reason) return { ...verdict, state: 'superseded', message: reason }
+  } else if (mine && (mine.id !== service.ID || mine.specKey !== specKeyOf(service.Spec))) {
+    // Not this deploy's change, so not this deploy's verdict either.
+    const changes = specChanges(mine.spec, service.Spec)
+    return { ...verdict, state: 'converged', message: `not changed by this deploy; changed since by someone else (${changes.join('; ') || 'replaced'}), not judged` }
   }
   const swarmSays = ownUpdate?.Message ? `: ${ownUpdate.Message}` : ''
   const currentIds = new Set(tasks.filter(t => runsCurrentSpec(t, service)).map(t => t.ID))
@@ -383,20 +445,54 @@ function judgeService(service: Service, baseline: Baseline, snapshot: Snapshot, 
   return { ...verdict, message: `${change === 'created' ? 'starting' : 'converging'}: ${progress}` }
 }
 
-export function judge(baseline: Baseline, snapshot: Snapshot, stack: string, clock: JudgeClock): Verdict {
+/** A service this deploy created or updated that is gone: nothing of it is left to judge. */
+function removedVerdict(name: string, mine: DeployedService): ServiceVerdict {
+  return {
+    name,
+    id: mine.id,
+    image: mine.spec.TaskTemplate.ContainerSpec?.Image ?? '',
+    mode: modeOf({ Spec: mine.spec }),
+    change: mine.change,
+    state: 'superseded',
+    desired: 0,
+    running: 0,
+    updateState: undefined,
+    message: 'removed by someone else during the rollout',
+    nodes: [],
+    pending: [],
+    failures: [],
+    rollbackWanted: false,
+    tasks: []
+  }
+}
+
+/**
+ * The verdict on one snapshot. `deployed` is what this deploy put on the
+ * swarm (deployedOf): a service someone else changed or removed since is
+ * superseded, never converged.
+ */
+export function judge(baseline: Baseline, snapshot: Snapshot, stack: string, clock: JudgeClock, deployed: Deployed): Verdict {
   const nodes = new Map(snapshot.nodes.map(n => [n.ID, n]))
   const known = new Set(baseline.taskIds)
   const fresh = (t: Task): boolean => !known.has(t.ID)
-  const services = stackServices(snapshot, stack)
-    .map(s => judgeService(s, baseline, snapshot, clock, nodes, fresh))
-    .sort((a, b) => a.name.localeCompare(b.name))
+  const present = stackServices(snapshot, stack)
+  const names = new Set(present.map(s => s.Spec.Name))
+  const removed = Object.entries(deployed).filter(([name, mine]) => mine.change !== 'unchanged' && !names.has(name))
+  const services = [
+    ...present.map(s => judgeService(s, baseline, deployed[s.Spec.Name], snapshot, clock, nodes, fresh)),
+    ...removed.map(([name, mine]) => removedVerdict(name, mine))
+  ].sort((a, b) => a.name.localeCompare(b.name))
   const status = stackStatus(services, clock)
   return { status, services, summary: summarize(services, stack, status) }
 }
 
 function stackStatus(services: ServiceVerdict[], clock: JudgeClock): StackStatus {
+  // Nothing left to run this deploy's spec: never a success.
+  if (services.length === 0) return 'failed'
   // A paused update or rollback does not resume by itself: no point waiting.
   if (services.some(s => s.state === 'failed')) return 'failed'
+  // Someone else's spec is rolling out: waiting would end in the wrong answer.
+  if (services.some(s => s.state === 'superseded')) return 'superseded'
   const unsettled = services.some(s => s.state === 'pending' || s.state === 'rolling-back')
   if (unsettled) return clock.deadlineReached ? 'timed-out' : 'pending'
   if (services.some(s => s.state === 'rolled-back')) return 'rolled-back'
@@ -409,7 +505,13 @@ function summarize(services: ServiceVerdict[], stack: string, status: StackStatu
     case 'converged':
       return `Stack ${stack} converged: ${services.length} service(s) running the deployed spec.`
     case 'failed':
+      if (services.length === 0) return `Stack ${stack} failed: it has no services left to run this deploy's spec.`
       return `Stack ${stack} failed: ${services.filter(s => s.state === 'failed').map(s => `${s.name} (${s.message})`).join('; ')}.`
+    case 'superseded':
+      return `Stack ${stack} was superseded: ${services
+        .filter(s => s.state === 'superseded')
+        .map(s => `${s.name} (${s.message})`)
+        .join('; ')}. What runs is not what this deploy put there, and nothing was rolled back: find out who changed it, then deploy again.`
     case 'rolled-back': {
       const cause = services.flatMap(s => s.failures)[0]
       return `Stack ${stack} was rolled back by Swarm: ${names('rolled-back')} failed to update${cause ? ` (${cause.error})` : ''} and run their previous spec again. Fix the image or config and deploy again.`

@@ -1,6 +1,6 @@
 // Poll the swarm until the judge gives a final verdict or the deadline
 // passes. Progress is printed when it changes, not on every poll.
-import type { Baseline, Verdict } from './judge.js'
+import type { Baseline, Deployed, Verdict } from './judge.js'
 import { judge, seenRunning } from './judge.js'
 import type { Snapshot } from './swarm.js'
 import type { SwarmApi } from './swarm-api.js'
@@ -8,6 +8,8 @@ import type { SwarmApi } from './swarm-api.js'
 export interface WatchOptions {
   stack: string
   baseline: Baseline
+  /** What `docker stack deploy` put on the swarm (deployedOf): the specs this deploy is judged by. */
+  deployed: Deployed
   /** Epoch ms when `docker stack deploy` returned. */
   deployedAt: number
   /** Epoch ms after which pending means timed out. */
@@ -72,7 +74,7 @@ export async function watch(api: Pick<SwarmApi, 'snapshot' | 'rollback'>, option
         runningSince,
         deadlineReached,
         rollbackOnFailure: options.rollbackOnFailure
-      })
+      }, options.deployed)
       for (const service of verdict.services.filter(s => s.rollbackWanted && !rollbacksAsked.has(s.id))) {
         rollbacksAsked.add(service.id)
         options.log(`Swarm paused the update of ${service.name}; asking it to roll back (rollback-on-failure: true)`)

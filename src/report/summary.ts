@@ -18,6 +18,7 @@ const BADGE: Record<StackStatus, string> = {
   converged: '✅ converged',
   failed: '❌ failed',
   'rolled-back': '↩️ rolled back',
+  superseded: '🔀 superseded',
   'timed-out': '⏱️ timed out',
   pending: '… pending'
 }
