@@ -60,13 +60,15 @@ function action(inputs, cwd) {
   }))
 }
 
-async function record(scenario, inputs, { app = 'hello', name = 'main' } = {}) {
+// `during` runs alongside the deploy, for scenarios where someone else acts mid-rollout.
+async function record(scenario, inputs, { app = 'hello', name = 'main', during } = {}) {
   stack = `fixture-${name}-${run}`
   const baseline = await snapshot()
   const snapshots = []
   let last = ''
   let done = false
   const finished = action(inputs, path.join(root, 'examples', app)).then(status => { done = true; return status })
+  const meddling = during?.(() => done)
   while (!done) {
     const s = await snapshot()
     const key = essence(s)
@@ -76,14 +78,38 @@ async function record(scenario, inputs, { app = 'hello', name = 'main' } = {}) {
   }
   snapshots.push(await snapshot())
   const status = await finished
+  await meddling
   mkdirSync(outDir, { recursive: true })
   writeFileSync(path.join(outDir, `${scenario}.json`), JSON.stringify({ scenario, stack, status, baseline, snapshots }, null, 1) + '\n')
   console.log(`${scenario}: ${snapshots.length} snapshots, action status ${status}`)
 }
 
+/** Once the deploy's new spec runs on one task (or the deploy ended), do `act` to the service. */
+function midRollout(service, act) {
+  return async finished => {
+    const previous = (await docker.getService(service).inspect()).Spec.TaskTemplate.ContainerSpec.Image
+    while (!finished()) {
+      const image = (await docker.getService(service).inspect()).Spec.TaskTemplate.ContainerSpec.Image
+      const tasks = await docker.listTasks({ filters: JSON.stringify({ service: [service], 'desired-state': ['running'] }) })
+      if (image !== previous && tasks.some(t => t.Spec.ContainerSpec.Image === image && t.Status.State === 'running')) return act(previous)
+      await new Promise(r => setTimeout(r, 150))
+    }
+  }
+}
+
+/** Deploy a first version (not recorded), then record the second while someone else acts mid-rollout. */
+async function superseded(scenario, act) {
+  const inputs = { image, 'compose-file': 'steps.yml', context: '../hello' }
+  stack = `fixture-${scenario}-${run}`
+  await action({ ...inputs, tags: `${scenario}1`, 'build-args': 'VERSION=1' }, path.join(root, 'examples/converge'))
+  const service = `${stack}_web`
+  const manager = args => execFileSync('docker', args, { env: { ...process.env, DOCKER_HOST: lab.managerDockerHost }, stdio: 'ignore' })
+  await record(scenario, { ...inputs, tags: `${scenario}2`, 'build-args': 'VERSION=2' }, { app: 'converge', name: scenario, during: midRollout(service, previous => act(manager, service, previous)) })
+}
+
 const image = `${lab.registry}/fixture/hello`
 const base = `BASE_IMAGE=${lab.registry}/${lab.baseImage}`
-const scenarios = (process.argv[2] ?? 'fresh,update,unchanged,rollback,unschedulable,global,job,job-failed,zero,pause,crash').split(',')
+const scenarios = (process.argv[2] ?? 'fresh,update,unchanged,rollback,unschedulable,global,job,job-failed,zero,pause,crash,superseded,removed').split(',')
 const all = {
   fresh: () => record('fresh', { image, tags: 'f1', 'build-args': 'VERSION=f1', env: 'DB_PASSWORD=x' }),
   update: () => record('update', { image, tags: 'f2', 'build-args': 'VERSION=f2', env: 'DB_PASSWORD=x' }),
@@ -101,7 +127,10 @@ const all = {
     await action({ ...inputs, tags: 'p1', 'build-args': 'VERSION=p1' }, path.join(root, 'examples/converge'))
     await record('pause', { ...inputs, tags: 'p2', 'build-args': 'VERSION=p2\nHEALTH_PATH=missing' }, { app: 'converge', name: 'pause' })
   },
-  crash: () => record('crash', { 'compose-file': 'crash.yml', env: base }, { app: 'converge', name: 'crash' })
+  crash: () => record('crash', { 'compose-file': 'crash.yml', env: base }, { app: 'converge', name: 'crash' }),
+  // Someone else updates the service back to the first image, with a variable of their own.
+  superseded: () => superseded('superseded', (manager, service, previous) => manager(['service', 'update', '--detach', '--image', previous, '--env-add', 'FOREIGN=1', service])),
+  removed: () => superseded('removed', (manager, service) => manager(['service', 'rm', service]))
 }
 try {
   for (const name of scenarios) await all[name]()

@@ -148,6 +148,33 @@ describe('judge on recorded lab snapshots', () => {
     expect(kept.services[0]!.message).toMatch(/^update paused by Swarm: .*; left paused \(rollback-on-failure: false\)$/)
   })
 
+  it('another update mid-rollout: pending, then superseded naming the image and variable, never converged', () => {
+    const f = load('superseded')
+    expect(f.status).toBe('superseded')
+    expectPendingThen(statuses(f), 'superseded')
+    const { deployed } = rolloutOf(f)
+    const ours = Object.values(deployed)[0]!
+    const last = judgeFixture(f, f.snapshots.at(-1)!, clock())
+    const theirs = f.snapshots.at(-1)!.services[0]!.Spec.TaskTemplate.ContainerSpec!.Image
+    expect(theirs).not.toBe(ours.spec.TaskTemplate.ContainerSpec!.Image)
+    expect(last.services[0]).toMatchObject({ state: 'superseded', change: 'updated' })
+    expect(last.services[0]!.message).toBe(
+      `changed by someone else during the rollout (image ${ours.spec.TaskTemplate.ContainerSpec!.Image} → ${theirs}; environment FOREIGN added): this deploy's spec no longer runs`
+    )
+  })
+
+  it('the service removed mid-rollout: pending, then superseded naming it', () => {
+    const f = load('removed')
+    expectPendingThen(statuses(f), 'superseded')
+    const last = judgeFixture(f, f.snapshots.at(-1)!, clock())
+    expect(f.snapshots.at(-1)!.services).toEqual([])
+    expect(last.services).toEqual([expect.objectContaining({ name: `${f.stack}_web`, state: 'superseded', message: 'removed by someone else during the rollout' })])
+  })
+
+  it('Swarm rolling back to the previous spec is rolled-back, never superseded', () => {
+    for (const name of ['rollback', 'pause']) expect(statuses(load(name))).not.toContain('superseded')
+  })
+
   it('crashing new service: failed, with nothing to roll back to', () => {
     const f = load('crash')
     expectPendingThen(statuses(f), 'failed')
