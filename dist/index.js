@@ -102413,9 +102413,20 @@ function judge(baseline, snapshot, stack, clock, deployed) {
     const services = [
         ...present.map(s => judgeService(s, baseline, deployed[s.Spec.Name], snapshot, clock, nodes, fresh)),
         ...removed.map(([name, mine]) => removedVerdict(name, mine))
-    ].sort((a, b) => a.name.localeCompare(b.name));
-    const status = stackStatus(services, clock);
-    return { status, services, summary: summarize(services, stack, status) };
+    ];
+    return conclude(services, stack, clock);
+}
+/**
+ * A service whose verdict no later snapshot changes: its rollout completed
+ * (or Swarm rolled it back). The watcher stops polling it; a service this
+ * deploy did not change is decided by the first snapshot that shows it up.
+ */
+const isDecided = (service) => service.state === 'converged' || service.state === 'rolled-back';
+/** The stack's verdict from its services' verdicts: those judged now and those decided earlier. */
+function conclude(services, stack, clock) {
+    const sorted = [...services].sort((a, b) => a.name.localeCompare(b.name));
+    const status = stackStatus(sorted, clock);
+    return { status, services: sorted, summary: summarize(sorted, stack, status) };
 }
 function stackStatus(services, clock) {
     // Nothing left to run this deploy's spec: never a success.
@@ -102496,9 +102507,14 @@ function dockerodeApi(socketPath) {
                 swarmState: info.Swarm?.LocalNodeState ?? 'unknown'
             };
         },
-        async snapshot(stack) {
+        async snapshot(stack, serviceIds) {
+            // The engine matches IDs by prefix, and all are the same length: a full ID matches only itself.
+            // An empty list would be no filter at all, so asking for no service lists none.
+            if (serviceIds?.length === 0)
+                return { services: [], tasks: [], nodes: (await counted(docker.listNodes())) };
+            const filters = serviceIds === undefined ? stackFilter(stack) : JSON.stringify({ label: [`${STACK_LABEL}=${stack}`], id: serviceIds });
             const [services, nodes] = await Promise.all([
-                counted(docker.listServices({ filters: stackFilter(stack) })),
+                counted(docker.listServices({ filters })),
                 counted(docker.listNodes())
             ]);
             const ids = services.map(s => s.ID);
@@ -102601,7 +102617,6 @@ function progressLines(verdict) {
 async function watch(api, options) {
     const now = options.now ?? Date.now;
     const sleep = options.sleep ?? ((ms) => new Promise(resolve => setTimeout(resolve, ms)));
-    let last;
     let printed = '';
     let lastPrintAt = 0;
     let lastError = '';
@@ -102609,14 +102624,17 @@ async function watch(api, options) {
     const rollbacksAsked = new Set();
     let lastVerdict;
     let runningSince = new Map();
+    // Services whose verdict is final are not polled again, so a poll costs
+    // what is still changing, not the size of the stack.
+    const decided = new Map();
+    let judging;
     for (;;) {
         // The snapshot shows the swarm somewhere between this time and its reply.
         const polledAt = now();
         const deadlineReached = polledAt >= options.deadline;
         let current;
         try {
-            current = await api.snapshot(options.stack);
-            last = current;
+            current = await api.snapshot(options.stack, judging);
             polls += 1;
             lastError = '';
         }
@@ -102633,12 +102651,14 @@ async function watch(api, options) {
             // running and judged at the earliest moment of this snapshot, so a slow
             // reply cannot stretch how long a task has proven to stay up.
             runningSince = seenRunning(runningSince, current, now() - options.deployedAt);
-            let verdict = judge(options.baseline, current, options.stack, {
-                sinceDeployMs: polledAt - options.deployedAt,
-                runningSince,
-                deadlineReached,
-                rollbackOnFailure: options.rollbackOnFailure
-            }, options.deployed);
+            const open = Object.fromEntries(Object.entries(options.deployed).filter(([name]) => !decided.has(name)));
+            const clock = { sinceDeployMs: polledAt - options.deployedAt, runningSince, deadlineReached, rollbackOnFailure: options.rollbackOnFailure };
+            const judged = judge(options.baseline, current, options.stack, clock, open).services;
+            for (const service of judged)
+                if (isDecided(service))
+                    decided.set(service.name, service);
+            judging = judged.filter(s => !decided.has(s.name)).map(s => s.id);
+            let verdict = conclude([...decided.values(), ...judged.filter(s => !decided.has(s.name))], options.stack, clock);
             for (const service of verdict.services.filter(s => s.rollbackWanted && !rollbacksAsked.has(s.id))) {
                 rollbacksAsked.add(service.id);
                 options.log(`Swarm paused the update of ${service.name}; asking it to roll back (rollback-on-failure: true)`);
@@ -102660,7 +102680,7 @@ async function watch(api, options) {
                 lastPrintAt = now();
             }
             if (verdict.status !== 'pending')
-                return { verdict, snapshot: current, polls, verdictAt: now() };
+                return { verdict, polls, verdictAt: now() };
         }
         else if (deadlineReached) {
             const verdict = {
@@ -102668,7 +102688,7 @@ async function watch(api, options) {
                 services: lastVerdict?.services ?? [],
                 summary: `Stack ${options.stack} timed out: the swarm state could not be read before the deadline (${lastError}).`
             };
-            return { verdict, snapshot: last, polls, verdictAt: now() };
+            return { verdict, polls, verdictAt: now() };
         }
         await sleep(Math.max(0, Math.min(options.pollMs, options.deadline - now())));
     }
@@ -103692,7 +103712,7 @@ async function deploy(inputs, secrets) {
         // Swarm's own text (task errors, update messages) may echo a value back:
         // it is redacted as it arrives, so no log, output or summary shows it.
         const engine = dockerodeApi(tunnel.socketPath);
-        const api = { ...engine, snapshot: async (stack) => redactSnapshot(await engine.snapshot(stack), secrets) };
+        const api = { ...engine, snapshot: async (stack, serviceIds) => redactSnapshot(await engine.snapshot(stack, serviceIds), secrets) };
         try {
             await group('Check the target engine', () => checkManager(api, tunnel.lastDialError));
             const before = await api.snapshot(inputs.stack);
@@ -103712,8 +103732,8 @@ async function deploy(inputs, secrets) {
                     throw error;
                 }
             });
-            const { verdict, snapshot } = stopped
-                ? { verdict: deployStopped(inputs.stack, stopped), snapshot: undefined }
+            const verdict = stopped
+                ? deployStopped(inputs.stack, stopped)
                 : await waitForVerdict(api, tunnel, { stack: inputs.stack, baseline, deadline, rollbackOnFailure: inputs.rollbackOnFailure, image });
             const diagnoses = verdict.status === 'converged' ? [] : await group('Diagnostics', () => showDiagnostics(api, verdict, deployStarted, secrets));
             setOutput('status', verdict.status);
@@ -103728,9 +103748,9 @@ async function deploy(inputs, secrets) {
             });
             if (process.env.GITHUB_STEP_SUMMARY)
                 await summary.addRaw(markdown).write();
-            if (verdict.status === 'converged' && snapshot) {
+            if (verdict.status === 'converged') {
                 core_info(verdict.summary);
-                await group('Remove unused secret and config versions', () => pruneVersions(api, inputs.stack, snapshot));
+                await group('Remove unused secret and config versions', () => pruneVersions(api, inputs.stack));
             }
             else {
                 setFailed(verdict.summary);
@@ -103755,7 +103775,7 @@ async function waitForVerdict(api, tunnel, plan) {
     for (const warning of configWarnings(stackServices(after, plan.stack), images, plan.deadline - Date.now()))
         core_warning(warning);
     const callsBeforeWait = api.calls();
-    const { verdict, snapshot, polls, verdictAt } = await group('Wait for the rollout', () => watch(api, {
+    const { verdict, polls, verdictAt } = await group('Wait for the rollout', () => watch(api, {
         stack: plan.stack,
         baseline: plan.baseline,
         deployed,
@@ -103776,7 +103796,7 @@ async function waitForVerdict(api, tunnel, plan) {
         verdictAt,
         deployedAt
     })}`);
-    return { verdict, snapshot };
+    return verdict;
 }
 /** `docker stack deploy` ran into the deadline: what reached Swarm is unknown, so no service is judged. */
 function deployStopped(stack, error) {
@@ -103817,8 +103837,9 @@ async function showDiagnostics(api, verdict, deployStarted, secrets) {
  * the specs kept for rollback use. After a failure nothing is removed, so
  * Swarm (or a person) can still roll back.
  */
-async function pruneVersions(api, stack, converged) {
-    const inUse = namesInUse(stackServices(converged, stack));
+async function pruneVersions(api, stack) {
+    // Every service of the stack as it is now: the watcher stopped polling those it had decided.
+    const inUse = namesInUse(stackServices(await api.snapshot(stack), stack));
     const unused = (await api.listObjects(stack)).filter(o => isVersionOf(stack, o.name) && !inUse.has(o.name));
     for (const object of unused) {
         try {

@@ -13,7 +13,6 @@ import type { Diagnosis } from './converge/diagnose.js'
 import type { Baseline, Verdict } from './converge/judge.js'
 import { baselineOf, deployedOf, stackServices } from './converge/judge.js'
 import type { SwarmApi } from './converge/swarm-api.js'
-import type { Snapshot } from './converge/swarm.js'
 import { dockerodeApi } from './converge/swarm-api.js'
 import { configWarnings } from './converge/warnings.js'
 import { watch } from './converge/watch.js'
@@ -89,7 +88,7 @@ async function deploy(inputs: Inputs, secrets: string[]): Promise<void> {
     // Swarm's own text (task errors, update messages) may echo a value back:
     // it is redacted as it arrives, so no log, output or summary shows it.
     const engine = dockerodeApi(tunnel.socketPath)
-    const api: SwarmApi = { ...engine, snapshot: async stack => redactSnapshot(await engine.snapshot(stack), secrets) }
+    const api: SwarmApi = { ...engine, snapshot: async (stack, serviceIds) => redactSnapshot(await engine.snapshot(stack, serviceIds), secrets) }
     try {
       await core.group('Check the target engine', () => checkManager(api, tunnel.lastDialError))
       const before = await api.snapshot(inputs.stack)
@@ -108,8 +107,8 @@ async function deploy(inputs: Inputs, secrets: string[]): Promise<void> {
           throw error
         }
       })
-      const { verdict, snapshot } = stopped
-        ? { verdict: deployStopped(inputs.stack, stopped), snapshot: undefined }
+      const verdict = stopped
+        ? deployStopped(inputs.stack, stopped)
         : await waitForVerdict(api, tunnel, { stack: inputs.stack, baseline, deadline, rollbackOnFailure: inputs.rollbackOnFailure, image })
 
       const diagnoses = verdict.status === 'converged' ? [] : await core.group('Diagnostics', () => showDiagnostics(api, verdict, deployStarted, secrets))
@@ -126,9 +125,9 @@ async function deploy(inputs: Inputs, secrets: string[]): Promise<void> {
       })
       if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(markdown).write()
 
-      if (verdict.status === 'converged' && snapshot) {
+      if (verdict.status === 'converged') {
         core.info(verdict.summary)
-        await core.group('Remove unused secret and config versions', () => pruneVersions(api, inputs.stack, snapshot))
+        await core.group('Remove unused secret and config versions', () => pruneVersions(api, inputs.stack))
       } else {
         core.setFailed(verdict.summary)
       }
@@ -150,7 +149,7 @@ interface WaitPlan {
 }
 
 /** Warn about settings Swarm cannot judge by, then watch the rollout to a verdict. */
-async function waitForVerdict(api: SwarmApi, tunnel: DockerTunnel, plan: WaitPlan): Promise<{ verdict: Verdict; snapshot: Snapshot | undefined }> {
+async function waitForVerdict(api: SwarmApi, tunnel: DockerTunnel, plan: WaitPlan): Promise<Verdict> {
   const deployedAt = Date.now()
   const images = new Map(plan.image?.healthcheck ? [[plan.image.pinned, plan.image.healthcheck]] : [])
   // Right after the deploy: the specs it put there, which later changes by others are told apart from.
@@ -159,7 +158,7 @@ async function waitForVerdict(api: SwarmApi, tunnel: DockerTunnel, plan: WaitPla
   for (const warning of configWarnings(stackServices(after, plan.stack), images, plan.deadline - Date.now())) core.warning(warning)
   const callsBeforeWait = api.calls()
 
-  const { verdict, snapshot, polls, verdictAt } = await core.group('Wait for the rollout', () =>
+  const { verdict, polls, verdictAt } = await core.group('Wait for the rollout', () =>
     watch(api, {
       stack: plan.stack,
       baseline: plan.baseline,
@@ -185,7 +184,7 @@ async function waitForVerdict(api: SwarmApi, tunnel: DockerTunnel, plan: WaitPla
       deployedAt
     })}`
   )
-  return { verdict, snapshot }
+  return verdict
 }
 
 /** `docker stack deploy` ran into the deadline: what reached Swarm is unknown, so no service is judged. */
@@ -230,8 +229,9 @@ async function showDiagnostics(api: SwarmApi, verdict: Verdict, deployStarted: n
  * the specs kept for rollback use. After a failure nothing is removed, so
  * Swarm (or a person) can still roll back.
  */
-async function pruneVersions(api: SwarmApi, stack: string, converged: Snapshot): Promise<void> {
-  const inUse = namesInUse(stackServices(converged, stack))
+async function pruneVersions(api: SwarmApi, stack: string): Promise<void> {
+  // Every service of the stack as it is now: the watcher stopped polling those it had decided.
+  const inUse = namesInUse(stackServices(await api.snapshot(stack), stack))
   const unused = (await api.listObjects(stack)).filter(o => isVersionOf(stack, o.name) && !inUse.has(o.name))
   for (const object of unused) {
     try {

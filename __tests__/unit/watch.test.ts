@@ -14,16 +14,18 @@ function scripted(steps: Array<Snapshot | Error>, replyMs: number[] = []) {
   let now = 0
   let i = 0
   const rollbacks: string[] = []
+  const asked: Array<string[] | undefined> = []
   const api: Pick<SwarmApi, 'snapshot' | 'rollback'> = {
     rollback: async (id: string) => void rollbacks.push(id),
-    snapshot: async () => {
+    snapshot: async (_stack: string, serviceIds?: string[]) => {
+      asked.push(serviceIds)
       now += replyMs[i] ?? 0
       const step = steps[Math.min(i++, steps.length - 1)]!
       if (step instanceof Error) throw step
       return step
     },
   }
-  return { api, rollbacks, now: () => now, sleep: async (ms: number) => void (now += ms) }
+  return { api, rollbacks, asked, now: () => now, sleep: async (ms: number) => void (now += ms) }
 }
 
 /** What the deploy left: the first snapshot the watcher gets, as the action records it. */
@@ -92,5 +94,23 @@ describe('watch', () => {
     const result = await watch(fake.api, { stack: 'web', baseline: before, deployed: leftBy(first, before), deployedAt: 0, deadline: 30_000, pollMs: 500, rollbackOnFailure: true, log: () => undefined, now: fake.now, sleep: fake.sleep })
     expect(result.verdict.status).toBe('timed-out')
     expect(result.verdict.summary).toMatch(/could not be read before the deadline \(connection lost\)/)
+  })
+
+  it('stops polling a service once it is decided: a poll costs what still changes', async () => {
+    // web_db did not change and runs: decided by the first snapshot. web_app is created and starts.
+    const db = { ...svc, ID: 's2', Spec: { ...svc.Spec, Name: 'web_db', TaskTemplate: { ContainerSpec: { Image: 'db:1' } } } }
+    const dbTask = { ...tsk('running'), ID: 't2', ServiceID: 's2', Spec: { ContainerSpec: { Image: 'db:1' } } }
+    const before = baselineOf({ services: [db], tasks: [dbTask], nodes }, 'web')
+    const first: Snapshot = { services: [db, svc], tasks: [dbTask, tsk('starting')], nodes }
+    // Later polls ask for web_app only, and the fake answers with web_app only.
+    const fake = scripted([first, starting, running])
+    const result = await watch(fake.api, { stack: 'web', baseline: before, deployed: leftBy(first, before), deployedAt: 0, deadline: 60_000, pollMs: 500, rollbackOnFailure: true, log: () => undefined, now: fake.now, sleep: fake.sleep })
+    expect(fake.asked[0]).toBeUndefined()
+    expect(fake.asked.slice(1).every(ids => ids?.length === 1 && ids[0] === 's1')).toBe(true)
+    expect(result.verdict.status).toBe('converged')
+    expect(result.verdict.services.map(s => [s.name, s.state, s.change])).toEqual([
+      ['web_app', 'converged', 'created'],
+      ['web_db', 'converged', 'unchanged']
+    ])
   })
 })

@@ -481,12 +481,25 @@ export function judge(baseline: Baseline, snapshot: Snapshot, stack: string, clo
   const services = [
     ...present.map(s => judgeService(s, baseline, deployed[s.Spec.Name], snapshot, clock, nodes, fresh)),
     ...removed.map(([name, mine]) => removedVerdict(name, mine))
-  ].sort((a, b) => a.name.localeCompare(b.name))
-  const status = stackStatus(services, clock)
-  return { status, services, summary: summarize(services, stack, status) }
+  ]
+  return conclude(services, stack, clock)
 }
 
-function stackStatus(services: ServiceVerdict[], clock: JudgeClock): StackStatus {
+/**
+ * A service whose verdict no later snapshot changes: its rollout completed
+ * (or Swarm rolled it back). The watcher stops polling it; a service this
+ * deploy did not change is decided by the first snapshot that shows it up.
+ */
+export const isDecided = (service: ServiceVerdict): boolean => service.state === 'converged' || service.state === 'rolled-back'
+
+/** The stack's verdict from its services' verdicts: those judged now and those decided earlier. */
+export function conclude(services: ServiceVerdict[], stack: string, clock: Pick<JudgeClock, 'deadlineReached'>): Verdict {
+  const sorted = [...services].sort((a, b) => a.name.localeCompare(b.name))
+  const status = stackStatus(sorted, clock)
+  return { status, services: sorted, summary: summarize(sorted, stack, status) }
+}
+
+function stackStatus(services: ServiceVerdict[], clock: Pick<JudgeClock, 'deadlineReached'>): StackStatus {
   // Nothing left to run this deploy's spec: never a success.
   if (services.length === 0) return 'failed'
   // A paused update or rollback does not resume by itself: no point waiting.

@@ -17,7 +17,8 @@ export interface EngineInfo {
 
 export interface SwarmApi {
   info(): Promise<EngineInfo>
-  snapshot(stack: string): Promise<Snapshot>
+  /** The stack's services (only those of `serviceIds`, when given), their tasks, and the nodes. */
+  snapshot(stack: string, serviceIds?: string[]): Promise<Snapshot>
   /** The last `tail` log lines of a task since `sinceSeconds` (Unix time), bounded by `timeoutMs`. */
   taskLogs(taskId: string, sinceSeconds: number, tail: number, timeoutMs: number): Promise<Buffer>
   /** Ask Swarm to roll a service back to its previous spec (`docker service rollback`). */
@@ -52,9 +53,13 @@ export function dockerodeApi(socketPath: string): SwarmApi {
         swarmState: info.Swarm?.LocalNodeState ?? 'unknown'
       }
     },
-    async snapshot(stack) {
+    async snapshot(stack, serviceIds) {
+      // The engine matches IDs by prefix, and all are the same length: a full ID matches only itself.
+      // An empty list would be no filter at all, so asking for no service lists none.
+      if (serviceIds?.length === 0) return { services: [], tasks: [], nodes: (await counted(docker.listNodes())) as unknown as Node[] }
+      const filters = serviceIds === undefined ? stackFilter(stack) : JSON.stringify({ label: [`${STACK_LABEL}=${stack}`], id: serviceIds })
       const [services, nodes] = await Promise.all([
-        counted(docker.listServices({ filters: stackFilter(stack) }) as Promise<unknown>) as Promise<Service[]>,
+        counted(docker.listServices({ filters }) as Promise<unknown>) as Promise<Service[]>,
         counted(docker.listNodes()) as unknown as Promise<Node[]>
       ])
       const ids = services.map(s => s.ID)

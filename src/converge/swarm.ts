@@ -18,6 +18,7 @@ export interface Healthcheck {
 
 export interface ContainerSpec {
   Image?: string
+  Env?: string[]
   Healthcheck?: Healthcheck
 }
 

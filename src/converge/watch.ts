@@ -1,7 +1,7 @@
 // Poll the swarm until the judge gives a final verdict or the deadline
 // passes. Progress is printed when it changes, not on every poll.
-import type { Baseline, Deployed, Verdict } from './judge.js'
-import { judge, seenRunning } from './judge.js'
+import type { Baseline, Deployed, ServiceVerdict, Verdict } from './judge.js'
+import { conclude, isDecided, judge, seenRunning } from './judge.js'
 import type { Snapshot } from './swarm.js'
 import type { SwarmApi } from './swarm-api.js'
 
@@ -24,7 +24,6 @@ export interface WatchOptions {
 
 export interface WatchResult {
   verdict: Verdict
-  snapshot: Snapshot | undefined
   polls: number
   /** Epoch ms when the verdict was reached. */
   verdictAt: number
@@ -39,7 +38,6 @@ export function progressLines(verdict: Verdict): string[] {
 export async function watch(api: Pick<SwarmApi, 'snapshot' | 'rollback'>, options: WatchOptions): Promise<WatchResult> {
   const now = options.now ?? Date.now
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms)))
-  let last: Snapshot | undefined
   let printed = ''
   let lastPrintAt = 0
   let lastError = ''
@@ -47,14 +45,17 @@ export async function watch(api: Pick<SwarmApi, 'snapshot' | 'rollback'>, option
   const rollbacksAsked = new Set<string>()
   let lastVerdict: Verdict | undefined
   let runningSince = new Map<string, number>()
+  // Services whose verdict is final are not polled again, so a poll costs
+  // what is still changing, not the size of the stack.
+  const decided = new Map<string, ServiceVerdict>()
+  let judging: string[] | undefined
   for (;;) {
     // The snapshot shows the swarm somewhere between this time and its reply.
     const polledAt = now()
     const deadlineReached = polledAt >= options.deadline
     let current: Snapshot | undefined
     try {
-      current = await api.snapshot(options.stack)
-      last = current
+      current = await api.snapshot(options.stack, judging)
       polls += 1
       lastError = ''
     } catch (error) {
@@ -69,12 +70,12 @@ export async function watch(api: Pick<SwarmApi, 'snapshot' | 'rollback'>, option
       // running and judged at the earliest moment of this snapshot, so a slow
       // reply cannot stretch how long a task has proven to stay up.
       runningSince = seenRunning(runningSince, current, now() - options.deployedAt)
-      let verdict = judge(options.baseline, current, options.stack, {
-        sinceDeployMs: polledAt - options.deployedAt,
-        runningSince,
-        deadlineReached,
-        rollbackOnFailure: options.rollbackOnFailure
-      }, options.deployed)
+      const open = Object.fromEntries(Object.entries(options.deployed).filter(([name]) => !decided.has(name)))
+      const clock = { sinceDeployMs: polledAt - options.deployedAt, runningSince, deadlineReached, rollbackOnFailure: options.rollbackOnFailure }
+      const judged = judge(options.baseline, current, options.stack, clock, open).services
+      for (const service of judged) if (isDecided(service)) decided.set(service.name, service)
+      judging = judged.filter(s => !decided.has(s.name)).map(s => s.id)
+      let verdict = conclude([...decided.values(), ...judged.filter(s => !decided.has(s.name))], options.stack, clock)
       for (const service of verdict.services.filter(s => s.rollbackWanted && !rollbacksAsked.has(s.id))) {
         rollbacksAsked.add(service.id)
         options.log(`Swarm paused the update of ${service.name}; asking it to roll back (rollback-on-failure: true)`)
@@ -94,14 +95,14 @@ export async function watch(api: Pick<SwarmApi, 'snapshot' | 'rollback'>, option
         printed = lines
         lastPrintAt = now()
       }
-      if (verdict.status !== 'pending') return { verdict, snapshot: current, polls, verdictAt: now() }
+      if (verdict.status !== 'pending') return { verdict, polls, verdictAt: now() }
     } else if (deadlineReached) {
       const verdict: Verdict = {
         status: 'timed-out',
         services: lastVerdict?.services ?? [],
         summary: `Stack ${options.stack} timed out: the swarm state could not be read before the deadline (${lastError}).`
       }
-      return { verdict, snapshot: last, polls, verdictAt: now() }
+      return { verdict, polls, verdictAt: now() }
     }
     await sleep(Math.max(0, Math.min(options.pollMs, options.deadline - now())))
   }
