@@ -1,4 +1,4 @@
-import type { Snapshot } from '../converge/swarm.js'
+import type { Snapshot } from '../swarm/model.js'
 
 // Text that comes from the swarm (container logs, task errors) may echo a secret back.
 // The runner masks registered secrets in the log, but we also print outside
