@@ -3,6 +3,7 @@
 // broken pipeline would get wrong.
 import { describe, expect, it } from '@jest/globals'
 import { runDeploy } from '../../src/engine.js'
+import { exitCode } from '../../src/cli/main.js'
 import { COMPOSE, DB_PASSWORD, DIGEST, fakeWorld, inputsFor, PINNED, recordingReporter, STACK } from '../support/fake-world.js'
 import type { WorldOptions } from '../support/fake-world.js'
 import type { Inputs } from '../../src/inputs/inputs.js'
@@ -73,6 +74,7 @@ describe('runDeploy', () => {
     const { outcome, reporter, effects } = await deploy({ scenario: 'stuck', objects: [{ kind: 'secret', id: 'x1', name: `${STACK}_db_0123456789` }] }, { timeoutMs: 30_000 })
     expect(outcome.status).toBe('timed-out')
     expect(outcome.verdict!.summary).toMatch(/timed out/)
+    expect(exitCode(outcome)).toBe(1)
     expect(reporter.phases()).toContain('Diagnostics')
     expect(reporter.phases()).not.toContain('Remove unused secret and config versions')
     expect(effects.filter(e => e.startsWith('remove') || e === 'list objects')).toEqual([])
@@ -108,11 +110,13 @@ describe('runDeploy', () => {
     expect(reporter.phases().at(-1)).toBe('Diagnostics')
     expect(reporter.lines()).toMatch(/shop_web\.1 task t2 on mgr: failed: task: non-zero exit \(3\) \(exit code 3\)/)
     expect(reporter.lines()).not.toContain(DB_PASSWORD)
+    expect(exitCode(outcome)).toBe(1)
   })
 
   it('reports an unreachable swarm as such, after the push, without deploying', async () => {
     const { outcome, effects } = await deploy({ unreachable: true })
     expect(outcome.stopped).toEqual({ kind: 'unreachable', message: expect.stringMatching(/^ssh: cannot connect/) })
+    expect(exitCode(outcome)).toBe(3)
     expect(effects).not.toContain('stack deploy')
     expect(outcome.status).toBeUndefined()
   })
@@ -134,6 +138,7 @@ describe('the plan stops bad input before any side effect', () => {
     const { outcome, effects, reporter } = await deploy({}, overrides, compose)
     expect(outcome.stopped).toEqual({ kind: 'input', message: expect.stringMatching(message) })
     expect(outcome.stopped!.message).toMatch(/Nothing was deployed\.$/)
+    expect(exitCode(outcome)).toBe(2)
     expect(effects).toEqual([])
     expect(reporter.phases()).toEqual([])
   })
