@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import * as YAML from 'yaml'
 import { envName, helpText, parseCommandLine } from '../../src/cli/args.js'
 import { cliMain } from '../../src/cli/main.js'
+import { terminalReporter } from '../../src/cli/terminal.js'
 import { INPUTS, OUTPUTS } from '../../src/inputs/table.js'
 import { COMPOSE, DB_PASSWORD, fakeWorld, PINNED } from '../support/fake-world.js'
 
@@ -135,5 +136,27 @@ describe('cliMain', () => {
     expect(result.code).toBe(2)
     expect(result.stdout).toMatch(/error: compose-file: docker-compose\.yml line 5 uses \$\{DB_PASSWORD\}, which is not set/)
     expect(result.effects).toEqual([])
+  })
+})
+
+describe('terminalReporter', () => {
+  it('redacts every line, even a secret split across chunks, and never starts a line with ::', async () => {
+    let text = ''
+    const reporter = terminalReporter(t => void (text += t), { verbose: true, now: () => 0 })
+    reporter.secret('s3cret-value\nsecond-line')
+    await reporter.phase('Build', async () => {
+      reporter.command(['docker', 'build', '.'])
+      reporter.stream(Buffer.from('step 1 s3cr'), 'stdout')
+      reporter.stream(Buffer.from('et-value done\nsecond-line\n'), 'stdout')
+      reporter.info('from swarm: s3cret-value')
+    })
+    reporter.warn('careful')
+    reporter.print('::error::not a workflow command')
+    expect(text).not.toContain('s3cret')
+    expect(text).not.toContain('second-line')
+    expect(text).toContain('| step 1 *** done')
+    expect(text).toContain('✔ Build (0.0s)')
+    expect(text).toContain('warning: careful')
+    expect(text.split('\n').filter(l => l.startsWith('::'))).toEqual([])
   })
 })
