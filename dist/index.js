@@ -97599,7 +97599,7 @@ scope.__dirname ??= node_path__WEBPACK_IMPORTED_MODULE_0__.dirname((0,node_url__
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _esm_shim_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1920);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4295);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5686);
 
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)();
@@ -97612,7 +97612,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4295:
+/***/ 5686:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -100463,7 +100463,7 @@ function error(message, properties = {}) {
  * @param message warning issue message. Errors will be converted to string via toString()
  * @param properties optional properties to add to the annotation.
  */
-function core_warning(message, properties = {}) {
+function warning(message, properties = {}) {
     command_issueCommand('warning', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
@@ -100478,7 +100478,7 @@ function notice(message, properties = {}) {
  * Writes info to log with console.log.
  * @param message info message
  */
-function core_info(message) {
+function info(message) {
     process.stdout.write(message + external_os_.EOL);
 }
 /**
@@ -100566,170 +100566,38 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
-// EXTERNAL MODULE: external "node:child_process"
-var external_node_child_process_ = __nccwpck_require__(1421);
-;// CONCATENATED MODULE: ./src/docker-cli.ts
-// The seam to the runner's docker CLI. Arguments never carry secrets:
-// passwords go through stdin and interpolation values through the child's
-// environment, which other users cannot read in /proc.
+;// CONCATENATED MODULE: ./src/action/reporter.ts
+// The engine's reporter on a GitHub runner: one log group per phase,
+// `::add-mask::` for every secret, `::warning::`/`::debug::`, step outputs.
 
-const KILL_AFTER_MS = 5_000;
-class ExecDockerCli {
-    configDir;
-    /** @param configDir the throwaway DOCKER_CONFIG every call uses */
-    constructor(configDir) {
-        this.configDir = configDir;
-    }
-    async run(args, options = {}) {
-        const base = options.cleanEnv ? baseEnvironment() : stringEnv(process.env);
-        const env = { ...base, ...options.env, DOCKER_CONFIG: this.configDir };
-        const silent = options.silent ?? false;
-        // The arguments never hold a secret, so the command line is safe to show.
-        if (!silent)
-            process.stdout.write(`[command]docker ${args.join(' ')}\n`);
-        // Its own process group, so that a timeout stops whatever it started too.
-        const child = (0,external_node_child_process_.spawn)('docker', args, { env, stdio: ['pipe', 'pipe', 'pipe'], detached: options.timeoutMs !== undefined });
-        const out = [];
-        const err = [];
-        child.stdout.on('data', (chunk) => {
-            out.push(chunk);
-            if (!silent)
-                process.stdout.write(chunk);
-        });
-        child.stderr.on('data', (chunk) => {
-            err.push(chunk);
-            if (!silent)
-                process.stderr.write(chunk);
-        });
-        child.stdin.on('error', () => undefined); // a command that exits before reading its stdin
-        child.stdin.end(options.stdin ?? '');
-        // Past its time the group gets SIGTERM (the CLI cancels its requests), and SIGKILL if it lingers.
-        let timedOut = false;
-        const signalGroup = (signal) => {
-            try {
-                process.kill(-child.pid, signal);
-            }
-            catch {
-                // already gone
-            }
-        };
-        const timer = options.timeoutMs === undefined
-            ? undefined
-            : setTimeout(() => {
-                if (child.exitCode !== null || child.signalCode !== null)
-                    return;
-                timedOut = true;
-                signalGroup('SIGTERM');
-                setTimeout(() => signalGroup('SIGKILL'), KILL_AFTER_MS).unref();
-            }, options.timeoutMs);
-        const code = await new Promise((resolve, reject) => {
-            child.on('error', (error) => reject(error.code === 'ENOENT' ? new Error("the docker CLI is not on the runner's PATH") : error));
-            child.on('close', resolve);
-            // Stopped: do not wait for pipes something else may still hold open.
-            child.on('exit', exitCode => {
-                if (!timedOut)
-                    return;
-                signalGroup('SIGKILL'); // whatever it started and left behind
-                child.stdout.destroy();
-                child.stderr.destroy();
-                resolve(exitCode);
-            });
-        }).finally(() => clearTimeout(timer));
-        // Decoded whole, so no character is split across chunks.
-        const stdout = Buffer.concat(out).toString('utf8');
-        const stderr = Buffer.concat(err).toString('utf8');
-        return { code: code ?? -1, stdout, stderr, timedOut };
-    }
-}
-/** A docker command ran past its time and was stopped. */
-class CliTimeout extends Error {
-}
-/** Fail with the command's own error text when it exits non-zero. */
-async function runOrThrow(cli, what, args, options) {
-    const result = await cli.run(args, options);
-    if (result.timedOut)
-        throw new CliTimeout(`${what} did not finish within ${Math.round((options?.timeoutMs ?? 0) / 1000)} s and was stopped`);
-    if (result.code !== 0) {
-        const detail = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-5).join('\n');
-        throw new Error(`${what} failed (docker exit code ${result.code}): ${detail}`);
-    }
-    return result;
-}
-// Just what a docker CLI needs to run; the runner's other variables stay out
-// of compose interpolation so that only the `env` input reaches the stack.
-const KEPT = ['PATH', 'HOME', 'TMPDIR', 'USER', 'LANG', 'LC_ALL', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy'];
-function baseEnvironment() {
-    const env = {};
-    for (const name of KEPT) {
-        const value = process.env[name];
-        if (value !== undefined)
-            env[name] = value;
-    }
-    return env;
-}
-function stringEnv(source) {
-    const env = {};
-    for (const [name, value] of Object.entries(source))
-        if (value !== undefined)
-            env[name] = value;
-    return env;
-}
-
-;// CONCATENATED MODULE: ./src/build/image.ts
-
-function buildArgs(image) {
-    const args = ['build', '--file', image.dockerfile];
-    for (const tag of image.tags)
-        args.push('--tag', `${image.repository}:${tag}`);
-    // Build-arg values are not secret by contract (they end up in the image
-    // history); `--build-arg NAME` reads the value from the environment anyway,
-    // which keeps them out of the process list.
-    for (const name of image.buildArgs.keys())
-        args.push('--build-arg', name);
-    args.push(image.context);
-    return args;
-}
-const DIGEST = /sha256:[0-9a-f]{64}/;
-/** `docker push` ends with `<tag>: digest: sha256:… size: N`. */
-function digestFromPushOutput(output) {
-    const line = output.split('\n').reverse().find(l => /digest: sha256:[0-9a-f]{64}/.test(l));
-    return line?.match(DIGEST)?.[0];
-}
-/** From `docker image inspect --format '{{json .RepoDigests}}'`. */
-function digestFromRepoDigests(json, repository) {
-    const digests = JSON.parse(json || '[]');
-    const mine = (digests ?? []).find(d => d.startsWith(`${repository}@`) || d.startsWith(`${dockerHubShort(repository)}@`));
-    return mine?.match(DIGEST)?.[0];
-}
-// The engine records Docker Hub images under their short names.
-function dockerHubShort(repository) {
-    return repository.replace(/^docker\.io\//, '').replace(/^library\//, '');
-}
-async function buildAndPush(cli, image) {
-    const env = Object.fromEntries(image.buildArgs);
-    await runOrThrow(cli, 'docker build', buildArgs(image), { env });
-    let digest;
-    for (const tag of image.tags) {
-        const pushed = await runOrThrow(cli, `docker push ${image.repository}:${tag}`, ['push', `${image.repository}:${tag}`]);
-        digest ??= digestFromPushOutput(pushed.stdout);
-    }
-    const first = image.tags[0];
-    const inspected = await runOrThrow(cli, 'docker image inspect', ['image', 'inspect', '--format', '{{json .RepoDigests}}\t{{json .Config.Healthcheck}}', `${image.repository}:${first}`], { silent: true });
-    const [repoDigests = '[]', healthcheck = 'null'] = inspected.stdout.trim().split('\t');
-    digest ??= digestFromRepoDigests(repoDigests, image.repository);
-    if (digest === undefined)
-        throw new Error(`pushed ${image.repository}:${first} but the registry reported no digest`);
+function actionsReporter() {
+    const masked = new Set();
     return {
-        digest,
-        pinned: `${image.repository}:${first}@${digest}`,
-        healthcheck: JSON.parse(healthcheck) ?? undefined
+        secret(value) {
+            if (masked.has(value))
+                return;
+            masked.add(value);
+            core_setSecret(value);
+        },
+        phase: (title, fn) => group(title, fn),
+        info: line => info(line),
+        warn: line => warning(line),
+        debug: line => core_debug(line),
+        // The runner shows `[command]` lines as commands.
+        command: argv => process.stdout.write(`[command]${argv.join(' ')}\n`),
+        stream: (chunk, from) => (from === 'stdout' ? process.stdout : process.stderr).write(chunk),
+        output: (name, value) => setOutput(name, value)
     };
 }
 
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+// EXTERNAL MODULE: external "node:child_process"
+var external_node_child_process_ = __nccwpck_require__(1421);
 // EXTERNAL MODULE: external "node:net"
 var external_node_net_ = __nccwpck_require__(7030);
 // EXTERNAL MODULE: external "node:stream"
@@ -101616,6 +101484,8 @@ class NodeSSH {
     }
 }
 
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/connect/known-hosts.ts
 // known_hosts parsing and host key checks, as OpenSSH does them: plain and
 // hashed (`|1|salt|hash`) host names, `[host]:port`, wildcard and negated
@@ -101710,13 +101580,6 @@ function fingerprint(key) {
 }
 
 ;// CONCATENATED MODULE: ./src/connect/docker-tunnel.ts
-// One way to reach the target Docker engine for the whole run: a private unix
-// socket on the runner, each connection to it carried by `docker system
-// dial-stdio` at the other end. Over SSH that is one more channel on the one
-// connection (what the docker CLI's ssh:// transport does, so the manager's
-// DOCKER_HOST or context is honoured); without a host it is a local child.
-// Both the runner's docker CLI and the API client use this socket.
-
 
 
 
@@ -101724,7 +101587,7 @@ function fingerprint(key) {
 
 const DIAL_COMMAND = 'docker system dial-stdio';
 const CONNECT_TIMEOUT_MS = 20_000;
-async function openSsh(target) {
+async function openSsh(target, log) {
     const entries = target.knownHosts === undefined ? undefined : parseKnownHosts(target.knownHosts);
     const algorithms = entries && hostKeyAlgorithms(entries, target.host, target.port);
     if (entries && algorithms?.length === 0) {
@@ -101763,12 +101626,12 @@ async function openSsh(target) {
     // node-ssh stops listening for errors once connected. Without a listener a
     // dropped connection (write EPIPE, ECONNRESET) would crash the action
     // instead of closing; closed, the next dial reconnects.
-    ssh.connection?.on('error', error => core_info(`SSH connection to ${target.host}: ${error.message}`));
+    ssh.connection?.on('error', error => log.info(`SSH connection to ${target.host}: ${error.message}`));
     if (entries === undefined) {
-        core_warning(`insecure-ignore-host-key is true: the host key of ${target.host} (${seen}) was NOT verified. Anyone on the network path could impersonate the manager and receive your secrets. Set known-hosts.`);
+        log.warn(`insecure-ignore-host-key is true: the host key of ${target.host} (${seen}) was NOT verified. Anyone on the network path could impersonate the manager and receive your secrets. Set known-hosts.`);
     }
     else {
-        core_info(`Host key ${seen} of ${target.host} matches known-hosts`);
+        log.info(`Host key ${seen} of ${target.host} matches known-hosts`);
     }
     return ssh;
 }
@@ -101777,7 +101640,7 @@ async function openSsh(target) {
  * network blip), the next dial opens a new one, verified like the first;
  * requests in flight fail and the watcher retries them.
  */
-function sshDial(target, first, onError, onReconnect) {
+function sshDial(target, first, log, onError, onReconnect) {
     let current = Promise.resolve(first);
     let alive = true;
     const watch = (ssh) => {
@@ -101790,10 +101653,10 @@ function sshDial(target, first, onError, onReconnect) {
     const connection = () => {
         if (!alive) {
             alive = true;
-            core_info(`SSH connection to ${target.host} lost; reconnecting`);
-            current = openSsh(target).then(ssh => {
+            log.info(`SSH connection to ${target.host} lost; reconnecting`);
+            current = openSsh(target, log).then(ssh => {
                 onReconnect(ssh);
-                core_info(`SSH reconnected to ${target.user}@${target.host}:${target.port}`);
+                log.info(`SSH reconnected to ${target.user}@${target.host}:${target.port}`);
                 return watch(ssh);
             }, (error) => {
                 alive = false;
@@ -101842,7 +101705,7 @@ function localDial(onError, children) {
     };
 }
 /** Serve `socketPath`, dialling the engine once per accepted connection. */
-async function serve(socketPath, dial) {
+async function serve(socketPath, dial, log) {
     const open = new Set();
     const server = external_node_net_.createServer(local => {
         open.add(local);
@@ -101858,7 +101721,7 @@ async function serve(socketPath, dial) {
             remote.on('error', closeBoth);
             remote.on('close', () => local.end());
         }, (error) => {
-            core_debug(`dial failed: ${error.message}`);
+            log.debug(`dial failed: ${error.message}`);
             local.destroy();
         });
     });
@@ -101875,14 +101738,14 @@ async function serve(socketPath, dial) {
         })
     };
 }
-async function openTunnel(target, socketPath) {
+async function openTunnel(target, socketPath, log) {
     let lastError;
     let closed = false;
     const onError = (text) => {
         lastError = text;
     };
     // Everything opened, so that close() ends it all and no handle keeps the process alive.
-    const opened = target.kind === 'ssh' ? [await openSsh(target)] : [];
+    const opened = target.kind === 'ssh' ? [await openSsh(target, log)] : [];
     const children = new Set();
     const onReconnect = (ssh) => {
         // A reconnect that finishes after close() must not outlive it.
@@ -101891,7 +101754,7 @@ async function openTunnel(target, socketPath) {
         else
             opened.push(ssh);
     };
-    const dial = target.kind === 'ssh' ? sshDial(target, opened[0], onError, onReconnect) : localDial(onError, children);
+    const dial = target.kind === 'ssh' ? sshDial(target, opened[0], log, onError, onReconnect) : localDial(onError, children);
     const release = () => {
         closed = true;
         for (const ssh of opened)
@@ -101901,7 +101764,7 @@ async function openTunnel(target, socketPath) {
     };
     let server;
     try {
-        server = await serve(socketPath, dial);
+        server = await serve(socketPath, dial, log);
     }
     catch (error) {
         release();
@@ -101916,6 +101779,505 @@ async function openTunnel(target, socketPath) {
             await server.close();
             release();
         }
+    };
+}
+
+;// CONCATENATED MODULE: ./src/docker-cli.ts
+// The seam to the runner's docker CLI. Arguments never carry secrets:
+// passwords go through stdin and interpolation values through the child's
+// environment, which other users cannot read in /proc.
+
+const KILL_AFTER_MS = 5_000;
+class ExecDockerCli {
+    configDir;
+    environment;
+    reporter;
+    /**
+     * @param configDir the throwaway DOCKER_CONFIG every call uses
+     * @param environment the process environment commands inherit
+     */
+    constructor(configDir, environment, reporter) {
+        this.configDir = configDir;
+        this.environment = environment;
+        this.reporter = reporter;
+    }
+    async run(args, options = {}) {
+        const base = options.cleanEnv ? baseEnvironment(this.environment) : stringEnv(this.environment);
+        const env = { ...base, ...options.env, DOCKER_CONFIG: this.configDir };
+        const silent = options.silent ?? false;
+        // The arguments never hold a secret, so the command line is safe to show.
+        if (!silent)
+            this.reporter.command(['docker', ...args]);
+        // Its own process group, so that a timeout stops whatever it started too.
+        const child = (0,external_node_child_process_.spawn)('docker', args, { env, stdio: ['pipe', 'pipe', 'pipe'], detached: options.timeoutMs !== undefined });
+        const out = [];
+        const err = [];
+        child.stdout.on('data', (chunk) => {
+            out.push(chunk);
+            if (!silent)
+                this.reporter.stream(chunk, 'stdout');
+        });
+        child.stderr.on('data', (chunk) => {
+            err.push(chunk);
+            if (!silent)
+                this.reporter.stream(chunk, 'stderr');
+        });
+        child.stdin.on('error', () => undefined); // a command that exits before reading its stdin
+        child.stdin.end(options.stdin ?? '');
+        // Past its time the group gets SIGTERM (the CLI cancels its requests), and SIGKILL if it lingers.
+        let timedOut = false;
+        const signalGroup = (signal) => {
+            try {
+                process.kill(-child.pid, signal);
+            }
+            catch {
+                // already gone
+            }
+        };
+        const timer = options.timeoutMs === undefined
+            ? undefined
+            : setTimeout(() => {
+                if (child.exitCode !== null || child.signalCode !== null)
+                    return;
+                timedOut = true;
+                signalGroup('SIGTERM');
+                setTimeout(() => signalGroup('SIGKILL'), KILL_AFTER_MS).unref();
+            }, options.timeoutMs);
+        const code = await new Promise((resolve, reject) => {
+            child.on('error', (error) => reject(error.code === 'ENOENT' ? new Error("the docker CLI is not on the runner's PATH") : error));
+            child.on('close', resolve);
+            // Stopped: do not wait for pipes something else may still hold open.
+            child.on('exit', exitCode => {
+                if (!timedOut)
+                    return;
+                signalGroup('SIGKILL'); // whatever it started and left behind
+                child.stdout.destroy();
+                child.stderr.destroy();
+                resolve(exitCode);
+            });
+        }).finally(() => clearTimeout(timer));
+        // Decoded whole, so no character is split across chunks.
+        const stdout = Buffer.concat(out).toString('utf8');
+        const stderr = Buffer.concat(err).toString('utf8');
+        return { code: code ?? -1, stdout, stderr, timedOut };
+    }
+}
+/** A docker command ran past its time and was stopped. */
+class CliTimeout extends Error {
+}
+/** Fail with the command's own error text when it exits non-zero. */
+async function runOrThrow(cli, what, args, options) {
+    const result = await cli.run(args, options);
+    if (result.timedOut)
+        throw new CliTimeout(`${what} did not finish within ${Math.round((options?.timeoutMs ?? 0) / 1000)} s and was stopped`);
+    if (result.code !== 0) {
+        const detail = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-5).join('\n');
+        throw new Error(`${what} failed (docker exit code ${result.code}): ${detail}`);
+    }
+    return result;
+}
+// Just what a docker CLI needs to run; the runner's other variables stay out
+// of compose interpolation so that only the `env` input reaches the stack.
+const KEPT = ['PATH', 'HOME', 'TMPDIR', 'USER', 'LANG', 'LC_ALL', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy'];
+function baseEnvironment(source) {
+    const env = {};
+    for (const name of KEPT) {
+        const value = source[name];
+        if (value !== undefined)
+            env[name] = value;
+    }
+    return env;
+}
+function stringEnv(source) {
+    const env = {};
+    for (const [name, value] of Object.entries(source))
+        if (value !== undefined)
+            env[name] = value;
+    return env;
+}
+
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+;// CONCATENATED MODULE: ./src/inputs/parse.ts
+// Pure parsers for action inputs. Every error names the input and the
+// accepted forms, and never echoes a value that might be a secret.
+class InputError extends Error {
+    constructor(input, message) {
+        super(`${input}: ${message}`);
+        this.name = 'InputError';
+    }
+}
+const UNIT_MS = { h: 3_600_000, m: 60_000, s: 1_000 };
+/** `90s`, `5m`, `1h`, `1h30m`, `2m30s` → milliseconds (> 0). */
+function parseDuration(input, raw) {
+    const text = raw.trim();
+    const match = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(text);
+    const ms = match
+        ? Number(match[1] ?? 0) * UNIT_MS.h + Number(match[2] ?? 0) * UNIT_MS.m + Number(match[3] ?? 0) * UNIT_MS.s
+        : 0;
+    if (!match || text === '' || ms <= 0) {
+        throw new InputError(input, `'${text}' is not a duration like 90s, 5m or 1h`);
+    }
+    return ms;
+}
+function parseBoolean(input, raw, fallback) {
+    const text = raw.trim().toLowerCase();
+    if (text === '')
+        return fallback;
+    if (['true', 'yes', '1'].includes(text))
+        return true;
+    if (['false', 'no', '0'].includes(text))
+        return false;
+    throw new InputError(input, `'${raw.trim()}' is not a boolean: use true or false`);
+}
+/** Non-empty, trimmed lines; `#` starts a comment line. */
+function parseLines(raw) {
+    return raw
+        .split(/\r?\n/)
+        .map(line => line.trim())
+        .filter(line => line !== '' && !line.startsWith('#'));
+}
+const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/**
+ * Multiline `KEY=VALUE`. The value is everything after the first `=` and is
+ * kept byte for byte (no trimming, no quote removal): it may be a secret.
+ * Errors cite line numbers, never line content.
+ */
+function parseKeyValues(input, raw) {
+    const result = new Map();
+    const firstLine = new Map();
+    const lines = raw.split(/\r?\n/);
+    lines.forEach((line, index) => {
+        if (line.trim() === '' || line.trimStart().startsWith('#'))
+            return;
+        const eq = line.indexOf('=');
+        if (eq < 0) {
+            throw new InputError(input, `line ${index + 1} has no '=': each line must be KEY=VALUE (a multi-line value cannot be passed this way)`);
+        }
+        // The text before `=` is not quoted back: on a stray line of a multi-line
+        // secret it would be part of the secret.
+        const key = line.slice(0, eq).trim();
+        if (!ENV_KEY.test(key)) {
+            throw new InputError(input, `line ${index + 1}: the name before '=' is not valid: use letters, digits and '_', not starting with a digit`);
+        }
+        if (result.has(key))
+            throw new InputError(input, `line ${index + 1} sets the same name as line ${firstLine.get(key)}`);
+        firstLine.set(key, index + 1);
+        result.set(key, line.slice(eq + 1));
+    });
+    return result;
+}
+// Swarm names services `<stack>_<service>` and accepts only this shape
+// (swarmkit's name check), at most 63 characters in all.
+const STACK_NAME = /^[a-zA-Z0-9](?:[-_]*[a-zA-Z0-9]+)*$/;
+function parseStackName(input, raw) {
+    const name = raw.trim();
+    if (name === '')
+        throw new InputError(input, 'is required');
+    if (!STACK_NAME.test(name) || name.length > 50) {
+        throw new InputError(input, `'${name}' is not a valid stack name: use letters, digits, '-' and '_', start and end with a letter or digit, at most 50 characters`);
+    }
+    return name;
+}
+/** `name`, `name:port`, `1.2.3.4:2222`, `[::1]:22`, or a bare IPv6 address. */
+function parseHost(input, raw, defaultPort) {
+    const text = raw.trim();
+    const bracketed = /^\[([0-9a-fA-F:.]+)\](?::(\d+))?$/.exec(text);
+    if (bracketed)
+        return { host: bracketed[1], port: bracketed[2] ? parsePort(input, bracketed[2]) : defaultPort };
+    if ((text.match(/:/g) ?? []).length > 1 && /^[0-9a-fA-F:.]+$/.test(text))
+        return { host: text, port: defaultPort };
+    const plain = /^([a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?)(?::(\d+))?$/.exec(text);
+    if (!plain)
+        throw new InputError(input, `'${text}' is not a host name or address (optionally with :port)`);
+    return { host: plain[1], port: plain[2] ? parsePort(input, plain[2]) : defaultPort };
+}
+function parsePort(input, raw) {
+    const text = raw.trim();
+    const port = Number(text);
+    if (!/^\d+$/.test(text) || port < 1 || port > 65535) {
+        throw new InputError(input, `'${text}' is not a TCP port (1-65535)`);
+    }
+    return port;
+}
+// Docker's reference grammar for a repository (no tag, no digest). The first
+// component is a registry only if it looks like a host, as registryOf says.
+const PATH = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+const DOMAIN = /^[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::[0-9]+)?$/;
+const TAG = /^[\w][\w.-]{0,127}$/;
+function parseRepository(input, raw) {
+    const repo = raw.trim();
+    const registry = registryOf(repo);
+    const hasDomain = repo.startsWith(`${registry}/`);
+    const path = hasDomain ? repo.slice(registry.length + 1) : repo;
+    if ((hasDomain && !DOMAIN.test(registry)) || !PATH.test(path) || repo.length > 255) {
+        throw new InputError(input, `'${repo}' is not an image repository like docker.io/acme/api or registry.example.com:5000/team/api (lowercase, no tag or digest)`);
+    }
+    return repo;
+}
+function parseTags(input, raw, fallback) {
+    const tags = parseLines(raw);
+    if (tags.length === 0) {
+        if (!fallback)
+            throw new InputError(input, 'is empty and GITHUB_SHA is not set: give at least one tag');
+        tags.push(fallback);
+    }
+    for (const tag of tags) {
+        if (!TAG.test(tag)) {
+            throw new InputError(input, `'${tag}' is not a valid tag: letters, digits, '_', '.' and '-', at most 128, not starting with '.' or '-'`);
+        }
+    }
+    return [...new Set(tags)];
+}
+/**
+ * The registry a repository lives on: its first path component when that
+ * looks like a host (has a dot or a port, or is localhost), else Docker Hub.
+ */
+function registryOf(repository) {
+    const slash = repository.indexOf('/');
+    if (slash < 0)
+        return 'docker.io';
+    const first = repository.slice(0, slash);
+    return first.includes('.') || first.includes(':') || first === 'localhost' ? first : 'docker.io';
+}
+/** `123456789012.dkr.ecr.eu-west-1.amazonaws.com` → account and region. */
+function parseEcrRegistry(registry) {
+    const match = /^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$/.exec(registry);
+    return match ? { accountId: match[1], region: match[2] } : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/registry/login.ts
+// Registry login into the throwaway Docker config: the password goes through
+// stdin, never argv. ECR without explicit credentials gets a token from the
+// AWS SDK, using whatever credentials the job configured (OIDC, keys, role).
+
+
+
+
+async function ecrToken(region) {
+    const { ECRClient, GetAuthorizationTokenCommand } = await __nccwpck_require__.e(/* import() */ 249).then(__nccwpck_require__.t.bind(__nccwpck_require__, 8249, 19));
+    const client = new ECRClient({ region });
+    const response = await client.send(new GetAuthorizationTokenCommand({}));
+    const token = response.authorizationData?.[0]?.authorizationToken;
+    if (!token)
+        throw new Error(`ECR returned no authorization token for region ${region}`);
+    const [username, password] = Buffer.from(token, 'base64').toString('utf8').split(':', 2);
+    if (!username || !password)
+        throw new Error('ECR returned a malformed authorization token');
+    return { username, password };
+}
+/** The credentials to log in with, or undefined when no login is needed. The caller registers the password as a secret. */
+async function resolveAuth(registry, ecr) {
+    if (registry === undefined)
+        return undefined;
+    if (registry.username !== undefined)
+        return registry;
+    const aws = parseEcrRegistry(registry.registry);
+    if (aws === undefined)
+        return undefined;
+    const token = await ecr(aws.region);
+    return { registry: registry.registry, ...token };
+}
+/** Docker Hub's login server is the CLI default; naming it differs in the config key. */
+function loginArgs(auth) {
+    const server = auth.registry === 'docker.io' ? [] : [auth.registry];
+    return ['login', '--username', auth.username, '--password-stdin', ...server];
+}
+async function login(cli, configDir, auth) {
+    await dropCredentialHelper(configDir, auth.registry);
+    await runOrThrow(cli, `docker login to ${auth.registry}`, loginArgs(auth), { stdin: auth.password });
+}
+// A credential helper for this registry would store the password outside
+// the throwaway config; the file is the only place it may go.
+async function dropCredentialHelper(configDir, registry) {
+    const file = external_node_path_.join(configDir, 'config.json');
+    const config = JSON.parse(await (0,promises_.readFile)(file, 'utf8'));
+    if (config.credHelpers && registry in config.credHelpers) {
+        delete config.credHelpers[registry];
+        await (0,promises_.writeFile)(file, JSON.stringify(config, null, 2), { mode: 0o600 });
+    }
+}
+
+// EXTERNAL MODULE: ./node_modules/dockerode/lib/docker.js
+var lib_docker = __nccwpck_require__(9040);
+var docker_default = /*#__PURE__*/__nccwpck_require__.n(lib_docker);
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+;// CONCATENATED MODULE: ./src/swarm/model.ts
+// The slice of the Engine API's swarm objects the verdict reads. Field names
+// are the API's own, so recorded JSON from a real engine is a valid fixture.
+// Every field is present in API 1.41 (Engine 20.10) and in later versions.
+/** The label `docker stack deploy` puts on everything a stack owns. */
+const STACK_LABEL = 'com.docker.stack.namespace';
+
+;// CONCATENATED MODULE: ./src/swarm/api.ts
+// The seam to the Engine API, through the tunnel socket. One poll cycle is
+// three calls whatever the stack size: services by stack label, their tasks
+// in one filtered list, and the nodes.
+
+
+
+/** An Engine API filter for what belongs to one stack. */
+const stackFilter = (stack) => JSON.stringify({ label: [`${STACK_LABEL}=${stack}`] });
+const REQUEST_TIMEOUT_MS = 30_000;
+function dockerodeApi(socketPath) {
+    // Keep-alive: each new connection costs a `dial-stdio` process on the manager.
+    const agent = new external_node_http_.Agent({ keepAlive: true, maxSockets: 4 });
+    const docker = new (docker_default())({ socketPath, timeout: REQUEST_TIMEOUT_MS, agent });
+    let calls = 0;
+    const counted = (promise) => {
+        calls += 1;
+        return promise;
+    };
+    return {
+        async info() {
+            const info = (await counted(docker.info()));
+            return {
+                serverVersion: info.ServerVersion ?? 'unknown',
+                isManager: info.Swarm?.ControlAvailable === true,
+                swarmState: info.Swarm?.LocalNodeState ?? 'unknown'
+            };
+        },
+        async snapshot(stack, serviceIds) {
+            // The engine matches IDs by prefix, and all are the same length: a full ID matches only itself.
+            // An empty list would be no filter at all, so asking for no service lists none.
+            if (serviceIds?.length === 0)
+                return { services: [], tasks: [], nodes: (await counted(docker.listNodes())) };
+            const filters = serviceIds === undefined ? stackFilter(stack) : JSON.stringify({ label: [`${STACK_LABEL}=${stack}`], id: serviceIds });
+            const [services, nodes] = await Promise.all([
+                counted(docker.listServices({ filters })),
+                counted(docker.listNodes())
+            ]);
+            const ids = services.map(s => s.ID);
+            const tasks = ids.length === 0 ? [] : (await counted(docker.listTasks({ filters: JSON.stringify({ service: ids }) })));
+            return { services, tasks, nodes };
+        },
+        async taskLogs(taskId, sinceSeconds, tail, timeoutMs) {
+            const task = docker.getTask(taskId);
+            return (await counted(task.logs({ stdout: true, stderr: true, follow: false, since: sinceSeconds, tail, timestamps: false, abortSignal: AbortSignal.timeout(timeoutMs) })));
+        },
+        async rollback(serviceId) {
+            const service = docker.getService(serviceId);
+            const current = (await counted(service.inspect()));
+            // The API's rollback takes the current spec and version, like the CLI sends.
+            await counted(service.update({ _query: { version: current.Version.Index, rollback: 'previous' }, _body: current.Spec }));
+        },
+        async ensureObject(kind, name, data, stack) {
+            // The value travels only in this request body, base64 as the API wants it.
+            const spec = { Name: name, Data: data.toString('base64'), Labels: { [STACK_LABEL]: stack } };
+            try {
+                await counted(kind === 'secret' ? docker.createSecret(spec) : docker.createConfig(spec));
+                return 'created';
+            }
+            catch (error) {
+                if (error.statusCode === 409)
+                    return 'exists';
+                throw error;
+            }
+        },
+        async listObjects(stack) {
+            const filters = stackFilter(stack);
+            const [secrets, configs] = (await Promise.all([counted(docker.listSecrets({ filters })), counted(docker.listConfigs({ filters }))]));
+            return [
+                ...secrets.map(s => ({ kind: 'secret', id: s.ID, name: s.Spec.Name })),
+                ...configs.map(c => ({ kind: 'config', id: c.ID, name: c.Spec.Name }))
+            ];
+        },
+        async removeObject(kind, id) {
+            await counted(kind === 'secret' ? docker.getSecret(id).remove() : docker.getConfig(id).remove());
+        },
+        calls: () => calls,
+        close: () => agent.destroy()
+    };
+}
+
+;// CONCATENATED MODULE: ./src/adapters.ts
+// The real seams: the docker CLI, the SSH tunnel, the Engine API, the AWS SDK,
+// and this process's host. Front ends pass these to the engine; tests pass fakes.
+
+
+
+
+
+
+
+const realAdapters = {
+    dockerCli: (configDir, env, reporter) => new ExecDockerCli(configDir, env, reporter),
+    openTunnel: openTunnel,
+    swarmApi: dockerodeApi,
+    ecrToken: ecrToken
+};
+/** This process as the engine's host. */
+function processHost(env, tempDir) {
+    return {
+        env,
+        tempDir: tempDir && tempDir !== '' ? tempDir : external_node_os_.tmpdir(),
+        files: {
+            read: path => {
+                try {
+                    return (0,external_node_fs_.statSync)(path).isFile() ? (0,external_node_fs_.readFileSync)(path) : undefined;
+                }
+                catch {
+                    return undefined;
+                }
+            },
+            write: (path, text) => (0,promises_.writeFile)(path, text, { mode: 0o600 }),
+            remove: path => (0,promises_.rm)(path, { force: true })
+        },
+        now: () => Date.now(),
+        sleep: ms => new Promise(resolve => setTimeout(resolve, ms)),
+        maxRssBytes: () => process.resourceUsage().maxRSS * 1024
+    };
+}
+
+;// CONCATENATED MODULE: ./src/build/image.ts
+
+function buildArgs(image) {
+    const args = ['build', '--file', image.dockerfile];
+    for (const tag of image.tags)
+        args.push('--tag', `${image.repository}:${tag}`);
+    // Build-arg values are not secret by contract (they end up in the image
+    // history); `--build-arg NAME` reads the value from the environment anyway,
+    // which keeps them out of the process list.
+    for (const name of image.buildArgs.keys())
+        args.push('--build-arg', name);
+    args.push(image.context);
+    return args;
+}
+const DIGEST = /sha256:[0-9a-f]{64}/;
+/** `docker push` ends with `<tag>: digest: sha256:… size: N`. */
+function digestFromPushOutput(output) {
+    const line = output.split('\n').reverse().find(l => /digest: sha256:[0-9a-f]{64}/.test(l));
+    return line?.match(DIGEST)?.[0];
+}
+/** From `docker image inspect --format '{{json .RepoDigests}}'`. */
+function digestFromRepoDigests(json, repository) {
+    const digests = JSON.parse(json || '[]');
+    const mine = (digests ?? []).find(d => d.startsWith(`${repository}@`) || d.startsWith(`${dockerHubShort(repository)}@`));
+    return mine?.match(DIGEST)?.[0];
+}
+// The engine records Docker Hub images under their short names.
+function dockerHubShort(repository) {
+    return repository.replace(/^docker\.io\//, '').replace(/^library\//, '');
+}
+async function buildAndPush(cli, image) {
+    const env = Object.fromEntries(image.buildArgs);
+    await runOrThrow(cli, 'docker build', buildArgs(image), { env });
+    let digest;
+    for (const tag of image.tags) {
+        const pushed = await runOrThrow(cli, `docker push ${image.repository}:${tag}`, ['push', `${image.repository}:${tag}`]);
+        digest ??= digestFromPushOutput(pushed.stdout);
+    }
+    const first = image.tags[0];
+    const inspected = await runOrThrow(cli, 'docker image inspect', ['image', 'inspect', '--format', '{{json .RepoDigests}}\t{{json .Config.Healthcheck}}', `${image.repository}:${first}`], { silent: true });
+    const [repoDigests = '[]', healthcheck = 'null'] = inspected.stdout.trim().split('\t');
+    digest ??= digestFromRepoDigests(repoDigests, image.repository);
+    if (digest === undefined)
+        throw new Error(`pushed ${image.repository}:${first} but the registry reported no digest`);
+    return {
+        digest,
+        pinned: `${image.repository}:${first}@${digest}`,
+        healthcheck: JSON.parse(healthcheck) ?? undefined
     };
 }
 
@@ -101967,13 +102329,6 @@ async function diagnose(api, verdict, sinceSeconds) {
     }
     return result;
 }
-
-;// CONCATENATED MODULE: ./src/converge/swarm.ts
-// The slice of the Engine API's swarm objects the verdict reads. Field names
-// are the API's own, so recorded JSON from a real engine is a valid fixture.
-// Every field is present in API 1.41 (Engine 20.10) and in later versions.
-/** The label `docker stack deploy` puts on everything a stack owns. */
-const STACK_LABEL = 'com.docker.stack.namespace';
 
 ;// CONCATENATED MODULE: ./src/converge/stable-json.ts
 // JSON with object keys sorted and undefined fields dropped, so that two
@@ -102474,89 +102829,24 @@ function summarize(services, stack, status) {
     }
 }
 
-// EXTERNAL MODULE: ./node_modules/dockerode/lib/docker.js
-var lib_docker = __nccwpck_require__(9040);
-var docker_default = /*#__PURE__*/__nccwpck_require__.n(lib_docker);
-// EXTERNAL MODULE: external "node:http"
-var external_node_http_ = __nccwpck_require__(7067);
-;// CONCATENATED MODULE: ./src/converge/swarm-api.ts
-// The seam to the Engine API, through the tunnel socket. One poll cycle is
-// three calls whatever the stack size: services by stack label, their tasks
-// in one filtered list, and the nodes.
-
-
-
-/** An Engine API filter for what belongs to one stack. */
-const stackFilter = (stack) => JSON.stringify({ label: [`${STACK_LABEL}=${stack}`] });
-const REQUEST_TIMEOUT_MS = 30_000;
-function dockerodeApi(socketPath) {
-    // Keep-alive: each new connection costs a `dial-stdio` process on the manager.
-    const agent = new external_node_http_.Agent({ keepAlive: true, maxSockets: 4 });
-    const docker = new (docker_default())({ socketPath, timeout: REQUEST_TIMEOUT_MS, agent });
-    let calls = 0;
-    const counted = (promise) => {
-        calls += 1;
-        return promise;
-    };
+;// CONCATENATED MODULE: ./src/converge/rollout.ts
+// Three API calls a cycle: a verdict within ~0.3 s of Swarm's decisive moment.
+const POLL_MS = 250;
+function rolloutOf(inputs) {
+    return { stack: inputs.stack, timeoutMs: inputs.timeoutMs, pollMs: POLL_MS, rollbackOnFailure: inputs.rollbackOnFailure };
+}
+function watchOptions(rollout, wait) {
     return {
-        async info() {
-            const info = (await counted(docker.info()));
-            return {
-                serverVersion: info.ServerVersion ?? 'unknown',
-                isManager: info.Swarm?.ControlAvailable === true,
-                swarmState: info.Swarm?.LocalNodeState ?? 'unknown'
-            };
-        },
-        async snapshot(stack, serviceIds) {
-            // The engine matches IDs by prefix, and all are the same length: a full ID matches only itself.
-            // An empty list would be no filter at all, so asking for no service lists none.
-            if (serviceIds?.length === 0)
-                return { services: [], tasks: [], nodes: (await counted(docker.listNodes())) };
-            const filters = serviceIds === undefined ? stackFilter(stack) : JSON.stringify({ label: [`${STACK_LABEL}=${stack}`], id: serviceIds });
-            const [services, nodes] = await Promise.all([
-                counted(docker.listServices({ filters })),
-                counted(docker.listNodes())
-            ]);
-            const ids = services.map(s => s.ID);
-            const tasks = ids.length === 0 ? [] : (await counted(docker.listTasks({ filters: JSON.stringify({ service: ids }) })));
-            return { services, tasks, nodes };
-        },
-        async taskLogs(taskId, sinceSeconds, tail, timeoutMs) {
-            const task = docker.getTask(taskId);
-            return (await counted(task.logs({ stdout: true, stderr: true, follow: false, since: sinceSeconds, tail, timestamps: false, abortSignal: AbortSignal.timeout(timeoutMs) })));
-        },
-        async rollback(serviceId) {
-            const service = docker.getService(serviceId);
-            const current = (await counted(service.inspect()));
-            // The API's rollback takes the current spec and version, like the CLI sends.
-            await counted(service.update({ _query: { version: current.Version.Index, rollback: 'previous' }, _body: current.Spec }));
-        },
-        async ensureObject(kind, name, data, stack) {
-            // The value travels only in this request body, base64 as the API wants it.
-            const spec = { Name: name, Data: data.toString('base64'), Labels: { [STACK_LABEL]: stack } };
-            try {
-                await counted(kind === 'secret' ? docker.createSecret(spec) : docker.createConfig(spec));
-                return 'created';
-            }
-            catch (error) {
-                if (error.statusCode === 409)
-                    return 'exists';
-                throw error;
-            }
-        },
-        async listObjects(stack) {
-            const filters = stackFilter(stack);
-            const [secrets, configs] = (await Promise.all([counted(docker.listSecrets({ filters })), counted(docker.listConfigs({ filters }))]));
-            return [
-                ...secrets.map(s => ({ kind: 'secret', id: s.ID, name: s.Spec.Name })),
-                ...configs.map(c => ({ kind: 'config', id: c.ID, name: c.Spec.Name }))
-            ];
-        },
-        async removeObject(kind, id) {
-            await counted(kind === 'secret' ? docker.getSecret(id).remove() : docker.getConfig(id).remove());
-        },
-        calls: () => calls,
-        close: () => agent.destroy()
+        stack: rollout.stack,
+        pollMs: rollout.pollMs,
+        rollbackOnFailure: rollout.rollbackOnFailure,
+        baseline: wait.baseline,
+        deployed: wait.deployed,
+        deployedAt: wait.deployedAt,
+        deadline: wait.deadline,
+        log: wait.log,
+        now: wait.now,
+        sleep: wait.sleep
     };
 }
 
@@ -102691,22 +102981,6 @@ async function watch(api, options) {
             return { verdict, polls, verdictAt: now() };
         }
         await sleep(Math.max(0, Math.min(options.pollMs, options.deadline - now())));
-    }
-}
-
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __nccwpck_require__(1455);
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
-;// CONCATENATED MODULE: ./src/files.ts
-
-/** An existing regular file (following links); false for anything else, unreadable paths included. */
-function isFile(path) {
-    try {
-        return (0,external_node_fs_.statSync)(path).isFile();
-    }
-    catch {
-        return false;
     }
 }
 
@@ -103031,10 +103305,6 @@ function problem(r, values, isSet) {
 
 
 
-
-
-
-
 function stackDeployArgs(plan) {
     const args = ['stack', 'deploy', '--with-registry-auth'];
     if (plan.prune)
@@ -103047,12 +103317,12 @@ function stackDeployArgs(plan) {
 function deployEnvironment(plan, socketPath) {
     return { ...Object.fromEntries(plan.variables), DOCKER_HOST: `unix://${socketPath}` };
 }
-async function stackDeploy(cli, plan, socketPath) {
+async function stackDeploy(cli, plan, socketPath, now) {
     await runOrThrow(cli, 'docker stack deploy', stackDeployArgs(plan), {
         env: deployEnvironment(plan, socketPath),
         cleanEnv: true,
         // A manager that stops answering must not hang the job until its own timeout.
-        timeoutMs: Math.max(1_000, plan.deadline - Date.now())
+        timeoutMs: Math.max(1_000, plan.deadline - now())
     });
 }
 /**
@@ -103080,28 +103350,25 @@ function renderedPath(original, token) {
     return external_node_path_.join(external_node_path_.dirname(original), `.swarm-deploy-${token}-${external_node_path_.basename(original)}`);
 }
 /** Reads `file:` sources as the docker CLI does: relative to the first compose file's folder. */
-function sourceReader(composeFiles) {
+function sourceReader(composeFiles, read) {
     const base = external_node_path_.dirname(composeFiles[0] ?? '.');
-    return file => {
-        const full = external_node_path_.resolve(base, file);
-        return isFile(full) ? (0,external_node_fs_.readFileSync)(full) : undefined;
-    };
+    return file => read(external_node_path_.resolve(base, file));
 }
 /**
  * The deploy step: create the secrets whose values come from env, write
  * compose copies that name every secret and config version, run
  * `docker stack deploy` on them, and remove the copies.
  */
-async function deployStack(cli, api, plan, compose, socketPath) {
+async function deployStack(cli, api, plan, compose, socketPath, host) {
     const rendered = renderStackObjects(compose, {
         stack: plan.stack,
         values: plan.variables,
-        readSource: sourceReader(plan.composeFiles),
+        readSource: sourceReader(plan.composeFiles, host.files.read),
         secretKey: plan.secretKey
     });
     for (const object of rendered.objects) {
         const how = object.data ? await api.ensureObject(object.kind, object.name, object.data, plan.stack) : 'from file, by docker stack deploy';
-        core_info(`${object.kind} ${object.key} → ${object.name} (${how})`);
+        host.info(`${object.kind} ${object.key} → ${object.name} (${how})`);
     }
     // The copies hold names and hashes, never values.
     const token = (0,external_node_crypto_.randomBytes)(4).toString('hex');
@@ -103109,169 +103376,166 @@ async function deployStack(cli, api, plan, compose, socketPath) {
     const files = rendered.files.map(f => (f.text === undefined ? f.path : renderedPath(f.path, token)));
     try {
         for (const copy of copies)
-            await (0,promises_.writeFile)(copy.path, copy.text, { mode: 0o600 });
-        await stackDeploy(cli, { ...plan, composeFiles: files }, socketPath);
+            await host.files.write(copy.path, copy.text);
+        await stackDeploy(cli, { ...plan, composeFiles: files }, socketPath, host.now);
     }
     finally {
         for (const copy of copies)
-            await (0,promises_.unlink)(copy.path).catch(() => undefined);
+            await host.files.remove(copy.path).catch(() => undefined);
     }
 }
 
-;// CONCATENATED MODULE: ./src/inputs/parse.ts
-// Pure parsers for action inputs. Every error names the input and the
-// accepted forms, and never echoes a value that might be a secret.
-class InputError extends Error {
-    constructor(input, message) {
-        super(`${input}: ${message}`);
-        this.name = 'InputError';
-    }
+;// CONCATENATED MODULE: ./src/plan.ts
+// The plan: everything that can be checked without the network, checked
+// before the first side effect (login, build, push, connect). A bad plan
+// builds nothing, pushes nothing (no tag moves) and deploys nothing.
+
+
+
+
+
+/** Bad input found while planning: nothing was done. */
+class PlanError extends Error {
+    name = 'PlanError';
 }
-const UNIT_MS = { h: 3_600_000, m: 60_000, s: 1_000 };
-/** `90s`, `5m`, `1h`, `1h30m`, `2m30s` → milliseconds (> 0). */
-function parseDuration(input, raw) {
-    const text = raw.trim();
-    const match = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(text);
-    const ms = match
-        ? Number(match[1] ?? 0) * UNIT_MS.h + Number(match[2] ?? 0) * UNIT_MS.m + Number(match[3] ?? 0) * UNIT_MS.s
-        : 0;
-    if (!match || text === '' || ms <= 0) {
-        throw new InputError(input, `'${text}' is not a duration like 90s, 5m or 1h`);
-    }
-    return ms;
-}
-function parseBoolean(input, raw, fallback) {
-    const text = raw.trim().toLowerCase();
-    if (text === '')
-        return fallback;
-    if (['true', 'yes', '1'].includes(text))
-        return true;
-    if (['false', 'no', '0'].includes(text))
-        return false;
-    throw new InputError(input, `'${raw.trim()}' is not a boolean: use true or false`);
-}
-/** Non-empty, trimmed lines; `#` starts a comment line. */
-function parseLines(raw) {
-    return raw
-        .split(/\r?\n/)
-        .map(line => line.trim())
-        .filter(line => line !== '' && !line.startsWith('#'));
-}
-const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/**
- * Multiline `KEY=VALUE`. The value is everything after the first `=` and is
- * kept byte for byte (no trimming, no quote removal): it may be a secret.
- * Errors cite line numbers, never line content.
- */
-function parseKeyValues(input, raw) {
-    const result = new Map();
-    const firstLine = new Map();
-    const lines = raw.split(/\r?\n/);
-    lines.forEach((line, index) => {
-        if (line.trim() === '' || line.trimStart().startsWith('#'))
-            return;
-        const eq = line.indexOf('=');
-        if (eq < 0) {
-            throw new InputError(input, `line ${index + 1} has no '=': each line must be KEY=VALUE (a multi-line value cannot be passed this way)`);
+/** Stands in for IMAGE, which is known only after the push. */
+const IMAGE_LATER = 'set after the push';
+function makePlan(inputs, host) {
+    if (inputs.target.kind === 'ssh' && inputs.target.knownHosts !== undefined) {
+        const { host: name, port } = inputs.target;
+        let entries;
+        try {
+            entries = parseKnownHosts(inputs.target.knownHosts);
         }
-        // The text before `=` is not quoted back: on a stray line of a multi-line
-        // secret it would be part of the secret.
-        const key = line.slice(0, eq).trim();
-        if (!ENV_KEY.test(key)) {
-            throw new InputError(input, `line ${index + 1}: the name before '=' is not valid: use letters, digits and '_', not starting with a digit`);
+        catch (error) {
+            throw new PlanError(`${error.message}. Nothing was deployed.`);
         }
-        if (result.has(key))
-            throw new InputError(input, `line ${index + 1} sets the same name as line ${firstLine.get(key)}`);
-        firstLine.set(key, index + 1);
-        result.set(key, line.slice(eq + 1));
+        if (hostKeyAlgorithms(entries, name, port).length === 0) {
+            throw new PlanError(`known-hosts: has no key for ${hostKeyName(name, port)}: add the line(s) ssh-keyscan -p ${port} ${name} prints. Nothing was deployed.`);
+        }
+    }
+    // A missing secret must stop the run, not become an empty string.
+    const compose = inputs.composeFiles.map(file => {
+        const bytes = host.files.read(file);
+        if (bytes === undefined)
+            throw new PlanError(`compose-file: '${file}' cannot be read`);
+        return { path: file, text: bytes.toString('utf8') };
     });
-    return result;
-}
-// Swarm names services `<stack>_<service>` and accepts only this shape
-// (swarmkit's name check), at most 63 characters in all.
-const STACK_NAME = /^[a-zA-Z0-9](?:[-_]*[a-zA-Z0-9]+)*$/;
-function parseStackName(input, raw) {
-    const name = raw.trim();
-    if (name === '')
-        throw new InputError(input, 'is required');
-    if (!STACK_NAME.test(name) || name.length > 50) {
-        throw new InputError(input, `'${name}' is not a valid stack name: use letters, digits, '-' and '_', start and end with a letter or digit, at most 50 characters`);
+    const values = interpolationValues(inputs.env, inputs.passthrough, host.env);
+    const withImage = inputs.image ? new Map([...values, ['IMAGE', IMAGE_LATER]]) : values;
+    const problems = composeVariableProblems(compose, withImage);
+    if (problems.length > 0)
+        throw new PlanError(`${problems.join('\n')}\nNothing was deployed.`);
+    // Secret and config sources that exist and are set, and names Swarm accepts.
+    const secretKey = secretKeyOf(inputs);
+    let objects;
+    try {
+        objects = renderStackObjects(compose, { stack: inputs.stack, values: withImage, readSource: sourceReader(inputs.composeFiles, host.files.read), secretKey }).objects;
     }
-    return name;
-}
-/** `name`, `name:port`, `1.2.3.4:2222`, `[::1]:22`, or a bare IPv6 address. */
-function parseHost(input, raw, defaultPort) {
-    const text = raw.trim();
-    const bracketed = /^\[([0-9a-fA-F:.]+)\](?::(\d+))?$/.exec(text);
-    if (bracketed)
-        return { host: bracketed[1], port: bracketed[2] ? parsePort(input, bracketed[2]) : defaultPort };
-    if ((text.match(/:/g) ?? []).length > 1 && /^[0-9a-fA-F:.]+$/.test(text))
-        return { host: text, port: defaultPort };
-    const plain = /^([a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?)(?::(\d+))?$/.exec(text);
-    if (!plain)
-        throw new InputError(input, `'${text}' is not a host name or address (optionally with :port)`);
-    return { host: plain[1], port: plain[2] ? parsePort(input, plain[2]) : defaultPort };
-}
-function parsePort(input, raw) {
-    const text = raw.trim();
-    const port = Number(text);
-    if (!/^\d+$/.test(text) || port < 1 || port > 65535) {
-        throw new InputError(input, `'${text}' is not a TCP port (1-65535)`);
+    catch (error) {
+        throw new PlanError(`${error.message}\nNothing was deployed.`);
     }
-    return port;
-}
-// Docker's reference grammar for a repository (no tag, no digest). The first
-// component is a registry only if it looks like a host, as registryOf says.
-const PATH = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
-const DOMAIN = /^[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::[0-9]+)?$/;
-const TAG = /^[\w][\w.-]{0,127}$/;
-function parseRepository(input, raw) {
-    const repo = raw.trim();
-    const registry = registryOf(repo);
-    const hasDomain = repo.startsWith(`${registry}/`);
-    const path = hasDomain ? repo.slice(registry.length + 1) : repo;
-    if ((hasDomain && !DOMAIN.test(registry)) || !PATH.test(path) || repo.length > 255) {
-        throw new InputError(input, `'${repo}' is not an image repository like docker.io/acme/api or registry.example.com:5000/team/api (lowercase, no tag or digest)`);
-    }
-    return repo;
-}
-function parseTags(input, raw, fallback) {
-    const tags = parseLines(raw);
-    if (tags.length === 0) {
-        if (!fallback)
-            throw new InputError(input, 'is empty and GITHUB_SHA is not set: give at least one tag');
-        tags.push(fallback);
-    }
-    for (const tag of tags) {
-        if (!TAG.test(tag)) {
-            throw new InputError(input, `'${tag}' is not a valid tag: letters, digits, '_', '.' and '-', at most 128, not starting with '.' or '-'`);
-        }
-    }
-    return [...new Set(tags)];
+    return { inputs, compose, values, secretKey, objects, rollout: rolloutOf(inputs) };
 }
 /**
- * The registry a repository lives on: its first path component when that
- * looks like a host (has a dot or a port, or is localhost), else Docker Hub.
+ * A key for secret version names that is stable across runs and never leaves
+ * the runner: derived from the SSH key (rotating it renames secret versions
+ * once). Without SSH only the stack name keys it, which still defeats
+ * precomputed tables but not a guess aimed at this stack.
  */
-function registryOf(repository) {
-    const slash = repository.indexOf('/');
-    if (slash < 0)
-        return 'docker.io';
-    const first = repository.slice(0, slash);
-    return first.includes('.') || first.includes(':') || first === 'localhost' ? first : 'docker.io';
-}
-/** `123456789012.dkr.ecr.eu-west-1.amazonaws.com` → account and region. */
-function parseEcrRegistry(registry) {
-    const match = /^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$/.exec(registry);
-    return match ? { accountId: match[1], region: match[2] } : undefined;
+function secretKeyOf(inputs) {
+    const ssh = inputs.target.kind === 'ssh' ? inputs.target.privateKey : '';
+    return (0,external_node_crypto_.createHash)('sha256').update(`swarm-deploy secret versions\0${inputs.stack}\0${ssh}`).digest();
 }
 
-;// CONCATENATED MODULE: ./src/inputs/inputs.ts
-// Every input is read here, once, into a typed object. Nothing deeper in the
-// code reads inputs or the runner's environment for configuration.
+;// CONCATENATED MODULE: ./src/report/summary.ts
 
+const BADGE = {
+    converged: '✅ converged',
+    failed: '❌ failed',
+    'rolled-back': '↩️ rolled back',
+    superseded: '🔀 superseded',
+    'timed-out': '⏱️ timed out',
+    pending: '… pending'
+};
+function servicesOutput(verdict) {
+    return JSON.stringify(verdict.services.map(s => ({
+        name: s.name,
+        image: s.image,
+        mode: s.mode,
+        running: s.running,
+        desired: s.desired,
+        updateState: s.updateState ?? null,
+        state: s.state,
+        message: s.message,
+        change: s.change,
+        nodes: s.nodes
+    })));
+}
+const STATE_CLASS = { running: 'running', complete: 'complete', failed: 'failed', rejected: 'failed' };
+/**
+ * A picture of the swarm in the spirit of the Swarm visualizer: one box per
+ * node, one task per entry, coloured by state; tasks of another spec (old, or a failed new one after a rollback) grey.
+ */
+function renderDiagram(verdict) {
+    const tasks = verdict.services.flatMap(s => s.tasks);
+    if (tasks.length === 0)
+        return undefined;
+    const byNode = new Map();
+    for (const task of tasks)
+        byNode.set(task.node, [...(byNode.get(task.node) ?? []), task]);
+    const label = (text) => text.replace(/["<>]/g, '');
+    const lines = ['```mermaid', 'flowchart LR'];
+    const classes = [];
+    let n = 0;
+    for (const [node, onNode] of [...byNode.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+        lines.push(`  subgraph node${n}["${label(node)}"]`, '    direction TB');
+        onNode.forEach((task, i) => {
+            const id = `n${n}t${i}`;
+            const slot = task.slot ? `.${task.slot}` : '';
+            lines.push(`    ${id}["${label(task.service)}${slot}<br/>${task.state}${task.current ? '' : ' (other spec)'}"]`);
+            classes.push(`  class ${id} ${task.current ? (STATE_CLASS[task.state] ?? 'pending') : 'other'}`);
+        });
+        lines.push('  end');
+        n += 1;
+    }
+    lines.push(...classes, '  classDef running fill:#2da44e,color:#fff,stroke:#1a7f37', '  classDef complete fill:#0969da,color:#fff,stroke:#0550ae', '  classDef failed fill:#cf222e,color:#fff,stroke:#a40e26', '  classDef pending fill:#d4a72c,color:#000,stroke:#9a6700', '  classDef other fill:#d0d7de,color:#57606a,stroke:#8c959f', '```');
+    return lines.join('\n');
+}
+function cell(text) {
+    return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+function renderSummary(facts) {
+    const { verdict } = facts;
+    const lines = [
+        `## swarm-deploy: stack \`${facts.stack}\` ${BADGE[verdict.status]}`,
+        '',
+        verdict.summary,
+        '',
+        `Target: \`${facts.target}\` · took ${facts.seconds}s${facts.image ? ` · image \`${facts.image}\`` : ''}`,
+        '',
+        '| Service | Image | Replicas | Nodes | State |',
+        '| --- | --- | --- | --- | --- |',
+        ...verdict.services.map(s => `| ${cell(s.name)} | \`${cell(s.image)}\` | ${s.running}/${s.desired}${s.mode === 'replicated' ? '' : ` (${s.mode})`} | ${cell(s.nodes.join(', ') || '–')} | ${cell(`${s.state}${s.updateState ? ` (${s.updateState})` : ''}: ${s.message}`)} |`)
+    ];
+    const diagram = renderDiagram(verdict);
+    if (diagram)
+        lines.push('', '### Tasks by node', '', diagram);
+    if (facts.diagnoses.length > 0) {
+        lines.push('', '### Failed tasks', '');
+        for (const { failure, logTail } of facts.diagnoses) {
+            lines.push(`- ${cell(describeFailure(failure))}`);
+            if (logTail !== '')
+                lines.push('', '  ```text', ...logTail.split('\n').map(l => `  ${l}`), '  ```');
+        }
+    }
+    return lines.join('\n') + '\n';
+}
 
-/** Values that must be masked before anything is printed. */
+;// CONCATENATED MODULE: ./src/secrets.ts
+/** Inputs whose values are secret. A command line must never carry them (the CLI refuses them as flags). */
+const SECRET_INPUTS = (/* unused pure expression or super */ null && (['ssh-key', 'registry-password', 'env']));
+/** Values that must be masked before anything is printed, from the raw inputs. */
 function secretsOf(read) {
     const values = [read('ssh-key'), read('registry-password')];
     // Parsing can fail later; mask every `=`-value it might hold regardless.
@@ -103282,6 +103546,342 @@ function secretsOf(read) {
     }
     return values.filter(value => value.trim() !== '');
 }
+/**
+ * What to mask for one secret: the value, and each line of a multi-line
+ * value on its own (runners match per line), skipping lines too short to
+ * mask without masking everything.
+ */
+function maskedParts(secret) {
+    const parts = secret.length > 0 ? [secret] : [];
+    for (const line of secret.split(/\r?\n/))
+        if (line.trim().length >= 4 && line !== secret)
+            parts.push(line);
+    return parts;
+}
+function redact(text, secrets) {
+    const needles = new Set(secrets.flatMap(maskedParts));
+    // Longest first, so a secret is not half-replaced by a shorter one inside it.
+    let result = text;
+    for (const needle of [...needles].sort((a, b) => b.length - a.length))
+        result = result.split(needle).join('***');
+    return result;
+}
+/** The snapshot with the text Swarm reports (task errors, update messages) redacted, before anything reads it. */
+function redactSnapshot(snapshot, secrets) {
+    const clean = (text) => (text === undefined ? undefined : redact(text, secrets));
+    return {
+        ...snapshot,
+        services: snapshot.services.map(s => (s.UpdateStatus ? { ...s, UpdateStatus: { ...s.UpdateStatus, Message: clean(s.UpdateStatus.Message) } } : s)),
+        tasks: snapshot.tasks.map(t => ({ ...t, Status: { ...t.Status, Err: clean(t.Status.Err), Message: clean(t.Status.Message) } }))
+    };
+}
+/**
+ * The run's secrets. `add` tells the front end (which masks) before the
+ * value is kept, so nothing can print a secret it has not been told about.
+ */
+class Secrets {
+    onSecret;
+    values = [];
+    constructor(onSecret) {
+        this.onSecret = onSecret;
+    }
+    add(value) {
+        if (value.trim() === '' || this.values.includes(value))
+            return;
+        for (const part of maskedParts(value))
+            this.onSecret(part);
+        this.values.push(value);
+    }
+    list() {
+        return this.values;
+    }
+    redact(text) {
+        return redact(text, this.values);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/workdir.ts
+// A private scratch folder for one run: the throwaway Docker config (so no
+// registry credentials stay in ~/.docker on self-hosted runners) and the
+// local end of the Docker socket forward. Removed when the run ends.
+
+
+
+
+/**
+ * @param parent where to create it (RUNNER_TEMP on a runner)
+ * @param env the process environment: DOCKER_CONFIG and HOME locate the user's own config
+ */
+async function createWorkdir(parent, env) {
+    await promises_.mkdir(parent, { recursive: true });
+    // Short prefix: the socket path must stay under the 107-byte limit.
+    const root = await promises_.mkdtemp(external_node_path_.join(parent, 'sd-'));
+    await promises_.chmod(root, 0o700);
+    const dockerConfig = external_node_path_.join(root, 'docker');
+    await promises_.mkdir(dockerConfig, { mode: 0o700 });
+    await promises_.writeFile(external_node_path_.join(dockerConfig, 'config.json'), JSON.stringify(seedConfig(env), null, 2), { mode: 0o600 });
+    return {
+        root,
+        dockerConfig,
+        dockerSocket: external_node_path_.join(root, 'docker.sock'),
+        remove: () => promises_.rm(root, { recursive: true, force: true })
+    };
+}
+/**
+ * Keep what the user's own Docker config provides (logins made by earlier
+ * steps, credential helpers, CLI plugins such as buildx) without writing to it.
+ */
+function seedConfig(env) {
+    const home = env.DOCKER_CONFIG || external_node_path_.join(env.HOME || external_node_os_.homedir(), '.docker');
+    let config = {};
+    try {
+        config = JSON.parse((0,external_node_fs_.readFileSync)(external_node_path_.join(home, 'config.json'), 'utf8'));
+    }
+    catch {
+        config = {};
+    }
+    // A credential store would keep our login after the run: logins go to this file only.
+    delete config.credsStore;
+    const extra = Array.isArray(config.cliPluginsExtraDirs) ? config.cliPluginsExtraDirs : [];
+    return { ...config, cliPluginsExtraDirs: [...extra, external_node_path_.join(home, 'cli-plugins')] };
+}
+
+;// CONCATENATED MODULE: ./src/engine.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+/** The registry or the swarm did not answer. */
+class UnreachableError extends Error {
+    name = 'UnreachableError';
+}
+async function reaching(fn) {
+    try {
+        return await fn();
+    }
+    catch (error) {
+        throw error instanceof UnreachableError ? error : new UnreachableError(error.message);
+    }
+}
+async function runDeploy(inputs, host, adapters, reporter) {
+    const outcome = { status: undefined, verdict: undefined, image: undefined, diagnoses: [], stats: undefined, report: undefined, stopped: undefined };
+    const secrets = new Secrets(value => reporter.secret(value));
+    // Mask first: nothing may print before every secret is registered.
+    if (inputs.target.kind === 'ssh')
+        secrets.add(inputs.target.privateKey);
+    if (inputs.registry?.username !== undefined)
+        secrets.add(inputs.registry.password);
+    for (const value of inputs.env.values())
+        secrets.add(value);
+    try {
+        const plan = makePlan(inputs, host);
+        await execute(plan, host, adapters, reporter, secrets, outcome);
+    }
+    catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        const kind = error instanceof PlanError || error instanceof InputError ? 'input' : error instanceof UnreachableError ? 'unreachable' : 'error';
+        outcome.stopped = { kind, message };
+    }
+    return outcome;
+}
+async function execute(plan, host, adapters, reporter, secrets, outcome) {
+    const { inputs } = plan;
+    const started = host.now();
+    const workdir = await createWorkdir(host.tempDir, host.env);
+    try {
+        const cli = adapters.dockerCli(workdir.dockerConfig, host.env, reporter);
+        const auth = await reaching(() => resolveAuth(inputs.registry, adapters.ecrToken));
+        if (auth) {
+            // An ECR token is a password too.
+            secrets.add(auth.password);
+            await reporter.phase(`Log in to ${auth.registry}`, () => reaching(() => login(cli, workdir.dockerConfig, auth)));
+        }
+        if (inputs.image) {
+            const build = inputs.image;
+            const image = await reporter.phase(`Build and push ${build.repository}`, () => buildAndPush(cli, build));
+            outcome.image = image;
+            reporter.info(`Pushed ${image.pinned}`);
+            reporter.output('image', image.pinned);
+            reporter.output('digest', image.digest);
+        }
+        const tunnel = await reporter.phase('Connect', () => reaching(async () => {
+            const opened = await adapters.openTunnel(inputs.target, workdir.dockerSocket, reporter);
+            reporter.info(`Docker engine reached through ${opened.description}`);
+            return opened;
+        }));
+        // Swarm's own text (task errors, update messages) may echo a value back:
+        // it is redacted as it arrives, so no log, output or summary shows it.
+        const engine = adapters.swarmApi(tunnel.socketPath);
+        const api = { ...engine, snapshot: async (stack, serviceIds) => redactSnapshot(await engine.snapshot(stack, serviceIds), secrets.list()) };
+        try {
+            await reporter.phase('Check the target engine', () => checkManager(api, tunnel.lastDialError, reporter));
+            const before = await api.snapshot(inputs.stack);
+            const baseline = baselineOf(before, inputs.stack);
+            const variables = outcome.image ? new Map([...plan.values, ['IMAGE', outcome.image.pinned]]) : plan.values;
+            const deployStarted = host.now();
+            const deadline = deployStarted + plan.rollout.timeoutMs;
+            const deployPlan = { stack: inputs.stack, composeFiles: inputs.composeFiles, prune: inputs.prune, variables, secretKey: plan.secretKey, deadline };
+            const stopped = await reporter.phase(`Deploy stack ${inputs.stack}`, async () => {
+                try {
+                    await deployStack(cli, api, deployPlan, plan.compose, tunnel.socketPath, { files: host.files, now: host.now, info: line => reporter.info(line) });
+                    return undefined;
+                }
+                catch (error) {
+                    if (error instanceof CliTimeout)
+                        return error;
+                    throw error;
+                }
+            });
+            const verdict = stopped
+                ? deployStopped(inputs.stack, stopped)
+                : await waitForVerdict(api, tunnel, plan.rollout, { baseline, deadline, image: outcome.image }, host, reporter, outcome);
+            outcome.verdict = verdict;
+            outcome.status = verdict.status;
+            const diagnoses = verdict.status === 'converged' ? [] : await reporter.phase('Diagnostics', () => showDiagnostics(api, verdict, deployStarted, secrets, reporter));
+            outcome.diagnoses = diagnoses;
+            reporter.output('status', verdict.status);
+            reporter.output('services', servicesOutput(verdict));
+            outcome.report = {
+                stack: inputs.stack,
+                target: tunnel.description,
+                image: outcome.image?.pinned,
+                verdict,
+                diagnoses,
+                seconds: Math.round((host.now() - started) / 1000)
+            };
+            if (verdict.status === 'converged') {
+                reporter.info(verdict.summary);
+                await reporter.phase('Remove unused secret and config versions', () => pruneVersions(api, inputs.stack, reporter));
+            }
+        }
+        finally {
+            api.close();
+            await tunnel.close();
+        }
+    }
+    finally {
+        await workdir.remove();
+    }
+}
+/** Warn about settings Swarm cannot judge by, then watch the rollout to a verdict. */
+async function waitForVerdict(api, tunnel, rollout, wait, host, reporter, outcome) {
+    const deployedAt = host.now();
+    const images = new Map(wait.image?.healthcheck ? [[wait.image.pinned, wait.image.healthcheck]] : []);
+    // Right after the deploy: the specs it put there, which later changes by others are told apart from.
+    const after = await api.snapshot(rollout.stack);
+    const deployed = deployedOf(wait.baseline, after, rollout.stack);
+    for (const warning of configWarnings(stackServices(after, rollout.stack), images, wait.deadline - host.now()))
+        reporter.warn(warning);
+    const callsBeforeWait = api.calls();
+    const { verdict, polls, verdictAt } = await reporter.phase('Wait for the rollout', () => watch(api, watchOptions(rollout, {
+        baseline: wait.baseline,
+        deployed,
+        deployedAt,
+        deadline: wait.deadline,
+        log: line => reporter.info(line),
+        now: host.now,
+        sleep: host.sleep
+    })));
+    const waitCalls = api.calls() - callsBeforeWait;
+    reporter.info(`Verdict ${verdict.status} after ${((verdictAt - deployedAt) / 1000).toFixed(1)}s: ${polls} polls, ${waitCalls} API calls, ${tunnel.sshConnections() || 'no'} SSH connection(s)`);
+    const stats = {
+        polls,
+        apiCalls: waitCalls,
+        apiCallsTotal: api.calls(),
+        sshConnections: tunnel.sshConnections(),
+        maxRssBytes: host.maxRssBytes(),
+        verdictAt,
+        deployedAt
+    };
+    outcome.stats = stats;
+    reporter.debug(`swarm-deploy stats ${JSON.stringify(stats)}`);
+    return verdict;
+}
+/** `docker stack deploy` ran into the deadline: what reached Swarm is unknown, so no service is judged. */
+function deployStopped(stack, error) {
+    return {
+        status: 'timed-out',
+        services: [],
+        summary: `Stack ${stack} timed out: ${error.message}. Some services may have been updated; check the manager (docker stack ps ${stack}) and deploy again.`
+    };
+}
+/** Failed tasks with their log tails, printed before the error and kept for the summary. */
+async function showDiagnostics(api, verdict, deployStarted, secrets, reporter) {
+    const found = await diagnose(api, verdict, Math.floor(deployStarted / 1000) - 5);
+    const clean = found.map(d => ({ ...d, logTail: secrets.redact(d.logTail) }));
+    for (const { failure, logTail } of clean) {
+        reporter.info(describeFailure(failure));
+        reporter.info(logTail === '' ? '    (no log output since the deploy began)' : logTail.split('\n').map(l => `    | ${l}`).join('\n'));
+    }
+    if (clean.length === 0)
+        reporter.info('No failed task of this deploy to show.');
+    return clean;
+}
+/**
+ * After a successful deploy only: versions that neither the current specs nor
+ * the specs kept for rollback use. After a failure nothing is removed, so
+ * Swarm (or a person) can still roll back.
+ */
+async function pruneVersions(api, stack, reporter) {
+    // Every service of the stack as it is now: the watcher stopped polling those it had decided.
+    const inUse = namesInUse(stackServices(await api.snapshot(stack), stack));
+    const unused = (await api.listObjects(stack)).filter(o => isVersionOf(stack, o.name) && !inUse.has(o.name));
+    for (const object of unused) {
+        try {
+            await api.removeObject(object.kind, object.id);
+            reporter.info(`Removed ${object.kind} ${object.name}`);
+        }
+        catch (error) {
+            // The deploy converged; a version something else still holds is no reason to fail it.
+            reporter.warn(`Could not remove ${object.kind} ${object.name}: ${error.message}`);
+        }
+    }
+    if (unused.length === 0)
+        reporter.info('Nothing to remove.');
+}
+async function checkManager(api, lastDialError, reporter) {
+    let info;
+    try {
+        info = await api.info();
+    }
+    catch (error) {
+        const far = lastDialError();
+        throw new UnreachableError(`cannot reach the Docker engine: ${far ?? error.message}`);
+    }
+    if (!info.isManager) {
+        throw new Error(`the Docker engine (version ${info.serverVersion}, swarm state ${info.swarmState}) is not a swarm manager: point host at a manager node`);
+    }
+    reporter.info(`Docker ${info.serverVersion}, swarm manager`);
+}
+
+;// CONCATENATED MODULE: ./src/files.ts
+
+/** An existing regular file (following links); false for anything else, unreadable paths included. */
+function isFile(path) {
+    try {
+        return (0,external_node_fs_.statSync)(path).isFile();
+    }
+    catch {
+        return false;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/inputs/inputs.ts
+// Every input is read here, once, into a typed object. Nothing deeper in the
+// code reads inputs or the runner's environment for configuration.
+
+
 function getInputs(read, context) {
     const stack = parseStackName('stack', read('stack'));
     const timeoutMs = parseDuration('timeout', read('timeout') || '10m');
@@ -103416,222 +104016,9 @@ function readRegistry(read) {
     return username === '' ? { registry } : { registry, username, password };
 }
 
-;// CONCATENATED MODULE: ./src/registry/login.ts
-// Registry login into the throwaway Docker config: the password goes through
-// stdin, never argv. ECR without explicit credentials gets a token from the
-// AWS SDK, using whatever credentials the job configured (OIDC, keys, role).
-
-
-
-
-
-async function ecrToken(region) {
-    const { ECRClient, GetAuthorizationTokenCommand } = await __nccwpck_require__.e(/* import() */ 249).then(__nccwpck_require__.t.bind(__nccwpck_require__, 8249, 19));
-    const client = new ECRClient({ region });
-    const response = await client.send(new GetAuthorizationTokenCommand({}));
-    const token = response.authorizationData?.[0]?.authorizationToken;
-    if (!token)
-        throw new Error(`ECR returned no authorization token for region ${region}`);
-    const [username, password] = Buffer.from(token, 'base64').toString('utf8').split(':', 2);
-    if (!username || !password)
-        throw new Error('ECR returned a malformed authorization token');
-    return { username, password };
-}
-/** The credentials to log in with, or undefined when no login is needed. */
-async function resolveAuth(registry, ecr) {
-    if (registry === undefined)
-        return undefined;
-    if (registry.username !== undefined)
-        return registry;
-    const aws = parseEcrRegistry(registry.registry);
-    if (aws === undefined)
-        return undefined;
-    const token = await ecr(aws.region);
-    core_setSecret(token.password);
-    return { registry: registry.registry, ...token };
-}
-/** Docker Hub's login server is the CLI default; naming it differs in the config key. */
-function loginArgs(auth) {
-    const server = auth.registry === 'docker.io' ? [] : [auth.registry];
-    return ['login', '--username', auth.username, '--password-stdin', ...server];
-}
-async function login(cli, configDir, auth) {
-    await dropCredentialHelper(configDir, auth.registry);
-    await runOrThrow(cli, `docker login to ${auth.registry}`, loginArgs(auth), { stdin: auth.password });
-}
-// A credential helper for this registry would store the password outside
-// the throwaway config; the file is the only place it may go.
-async function dropCredentialHelper(configDir, registry) {
-    const file = external_node_path_.join(configDir, 'config.json');
-    const config = JSON.parse(await (0,promises_.readFile)(file, 'utf8'));
-    if (config.credHelpers && registry in config.credHelpers) {
-        delete config.credHelpers[registry];
-        await (0,promises_.writeFile)(file, JSON.stringify(config, null, 2), { mode: 0o600 });
-    }
-}
-
-;// CONCATENATED MODULE: ./src/report/summary.ts
-
-const BADGE = {
-    converged: '✅ converged',
-    failed: '❌ failed',
-    'rolled-back': '↩️ rolled back',
-    superseded: '🔀 superseded',
-    'timed-out': '⏱️ timed out',
-    pending: '… pending'
-};
-function servicesOutput(verdict) {
-    return JSON.stringify(verdict.services.map(s => ({
-        name: s.name,
-        image: s.image,
-        mode: s.mode,
-        running: s.running,
-        desired: s.desired,
-        updateState: s.updateState ?? null,
-        state: s.state,
-        message: s.message,
-        change: s.change,
-        nodes: s.nodes
-    })));
-}
-const STATE_CLASS = { running: 'running', complete: 'complete', failed: 'failed', rejected: 'failed' };
-/**
- * A picture of the swarm in the spirit of the Swarm visualizer: one box per
- * node, one task per entry, coloured by state; tasks of another spec (old, or a failed new one after a rollback) grey.
- */
-function renderDiagram(verdict) {
-    const tasks = verdict.services.flatMap(s => s.tasks);
-    if (tasks.length === 0)
-        return undefined;
-    const byNode = new Map();
-    for (const task of tasks)
-        byNode.set(task.node, [...(byNode.get(task.node) ?? []), task]);
-    const label = (text) => text.replace(/["<>]/g, '');
-    const lines = ['```mermaid', 'flowchart LR'];
-    const classes = [];
-    let n = 0;
-    for (const [node, onNode] of [...byNode.entries()].sort(([a], [b]) => a.localeCompare(b))) {
-        lines.push(`  subgraph node${n}["${label(node)}"]`, '    direction TB');
-        onNode.forEach((task, i) => {
-            const id = `n${n}t${i}`;
-            const slot = task.slot ? `.${task.slot}` : '';
-            lines.push(`    ${id}["${label(task.service)}${slot}<br/>${task.state}${task.current ? '' : ' (other spec)'}"]`);
-            classes.push(`  class ${id} ${task.current ? (STATE_CLASS[task.state] ?? 'pending') : 'other'}`);
-        });
-        lines.push('  end');
-        n += 1;
-    }
-    lines.push(...classes, '  classDef running fill:#2da44e,color:#fff,stroke:#1a7f37', '  classDef complete fill:#0969da,color:#fff,stroke:#0550ae', '  classDef failed fill:#cf222e,color:#fff,stroke:#a40e26', '  classDef pending fill:#d4a72c,color:#000,stroke:#9a6700', '  classDef other fill:#d0d7de,color:#57606a,stroke:#8c959f', '```');
-    return lines.join('\n');
-}
-function cell(text) {
-    return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-}
-function renderSummary(facts) {
-    const { verdict } = facts;
-    const lines = [
-        `## swarm-deploy: stack \`${facts.stack}\` ${BADGE[verdict.status]}`,
-        '',
-        verdict.summary,
-        '',
-        `Target: \`${facts.target}\` · took ${facts.seconds}s${facts.image ? ` · image \`${facts.image}\`` : ''}`,
-        '',
-        '| Service | Image | Replicas | Nodes | State |',
-        '| --- | --- | --- | --- | --- |',
-        ...verdict.services.map(s => `| ${cell(s.name)} | \`${cell(s.image)}\` | ${s.running}/${s.desired}${s.mode === 'replicated' ? '' : ` (${s.mode})`} | ${cell(s.nodes.join(', ') || '–')} | ${cell(`${s.state}${s.updateState ? ` (${s.updateState})` : ''}: ${s.message}`)} |`)
-    ];
-    const diagram = renderDiagram(verdict);
-    if (diagram)
-        lines.push('', '### Tasks by node', '', diagram);
-    if (facts.diagnoses.length > 0) {
-        lines.push('', '### Failed tasks', '');
-        for (const { failure, logTail } of facts.diagnoses) {
-            lines.push(`- ${cell(describeFailure(failure))}`);
-            if (logTail !== '')
-                lines.push('', '  ```text', ...logTail.split('\n').map(l => `  ${l}`), '  ```');
-        }
-    }
-    return lines.join('\n') + '\n';
-}
-
-;// CONCATENATED MODULE: ./src/report/redact.ts
-// Text that comes from the swarm (container logs, task errors) may echo a secret back.
-// The runner masks registered secrets in the log, but we also print outside
-// a runner and into the job summary, so we redact ourselves first.
-function redact(text, secrets) {
-    const needles = new Set();
-    for (const secret of secrets) {
-        if (secret.length > 0)
-            needles.add(secret);
-        for (const line of secret.split(/\r?\n/))
-            if (line.trim().length >= 4)
-                needles.add(line);
-    }
-    // Longest first, so a secret is not half-replaced by a shorter one inside it.
-    let result = text;
-    for (const needle of [...needles].sort((a, b) => b.length - a.length))
-        result = result.split(needle).join('***');
-    return result;
-}
-/** The snapshot with the text Swarm reports (task errors, update messages) redacted, before anything reads it. */
-function redactSnapshot(snapshot, secrets) {
-    const clean = (text) => (text === undefined ? undefined : redact(text, secrets));
-    return {
-        ...snapshot,
-        services: snapshot.services.map(s => (s.UpdateStatus ? { ...s, UpdateStatus: { ...s.UpdateStatus, Message: clean(s.UpdateStatus.Message) } } : s)),
-        tasks: snapshot.tasks.map(t => ({ ...t, Status: { ...t.Status, Err: clean(t.Status.Err), Message: clean(t.Status.Message) } }))
-    };
-}
-
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __nccwpck_require__(8161);
-;// CONCATENATED MODULE: ./src/workdir.ts
-// A private scratch folder for one run: the throwaway Docker config (so no
-// registry credentials stay in ~/.docker on self-hosted runners) and the
-// local end of the Docker socket forward. Removed when the action ends.
-
-
-
-
-async function createWorkdir(runnerTemp) {
-    const parent = runnerTemp && runnerTemp !== '' ? runnerTemp : external_node_os_.tmpdir();
-    await promises_.mkdir(parent, { recursive: true });
-    // Short prefix: the socket path must stay under the 107-byte limit.
-    const root = await promises_.mkdtemp(external_node_path_.join(parent, 'sd-'));
-    await promises_.chmod(root, 0o700);
-    const dockerConfig = external_node_path_.join(root, 'docker');
-    await promises_.mkdir(dockerConfig, { mode: 0o700 });
-    await promises_.writeFile(external_node_path_.join(dockerConfig, 'config.json'), JSON.stringify(seedConfig(), null, 2), { mode: 0o600 });
-    return {
-        root,
-        dockerConfig,
-        dockerSocket: external_node_path_.join(root, 'docker.sock'),
-        remove: () => promises_.rm(root, { recursive: true, force: true })
-    };
-}
-/**
- * Keep what the user's own Docker config provides (logins made by earlier
- * steps, credential helpers, CLI plugins such as buildx) without writing to it.
- */
-function seedConfig() {
-    const home = process.env.DOCKER_CONFIG || external_node_path_.join(external_node_os_.homedir(), '.docker');
-    let config = {};
-    try {
-        config = JSON.parse((0,external_node_fs_.readFileSync)(external_node_path_.join(home, 'config.json'), 'utf8'));
-    }
-    catch {
-        config = {};
-    }
-    // A credential store would keep our login after the run: logins go to this file only.
-    delete config.credsStore;
-    const extra = Array.isArray(config.cliPluginsExtraDirs) ? config.cliPluginsExtraDirs : [];
-    return { ...config, cliPluginsExtraDirs: [...extra, external_node_path_.join(home, 'cli-plugins')] };
-}
-
 ;// CONCATENATED MODULE: ./src/main.ts
-// The pipeline: inputs → build → registry → connect → deploy → converge →
-// report. Each phase is one log group; decisions live in pure modules and
-// every side effect goes through the docker CLI, the tunnel or the API seam.
+// The GitHub Action: read the inputs, run the engine with the runner's
+// reporter, then set the outputs, the job summary and the step's result.
 
 
 
@@ -103641,232 +104028,29 @@ function seedConfig() {
 
 
 
-
-
-
-
-
-
-
-
-
-
-// Three API calls a cycle: a verdict within ~0.3 s of Swarm's decisive moment.
-const POLL_MS = 250;
 async function run() {
     try {
+        const reporter = actionsReporter();
         const read = (name) => getInput(name);
         // Mask first: nothing may print before every secret is registered.
-        const secrets = secretsOf(read);
-        for (const secret of secrets)
-            maskSecret(secret);
+        for (const secret of secretsOf(read))
+            for (const part of maskedParts(secret))
+                reporter.secret(part);
         const inputs = getInputs(read, { env: process.env, isFile: isFile, readFile: file => (0,external_node_fs_.readFileSync)(file, 'utf8') });
-        // env-file values are secrets too; they are known only once parsed.
-        for (const value of inputs.env.values()) {
-            if (value.trim() === '' || secrets.includes(value))
-                continue;
-            maskSecret(value);
-            secrets.push(value);
-        }
-        await deploy(inputs, secrets);
+        const outcome = await runDeploy(inputs, processHost(process.env, process.env.RUNNER_TEMP), realAdapters, reporter);
+        await finish(outcome);
     }
     catch (error) {
         setFailed(error instanceof Error ? error.message : String(error));
     }
 }
-/** Multi-line values are masked line by line too, as the runner matches per line. */
-function maskSecret(secret) {
-    core_setSecret(secret);
-    for (const line of secret.split(/\r?\n/))
-        if (line.trim().length >= 4 && line !== secret)
-            core_setSecret(line);
-}
-async function deploy(inputs, secrets) {
-    const started = Date.now();
-    // Compose files are checked before anything is built or deployed: a secret
-    // that is missing must stop the run, not become an empty string.
-    const compose = inputs.composeFiles.map(file => ({ path: file, text: (0,external_node_fs_.readFileSync)(file, 'utf8') }));
-    const values = interpolationValues(inputs.env, inputs.passthrough, process.env);
-    const problems = composeVariableProblems(compose, withImage(values, inputs.image ? 'set after the push' : undefined));
-    if (problems.length > 0)
-        throw new Error(`${problems.join('\n')}\nNothing was deployed.`);
-    const workdir = await createWorkdir(process.env.RUNNER_TEMP);
-    try {
-        const cli = new ExecDockerCli(workdir.dockerConfig);
-        const auth = await resolveAuth(inputs.registry, ecrToken);
-        if (auth)
-            await group(`Log in to ${auth.registry}`, () => login(cli, workdir.dockerConfig, auth));
-        let image;
-        if (inputs.image) {
-            const build = inputs.image;
-            image = await group(`Build and push ${build.repository}`, () => buildAndPush(cli, build));
-            core_info(`Pushed ${image.pinned}`);
-            setOutput('image', image.pinned);
-            setOutput('digest', image.digest);
-        }
-        const tunnel = await group('Connect', async () => {
-            const opened = await openTunnel(inputs.target, workdir.dockerSocket);
-            core_info(`Docker engine reached through ${opened.description}`);
-            return opened;
-        });
-        // Swarm's own text (task errors, update messages) may echo a value back:
-        // it is redacted as it arrives, so no log, output or summary shows it.
-        const engine = dockerodeApi(tunnel.socketPath);
-        const api = { ...engine, snapshot: async (stack, serviceIds) => redactSnapshot(await engine.snapshot(stack, serviceIds), secrets) };
-        try {
-            await group('Check the target engine', () => checkManager(api, tunnel.lastDialError));
-            const before = await api.snapshot(inputs.stack);
-            const baseline = baselineOf(before, inputs.stack);
-            const variables = withImage(values, image?.pinned);
-            const deployStarted = Date.now();
-            const deadline = deployStarted + inputs.timeoutMs;
-            const plan = { stack: inputs.stack, composeFiles: inputs.composeFiles, prune: inputs.prune, variables, secretKey: secretKeyOf(inputs), deadline };
-            const stopped = await group(`Deploy stack ${inputs.stack}`, async () => {
-                try {
-                    await deployStack(cli, api, plan, compose, tunnel.socketPath);
-                    return undefined;
-                }
-                catch (error) {
-                    if (error instanceof CliTimeout)
-                        return error;
-                    throw error;
-                }
-            });
-            const verdict = stopped
-                ? deployStopped(inputs.stack, stopped)
-                : await waitForVerdict(api, tunnel, { stack: inputs.stack, baseline, deadline, rollbackOnFailure: inputs.rollbackOnFailure, image });
-            const diagnoses = verdict.status === 'converged' ? [] : await group('Diagnostics', () => showDiagnostics(api, verdict, deployStarted, secrets));
-            setOutput('status', verdict.status);
-            setOutput('services', servicesOutput(verdict));
-            const markdown = renderSummary({
-                stack: inputs.stack,
-                target: tunnel.description,
-                image: image?.pinned,
-                verdict,
-                diagnoses,
-                seconds: Math.round((Date.now() - started) / 1000)
-            });
-            if (process.env.GITHUB_STEP_SUMMARY)
-                await summary.addRaw(markdown).write();
-            if (verdict.status === 'converged') {
-                core_info(verdict.summary);
-                await group('Remove unused secret and config versions', () => pruneVersions(api, inputs.stack));
-            }
-            else {
-                setFailed(verdict.summary);
-            }
-        }
-        finally {
-            api.close();
-            await tunnel.close();
-        }
-    }
-    finally {
-        await workdir.remove();
-    }
-}
-/** Warn about settings Swarm cannot judge by, then watch the rollout to a verdict. */
-async function waitForVerdict(api, tunnel, plan) {
-    const deployedAt = Date.now();
-    const images = new Map(plan.image?.healthcheck ? [[plan.image.pinned, plan.image.healthcheck]] : []);
-    // Right after the deploy: the specs it put there, which later changes by others are told apart from.
-    const after = await api.snapshot(plan.stack);
-    const deployed = deployedOf(plan.baseline, after, plan.stack);
-    for (const warning of configWarnings(stackServices(after, plan.stack), images, plan.deadline - Date.now()))
-        core_warning(warning);
-    const callsBeforeWait = api.calls();
-    const { verdict, polls, verdictAt } = await group('Wait for the rollout', () => watch(api, {
-        stack: plan.stack,
-        baseline: plan.baseline,
-        deployed,
-        deployedAt,
-        deadline: plan.deadline,
-        pollMs: POLL_MS,
-        rollbackOnFailure: plan.rollbackOnFailure,
-        log: core_info
-    }));
-    const waitCalls = api.calls() - callsBeforeWait;
-    core_info(`Verdict ${verdict.status} after ${((verdictAt - deployedAt) / 1000).toFixed(1)}s: ${polls} polls, ${waitCalls} API calls, ${tunnel.sshConnections() || 'no'} SSH connection(s)`);
-    core_debug(`swarm-deploy stats ${JSON.stringify({
-        polls,
-        apiCalls: waitCalls,
-        apiCallsTotal: api.calls(),
-        sshConnections: tunnel.sshConnections(),
-        maxRssBytes: process.resourceUsage().maxRSS * 1024,
-        verdictAt,
-        deployedAt
-    })}`);
-    return verdict;
-}
-/** `docker stack deploy` ran into the deadline: what reached Swarm is unknown, so no service is judged. */
-function deployStopped(stack, error) {
-    return {
-        status: 'timed-out',
-        services: [],
-        summary: `Stack ${stack} timed out: ${error.message}. Some services may have been updated; check the manager (docker stack ps ${stack}) and deploy again.`
-    };
-}
-/** Compose interpolation values with IMAGE set, when this run builds one. */
-function withImage(values, image) {
-    return image === undefined ? values : new Map([...values, ['IMAGE', image]]);
-}
-/**
- * A key for secret version names that is stable across runs and never leaves
- * the runner: derived from the SSH key (rotating it renames secret versions
- * once). Without SSH only the stack name keys it, which still defeats
- * precomputed tables but not a guess aimed at this stack.
- */
-function secretKeyOf(inputs) {
-    const ssh = inputs.target.kind === 'ssh' ? inputs.target.privateKey : '';
-    return (0,external_node_crypto_.createHash)('sha256').update(`swarm-deploy secret versions\0${inputs.stack}\0${ssh}`).digest();
-}
-/** Failed tasks with their log tails, printed before the error and kept for the summary. */
-async function showDiagnostics(api, verdict, deployStarted, secrets) {
-    const found = await diagnose(api, verdict, Math.floor(deployStarted / 1000) - 5);
-    const clean = found.map(d => ({ ...d, logTail: redact(d.logTail, secrets) }));
-    for (const { failure, logTail } of clean) {
-        core_info(describeFailure(failure));
-        core_info(logTail === '' ? '    (no log output since the deploy began)' : logTail.split('\n').map(l => `    | ${l}`).join('\n'));
-    }
-    if (clean.length === 0)
-        core_info('No failed task of this deploy to show.');
-    return clean;
-}
-/**
- * After a successful deploy only: versions that neither the current specs nor
- * the specs kept for rollback use. After a failure nothing is removed, so
- * Swarm (or a person) can still roll back.
- */
-async function pruneVersions(api, stack) {
-    // Every service of the stack as it is now: the watcher stopped polling those it had decided.
-    const inUse = namesInUse(stackServices(await api.snapshot(stack), stack));
-    const unused = (await api.listObjects(stack)).filter(o => isVersionOf(stack, o.name) && !inUse.has(o.name));
-    for (const object of unused) {
-        try {
-            await api.removeObject(object.kind, object.id);
-            core_info(`Removed ${object.kind} ${object.name}`);
-        }
-        catch (error) {
-            // The deploy converged; a version something else still holds is no reason to fail it.
-            core_warning(`Could not remove ${object.kind} ${object.name}: ${error.message}`);
-        }
-    }
-    if (unused.length === 0)
-        core_info('Nothing to remove.');
-}
-async function checkManager(api, lastDialError) {
-    let info;
-    try {
-        info = await api.info();
-    }
-    catch (error) {
-        const far = lastDialError();
-        throw new Error(`cannot reach the Docker engine: ${far ?? error.message}`);
-    }
-    if (!info.isManager) {
-        throw new Error(`the Docker engine (version ${info.serverVersion}, swarm state ${info.swarmState}) is not a swarm manager: point host at a manager node`);
-    }
-    core_info(`Docker ${info.serverVersion}, swarm manager`);
+async function finish(outcome) {
+    if (outcome.report && process.env.GITHUB_STEP_SUMMARY)
+        await summary.addRaw(renderSummary(outcome.report)).write();
+    if (outcome.stopped)
+        setFailed(outcome.stopped.message);
+    else if (outcome.status !== 'converged')
+        setFailed(outcome.verdict?.summary ?? 'no verdict');
 }
 
 

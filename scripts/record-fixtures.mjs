@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Records real swarm snapshots from the lab as judge fixtures: runs a deploy
-// through dist/index.js and, meanwhile, reads the manager the way the action
-// does (services by stack label, their tasks, nodes), keeping each snapshot
-// whose state changed. Output: __tests__/fixtures/<scenario>.json.
-//   node scripts/record-fixtures.mjs        (the lab must be up)
+// with the CLI (dist/cli.js --json) and, meanwhile, reads the manager the way
+// the engine does (services by stack label, their tasks, nodes), keeping each
+// snapshot whose state changed. Output: __tests__/fixtures/<scenario>.json
+// (or SWARM_FIXTURES_DIR).
+//   node scripts/record-fixtures.mjs [scenario,…]        (the lab must be up)
 import Docker from 'dockerode'
 import { execFileSync, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
@@ -15,7 +16,7 @@ import { fileURLToPath } from 'node:url'
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const lab = JSON.parse(readFileSync(process.env.SWARM_LAB_JSON ?? '/run/swl/lab.json', 'utf8'))
 const docker = new Docker({ socketPath: lab.managerDockerHost.replace('unix://', '') })
-const outDir = path.join(root, '__tests__/fixtures')
+const outDir = process.env.SWARM_FIXTURES_DIR ?? path.join(root, '__tests__/fixtures')
 const run = Date.now().toString(36)
 let stack = '' // the stack being recorded; record() sets it
 
@@ -36,27 +37,33 @@ function essence(s) {
   return createHash('sha256').update(JSON.stringify(pick)).digest('hex')
 }
 
+/** Deploy with the CLI; resolves to the verdict's status ('none' when there is none). */
 function action(inputs, cwd) {
   const scratch = mkdtempSync(path.join(os.tmpdir(), 'sd-fixture-'))
+  const { env: values = '', ...flags } = inputs
   const env = {
     PATH: process.env.PATH,
     HOME: scratch,
-    RUNNER_TEMP: path.join(scratch, 'temp'),
-    GITHUB_OUTPUT: path.join(scratch, 'output'),
+    SWARM_DEPLOY_TEMP: scratch,
+    SWARM_DEPLOY_REGISTRY_PASSWORD: lab.registryPassword,
+    SWARM_DEPLOY_ENV: values,
     DOCKER_HOST: lab.runnerDockerHost
   }
-  writeFileSync(env.GITHUB_OUTPUT, '')
   const all = {
-    host: lab.sshHost, port: String(lab.sshPort), user: lab.sshUser,
-    'ssh-key': readFileSync(lab.sshKeyFile, 'utf8'), 'known-hosts': lab.knownHosts,
-    'registry-username': lab.registryUser, 'registry-password': lab.registryPassword, registry: lab.registry,
-    stack, timeout: '40s', ...inputs
+    host: lab.sshHost, port: String(lab.sshPort), user: lab.sshUser, 'known-hosts': lab.knownHosts,
+    'registry-username': lab.registryUser, registry: lab.registry,
+    stack, timeout: '40s', ...flags
   }
-  for (const [k, v] of Object.entries(all)) env[`INPUT_${k.toUpperCase()}`] = v
-  const child = spawn(process.execPath, [path.join(root, 'dist/index.js')], { cwd, env, stdio: 'ignore' })
+  const args = ['--json', '--ssh-key-file', lab.sshKeyFile, ...Object.entries(all).flatMap(([k, v]) => [`--${k}`, v])]
+  const child = spawn(process.execPath, [path.join(root, 'dist/cli.js'), ...args], { cwd, env, stdio: ['ignore', 'pipe', 'ignore'] })
+  let stdout = ''
+  child.stdout.on('data', chunk => (stdout += chunk))
   return new Promise(resolve => child.on('close', () => {
-    const out = readFileSync(env.GITHUB_OUTPUT, 'utf8')
-    resolve(/^status<<(\S+)\n(.*)\n/m.exec(out)?.[2] ?? 'none')
+    try {
+      resolve(JSON.parse(stdout).status ?? 'none')
+    } catch {
+      resolve('none')
+    }
   }))
 }
 

@@ -2,6 +2,7 @@
 // passwords go through stdin and interpolation values through the child's
 // environment, which other users cannot read in /proc.
 import { spawn } from 'node:child_process'
+import type { Reporter } from './ports.js'
 
 export interface CliResult {
   /** The exit code, or -1 when a signal ended the command. */
@@ -32,26 +33,33 @@ export interface DockerCli {
 const KILL_AFTER_MS = 5_000
 
 export class ExecDockerCli implements DockerCli {
-  /** @param configDir the throwaway DOCKER_CONFIG every call uses */
-  constructor(private readonly configDir: string) {}
+  /**
+   * @param configDir the throwaway DOCKER_CONFIG every call uses
+   * @param environment the process environment commands inherit
+   */
+  constructor(
+    private readonly configDir: string,
+    private readonly environment: Readonly<Record<string, string | undefined>>,
+    private readonly reporter: Pick<Reporter, 'command' | 'stream'>
+  ) {}
 
   async run(args: string[], options: CliOptions = {}): Promise<CliResult> {
-    const base = options.cleanEnv ? baseEnvironment() : stringEnv(process.env)
+    const base = options.cleanEnv ? baseEnvironment(this.environment) : stringEnv(this.environment)
     const env = { ...base, ...options.env, DOCKER_CONFIG: this.configDir }
     const silent = options.silent ?? false
     // The arguments never hold a secret, so the command line is safe to show.
-    if (!silent) process.stdout.write(`[command]docker ${args.join(' ')}\n`)
+    if (!silent) this.reporter.command(['docker', ...args])
     // Its own process group, so that a timeout stops whatever it started too.
     const child = spawn('docker', args, { env, stdio: ['pipe', 'pipe', 'pipe'], detached: options.timeoutMs !== undefined })
     const out: Buffer[] = []
     const err: Buffer[] = []
     child.stdout.on('data', (chunk: Buffer) => {
       out.push(chunk)
-      if (!silent) process.stdout.write(chunk)
+      if (!silent) this.reporter.stream(chunk, 'stdout')
     })
     child.stderr.on('data', (chunk: Buffer) => {
       err.push(chunk)
-      if (!silent) process.stderr.write(chunk)
+      if (!silent) this.reporter.stream(chunk, 'stderr')
     })
     child.stdin.on('error', () => undefined) // a command that exits before reading its stdin
     child.stdin.end(options.stdin ?? '')
@@ -110,16 +118,16 @@ export async function runOrThrow(cli: DockerCli, what: string, args: string[], o
 // of compose interpolation so that only the `env` input reaches the stack.
 const KEPT = ['PATH', 'HOME', 'TMPDIR', 'USER', 'LANG', 'LC_ALL', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy']
 
-function baseEnvironment(): Record<string, string> {
+function baseEnvironment(source: Readonly<Record<string, string | undefined>>): Record<string, string> {
   const env: Record<string, string> = {}
   for (const name of KEPT) {
-    const value = process.env[name]
+    const value = source[name]
     if (value !== undefined) env[name] = value
   }
   return env
 }
 
-function stringEnv(source: NodeJS.ProcessEnv): Record<string, string> {
+function stringEnv(source: Readonly<Record<string, string | undefined>>): Record<string, string> {
   const env: Record<string, string> = {}
   for (const [name, value] of Object.entries(source)) if (value !== undefined) env[name] = value
   return env

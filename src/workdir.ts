@@ -1,6 +1,6 @@
 // A private scratch folder for one run: the throwaway Docker config (so no
 // registry credentials stay in ~/.docker on self-hosted runners) and the
-// local end of the Docker socket forward. Removed when the action ends.
+// local end of the Docker socket forward. Removed when the run ends.
 import { readFileSync } from 'node:fs'
 import * as fs from 'node:fs/promises'
 import * as os from 'node:os'
@@ -13,15 +13,18 @@ export interface Workdir {
   remove(): Promise<void>
 }
 
-export async function createWorkdir(runnerTemp: string | undefined): Promise<Workdir> {
-  const parent = runnerTemp && runnerTemp !== '' ? runnerTemp : os.tmpdir()
+/**
+ * @param parent where to create it (RUNNER_TEMP on a runner)
+ * @param env the process environment: DOCKER_CONFIG and HOME locate the user's own config
+ */
+export async function createWorkdir(parent: string, env: Readonly<Record<string, string | undefined>>): Promise<Workdir> {
   await fs.mkdir(parent, { recursive: true })
   // Short prefix: the socket path must stay under the 107-byte limit.
   const root = await fs.mkdtemp(path.join(parent, 'sd-'))
   await fs.chmod(root, 0o700)
   const dockerConfig = path.join(root, 'docker')
   await fs.mkdir(dockerConfig, { mode: 0o700 })
-  await fs.writeFile(path.join(dockerConfig, 'config.json'), JSON.stringify(seedConfig(), null, 2), { mode: 0o600 })
+  await fs.writeFile(path.join(dockerConfig, 'config.json'), JSON.stringify(seedConfig(env), null, 2), { mode: 0o600 })
   return {
     root,
     dockerConfig,
@@ -34,8 +37,8 @@ export async function createWorkdir(runnerTemp: string | undefined): Promise<Wor
  * Keep what the user's own Docker config provides (logins made by earlier
  * steps, credential helpers, CLI plugins such as buildx) without writing to it.
  */
-function seedConfig(): Record<string, unknown> {
-  const home = process.env.DOCKER_CONFIG || path.join(os.homedir(), '.docker')
+function seedConfig(env: Readonly<Record<string, string | undefined>>): Record<string, unknown> {
+  const home = env.DOCKER_CONFIG || path.join(env.HOME || os.homedir(), '.docker')
   let config: Record<string, unknown> = {}
   try {
     config = JSON.parse(readFileSync(path.join(home, 'config.json'), 'utf8')) as Record<string, unknown>

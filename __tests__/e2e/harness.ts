@@ -208,3 +208,44 @@ export function expectVerdict(result: ActionRun, code: 0 | 'non-zero', status: s
     throw new Error(`expected exit ${code}, status ${status}; got exit ${result.code}, status ${got.status} after ${result.seconds.toFixed(1)}s. Log tail:\n${tail}`)
   }
 }
+
+export interface CliRun {
+  code: number | null
+  stdout: string
+  stderr: string
+  seconds: number
+}
+
+/**
+ * Runs the bundled CLI (`node dist/cli.js`, Node 24) as an operator would from
+ * a shell: flags, SWARM_DEPLOY_* variables, a fresh HOME, the runner's engine
+ * for builds. Nothing of the GitHub runner's environment is set.
+ */
+export async function runCli(lab: Lab, args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<CliRun> {
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'sd-cli-'))
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    HOME: path.join(scratch, 'home'),
+    SWARM_DEPLOY_TEMP: scratch,
+    DOCKER_HOST: lab.runnerDockerHost,
+    ...options.env
+  }
+  const started = Date.now()
+  const child = spawn(NODE24, [path.join(ROOT, 'dist/cli.js'), ...args], { cwd: options.cwd ?? APP, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')))
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')))
+  const code = await new Promise<number | null>(resolve => child.on('close', resolve))
+  if (process.env.E2E_VERBOSE) process.stdout.write(stdout + stderr)
+  return { code, stdout, stderr, seconds: (Date.now() - started) / 1000 }
+}
+
+/** The tags the lab registry holds for a repository (none when it was never pushed). */
+export async function registryTags(lab: Lab, repository: string): Promise<string[]> {
+  const auth = Buffer.from(`${lab.registryUser}:${lab.registryPassword}`).toString('base64')
+  const response = await fetch(`http://${lab.registry}/v2/${repository}/tags/list`, { headers: { Authorization: `Basic ${auth}` } })
+  if (response.status === 404) return []
+  if (!response.ok) throw new Error(`registry: GET tags of ${repository}: HTTP ${response.status}`)
+  return ((await response.json()) as { tags: string[] | null }).tags ?? []
+}

@@ -3,8 +3,8 @@ import { buildArgs, digestFromPushOutput, digestFromRepoDigests } from '../../sr
 import { demuxLogs, describeFailure } from '../../src/converge/diagnose.js'
 import { deployEnvironment, stackDeployArgs } from '../../src/deploy/stack-deploy.js'
 import { loginArgs, resolveAuth } from '../../src/registry/login.js'
-import { redact, redactSnapshot } from '../../src/report/redact.js'
-import type { Snapshot } from '../../src/converge/swarm.js'
+import { redact, redactSnapshot } from '../../src/secrets.js'
+import type { Snapshot } from '../../src/swarm/model.js'
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals'
 import { generateKeyPairSync } from 'node:crypto'
-import { getInputs, secretsOf } from '../../src/inputs/inputs.js'
+import { getInputs } from '../../src/inputs/inputs.js'
+import { secretsOf } from '../../src/secrets.js'
 
 const KEY = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs1' }).toString()
 const base: Record<string, string> = {

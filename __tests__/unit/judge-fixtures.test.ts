@@ -7,7 +7,7 @@ import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { JudgeClock, StackStatus, Verdict } from '../../src/converge/judge.js'
 import { baselineOf, DEFAULT_MONITOR_MS, deployedOf, judge, seenRunning, UNSCHEDULABLE_GRACE_MS } from '../../src/converge/judge.js'
-import type { Snapshot } from '../../src/converge/swarm.js'
+import type { Snapshot } from '../../src/swarm/model.js'
 
 interface Fixture {
   stack: string

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals'
 import type { Baseline, Deployed, JudgeClock } from '../../src/converge/judge.js'
 import { baselineOf, DEFAULT_MONITOR_MS, deployedOf, judge as judgeWith, NO_UPDATE_GRACE_MS, seenRunning, UNSCHEDULABLE_GRACE_MS } from '../../src/converge/judge.js'
-import type { Node, Service, Snapshot, Task } from '../../src/converge/swarm.js'
+import type { Node, Service, Snapshot, Task } from '../../src/swarm/model.js'
 
 const STACK = 'web'
 const LABELS = { 'com.docker.stack.namespace': STACK }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
-import type { Healthcheck, Service } from '../../src/converge/swarm.js'
+import type { Healthcheck, Service } from '../../src/swarm/model.js'
 import { configWarnings } from '../../src/converge/warnings.js'
 
 const S = 1e9

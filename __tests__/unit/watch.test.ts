@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals'
 import { baselineOf, deployedOf } from '../../src/converge/judge.js'
-import type { Snapshot } from '../../src/converge/swarm.js'
-import type { SwarmApi } from '../../src/converge/swarm-api.js'
+import type { Snapshot } from '../../src/swarm/model.js'
+import type { SwarmApi } from '../../src/swarm/api.js'
 import { watch } from '../../src/converge/watch.js'
 
 const LABELS = { 'com.docker.stack.namespace': 'web' }

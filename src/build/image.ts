@@ -2,7 +2,7 @@
 // pinned by digest: the deploy never names a mutable tag.
 import type { DockerCli } from '../docker-cli.js'
 import { runOrThrow } from '../docker-cli.js'
-import type { Healthcheck } from '../converge/swarm.js'
+import type { Healthcheck } from '../swarm/model.js'
 import type { ImageBuild } from '../inputs/inputs.js'
 
 export interface PushedImage {

@@ -4,13 +4,13 @@
 // connection (what the docker CLI's ssh:// transport does, so the manager's
 // DOCKER_HOST or context is honoured); without a host it is a local child.
 // Both the runner's docker CLI and the API client use this socket.
-import * as core from '@actions/core'
 import type { ChildProcess } from 'node:child_process'
 import { spawn } from 'node:child_process'
 import * as net from 'node:net'
 import { Duplex } from 'node:stream'
 import { NodeSSH } from 'node-ssh'
 import type { SshTarget } from '../inputs/inputs.js'
+import type { Reporter } from '../ports.js'
 import { checkHostKey, fingerprint, hostKeyAlgorithms, parseKnownHosts } from './known-hosts.js'
 
 export const DIAL_COMMAND = 'docker system dial-stdio'
@@ -32,7 +32,9 @@ export interface DockerTunnel {
 
 const CONNECT_TIMEOUT_MS = 20_000
 
-export async function openSsh(target: SshTarget): Promise<NodeSSH> {
+type Log = Pick<Reporter, 'info' | 'warn' | 'debug'>
+
+export async function openSsh(target: SshTarget, log: Log): Promise<NodeSSH> {
   const entries = target.knownHosts === undefined ? undefined : parseKnownHosts(target.knownHosts)
   const algorithms = entries && hostKeyAlgorithms(entries, target.host, target.port)
   if (entries && algorithms?.length === 0) {
@@ -67,11 +69,11 @@ export async function openSsh(target: SshTarget): Promise<NodeSSH> {
   // node-ssh stops listening for errors once connected. Without a listener a
   // dropped connection (write EPIPE, ECONNRESET) would crash the action
   // instead of closing; closed, the next dial reconnects.
-  ssh.connection?.on('error', error => core.info(`SSH connection to ${target.host}: ${error.message}`))
+  ssh.connection?.on('error', error => log.info(`SSH connection to ${target.host}: ${error.message}`))
   if (entries === undefined) {
-    core.warning(`insecure-ignore-host-key is true: the host key of ${target.host} (${seen}) was NOT verified. Anyone on the network path could impersonate the manager and receive your secrets. Set known-hosts.`)
+    log.warn(`insecure-ignore-host-key is true: the host key of ${target.host} (${seen}) was NOT verified. Anyone on the network path could impersonate the manager and receive your secrets. Set known-hosts.`)
   } else {
-    core.info(`Host key ${seen} of ${target.host} matches known-hosts`)
+    log.info(`Host key ${seen} of ${target.host} matches known-hosts`)
   }
   return ssh
 }
@@ -81,7 +83,7 @@ export async function openSsh(target: SshTarget): Promise<NodeSSH> {
  * network blip), the next dial opens a new one, verified like the first;
  * requests in flight fail and the watcher retries them.
  */
-function sshDial(target: SshTarget, first: NodeSSH, onError: (text: string) => void, onReconnect: (ssh: NodeSSH) => void): Dial {
+function sshDial(target: SshTarget, first: NodeSSH, log: Log, onError: (text: string) => void, onReconnect: (ssh: NodeSSH) => void): Dial {
   let current: Promise<NodeSSH> = Promise.resolve(first)
   let alive = true
   const watch = (ssh: NodeSSH): NodeSSH => {
@@ -94,11 +96,11 @@ function sshDial(target: SshTarget, first: NodeSSH, onError: (text: string) => v
   const connection = (): Promise<NodeSSH> => {
     if (!alive) {
       alive = true
-      core.info(`SSH connection to ${target.host} lost; reconnecting`)
-      current = openSsh(target).then(
+      log.info(`SSH connection to ${target.host} lost; reconnecting`)
+      current = openSsh(target, log).then(
         ssh => {
           onReconnect(ssh)
-          core.info(`SSH reconnected to ${target.user}@${target.host}:${target.port}`)
+          log.info(`SSH reconnected to ${target.user}@${target.host}:${target.port}`)
           return watch(ssh)
         },
         (error: Error) => {
@@ -147,7 +149,7 @@ function localDial(onError: (text: string) => void, children: Set<ChildProcess>)
 }
 
 /** Serve `socketPath`, dialling the engine once per accepted connection. */
-async function serve(socketPath: string, dial: Dial): Promise<{ close(): Promise<void> }> {
+async function serve(socketPath: string, dial: Dial, log: Log): Promise<{ close(): Promise<void> }> {
   const open = new Set<net.Socket>()
   const server = net.createServer(local => {
     open.add(local)
@@ -165,7 +167,7 @@ async function serve(socketPath: string, dial: Dial): Promise<{ close(): Promise
         remote.on('close', () => local.end())
       },
       (error: Error) => {
-        core.debug(`dial failed: ${error.message}`)
+        log.debug(`dial failed: ${error.message}`)
         local.destroy()
       }
     )
@@ -184,21 +186,21 @@ async function serve(socketPath: string, dial: Dial): Promise<{ close(): Promise
   }
 }
 
-export async function openTunnel(target: SshTarget | { kind: 'local' }, socketPath: string): Promise<DockerTunnel> {
+export async function openTunnel(target: SshTarget | { kind: 'local' }, socketPath: string, log: Log): Promise<DockerTunnel> {
   let lastError: string | undefined
   let closed = false
   const onError = (text: string): void => {
     lastError = text
   }
   // Everything opened, so that close() ends it all and no handle keeps the process alive.
-  const opened: NodeSSH[] = target.kind === 'ssh' ? [await openSsh(target)] : []
+  const opened: NodeSSH[] = target.kind === 'ssh' ? [await openSsh(target, log)] : []
   const children = new Set<ChildProcess>()
   const onReconnect = (ssh: NodeSSH): void => {
     // A reconnect that finishes after close() must not outlive it.
     if (closed) ssh.dispose()
     else opened.push(ssh)
   }
-  const dial = target.kind === 'ssh' ? sshDial(target, opened[0]!, onError, onReconnect) : localDial(onError, children)
+  const dial = target.kind === 'ssh' ? sshDial(target, opened[0]!, log, onError, onReconnect) : localDial(onError, children)
   const release = (): void => {
     closed = true
     for (const ssh of opened) ssh.dispose()
@@ -206,7 +208,7 @@ export async function openTunnel(target: SshTarget | { kind: 'local' }, socketPa
   }
   let server: { close(): Promise<void> }
   try {
-    server = await serve(socketPath, dial)
+    server = await serve(socketPath, dial, log)
   } catch (error) {
     release()
     throw new Error(`cannot open the local Docker socket ${socketPath}: ${(error as Error).message}`)

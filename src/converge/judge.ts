@@ -1,8 +1,8 @@
 // The verdict is data: a pure function of what Swarm reported before the
 // deploy (the baseline) and what it reports now. The watcher only fetches
 // snapshots and asks this module what they mean.
-import type { Node, Service, Snapshot, Task, TaskSpec } from './swarm.js'
-import { STACK_LABEL } from './swarm.js'
+import type { Node, Service, Snapshot, Task, TaskSpec } from '../swarm/model.js'
+import { STACK_LABEL } from '../swarm/model.js'
 import { specChanges } from './spec-diff.js'
 import { stableStringify } from './stable-json.js'
 

@@ -1,7 +1,7 @@
 // Compose settings that make Swarm's own verdict unreliable, found before
 // the wait: better a warning now than a "completed" that was not healthy.
 import { isJob, modeOf, monitorMs } from './judge.js'
-import type { ContainerSpec, Healthcheck, Service } from './swarm.js'
+import type { ContainerSpec, Healthcheck, Service } from '../swarm/model.js'
 
 // Compared in ms; the API gives healthcheck durations in ns.
 const NS_PER_MS = 1e6

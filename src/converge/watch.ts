@@ -2,8 +2,8 @@
 // passes. Progress is printed when it changes, not on every poll.
 import type { Baseline, Deployed, ServiceVerdict, Verdict } from './judge.js'
 import { conclude, isDecided, judge, seenRunning } from './judge.js'
-import type { Snapshot } from './swarm.js'
-import type { SwarmApi } from './swarm-api.js'
+import type { Snapshot } from '../swarm/model.js'
+import type { SwarmApi } from '../swarm/api.js'
 
 export interface WatchOptions {
   stack: string

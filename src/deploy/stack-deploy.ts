@@ -2,15 +2,12 @@
 // through the tunnel socket. Compose files are read here on the runner;
 // interpolation values live only in this one child's environment, so they
 // reach the manager inside API request bodies and nowhere else.
-import * as core from '@actions/core'
 import { randomBytes } from 'node:crypto'
-import { readFileSync } from 'node:fs'
-import { unlink, writeFile } from 'node:fs/promises'
 import * as path from 'node:path'
-import type { SwarmApi } from '../converge/swarm-api.js'
+import type { Host } from '../ports.js'
+import type { SwarmApi } from '../swarm/api.js'
 import type { DockerCli } from '../docker-cli.js'
 import { runOrThrow } from '../docker-cli.js'
-import { isFile } from '../files.js'
 import { renderStackObjects } from './stack-objects.js'
 import { checkVariables, findVariables } from './variables.js'
 
@@ -38,12 +35,12 @@ export function deployEnvironment(plan: Pick<DeployPlan, 'variables'>, socketPat
   return { ...Object.fromEntries(plan.variables), DOCKER_HOST: `unix://${socketPath}` }
 }
 
-export async function stackDeploy(cli: DockerCli, plan: DeployPlan, socketPath: string): Promise<void> {
+export async function stackDeploy(cli: DockerCli, plan: DeployPlan, socketPath: string, now: () => number): Promise<void> {
   await runOrThrow(cli, 'docker stack deploy', stackDeployArgs(plan), {
     env: deployEnvironment(plan, socketPath),
     cleanEnv: true,
     // A manager that stops answering must not hang the job until its own timeout.
-    timeoutMs: Math.max(1_000, plan.deadline - Date.now())
+    timeoutMs: Math.max(1_000, plan.deadline - now())
   })
 }
 
@@ -76,12 +73,9 @@ export function renderedPath(original: string, token: string): string {
 }
 
 /** Reads `file:` sources as the docker CLI does: relative to the first compose file's folder. */
-function sourceReader(composeFiles: string[]): (file: string) => Buffer | undefined {
+export function sourceReader(composeFiles: string[], read: Host['files']['read']): (file: string) => Buffer | undefined {
   const base = path.dirname(composeFiles[0] ?? '.')
-  return file => {
-    const full = path.resolve(base, file)
-    return isFile(full) ? readFileSync(full) : undefined
-  }
+  return file => read(path.resolve(base, file))
 }
 
 /**
@@ -94,26 +88,27 @@ export async function deployStack(
   api: Pick<SwarmApi, 'ensureObject'>,
   plan: DeployPlan,
   compose: Array<{ path: string; text: string }>,
-  socketPath: string
+  socketPath: string,
+  host: { files: Host['files']; now: () => number; info: (line: string) => void }
 ): Promise<void> {
   const rendered = renderStackObjects(compose, {
     stack: plan.stack,
     values: plan.variables,
-    readSource: sourceReader(plan.composeFiles),
+    readSource: sourceReader(plan.composeFiles, host.files.read),
     secretKey: plan.secretKey
   })
   for (const object of rendered.objects) {
     const how = object.data ? await api.ensureObject(object.kind, object.name, object.data, plan.stack) : 'from file, by docker stack deploy'
-    core.info(`${object.kind} ${object.key} → ${object.name} (${how})`)
+    host.info(`${object.kind} ${object.key} → ${object.name} (${how})`)
   }
   // The copies hold names and hashes, never values.
   const token = randomBytes(4).toString('hex')
   const copies = rendered.files.filter(f => f.text !== undefined).map(f => ({ path: renderedPath(f.path, token), text: f.text! }))
   const files = rendered.files.map(f => (f.text === undefined ? f.path : renderedPath(f.path, token)))
   try {
-    for (const copy of copies) await writeFile(copy.path, copy.text, { mode: 0o600 })
-    await stackDeploy(cli, { ...plan, composeFiles: files }, socketPath)
+    for (const copy of copies) await host.files.write(copy.path, copy.text)
+    await stackDeploy(cli, { ...plan, composeFiles: files }, socketPath, host.now)
   } finally {
-    for (const copy of copies) await unlink(copy.path).catch(() => undefined)
+    for (const copy of copies) await host.files.remove(copy.path).catch(() => undefined)
   }
 }

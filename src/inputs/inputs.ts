@@ -73,17 +73,6 @@ export interface InputContext {
   readFile: (path: string) => string
 }
 
-/** Values that must be masked before anything is printed. */
-export function secretsOf(read: ReadInput): string[] {
-  const values = [read('ssh-key'), read('registry-password')]
-  // Parsing can fail later; mask every `=`-value it might hold regardless.
-  for (const line of read('env').split(/\r?\n/)) {
-    const eq = line.indexOf('=')
-    if (eq >= 0) values.push(line.slice(eq + 1))
-  }
-  return values.filter(value => value.trim() !== '')
-}
-
 export function getInputs(read: ReadInput, context: InputContext): Inputs {
   const stack = parseStackName('stack', read('stack'))
   const timeoutMs = parseDuration('timeout', read('timeout') || '10m')

@@ -1,7 +1,6 @@
 // Registry login into the throwaway Docker config: the password goes through
 // stdin, never argv. ECR without explicit credentials gets a token from the
 // AWS SDK, using whatever credentials the job configured (OIDC, keys, role).
-import * as core from '@actions/core'
 import { readFile, writeFile } from 'node:fs/promises'
 import * as path from 'node:path'
 import type { DockerCli } from '../docker-cli.js'
@@ -22,14 +21,13 @@ export async function ecrToken(region: string): Promise<{ username: string; pass
   return { username, password }
 }
 
-/** The credentials to log in with, or undefined when no login is needed. */
+/** The credentials to log in with, or undefined when no login is needed. The caller registers the password as a secret. */
 export async function resolveAuth(registry: Inputs['registry'], ecr: EcrTokenSource): Promise<RegistryAuth | undefined> {
   if (registry === undefined) return undefined
   if (registry.username !== undefined) return registry
   const aws = parseEcrRegistry(registry.registry)
   if (aws === undefined) return undefined
   const token = await ecr(aws.region)
-  core.setSecret(token.password)
   return { registry: registry.registry, ...token }
 }
 

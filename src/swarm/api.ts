@@ -3,8 +3,8 @@
 // in one filtered list, and the nodes.
 import Docker from 'dockerode'
 import * as http from 'node:http'
-import type { Node, Service, Snapshot, Task } from './swarm.js'
-import { STACK_LABEL } from './swarm.js'
+import type { Node, Service, Snapshot, Task } from './model.js'
+import { STACK_LABEL } from './model.js'
 
 /** An Engine API filter for what belongs to one stack. */
 const stackFilter = (stack: string): string => JSON.stringify({ label: [`${STACK_LABEL}=${stack}`] })

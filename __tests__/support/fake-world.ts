@@ -1,0 +1,211 @@
+// Fake adapters for in-process pipeline tests: a docker CLI, a tunnel and an
+// Engine API around one scripted swarm, a recording reporter, and a host with
+// in-memory files and a fake clock. Every side effect lands in `effects`, in
+// order, so a test can tell what happened before what.
+import { mkdtempSync } from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import type { DockerTunnel } from '../../src/connect/docker-tunnel.js'
+import type { CliOptions, CliResult, DockerCli } from '../../src/docker-cli.js'
+import type { Inputs } from '../../src/inputs/inputs.js'
+import type { Adapters, Host, Reporter } from '../../src/ports.js'
+import type { SwarmApi } from '../../src/swarm/api.js'
+import type { Node, Service, Snapshot, Task } from '../../src/swarm/model.js'
+
+export const STACK = 'shop'
+export const DIGEST = `sha256:${'ab'.repeat(32)}`
+export const REPO = 'registry.example.com:5000/acme/shop'
+export const PINNED = `${REPO}:v1@${DIGEST}`
+export const DB_PASSWORD = 'hunter2-db-password'
+
+/** How the fake swarm behaves once the stack is deployed. */
+export type Scenario =
+  | 'converge' // the task runs and stays up
+  | 'stuck' // the task keeps starting: only the deadline ends the wait
+  | 'crash' // every task of the new service fails
+  | 'deploy-hangs' // `docker stack deploy` runs into the deadline
+
+export interface WorldOptions {
+  scenario?: Scenario
+  /** Versions of the stack's secrets/configs on the swarm before the deploy. */
+  objects?: Array<{ kind: 'secret' | 'config'; id: string; name: string }>
+  /** The tunnel cannot be opened. */
+  unreachable?: boolean
+  /** Task log text the engine returns for failed tasks. */
+  logText?: string
+}
+
+export interface ReporterEvent {
+  kind: 'secret' | 'phase' | 'end' | 'failed' | 'info' | 'warn' | 'debug' | 'command' | 'stream' | 'output'
+  text: string
+}
+
+export function recordingReporter(): Reporter & { events: ReporterEvent[]; phases(): string[]; outputs(): Record<string, string>; lines(): string } {
+  const events: ReporterEvent[] = []
+  const push = (kind: ReporterEvent['kind'], text: string): void => void events.push({ kind, text })
+  return {
+    events,
+    phases: () => events.filter(e => e.kind === 'phase').map(e => e.text),
+    outputs: () => Object.fromEntries(events.filter(e => e.kind === 'output').map(e => e.text.split('\0') as [string, string])),
+    lines: () => events.filter(e => e.kind !== 'secret').map(e => e.text).join('\n'),
+    secret: value => push('secret', value),
+    async phase(title, fn) {
+      push('phase', title)
+      try {
+        const result = await fn()
+        push('end', title)
+        return result
+      } catch (error) {
+        push('failed', title)
+        throw error
+      }
+    },
+    info: line => push('info', line),
+    warn: line => push('warn', line),
+    debug: line => push('debug', line),
+    command: argv => push('command', argv.join(' ')),
+    stream: chunk => push('stream', chunk.toString('utf8')),
+    output: (name, value) => push('output', `${name}\0${value}`)
+  }
+}
+
+const LABELS = { 'com.docker.stack.namespace': STACK }
+const NODES: Node[] = [{ ID: 'n1', Description: { Hostname: 'mgr' }, Status: { State: 'ready' } }]
+
+export function fakeWorld(options: WorldOptions = {}) {
+  const scenario = options.scenario ?? 'converge'
+  let clock = 1_700_000_000_000
+  let calls = 0
+  let deployed = false
+  const effects: string[] = []
+  const loginStdin: string[] = []
+  const ecrRegions: string[] = []
+  const objects = [...(options.objects ?? [])]
+
+  const template = { ContainerSpec: { Image: PINNED } }
+  const service: Service = { ID: 's1', Version: { Index: 2 }, Spec: { Name: `${STACK}_web`, Labels: LABELS, TaskTemplate: template, Mode: { Replicated: { Replicas: 1 } } } }
+  const task = (id: string, slot: number, status: Task['Status'], desired: Task['DesiredState'] = 'running'): Task => ({ ID: id, ServiceID: 's1', Slot: slot, NodeID: 'n1', Spec: template, DesiredState: desired, Status: status })
+  const snapshot = (): Snapshot => {
+    if (!deployed) return { services: [], tasks: [], nodes: NODES }
+    const tasks: Task[] =
+      scenario === 'converge'
+        ? [task('t1', 1, { State: 'running' })]
+        : scenario === 'stuck'
+          ? [task('t1', 1, { State: 'starting' })]
+          : [
+              task('t1', 1, { State: 'failed', Err: `task: non-zero exit (3)`, ContainerStatus: { ExitCode: 3 } }, 'shutdown'),
+              task('t2', 1, { State: 'failed', Err: `task: non-zero exit (3)`, ContainerStatus: { ExitCode: 3 } }, 'shutdown')
+            ]
+    return { services: [service], tasks, nodes: NODES }
+  }
+
+  const cli: DockerCli = {
+    async run(args: string[], opts: CliOptions = {}): Promise<CliResult> {
+      const ok = (stdout = ''): CliResult => ({ code: 0, stdout, stderr: '', timedOut: false })
+      if (args[0] === 'login') {
+        effects.push('login')
+        loginStdin.push(opts.stdin ?? '')
+        return ok()
+      }
+      if (args[0] === 'build') {
+        effects.push('build')
+        return ok()
+      }
+      if (args[0] === 'push') {
+        effects.push(`push ${args[1]}`)
+        return ok(`v1: digest: ${DIGEST} size: 528\n`)
+      }
+      if (args[0] === 'image' && args[1] === 'inspect') return ok(`["${REPO}@${DIGEST}"]\tnull\n`)
+      if (args[0] === 'stack' && args[1] === 'deploy') {
+        effects.push('stack deploy')
+        if (scenario === 'deploy-hangs') {
+          clock += opts.timeoutMs ?? 0
+          return { code: -1, stdout: '', stderr: '', timedOut: true }
+        }
+        deployed = true
+        return ok()
+      }
+      throw new Error(`fake docker CLI: unexpected ${args.join(' ')}`)
+    }
+  }
+
+  const api: SwarmApi = {
+    info: async () => (calls++, effects.push('info'), { serverVersion: '20.10.24', isManager: true, swarmState: 'active' }),
+    snapshot: async () => (calls++, snapshot()),
+    taskLogs: async taskId => {
+      calls++
+      effects.push(`logs ${taskId}`)
+      return Buffer.from(options.logText ?? 'starting\nboom\n')
+    },
+    rollback: async id => void effects.push(`rollback ${id}`),
+    ensureObject: async (kind, name) => (effects.push(`create ${kind} ${name}`), 'created'),
+    listObjects: async () => (effects.push('list objects'), objects),
+    removeObject: async (kind, id) => void effects.push(`remove ${kind} ${id}`),
+    calls: () => calls,
+    close: () => undefined
+  }
+
+  const tunnel: DockerTunnel = {
+    socketPath: '/fake/docker.sock',
+    description: 'fake@manager:22',
+    lastDialError: () => undefined,
+    sshConnections: () => 1,
+    close: async () => void effects.push('tunnel closed')
+  }
+
+  const adapters: Adapters = {
+    dockerCli: () => cli,
+    openTunnel: async () => {
+      effects.push('connect')
+      if (options.unreachable) throw new Error('ssh: cannot connect to deploy@manager:22: connect ECONNREFUSED')
+      return tunnel
+    },
+    swarmApi: () => api,
+    ecrToken: async region => {
+      ecrRegions.push(region)
+      effects.push('ecr token')
+      return { username: 'AWS', password: 'ecr-token-password' }
+    }
+  }
+
+  const files = new Map<string, string>()
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'sd-unit-'))
+  const host: Host = {
+    env: { HOME: scratch, PATH: '/usr/bin' },
+    tempDir: scratch,
+    files: {
+      read: file => (files.has(path.normalize(file)) ? Buffer.from(files.get(path.normalize(file))!) : undefined),
+      write: async (file, text) => void files.set(path.normalize(file), text),
+      remove: async file => void files.delete(path.normalize(file))
+    },
+    now: () => clock,
+    sleep: async ms => void (clock += ms),
+    maxRssBytes: () => 42
+  }
+
+  return { adapters, host, files, effects, loginStdin, ecrRegions, now: () => clock }
+}
+
+export const COMPOSE = `services:
+  web:
+    image: \${IMAGE}
+    environment:
+      DB_PASSWORD: \${DB_PASSWORD}
+`
+
+/** Inputs for a build-and-deploy to a local engine, with overrides. */
+export function inputsFor(overrides: Partial<Inputs> = {}): Inputs {
+  return {
+    target: { kind: 'local' },
+    stack: STACK,
+    composeFiles: ['docker-compose.yml'],
+    image: { repository: REPO, tags: ['v1', 'latest'], context: '.', dockerfile: './Dockerfile', buildArgs: new Map() },
+    registry: { registry: 'registry.example.com:5000', username: 'ci', password: 'registry-pw' },
+    env: new Map([['DB_PASSWORD', DB_PASSWORD]]),
+    passthrough: [],
+    timeoutMs: 60_000,
+    prune: false,
+    rollbackOnFailure: true,
+    ...overrides
+  }
+}

@@ -1,0 +1,39 @@
+// The real seams: the docker CLI, the SSH tunnel, the Engine API, the AWS SDK,
+// and this process's host. Front ends pass these to the engine; tests pass fakes.
+import { readFileSync, statSync } from 'node:fs'
+import { rm, writeFile } from 'node:fs/promises'
+import * as os from 'node:os'
+import { openTunnel } from './connect/docker-tunnel.js'
+import { ExecDockerCli } from './docker-cli.js'
+import type { Adapters, Host } from './ports.js'
+import { ecrToken } from './registry/login.js'
+import { dockerodeApi } from './swarm/api.js'
+
+export const realAdapters: Adapters = {
+  dockerCli: (configDir, env, reporter) => new ExecDockerCli(configDir, env, reporter),
+  openTunnel,
+  swarmApi: dockerodeApi,
+  ecrToken
+}
+
+/** This process as the engine's host. */
+export function processHost(env: NodeJS.ProcessEnv, tempDir: string | undefined): Host {
+  return {
+    env,
+    tempDir: tempDir && tempDir !== '' ? tempDir : os.tmpdir(),
+    files: {
+      read: path => {
+        try {
+          return statSync(path).isFile() ? readFileSync(path) : undefined
+        } catch {
+          return undefined
+        }
+      },
+      write: (path, text) => writeFile(path, text, { mode: 0o600 }),
+      remove: path => rm(path, { force: true })
+    },
+    now: () => Date.now(),
+    sleep: ms => new Promise(resolve => setTimeout(resolve, ms)),
+    maxRssBytes: () => process.resourceUsage().maxRSS * 1024
+  }
+}

@@ -1,0 +1,15 @@
+#!/usr/bin/env node
+// `swarm-deploy`: the deploy engine from a shell. See `swarm-deploy --help`.
+import './esm-shim.js'
+import { processHost, realAdapters } from './adapters.js'
+import { cliMain } from './cli/main.js'
+
+const code = await cliMain(
+  process.argv.slice(2),
+  { stdout: text => process.stdout.write(text), stderr: text => process.stderr.write(text) },
+  processHost(process.env, process.env.SWARM_DEPLOY_TEMP),
+  realAdapters
+)
+process.exitCode = code
+// As in the Action: a leaked handle must not keep the command running.
+setTimeout(() => process.exit(code), 5_000).unref()

@@ -1,0 +1,291 @@
+// The deploy engine: plan → registry → build → connect → deploy → converge.
+// One function for every front end. It reads nothing from the process and
+// prints nothing itself: the host, the adapters and the reporter are given,
+// and the outcome is returned as data for the front end to show.
+import type { PushedImage } from './build/image.js'
+import { buildAndPush } from './build/image.js'
+import type { DockerTunnel } from './connect/docker-tunnel.js'
+import type { Diagnosis } from './converge/diagnose.js'
+import { describeFailure, diagnose } from './converge/diagnose.js'
+import type { Baseline, StackStatus, Verdict } from './converge/judge.js'
+import { baselineOf, deployedOf, stackServices } from './converge/judge.js'
+import type { Rollout } from './converge/rollout.js'
+import { watchOptions } from './converge/rollout.js'
+import { configWarnings } from './converge/warnings.js'
+import { watch } from './converge/watch.js'
+import { deployStack } from './deploy/stack-deploy.js'
+import { isVersionOf, namesInUse } from './deploy/stack-objects.js'
+import { CliTimeout } from './docker-cli.js'
+import { InputError } from './inputs/parse.js'
+import type { Inputs } from './inputs/inputs.js'
+import type { Plan } from './plan.js'
+import { makePlan, PlanError } from './plan.js'
+import type { Adapters, Host, Reporter } from './ports.js'
+import { login, resolveAuth } from './registry/login.js'
+import type { ReportFacts } from './report/summary.js'
+import { servicesOutput } from './report/summary.js'
+import { redactSnapshot, Secrets } from './secrets.js'
+import type { SwarmApi } from './swarm/api.js'
+import { createWorkdir } from './workdir.js'
+
+export interface Stats {
+  /** Snapshots read while waiting. */
+  polls: number
+  /** Engine API calls while waiting, and in the whole run. */
+  apiCalls: number
+  apiCallsTotal: number
+  sshConnections: number
+  maxRssBytes: number
+  /** Epoch ms: `docker stack deploy` returned, and the verdict was reached. */
+  deployedAt: number
+  verdictAt: number
+}
+
+/**
+ * Why a run stopped before there was a verdict. `input`: bad input, nothing
+ * was done. `unreachable`: the registry or the swarm could not be reached.
+ * `error`: anything else (a build that failed, a deploy command that failed).
+ */
+export interface Stopped {
+  kind: 'input' | 'unreachable' | 'error'
+  message: string
+}
+
+export interface Outcome {
+  /** The verdict's status; undefined when the run stopped before there was anything to judge. */
+  status: StackStatus | undefined
+  verdict: Verdict | undefined
+  image: PushedImage | undefined
+  diagnoses: Diagnosis[]
+  stats: Stats | undefined
+  /** What the summary shows, once there is a verdict. */
+  report: ReportFacts | undefined
+  stopped: Stopped | undefined
+}
+
+/** The registry or the swarm did not answer. */
+export class UnreachableError extends Error {
+  override name = 'UnreachableError'
+}
+
+async function reaching<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (error) {
+    throw error instanceof UnreachableError ? error : new UnreachableError((error as Error).message)
+  }
+}
+
+export async function runDeploy(inputs: Inputs, host: Host, adapters: Adapters, reporter: Reporter): Promise<Outcome> {
+  const outcome: Outcome = { status: undefined, verdict: undefined, image: undefined, diagnoses: [], stats: undefined, report: undefined, stopped: undefined }
+  const secrets = new Secrets(value => reporter.secret(value))
+  // Mask first: nothing may print before every secret is registered.
+  if (inputs.target.kind === 'ssh') secrets.add(inputs.target.privateKey)
+  if (inputs.registry?.username !== undefined) secrets.add(inputs.registry.password)
+  for (const value of inputs.env.values()) secrets.add(value)
+  try {
+    const plan = makePlan(inputs, host)
+    await execute(plan, host, adapters, reporter, secrets, outcome)
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error)
+    const kind = error instanceof PlanError || error instanceof InputError ? 'input' : error instanceof UnreachableError ? 'unreachable' : 'error'
+    outcome.stopped = { kind, message }
+  }
+  return outcome
+}
+
+async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Reporter, secrets: Secrets, outcome: Outcome): Promise<void> {
+  const { inputs } = plan
+  const started = host.now()
+  const workdir = await createWorkdir(host.tempDir, host.env)
+  try {
+    const cli = adapters.dockerCli(workdir.dockerConfig, host.env, reporter)
+
+    const auth = await reaching(() => resolveAuth(inputs.registry, adapters.ecrToken))
+    if (auth) {
+      // An ECR token is a password too.
+      secrets.add(auth.password)
+      await reporter.phase(`Log in to ${auth.registry}`, () => reaching(() => login(cli, workdir.dockerConfig, auth)))
+    }
+
+    if (inputs.image) {
+      const build = inputs.image
+      const image = await reporter.phase(`Build and push ${build.repository}`, () => buildAndPush(cli, build))
+      outcome.image = image
+      reporter.info(`Pushed ${image.pinned}`)
+      reporter.output('image', image.pinned)
+      reporter.output('digest', image.digest)
+    }
+
+    const tunnel = await reporter.phase('Connect', () =>
+      reaching(async () => {
+        const opened = await adapters.openTunnel(inputs.target, workdir.dockerSocket, reporter)
+        reporter.info(`Docker engine reached through ${opened.description}`)
+        return opened
+      })
+    )
+    // Swarm's own text (task errors, update messages) may echo a value back:
+    // it is redacted as it arrives, so no log, output or summary shows it.
+    const engine = adapters.swarmApi(tunnel.socketPath)
+    const api: SwarmApi = { ...engine, snapshot: async (stack, serviceIds) => redactSnapshot(await engine.snapshot(stack, serviceIds), secrets.list()) }
+    try {
+      await reporter.phase('Check the target engine', () => checkManager(api, tunnel.lastDialError, reporter))
+      const before = await api.snapshot(inputs.stack)
+      const baseline = baselineOf(before, inputs.stack)
+
+      const variables = outcome.image ? new Map([...plan.values, ['IMAGE', outcome.image.pinned]]) : plan.values
+      const deployStarted = host.now()
+      const deadline = deployStarted + plan.rollout.timeoutMs
+      const deployPlan = { stack: inputs.stack, composeFiles: inputs.composeFiles, prune: inputs.prune, variables, secretKey: plan.secretKey, deadline }
+      const stopped = await reporter.phase(`Deploy stack ${inputs.stack}`, async () => {
+        try {
+          await deployStack(cli, api, deployPlan, plan.compose, tunnel.socketPath, { files: host.files, now: host.now, info: line => reporter.info(line) })
+          return undefined
+        } catch (error) {
+          if (error instanceof CliTimeout) return error
+          throw error
+        }
+      })
+      const verdict = stopped
+        ? deployStopped(inputs.stack, stopped)
+        : await waitForVerdict(api, tunnel, plan.rollout, { baseline, deadline, image: outcome.image }, host, reporter, outcome)
+      outcome.verdict = verdict
+      outcome.status = verdict.status
+
+      const diagnoses = verdict.status === 'converged' ? [] : await reporter.phase('Diagnostics', () => showDiagnostics(api, verdict, deployStarted, secrets, reporter))
+      outcome.diagnoses = diagnoses
+
+      reporter.output('status', verdict.status)
+      reporter.output('services', servicesOutput(verdict))
+      outcome.report = {
+        stack: inputs.stack,
+        target: tunnel.description,
+        image: outcome.image?.pinned,
+        verdict,
+        diagnoses,
+        seconds: Math.round((host.now() - started) / 1000)
+      }
+
+      if (verdict.status === 'converged') {
+        reporter.info(verdict.summary)
+        await reporter.phase('Remove unused secret and config versions', () => pruneVersions(api, inputs.stack, reporter))
+      }
+    } finally {
+      api.close()
+      await tunnel.close()
+    }
+  } finally {
+    await workdir.remove()
+  }
+}
+
+interface Wait {
+  baseline: Baseline
+  deadline: number
+  image: PushedImage | undefined
+}
+
+/** Warn about settings Swarm cannot judge by, then watch the rollout to a verdict. */
+async function waitForVerdict(
+  api: SwarmApi,
+  tunnel: DockerTunnel,
+  rollout: Rollout,
+  wait: Wait,
+  host: Host,
+  reporter: Reporter,
+  outcome: Outcome
+): Promise<Verdict> {
+  const deployedAt = host.now()
+  const images = new Map(wait.image?.healthcheck ? [[wait.image.pinned, wait.image.healthcheck]] : [])
+  // Right after the deploy: the specs it put there, which later changes by others are told apart from.
+  const after = await api.snapshot(rollout.stack)
+  const deployed = deployedOf(wait.baseline, after, rollout.stack)
+  for (const warning of configWarnings(stackServices(after, rollout.stack), images, wait.deadline - host.now())) reporter.warn(warning)
+  const callsBeforeWait = api.calls()
+
+  const { verdict, polls, verdictAt } = await reporter.phase('Wait for the rollout', () =>
+    watch(
+      api,
+      watchOptions(rollout, {
+        baseline: wait.baseline,
+        deployed,
+        deployedAt,
+        deadline: wait.deadline,
+        log: line => reporter.info(line),
+        now: host.now,
+        sleep: host.sleep
+      })
+    )
+  )
+
+  const waitCalls = api.calls() - callsBeforeWait
+  reporter.info(`Verdict ${verdict.status} after ${((verdictAt - deployedAt) / 1000).toFixed(1)}s: ${polls} polls, ${waitCalls} API calls, ${tunnel.sshConnections() || 'no'} SSH connection(s)`)
+  const stats: Stats = {
+    polls,
+    apiCalls: waitCalls,
+    apiCallsTotal: api.calls(),
+    sshConnections: tunnel.sshConnections(),
+    maxRssBytes: host.maxRssBytes(),
+    verdictAt,
+    deployedAt
+  }
+  outcome.stats = stats
+  reporter.debug(`swarm-deploy stats ${JSON.stringify(stats)}`)
+  return verdict
+}
+
+/** `docker stack deploy` ran into the deadline: what reached Swarm is unknown, so no service is judged. */
+function deployStopped(stack: string, error: CliTimeout): Verdict {
+  return {
+    status: 'timed-out',
+    services: [],
+    summary: `Stack ${stack} timed out: ${error.message}. Some services may have been updated; check the manager (docker stack ps ${stack}) and deploy again.`
+  }
+}
+
+/** Failed tasks with their log tails, printed before the error and kept for the summary. */
+async function showDiagnostics(api: SwarmApi, verdict: Verdict, deployStarted: number, secrets: Secrets, reporter: Reporter): Promise<Diagnosis[]> {
+  const found = await diagnose(api, verdict, Math.floor(deployStarted / 1000) - 5)
+  const clean = found.map(d => ({ ...d, logTail: secrets.redact(d.logTail) }))
+  for (const { failure, logTail } of clean) {
+    reporter.info(describeFailure(failure))
+    reporter.info(logTail === '' ? '    (no log output since the deploy began)' : logTail.split('\n').map(l => `    | ${l}`).join('\n'))
+  }
+  if (clean.length === 0) reporter.info('No failed task of this deploy to show.')
+  return clean
+}
+
+/**
+ * After a successful deploy only: versions that neither the current specs nor
+ * the specs kept for rollback use. After a failure nothing is removed, so
+ * Swarm (or a person) can still roll back.
+ */
+async function pruneVersions(api: SwarmApi, stack: string, reporter: Reporter): Promise<void> {
+  // Every service of the stack as it is now: the watcher stopped polling those it had decided.
+  const inUse = namesInUse(stackServices(await api.snapshot(stack), stack))
+  const unused = (await api.listObjects(stack)).filter(o => isVersionOf(stack, o.name) && !inUse.has(o.name))
+  for (const object of unused) {
+    try {
+      await api.removeObject(object.kind, object.id)
+      reporter.info(`Removed ${object.kind} ${object.name}`)
+    } catch (error) {
+      // The deploy converged; a version something else still holds is no reason to fail it.
+      reporter.warn(`Could not remove ${object.kind} ${object.name}: ${(error as Error).message}`)
+    }
+  }
+  if (unused.length === 0) reporter.info('Nothing to remove.')
+}
+
+async function checkManager(api: SwarmApi, lastDialError: () => string | undefined, reporter: Reporter): Promise<void> {
+  let info
+  try {
+    info = await api.info()
+  } catch (error) {
+    const far = lastDialError()
+    throw new UnreachableError(`cannot reach the Docker engine: ${far ?? (error as Error).message}`)
+  }
+  if (!info.isManager) {
+    throw new Error(`the Docker engine (version ${info.serverVersion}, swarm state ${info.swarmState}) is not a swarm manager: point host at a manager node`)
+  }
+  reporter.info(`Docker ${info.serverVersion}, swarm manager`)
+}

@@ -1,0 +1,46 @@
+// Every input of the Action, once: action.yml must match this table (a unit
+// test checks it), and the CLI's flags and --help are generated from it.
+
+export interface InputSpec {
+  name: string
+  description: string
+  /** The default action.yml gives, if any. */
+  default?: string
+  required?: boolean
+  /** Several values, one per line: a CLI flag may be repeated. */
+  list?: boolean
+  /** Secret-bearing: never a CLI flag value (it would land in shell history and `ps`). */
+  secret?: boolean
+}
+
+export const INPUTS: readonly InputSpec[] = [
+  { name: 'host', description: "Swarm manager address (`name` or `name:port`). Empty deploys through the runner's own Docker engine (a self-hosted runner on a manager)." },
+  { name: 'port', description: 'SSH port.', default: '22' },
+  { name: 'user', description: 'SSH user (required with host). It must be able to run `docker` on the manager.' },
+  { name: 'ssh-key', description: 'Private key (OpenSSH or PEM, no passphrase). Held in memory only, never written to disk.', secret: true },
+  { name: 'known-hosts', description: 'known_hosts line(s) for the manager, e.g. the output of `ssh-keyscan -p PORT HOST`. Required with host unless insecure-ignore-host-key is true.', list: true },
+  { name: 'insecure-ignore-host-key', description: 'Skip host key verification (logs a loud warning). Only for throwaway test setups.', default: 'false' },
+  { name: 'stack', description: 'Stack name.', required: true },
+  { name: 'compose-file', description: 'Compose file(s), newline-separated, merged in order like repeated `-c`.', default: 'docker-compose.yml', list: true },
+  { name: 'image', description: 'Repository to build and push, e.g. `docker.io/acme/api`. Empty deploys the compose file as it is. The compose file can use `${IMAGE}`, set to the pushed image pinned by digest.' },
+  { name: 'tags', description: 'Tags to push, newline-separated. Default is the commit SHA.', list: true },
+  { name: 'context', description: 'Build context.', default: '.' },
+  { name: 'dockerfile', description: 'Dockerfile, relative to the context.', default: 'Dockerfile' },
+  { name: 'build-args', description: 'Build arguments, multiline `KEY=VALUE`.', list: true },
+  { name: 'registry', description: 'Registry to log in to. Default is the registry of image.' },
+  { name: 'registry-username', description: 'Username for the registry.' },
+  { name: 'registry-password', description: 'Password or token for the registry. For ECR without these, the AWS credentials of the job are used.', secret: true },
+  { name: 'env', description: 'Multiline `KEY=VALUE` for compose interpolation, e.g. `DB_PASSWORD=${{ secrets.DB_PASSWORD }}`, and for `secrets:` entries with `environment:` sources. Every value is masked. Only these values (and IMAGE, env-file, env-passthrough) reach the compose files; a referenced variable with no value and no default stops the deploy.', list: true, secret: true },
+  { name: 'env-file', description: 'A file of `KEY=VALUE` lines (read as data, never sourced) for compose interpolation; `env` overrides it. Every value is masked.' },
+  { name: 'env-passthrough', description: 'Runner environment variables compose may also read. `true` for all, or names separated by commas or newlines. Default none.', default: 'false', list: true },
+  { name: 'timeout', description: 'Deadline for the whole rollout, like `90s`, `5m` or `1h`.', default: '10m' },
+  { name: 'prune', description: 'Remove services no longer in the compose files (`--prune`).', default: 'false' },
+  { name: 'rollback-on-failure', description: 'When Swarm pauses a failing update (`failure_action` pause, its default), ask it to roll back and report `rolled-back`. With false, report `failed` and leave the service paused.', default: 'true' }
+]
+
+export const OUTPUTS: ReadonlyArray<{ name: string; description: string }> = [
+  { name: 'status', description: '`converged`, `failed`, `rolled-back`, `superseded` (someone else changed or removed a service during the rollout) or `timed-out`.' },
+  { name: 'image', description: 'The deployed image, `repo:tag@sha256:…`.' },
+  { name: 'digest', description: 'The pushed image digest, `sha256:…`.' },
+  { name: 'services', description: 'JSON array: name, image, mode, running, desired, updateState, state (its verdict), message, change, nodes for each service of the stack.' }
+]

@@ -1,0 +1,55 @@
+// The engine's three seams. Front ends (the Action, the CLI, in-process
+// tests) implement them; the engine itself reads no process state and
+// prints nothing directly.
+import type { DockerTunnel } from './connect/docker-tunnel.js'
+import type { DockerCli } from './docker-cli.js'
+import type { SshTarget } from './inputs/inputs.js'
+import type { EcrTokenSource } from './registry/login.js'
+import type { SwarmApi } from './swarm/api.js'
+
+/** Where the log goes. Every line the engine prints goes through one of these. */
+export interface Reporter {
+  /** A value that must never be printed: called before anything could print it. */
+  secret(value: string): void
+  /** A titled step; the reporter shows its duration and closes it even when `fn` throws. */
+  phase<T>(title: string, fn: () => Promise<T>): Promise<T>
+  info(line: string): void
+  warn(line: string): void
+  debug(line: string): void
+  /** A docker command about to run. Its arguments never hold a secret. */
+  command(argv: string[]): void
+  /** A child's output as it arrives. */
+  stream(chunk: Buffer, from: 'stdout' | 'stderr'): void
+  /** An output of the run (`status`, `image`, `digest`, `services`), as soon as it is known. */
+  output(name: string, value: string): void
+}
+
+/** The machine the engine runs on. */
+export interface Host {
+  /** The environment of the process: env-passthrough reads it, the docker CLI inherits it. */
+  env: Readonly<Record<string, string | undefined>>
+  /** Parent of the run's private scratch folder (RUNNER_TEMP on a runner). */
+  tempDir: string
+  files: {
+    /** The file's bytes, or undefined when it is not a readable regular file. */
+    read(path: string): Buffer | undefined
+    write(path: string, text: string): Promise<void>
+    remove(path: string): Promise<void>
+  }
+  now(): number
+  sleep(ms: number): Promise<void>
+  /** Peak resident memory of this process so far, for the stats. */
+  maxRssBytes(): number
+}
+
+/** How the engine reaches the outside world. */
+export interface Adapters {
+  /** The local docker CLI, with its config in `configDir` (the run's throwaway config). */
+  dockerCli(configDir: string, env: Host['env'], reporter: Reporter): DockerCli
+  /** A unix socket at `socketPath` that reaches the target engine. */
+  openTunnel(target: SshTarget | { kind: 'local' }, socketPath: string, reporter: Reporter): Promise<DockerTunnel>
+  /** The Engine API through that socket. */
+  swarmApi(socketPath: string): SwarmApi
+  /** Registry credentials for an ECR region, from the job's AWS credentials. */
+  ecrToken: EcrTokenSource
+}
