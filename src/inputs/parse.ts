@@ -72,17 +72,26 @@ export function parseKeyValues(input: string, raw: string): Map<string, string> 
   return result
 }
 
-// Swarm names services `<stack>_<service>` and accepts only this shape
-// (swarmkit's name check), at most 63 characters in all.
-const STACK_NAME = /^[a-zA-Z0-9](?:[-_]*[a-zA-Z0-9]+)*$/
+// Swarm names services `<stack>_<service>` and networks `<stack>_default`,
+// and accepts a name only if it is at most 63 characters and of this shape
+// (swarmkit's validateAnnotations): letters, digits, '-' and '_', starting
+// and ending with a letter or digit. 50 leaves room for `_default` and a
+// service name. The length is checked first, and the pattern cannot
+// backtrack (swarmkit's own `^[a-zA-Z0-9](?:[-_]*[a-zA-Z0-9]+)*$` is fine in
+// Go's linear engine but exponential in JavaScript's).
+const STACK_NAME = /^[a-zA-Z0-9](?:[a-zA-Z0-9_-]*[a-zA-Z0-9])?$/
+const STACK_NAME_MAX = 50
 
 export function parseStackName(input: string, raw: string): string {
   const name = raw.trim()
   if (name === '') throw new InputError(input, 'is required')
-  if (!STACK_NAME.test(name) || name.length > 50) {
+  if (name.length > STACK_NAME_MAX) {
+    throw new InputError(input, `is ${name.length} characters long: at most ${STACK_NAME_MAX}, so that Swarm's <stack>_<service> names fit in 63`)
+  }
+  if (!STACK_NAME.test(name)) {
     throw new InputError(
       input,
-      `'${name}' is not a valid stack name: use letters, digits, '-' and '_', start and end with a letter or digit, at most 50 characters`
+      `'${name}' is not a valid stack name: use letters, digits, '-' and '_', start and end with a letter or digit, at most ${STACK_NAME_MAX} characters`
     )
   }
   return name
