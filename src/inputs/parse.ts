@@ -65,11 +65,31 @@ export function parseKeyValues(input: string, raw: string): Map<string, string> 
     if (!ENV_KEY.test(key)) {
       throw new InputError(input, `line ${index + 1}: the name before '=' is not valid: use letters, digits and '_', not starting with a digit`)
     }
+    const steers = steeringName(key)
+    if (steers) throw new InputError(input, `line ${index + 1}: ${key} ${steers}: use another name`)
     if (result.has(key)) throw new InputError(input, `line ${index + 1} sets the same name as line ${firstLine.get(key)}`)
     firstLine.set(key, index + 1)
     result.set(key, line.slice(eq + 1))
   })
   return result
+}
+
+// These values become the environment of a docker CLI child (`env` of
+// `docker stack deploy`, `build-args` of `docker build`), where such names
+// decide which binary runs, what it loads, where it connects and what it
+// trusts. NODE_ENV is only an application setting, common in compose files.
+const STEERING_NAMES = new Set(['PATH', 'HOME', 'TMPDIR', 'BASH_ENV', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'GODEBUG'])
+const STEERING_PREFIXES = ['LD_', 'DOCKER_', 'BUILDX_', 'BUILDKIT_', 'NODE_']
+
+/** Why a variable name must not reach a docker CLI child, or undefined. */
+export function steeringName(key: string): string | undefined {
+  // Go's proxy settings are read in either case.
+  if (/_PROXY$/i.test(key)) return 'would change where the docker CLI connects'
+  if (key === 'NODE_ENV') return undefined
+  if (STEERING_NAMES.has(key) || STEERING_PREFIXES.some(prefix => key.startsWith(prefix))) {
+    return 'would change how the docker CLI runs (which binary, what it loads, where it connects or what it trusts)'
+  }
+  return undefined
 }
 
 // Swarm names services `<stack>_<service>` and networks `<stack>_default`,
