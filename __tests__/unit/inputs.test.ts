@@ -92,6 +92,33 @@ describe('getInputs', () => {
     expect(getInputs(read({ ...base, 'build-args': 'VERSION=1' }), context).image?.buildArgs.get('VERSION')).toBe('1')
   })
 
+  // A NUL reaches spawn(), whose error quotes the whole environment entry.
+  it.each([
+    ['env', 'NUL', '\u0000'],
+    ['env', 'ESC', '\u001b[31m'],
+    ['env', 'CR', 'a\rb'],
+    ['env', 'DEL', '\u007f'],
+    ['build-args', 'BEL', '\u0007'],
+    ['env-file', 'NUL', '\u0000']
+  ])('rejects a control character in a %s value (%s) by line, without echoing the value', (input, _what, char) => {
+    const text = `FIRST=1\nSECOND=before-secret${char}after-secret`
+    const overrides: Record<string, string> = input === 'env-file' ? { 'env-file': 'ctl.env' } : { [input]: text }
+    const withFile = { ...context, isFile: (p: string) => p === 'ctl.env' || p in files, readFile: (p: string) => (p === 'ctl.env' ? text : files[p]!) }
+    let message = ''
+    try {
+      getInputs(read({ ...base, ...overrides }), withFile)
+    } catch (error) {
+      message = (error as Error).message
+    }
+    expect(message).toMatch(new RegExp(`^${input}: line 2: the value of SECOND holds a control character`))
+    expect(message).not.toContain('secret')
+  })
+
+  it('keeps tabs and every other character in values', () => {
+    const env = 'A=tab\there\nB=ünï ✓ \u00a0 \u0085'
+    expect([...getInputs(read({ ...base, env }), context).env.values()]).toEqual(['tab\there', 'ünï ✓ \u00a0 \u0085'])
+  })
+
   it('allows skipping host key checks only when asked', () => {
     const inputs = getInputs(read({ ...base, 'known-hosts': '', 'insecure-ignore-host-key': 'true' }), context)
     expect(inputs.target).toMatchObject({ kind: 'ssh', knownHosts: undefined, insecureIgnoreHostKey: true })

@@ -39,6 +39,8 @@ export function parseLines(raw: string): string[] {
     .filter(line => line !== '' && !line.startsWith('#'))
 }
 
+const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f]/
+
 export const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/
 
 /**
@@ -68,8 +70,14 @@ export function parseKeyValues(input: string, raw: string): Map<string, string> 
     const steers = steeringName(key)
     if (steers) throw new InputError(input, `line ${index + 1}: ${key} ${steers}: use another name`)
     if (result.has(key)) throw new InputError(input, `line ${index + 1} sets the same name as line ${firstLine.get(key)}`)
+    const value = line.slice(eq + 1)
+    // A NUL makes spawn() fail with an error that quotes the value; the
+    // others rewrite the terminal or the log. The value is not quoted back.
+    if (CONTROL.test(value)) {
+      throw new InputError(input, `line ${index + 1}: the value of ${key} holds a control character (NUL, another C0 control other than tab, or DEL): remove it`)
+    }
     firstLine.set(key, index + 1)
-    result.set(key, line.slice(eq + 1))
+    result.set(key, value)
   })
   return result
 }
