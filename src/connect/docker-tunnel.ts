@@ -31,6 +31,12 @@ export interface DockerTunnel {
 }
 
 const CONNECT_TIMEOUT_MS = 20_000
+/** For the manager to open a `dial-stdio` channel on a live connection. */
+const CHANNEL_TIMEOUT_MS = 20_000
+
+export interface TunnelOptions {
+  channelTimeoutMs?: number
+}
 
 export async function openSsh(target: SshTarget): Promise<NodeSSH> {
   const entries = target.knownHosts === undefined ? undefined : parseKnownHosts(target.knownHosts)
@@ -81,7 +87,7 @@ export async function openSsh(target: SshTarget): Promise<NodeSSH> {
  * network blip), the next dial opens a new one, verified like the first;
  * requests in flight fail and the watcher retries them.
  */
-function sshDial(target: SshTarget, first: NodeSSH, onError: (text: string) => void, onReconnect: (ssh: NodeSSH) => void): Dial {
+function sshDial(target: SshTarget, first: NodeSSH, onError: (text: string) => void, onReconnect: (ssh: NodeSSH) => void, channelTimeoutMs: number): Dial {
   let current: Promise<NodeSSH> = Promise.resolve(first)
   let alive = true
   const watch = (ssh: NodeSSH): NodeSSH => {
@@ -114,7 +120,18 @@ function sshDial(target: SshTarget, first: NodeSSH, onError: (text: string) => v
     return new Promise((resolve, reject) => {
       const client = ssh.connection
       if (!client) return reject(new Error('ssh connection is closed'))
+      let late = false
+      const timer = setTimeout(() => {
+        late = true
+        reject(new Error(`ssh: ${target.host} did not open a channel for ${DIAL_COMMAND} within ${channelTimeoutMs / 1000} s`))
+      }, channelTimeoutMs)
       client.exec(DIAL_COMMAND, (error, channel) => {
+        clearTimeout(timer)
+        if (late) {
+          // Nobody waits for it any more: close it rather than leave it open on the manager.
+          channel?.close()
+          return
+        }
         if (error) return reject(error)
         let stderr = ''
         channel.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')))
@@ -154,6 +171,11 @@ async function serve(socketPath: string, dial: Dial): Promise<{ close(): Promise
     local.on('close', () => open.delete(local))
     dial().then(
       remote => {
+        // The client went away while the channel opened: nothing will use or close it.
+        if (local.destroyed) {
+          remote.destroy()
+          return
+        }
         local.pipe(remote)
         remote.pipe(local)
         const closeBoth = (): void => {
@@ -184,7 +206,7 @@ async function serve(socketPath: string, dial: Dial): Promise<{ close(): Promise
   }
 }
 
-export async function openTunnel(target: SshTarget | { kind: 'local' }, socketPath: string): Promise<DockerTunnel> {
+export async function openTunnel(target: SshTarget | { kind: 'local' }, socketPath: string, options: TunnelOptions = {}): Promise<DockerTunnel> {
   let lastError: string | undefined
   let closed = false
   const onError = (text: string): void => {
@@ -198,7 +220,7 @@ export async function openTunnel(target: SshTarget | { kind: 'local' }, socketPa
     if (closed) ssh.dispose()
     else opened.push(ssh)
   }
-  const dial = target.kind === 'ssh' ? sshDial(target, opened[0]!, onError, onReconnect) : localDial(onError, children)
+  const dial = target.kind === 'ssh' ? sshDial(target, opened[0]!, onError, onReconnect, options.channelTimeoutMs ?? CHANNEL_TIMEOUT_MS) : localDial(onError, children)
   const release = (): void => {
     closed = true
     for (const ssh of opened) ssh.dispose()
