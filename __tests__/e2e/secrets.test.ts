@@ -150,7 +150,8 @@ const utf8 = (s: string): string => Buffer.from(s, 'utf8').toString('latin1')
 
 describe('secrets on the lab swarm', () => {
   it('delivers every awkward value byte for byte and leaks none of them', async () => {
-    const { result, samples } = await runSampled(inputs(), { RUNNER_DEBUG: '1' })
+    // DEBUG=* too: docker-modem's debug channel would print every Engine API reply.
+    const { result, samples } = await runSampled(inputs(), { RUNNER_DEBUG: '1', DEBUG: '*' })
     expectVerdict(result, 0, 'converged')
 
     // 1. The exact bytes, read back inside the running container.
