@@ -159,6 +159,8 @@ describe('secrets on the lab swarm', () => {
     for (const [name, value] of Object.entries(VALUES)) expect(exec(['sh', '-c', `printf '%s' "$${name}"`]).toString('utf8')).toBe(value)
     expect(exec(['cat', '/run/secrets/db_password']).toString('utf8')).toBe(DB_PASSWORD)
     expect(exec(['cat', '/run/secrets/big']).toString('utf8')).toBe(BIG_SECRET)
+    // With the file modes the compose file gives (0400, 0440: octal, as Docker reads them).
+    expect(exec(['stat', '-c', '%A', '/run/secrets/db_password', '/run/secrets/big']).toString('utf8').split('\n')).toEqual(['-r--------', '-r--r-----', ''])
     // The swarm secret is not in the service environment.
     expect(exec(['env']).toString('utf8')).not.toContain(DB_PASSWORD)
 
