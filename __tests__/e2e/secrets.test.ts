@@ -249,10 +249,11 @@ describe('secrets on the lab swarm', () => {
     expect(result.log).not.toContain(`file-${run}`)
   })
 
-  it('stops before any change when a referenced variable is not set, naming it', async () => {
+  it('stops before any change when a referenced variable or a bare environment name is not set, naming it', async () => {
     const result = await runAction(lab, { ...inputs(), stack: MISSING, 'compose-file': 'missing.yml' }, { cwd: app })
     expect(result.code).toBe(1)
     expect(result.log).toMatch(/::error::compose-file: missing.yml line 7 uses \$\{API_TOKEN_THAT_NOBODY_SET\}, which is not set: add API_TOKEN_THAT_NOBODY_SET=… to the env input/)
+    expect(result.log).toContain('missing.yml line 8: environment entry JWT_SECRET_NOBODY_SET has no value, so docker would fill it from its own environment, where JWT_SECRET_NOBODY_SET is not set')
     expect(result.log).toContain('Nothing was deployed.')
     expect(result.log).not.toContain('::group::')
     expect(stackExists(lab, MISSING)).toBe(false)

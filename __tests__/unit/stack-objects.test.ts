@@ -168,6 +168,44 @@ describe('compose variables before a deploy', () => {
     expect(problems).toEqual([expect.stringMatching(/^compose-file: docker-compose.yml line 4 uses \$\{DB_PASSWORD\}, which is not set/)])
   })
 
+  // docker fills a bare name from its own environment, where only the env input is: unset, the service gets no value.
+  it('treats bare environment names as references: list entries and null map values', () => {
+    const text = [
+      'services:',
+      '  web:',
+      '    environment:',
+      '      - JWT_SECRET',
+      '      - "QUOTED_NAME"',
+      '      - SET_HERE=value',
+      '      - EMPTY=',
+      '      - FROM_ENV',
+      '  worker:',
+      '    environment:',
+      '      API_KEY:',
+      '      TILDE: ~',
+      '      NULL_WORD: null',
+      '      EMPTY_STRING: ""',
+      '      PLAIN: text',
+      '      FROM_ENV:',
+      '  other:',
+      '    environment: [FLOW_NAME, "A=1"]',
+      'x-not-a-service:',
+      '  environment: [IGNORED]'
+    ].join('\n')
+    const problems = composeVariableProblems([{ path: 'c.yml', text }], new Map([['FROM_ENV', 'v']]))
+    const bare = (name: string, line: number) =>
+      `compose-file: c.yml line ${line}: environment entry ${name} has no value, so docker would fill it from its own environment, where ${name} is not set: add ${name}=… to the env input, or write ${name}=value`
+    expect(problems).toEqual([bare('JWT_SECRET', 4), bare('QUOTED_NAME', 5), bare('API_KEY', 11), bare('TILDE', 12), bare('NULL_WORD', 13), bare('FLOW_NAME', 18)])
+    // Set (even to ''), nothing to report.
+    const all = new Map(['JWT_SECRET', 'QUOTED_NAME', 'API_KEY', 'TILDE', 'NULL_WORD', 'FLOW_NAME', 'FROM_ENV'].map(n => [n, '']))
+    expect(composeVariableProblems([{ path: 'c.yml', text }], all)).toEqual([])
+  })
+
+  it('reports a bare name once per file, with its other references', () => {
+    const text = 'services:\n  web:\n    environment:\n      - TOKEN\n    command: echo ${TOKEN}\n'
+    expect(composeVariableProblems([{ path: 'c.yml', text }], new Map())).toEqual([expect.stringMatching(/^compose-file: c.yml line 4: environment entry TOKEN has no value/)])
+  })
+
   it('writes a rendered file beside its original', () => {
     expect(renderedPath('deploy/docker-compose.yml', 'ab12')).toBe('deploy/.swarm-deploy-ab12-docker-compose.yml')
     expect(renderedPath('c.yml', 'ab12')).toBe('.swarm-deploy-ab12-c.yml')

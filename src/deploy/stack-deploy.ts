@@ -12,7 +12,7 @@ import type { DockerCli } from '../docker-cli.js'
 import { runOrThrow } from '../docker-cli.js'
 import { isFile } from '../files.js'
 import { renderStackObjects } from './stack-objects.js'
-import { checkVariables, findVariables } from './variables.js'
+import { checkVariables, findBareEnvironment, findVariables } from './variables.js'
 
 export interface DeployPlan {
   stack: string
@@ -65,7 +65,7 @@ export function interpolationValues(env: ReadonlyMap<string, string>, passthroug
 /** Every problem with the compose files' variable references, before anything is built or deployed. */
 export function composeVariableProblems(files: Array<{ path: string; text: string }>, values: ReadonlyMap<string, string>): string[] {
   return checkVariables(
-    files.flatMap(f => findVariables(f.text, f.path)),
+    files.flatMap(f => [...findVariables(f.text, f.path), ...findBareEnvironment(f.text, f.path)]),
     values
   )
 }
