@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals'
 import * as YAML from 'yaml'
 import { contentHash, isVersionOf, namesInUse, renderStackObjects } from '../../src/deploy/stack-objects.js'
-import { composeVariableProblems, interpolationValues, renderedPath } from '../../src/deploy/stack-deploy.js'
+import { composeVariableProblems, deployStack, interpolationValues, renderedPath } from '../../src/deploy/stack-deploy.js'
 
 const compose = `version: "3.8"
 services:
@@ -204,6 +204,25 @@ describe('compose variables before a deploy', () => {
   it('reports a bare name once per file, with its other references', () => {
     const text = 'services:\n  web:\n    environment:\n      - TOKEN\n    command: echo ${TOKEN}\n'
     expect(composeVariableProblems([{ path: 'c.yml', text }], new Map())).toEqual([expect.stringMatching(/^compose-file: c.yml line 4: environment entry TOKEN has no value/)])
+  })
+
+  // Swarm refuses a service or network name over 63 characters only when the
+  // CLI creates it, after the networks and services before it.
+  it('refuses a service or network name Swarm would refuse, before anything reaches the swarm', async () => {
+    const calls: string[] = []
+    const cli = { run: async (args: string[]) => (calls.push(args.join(' ')), { code: 0, stdout: '', stderr: '', timedOut: false }) }
+    const api = { ensureObject: async (_k: string, name: string) => (calls.push(name), 'created' as const) }
+    const plan = (stack: string) => ({ stack, composeFiles: ['c.yml'], prune: false, variables: new Map([['PW', 'x']]), secretKey: Buffer.from('k'), deadline: Date.now() + 60_000 })
+    const text = (service: string, network = 'back') =>
+      `services:\n  ${service}:\n    image: x\n    secrets: [pw]\nnetworks:\n  ${network}: {}\n  outside:\n    external: true\n    name: ${'o'.repeat(70)}\nsecrets:\n  pw:\n    environment: PW\n`
+    const stack = 's'.repeat(40)
+    await expect(deployStack(cli, api, plan(stack), [{ path: 'c.yml', text: text('w'.repeat(23)) }], '/nonexistent.sock')).rejects.toThrow(
+      `compose-file: c.yml: service ${'w'.repeat(23)} would be named ${stack}_${'w'.repeat(23)}, 64 characters: Swarm allows 63; use a shorter stack or service name. Nothing was deployed.`
+    )
+    await expect(deployStack(cli, api, plan(stack), [{ path: 'c.yml', text: text('w', 'n'.repeat(30)) }], '/nonexistent.sock')).rejects.toThrow(
+      `compose-file: c.yml: network ${'n'.repeat(30)} would be named ${stack}_${'n'.repeat(30)}, 71 characters`
+    )
+    expect(calls).toEqual([])
   })
 
   it('writes a rendered file beside its original', () => {
