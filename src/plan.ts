@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto'
 import { hostKeyAlgorithms, hostKeyName, parseKnownHosts } from './connect/known-hosts.js'
 import type { Rollout } from './converge/rollout.js'
 import { rolloutOf } from './converge/rollout.js'
-import { composeVariableProblems, interpolationValues, sourceReader } from './deploy/stack-deploy.js'
+import { composeVariableProblems, interpolationValues, sourceReader, swarmNameProblems } from './deploy/stack-deploy.js'
 import type { StackObject } from './deploy/stack-objects.js'
 import { renderStackObjects } from './deploy/stack-objects.js'
 import type { Inputs } from './inputs/inputs.js'
@@ -60,6 +60,9 @@ export function makePlan(inputs: Inputs, host: Pick<Host, 'env' | 'files'>): Pla
   const withImage = inputs.image ? new Map([...values, ['IMAGE', IMAGE_LATER]]) : values
   const problems = composeVariableProblems(compose, withImage)
   if (problems.length > 0) throw new PlanError(`${problems.join('\n')}\nNothing was deployed.`)
+  // docker stack deploy would create the services before such a name, then stop half done.
+  const tooLong = swarmNameProblems(compose, inputs.stack)
+  if (tooLong.length > 0) throw new PlanError(`${tooLong.join('\n')}. Nothing was deployed.`)
 
   // Secret and config sources that exist and are set, and names Swarm accepts.
   const secretKey = secretKeyOf(inputs)

@@ -150,7 +150,8 @@ const utf8 = (s: string): string => Buffer.from(s, 'utf8').toString('latin1')
 
 describe('secrets on the lab swarm', () => {
   it('delivers every awkward value byte for byte and leaks none of them', async () => {
-    const { result, samples } = await runSampled(inputs(), { RUNNER_DEBUG: '1' })
+    // DEBUG=* too: docker-modem's debug channel would print every Engine API reply.
+    const { result, samples } = await runSampled(inputs(), { RUNNER_DEBUG: '1', DEBUG: '*' })
     expectVerdict(result, 0, 'converged')
 
     // 1. The exact bytes, read back inside the running container.
@@ -158,6 +159,8 @@ describe('secrets on the lab swarm', () => {
     for (const [name, value] of Object.entries(VALUES)) expect(exec(['sh', '-c', `printf '%s' "$${name}"`]).toString('utf8')).toBe(value)
     expect(exec(['cat', '/run/secrets/db_password']).toString('utf8')).toBe(DB_PASSWORD)
     expect(exec(['cat', '/run/secrets/big']).toString('utf8')).toBe(BIG_SECRET)
+    // With the file modes the compose file gives (0400, 0440: octal, as Docker reads them).
+    expect(exec(['stat', '-c', '%A', '/run/secrets/db_password', '/run/secrets/big']).toString('utf8').split('\n')).toEqual(['-r--------', '-r--r-----', ''])
     // The swarm secret is not in the service environment.
     expect(exec(['env']).toString('utf8')).not.toContain(DB_PASSWORD)
 
@@ -246,10 +249,11 @@ describe('secrets on the lab swarm', () => {
     expect(result.log).not.toContain(`file-${run}`)
   })
 
-  it('stops before any change when a referenced variable is not set, naming it', async () => {
+  it('stops before any change when a referenced variable or a bare environment name is not set, naming it', async () => {
     const result = await runAction(lab, { ...inputs(), stack: MISSING, 'compose-file': 'missing.yml' }, { cwd: app })
     expect(result.code).toBe(1)
     expect(result.log).toMatch(/::error::compose-file: missing.yml line 7 uses \$\{API_TOKEN_THAT_NOBODY_SET\}, which is not set: add API_TOKEN_THAT_NOBODY_SET=… to the env input/)
+    expect(result.log).toContain('missing.yml line 8: environment entry JWT_SECRET_NOBODY_SET has no value, so docker would fill it from its own environment, where JWT_SECRET_NOBODY_SET is not set')
     expect(result.log).toContain('Nothing was deployed.')
     expect(result.log).not.toContain('::group::')
     expect(stackExists(lab, MISSING)).toBe(false)

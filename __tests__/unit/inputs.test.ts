@@ -52,6 +52,74 @@ describe('getInputs', () => {
     expect(() => getInputs(read({ ...base, ...override }), context)).toThrow(message)
   })
 
+  // Values of env reach `docker stack deploy`'s environment and build-args `docker build`'s.
+  it.each([
+    ['env', 'PATH'],
+    ['env', 'HOME'],
+    ['env', 'LD_PRELOAD'],
+    ['env', 'DOCKER_HOST'],
+    ['env', 'DOCKER_CONFIG'],
+    ['env', 'BUILDX_CONFIG'],
+    ['env', 'BUILDKIT_HOST'],
+    ['env', 'NODE_OPTIONS'],
+    ['env', 'HTTPS_PROXY'],
+    ['env', 'https_proxy'],
+    ['env', 'All_Proxy'],
+    ['env', 'no_proxy'],
+    ['env', 'SSL_CERT_FILE'],
+    ['build-args', 'PATH'],
+    ['build-args', 'DOCKER_HOST'],
+    ['build-args', 'http_proxy'],
+    ['build-args', 'LD_LIBRARY_PATH'],
+    ['env-file', 'DOCKER_TLS_VERIFY']
+  ])('rejects %s key %s, which steers the docker CLI, naming the key and not the value', (input, key) => {
+    const overrides: Record<string, string> =
+      input === 'env-file' ? { 'env-file': 'steer.env' } : { [input]: `FIRST=1\n${key}=value-${key}-secret` }
+    const withFile = { ...context, isFile: (p: string) => p === 'steer.env' || p in files, readFile: (p: string) => (p === 'steer.env' ? `${key}=value-${key}-secret\n` : files[p]!) }
+    let message = ''
+    try {
+      getInputs(read({ ...base, ...overrides }), withFile)
+    } catch (error) {
+      message = (error as Error).message
+    }
+    expect(message).toMatch(new RegExp(`^${input}: line ${input === 'env-file' ? 1 : 2}: ${key} `))
+    expect(message).not.toContain('secret')
+  })
+
+  it('keeps names that merely look alike, IMAGE as before, and NODE_ENV', () => {
+    const env = 'MY_PATH=1\nHOMEPAGE=2\nDOCKERFILE_DIR=3\nPROXY=4\nPROXY_URL=5\nNODE_ENV=production\nXLD_A=6'
+    expect([...getInputs(read({ ...base, env }), context).env.keys()]).toEqual(['MY_PATH', 'HOMEPAGE', 'DOCKERFILE_DIR', 'PROXY', 'PROXY_URL', 'NODE_ENV', 'XLD_A'])
+    expect(getInputs(read({ ...base, image: '', env: 'IMAGE=x' }), context).env.get('IMAGE')).toBe('x')
+    expect(getInputs(read({ ...base, 'build-args': 'VERSION=1' }), context).image?.buildArgs.get('VERSION')).toBe('1')
+  })
+
+  // A NUL reaches spawn(), whose error quotes the whole environment entry.
+  it.each([
+    ['env', 'NUL', '\u0000'],
+    ['env', 'ESC', '\u001b[31m'],
+    ['env', 'CR', 'a\rb'],
+    ['env', 'DEL', '\u007f'],
+    ['build-args', 'BEL', '\u0007'],
+    ['env-file', 'NUL', '\u0000']
+  ])('rejects a control character in a %s value (%s) by line, without echoing the value', (input, _what, char) => {
+    const text = `FIRST=1\nSECOND=before-secret${char}after-secret`
+    const overrides: Record<string, string> = input === 'env-file' ? { 'env-file': 'ctl.env' } : { [input]: text }
+    const withFile = { ...context, isFile: (p: string) => p === 'ctl.env' || p in files, readFile: (p: string) => (p === 'ctl.env' ? text : files[p]!) }
+    let message = ''
+    try {
+      getInputs(read({ ...base, ...overrides }), withFile)
+    } catch (error) {
+      message = (error as Error).message
+    }
+    expect(message).toMatch(new RegExp(`^${input}: line 2: the value of SECOND holds a control character`))
+    expect(message).not.toContain('secret')
+  })
+
+  it('keeps tabs and every other character in values', () => {
+    const env = 'A=tab\there\nB=ünï ✓ \u00a0 \u0085'
+    expect([...getInputs(read({ ...base, env }), context).env.values()]).toEqual(['tab\there', 'ünï ✓ \u00a0 \u0085'])
+  })
+
   it('allows skipping host key checks only when asked', () => {
     const inputs = getInputs(read({ ...base, 'known-hosts': '', 'insecure-ignore-host-key': 'true' }), context)
     expect(inputs.target).toMatchObject({ kind: 'ssh', knownHosts: undefined, insecureIgnoreHostKey: true })

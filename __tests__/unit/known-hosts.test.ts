@@ -47,7 +47,21 @@ describe('known-hosts', () => {
 
   it('offers the host key algorithms known for the host', () => {
     const entries = parseKnownHosts(`${line('mgr', 1)}\nmgr ssh-rsa AAAA\nother ecdsa-sha2-nistp256 AAAA`)
-    expect(hostKeyAlgorithms(entries, 'mgr', 22)).toEqual(['ssh-ed25519', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'])
+    // RSA keys are verified with SHA-2 signatures only, as OpenSSH 8.8+ does: never ssh-rsa (SHA-1).
+    expect(hostKeyAlgorithms(entries, 'mgr', 22)).toEqual(['ssh-ed25519', 'rsa-sha2-512', 'rsa-sha2-256'])
+    expect(hostKeyAlgorithms(parseKnownHosts('mgr ssh-rsa AAAA'), 'mgr', 22)).toEqual(['rsa-sha2-512', 'rsa-sha2-256'])
+  })
+
+  // OpenSSH lower-cases the host name before it looks it up (ssh -o CanonicalizeHostname aside).
+  it('lower-cases the host before matching hashed and plain names', () => {
+    const salt = randomBytes(20)
+    const hashed = (name: string): string => `|1|${salt.toString('base64')}|${createHmac('sha1', salt).update(name).digest('base64')}`
+    const entries = parseKnownHosts(`${hashed('mgr.example.com')} ssh-ed25519 ${blob(1).toString('base64')}`)
+    expect(checkHostKey(entries, 'MGR.Example.COM', 22, blob(1))).toEqual({ ok: true })
+    const onPort = parseKnownHosts(`${hashed('[mgr.example.com]:2222')} ssh-ed25519 ${blob(1).toString('base64')}`)
+    expect(checkHostKey(onPort, 'Mgr.example.com', 2222, blob(1))).toEqual({ ok: true })
+    expect(hostKeyAlgorithms(onPort, 'MGR.EXAMPLE.COM', 2222)).toEqual(['ssh-ed25519'])
+    expect(matchesHost('MGR.example.com', 'mgr.EXAMPLE.com', 22)).toBe(true)
   })
 
   it('rejects malformed text and CA lines', () => {

@@ -133,6 +133,7 @@ describe('the plan stops bad input before any side effect', () => {
     ['an unset compose variable', {}, `${COMPOSE}      TOKEN: \${TOKEN}\n`, /^compose-file: docker-compose\.yml line 6 uses \$\{TOKEN\}, which is not set/],
     ['a secret from an unset variable', {}, `${COMPOSE}secrets:\n  api:\n    environment: API_KEY\n`, /^compose-file: docker-compose\.yml: secret api takes its value from API_KEY, which is not set/],
     ['a config from a missing file', {}, `${COMPOSE}configs:\n  site:\n    file: ./site.conf\n`, /^compose-file: docker-compose\.yml: config site reads \.\/site\.conf, which does not exist/],
+    ['a service name over Swarm\'s 63 characters', {}, `${COMPOSE}  ${'w'.repeat(60)}:\n    image: x\n`, /^compose-file: docker-compose\.yml: service w+ would be named shop_w+, 65 characters: Swarm allows 63/],
     ['a versioned name over 64 characters', {}, `${COMPOSE}secrets:\n  ${'k'.repeat(50)}:\n    environment: DB_PASSWORD\n`, /secret name shop_k+_[0-9a-f]{10} is longer than Swarm's 64 characters/]
   ])('%s', async (_name, overrides, compose, message) => {
     const { outcome, effects, reporter } = await deploy({}, overrides, compose)

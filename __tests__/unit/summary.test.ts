@@ -29,9 +29,52 @@ describe('report', () => {
   it('renders a table row per service, escaping cells, with failed tasks and their logs', () => {
     const md = renderSummary({ stack: 'web', target: 'root@mgr:22', image: 'reg/app:v2@sha256:abc', verdict, diagnoses: [{ failure: service.failures[0]!, logTail: 'GET /health 404' }], seconds: 12 })
     expect(md).toContain('## swarm-deploy: stack `web` ↩️ rolled back')
-    expect(md).toContain('| web_app | `reg/app:v2@sha256:abc` | 2/2 | mgr, wrk | rolled-back (rollback_completed): the update failed \\| and Swarm rolled the service back |')
-    expect(md).toContain('- web_app.1 task t3xxxxxxxxxx on wrk: failed: unhealthy container (exit code 143)')
+    expect(md).toContain('| web\\_app | `reg/app:v2@sha256:abc` | 2/2 | mgr, wrk | rolled-back (rollback\\_completed): the update failed \\| and Swarm rolled the service back |')
+    expect(md).toContain('- web\\_app.1 task t3xxxxxxxxxx on wrk: failed: unhealthy container (exit code 143)')
     expect(md).toContain('  GET /health 404')
+  })
+
+  // Task errors, update messages, node names and log lines come from the swarm and its containers.
+  it('fences a log tail with more backticks than any run in it', () => {
+    const logTail = 'before\n```\n## not a heading\n<script>alert(1)</script>\n`````x'
+    const md = renderSummary({ stack: 'web', target: 'root@mgr:22', image: undefined, verdict, diagnoses: [{ failure: service.failures[0]!, logTail }], seconds: 1 })
+    const lines = md.split('\n')
+    const open = lines.findIndex(l => l.startsWith('  ``````'))
+    expect(lines[open]).toBe('  ``````text')
+    expect(lines.slice(open + 1, open + 6)).toEqual(logTail.split('\n').map(l => `  ${l}`))
+    expect(lines[open + 6]).toBe('  ``````')
+  })
+
+  it('escapes Markdown and HTML in every cell and text from the swarm, and keeps each on its line', () => {
+    const hostile: ServiceVerdict = {
+      ...service,
+      image: 'reg/app`x`|y',
+      message: 'oops\n# Heading <img src=x onerror=alert(1)> **bold** [click](https://evil.example) ~~gone~~ &lt; $x$ back\\slash',
+      nodes: ['n<b>1</b>'],
+      failures: [{ ...service.failures[0]!, error: 'bad\n\n## injected [x](y) <b>' }]
+    }
+    const md = renderSummary({
+      stack: 'web',
+      target: 'root@mgr:22',
+      image: undefined,
+      verdict: { status: 'failed', services: [hostile], summary: 'Stack web failed:\n# big <i>x</i>' },
+      diagnoses: [{ failure: hostile.failures[0]!, logTail: '' }],
+      seconds: 1
+    })
+    const row = md.split('\n').find(l => l.startsWith('| web'))!
+    expect(row).toBe(
+      '| web\\_app | ``reg/app`x`\\|y`` | 2/2 | n\\<b\\>1\\</b\\> | rolled-back (rollback\\_completed): oops # Heading \\<img src=x onerror=alert(1)\\> \\*\\*bold\\*\\* \\[click\\](https://evil.example) \\~\\~gone\\~\\~ \\&lt; \\$x\\$ back\\\\slash |'
+    )
+    expect(md).toContain('\nStack web failed: # big \\<i\\>x\\</i\\>\n')
+    expect(md).toContain('\n- web\\_app.1 task t3xxxxxxxxxx on wrk: failed: bad  ## injected \\[x\\](y) \\<b\\> (exit code 143)\n')
+    expect(md).not.toMatch(/^#+ (Heading|injected|big)/m)
+  })
+
+  it('keeps node and task labels from closing the diagram', () => {
+    const odd: ServiceVerdict = { ...service, tasks: [{ service: 'web_app', slot: 1, node: 'n```\n```js\nalert(1)', state: 'running', current: true }] }
+    const diagram = renderDiagram({ ...verdict, services: [odd] })!
+    expect(diagram.split('\n').filter(l => l.includes('```'))).toEqual(['```mermaid', '```'])
+    expect(diagram).toContain('  subgraph node0["n js alert(1)"]')
   })
 
   it('draws tasks by node, coloured by state', () => {

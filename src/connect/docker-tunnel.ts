@@ -31,6 +31,12 @@ export interface DockerTunnel {
 }
 
 const CONNECT_TIMEOUT_MS = 20_000
+/** For the manager to open a `dial-stdio` channel on a live connection. */
+const CHANNEL_TIMEOUT_MS = 20_000
+
+export interface TunnelOptions {
+  channelTimeoutMs?: number
+}
 
 type Log = Pick<Reporter, 'info' | 'warn' | 'debug'>
 
@@ -83,7 +89,7 @@ export async function openSsh(target: SshTarget, log: Log): Promise<NodeSSH> {
  * network blip), the next dial opens a new one, verified like the first;
  * requests in flight fail and the watcher retries them.
  */
-function sshDial(target: SshTarget, first: NodeSSH, log: Log, onError: (text: string) => void, onReconnect: (ssh: NodeSSH) => void): Dial {
+function sshDial(target: SshTarget, first: NodeSSH, log: Log, onError: (text: string) => void, onReconnect: (ssh: NodeSSH) => void, channelTimeoutMs: number): Dial {
   let current: Promise<NodeSSH> = Promise.resolve(first)
   let alive = true
   const watch = (ssh: NodeSSH): NodeSSH => {
@@ -116,7 +122,18 @@ function sshDial(target: SshTarget, first: NodeSSH, log: Log, onError: (text: st
     return new Promise((resolve, reject) => {
       const client = ssh.connection
       if (!client) return reject(new Error('ssh connection is closed'))
+      let late = false
+      const timer = setTimeout(() => {
+        late = true
+        reject(new Error(`ssh: ${target.host} did not open a channel for ${DIAL_COMMAND} within ${channelTimeoutMs / 1000} s`))
+      }, channelTimeoutMs)
       client.exec(DIAL_COMMAND, (error, channel) => {
+        clearTimeout(timer)
+        if (late) {
+          // Nobody waits for it any more: close it rather than leave it open on the manager.
+          channel?.close()
+          return
+        }
         if (error) return reject(error)
         let stderr = ''
         channel.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')))
@@ -156,6 +173,11 @@ async function serve(socketPath: string, dial: Dial, log: Log): Promise<{ close(
     local.on('close', () => open.delete(local))
     dial().then(
       remote => {
+        // The client went away while the channel opened: nothing will use or close it.
+        if (local.destroyed) {
+          remote.destroy()
+          return
+        }
         local.pipe(remote)
         remote.pipe(local)
         const closeBoth = (): void => {
@@ -186,7 +208,7 @@ async function serve(socketPath: string, dial: Dial, log: Log): Promise<{ close(
   }
 }
 
-export async function openTunnel(target: SshTarget | { kind: 'local' }, socketPath: string, log: Log): Promise<DockerTunnel> {
+export async function openTunnel(target: SshTarget | { kind: 'local' }, socketPath: string, log: Log, options: TunnelOptions = {}): Promise<DockerTunnel> {
   let lastError: string | undefined
   let closed = false
   const onError = (text: string): void => {
@@ -200,7 +222,7 @@ export async function openTunnel(target: SshTarget | { kind: 'local' }, socketPa
     if (closed) ssh.dispose()
     else opened.push(ssh)
   }
-  const dial = target.kind === 'ssh' ? sshDial(target, opened[0]!, log, onError, onReconnect) : localDial(onError, children)
+  const dial = target.kind === 'ssh' ? sshDial(target, opened[0]!, log, onError, onReconnect, options.channelTimeoutMs ?? CHANNEL_TIMEOUT_MS) : localDial(onError, children)
   const release = (): void => {
     closed = true
     for (const ssh of opened) ssh.dispose()

@@ -35,9 +35,13 @@ export function parseKnownHosts(text: string): KnownHost[] {
   return entries
 }
 
-/** The name OpenSSH looks up: `host`, or `[host]:port` off port 22. */
+/**
+ * The name OpenSSH looks up: `host`, or `[host]:port` off port 22, lower-cased
+ * as ssh does before any lookup (a hashed name is the HMAC of this text).
+ */
 export function hostKeyName(host: string, port: number): string {
-  return port === 22 ? host : `[${host}]:${port}`
+  const name = host.toLowerCase()
+  return port === 22 ? name : `[${name}]:${port}`
 }
 
 function globToRegExp(glob: string): RegExp {
@@ -87,7 +91,8 @@ export function hostKeyAlgorithms(entries: KnownHost[], host: string, port: numb
   const algorithms: string[] = []
   for (const { keyType, revoked } of entriesFor(entries, host, port)) {
     if (revoked) continue
-    const names = keyType === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [keyType]
+    // An RSA key is verified with SHA-2 signatures only (RFC 8332), as OpenSSH 8.8+ does: ssh-rsa signs with SHA-1.
+    const names = keyType === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256'] : [keyType]
     for (const name of names) if (!algorithms.includes(name)) algorithms.push(name)
   }
   return algorithms

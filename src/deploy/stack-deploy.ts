@@ -4,12 +4,13 @@
 // reach the manager inside API request bodies and nowhere else.
 import { randomBytes } from 'node:crypto'
 import * as path from 'node:path'
+import * as YAML from 'yaml'
 import type { Host } from '../ports.js'
 import type { SwarmApi } from '../swarm/api.js'
 import type { DockerCli } from '../docker-cli.js'
 import { runOrThrow } from '../docker-cli.js'
 import { renderStackObjects } from './stack-objects.js'
-import { checkVariables, findVariables } from './variables.js'
+import { checkVariables, findBareEnvironment, findVariables } from './variables.js'
 
 export interface DeployPlan {
   stack: string
@@ -62,9 +63,40 @@ export function interpolationValues(env: ReadonlyMap<string, string>, passthroug
 /** Every problem with the compose files' variable references, before anything is built or deployed. */
 export function composeVariableProblems(files: Array<{ path: string; text: string }>, values: ReadonlyMap<string, string>): string[] {
   return checkVariables(
-    files.flatMap(f => findVariables(f.text, f.path)),
+    files.flatMap(f => [...findVariables(f.text, f.path), ...findBareEnvironment(f.text, f.path)]),
     values
   )
+}
+
+// swarmkit's limit for service and network names (validateAnnotations).
+const MAX_SWARM_NAME = 63
+
+/**
+ * Services and networks whose `<stack>_<name>` Swarm would refuse. The docker
+ * CLI finds out only when it creates that one, after the networks and
+ * services before it, so a deploy would stop half done.
+ */
+export function swarmNameProblems(files: Array<{ path: string; text: string }>, stack: string): string[] {
+  const problems: string[] = []
+  for (const { path: file, text } of files) {
+    const parsed = YAML.parseDocument(text)
+    // Docker reports a file it cannot read in its own words.
+    if (parsed.errors.length > 0) continue
+    const doc = parsed.toJS() as { services?: unknown; networks?: unknown } | null
+    const check = (kind: string, section: unknown, skip: (entry: unknown) => boolean): void => {
+      if (section === null || typeof section !== 'object') return
+      for (const [key, entry] of Object.entries(section)) {
+        const name = `${stack}_${key}`
+        if (name.length > MAX_SWARM_NAME && !skip(entry)) {
+          problems.push(`compose-file: ${file}: ${kind} ${key} would be named ${name}, ${name.length} characters: Swarm allows ${MAX_SWARM_NAME}; use a shorter stack or ${kind} name`)
+        }
+      }
+    }
+    check('service', doc?.services, () => false)
+    // External networks and those with their own name keep that name.
+    check('network', doc?.networks, entry => entry !== null && typeof entry === 'object' && ('external' in entry || 'name' in entry))
+  }
+  return problems
 }
 
 /** The rewritten compose file goes beside the original, so relative paths in it still resolve. */

@@ -63,11 +63,51 @@ export interface RenderContext {
   secretKey: Buffer
 }
 
+/** A change to the compose text: replace [start, end) with text. */
+interface Edit {
+  start: number
+  end: number
+  text: string
+}
+
+/**
+ * The copy is the original text with only the changed entries edited in
+ * place. Docker reads compose files with Go's yaml, whose scalars no YAML
+ * version here matches (0400 is octal there, yes and 1:20 are strings), so
+ * re-serialising the document would change what Docker reads: `mode: 0400`
+ * would come out as `mode: 400` in YAML 1.2, `1:20` as `01:20` in YAML 1.1.
+ */
+function applyEdits(text: string, edits: Edit[]): string {
+  let result = text
+  for (const edit of [...edits].sort((a, b) => b.start - a.start)) result = result.slice(0, edit.start) + edit.text + result.slice(edit.end)
+  return result
+}
+
+/** Replaces an entry's text (block or flow) with a flow mapping. */
+function replaceEntry(text: string, entry: YAML.YAMLMap, replacement: string): Edit {
+  const [start, end] = entry.range!
+  return { start, end: start + text.slice(start, end).trimEnd().length, text: replacement }
+}
+
+/** Adds `key: "value"` to an entry as its first key, in the entry's own style. */
+function addKey(text: string, entry: YAML.YAMLMap, key: string, value: string): Edit {
+  const start = entry.range![0]
+  // Names are quoted: Go's yaml reads `1_2_0123456789` as a number.
+  const pair = `${key}: ${JSON.stringify(value)}`
+  if (entry.flow) return { start: start + 1, end: start + 1, text: `${pair}, ` }
+  const indent = text.slice(text.lastIndexOf('\n', start - 1) + 1, start)
+  if (/^ *$/.test(indent)) return { start, end: start, text: `${pair}${text.includes('\r\n') ? '\r\n' : '\n'}${indent}` }
+  // A layout too unusual to edit in place (the entry starts after other text on its line).
+  const copy = entry.clone() as YAML.YAMLMap
+  copy.set(key, Object.assign(new YAML.Scalar(value), { type: YAML.Scalar.QUOTE_DOUBLE }))
+  return replaceEntry(text, entry, YAML.stringify(copy, { collectionStyle: 'flow' }).trim())
+}
+
 export function renderStackObjects(files: Array<{ path: string; text: string }>, context: RenderContext): Rendered {
   const objects: StackObject[] = []
   const rendered = files.map(({ path, text }) => {
     const doc = YAML.parseDocument(text)
-    let changed = false
+    const edits: Edit[] = []
     for (const [section, kind] of [
       ['secrets', 'secret'],
       ['configs', 'config']
@@ -99,17 +139,16 @@ export function renderStackObjects(files: Array<{ path: string; text: string }>,
         }
         if (typeof variable === 'string') {
           // Created by the action over the API: the value travels only in that request body.
-          pair.value = doc.createNode({ external: true, name })
+          edits.push(replaceEntry(text, entry, `{external: true, name: ${JSON.stringify(name)}}`))
           objects.push({ kind, key, name, data })
         } else {
           // The docker CLI creates file sources itself; a new name per content makes it a new version.
-          entry.set('name', name)
+          edits.push(addKey(text, entry, 'name', name))
           objects.push({ kind, key, name, data: undefined })
         }
-        changed = true
       }
     }
-    return { path, text: changed ? doc.toString() : undefined }
+    return { path, text: edits.length > 0 ? applyEdits(text, edits) : undefined }
   })
   return { files: rendered, objects }
 }

@@ -13,8 +13,12 @@
 // with "invalid interpolation format" on `$1`, a trailing `$`, `${}`, `${1X}`
 // or an unterminated `${X`.
 //
+// A service's `environment:` entry with a name and no value is a reference
+// too: docker fills it from its own environment (findBareEnvironment, which
+// parses the YAML).
+//
 // Docker interpolates YAML string values after parsing, so comments are never
-// interpolated. This is a line scanner, not a YAML parser; its limits:
+// interpolated. findVariables is a line scanner, not a YAML parser; its limits:
 // - `#` starts a comment at line start or after whitespace, outside quotes.
 //   A quote opens only where a scalar can start, and may span lines.
 // - Lines after a `|` or `>` block indicator that are indented deeper than the
@@ -22,6 +26,8 @@
 // - Keys are scanned like values (docker does not interpolate keys), and a
 //   reference must end on the line it starts on.
 // Each limit errs towards reporting a reference docker would not use.
+
+import * as YAML from 'yaml'
 
 export interface VariableRef {
   /** '' for an invalid reference (see checkVariables). */
@@ -32,8 +38,11 @@ export interface VariableRef {
   line: number
   /** 1-based, in characters (code points), of the `$`. */
   column: number
-  /** plain: $X or ${X}; default: ${X:-d} / ${X-d}; required: ${X:?msg} / ${X?msg}; alternate: ${X:+v} / ${X+v} */
-  form: 'plain' | 'default' | 'required' | 'alternate'
+  /**
+   * plain: $X or ${X}; default: ${X:-d} / ${X-d}; required: ${X:?msg} / ${X?msg}; alternate: ${X:+v} / ${X+v};
+   * bare: an `environment:` entry with a name and no value, which docker fills from its own environment.
+   */
+  form: 'plain' | 'default' | 'required' | 'alternate' | 'bare'
   /** True for the colon forms (:- :? :+), which also treat an empty value as unset. */
   colon: boolean
   /** The text after `?` for required forms, as written ('' when there is none). */
@@ -75,6 +84,44 @@ export function findVariables(text: string, file: string): VariableRef[] {
     scan({ ...line, text: code.text }, 0, false, refs, undefined)
     if (quote === undefined && /(?:^|[\s:,[{-])[|>][1-9+-]*$/.test(code.text.trimEnd())) blockParent = indent
   })
+  return refs
+}
+
+/**
+ * `environment:` entries of services that have a name and no value
+ * (`- JWT_SECRET`, `JWT_SECRET:`, `JWT_SECRET: ~`): docker takes their value
+ * from its own environment, so they are references too. Needs the YAML to
+ * parse; a file that does not is left to docker to refuse.
+ */
+export function findBareEnvironment(text: string, file: string): VariableRef[] {
+  const lines = new YAML.LineCounter()
+  const doc = YAML.parseDocument(text, { lineCounter: lines })
+  if (doc.errors.length > 0) return []
+  const refs: VariableRef[] = []
+  const add = (name: string, node: YAML.Node): void => {
+    const { line, col } = lines.linePos(node.range?.[0] ?? 0)
+    refs.push({ name, file, line, column: col, form: 'bare', colon: false })
+  }
+  const resolve = (node: unknown): unknown => (YAML.isAlias(node) ? node.resolve(doc) : node)
+  const services = resolve(doc.get('services', true))
+  if (!YAML.isMap(services)) return refs
+  for (const service of services.items) {
+    const spec = resolve(service.value)
+    if (!YAML.isMap(spec)) continue
+    const environment = resolve(spec.get('environment', true))
+    if (YAML.isSeq(environment)) {
+      for (const item of environment.items) {
+        const entry = resolve(item)
+        if (YAML.isScalar(entry) && typeof entry.value === 'string' && !entry.value.includes('=') && !entry.value.includes('$')) add(entry.value, entry)
+      }
+    } else if (YAML.isMap(environment)) {
+      for (const pair of environment.items) {
+        const value = resolve(pair.value)
+        const key = pair.key
+        if ((value === null || (YAML.isScalar(value) && value.value === null)) && YAML.isScalar(key) && key.value !== '<<') add(String(key.value), key)
+      }
+    }
+  }
   return refs
 }
 
@@ -227,6 +274,11 @@ function problem(
   }
   // Inside a required message a reference is only text.
   if (outer) return undefined
+  if (r.form === 'bare') {
+    return values.has(r.name)
+      ? undefined
+      : `${where}: environment entry ${r.name} has no value, so docker would fill it from its own environment, where ${r.name} is not set: add ${r.name}=… to the env input, or write ${r.name}=value`
+  }
   if (r.form === 'plain' && !values.has(r.name)) {
     return `${where} uses \${${r.name}}, which is not set: add ${r.name}=… to the env input, or give a default like \${${r.name}:-value}`
   }

@@ -39,6 +39,8 @@ export function parseLines(raw: string): string[] {
     .filter(line => line !== '' && !line.startsWith('#'))
 }
 
+const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f]/
+
 export const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/
 
 /**
@@ -65,24 +67,59 @@ export function parseKeyValues(input: string, raw: string): Map<string, string> 
     if (!ENV_KEY.test(key)) {
       throw new InputError(input, `line ${index + 1}: the name before '=' is not valid: use letters, digits and '_', not starting with a digit`)
     }
+    const steers = steeringName(key)
+    if (steers) throw new InputError(input, `line ${index + 1}: ${key} ${steers}: use another name`)
     if (result.has(key)) throw new InputError(input, `line ${index + 1} sets the same name as line ${firstLine.get(key)}`)
+    const value = line.slice(eq + 1)
+    // A NUL makes spawn() fail with an error that quotes the value; the
+    // others rewrite the terminal or the log. The value is not quoted back.
+    if (CONTROL.test(value)) {
+      throw new InputError(input, `line ${index + 1}: the value of ${key} holds a control character (NUL, another C0 control other than tab, or DEL): remove it`)
+    }
     firstLine.set(key, index + 1)
-    result.set(key, line.slice(eq + 1))
+    result.set(key, value)
   })
   return result
 }
 
-// Swarm names services `<stack>_<service>` and accepts only this shape
-// (swarmkit's name check), at most 63 characters in all.
-const STACK_NAME = /^[a-zA-Z0-9](?:[-_]*[a-zA-Z0-9]+)*$/
+// These values become the environment of a docker CLI child (`env` of
+// `docker stack deploy`, `build-args` of `docker build`), where such names
+// decide which binary runs, what it loads, where it connects and what it
+// trusts. NODE_ENV is only an application setting, common in compose files.
+const STEERING_NAMES = new Set(['PATH', 'HOME', 'TMPDIR', 'BASH_ENV', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'GODEBUG'])
+const STEERING_PREFIXES = ['LD_', 'DOCKER_', 'BUILDX_', 'BUILDKIT_', 'NODE_']
+
+/** Why a variable name must not reach a docker CLI child, or undefined. */
+export function steeringName(key: string): string | undefined {
+  // Go's proxy settings are read in either case.
+  if (/_PROXY$/i.test(key)) return 'would change where the docker CLI connects'
+  if (key === 'NODE_ENV') return undefined
+  if (STEERING_NAMES.has(key) || STEERING_PREFIXES.some(prefix => key.startsWith(prefix))) {
+    return 'would change how the docker CLI runs (which binary, what it loads, where it connects or what it trusts)'
+  }
+  return undefined
+}
+
+// Swarm names services `<stack>_<service>` and networks `<stack>_default`,
+// and accepts a name only if it is at most 63 characters and of this shape
+// (swarmkit's validateAnnotations): letters, digits, '-' and '_', starting
+// and ending with a letter or digit. 50 leaves room for `_default` and a
+// service name. The length is checked first, and the pattern cannot
+// backtrack (swarmkit's own `^[a-zA-Z0-9](?:[-_]*[a-zA-Z0-9]+)*$` is fine in
+// Go's linear engine but exponential in JavaScript's).
+const STACK_NAME = /^[a-zA-Z0-9](?:[a-zA-Z0-9_-]*[a-zA-Z0-9])?$/
+const STACK_NAME_MAX = 50
 
 export function parseStackName(input: string, raw: string): string {
   const name = raw.trim()
   if (name === '') throw new InputError(input, 'is required')
-  if (!STACK_NAME.test(name) || name.length > 50) {
+  if (name.length > STACK_NAME_MAX) {
+    throw new InputError(input, `is ${name.length} characters long: at most ${STACK_NAME_MAX}, so that Swarm's <stack>_<service> names fit in 63`)
+  }
+  if (!STACK_NAME.test(name)) {
     throw new InputError(
       input,
-      `'${name}' is not a valid stack name: use letters, digits, '-' and '_', start and end with a letter or digit, at most 50 characters`
+      `'${name}' is not a valid stack name: use letters, digits, '-' and '_', start and end with a letter or digit, at most ${STACK_NAME_MAX} characters`
     )
   }
   return name

@@ -10,10 +10,38 @@ import { parseEcrRegistry } from '../inputs/parse.js'
 
 export type EcrTokenSource = (region: string) => Promise<{ username: string; password: string }>
 
-export async function ecrToken(region: string): Promise<{ username: string; password: string }> {
+const ECR_TIMEOUT_MS = 30_000
+const LOGIN_TIMEOUT_MS = 60_000
+
+export interface EcrOptions {
+  /** Another endpoint than AWS's (tests, VPC endpoints). */
+  endpoint?: string
+  /** Bounds the whole call: credentials, retries and the request. */
+  timeoutMs?: number
+}
+
+export async function ecrToken(region: string, options: EcrOptions = {}): Promise<{ username: string; password: string }> {
   const { ECRClient, GetAuthorizationTokenCommand } = await import('@aws-sdk/client-ecr')
-  const client = new ECRClient({ region })
-  const response = await client.send(new GetAuthorizationTokenCommand({}))
+  const timeoutMs = options.timeoutMs ?? ECR_TIMEOUT_MS
+  const client = new ECRClient({ region, ...(options.endpoint ? { endpoint: options.endpoint } : {}) })
+  const signal = AbortSignal.timeout(timeoutMs)
+  // The signal cancels the request; the race also bounds what it may not reach (credential lookups).
+  let onAbort: (() => void) | undefined
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => reject(new Error(`ECR GetAuthorizationToken (region ${region}) did not answer within ${timeoutMs / 1000} s`))
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+  let response
+  try {
+    response = await Promise.race([client.send(new GetAuthorizationTokenCommand({}), { abortSignal: signal }), aborted])
+  } catch (error) {
+    if (signal.aborted) await aborted
+    throw error
+  } finally {
+    if (onAbort) signal.removeEventListener('abort', onAbort)
+    aborted.catch(() => undefined)
+    client.destroy()
+  }
   const token = response.authorizationData?.[0]?.authorizationToken
   if (!token) throw new Error(`ECR returned no authorization token for region ${region}`)
   const [username, password] = Buffer.from(token, 'base64').toString('utf8').split(':', 2)
@@ -39,7 +67,8 @@ export function loginArgs(auth: RegistryAuth): string[] {
 
 export async function login(cli: DockerCli, configDir: string, auth: RegistryAuth): Promise<void> {
   await dropCredentialHelper(configDir, auth.registry)
-  await runOrThrow(cli, `docker login to ${auth.registry}`, loginArgs(auth), { stdin: auth.password })
+  // A registry that accepts the connection and never answers must not hold the job.
+  await runOrThrow(cli, `docker login to ${auth.registry}`, loginArgs(auth), { stdin: auth.password, timeoutMs: LOGIN_TIMEOUT_MS })
 }
 
 // A credential helper for this registry would store the password outside

@@ -51,7 +51,8 @@ export function renderDiagram(verdict: Verdict): string | undefined {
   if (tasks.length === 0) return undefined
   const byNode = new Map<string, typeof tasks>()
   for (const task of tasks) byNode.set(task.node, [...(byNode.get(task.node) ?? []), task])
-  const label = (text: string): string => text.replace(/["<>]/g, '')
+  // Node and service names come from the swarm: nothing in them may end the label or the fence.
+  const label = (text: string): string => text.replace(/["<>`]/g, '').replace(/[\r\n]+/g, ' ')
   const lines = ['```mermaid', 'flowchart LR']
   const classes: string[] = []
   let n = 0
@@ -78,24 +79,53 @@ export function renderDiagram(verdict: Verdict): string | undefined {
   return lines.join('\n')
 }
 
+/**
+ * Text from the swarm (task errors, update messages, node names) as inline
+ * Markdown: on one line, with every character that could start emphasis, a
+ * link, HTML, an entity, math or strike-through, or end a table cell,
+ * backslash-escaped.
+ */
 function cell(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ')
+  return text.replace(/[\r\n]/g, ' ').replace(/[\\`*_[\]<>|~&$]/g, '\\$&')
+}
+
+/** A code span that no backtick in the text can end (and no `|` split, in a table). */
+function code(text: string): string {
+  const flat = text.replace(/[\r\n]/g, ' ').replace(/\|/g, '\\|')
+  const ticks = '`'.repeat(longestRun(flat, '`') + 1)
+  const pad = flat.startsWith('`') || flat.endsWith('`') ? ' ' : ''
+  return `${ticks}${pad}${flat}${pad}${ticks}`
+}
+
+/** A fence longer than any backtick run in the text, so the text cannot close it. */
+function fence(text: string): string {
+  return '`'.repeat(Math.max(3, longestRun(text, '`') + 1))
+}
+
+function longestRun(text: string, char: string): number {
+  let longest = 0
+  let run = 0
+  for (const c of text) {
+    run = c === char ? run + 1 : 0
+    longest = Math.max(longest, run)
+  }
+  return longest
 }
 
 export function renderSummary(facts: ReportFacts): string {
   const { verdict } = facts
   const lines = [
-    `## swarm-deploy: stack \`${facts.stack}\` ${BADGE[verdict.status]}`,
+    `## swarm-deploy: stack ${code(facts.stack)} ${BADGE[verdict.status]}`,
     '',
-    verdict.summary,
+    cell(verdict.summary),
     '',
-    `Target: \`${facts.target}\` · took ${facts.seconds}s${facts.image ? ` · image \`${facts.image}\`` : ''}`,
+    `Target: ${code(facts.target)} · took ${facts.seconds}s${facts.image ? ` · image ${code(facts.image)}` : ''}`,
     '',
     '| Service | Image | Replicas | Nodes | State |',
     '| --- | --- | --- | --- | --- |',
     ...verdict.services.map(
       s =>
-        `| ${cell(s.name)} | \`${cell(s.image)}\` | ${s.running}/${s.desired}${s.mode === 'replicated' ? '' : ` (${s.mode})`} | ${cell(s.nodes.join(', ') || '–')} | ${cell(`${s.state}${s.updateState ? ` (${s.updateState})` : ''}: ${s.message}`)} |`
+        `| ${cell(s.name)} | ${code(s.image)} | ${s.running}/${s.desired}${s.mode === 'replicated' ? '' : ` (${s.mode})`} | ${cell(s.nodes.join(', ') || '–')} | ${cell(`${s.state}${s.updateState ? ` (${s.updateState})` : ''}: ${s.message}`)} |`
     )
   ]
   const diagram = renderDiagram(verdict)
@@ -104,7 +134,8 @@ export function renderSummary(facts: ReportFacts): string {
     lines.push('', '### Failed tasks', '')
     for (const { failure, logTail } of facts.diagnoses) {
       lines.push(`- ${cell(describeFailure(failure))}`)
-      if (logTail !== '') lines.push('', '  ```text', ...logTail.split('\n').map(l => `  ${l}`), '  ```')
+      const ticks = fence(logTail)
+      if (logTail !== '') lines.push('', `  ${ticks}text`, ...logTail.split('\n').map(l => `  ${l}`), `  ${ticks}`)
     }
   }
   return lines.join('\n') + '\n'

@@ -1,6 +1,7 @@
 // The seam to the Engine API, through the tunnel socket. One poll cycle is
 // three calls whatever the stack size: services by stack label, their tasks
 // in one filtered list, and the nodes.
+import createDebug from 'debug'
 import Docker from 'dockerode'
 import * as http from 'node:http'
 import type { Node, Service, Snapshot, Task } from './model.js'
@@ -35,7 +36,24 @@ export interface SwarmApi {
 
 const REQUEST_TIMEOUT_MS = 30_000
 
+/**
+ * docker-modem logs every request and reply through the `debug` module, as
+ * `modem`, whenever DEBUG names it (DEBUG=* in a job is enough): service
+ * specs with their env values and secret bodies, unredacted, several times a
+ * second. That namespace stays off whatever DEBUG says; any other keeps its
+ * setting.
+ */
+function silenceModem(): void {
+  if (!createDebug.enabled('modem')) return
+  const job = process.env.DEBUG
+  createDebug.enable(`${createDebug.disable()},-modem`)
+  // enable() also writes DEBUG into process.env, which children inherit: keep the job's own.
+  if (job === undefined) delete process.env.DEBUG
+  else process.env.DEBUG = job
+}
+
 export function dockerodeApi(socketPath: string): SwarmApi {
+  silenceModem()
   // Keep-alive: each new connection costs a `dial-stdio` process on the manager.
   const agent = new http.Agent({ keepAlive: true, maxSockets: 4 })
   const docker = new Docker({ socketPath, timeout: REQUEST_TIMEOUT_MS, agent } as Docker.DockerOptions)

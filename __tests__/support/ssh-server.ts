@@ -1,0 +1,65 @@
+// A real SSH server on loopback (ssh2's Server) for tests of the SSH client
+// side: host key negotiation and channel handling. Accepts any client key.
+import type { Connection, ServerChannel, Session } from 'ssh2'
+import ssh2 from 'ssh2'
+import type { AddressInfo } from 'node:net'
+import type { SshTarget } from '../../src/inputs/inputs.js'
+
+const { Server, utils } = ssh2
+
+export interface TestSshServer {
+  target: SshTarget
+  /** Called for each `exec` request; the default answers nothing and keeps the channel open. */
+  onExec: (accept: () => ServerChannel, command: string) => void
+  /** Host key algorithms clients negotiated, in connection order. */
+  negotiated: string[]
+  connections: Connection[]
+  close(): Promise<void>
+}
+
+export async function startSshServer(options: { hostKeyType: 'rsa' | 'ed25519'; serverHostKey?: string[] }): Promise<TestSshServer> {
+  const hostKey = options.hostKeyType === 'rsa' ? utils.generateKeyPairSync('rsa', { bits: 2048 }) : utils.generateKeyPairSync('ed25519')
+  const clientKey = utils.generateKeyPairSync('ed25519')
+  const state: Omit<TestSshServer, 'target' | 'close'> = {
+    onExec: accept => void accept(),
+    negotiated: [],
+    connections: []
+  }
+  const server = new Server(
+    { hostKeys: [hostKey.private], ...(options.serverHostKey ? { algorithms: { serverHostKey: options.serverHostKey as never } } : {}) },
+    client => {
+      state.connections.push(client)
+      client.on('error', () => undefined)
+      client.on('handshake', (negotiated: { serverHostKey: string }) => state.negotiated.push(negotiated.serverHostKey))
+      client.on('authentication', ctx => ctx.accept())
+      client.on('ready', () => {
+        client.on('session', acceptSession => {
+          const session: Session = acceptSession()
+          session.on('exec', (accept, _reject, info) => state.onExec(() => accept(), info.command))
+        })
+      })
+    }
+  )
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', () => resolve()))
+  const port = (server.address() as AddressInfo).port
+  const [type, base64] = hostKey.public.split(' ')
+  const result = state as TestSshServer
+  result.target = {
+    kind: 'ssh',
+    host: '127.0.0.1',
+    port,
+    user: 'test',
+    privateKey: clientKey.private,
+    knownHosts: `[127.0.0.1]:${port} ${type} ${base64}`,
+    insecureIgnoreHostKey: false
+  }
+  result.close = () =>
+    new Promise<void>(resolve => {
+      for (const c of state.connections) c.end()
+      server.close(() => resolve())
+    })
+  return result
+}
+
+/** A log for the tunnel and SSH code that prints nothing. */
+export const QUIET = { info: (): void => undefined, warn: (): void => undefined, debug: (): void => undefined }
