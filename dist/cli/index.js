@@ -70128,6 +70128,8 @@ var known_hosts = __nccwpck_require__(5947);
 
 const DIAL_COMMAND = 'docker system dial-stdio';
 const CONNECT_TIMEOUT_MS = 20_000;
+/** For the manager to open a `dial-stdio` channel on a live connection. */
+const CHANNEL_TIMEOUT_MS = 20_000;
 async function openSsh(target, log) {
     const entries = target.knownHosts === undefined ? undefined : (0,known_hosts/* parseKnownHosts */.uJ)(target.knownHosts);
     const algorithms = entries && (0,known_hosts/* hostKeyAlgorithms */.Qb)(entries, target.host, target.port);
@@ -70181,7 +70183,7 @@ async function openSsh(target, log) {
  * network blip), the next dial opens a new one, verified like the first;
  * requests in flight fail and the watcher retries them.
  */
-function sshDial(target, first, log, onError, onReconnect) {
+function sshDial(target, first, log, onError, onReconnect, channelTimeoutMs) {
     let current = Promise.resolve(first);
     let alive = true;
     const watch = (ssh) => {
@@ -70212,7 +70214,18 @@ function sshDial(target, first, log, onError, onReconnect) {
             const client = ssh.connection;
             if (!client)
                 return reject(new Error('ssh connection is closed'));
+            let late = false;
+            const timer = setTimeout(() => {
+                late = true;
+                reject(new Error(`ssh: ${target.host} did not open a channel for ${DIAL_COMMAND} within ${channelTimeoutMs / 1000} s`));
+            }, channelTimeoutMs);
             client.exec(DIAL_COMMAND, (error, channel) => {
+                clearTimeout(timer);
+                if (late) {
+                    // Nobody waits for it any more: close it rather than leave it open on the manager.
+                    channel?.close();
+                    return;
+                }
                 if (error)
                     return reject(error);
                 let stderr = '';
@@ -70252,6 +70265,11 @@ async function serve(socketPath, dial, log) {
         open.add(local);
         local.on('close', () => open.delete(local));
         dial().then(remote => {
+            // The client went away while the channel opened: nothing will use or close it.
+            if (local.destroyed) {
+                remote.destroy();
+                return;
+            }
             local.pipe(remote);
             remote.pipe(local);
             const closeBoth = () => {
@@ -70279,7 +70297,7 @@ async function serve(socketPath, dial, log) {
         })
     };
 }
-async function openTunnel(target, socketPath, log) {
+async function openTunnel(target, socketPath, log, options = {}) {
     let lastError;
     let closed = false;
     const onError = (text) => {
@@ -70295,7 +70313,7 @@ async function openTunnel(target, socketPath, log) {
         else
             opened.push(ssh);
     };
-    const dial = target.kind === 'ssh' ? sshDial(target, opened[0], log, onError, onReconnect) : localDial(onError, children);
+    const dial = target.kind === 'ssh' ? sshDial(target, opened[0], log, onError, onReconnect, options.channelTimeoutMs ?? CHANNEL_TIMEOUT_MS) : localDial(onError, children);
     const release = () => {
         closed = true;
         for (const ssh of opened)
@@ -70327,6 +70345,9 @@ async function openTunnel(target, socketPath, log) {
 var docker_cli = __nccwpck_require__(2876);
 // EXTERNAL MODULE: ./src/registry/login.ts
 var login = __nccwpck_require__(4142);
+// EXTERNAL MODULE: ./node_modules/debug/src/index.js
+var src = __nccwpck_require__(2830);
+var src_default = /*#__PURE__*/__nccwpck_require__.n(src);
 // EXTERNAL MODULE: ./node_modules/dockerode/lib/docker.js
 var lib_docker = __nccwpck_require__(9040);
 var docker_default = /*#__PURE__*/__nccwpck_require__.n(lib_docker);
@@ -70341,10 +70362,30 @@ var model = __nccwpck_require__(9545);
 
 
 
+
 /** An Engine API filter for what belongs to one stack. */
 const stackFilter = (stack) => JSON.stringify({ label: [`${model/* STACK_LABEL */.G}=${stack}`] });
 const REQUEST_TIMEOUT_MS = 30_000;
+/**
+ * docker-modem logs every request and reply through the `debug` module, as
+ * `modem`, whenever DEBUG names it (DEBUG=* in a job is enough): service
+ * specs with their env values and secret bodies, unredacted, several times a
+ * second. That namespace stays off whatever DEBUG says; any other keeps its
+ * setting.
+ */
+function silenceModem() {
+    if (!src_default().enabled('modem'))
+        return;
+    const job = process.env.DEBUG;
+    src_default().enable(`${src_default().disable()},-modem`);
+    // enable() also writes DEBUG into process.env, which children inherit: keep the job's own.
+    if (job === undefined)
+        delete process.env.DEBUG;
+    else
+        process.env.DEBUG = job;
+}
 function dockerodeApi(socketPath) {
+    silenceModem();
     // Keep-alive: each new connection costs a `dial-stdio` process on the manager.
     const agent = new external_node_http_.Agent({ keepAlive: true, maxSockets: 4 });
     const docker = new (docker_default())({ socketPath, timeout: REQUEST_TIMEOUT_MS, agent });
@@ -71281,11 +71322,44 @@ function versionedName(stack, key, hash) {
 function isVersionOf(stack, name) {
     return name.startsWith(`${stack}_`) && new RegExp(`_[0-9a-f]{${HASH_CHARS}}$`).test(name);
 }
+/**
+ * The copy is the original text with only the changed entries edited in
+ * place. Docker reads compose files with Go's yaml, whose scalars no YAML
+ * version here matches (0400 is octal there, yes and 1:20 are strings), so
+ * re-serialising the document would change what Docker reads: `mode: 0400`
+ * would come out as `mode: 400` in YAML 1.2, `1:20` as `01:20` in YAML 1.1.
+ */
+function applyEdits(text, edits) {
+    let result = text;
+    for (const edit of [...edits].sort((a, b) => b.start - a.start))
+        result = result.slice(0, edit.start) + edit.text + result.slice(edit.end);
+    return result;
+}
+/** Replaces an entry's text (block or flow) with a flow mapping. */
+function replaceEntry(text, entry, replacement) {
+    const [start, end] = entry.range;
+    return { start, end: start + text.slice(start, end).trimEnd().length, text: replacement };
+}
+/** Adds `key: "value"` to an entry as its first key, in the entry's own style. */
+function addKey(text, entry, key, value) {
+    const start = entry.range[0];
+    // Names are quoted: Go's yaml reads `1_2_0123456789` as a number.
+    const pair = `${key}: ${JSON.stringify(value)}`;
+    if (entry.flow)
+        return { start: start + 1, end: start + 1, text: `${pair}, ` };
+    const indent = text.slice(text.lastIndexOf('\n', start - 1) + 1, start);
+    if (/^ *$/.test(indent))
+        return { start, end: start, text: `${pair}${text.includes('\r\n') ? '\r\n' : '\n'}${indent}` };
+    // A layout too unusual to edit in place (the entry starts after other text on its line).
+    const copy = entry.clone();
+    copy.set(key, Object.assign(new dist/* Scalar */.X5(value), { type: dist/* Scalar */.X5.QUOTE_DOUBLE }));
+    return replaceEntry(text, entry, dist/* stringify */.As(copy, { collectionStyle: 'flow' }).trim());
+}
 function renderStackObjects(files, context) {
     const objects = [];
     const rendered = files.map(({ path, text }) => {
         const doc = dist/* parseDocument */.Tp(text);
-        let changed = false;
+        const edits = [];
         for (const [section, kind] of [
             ['secrets', 'secret'],
             ['configs', 'config']
@@ -71322,18 +71396,17 @@ function renderStackObjects(files, context) {
                 }
                 if (typeof variable === 'string') {
                     // Created by the action over the API: the value travels only in that request body.
-                    pair.value = doc.createNode({ external: true, name });
+                    edits.push(replaceEntry(text, entry, `{external: true, name: ${JSON.stringify(name)}}`));
                     objects.push({ kind, key, name, data });
                 }
                 else {
                     // The docker CLI creates file sources itself; a new name per content makes it a new version.
-                    entry.set('name', name);
+                    edits.push(addKey(text, entry, 'name', name));
                     objects.push({ kind, key, name, data: undefined });
                 }
-                changed = true;
             }
         }
-        return { path, text: changed ? doc.toString() : undefined };
+        return { path, text: edits.length > 0 ? applyEdits(text, edits) : undefined };
     });
     return { files: rendered, objects };
 }
@@ -71371,8 +71444,12 @@ function namesInUse(services) {
 // with "invalid interpolation format" on `$1`, a trailing `$`, `${}`, `${1X}`
 // or an unterminated `${X`.
 //
+// A service's `environment:` entry with a name and no value is a reference
+// too: docker fills it from its own environment (findBareEnvironment, which
+// parses the YAML).
+//
 // Docker interpolates YAML string values after parsing, so comments are never
-// interpolated. This is a line scanner, not a YAML parser; its limits:
+// interpolated. findVariables is a line scanner, not a YAML parser; its limits:
 // - `#` starts a comment at line start or after whitespace, outside quotes.
 //   A quote opens only where a scalar can start, and may span lines.
 // - Lines after a `|` or `>` block indicator that are indented deeper than the
@@ -71380,6 +71457,7 @@ function namesInUse(services) {
 // - Keys are scanned like values (docker does not interpolate keys), and a
 //   reference must end on the line it starts on.
 // Each limit errs towards reporting a reference docker would not use.
+
 const NAME = /[A-Za-z_][A-Za-z0-9_]*/y;
 const OPERATOR = /(:?)([-?+])/y;
 const FORMS = { '-': 'default', '?': 'required', '+': 'alternate' };
@@ -71408,6 +71486,49 @@ function findVariables(text, file) {
         if (quote === undefined && /(?:^|[\s:,[{-])[|>][1-9+-]*$/.test(code.text.trimEnd()))
             blockParent = indent;
     });
+    return refs;
+}
+/**
+ * `environment:` entries of services that have a name and no value
+ * (`- JWT_SECRET`, `JWT_SECRET:`, `JWT_SECRET: ~`): docker takes their value
+ * from its own environment, so they are references too. Needs the YAML to
+ * parse; a file that does not is left to docker to refuse.
+ */
+function findBareEnvironment(text, file) {
+    const lines = new dist/* LineCounter */.HN();
+    const doc = dist/* parseDocument */.Tp(text, { lineCounter: lines });
+    if (doc.errors.length > 0)
+        return [];
+    const refs = [];
+    const add = (name, node) => {
+        const { line, col } = lines.linePos(node.range?.[0] ?? 0);
+        refs.push({ name, file, line, column: col, form: 'bare', colon: false });
+    };
+    const resolve = (node) => (dist/* isAlias */.Vj(node) ? node.resolve(doc) : node);
+    const services = resolve(doc.get('services', true));
+    if (!dist/* isMap */.jh(services))
+        return refs;
+    for (const service of services.items) {
+        const spec = resolve(service.value);
+        if (!dist/* isMap */.jh(spec))
+            continue;
+        const environment = resolve(spec.get('environment', true));
+        if (dist/* isSeq */.oP(environment)) {
+            for (const item of environment.items) {
+                const entry = resolve(item);
+                if (dist/* isScalar */.jn(entry) && typeof entry.value === 'string' && !entry.value.includes('=') && !entry.value.includes('$'))
+                    add(entry.value, entry);
+            }
+        }
+        else if (dist/* isMap */.jh(environment)) {
+            for (const pair of environment.items) {
+                const value = resolve(pair.value);
+                const key = pair.key;
+                if ((value === null || (dist/* isScalar */.jn(value) && value.value === null)) && dist/* isScalar */.jn(key) && key.value !== '<<')
+                    add(String(key.value), key);
+            }
+        }
+    }
     return refs;
 }
 /** The line without its comment, and the quote still open at its end. */
@@ -71553,6 +71674,11 @@ function problem(r, values, isSet) {
     // Inside a required message a reference is only text.
     if (outer)
         return undefined;
+    if (r.form === 'bare') {
+        return values.has(r.name)
+            ? undefined
+            : `${where}: environment entry ${r.name} has no value, so docker would fill it from its own environment, where ${r.name} is not set: add ${r.name}=… to the env input, or write ${r.name}=value`;
+    }
     if (r.form === 'plain' && !values.has(r.name)) {
         return `${where} uses \${${r.name}}, which is not set: add ${r.name}=… to the env input, or give a default like \${${r.name}:-value}`;
     }
@@ -71567,6 +71693,7 @@ function problem(r, values, isSet) {
 // through the tunnel socket. Compose files are read here on the runner;
 // interpolation values live only in this one child's environment, so they
 // reach the manager inside API request bodies and nowhere else.
+
 
 
 
@@ -71610,7 +71737,38 @@ function interpolationValues(env, passthrough, runnerEnv) {
 }
 /** Every problem with the compose files' variable references, before anything is built or deployed. */
 function composeVariableProblems(files, values) {
-    return checkVariables(files.flatMap(f => findVariables(f.text, f.path)), values);
+    return checkVariables(files.flatMap(f => [...findVariables(f.text, f.path), ...findBareEnvironment(f.text, f.path)]), values);
+}
+// swarmkit's limit for service and network names (validateAnnotations).
+const MAX_SWARM_NAME = 63;
+/**
+ * Services and networks whose `<stack>_<name>` Swarm would refuse. The docker
+ * CLI finds out only when it creates that one, after the networks and
+ * services before it, so a deploy would stop half done.
+ */
+function swarmNameProblems(files, stack) {
+    const problems = [];
+    for (const { path: file, text } of files) {
+        const parsed = dist/* parseDocument */.Tp(text);
+        // Docker reports a file it cannot read in its own words.
+        if (parsed.errors.length > 0)
+            continue;
+        const doc = parsed.toJS();
+        const check = (kind, section, skip) => {
+            if (section === null || typeof section !== 'object')
+                return;
+            for (const [key, entry] of Object.entries(section)) {
+                const name = `${stack}_${key}`;
+                if (name.length > MAX_SWARM_NAME && !skip(entry)) {
+                    problems.push(`compose-file: ${file}: ${kind} ${key} would be named ${name}, ${name.length} characters: Swarm allows ${MAX_SWARM_NAME}; use a shorter stack or ${kind} name`);
+                }
+            }
+        };
+        check('service', doc?.services, () => false);
+        // External networks and those with their own name keep that name.
+        check('network', doc?.networks, entry => entry !== null && typeof entry === 'object' && ('external' in entry || 'name' in entry));
+    }
+    return problems;
 }
 /** The rewritten compose file goes beside the original, so relative paths in it still resolve. */
 function renderedPath(original, token) {
@@ -71697,6 +71855,10 @@ function makePlan(inputs, host) {
     const problems = composeVariableProblems(compose, withImage);
     if (problems.length > 0)
         throw new PlanError(`${problems.join('\n')}\nNothing was deployed.`);
+    // docker stack deploy would create the services before such a name, then stop half done.
+    const tooLong = swarmNameProblems(compose, inputs.stack);
+    if (tooLong.length > 0)
+        throw new PlanError(`${tooLong.join('\n')}. Nothing was deployed.`);
     // Secret and config sources that exist and are set, and names Swarm accepts.
     const secretKey = secretKeyOf(inputs);
     let objects;
@@ -71757,7 +71919,8 @@ function renderDiagram(verdict) {
     const byNode = new Map();
     for (const task of tasks)
         byNode.set(task.node, [...(byNode.get(task.node) ?? []), task]);
-    const label = (text) => text.replace(/["<>]/g, '');
+    // Node and service names come from the swarm: nothing in them may end the label or the fence.
+    const label = (text) => text.replace(/["<>`]/g, '').replace(/[\r\n]+/g, ' ');
     const lines = ['```mermaid', 'flowchart LR'];
     const classes = [];
     let n = 0;
@@ -71775,21 +71938,47 @@ function renderDiagram(verdict) {
     lines.push(...classes, '  classDef running fill:#2da44e,color:#fff,stroke:#1a7f37', '  classDef complete fill:#0969da,color:#fff,stroke:#0550ae', '  classDef failed fill:#cf222e,color:#fff,stroke:#a40e26', '  classDef pending fill:#d4a72c,color:#000,stroke:#9a6700', '  classDef other fill:#d0d7de,color:#57606a,stroke:#8c959f', '```');
     return lines.join('\n');
 }
+/**
+ * Text from the swarm (task errors, update messages, node names) as inline
+ * Markdown: on one line, with every character that could start emphasis, a
+ * link, HTML, an entity, math or strike-through, or end a table cell,
+ * backslash-escaped.
+ */
 function cell(text) {
-    return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+    return text.replace(/[\r\n]/g, ' ').replace(/[\\`*_[\]<>|~&$]/g, '\\$&');
+}
+/** A code span that no backtick in the text can end (and no `|` split, in a table). */
+function code(text) {
+    const flat = text.replace(/[\r\n]/g, ' ').replace(/\|/g, '\\|');
+    const ticks = '`'.repeat(longestRun(flat, '`') + 1);
+    const pad = flat.startsWith('`') || flat.endsWith('`') ? ' ' : '';
+    return `${ticks}${pad}${flat}${pad}${ticks}`;
+}
+/** A fence longer than any backtick run in the text, so the text cannot close it. */
+function fence(text) {
+    return '`'.repeat(Math.max(3, longestRun(text, '`') + 1));
+}
+function longestRun(text, char) {
+    let longest = 0;
+    let run = 0;
+    for (const c of text) {
+        run = c === char ? run + 1 : 0;
+        longest = Math.max(longest, run);
+    }
+    return longest;
 }
 function renderSummary(facts) {
     const { verdict } = facts;
     const lines = [
-        `## swarm-deploy: stack \`${facts.stack}\` ${BADGE[verdict.status]}`,
+        `## swarm-deploy: stack ${code(facts.stack)} ${BADGE[verdict.status]}`,
         '',
-        verdict.summary,
+        cell(verdict.summary),
         '',
-        `Target: \`${facts.target}\` · took ${facts.seconds}s${facts.image ? ` · image \`${facts.image}\`` : ''}`,
+        `Target: ${code(facts.target)} · took ${facts.seconds}s${facts.image ? ` · image ${code(facts.image)}` : ''}`,
         '',
         '| Service | Image | Replicas | Nodes | State |',
         '| --- | --- | --- | --- | --- |',
-        ...verdict.services.map(s => `| ${cell(s.name)} | \`${cell(s.image)}\` | ${s.running}/${s.desired}${s.mode === 'replicated' ? '' : ` (${s.mode})`} | ${cell(s.nodes.join(', ') || '–')} | ${cell(`${s.state}${s.updateState ? ` (${s.updateState})` : ''}: ${s.message}`)} |`)
+        ...verdict.services.map(s => `| ${cell(s.name)} | ${code(s.image)} | ${s.running}/${s.desired}${s.mode === 'replicated' ? '' : ` (${s.mode})`} | ${cell(s.nodes.join(', ') || '–')} | ${cell(`${s.state}${s.updateState ? ` (${s.updateState})` : ''}: ${s.message}`)} |`)
     ];
     const diagram = renderDiagram(verdict);
     if (diagram)
@@ -71798,8 +71987,9 @@ function renderSummary(facts) {
         lines.push('', '### Failed tasks', '');
         for (const { failure, logTail } of facts.diagnoses) {
             lines.push(`- ${cell(describeFailure(failure))}`);
+            const ticks = fence(logTail);
             if (logTail !== '')
-                lines.push('', '  ```text', ...logTail.split('\n').map(l => `  ${l}`), '  ```');
+                lines.push('', `  ${ticks}text`, ...logTail.split('\n').map(l => `  ${l}`), `  ${ticks}`);
         }
     }
     return lines.join('\n') + '\n';
@@ -72730,9 +72920,13 @@ function parseKnownHosts(text) {
         throw new Error('known-hosts: no host key in it');
     return entries;
 }
-/** The name OpenSSH looks up: `host`, or `[host]:port` off port 22. */
+/**
+ * The name OpenSSH looks up: `host`, or `[host]:port` off port 22, lower-cased
+ * as ssh does before any lookup (a hashed name is the HMAC of this text).
+ */
 function hostKeyName(host, port) {
-    return port === 22 ? host : `[${host}]:${port}`;
+    const name = host.toLowerCase();
+    return port === 22 ? name : `[${name}]:${port}`;
 }
 function globToRegExp(glob) {
     const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
@@ -72780,7 +72974,8 @@ function hostKeyAlgorithms(entries, host, port) {
     for (const { keyType, revoked } of entriesFor(entries, host, port)) {
         if (revoked)
             continue;
-        const names = keyType === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [keyType];
+        // An RSA key is verified with SHA-2 signatures only (RFC 8332), as OpenSSH 8.8+ does: ssh-rsa signs with SHA-1.
+        const names = keyType === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256'] : [keyType];
         for (const name of names)
             if (!algorithms.includes(name))
                 algorithms.push(name);
@@ -72958,6 +73153,7 @@ scope.__dirname ??= external_node_path_.dirname((0,external_node_url_namespaceOb
 /* harmony export */   rL: () => (/* binding */ parseTags),
 /* harmony export */   yG: () => (/* binding */ ENV_KEY)
 /* harmony export */ });
+/* unused harmony export steeringName */
 // Pure parsers for action inputs. Every error names the input and the
 // accepted forms, and never echoes a value that might be a secret.
 class InputError extends Error {
@@ -72996,6 +73192,7 @@ function parseLines(raw) {
         .map(line => line.trim())
         .filter(line => line !== '' && !line.startsWith('#'));
 }
+const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f]/;
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /**
  * Multiline `KEY=VALUE`. The value is everything after the first `=` and is
@@ -73019,22 +73216,58 @@ function parseKeyValues(input, raw) {
         if (!ENV_KEY.test(key)) {
             throw new InputError(input, `line ${index + 1}: the name before '=' is not valid: use letters, digits and '_', not starting with a digit`);
         }
+        const steers = steeringName(key);
+        if (steers)
+            throw new InputError(input, `line ${index + 1}: ${key} ${steers}: use another name`);
         if (result.has(key))
             throw new InputError(input, `line ${index + 1} sets the same name as line ${firstLine.get(key)}`);
+        const value = line.slice(eq + 1);
+        // A NUL makes spawn() fail with an error that quotes the value; the
+        // others rewrite the terminal or the log. The value is not quoted back.
+        if (CONTROL.test(value)) {
+            throw new InputError(input, `line ${index + 1}: the value of ${key} holds a control character (NUL, another C0 control other than tab, or DEL): remove it`);
+        }
         firstLine.set(key, index + 1);
-        result.set(key, line.slice(eq + 1));
+        result.set(key, value);
     });
     return result;
 }
-// Swarm names services `<stack>_<service>` and accepts only this shape
-// (swarmkit's name check), at most 63 characters in all.
-const STACK_NAME = /^[a-zA-Z0-9](?:[-_]*[a-zA-Z0-9]+)*$/;
+// These values become the environment of a docker CLI child (`env` of
+// `docker stack deploy`, `build-args` of `docker build`), where such names
+// decide which binary runs, what it loads, where it connects and what it
+// trusts. NODE_ENV is only an application setting, common in compose files.
+const STEERING_NAMES = new Set(['PATH', 'HOME', 'TMPDIR', 'BASH_ENV', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'GODEBUG']);
+const STEERING_PREFIXES = ['LD_', 'DOCKER_', 'BUILDX_', 'BUILDKIT_', 'NODE_'];
+/** Why a variable name must not reach a docker CLI child, or undefined. */
+function steeringName(key) {
+    // Go's proxy settings are read in either case.
+    if (/_PROXY$/i.test(key))
+        return 'would change where the docker CLI connects';
+    if (key === 'NODE_ENV')
+        return undefined;
+    if (STEERING_NAMES.has(key) || STEERING_PREFIXES.some(prefix => key.startsWith(prefix))) {
+        return 'would change how the docker CLI runs (which binary, what it loads, where it connects or what it trusts)';
+    }
+    return undefined;
+}
+// Swarm names services `<stack>_<service>` and networks `<stack>_default`,
+// and accepts a name only if it is at most 63 characters and of this shape
+// (swarmkit's validateAnnotations): letters, digits, '-' and '_', starting
+// and ending with a letter or digit. 50 leaves room for `_default` and a
+// service name. The length is checked first, and the pattern cannot
+// backtrack (swarmkit's own `^[a-zA-Z0-9](?:[-_]*[a-zA-Z0-9]+)*$` is fine in
+// Go's linear engine but exponential in JavaScript's).
+const STACK_NAME = /^[a-zA-Z0-9](?:[a-zA-Z0-9_-]*[a-zA-Z0-9])?$/;
+const STACK_NAME_MAX = 50;
 function parseStackName(input, raw) {
     const name = raw.trim();
     if (name === '')
         throw new InputError(input, 'is required');
-    if (!STACK_NAME.test(name) || name.length > 50) {
-        throw new InputError(input, `'${name}' is not a valid stack name: use letters, digits, '-' and '_', start and end with a letter or digit, at most 50 characters`);
+    if (name.length > STACK_NAME_MAX) {
+        throw new InputError(input, `is ${name.length} characters long: at most ${STACK_NAME_MAX}, so that Swarm's <stack>_<service> names fit in 63`);
+    }
+    if (!STACK_NAME.test(name)) {
+        throw new InputError(input, `'${name}' is not a valid stack name: use letters, digits, '-' and '_', start and end with a letter or digit, at most ${STACK_NAME_MAX} characters`);
     }
     return name;
 }
@@ -73130,10 +73363,34 @@ function parseEcrRegistry(registry) {
 
 
 
-async function ecrToken(region) {
+const ECR_TIMEOUT_MS = 30_000;
+const LOGIN_TIMEOUT_MS = 60_000;
+async function ecrToken(region, options = {}) {
     const { ECRClient, GetAuthorizationTokenCommand } = await __nccwpck_require__.e(/* import() */ 249).then(__nccwpck_require__.t.bind(__nccwpck_require__, 8249, 19));
-    const client = new ECRClient({ region });
-    const response = await client.send(new GetAuthorizationTokenCommand({}));
+    const timeoutMs = options.timeoutMs ?? ECR_TIMEOUT_MS;
+    const client = new ECRClient({ region, ...(options.endpoint ? { endpoint: options.endpoint } : {}) });
+    const signal = AbortSignal.timeout(timeoutMs);
+    // The signal cancels the request; the race also bounds what it may not reach (credential lookups).
+    let onAbort;
+    const aborted = new Promise((_resolve, reject) => {
+        onAbort = () => reject(new Error(`ECR GetAuthorizationToken (region ${region}) did not answer within ${timeoutMs / 1000} s`));
+        signal.addEventListener('abort', onAbort, { once: true });
+    });
+    let response;
+    try {
+        response = await Promise.race([client.send(new GetAuthorizationTokenCommand({}), { abortSignal: signal }), aborted]);
+    }
+    catch (error) {
+        if (signal.aborted)
+            await aborted;
+        throw error;
+    }
+    finally {
+        if (onAbort)
+            signal.removeEventListener('abort', onAbort);
+        aborted.catch(() => undefined);
+        client.destroy();
+    }
     const token = response.authorizationData?.[0]?.authorizationToken;
     if (!token)
         throw new Error(`ECR returned no authorization token for region ${region}`);
@@ -73161,7 +73418,8 @@ function loginArgs(auth) {
 }
 async function login(cli, configDir, auth) {
     await dropCredentialHelper(configDir, auth.registry);
-    await (0,_docker_cli_js__WEBPACK_IMPORTED_MODULE_2__/* .runOrThrow */ .nf)(cli, `docker login to ${auth.registry}`, loginArgs(auth), { stdin: auth.password });
+    // A registry that accepts the connection and never answers must not hold the job.
+    await (0,_docker_cli_js__WEBPACK_IMPORTED_MODULE_2__/* .runOrThrow */ .nf)(cli, `docker login to ${auth.registry}`, loginArgs(auth), { stdin: auth.password, timeoutMs: LOGIN_TIMEOUT_MS });
 }
 // A credential helper for this registry would store the password outside
 // the throwaway config; the file is the only place it may go.
@@ -77723,26 +77981,26 @@ __webpack_unused_export__ = errors.YAMLError;
 __webpack_unused_export__ = errors.YAMLParseError;
 __webpack_unused_export__ = errors.YAMLWarning;
 __webpack_unused_export__ = Alias.Alias;
-__webpack_unused_export__ = identity.isAlias;
+exports.Vj = identity.isAlias;
 __webpack_unused_export__ = identity.isCollection;
 __webpack_unused_export__ = identity.isDocument;
 exports.jh = identity.isMap;
 __webpack_unused_export__ = identity.isNode;
 __webpack_unused_export__ = identity.isPair;
 exports.jn = identity.isScalar;
-__webpack_unused_export__ = identity.isSeq;
+exports.oP = identity.isSeq;
 __webpack_unused_export__ = Pair.Pair;
-__webpack_unused_export__ = Scalar.Scalar;
+exports.X5 = Scalar.Scalar;
 __webpack_unused_export__ = YAMLMap.YAMLMap;
 __webpack_unused_export__ = YAMLSeq.YAMLSeq;
 __webpack_unused_export__ = cst;
 __webpack_unused_export__ = lexer.Lexer;
-__webpack_unused_export__ = lineCounter.LineCounter;
+exports.HN = lineCounter.LineCounter;
 __webpack_unused_export__ = parser.Parser;
 exports.qg = publicApi.parse;
 __webpack_unused_export__ = publicApi.parseAllDocuments;
 exports.Tp = publicApi.parseDocument;
-__webpack_unused_export__ = publicApi.stringify;
+exports.As = publicApi.stringify;
 __webpack_unused_export__ = visit.visit;
 __webpack_unused_export__ = visit.visitAsync;
 
