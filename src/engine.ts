@@ -13,7 +13,15 @@ import type { Rollout } from './converge/rollout.js'
 import { watchOptions } from './converge/rollout.js'
 import { configWarnings } from './converge/warnings.js'
 import { watch } from './converge/watch.js'
-import { deployStack } from './deploy/stack-deploy.js'
+import { deployStack, sourceReader } from './deploy/stack-deploy.js'
+import type { DockerCli } from './docker-cli.js'
+import type { Release } from './release/record.js'
+import { isReleaseName, objectsOf, releaseName, releaseServices } from './release/record.js'
+import type { DeploySource } from './release/rollback.js'
+import { recordedCompose, rollbackSource } from './release/rollback.js'
+import { chooseRelease, liveRelease, ReleaseError } from './release/select.js'
+import { createRelease, loadReleases, pruneReleases, setStatus } from './release/store.js'
+import { releaseRow } from './report/releases.js'
 import { isVersionOf, namesInUse } from './deploy/stack-objects.js'
 import { CliTimeout } from './docker-cli.js'
 import { InputError } from './inputs/parse.js'
@@ -60,6 +68,8 @@ export interface Outcome {
   stats: Stats | undefined
   /** What the summary shows, once there is a verdict. */
   report: ReportFacts | undefined
+  /** The stack's releases after the run, newest first (once the swarm was reached). */
+  releases?: Release[]
   stopped: Stopped | undefined
 }
 
@@ -88,7 +98,7 @@ export async function runDeploy(inputs: Inputs, host: Host, adapters: Adapters, 
     await execute(plan, host, adapters, reporter, secrets, outcome)
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error)
-    const kind = error instanceof PlanError || error instanceof InputError ? 'input' : error instanceof UnreachableError ? 'unreachable' : 'error'
+    const kind = error instanceof PlanError || error instanceof InputError || error instanceof ReleaseError ? 'input' : error instanceof UnreachableError ? 'unreachable' : 'error'
     outcome.stopped = { kind, message }
   }
   return outcome
@@ -108,7 +118,8 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
       await reporter.phase(`Log in to ${auth.registry}`, () => reaching(() => login(cli, workdir.dockerConfig, auth)))
     }
 
-    if (inputs.image) {
+    if (inputs.image && inputs.rollback) reporter.warn(`image: ignored during a rollback, which deploys the recorded images; nothing is built`)
+    else if (inputs.image) {
       const build = inputs.image
       const image = await reporter.phase(`Build and push ${build.repository}`, () => buildAndPush(cli, build))
       outcome.image = image
@@ -130,45 +141,75 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
     const api: SwarmApi = { ...engine, snapshot: async (stack, serviceIds) => redactSnapshot(await engine.snapshot(stack, serviceIds), secrets.list()) }
     try {
       await reporter.phase('Check the target engine', () => checkManager(api, tunnel.lastDialError, reporter))
-      const before = await api.snapshot(inputs.stack)
-      const baseline = baselineOf(before, inputs.stack)
+      const history = await loadReleases(api, inputs.stack)
+      const previous = liveRelease(history)
 
-      const variables = outcome.image ? new Map([...plan.values, ['IMAGE', outcome.image.pinned]]) : plan.values
-      const deployStarted = host.now()
-      const deadline = deployStarted + plan.rollout.timeoutMs
-      const deployPlan = { stack: inputs.stack, composeFiles: inputs.composeFiles, prune: inputs.prune, variables, secretKey: plan.secretKey, deadline }
-      const stopped = await reporter.phase(`Deploy stack ${inputs.stack}`, async () => {
-        try {
-          await deployStack(cli, api, deployPlan, plan.compose, tunnel.socketPath, { files: host.files, now: host.now, info: line => reporter.info(line) })
-          return undefined
-        } catch (error) {
-          if (error instanceof CliTimeout) return error
-          throw error
+      let source: DeploySource
+      if (inputs.rollback) {
+        const rollback = inputs.rollback
+        source = await reporter.phase('Choose the release', async () => {
+          const target = chooseRelease(history, rollback, inputs.stack)
+          reporter.info(`Rolling back to release #${target.number} (${target.status}, ${target.sha.slice(0, 7) || 'no commit'}, ${target.time})`)
+          return rollbackSource(target, plan.values, await existingObjects(api, inputs.stack), workdir.root, host.files)
+        })
+      } else {
+        const variables = outcome.image ? new Map([...plan.values, ['IMAGE', outcome.image.pinned]]) : plan.values
+        source = { compose: plan.compose, composeFiles: inputs.composeFiles, variables, rollbackTo: undefined }
+      }
+      const deadline = host.now() + plan.rollout.timeoutMs
+      const run: DeployRun = { plan, cli, api, tunnel, host, reporter, secrets, outcome, deadline }
+      const first = await deployAndJudge(run, source, history)
+      let verdict = first.verdict
+      let diagnoses = verdict.status === 'converged' ? [] : await reporter.phase('Diagnostics', () => showDiagnostics(api, verdict, first.deployStarted, secrets, reporter))
+      const releases = [first.release, ...history]
+      let stackRollback: Verdict | undefined
+      if (verdict.status !== 'converged' && inputs.onFailure === 'rollback-stack') {
+        const target = liveRelease(history)
+        if (!target) reporter.warn(`on-failure: rollback-stack: stack ${inputs.stack} has no converged release to go back to; leaving it as it is`)
+        else {
+          reporter.info(`Stack ${inputs.stack} ${verdict.status}: putting release #${target.number} back for every service (on-failure: rollback-stack)`)
+          const back = await rollbackSource(target, plan.values, await existingObjects(api, inputs.stack), workdir.root, host.files)
+          const failedRelease = await setStatus(api, first.release, 'rolled-back')
+          releases[0] = failedRelease
+          const second = await deployAndJudge({ ...run, deadline: host.now() + plan.rollout.timeoutMs }, back, releases)
+          releases.unshift(second.release)
+          stackRollback = second.verdict
+          if (second.verdict.status !== 'converged') {
+            diagnoses = [...diagnoses, ...(await reporter.phase('Diagnostics', () => showDiagnostics(api, second.verdict, second.deployStarted, secrets, reporter)))]
+          }
+          const firstVerdict = verdict
+          verdict =
+            second.verdict.status === 'converged'
+              ? { ...second.verdict, status: 'rolled-back', summary: `Stack ${inputs.stack} was rolled back to release #${target.number}: ${firstVerdict.summary}` }
+              : { ...second.verdict, summary: `Stack ${inputs.stack} ${firstVerdict.status} and putting release #${target.number} back ${second.verdict.status}: ${second.verdict.summary}` }
         }
-      })
-      const verdict = stopped
-        ? deployStopped(inputs.stack, stopped)
-        : await waitForVerdict(api, tunnel, plan.rollout, { baseline, deadline, image: outcome.image }, host, reporter, outcome)
+      }
       outcome.verdict = verdict
       outcome.status = verdict.status
-
-      const diagnoses = verdict.status === 'converged' ? [] : await reporter.phase('Diagnostics', () => showDiagnostics(api, verdict, deployStarted, secrets, reporter))
       outcome.diagnoses = diagnoses
 
       reporter.output('status', verdict.status)
       reporter.output('services', servicesOutput(verdict))
+      const live = liveRelease(releases)
+      reporter.output('release', live ? String(live.number) : '')
+      reporter.output('previous-release', previous ? String(previous.number) : '')
+      outcome.releases = releases
       outcome.report = {
         stack: inputs.stack,
         target: tunnel.description,
         image: outcome.image?.pinned,
         verdict,
         diagnoses,
-        seconds: Math.round((host.now() - started) / 1000)
+        seconds: Math.round((host.now() - started) / 1000),
+        releases: releases.slice(0, 5).map(releaseRow),
+        ...(stackRollback ? { firstVerdict: first.verdict } : {})
       }
 
+      const kept = await pruneReleases(api, releases, inputs.keepReleases, line => reporter.info(line))
       if (verdict.status === 'converged') {
         reporter.info(verdict.summary)
-        await reporter.phase('Remove unused secret and config versions', () => pruneVersions(api, inputs.stack, reporter))
+        const keep = new Set(kept.flatMap(objectsOf))
+        await reporter.phase('Remove unused secret and config versions', () => pruneVersions(api, inputs.stack, reporter, keep))
       }
     } finally {
       api.close()
@@ -177,6 +218,100 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
   } finally {
     await workdir.remove()
   }
+}
+
+interface DeployRun {
+  plan: Plan
+  cli: DockerCli
+  api: SwarmApi
+  tunnel: DockerTunnel
+  host: Host
+  reporter: Reporter
+  secrets: Secrets
+  outcome: Outcome
+  deadline: number
+}
+
+/**
+ * One deploy of a source (the compose files, or a recorded release) to a
+ * verdict, recorded as a release as soon as `docker stack deploy` has run.
+ */
+async function deployAndJudge(run: DeployRun, source: DeploySource, known: Release[]): Promise<{ verdict: Verdict; release: Release; deployStarted: number }> {
+  const { plan, cli, api, tunnel, host, reporter, secrets, outcome, deadline } = run
+  const { inputs } = plan
+  const before = await api.snapshot(inputs.stack)
+  const baseline = baselineOf(before, inputs.stack)
+  const deployStarted = host.now()
+  const deployPlan = { stack: inputs.stack, composeFiles: source.composeFiles, prune: inputs.prune, variables: source.variables, secretKey: plan.secretKey, deadline }
+  let release: Release | undefined
+  const record = async (): Promise<Release> => {
+    release ??= await recordDeploy(api, inputs.stack, source, plan.secretKey, host, secrets, known, reporter)
+    return release
+  }
+  const stopped = await reporter.phase(`Deploy stack ${inputs.stack}`, async () => {
+    try {
+      await deployStack(cli, api, deployPlan, source.compose, tunnel.socketPath, { files: host.files, now: host.now, info: line => reporter.info(line) })
+      return undefined
+    } catch (error) {
+      if (error instanceof CliTimeout) return error
+      throw error
+    }
+  }).catch(async (error: unknown) => {
+    // It reached docker stack deploy, which may have changed some services.
+    if (error instanceof Error && error.message.startsWith('docker stack deploy')) await setStatus(api, await record(), 'failed').catch(() => undefined)
+    throw error
+  })
+  await record()
+  const verdict = stopped
+    ? deployStopped(inputs.stack, stopped)
+    : await waitForVerdict(api, tunnel, plan.rollout, { baseline, deadline, image: source.rollbackTo ? undefined : outcome.image }, host, reporter, outcome)
+  const status = verdict.status === 'pending' ? 'timed-out' : verdict.status
+  const labelled = await setStatus(api, await record(), status)
+  reporter.info(`Release #${labelled.number}${source.rollbackTo ? ` (rollback to #${source.rollbackTo.number})` : ''}: ${status}`)
+  return { verdict, release: labelled, deployStarted }
+}
+
+/** What the swarm runs right after the deploy, and how it got there; never a value from env. */
+async function recordDeploy(
+  api: SwarmApi,
+  stack: string,
+  source: DeploySource,
+  secretKey: Buffer,
+  host: Host,
+  secrets: Secrets,
+  known: Release[],
+  reporter: Reporter
+): Promise<Release> {
+  const services = releaseServices(stackServices(await api.snapshot(stack), stack), [...source.variables.entries()].filter(([name]) => name !== 'IMAGE').map(([, v]) => v).concat(secrets.list()))
+  const env = host.env
+  const recorded = source.rollbackTo
+    ? { compose: source.rollbackTo.compose, variables: source.rollbackTo.variables }
+    : recordedCompose(source.compose, { stack, values: source.variables, readSource: sourceReader(source.composeFiles, host.files.read), secretKey })
+  const runUrl = env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}` : ''
+  const release = await createRelease(
+    api,
+    {
+      format: 1,
+      stack,
+      time: new Date(host.now()).toISOString(),
+      sha: source.rollbackTo ? source.rollbackTo.sha : (env.GITHUB_SHA ?? ''),
+      ref: source.rollbackTo ? source.rollbackTo.ref : (env.GITHUB_REF ?? ''),
+      actor: env.GITHUB_ACTOR ?? env.USER ?? '',
+      runUrl,
+      rollbackTo: source.rollbackTo?.number,
+      image: source.rollbackTo ? source.rollbackTo.image : source.variables.get('IMAGE'),
+      services,
+      compose: recorded.compose,
+      variables: recorded.variables
+    },
+    known
+  )
+  reporter.info(`Recorded release #${release.number} as config ${releaseName(stack, release.number)}`)
+  return release
+}
+
+async function existingObjects(api: SwarmApi, stack: string): Promise<Set<string>> {
+  return new Set((await api.listObjects(stack)).map(o => o.name))
 }
 
 interface Wait {
@@ -256,14 +391,16 @@ async function showDiagnostics(api: SwarmApi, verdict: Verdict, deployStarted: n
 }
 
 /**
- * After a successful deploy only: versions that neither the current specs nor
- * the specs kept for rollback use. After a failure nothing is removed, so
+ * After a successful deploy only: versions that neither the current specs,
+ * the specs kept for Swarm's rollback, nor a kept release use. After a failure nothing is removed, so
  * Swarm (or a person) can still roll back.
  */
-async function pruneVersions(api: SwarmApi, stack: string, reporter: Reporter): Promise<void> {
+async function pruneVersions(api: SwarmApi, stack: string, reporter: Reporter, keep: ReadonlySet<string> = new Set()): Promise<void> {
   // Every service of the stack as it is now: the watcher stopped polling those it had decided.
   const inUse = namesInUse(stackServices(await api.snapshot(stack), stack))
-  const unused = (await api.listObjects(stack)).filter(o => isVersionOf(stack, o.name) && !inUse.has(o.name))
+  // A kept release can be rolled back to only while its versions exist.
+  for (const name of keep) inUse.add(name)
+  const unused = (await api.listObjects(stack)).filter(o => isVersionOf(stack, o.name) && !isReleaseName(stack, o.name) && !inUse.has(o.name))
   for (const object of unused) {
     try {
       await api.removeObject(object.kind, object.id)
