@@ -282,7 +282,9 @@ async function recordDeploy(
   known: Release[],
   reporter: Reporter
 ): Promise<Release> {
-  const services = releaseServices(stackServices(await api.snapshot(stack), stack), [...source.variables.entries()].filter(([name]) => name !== 'IMAGE').map(([, v]) => v).concat(secrets.list()))
+  // IMAGE is the image this run pushed, not a value from env.
+  const variables = new Map([...source.variables].filter(([name]) => name !== 'IMAGE'))
+  const services = releaseServices(stackServices(await api.snapshot(stack), stack), variables, secrets.list())
   const env = host.env
   const recorded = source.rollbackTo
     ? { compose: source.rollbackTo.compose, variables: source.rollbackTo.variables }

@@ -163,7 +163,8 @@ export function fakeWorld(options: WorldOptions = {}) {
       calls++
       const stored = configs.get(config.id)
       if (!stored || stored.version !== config.version) throw new Error(`fake swarm: update out of sequence for ${config.name}`)
-      configs.set(config.id, { ...stored, version: stored.version + 1, labels: { ...labels } })
+      // Like raft's index, the version moves by more than one: a client must read it fresh.
+      configs.set(config.id, { ...stored, version: stored.version + 7, labels: { ...labels } })
       effects.push(`label release ${config.name} ${labels['io.swarm-deploy.release.status']}`)
     },
     calls: () => calls,

@@ -2,7 +2,8 @@
 // and redeploys one, and what pruning keeps. In-process with the fake swarm.
 import { describe, expect, it } from '@jest/globals'
 import { runDeploy } from '../../src/engine.js'
-import { decodeRelease, externalized, pinnedImages, variablesOf } from '../../src/release/record.js'
+import { decodeRelease, externalized, pinnedImages, releaseServices, variablesOf } from '../../src/release/record.js'
+import type { Service } from '../../src/swarm/model.js'
 import type { Release } from '../../src/release/record.js'
 import { chooseRelease, parseRollback } from '../../src/release/select.js'
 import type { StoredConfig } from '../../src/swarm/api.js'
@@ -157,5 +158,14 @@ describe('recorded compose text', () => {
     const pinned = pinnedImages(out, 'shop', [{ name: 'shop_web', image: PINNED, secrets: [], configs: [] }])
     expect(pinned).toContain(`image: "${PINNED}"`)
     expect(pinned).toContain('mode: 0400')
+  })
+
+  it('records an image built from a variable by its reference, which a rollback resolves from the current env', () => {
+    const digest = `sha256:${'cd'.repeat(32)}`
+    const service = { ID: 's', Version: { Index: 1 }, Spec: { Name: 'shop_app', TaskTemplate: { ContainerSpec: { Image: `reg.example:5000/base:1@${digest}` } }, Mode: {} } } as Service
+    const [recorded] = releaseServices([service], new Map([['BASE_IMAGE', 'reg.example:5000/base:1'], ['N', '1']]), ['ssh-key-text'])
+    expect(recorded!.image).toBe(`\${BASE_IMAGE}@${digest}`)
+    const text = 'services:\n  app:\n    image: ${BASE_IMAGE}\n'
+    expect(pinnedImages(text, 'shop', [recorded!])).toBe(`services:\n  app:\n    image: "\${BASE_IMAGE}@${digest}"\n`)
   })
 })

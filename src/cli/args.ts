@@ -157,6 +157,9 @@ export function helpText(): string {
     'Outputs (with --json):',
     ...OUTPUTS.map(o => `  ${o.name.padEnd(width)}${o.description}`),
     '',
+    'Releases: swarm-deploy releases --stack NAME [connection flags] [--json] lists the releases recorded',
+    'on the swarm; --rollback previous|NUMBER|SHA redeploys one.',
+    '',
     'Exit codes: 0 converged; 1 failed, rolled back, timed out or another error; 2 bad input (nothing done);',
     '3 registry or swarm unreachable.',
     ''

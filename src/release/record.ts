@@ -88,8 +88,14 @@ export function nextNumber(releases: Release[]): number {
   return releases.reduce((max, r) => Math.max(max, r.number), 0) + 1
 }
 
-/** The services of the stack as deployed: pinned images and the secret and config versions they name. */
-export function releaseServices(services: Service[], hide: readonly string[]): ReleaseService[] {
+/**
+ * The services of the stack as deployed: pinned images and the secret and
+ * config versions they name. An image built from a variable (`image:
+ * ${BASE_IMAGE}`) would carry its value into the record, so the value goes
+ * back to its reference (`${BASE_IMAGE}@sha256:…`), which a rollback resolves
+ * from the current env like the rest of the text.
+ */
+export function releaseServices(services: Service[], variables: ReadonlyMap<string, string>, hide: readonly string[]): ReleaseService[] {
   return services
     .map(service => {
       const container = service.Spec.TaskTemplate.ContainerSpec as
@@ -97,7 +103,7 @@ export function releaseServices(services: Service[], hide: readonly string[]): R
         | undefined
       return {
         name: service.Spec.Name,
-        image: hideValues(container?.Image ?? '', hide),
+        image: hideValues(referencesFor(container?.Image ?? '', variables), hide),
         secrets: (container?.Secrets ?? []).flatMap(s => (s.SecretName ? [s.SecretName] : [])).sort(),
         configs: (container?.Configs ?? []).flatMap(c => (c.ConfigName ? [c.ConfigName] : [])).sort()
       }
@@ -107,14 +113,20 @@ export function releaseServices(services: Service[], hide: readonly string[]): R
 
 export const HIDDEN = '***'
 
-/**
- * An image name built from an env value (`image: app:${TAG}`) would carry it
- * into the record: such a value is cut out. Values shorter than 4 characters
- * cannot be told from the rest of a name.
- */
+/** Values shorter than 4 characters cannot be told from the rest of a name. */
+const SHORTEST = 4
+
+function referencesFor(text: string, variables: ReadonlyMap<string, string>): string {
+  let result = text
+  const longestFirst = [...variables].filter(([, v]) => v.length >= SHORTEST).sort(([, a], [, b]) => b.length - a.length)
+  for (const [name, value] of longestFirst) result = result.split(value).join(`\${${name}}`)
+  return result
+}
+
+/** Any other secret (the SSH key, a registry password) is cut out. */
 function hideValues(text: string, hide: readonly string[]): string {
   let result = text
-  for (const value of [...hide].filter(v => v.length >= 4).sort((a, b) => b.length - a.length)) result = result.split(value).join(HIDDEN)
+  for (const value of [...hide].filter(v => v.length >= SHORTEST).sort((a, b) => b.length - a.length)) result = result.split(value).join(HIDDEN)
   return result
 }
 

@@ -28,8 +28,12 @@ export async function createRelease(api: ReleaseApi, data: Omit<ReleaseData, 'nu
 }
 
 export async function setStatus(api: ReleaseApi, release: Release, status: ReleaseStatus): Promise<Release> {
-  await api.setConfigLabels({ id: release.id, version: release.version, name: releaseName(release.stack, release.number) }, releaseLabels(release.stack, release.number, status))
-  return { ...release, status, version: release.version + 1 }
+  // A config's version is the raft index of its last change: read it fresh, as Swarm refuses a stale one.
+  const name = releaseName(release.stack, release.number)
+  const current = (await api.listConfigs({ [STACK_LABEL]: release.stack, [RELEASE_LABEL]: String(release.number) })).find(c => c.id === release.id)
+  if (!current) throw new Error(`release ${name} is no longer on the swarm`)
+  await api.setConfigLabels({ id: release.id, version: current.version, name }, releaseLabels(release.stack, release.number, status))
+  return { ...release, status }
 }
 
 /** Keeps the newest `keep`, and the live one (the newest converged) whatever its age; returns the kept ones. */
