@@ -24,6 +24,7 @@ import { createRelease, loadReleases, pruneReleases, setStatus } from './release
 import { releaseRow } from './report/releases.js'
 import { isVersionOf, namesInUse } from './deploy/stack-objects.js'
 import { CliTimeout } from './docker-cli.js'
+import { Deployment } from './github/deployments.js'
 import { InputError } from './inputs/parse.js'
 import type { Inputs } from './inputs/inputs.js'
 import type { Plan } from './plan.js'
@@ -92,6 +93,7 @@ export async function runDeploy(inputs: Inputs, host: Host, adapters: Adapters, 
   // Mask first: nothing may print before every secret is registered.
   if (inputs.target.kind === 'ssh') secrets.add(inputs.target.privateKey)
   if (inputs.registry?.username !== undefined) secrets.add(inputs.registry.password)
+  if (inputs.deployment) secrets.add(inputs.deployment.token)
   for (const value of inputs.env.values()) secrets.add(value)
   try {
     const plan = makePlan(inputs, host)
@@ -158,7 +160,12 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
       }
       const deadline = host.now() + plan.rollout.timeoutMs
       const run: DeployRun = { plan, cli, api, tunnel, host, reporter, secrets, outcome, deadline }
-      const first = await deployAndJudge(run, source, history)
+      const deployment = githubDeployment(inputs, host, adapters, reporter)
+      await deployment?.start(source.rollbackTo?.sha || host.env.GITHUB_SHA || host.env.GITHUB_REF || 'HEAD', source.rollbackTo ? `swarm-deploy ${inputs.stack}: rollback to #${source.rollbackTo.number}` : `swarm-deploy ${inputs.stack}`)
+      const first = await deployAndJudge(run, source, history).catch(async (error: unknown) => {
+        await deployment?.finish(false, (error as Error).message)
+        throw error
+      })
       let verdict = first.verdict
       let diagnoses = verdict.status === 'converged' ? [] : await reporter.phase('Diagnostics', () => showDiagnostics(api, verdict, first.deployStarted, secrets, reporter))
       const releases = [first.release, ...history]
@@ -187,6 +194,7 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
       outcome.verdict = verdict
       outcome.status = verdict.status
       outcome.diagnoses = diagnoses
+      await deployment?.finish(verdict.status === 'converged', verdict.summary)
 
       reporter.output('status', verdict.status)
       reporter.output('services', servicesOutput(verdict))
@@ -310,6 +318,20 @@ async function recordDeploy(
   )
   reporter.info(`Recorded release #${release.number} as config ${releaseName(stack, release.number)}`)
   return release
+}
+
+/** GitHub Deployments when an environment is set and the job can reach the API; undefined otherwise. */
+function githubDeployment(inputs: Inputs, host: Host, adapters: Adapters, reporter: Reporter): Deployment | undefined {
+  const wanted = inputs.deployment
+  if (!wanted) return undefined
+  const { GITHUB_REPOSITORY: repository, GITHUB_SERVER_URL: server, GITHUB_RUN_ID: runId } = host.env
+  if (wanted.token === '' || !repository || !adapters.github) {
+    reporter.warn(`GitHub Deployments: environment ${wanted.environment} is set but ${wanted.token === '' ? 'there is no github-token' : 'GITHUB_REPOSITORY is not set'}; the deploy goes on without them`)
+    return undefined
+  }
+  const logUrl = server && runId ? `${server}/${repository}/actions/runs/${runId}` : undefined
+  const client = adapters.github(wanted.token, host.env.GITHUB_API_URL || 'https://api.github.com', repository)
+  return new Deployment(client, { environment: wanted.environment, environmentUrl: wanted.url, logUrl }, line => reporter.warn(line), line => reporter.info(line))
 }
 
 async function existingObjects(api: SwarmApi, stack: string): Promise<Set<string>> {

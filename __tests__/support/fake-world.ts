@@ -235,6 +235,7 @@ export function inputsFor(overrides: Partial<Inputs> = {}): Inputs {
     rollback: undefined,
     keepReleases: 10,
     onFailure: 'swarm',
+    deployment: undefined,
     ...overrides
   }
 }

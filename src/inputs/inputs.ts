@@ -69,6 +69,8 @@ export interface Inputs {
   keepReleases: number
   /** `swarm`: each service's own failure_action; `rollback-stack`: put the last converged release back for every service. */
   onFailure: 'swarm' | 'rollback-stack'
+  /** GitHub Deployments for this environment, when it is set. */
+  deployment: { environment: string; url: string | undefined; token: string } | undefined
 }
 
 export type ReadInput = (name: string) => string
@@ -111,8 +113,23 @@ export function getInputs(read: ReadInput, context: InputContext): Inputs {
     rollbackOnFailure,
     rollback,
     keepReleases,
-    onFailure
+    onFailure,
+    deployment: readDeployment(read)
   }
+}
+
+function readDeployment(read: ReadInput): Inputs['deployment'] {
+  const environment = read('environment').trim()
+  const url = read('environment-url').trim()
+  if (environment === '') {
+    if (url !== '') throw new InputError('environment-url', 'is set but environment is empty: name the environment it belongs to')
+    return undefined
+  }
+  if (url !== '' && !/^https?:\/\/\S+$/.test(url)) throw new InputError('environment-url', `'${url}' is not an http or https URL`)
+  // Outside a runner the default expression reaches the CLI as text: no token.
+  const raw = read('github-token').trim()
+  const token = /^\$\{\{.*\}\}$/.test(raw) ? '' : raw
+  return { environment, url: url === '' ? undefined : url, token }
 }
 
 function readReleases(read: ReadInput): Pick<Inputs, 'rollback' | 'keepReleases' | 'onFailure'> {

@@ -38,7 +38,10 @@ export const INPUTS: readonly InputSpec[] = [
   { name: 'rollback-on-failure', description: 'When Swarm pauses a failing update (`failure_action` pause, its default), ask it to roll back and report `rolled-back`. With false, report `failed` and leave the service paused.', default: 'true' },
   { name: 'rollback', description: 'Redeploy a recorded release instead of the compose files: `previous` (the newest converged release before the live one), a release number, or a commit SHA (7 to 40 characters: its newest converged release). Nothing is built and image is ignored; values come from the current env.' },
   { name: 'keep-releases', description: 'Release records kept on the swarm (configs `<stack>_release_<n>`); older ones are removed, and secret and config versions a kept release uses are kept.', default: '10' },
-  { name: 'on-failure', description: "`swarm`: each service's own `failure_action`. `rollback-stack`: a deploy that does not converge puts the last converged release back for every service, waits for it, and reports `rolled-back`.", default: 'swarm' }
+  { name: 'on-failure', description: "`swarm`: each service's own `failure_action`. `rollback-stack`: a deploy that does not converge puts the last converged release back for every service, waits for it, and reports `rolled-back`.", default: 'swarm' },
+  { name: 'environment', description: 'A GitHub environment: the run creates a deployment for it (statuses `in_progress`, then `success` or `failure`; older deployments go inactive on success). A missing token or permission is one warning, never a failed deploy.' },
+  { name: 'environment-url', description: "The environment's URL, shown on the deployment." },
+  { name: 'github-token', description: 'Token for GitHub Deployments (needs `deployments: write`).', default: '${{ github.token }}', secret: true }
 ]
 
 export const OUTPUTS: ReadonlyArray<{ name: string; description: string }> = [
