@@ -163,8 +163,11 @@ describe('keep-releases', () => {
     const used = configs.flatMap(c => (JSON.parse(c.data) as { services: Array<{ secrets: string[] }> }).services.flatMap(s => s.secrets))
     expect(new Set(used).size).toBe(3)
     expect(secrets()).toEqual([...new Set(used)].sort())
+    // No env value: neither the secret's, NOTE's, nor BASE_IMAGE's (the image is recorded by its reference).
     for (const config of configs) {
-      for (let i = 1; i <= 5; i++) expect(config.data).not.toContain(`token-${run}-${i}`)
+      for (let i = 1; i <= 5; i++) for (const value of [`token-${run}-${i}`, `note-${run}-${i}`]) expect(config.data).not.toContain(value)
+      expect(config.data).not.toContain(`${lab.registry}/lab/busybox:1`)
+      expect(config.data).toContain('${BASE_IMAGE}@sha256:')
     }
 
     const oldest = JSON.parse(configs[0]!.data) as { services: Array<{ secrets: string[] }> }

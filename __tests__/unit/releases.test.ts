@@ -6,6 +6,7 @@ import { decodeRelease, externalized, pinnedImages, releaseServices, variablesOf
 import type { Service } from '../../src/swarm/model.js'
 import type { Release } from '../../src/release/record.js'
 import { chooseRelease, parseRollback } from '../../src/release/select.js'
+import { pruneReleases } from '../../src/release/store.js'
 import type { StoredConfig } from '../../src/swarm/api.js'
 import type { Inputs } from '../../src/inputs/inputs.js'
 import { COMPOSE, DB_PASSWORD, fakeWorld, inputsFor, PINNED, recordingReporter, STACK } from '../support/fake-world.js'
@@ -77,6 +78,17 @@ describe('release records', () => {
     const run = await deploy({ configs, objects }, { keepReleases: 2 })
     expect(run.effects).toContain('remove secret x2')
     expect(run.effects).not.toContain('remove secret x1')
+  })
+})
+
+describe('pruneReleases', () => {
+  it('keeps the newest ones and the live one whatever its age', async () => {
+    const removed: string[] = []
+    const api = { removeObject: async (_kind: string, id: string) => void removed.push(id) } as unknown as Parameters<typeof pruneReleases>[0]
+    const r = (number: number, status: Release['status']) => ({ number, status, id: `c${number}`, stack: STACK }) as Release
+    const kept = await pruneReleases(api, [r(1, 'converged'), r(2, 'converged'), r(3, 'failed'), r(4, 'failed')], 2, () => undefined)
+    expect(kept.map(k => k.number)).toEqual([4, 3, 2])
+    expect(removed).toEqual(['c1'])
   })
 })
 
