@@ -15,7 +15,7 @@ import { configWarnings } from './converge/warnings.js'
 import { watch } from './converge/watch.js'
 import { deployStack, sourceReader } from './deploy/stack-deploy.js'
 import type { DockerCli } from './docker-cli.js'
-import type { Release } from './release/record.js'
+import type { Release, ReleaseStatus } from './release/record.js'
 import { isReleaseName, objectsOf, releaseName, releaseServices } from './release/record.js'
 import type { DeploySource } from './release/rollback.js'
 import { recordedCompose, rollbackSource } from './release/rollback.js'
@@ -168,7 +168,7 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
       })
       let verdict = first.verdict
       let diagnoses = verdict.status === 'converged' ? [] : await reporter.phase('Diagnostics', () => showDiagnostics(api, verdict, first.deployStarted, secrets, reporter))
-      const releases = [first.release, ...history]
+      const releases = first.release ? [first.release, ...history] : [...history]
       let stackRollback: Verdict | undefined
       if (verdict.status !== 'converged' && inputs.onFailure === 'rollback-stack') {
         const target = liveRelease(history)
@@ -176,10 +176,9 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
         else {
           reporter.info(`Stack ${inputs.stack} ${verdict.status}: putting release #${target.number} back for every service (on-failure: rollback-stack)`)
           const back = await rollbackSource(target, plan.values, await existingObjects(api, inputs.stack), workdir.root, host.files)
-          const failedRelease = await setStatus(api, first.release, 'rolled-back')
-          releases[0] = failedRelease
+          if (first.release) releases[0] = await setStatus(api, first.release, 'rolled-back').catch(() => first.release!)
           const second = await deployAndJudge({ ...run, deadline: host.now() + plan.rollout.timeoutMs }, back, releases)
-          releases.unshift(second.release)
+          if (second.release) releases.unshift(second.release)
           stackRollback = second.verdict
           if (second.verdict.status !== 'converged') {
             diagnoses = [...diagnoses, ...(await reporter.phase('Diagnostics', () => showDiagnostics(api, second.verdict, second.deployStarted, secrets, reporter)))]
@@ -244,17 +243,27 @@ interface DeployRun {
  * One deploy of a source (the compose files, or a recorded release) to a
  * verdict, recorded as a release as soon as `docker stack deploy` has run.
  */
-async function deployAndJudge(run: DeployRun, source: DeploySource, known: Release[]): Promise<{ verdict: Verdict; release: Release; deployStarted: number }> {
+async function deployAndJudge(run: DeployRun, source: DeploySource, known: Release[]): Promise<{ verdict: Verdict; release: Release | undefined; deployStarted: number }> {
   const { plan, cli, api, tunnel, host, reporter, secrets, outcome, deadline } = run
   const { inputs } = plan
   const before = await api.snapshot(inputs.stack)
   const baseline = baselineOf(before, inputs.stack)
   const deployStarted = host.now()
   const deployPlan = { stack: inputs.stack, composeFiles: source.composeFiles, prune: inputs.prune, variables: source.variables, secretKey: plan.secretKey, deadline }
-  let release: Release | undefined
-  const record = async (): Promise<Release> => {
-    release ??= await recordDeploy(api, inputs.stack, source, plan.secretKey, host, secrets, known, reporter)
-    return release
+  let recorded: Promise<Release | undefined> | undefined
+  // A record that cannot be written is a warning: it must not fail a deploy the swarm took.
+  const record = (): Promise<Release | undefined> =>
+    (recorded ??= recordDeploy(api, inputs.stack, source, plan.secretKey, host, secrets, known, reporter).catch((error: unknown) => {
+      reporter.warn(`Could not record the release: ${(error as Error).message}`)
+      return undefined
+    }))
+  const label = async (status: ReleaseStatus): Promise<Release | undefined> => {
+    const release = await record()
+    if (!release) return undefined
+    return setStatus(api, release, status).catch((error: unknown) => {
+      reporter.warn(`Could not set release #${release.number} to ${status}: ${(error as Error).message}`)
+      return release
+    })
   }
   const stopped = await reporter.phase(`Deploy stack ${inputs.stack}`, async () => {
     try {
@@ -266,7 +275,7 @@ async function deployAndJudge(run: DeployRun, source: DeploySource, known: Relea
     }
   }).catch(async (error: unknown) => {
     // It reached docker stack deploy, which may have changed some services.
-    if (error instanceof Error && error.message.startsWith('docker stack deploy')) await setStatus(api, await record(), 'failed').catch(() => undefined)
+    if (error instanceof Error && error.message.startsWith('docker stack deploy')) await label('failed')
     throw error
   })
   await record()
@@ -274,8 +283,8 @@ async function deployAndJudge(run: DeployRun, source: DeploySource, known: Relea
     ? deployStopped(inputs.stack, stopped)
     : await waitForVerdict(api, tunnel, plan.rollout, { baseline, deadline, image: source.rollbackTo ? undefined : outcome.image }, host, reporter, outcome)
   const status = verdict.status === 'pending' ? 'timed-out' : verdict.status
-  const labelled = await setStatus(api, await record(), status)
-  reporter.info(`Release #${labelled.number}${source.rollbackTo ? ` (rollback to #${source.rollbackTo.number})` : ''}: ${status}`)
+  const labelled = await label(status)
+  if (labelled) reporter.info(`Release #${labelled.number}${source.rollbackTo ? ` (rollback to #${source.rollbackTo.number})` : ''}: ${status}`)
   return { verdict, release: labelled, deployStarted }
 }
 

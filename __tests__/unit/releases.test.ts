@@ -56,6 +56,17 @@ describe('release records', () => {
     expect(second.outcome.report!.releases!.map(r => r.number)).toEqual([2, 1])
   })
 
+  it('a record the swarm refuses is a warning, and the deploy still converges', async () => {
+    const fake = fakeWorld()
+    fake.files.set('docker-compose.yml', COMPOSE)
+    const real = fake.adapters.swarmApi
+    fake.adapters.swarmApi = socket => ({ ...real(socket), createConfig: async () => Promise.reject(new Error('config too large')) })
+    const reporter = recordingReporter()
+    const outcome = await runDeploy(inputsFor(), fake.host, fake.adapters, reporter)
+    expect(outcome.status).toBe('converged')
+    expect(reporter.events.filter(e => e.kind === 'warn').map(e => e.text)).toEqual(['Could not record the release: config too large'])
+  })
+
   it('labels a deploy that does not converge with its verdict', async () => {
     const run = await deploy({ scenario: 'crash' })
     expect(run.outcome.status).not.toBe('converged')
