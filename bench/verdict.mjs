@@ -339,7 +339,9 @@ function spawnBounded(args, env, boundMs) {
     killed = true
     try {
       process.kill(-child.pid, 'SIGKILL')
-    } catch {}
+    } catch {
+      // already gone
+    }
   }, boundMs)
   const done = new Promise(resolve =>
     child.on('close', code => {
@@ -682,7 +684,9 @@ process.on('SIGINT', async () => {
   for (const group of GROUPS) {
     try {
       process.kill(-group, 'SIGKILL')
-    } catch {}
+    } catch {
+      // already gone
+    }
   }
   await cleanup()
   process.exit(130)

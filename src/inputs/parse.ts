@@ -39,6 +39,8 @@ export function parseLines(raw: string): string[] {
     .filter(line => line !== '' && !line.startsWith('#'))
 }
 
+// Control characters are what this pattern is for: tab is the one allowed.
+// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f]/
 
 export const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/
