@@ -97599,7 +97599,7 @@ scope.__dirname ??= node_path__WEBPACK_IMPORTED_MODULE_0__.dirname((0,node_url__
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _esm_shim_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1920);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5686);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4596);
 
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)();
@@ -97612,7 +97612,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5686:
+/***/ 4596:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -101960,6 +101960,8 @@ function parseLines(raw) {
         .map(line => line.trim())
         .filter(line => line !== '' && !line.startsWith('#'));
 }
+// Control characters are what this pattern is for: tab is the one allowed.
+// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f]/;
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /**
@@ -102454,6 +102456,144 @@ function stableStringify(value) {
     return JSON.stringify(value);
 }
 
+;// CONCATENATED MODULE: ./src/converge/spec.ts
+
+
+/**
+ * A task this deploy started counts as up once it has stayed running for the
+ * service's update monitor period, as Swarm's own updater counts it; a
+ * container that exits a moment after it starts is running in some
+ * snapshots. This is Swarm's default monitor, used when none is set.
+ */
+const DEFAULT_MONITOR_MS = 5_000;
+/** Stable JSON of the task template: equal strings mean Swarm has nothing to roll out. */
+function templateKey(template) {
+    return stableStringify(template);
+}
+const specKeyOf = (spec) => stableStringify(spec);
+function stackServices(snapshot, stack) {
+    return snapshot.services.filter(s => s.Spec.Labels?.[STACK_LABEL] === stack);
+}
+function baselineOf(snapshot, stack) {
+    const services = {};
+    for (const service of stackServices(snapshot, stack)) {
+        services[service.Spec.Name] = {
+            id: service.ID,
+            templateKey: templateKey(service.Spec.TaskTemplate),
+            specKey: specKeyOf(service.Spec),
+            updateStartedAt: service.UpdateStatus?.StartedAt
+        };
+    }
+    return { services, taskIds: snapshot.tasks.map(t => t.ID) };
+}
+/** Record what this deploy put on the swarm, from the first snapshot after `docker stack deploy` returned. */
+function deployedOf(baseline, snapshot, stack) {
+    const deployed = {};
+    for (const service of stackServices(snapshot, stack)) {
+        const before = baseline.services[service.Spec.Name];
+        const specKey = specKeyOf(service.Spec);
+        deployed[service.Spec.Name] = {
+            id: service.ID,
+            spec: service.Spec,
+            specKey,
+            previousKey: service.PreviousSpec ? specKeyOf(service.PreviousSpec) : undefined,
+            change: before === undefined || before.id !== service.ID ? 'created' : before.specKey === specKey ? 'unchanged' : 'updated'
+        };
+    }
+    return deployed;
+}
+/** The service's update monitor period, in ms. */
+function monitorMs(service) {
+    const monitor = service.Spec.UpdateConfig?.Monitor ?? 0;
+    return monitor > 0 ? monitor / 1e6 : DEFAULT_MONITOR_MS;
+}
+const isJob = (mode) => mode === 'replicated-job' || mode === 'global-job';
+function modeOf(service) {
+    const mode = service.Spec.Mode;
+    if (mode.Global)
+        return 'global';
+    if (mode.ReplicatedJob)
+        return 'replicated-job';
+    if (mode.GlobalJob)
+        return 'global-job';
+    return 'replicated';
+}
+/** A task runs the service's current spec (image and forced-restart counter). */
+function runsCurrentSpec(task, service) {
+    const template = service.Spec.TaskTemplate;
+    return (task.Spec.ContainerSpec?.Image === template.ContainerSpec?.Image &&
+        (task.Spec.ForceUpdate ?? 0) === (template.ForceUpdate ?? 0));
+}
+
+;// CONCATENATED MODULE: ./src/converge/rollout.ts
+// Three API calls a cycle: a verdict within ~0.3 s of Swarm's decisive moment.
+const POLL_MS = 250;
+function rolloutOf(inputs) {
+    return { stack: inputs.stack, timeoutMs: inputs.timeoutMs, pollMs: POLL_MS, rollbackOnFailure: inputs.rollbackOnFailure };
+}
+function watchOptions(rollout, wait) {
+    return {
+        stack: rollout.stack,
+        pollMs: rollout.pollMs,
+        rollbackOnFailure: rollout.rollbackOnFailure,
+        baseline: wait.baseline,
+        deployed: wait.deployed,
+        deployedAt: wait.deployedAt,
+        deadline: wait.deadline,
+        log: wait.log,
+        now: wait.now,
+        sleep: wait.sleep
+    };
+}
+
+;// CONCATENATED MODULE: ./src/converge/warnings.ts
+// Compose settings that make Swarm's own verdict unreliable, found before
+// the wait: better a warning now than a "completed" that was not healthy.
+
+// Compared in ms; the API gives healthcheck durations in ns.
+const NS_PER_MS = 1e6;
+const seconds = (ms) => `${Math.round(ms / 100) / 10}s`;
+// Docker's defaults when the spec leaves a field out.
+const DEFAULT_INTERVAL_MS = 30_000;
+const DEFAULT_RETRIES = 3;
+function effectiveHealthcheck(spec, images) {
+    const check = spec?.Healthcheck ?? images.get(spec?.Image ?? '');
+    if (!check?.Test || check.Test.length === 0 || check.Test[0] === 'NONE')
+        return undefined;
+    return check;
+}
+/**
+ * @param images healthchecks baked into images this run built, by the image
+ *   reference the services use (the engine does not report them in the spec).
+ * @param timeLeftMs until the rollout deadline
+ */
+function configWarnings(services, images, timeLeftMs) {
+    const warnings = [];
+    for (const service of services) {
+        const name = service.Spec.Name;
+        const spec = service.Spec.TaskTemplate.ContainerSpec;
+        const check = effectiveHealthcheck(spec, images);
+        const monitor = monitorMs(service);
+        // Whether there is a healthcheck is known for a spec that sets one (or NONE) and for images this run built.
+        const known = spec?.Healthcheck !== undefined || images.has(spec?.Image ?? '');
+        if (service.Spec.UpdateConfig?.Order === 'start-first' && !check && known) {
+            warnings.push(`${name}: update order start-first without a healthcheck: Swarm counts a new task as ready the moment it starts, so old tasks stop before the new ones are known to work`);
+        }
+        if (check) {
+            const intervalMs = check.Interval ? check.Interval / NS_PER_MS : DEFAULT_INTERVAL_MS;
+            const neededMs = (check.StartPeriod ?? 0) / NS_PER_MS + intervalMs * (check.Retries || DEFAULT_RETRIES);
+            if (monitor < neededMs) {
+                warnings.push(`${name}: update monitor (${seconds(monitor)}) is shorter than the healthcheck needs to declare a task unhealthy (start_period + interval × retries = ${seconds(neededMs)}): Swarm may call a failing update completed; raise deploy.update_config.monitor`);
+            }
+        }
+        const startsTasks = !isJob(modeOf(service)) && service.Spec.Mode.Replicated?.Replicas !== 0;
+        if (startsTasks && monitor >= timeLeftMs) {
+            warnings.push(`${name}: update monitor (${seconds(monitor)}) is not shorter than the time left before the timeout (${seconds(timeLeftMs)}): a task this deploy starts counts only once it has stayed up that long, so the rollout cannot converge in time; raise the timeout input`);
+        }
+    }
+    return warnings;
+}
+
 ;// CONCATENATED MODULE: ./src/converge/spec-diff.ts
 // What differs between two service specs, said in names a person can act on
 // and never with a value: environment values, label values, command lines
@@ -102526,67 +102666,12 @@ function specChanges(before, after) {
     return changes;
 }
 
-;// CONCATENATED MODULE: ./src/converge/judge.ts
+;// CONCATENATED MODULE: ./src/converge/tasks.ts
 
-
-
-/**
- * A spec change that starts no rolling update (swarmkit skips updates for
- * some fields) is accepted once its tasks run and this long has passed
- * without Swarm starting one.
- */
-const NO_UPDATE_GRACE_MS = 10_000;
-/**
- * A task this deploy started counts as up once it has stayed running for the
- * service's update monitor period, as Swarm's own updater counts it; a
- * container that exits a moment after it starts is running in some
- * snapshots. This is Swarm's default monitor, used when none is set.
- */
-const DEFAULT_MONITOR_MS = 5_000;
-/** "no suitable node" can clear when a node joins or frees up; past this it fails. */
-const UNSCHEDULABLE_GRACE_MS = 15_000;
-// Task errors that no retry will fix.
-const PULL_ERROR = /no such image|pull access denied|manifest unknown|manifest for .* not found|repository does not exist|unauthorized|denied: /i;
 const ACTIVE_DESIRED = new Set(['new', 'allocated', 'pending', 'assigned', 'accepted', 'preparing', 'ready', 'starting', 'running']);
 const FAILED_STATES = new Set(['failed', 'rejected']);
 // Tasks on these nodes will be replaced elsewhere (or, for a global service, are not owed).
 const GONE_NODE_STATES = new Set(['down', 'disconnected']);
-/** Stable JSON of the task template: equal strings mean Swarm has nothing to roll out. */
-function templateKey(template) {
-    return stableStringify(template);
-}
-const specKeyOf = (spec) => stableStringify(spec);
-function stackServices(snapshot, stack) {
-    return snapshot.services.filter(s => s.Spec.Labels?.[STACK_LABEL] === stack);
-}
-function baselineOf(snapshot, stack) {
-    const services = {};
-    for (const service of stackServices(snapshot, stack)) {
-        services[service.Spec.Name] = {
-            id: service.ID,
-            templateKey: templateKey(service.Spec.TaskTemplate),
-            specKey: specKeyOf(service.Spec),
-            updateStartedAt: service.UpdateStatus?.StartedAt
-        };
-    }
-    return { services, taskIds: snapshot.tasks.map(t => t.ID) };
-}
-/** Record what this deploy put on the swarm, from the first snapshot after `docker stack deploy` returned. */
-function deployedOf(baseline, snapshot, stack) {
-    const deployed = {};
-    for (const service of stackServices(snapshot, stack)) {
-        const before = baseline.services[service.Spec.Name];
-        const specKey = specKeyOf(service.Spec);
-        deployed[service.Spec.Name] = {
-            id: service.ID,
-            spec: service.Spec,
-            specKey,
-            previousKey: service.PreviousSpec ? specKeyOf(service.PreviousSpec) : undefined,
-            change: before === undefined || before.id !== service.ID ? 'created' : before.specKey === specKey ? 'unchanged' : 'updated'
-        };
-    }
-    return deployed;
-}
 /**
  * Fold one snapshot into the record of when each task was first seen running.
  * Tasks that stopped running or left the snapshot are dropped, so a task is
@@ -102599,28 +102684,6 @@ function seenRunning(previous, snapshot, sinceDeployMs) {
             next.set(task.ID, previous.get(task.ID) ?? sinceDeployMs);
     }
     return next;
-}
-/** The service's update monitor period, in ms. */
-function monitorMs(service) {
-    const monitor = service.Spec.UpdateConfig?.Monitor ?? 0;
-    return monitor > 0 ? monitor / 1e6 : DEFAULT_MONITOR_MS;
-}
-const isJob = (mode) => mode === 'replicated-job' || mode === 'global-job';
-function modeOf(service) {
-    const mode = service.Spec.Mode;
-    if (mode.Global)
-        return 'global';
-    if (mode.ReplicatedJob)
-        return 'replicated-job';
-    if (mode.GlobalJob)
-        return 'global-job';
-    return 'replicated';
-}
-/** A task runs the service's current spec (image and forced-restart counter). */
-function runsCurrentSpec(task, service) {
-    const template = service.Spec.TaskTemplate;
-    return (task.Spec.ContainerSpec?.Image === template.ContainerSpec?.Image &&
-        (task.Spec.ForceUpdate ?? 0) === (template.ForceUpdate ?? 0));
 }
 function hostname(nodes, id) {
     if (!id)
@@ -102699,6 +102762,35 @@ function taskViews(service, tasks, fresh, nodes) {
         current: runsCurrentSpec(t, service)
     }));
 }
+function failuresOf(service, tasks, fresh, nodes) {
+    return tasks
+        .filter(t => fresh(t) && FAILED_STATES.has(t.Status.State))
+        .map(t => ({
+        taskId: t.ID,
+        service: service.Spec.Name,
+        slot: t.Slot,
+        node: hostname(nodes, t.NodeID),
+        state: t.Status.State,
+        error: t.Status.Err || t.Status.Message || '(no error reported)',
+        exitCode: t.Status.ContainerStatus?.ExitCode,
+        containerId: t.Status.ContainerStatus?.ContainerID
+    }));
+}
+
+;// CONCATENATED MODULE: ./src/converge/judge.ts
+
+
+
+/**
+ * A spec change that starts no rolling update (swarmkit skips updates for
+ * some fields) is accepted once its tasks run and this long has passed
+ * without Swarm starting one.
+ */
+const NO_UPDATE_GRACE_MS = 10_000;
+/** "no suitable node" can clear when a node joins or frees up; past this it fails. */
+const UNSCHEDULABLE_GRACE_MS = 15_000;
+// Task errors that no retry will fix.
+const PULL_ERROR = /no such image|pull access denied|manifest unknown|manifest for .* not found|repository does not exist|unauthorized|denied: /i;
 /** Why a service will not converge without a person, if it will not. */
 function hopeless(mode, change, count, currentFailures, unplaceable) {
     if (unplaceable)
@@ -102720,20 +102812,6 @@ function hopeless(mode, change, count, currentFailures, unplaceable) {
         return `the new service fails to start and has no previous version to roll back to: ${first.error}`;
     }
     return undefined;
-}
-function failuresOf(service, tasks, fresh, nodes) {
-    return tasks
-        .filter(t => fresh(t) && FAILED_STATES.has(t.Status.State))
-        .map(t => ({
-        taskId: t.ID,
-        service: service.Spec.Name,
-        slot: t.Slot,
-        node: hostname(nodes, t.NodeID),
-        state: t.Status.State,
-        error: t.Status.Err || t.Status.Message || '(no error reported)',
-        exitCode: t.Status.ContainerStatus?.ExitCode,
-        containerId: t.Status.ContainerStatus?.ContainerID
-    }));
 }
 /**
  * Someone else changed or replaced a service this deploy changed, so what
@@ -102797,7 +102875,7 @@ function judgeService(service, baseline, mine, snapshot, clock, nodes, fresh) {
     const stuck = hopeless(mode, change, count, currentFailures, unplaceable);
     switch (ownUpdate?.State) {
         case 'paused':
-            return clock.rollbackOnFailure === false
+            return !clock.rollbackOnFailure
                 ? { ...verdict, state: 'failed', message: `update paused by Swarm${swarmSays}; left paused (rollback-on-failure: false)` }
                 : { ...verdict, state: 'rolling-back', rollbackWanted: true, message: `update paused by Swarm${swarmSays}; asking it to roll back` };
         case 'rollback_started':
@@ -102937,76 +103015,8 @@ function summarize(services, stack, status) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/converge/rollout.ts
-// Three API calls a cycle: a verdict within ~0.3 s of Swarm's decisive moment.
-const POLL_MS = 250;
-function rolloutOf(inputs) {
-    return { stack: inputs.stack, timeoutMs: inputs.timeoutMs, pollMs: POLL_MS, rollbackOnFailure: inputs.rollbackOnFailure };
-}
-function watchOptions(rollout, wait) {
-    return {
-        stack: rollout.stack,
-        pollMs: rollout.pollMs,
-        rollbackOnFailure: rollout.rollbackOnFailure,
-        baseline: wait.baseline,
-        deployed: wait.deployed,
-        deployedAt: wait.deployedAt,
-        deadline: wait.deadline,
-        log: wait.log,
-        now: wait.now,
-        sleep: wait.sleep
-    };
-}
-
-;// CONCATENATED MODULE: ./src/converge/warnings.ts
-// Compose settings that make Swarm's own verdict unreliable, found before
-// the wait: better a warning now than a "completed" that was not healthy.
-
-// Compared in ms; the API gives healthcheck durations in ns.
-const NS_PER_MS = 1e6;
-const seconds = (ms) => `${Math.round(ms / 100) / 10}s`;
-// Docker's defaults when the spec leaves a field out.
-const DEFAULT_INTERVAL_MS = 30_000;
-const DEFAULT_RETRIES = 3;
-function effectiveHealthcheck(spec, images) {
-    const check = spec?.Healthcheck ?? images.get(spec?.Image ?? '');
-    if (!check?.Test || check.Test.length === 0 || check.Test[0] === 'NONE')
-        return undefined;
-    return check;
-}
-/**
- * @param images healthchecks baked into images this run built, by the image
- *   reference the services use (the engine does not report them in the spec).
- * @param timeLeftMs until the rollout deadline
- */
-function configWarnings(services, images, timeLeftMs) {
-    const warnings = [];
-    for (const service of services) {
-        const name = service.Spec.Name;
-        const spec = service.Spec.TaskTemplate.ContainerSpec;
-        const check = effectiveHealthcheck(spec, images);
-        const monitor = monitorMs(service);
-        // Whether there is a healthcheck is known for a spec that sets one (or NONE) and for images this run built.
-        const known = spec?.Healthcheck !== undefined || images.has(spec?.Image ?? '');
-        if (service.Spec.UpdateConfig?.Order === 'start-first' && !check && known) {
-            warnings.push(`${name}: update order start-first without a healthcheck: Swarm counts a new task as ready the moment it starts, so old tasks stop before the new ones are known to work`);
-        }
-        if (check) {
-            const intervalMs = check.Interval ? check.Interval / NS_PER_MS : DEFAULT_INTERVAL_MS;
-            const neededMs = (check.StartPeriod ?? 0) / NS_PER_MS + intervalMs * (check.Retries || DEFAULT_RETRIES);
-            if (monitor < neededMs) {
-                warnings.push(`${name}: update monitor (${seconds(monitor)}) is shorter than the healthcheck needs to declare a task unhealthy (start_period + interval × retries = ${seconds(neededMs)}): Swarm may call a failing update completed; raise deploy.update_config.monitor`);
-            }
-        }
-        const startsTasks = !isJob(modeOf(service)) && service.Spec.Mode.Replicated?.Replicas !== 0;
-        if (startsTasks && monitor >= timeLeftMs) {
-            warnings.push(`${name}: update monitor (${seconds(monitor)}) is not shorter than the time left before the timeout (${seconds(timeLeftMs)}): a task this deploy starts counts only once it has stayed up that long, so the rollout cannot converge in time; raise the timeout input`);
-        }
-    }
-    return warnings;
-}
-
 ;// CONCATENATED MODULE: ./src/converge/watch.ts
+
 
 const HEARTBEAT_MS = 30_000;
 function progressLines(verdict) {
@@ -103932,7 +103942,8 @@ async function reaching(fn) {
     }
 }
 async function runDeploy(inputs, host, adapters, reporter) {
-    const outcome = { status: undefined, verdict: undefined, image: undefined, diagnoses: [], stats: undefined, report: undefined, stopped: undefined };
+    const startedAt = host.now();
+    const outcome = { status: undefined, verdict: undefined, image: undefined, diagnoses: [], stats: undefined, report: undefined, stopped: undefined, startedAt, phases: [] };
     const secrets = new Secrets(value => reporter.secret(value));
     // Mask first: nothing may print before every secret is registered.
     if (inputs.target.kind === 'ssh')
@@ -103943,7 +103954,7 @@ async function runDeploy(inputs, host, adapters, reporter) {
         secrets.add(value);
     try {
         const plan = makePlan(inputs, host);
-        await execute(plan, host, adapters, reporter, secrets, outcome);
+        await execute(plan, host, adapters, timingPhases(reporter, host.now, startedAt, outcome.phases), secrets, outcome);
     }
     catch (error) {
         const message = error instanceof Error ? error.message : String(error);
@@ -103951,6 +103962,27 @@ async function runDeploy(inputs, host, adapters, reporter) {
         outcome.stopped = { kind, message };
     }
     return outcome;
+}
+/** The reporter, with each phase's time also kept for the outcome. */
+function timingPhases(reporter, now, startedAt, into) {
+    return {
+        secret: value => reporter.secret(value),
+        info: line => reporter.info(line),
+        warn: line => reporter.warn(line),
+        debug: line => reporter.debug(line),
+        command: argv => reporter.command(argv),
+        stream: (chunk, from) => reporter.stream(chunk, from),
+        output: (name, value) => reporter.output(name, value),
+        async phase(title, fn) {
+            const began = now();
+            try {
+                return await reporter.phase(title, fn);
+            }
+            finally {
+                into.push({ title, startMs: began - startedAt, ms: now() - began });
+            }
+        }
+    };
 }
 async function execute(plan, host, adapters, reporter, secrets, outcome) {
     const { inputs } = plan;

@@ -51,6 +51,13 @@ export interface Stopped {
   message: string
 }
 
+/** One phase of the run: its title, when it began (ms after the run began) and how long it took. */
+export interface PhaseTime {
+  title: string
+  startMs: number
+  ms: number
+}
+
 export interface Outcome {
   /** The verdict's status; undefined when the run stopped before there was anything to judge. */
   status: StackStatus | undefined
@@ -61,6 +68,9 @@ export interface Outcome {
   /** What the summary shows, once there is a verdict. */
   report: ReportFacts | undefined
   stopped: Stopped | undefined
+  /** Epoch ms when the run began, and where its time went, phase by phase. */
+  startedAt: number
+  phases: PhaseTime[]
 }
 
 /** The registry or the swarm did not answer. */
@@ -77,7 +87,8 @@ async function reaching<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 export async function runDeploy(inputs: Inputs, host: Host, adapters: Adapters, reporter: Reporter): Promise<Outcome> {
-  const outcome: Outcome = { status: undefined, verdict: undefined, image: undefined, diagnoses: [], stats: undefined, report: undefined, stopped: undefined }
+  const startedAt = host.now()
+  const outcome: Outcome = { status: undefined, verdict: undefined, image: undefined, diagnoses: [], stats: undefined, report: undefined, stopped: undefined, startedAt, phases: [] }
   const secrets = new Secrets(value => reporter.secret(value))
   // Mask first: nothing may print before every secret is registered.
   if (inputs.target.kind === 'ssh') secrets.add(inputs.target.privateKey)
@@ -85,13 +96,34 @@ export async function runDeploy(inputs: Inputs, host: Host, adapters: Adapters, 
   for (const value of inputs.env.values()) secrets.add(value)
   try {
     const plan = makePlan(inputs, host)
-    await execute(plan, host, adapters, reporter, secrets, outcome)
+    await execute(plan, host, adapters, timingPhases(reporter, host.now, startedAt, outcome.phases), secrets, outcome)
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error)
     const kind = error instanceof PlanError || error instanceof InputError ? 'input' : error instanceof UnreachableError ? 'unreachable' : 'error'
     outcome.stopped = { kind, message }
   }
   return outcome
+}
+
+/** The reporter, with each phase's time also kept for the outcome. */
+function timingPhases(reporter: Reporter, now: () => number, startedAt: number, into: PhaseTime[]): Reporter {
+  return {
+    secret: value => reporter.secret(value),
+    info: line => reporter.info(line),
+    warn: line => reporter.warn(line),
+    debug: line => reporter.debug(line),
+    command: argv => reporter.command(argv),
+    stream: (chunk, from) => reporter.stream(chunk, from),
+    output: (name, value) => reporter.output(name, value),
+    async phase(title, fn) {
+      const began = now()
+      try {
+        return await reporter.phase(title, fn)
+      } finally {
+        into.push({ title, startMs: began - startedAt, ms: now() - began })
+      }
+    }
+  }
 }
 
 async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Reporter, secrets: Secrets, outcome: Outcome): Promise<void> {

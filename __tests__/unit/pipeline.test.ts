@@ -39,6 +39,16 @@ describe('runDeploy', () => {
     expect(outcome.report).toMatchObject({ stack: STACK, target: 'fake@manager:22', image: PINNED })
   })
 
+  it('keeps where the time went, phase by phase, in the outcome', async () => {
+    const { outcome, reporter } = await deploy()
+    expect(outcome.phases.map(p => p.title)).toEqual(reporter.phases())
+    for (const [i, phase] of outcome.phases.entries()) {
+      expect(phase.ms).toBeGreaterThanOrEqual(0)
+      if (i > 0) expect(phase.startMs).toBeGreaterThanOrEqual(outcome.phases[i - 1]!.startMs + outcome.phases[i - 1]!.ms)
+    }
+    expect(outcome.phases.find(p => p.title === 'Wait for the rollout')!.ms).toBeGreaterThan(0)
+  })
+
   it('sets every output once it is known', async () => {
     const { reporter } = await deploy()
     const outputs = reporter.outputs()

@@ -31,6 +31,8 @@ export function jsonResult(outputs: Record<string, string>, outcome: Outcome | u
     digest: outputs.digest ?? null,
     services: outputs.services === undefined ? null : (JSON.parse(outputs.services) as unknown),
     stats: outcome?.stats ?? null,
+    startedAt: outcome?.startedAt ?? null,
+    phases: outcome?.phases ?? [],
     error: error ?? null,
     exitCode: code
   }
