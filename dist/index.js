@@ -101725,6 +101725,7 @@ function localDial(onError, children) {
 /** Serve `socketPath`, dialling the engine once per accepted connection. */
 async function serve(socketPath, dial, log) {
     const open = new Set();
+    const traffic = { bytesRead: 0, bytesWritten: 0, channels: 0, maxChannels: 0 };
     const server = external_node_net_.createServer(local => {
         open.add(local);
         local.on('close', () => open.delete(local));
@@ -101734,6 +101735,11 @@ async function serve(socketPath, dial, log) {
                 remote.destroy();
                 return;
             }
+            traffic.channels += 1;
+            traffic.maxChannels = Math.max(traffic.maxChannels, traffic.channels);
+            remote.once('close', () => (traffic.channels -= 1));
+            remote.on('data', (chunk) => (traffic.bytesRead += chunk.length));
+            local.on('data', (chunk) => (traffic.bytesWritten += chunk.length));
             local.pipe(remote);
             remote.pipe(local);
             const closeBoth = () => {
@@ -101753,6 +101759,7 @@ async function serve(socketPath, dial, log) {
         server.listen(socketPath, () => resolve());
     });
     return {
+        traffic,
         // Idle keep-alive connections would hold close() open forever.
         close: () => new Promise(resolve => {
             server.close(() => resolve());
@@ -101798,6 +101805,7 @@ async function openTunnel(target, socketPath, log, options = {}) {
         description: target.kind === 'ssh' ? `${target.user}@${target.host}:${target.port}` : "the runner's Docker engine",
         lastDialError: () => lastError,
         sshConnections: () => opened.length,
+        traffic: () => ({ ...server.traffic }),
         close: async () => {
             await server.close();
             release();
@@ -104073,6 +104081,7 @@ async function waitForVerdict(api, tunnel, rollout, wait, host, reporter, outcom
     for (const warning of configWarnings(stackServices(after, rollout.stack), images, wait.deadline - host.now()))
         reporter.warn(warning);
     const callsBeforeWait = api.calls();
+    const readBeforeWait = tunnel.traffic().bytesRead;
     const { verdict, polls, verdictAt } = await reporter.phase('Wait for the rollout', () => watch(api, watchOptions(rollout, {
         baseline: wait.baseline,
         deployed,
@@ -104089,6 +104098,9 @@ async function waitForVerdict(api, tunnel, rollout, wait, host, reporter, outcom
         apiCalls: waitCalls,
         apiCallsTotal: api.calls(),
         sshConnections: tunnel.sshConnections(),
+        bytesRead: tunnel.traffic().bytesRead - readBeforeWait,
+        bytesReadTotal: tunnel.traffic().bytesRead,
+        maxChannels: tunnel.traffic().maxChannels,
         maxRssBytes: host.maxRssBytes(),
         verdictAt,
         deployedAt

@@ -35,6 +35,10 @@ export interface Stats {
   apiCalls: number
   apiCallsTotal: number
   sshConnections: number
+  /** Bytes read from the engine while waiting, and in the whole run; the most engine connections open at once. */
+  bytesRead: number
+  bytesReadTotal: number
+  maxChannels: number
   maxRssBytes: number
   /** Epoch ms: `docker stack deploy` returned, and the verdict was reached. */
   deployedAt: number
@@ -234,6 +238,7 @@ async function waitForVerdict(
   const deployed = deployedOf(wait.baseline, after, rollout.stack)
   for (const warning of configWarnings(stackServices(after, rollout.stack), images, wait.deadline - host.now())) reporter.warn(warning)
   const callsBeforeWait = api.calls()
+  const readBeforeWait = tunnel.traffic().bytesRead
 
   const { verdict, polls, verdictAt } = await reporter.phase('Wait for the rollout', () =>
     watch(
@@ -257,6 +262,9 @@ async function waitForVerdict(
     apiCalls: waitCalls,
     apiCallsTotal: api.calls(),
     sshConnections: tunnel.sshConnections(),
+    bytesRead: tunnel.traffic().bytesRead - readBeforeWait,
+    bytesReadTotal: tunnel.traffic().bytesRead,
+    maxChannels: tunnel.traffic().maxChannels,
     maxRssBytes: host.maxRssBytes(),
     verdictAt,
     deployedAt

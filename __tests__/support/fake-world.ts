@@ -129,9 +129,16 @@ export function fakeWorld(options: WorldOptions = {}) {
     }
   }
 
+  let bytesRead = 0
   const api: SwarmApi = {
     info: async () => (calls++, effects.push('info'), { serverVersion: '20.10.24', isManager: true, swarmState: 'active' }),
-    snapshot: async () => (calls++, snapshot()),
+    snapshot: async () => {
+      calls++
+      const reply = snapshot()
+      // What a real engine would send back through the tunnel for it.
+      bytesRead += JSON.stringify(reply).length
+      return reply
+    },
     taskLogs: async taskId => {
       calls++
       effects.push(`logs ${taskId}`)
@@ -150,6 +157,7 @@ export function fakeWorld(options: WorldOptions = {}) {
     description: 'fake@manager:22',
     lastDialError: () => undefined,
     sshConnections: () => 1,
+    traffic: () => ({ bytesRead, bytesWritten: 0, channels: 1, maxChannels: 1 }),
     close: async () => void effects.push('tunnel closed')
   }
 

@@ -36,6 +36,10 @@ describe('runDeploy', () => {
     expect(outcome.stats!.polls).toBeGreaterThan(1)
     expect(outcome.stats!.apiCalls).toBeGreaterThanOrEqual(outcome.stats!.polls)
     expect(outcome.stats!.apiCallsTotal).toBeGreaterThan(outcome.stats!.apiCalls)
+    // Bytes read while waiting, and in the whole run (the baseline and the first snapshot after the deploy too).
+    expect(outcome.stats!.bytesRead).toBeGreaterThan(0)
+    expect(outcome.stats!.bytesReadTotal).toBeGreaterThan(outcome.stats!.bytesRead)
+    expect(outcome.stats!.maxChannels).toBe(1)
     expect(outcome.report).toMatchObject({ stack: STACK, target: 'fake@manager:22', image: PINNED })
   })
 

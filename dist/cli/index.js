@@ -70261,6 +70261,7 @@ function localDial(onError, children) {
 /** Serve `socketPath`, dialling the engine once per accepted connection. */
 async function serve(socketPath, dial, log) {
     const open = new Set();
+    const traffic = { bytesRead: 0, bytesWritten: 0, channels: 0, maxChannels: 0 };
     const server = external_node_net_namespaceObject.createServer(local => {
         open.add(local);
         local.on('close', () => open.delete(local));
@@ -70270,6 +70271,11 @@ async function serve(socketPath, dial, log) {
                 remote.destroy();
                 return;
             }
+            traffic.channels += 1;
+            traffic.maxChannels = Math.max(traffic.maxChannels, traffic.channels);
+            remote.once('close', () => (traffic.channels -= 1));
+            remote.on('data', (chunk) => (traffic.bytesRead += chunk.length));
+            local.on('data', (chunk) => (traffic.bytesWritten += chunk.length));
             local.pipe(remote);
             remote.pipe(local);
             const closeBoth = () => {
@@ -70289,6 +70295,7 @@ async function serve(socketPath, dial, log) {
         server.listen(socketPath, () => resolve());
     });
     return {
+        traffic,
         // Idle keep-alive connections would hold close() open forever.
         close: () => new Promise(resolve => {
             server.close(() => resolve());
@@ -70334,6 +70341,7 @@ async function openTunnel(target, socketPath, log, options = {}) {
         description: target.kind === 'ssh' ? `${target.user}@${target.host}:${target.port}` : "the runner's Docker engine",
         lastDialError: () => lastError,
         sshConnections: () => opened.length,
+        traffic: () => ({ ...server.traffic }),
         close: async () => {
             await server.close();
             release();
@@ -72283,6 +72291,7 @@ async function waitForVerdict(api, tunnel, rollout, wait, host, reporter, outcom
     for (const warning of configWarnings(stackServices(after, rollout.stack), images, wait.deadline - host.now()))
         reporter.warn(warning);
     const callsBeforeWait = api.calls();
+    const readBeforeWait = tunnel.traffic().bytesRead;
     const { verdict, polls, verdictAt } = await reporter.phase('Wait for the rollout', () => watch(api, watchOptions(rollout, {
         baseline: wait.baseline,
         deployed,
@@ -72299,6 +72308,9 @@ async function waitForVerdict(api, tunnel, rollout, wait, host, reporter, outcom
         apiCalls: waitCalls,
         apiCallsTotal: api.calls(),
         sshConnections: tunnel.sshConnections(),
+        bytesRead: tunnel.traffic().bytesRead - readBeforeWait,
+        bytesReadTotal: tunnel.traffic().bytesRead,
+        maxChannels: tunnel.traffic().maxChannels,
         maxRssBytes: host.maxRssBytes(),
         verdictAt,
         deployedAt

@@ -27,7 +27,18 @@ export interface DockerTunnel {
   lastDialError(): string | undefined
   /** SSH connections opened so far (1 unless one dropped and was reopened). */
   sshConnections(): number
+  /** What went through the socket so far. */
+  traffic(): TunnelTraffic
   close(): Promise<void>
+}
+
+export interface TunnelTraffic {
+  /** Bytes from the engine to the runner, and from the runner to the engine. */
+  bytesRead: number
+  bytesWritten: number
+  /** Engine connections (SSH channels) open now, and the most open at once. */
+  channels: number
+  maxChannels: number
 }
 
 const CONNECT_TIMEOUT_MS = 20_000
@@ -166,8 +177,9 @@ function localDial(onError: (text: string) => void, children: Set<ChildProcess>)
 }
 
 /** Serve `socketPath`, dialling the engine once per accepted connection. */
-async function serve(socketPath: string, dial: Dial, log: Log): Promise<{ close(): Promise<void> }> {
+async function serve(socketPath: string, dial: Dial, log: Log): Promise<{ close(): Promise<void>; traffic: TunnelTraffic }> {
   const open = new Set<net.Socket>()
+  const traffic: TunnelTraffic = { bytesRead: 0, bytesWritten: 0, channels: 0, maxChannels: 0 }
   const server = net.createServer(local => {
     open.add(local)
     local.on('close', () => open.delete(local))
@@ -178,6 +190,11 @@ async function serve(socketPath: string, dial: Dial, log: Log): Promise<{ close(
           remote.destroy()
           return
         }
+        traffic.channels += 1
+        traffic.maxChannels = Math.max(traffic.maxChannels, traffic.channels)
+        remote.once('close', () => (traffic.channels -= 1))
+        remote.on('data', (chunk: Buffer) => (traffic.bytesRead += chunk.length))
+        local.on('data', (chunk: Buffer) => (traffic.bytesWritten += chunk.length))
         local.pipe(remote)
         remote.pipe(local)
         const closeBoth = (): void => {
@@ -199,6 +216,7 @@ async function serve(socketPath: string, dial: Dial, log: Log): Promise<{ close(
     server.listen(socketPath, () => resolve())
   })
   return {
+    traffic,
     // Idle keep-alive connections would hold close() open forever.
     close: () =>
       new Promise<void>(resolve => {
@@ -228,7 +246,7 @@ export async function openTunnel(target: SshTarget | { kind: 'local' }, socketPa
     for (const ssh of opened) ssh.dispose()
     for (const child of children) child.kill()
   }
-  let server: { close(): Promise<void> }
+  let server: { close(): Promise<void>; traffic: TunnelTraffic }
   try {
     server = await serve(socketPath, dial, log)
   } catch (error) {
@@ -240,6 +258,7 @@ export async function openTunnel(target: SshTarget | { kind: 'local' }, socketPa
     description: target.kind === 'ssh' ? `${target.user}@${target.host}:${target.port}` : "the runner's Docker engine",
     lastDialError: () => lastError,
     sshConnections: () => opened.length,
+    traffic: () => ({ ...server.traffic }),
     close: async () => {
       await server.close()
       release()
