@@ -31,6 +31,8 @@ export interface WorldOptions {
   objects?: Array<{ kind: 'secret' | 'config'; id: string; name: string }>
   /** The tunnel cannot be opened. */
   unreachable?: boolean
+  /** `docker build` fails. */
+  buildFails?: boolean
   /** Task log text the engine returns for failed tasks. */
   logText?: string
 }
@@ -109,7 +111,7 @@ export function fakeWorld(options: WorldOptions = {}) {
       }
       if (args[0] === 'build') {
         effects.push('build')
-        return ok()
+        return options.buildFails ? { code: 1, stdout: '', stderr: 'failed to solve: RUN exit 1', timedOut: false } : ok()
       }
       if (args[0] === 'push') {
         effects.push(`push ${args[1]}`)

@@ -30,7 +30,8 @@ describe('runDeploy', () => {
       'Wait for the rollout',
       'Remove unused secret and config versions'
     ])
-    expect(effects.slice(0, 6)).toEqual(['login', 'build', 'push registry.example.com:5000/acme/shop:v1', 'push registry.example.com:5000/acme/shop:latest', 'connect', 'info'])
+    // The SSH connection is made while the login and the build run.
+    expect(effects.slice(0, 6)).toEqual(['connect', 'login', 'build', 'push registry.example.com:5000/acme/shop:v1', 'push registry.example.com:5000/acme/shop:latest', 'info'])
     expect(outcome.image).toEqual({ digest: DIGEST, pinned: PINNED, healthcheck: undefined })
     expect(outcome.stats).toMatchObject({ sshConnections: 1, maxRssBytes: 42 })
     expect(outcome.stats!.polls).toBeGreaterThan(1)
@@ -125,6 +126,12 @@ describe('runDeploy', () => {
     expect(reporter.lines()).toMatch(/shop_web\.1 task t2 on mgr: failed: task: non-zero exit \(3\) \(exit code 3\)/)
     expect(reporter.lines()).not.toContain(DB_PASSWORD)
     expect(exitCode(outcome)).toBe(1)
+  })
+
+  it('closes the connection made during a build that fails, and deploys nothing', async () => {
+    const { outcome, effects } = await deploy({ buildFails: true })
+    expect(outcome.stopped).toMatchObject({ kind: 'error' })
+    expect(effects).toEqual(['connect', 'login', 'build', 'tunnel closed'])
   })
 
   it('reports an unreachable swarm as such, after the push, without deploying', async () => {
