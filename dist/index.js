@@ -103971,6 +103971,20 @@ async function runDeploy(inputs, host, adapters, reporter) {
     }
     return outcome;
 }
+/** A log that holds its lines until flush(), then passes them through. */
+function deferredLog(reporter) {
+    let held = [];
+    const line = (kind) => (text) => (held ? held.push([kind, text]) : reporter[kind](text));
+    return {
+        log: { info: line('info'), warn: line('warn'), debug: line('debug') },
+        flush() {
+            const lines = held ?? [];
+            held = undefined;
+            for (const [kind, text] of lines)
+                reporter[kind](text);
+        }
+    };
+}
 /** The reporter, with each phase's time also kept for the outcome. */
 function timingPhases(reporter, now, startedAt, into) {
     return {
@@ -103998,25 +104012,39 @@ async function execute(plan, host, adapters, reporter, secrets, outcome) {
     const workdir = await createWorkdir(host.tempDir, host.env);
     try {
         const cli = adapters.dockerCli(workdir.dockerConfig, host.env, reporter);
-        const auth = await reaching(() => resolveAuth(inputs.registry, adapters.ecrToken));
-        if (auth) {
-            // An ECR token is a password too.
-            secrets.add(auth.password);
-            await reporter.phase(`Log in to ${auth.registry}`, () => reaching(() => login(cli, workdir.dockerConfig, auth)));
+        // The SSH handshake needs neither the login nor the build: it runs while
+        // they do, and its log lines wait for the Connect phase.
+        const connectLog = deferredLog(reporter);
+        const connecting = reaching(() => adapters.openTunnel(inputs.target, workdir.dockerSocket, connectLog.log));
+        connecting.catch(() => undefined); // a failure is reported by the Connect phase, not as an unhandled rejection
+        let tunnel;
+        try {
+            const auth = await reaching(() => resolveAuth(inputs.registry, adapters.ecrToken));
+            if (auth) {
+                // An ECR token is a password too.
+                secrets.add(auth.password);
+                await reporter.phase(`Log in to ${auth.registry}`, () => reaching(() => login(cli, workdir.dockerConfig, auth)));
+            }
+            if (inputs.image) {
+                const build = inputs.image;
+                const image = await reporter.phase(`Build and push ${build.repository}`, () => buildAndPush(cli, build));
+                outcome.image = image;
+                reporter.info(`Pushed ${image.pinned}`);
+                reporter.output('image', image.pinned);
+                reporter.output('digest', image.digest);
+            }
+            tunnel = await reporter.phase('Connect', async () => {
+                connectLog.flush();
+                const opened = await connecting;
+                reporter.info(`Docker engine reached through ${opened.description}`);
+                return opened;
+            });
         }
-        if (inputs.image) {
-            const build = inputs.image;
-            const image = await reporter.phase(`Build and push ${build.repository}`, () => buildAndPush(cli, build));
-            outcome.image = image;
-            reporter.info(`Pushed ${image.pinned}`);
-            reporter.output('image', image.pinned);
-            reporter.output('digest', image.digest);
+        finally {
+            // The login or the build failed: the connection made meanwhile is not needed.
+            if (tunnel === undefined)
+                await connecting.then(opened => opened.close(), () => undefined);
         }
-        const tunnel = await reporter.phase('Connect', () => reaching(async () => {
-            const opened = await adapters.openTunnel(inputs.target, workdir.dockerSocket, reporter);
-            reporter.info(`Docker engine reached through ${opened.description}`);
-            return opened;
-        }));
         // Swarm's own text (task errors, update messages) may echo a value back:
         // it is redacted as it arrives, so no log, output or summary shows it.
         const engine = adapters.swarmApi(tunnel.socketPath);

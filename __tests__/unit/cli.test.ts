@@ -4,7 +4,7 @@ import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as YAML from 'yaml'
 import { envName, helpText, parseCommandLine } from '../../src/cli/args.js'
-import { cliMain } from '../../src/cli/main.js'
+import { cliMain, jsonText } from '../../src/cli/main.js'
 import { terminalReporter } from '../../src/cli/terminal.js'
 import { INPUTS, OUTPUTS } from '../../src/inputs/table.js'
 import { COMPOSE, DB_PASSWORD, fakeWorld, PINNED } from '../support/fake-world.js'
@@ -117,6 +117,13 @@ describe('cliMain', () => {
     expect(json.services).toEqual([expect.objectContaining({ name: 'shop_web', state: 'converged' })])
     expect(json.stats).toMatchObject({ polls: expect.any(Number), sshConnections: 1 })
     expect(result.stderr).toContain('✔ Connect')
+  })
+
+  it('--json stays JSON when a secret is made of digits: strings are redacted, numbers are not', () => {
+    const redact = (text: string): string => text.split('1234').join('***')
+    const text = jsonText({ startedAt: 1234567, error: { message: 'token 1234 refused' }, phases: [{ title: 'Connect', ms: 1234 }] }, redact)
+    expect(JSON.parse(text)).toEqual({ startedAt: 1234567, error: { message: 'token *** refused' }, phases: [{ title: 'Connect', ms: 1234 }] })
+    expect(text).not.toContain('1234 refused')
   })
 
   it('exits 2 on bad input, naming it, with nothing done', async () => {

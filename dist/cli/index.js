@@ -70536,7 +70536,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   m0: () => (/* binding */ cliMain)
 });
 
-// UNUSED EXPORTS: EXIT, exitCode, jsonResult
+// UNUSED EXPORTS: EXIT, exitCode, jsonResult, jsonText
 
 // EXTERNAL MODULE: ./src/docker-cli.ts
 var docker_cli = __nccwpck_require__(2876);
@@ -72181,6 +72181,20 @@ async function runDeploy(inputs, host, adapters, reporter) {
     }
     return outcome;
 }
+/** A log that holds its lines until flush(), then passes them through. */
+function deferredLog(reporter) {
+    let held = [];
+    const line = (kind) => (text) => (held ? held.push([kind, text]) : reporter[kind](text));
+    return {
+        log: { info: line('info'), warn: line('warn'), debug: line('debug') },
+        flush() {
+            const lines = held ?? [];
+            held = undefined;
+            for (const [kind, text] of lines)
+                reporter[kind](text);
+        }
+    };
+}
 /** The reporter, with each phase's time also kept for the outcome. */
 function timingPhases(reporter, now, startedAt, into) {
     return {
@@ -72208,25 +72222,39 @@ async function execute(plan, host, adapters, reporter, secrets, outcome) {
     const workdir = await createWorkdir(host.tempDir, host.env);
     try {
         const cli = adapters.dockerCli(workdir.dockerConfig, host.env, reporter);
-        const auth = await reaching(() => (0,login/* resolveAuth */.hi)(inputs.registry, adapters.ecrToken));
-        if (auth) {
-            // An ECR token is a password too.
-            secrets.add(auth.password);
-            await reporter.phase(`Log in to ${auth.registry}`, () => reaching(() => (0,login/* login */.iD)(cli, workdir.dockerConfig, auth)));
+        // The SSH handshake needs neither the login nor the build: it runs while
+        // they do, and its log lines wait for the Connect phase.
+        const connectLog = deferredLog(reporter);
+        const connecting = reaching(() => adapters.openTunnel(inputs.target, workdir.dockerSocket, connectLog.log));
+        connecting.catch(() => undefined); // a failure is reported by the Connect phase, not as an unhandled rejection
+        let tunnel;
+        try {
+            const auth = await reaching(() => (0,login/* resolveAuth */.hi)(inputs.registry, adapters.ecrToken));
+            if (auth) {
+                // An ECR token is a password too.
+                secrets.add(auth.password);
+                await reporter.phase(`Log in to ${auth.registry}`, () => reaching(() => (0,login/* login */.iD)(cli, workdir.dockerConfig, auth)));
+            }
+            if (inputs.image) {
+                const build = inputs.image;
+                const image = await reporter.phase(`Build and push ${build.repository}`, () => buildAndPush(cli, build));
+                outcome.image = image;
+                reporter.info(`Pushed ${image.pinned}`);
+                reporter.output('image', image.pinned);
+                reporter.output('digest', image.digest);
+            }
+            tunnel = await reporter.phase('Connect', async () => {
+                connectLog.flush();
+                const opened = await connecting;
+                reporter.info(`Docker engine reached through ${opened.description}`);
+                return opened;
+            });
         }
-        if (inputs.image) {
-            const build = inputs.image;
-            const image = await reporter.phase(`Build and push ${build.repository}`, () => buildAndPush(cli, build));
-            outcome.image = image;
-            reporter.info(`Pushed ${image.pinned}`);
-            reporter.output('image', image.pinned);
-            reporter.output('digest', image.digest);
+        finally {
+            // The login or the build failed: the connection made meanwhile is not needed.
+            if (tunnel === undefined)
+                await connecting.then(opened => opened.close(), () => undefined);
         }
-        const tunnel = await reporter.phase('Connect', () => reaching(async () => {
-            const opened = await adapters.openTunnel(inputs.target, workdir.dockerSocket, reporter);
-            reporter.info(`Docker engine reached through ${opened.description}`);
-            return opened;
-        }));
         // Swarm's own text (task errors, update messages) may echo a value back:
         // it is redacted as it arrives, so no log, output or summary shows it.
         const engine = adapters.swarmApi(tunnel.socketPath);
@@ -72866,6 +72894,14 @@ function jsonResult(outputs, outcome, error, code) {
         exitCode: code
     };
 }
+/**
+ * The --json text, each string in it redacted on its own: redacting the
+ * serialised text would reach into numbers and JSON syntax, and a secret made
+ * of digits would leave text that no longer parses.
+ */
+function jsonText(value, redact) {
+    return JSON.stringify(value, (_key, item) => (typeof item === 'string' ? redact(item) : item));
+}
 async function cliMain(argv, io, host, adapters) {
     const readText = (file) => host.files.read(file)?.toString('utf8');
     let json = argv.includes('--json');
@@ -72913,7 +72949,7 @@ async function cliMain(argv, io, host, adapters) {
         reporter.print(`error: ${outcome.stopped.message}`);
     const code = exitCode(outcome);
     if (json)
-        io.stdout(reporter.redact(JSON.stringify(jsonResult(reporter.outputs, outcome, outcome.stopped, code))) + '\n');
+        io.stdout(jsonText(jsonResult(reporter.outputs, outcome, outcome.stopped, code), text => reporter.redact(text)) + '\n');
     return code;
 }
 

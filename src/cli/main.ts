@@ -38,6 +38,15 @@ export function jsonResult(outputs: Record<string, string>, outcome: Outcome | u
   }
 }
 
+/**
+ * The --json text, each string in it redacted on its own: redacting the
+ * serialised text would reach into numbers and JSON syntax, and a secret made
+ * of digits would leave text that no longer parses.
+ */
+export function jsonText(value: object, redact: (text: string) => string): string {
+  return JSON.stringify(value, (_key, item: unknown) => (typeof item === 'string' ? redact(item) : item))
+}
+
 export async function cliMain(argv: string[], io: CliIo, host: Host, adapters: Adapters): Promise<number> {
   const readText = (file: string): string | undefined => host.files.read(file)?.toString('utf8')
   let json = argv.includes('--json')
@@ -78,6 +87,6 @@ export async function cliMain(argv: string[], io: CliIo, host: Host, adapters: A
   }
   if (outcome.stopped) reporter.print(`error: ${outcome.stopped.message}`)
   const code = exitCode(outcome)
-  if (json) io.stdout(reporter.redact(JSON.stringify(jsonResult(reporter.outputs, outcome, outcome.stopped, code))) + '\n')
+  if (json) io.stdout(jsonText(jsonResult(reporter.outputs, outcome, outcome.stopped, code), text => reporter.redact(text)) + '\n')
   return code
 }
