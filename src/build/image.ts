@@ -41,7 +41,7 @@ export function digestFromRepoDigests(json: string, repository: string): string 
 
 // The engine records Docker Hub images under their short names.
 function dockerHubShort(repository: string): string {
-  return repository.replace(/^docker\.io\//, '').replace(/^library\//, '')
+  return repository.replace(/^(?:index\.)?docker\.io\//, '').replace(/^library\//, '')
 }
 
 export async function buildAndPush(cli: DockerCli, image: ImageBuild): Promise<PushedImage> {

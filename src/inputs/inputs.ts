@@ -4,6 +4,7 @@ import { utils as sshUtils } from 'ssh2'
 import {
   ENV_KEY,
   InputError,
+  normalizeRegistry,
   parseBoolean,
   parseDuration,
   parseHost,
@@ -195,7 +196,7 @@ function readRegistry(read: ReadInput): Inputs['registry'] {
   const username = read('registry-username').trim()
   const password = read('registry-password')
   const repository = read('image').trim()
-  const registry = read('registry').trim() || (repository === '' ? '' : registryOf(repository))
+  const registry = normalizeRegistry(read('registry').trim()) || (repository === '' ? '' : registryOf(repository))
   if ((username === '') !== (password.trim() === '')) {
     throw new InputError(username === '' ? 'registry-username' : 'registry-password', 'registry-username and registry-password go together')
   }
