@@ -13,7 +13,7 @@ export interface PushedImage {
   healthcheck: Healthcheck | undefined
 }
 
-export function buildArgs(image: ImageBuild): string[] {
+export function buildArgs(image: Pick<ImageBuild, 'repository' | 'tags' | 'dockerfile' | 'buildArgs' | 'context'>): string[] {
   const args = ['build', '--file', image.dockerfile]
   for (const tag of image.tags) args.push('--tag', `${image.repository}:${tag}`)
   // Build-arg values are not secret by contract (they end up in the image
