@@ -173,7 +173,7 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
         const build = inputs.image
         // build: false resolves the tag already pushed; either way a digest, never a tag alone.
         const image = build.build
-          ? await reporter.phase(`Build and push ${build.repository}`, () => buildAndPush(cli, build))
+          ? await reporter.phase(`Build and push ${build.repository}`, () => buildAndPush(cli, build, { env: host.env, reporter }))
           : await reporter.phase(`Resolve ${build.repository}:${build.tags[0]}`, () =>
               resolveExisting(cli, workdir.dockerConfig, build, auth, { reporter, fetch: adapters.registryFetch }).catch((error: unknown) => {
                 throw error instanceof RegistryUnreachable ? new UnreachableError(error.message) : error

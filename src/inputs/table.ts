@@ -33,6 +33,12 @@ export const INPUTS: readonly InputSpec[] = [
   { name: 'context', description: 'Build context.', default: '.' },
   { name: 'dockerfile', description: 'Dockerfile, relative to the context.', default: 'Dockerfile' },
   { name: 'build-args', description: 'Build arguments, multiline `KEY=VALUE`.', list: true },
+  {
+    name: 'cache',
+    description:
+      "BuildKit build cache, used when the runner's docker has buildx. Empty is `type=gha` where the runner exposes the Actions cache, else `type=registry,ref=<image>:buildcache,mode=max` (none on buildx's docker driver, which cannot export a cache); `false` turns it off; anything else, e.g. `type=registry,ref=ghcr.io/o/r:cache,mode=max`, is passed as `--cache-from` and `--cache-to`. Without buildx it is not used (one warning)."
+  },
+  { name: 'platforms', description: 'Platforms to build for with buildx, e.g. `linux/amd64,linux/arm64`. Without buildx on the runner this is an error.' },
   { name: 'registry', description: 'Registry to log in to. Default is the registry of image.' },
   { name: 'registry-username', description: 'Username for the registry.' },
   { name: 'registry-password', description: 'Password or token for the registry. For ECR without these, the AWS credentials of the job are used.', secret: true },

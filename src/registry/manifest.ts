@@ -145,7 +145,8 @@ class RegistryClient {
 
   /** The manifest request, authorised as the registry asks; a 2xx response or an error saying why not. */
   async manifest(method: 'HEAD' | 'GET'): Promise<Response> {
-    const path = `/v2/${this.query.repository}/manifests/${encodeURIComponent(this.query.tag)}`
+    // A tag is [\w.-] only (parseTags), so it needs no escaping.
+    const path = `/v2/${this.query.repository}/manifests/${this.query.tag}`
     let response = await this.send(method, path)
     if (response.status === 401 && this.authorization === undefined) {
       this.authorization = await this.authorize(response)
