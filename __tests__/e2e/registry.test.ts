@@ -54,7 +54,16 @@ beforeAll(() => {
   const config = mkdtempSync(path.join(os.tmpdir(), 'sd-e2e-config-'))
   const env = { ...process.env, DOCKER_HOST: lab.runnerDockerHost, DOCKER_CONFIG: config }
   try {
-    writeFileSync(path.join(build, 'Dockerfile'), `FROM ${lab.baseImage}\nRUN echo ${run} > /www/run.txt\nCMD ["httpd", "-f", "-p", "8080", "-h", "/www"]\n`)
+    writeFileSync(
+      path.join(build, 'Dockerfile'),
+      [
+        `FROM ${lab.baseImage}`,
+        `RUN echo ${run} > /www/run.txt`,
+        'HEALTHCHECK --interval=1s --timeout=2s --start-period=2s --retries=2 CMD wget -q -O /dev/null http://127.0.0.1:8080/ || exit 1',
+        'CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]',
+        ''
+      ].join('\n')
+    )
     execFileSync('docker', ['login', '--username', lab.registryUser, '--password-stdin', lab.registry], { env, input: lab.registryPassword, stdio: ['pipe', 'ignore', 'pipe'] })
     execFileSync('docker', ['build', '--tag', `${repository}:v1`, build], { env, stdio: 'ignore' })
     execFileSync('docker', ['push', `${repository}:v1`], { env, stdio: 'ignore' })
@@ -76,6 +85,9 @@ beforeAll(() => {
       '      replicas: 2',
       '      placement:',
       '        max_replicas_per_node: 1',
+      // Shorter than the image's healthcheck needs: only a run that read the image's config can warn.
+      '      update_config:',
+      '        monitor: 1s',
       ''
     ].join('\n')
   )
@@ -118,6 +130,8 @@ describe('build: false on the lab', () => {
     expect(result.log).not.toMatch(/\[command\]docker (build|push|buildx)/)
     expect(groups(result)).toEqual([`Log in to ${lab.registry}`, `Resolve ${repository}:v1`, 'Connect', 'Check the target engine', `Deploy stack ${STACK}`, 'Wait for the rollout', 'Remove unused secret and config versions'])
     expect(result.log).toContain(`${repository}:v1 is ${digest}`)
+    // The HEALTHCHECK came from the image's config in the registry.
+    expect(result.stdout).toContain(`::warning::${STACK}_web: update monitor (1s) is shorter than the healthcheck needs to declare a task unhealthy (start_period + interval × retries = 4s)`)
   })
 
   it('fails on a missing tag within 5 s, naming the tag and the registry, and changes nothing', async () => {

@@ -5,14 +5,28 @@ import * as path from 'node:path'
 import type { CliOptions, CliResult, DockerCli } from '../../src/docker-cli.js'
 import type { ImageBuild } from '../../src/inputs/inputs.js'
 import { insecureForDaemon, registryHost, resolveExisting } from '../../src/registry/existing.js'
-import { apiHost, credentialsFromConfig, MANIFEST_TYPES, parseChallenge, resolveDigest, TagNotFound, tokenUrl } from '../../src/registry/manifest.js'
+import { apiHost, credentialsFromConfig, MANIFEST_TYPES, parseChallenge, resolveDigest, resolveTag, TagNotFound, tokenUrl } from '../../src/registry/manifest.js'
 import type { ManifestQuery } from '../../src/registry/manifest.js'
 import type { StandIn, StandInOptions } from './stand-in-registry.js'
-import { startStandIn } from './stand-in-registry.js'
+import { sha256, startStandIn } from './stand-in-registry.js'
 
-const INDEX = { mediaType: 'application/vnd.oci.image.index.v1+json', body: JSON.stringify({ schemaVersion: 2, manifests: [{ digest: `sha256:${'1'.repeat(64)}` }] }) }
-const IMAGE = { mediaType: 'application/vnd.docker.distribution.manifest.v2+json', body: JSON.stringify({ schemaVersion: 2, config: { digest: `sha256:${'2'.repeat(64)}` } }) }
-const manifests = { 'acme/api': { v1: IMAGE, multi: INDEX }, 'library/nginx': { latest: IMAGE } }
+const HEALTHCHECK = { Test: ['CMD-SHELL', 'wget -q -O /dev/null http://127.0.0.1:8080/ || exit 1'], Interval: 1_000_000_000, Timeout: 2_000_000_000, StartPeriod: 2_000_000_000, Retries: 2 }
+const CONFIG = JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Healthcheck: HEALTHCHECK } })
+const IMAGE = { mediaType: 'application/vnd.docker.distribution.manifest.v2+json', body: JSON.stringify({ schemaVersion: 2, config: { digest: sha256(CONFIG) } }) }
+// A BuildKit index: the image, then its provenance attestation (platform unknown/unknown).
+const ATTESTATION = { mediaType: 'application/vnd.oci.image.manifest.v1+json', body: JSON.stringify({ schemaVersion: 2, config: { digest: `sha256:${'3'.repeat(64)}` } }) }
+const INDEX = {
+  mediaType: 'application/vnd.oci.image.index.v1+json',
+  body: JSON.stringify({
+    schemaVersion: 2,
+    manifests: [
+      { digest: sha256(ATTESTATION.body), platform: { os: 'unknown', architecture: 'unknown' } },
+      { digest: sha256(IMAGE.body), platform: { os: 'linux', architecture: 'amd64' } }
+    ]
+  })
+}
+const manifests = { 'acme/api': { v1: IMAGE, multi: INDEX, attestation: ATTESTATION }, 'library/nginx': { latest: IMAGE } }
+const blobs = { [sha256(CONFIG)]: CONFIG }
 
 let standIn: StandIn | undefined
 afterEach(async () => {
@@ -21,7 +35,7 @@ afterEach(async () => {
 })
 
 async function start(options: Omit<StandInOptions, 'manifests'> & { manifests?: StandInOptions['manifests'] }): Promise<StandIn> {
-  standIn = await startStandIn({ manifests, ...options })
+  standIn = await startStandIn({ manifests, blobs, ...options })
   return standIn
 }
 
@@ -118,6 +132,14 @@ describe('resolveDigest against a stand-in registry on loopback', () => {
     // https to a server that never answers its handshake: no http fallback either.
     await expect(resolveDigest(query(registry, { deadline: Date.now() + 400 }))).rejects.toThrow(/did not answer .* within 1 s for acme\/api:v1/)
     expect(Date.now() - started).toBeLessThan(2_000)
+  })
+
+  it("reads the image's HEALTHCHECK from its config, through an index past its attestation", async () => {
+    const registry = await start({ auth: 'bearer', username: 'ci', password: 'hunter2' })
+    expect(await resolveTag(query(registry))).toEqual({ digest: registry.digestOf('acme/api', 'v1'), healthcheck: HEALTHCHECK })
+    expect(await resolveTag(query(registry, { tag: 'multi' }))).toEqual({ digest: registry.digestOf('acme/api', 'multi'), healthcheck: HEALTHCHECK })
+    // A config the registry does not have leaves the healthcheck unknown, and the digest stands.
+    expect(await resolveTag(query(registry, { tag: 'attestation' }))).toEqual({ digest: registry.digestOf('acme/api', 'attestation'), healthcheck: undefined })
   })
 
   it('fails on a registry error rather than guess', async () => {
@@ -220,10 +242,10 @@ describe('resolveExisting (build: false)', () => {
     const cli = new FakeCli({ IndexConfigs: {}, InsecureRegistryCIDRs: ['127.0.0.0/8'] })
     const image = await resolveExisting(cli, configDir, existing(`${registry.registry}/acme/api`, ['v1']), undefined, { reporter: quiet })
     const digest = registry.digestOf('acme/api', 'v1')
-    expect(image).toEqual({ digest, pinned: `${registry.registry}/acme/api:v1@${digest}`, healthcheck: undefined })
+    expect(image).toEqual({ digest, pinned: `${registry.registry}/acme/api:v1@${digest}`, healthcheck: HEALTHCHECK })
     expect(cli.calls).toEqual([['info', '--format', '{{json .RegistryConfig}}']])
-    // Nothing but manifest HEADs: no push, no upload.
-    expect(registry.seen.every(s => s.method === 'HEAD')).toBe(true)
+    // Reads only: no push, no upload.
+    expect(registry.seen.every(s => s.method === 'HEAD' || s.method === 'GET')).toBe(true)
   })
 
   it('uses the credentials of the inputs when they are for this registry', async () => {

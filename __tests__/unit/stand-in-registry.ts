@@ -35,6 +35,8 @@ export interface StandInOptions {
   silent?: boolean
   /** Answer every manifest request with this status. */
   status?: number
+  /** digest → blob (image configs) */
+  blobs?: Record<string, string>
 }
 
 export async function startStandIn(options: StandInOptions): Promise<StandIn> {
@@ -57,12 +59,12 @@ export async function startStandIn(options: StandInOptions): Promise<StandIn> {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token: `${token}:${scope}` }))
       return
     }
-    const match = /^\/v2\/(.+)\/manifests\/([^/]+)$/.exec(url.pathname)
+    const match = /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/.exec(url.pathname)
     if (!match) {
       res.writeHead(404).end()
       return
     }
-    const [, repository, tag] = match as unknown as [string, string, string]
+    const [, repository, kind, tag] = match as unknown as [string, string, string, string]
     const authorized =
       options.auth === 'none' ||
       (options.auth === 'basic' && req.headers.authorization === basic) ||
@@ -76,7 +78,14 @@ export async function startStandIn(options: StandInOptions): Promise<StandIn> {
       res.writeHead(options.status, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ code: 'UNAVAILABLE', message: 'try later' }] }))
       return
     }
-    const manifest = options.manifests[repository]?.[tag]
+    if (kind === 'blobs') {
+      const blob = options.blobs?.[tag]
+      if (blob === undefined) res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ code: 'BLOB_UNKNOWN', message: 'blob unknown' }] }))
+      else res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(blob)
+      return
+    }
+    const stored = options.manifests[repository] ?? {}
+    const manifest = stored[tag] ?? Object.values(stored).find(m => sha256(m.body) === tag)
     if (!manifest) {
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ code: 'MANIFEST_UNKNOWN', message: 'manifest unknown', detail: { Tag: tag } }] }))
       return

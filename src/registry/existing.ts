@@ -11,7 +11,7 @@ import type { ImageBuild, RegistryAuth } from '../inputs/inputs.js'
 import type { Reporter } from '../ports.js'
 import { splitRepository } from '../inputs/parse.js'
 import type { Credentials } from './manifest.js'
-import { credentialsFromConfig, RegistryUnreachable, resolveDigest, TagNotFound } from './manifest.js'
+import { credentialsFromConfig, RegistryUnreachable, resolveTag, TagNotFound } from './manifest.js'
 
 // A missing tag must fail within 5 s; this bounds a registry that does not answer.
 const RESOLVE_TIMEOUT_MS = 20_000
@@ -35,9 +35,9 @@ export async function resolveExisting(cli: DockerCli, configDir: string, image: 
   const { registry, repository } = splitRepository(image.repository)
   const credentials = auth?.registry === registry ? auth : await configCredentials(configDir, registry)
   reporter.info(`Asking ${registry} for the digest of ${image.repository}:${tag}${credentials ? ` as ${credentials.username}` : ' anonymously'}`)
-  let digest: string
+  let resolved: { digest: string; healthcheck: PushedImage['healthcheck'] }
   try {
-    digest = await resolveDigest({
+    resolved = await resolveTag({
       registry,
       repository,
       tag,
@@ -52,8 +52,9 @@ export async function resolveExisting(cli: DockerCli, configDir: string, image: 
     const cannot = `image: cannot resolve ${image.repository}:${tag} to a digest: ${message}. Nothing was deployed (a tag alone is never deployed).`
     throw error instanceof RegistryUnreachable ? new RegistryUnreachable(cannot) : new Error(cannot)
   }
+  const { digest, healthcheck } = resolved
   reporter.info(`${image.repository}:${tag} is ${digest}`)
-  return { digest, pinned: `${image.repository}:${tag}@${digest}`, healthcheck: undefined }
+  return { digest, pinned: `${image.repository}:${tag}@${digest}`, healthcheck }
 }
 
 async function configCredentials(configDir: string, registry: string): Promise<Credentials | undefined> {

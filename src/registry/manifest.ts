@@ -10,6 +10,7 @@
 // rule the Docker daemon follows, so credentials never go over plain http to
 // a registry the runner's Docker would only reach over TLS.
 import { createHash } from 'node:crypto'
+import type { Healthcheck } from '../swarm/model.js'
 
 /** Every manifest kind a tag can point to: multi-platform indexes first, as the docker CLI asks. */
 export const MANIFEST_TYPES = [
@@ -113,9 +114,26 @@ function authKeyRegistry(key: string): string {
   return ['index.docker.io', 'registry-1.docker.io', 'docker.io'].includes(host) ? 'docker.io' : host
 }
 
+export interface ResolvedTag {
+  digest: string
+  /** The image's HEALTHCHECK, which service specs do not show; undefined when unknown. */
+  healthcheck: Healthcheck | undefined
+}
+
+/** The digest, and, for the warnings only and at best effort, the HEALTHCHECK in the image's config. */
+export async function resolveTag(query: ManifestQuery): Promise<ResolvedTag> {
+  const client = new RegistryClient(query)
+  const digest = await digestOf(client, query)
+  const healthcheck = await client.healthcheck(digest).catch(() => undefined)
+  return { digest, healthcheck }
+}
+
 /** The digest the registry gives for the tag; never a guess, never the tag itself. */
 export async function resolveDigest(query: ManifestQuery): Promise<string> {
-  const client = new RegistryClient(query)
+  return digestOf(new RegistryClient(query), query)
+}
+
+async function digestOf(client: RegistryClient, query: ManifestQuery): Promise<string> {
   const head = await client.manifest('HEAD')
   const header = head.headers.get('docker-content-digest')?.trim()
   if (header !== undefined && DIGEST.test(header)) return header
@@ -130,13 +148,48 @@ export async function resolveDigest(query: ManifestQuery): Promise<string> {
   return computed
 }
 
+interface ManifestJson {
+  manifests?: Array<{ digest?: unknown; platform?: { os?: string } }>
+  config?: { digest?: unknown }
+}
+
+// Reading the HEALTHCHECK may add this much to a lookup, never more.
+const HEALTHCHECK_MS = 5_000
+
 class RegistryClient {
   private base: URL | undefined
   private authorization: string | undefined
   private readonly fetch: typeof fetch
+  private deadline: number
 
   constructor(private readonly query: ManifestQuery) {
     this.fetch = query.fetch ?? globalThis.fetch
+    this.deadline = query.deadline
+  }
+
+  /** The config of the image (of an index: its first image that is not an attestation). */
+  async healthcheck(digest: string): Promise<Healthcheck | undefined> {
+    this.deadline = Math.min(this.deadline, Date.now() + HEALTHCHECK_MS)
+    const repository = this.query.repository
+    let manifest = await this.json<ManifestJson>(`/v2/${repository}/manifests/${digest}`)
+    if (Array.isArray(manifest.manifests)) {
+      const image = manifest.manifests.find(m => m.platform?.os !== undefined && m.platform.os !== 'unknown')
+      if (typeof image?.digest !== 'string' || !DIGEST.test(image.digest)) return undefined
+      manifest = await this.json<ManifestJson>(`/v2/${repository}/manifests/${image.digest}`)
+    }
+    const config = manifest.config?.digest
+    if (typeof config !== 'string' || !DIGEST.test(config)) return undefined
+    const image = await this.json<{ config?: { Healthcheck?: Healthcheck | null } }>(`/v2/${repository}/blobs/${config}`)
+    return image.config?.Healthcheck ?? undefined
+  }
+
+  private async json<T>(path: string): Promise<T> {
+    const response = await this.send('GET', path)
+    if (!response.ok) {
+      await response.body?.cancel()
+      throw new Error(`HTTP ${response.status} for ${path}`)
+    }
+    return (await response.json()) as T
   }
 
   private get where(): string {
@@ -214,7 +267,7 @@ class RegistryClient {
   }
 
   private async timed(url: URL, init: RequestInit): Promise<Response> {
-    const left = this.query.deadline - Date.now()
+    const left = this.deadline - Date.now()
     if (left <= 0) throw new RegistryTimeout(`registry ${this.query.registry} did not answer in time for ${this.where}`)
     try {
       return await this.fetch(url, { ...init, redirect: 'follow', signal: AbortSignal.timeout(left) })
