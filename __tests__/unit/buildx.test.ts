@@ -4,6 +4,7 @@ import { buildxArgs, buildxConfigDir, cacheArgs, digestFromMetadata, driverOf } 
 import { buildAndPush } from '../../src/build/image.js'
 import type { CliOptions, CliResult, DockerCli } from '../../src/docker-cli.js'
 import type { ImageBuild } from '../../src/inputs/inputs.js'
+import { exitCode } from '../../src/cli/main.js'
 import { runDeploy } from '../../src/engine.js'
 import { COMPOSE, fakeWorld, inputsFor, recordingReporter } from '../support/fake-world.js'
 
@@ -154,7 +155,8 @@ describe('the engine on a runner without buildx', () => {
     fake.files.set('docker-compose.yml', COMPOSE)
     const base = inputsFor()
     const outcome = await runDeploy({ ...base, image: { ...base.image!, platforms: ['linux/arm64'] } }, fake.host, fake.adapters, recordingReporter())
-    expect(outcome.stopped).toMatchObject({ kind: 'error', message: expect.stringMatching(/^platforms: the runner's docker has no buildx plugin/) })
+    expect(outcome.stopped).toMatchObject({ kind: 'input', message: expect.stringMatching(/^platforms: the runner's docker has no buildx plugin/) })
+    expect(exitCode(outcome)).toBe(2)
     // The SSH handshake may have begun meanwhile; nothing was built, pushed or deployed.
     expect(fake.effects.filter(e => !['connect', 'tunnel closed'].includes(e))).toEqual(['login'])
   })

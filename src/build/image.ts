@@ -6,6 +6,7 @@ import type { Host, Reporter } from '../ports.js'
 import type { Healthcheck } from '../swarm/model.js'
 import { buildxBuildAndPush, buildxEnvironment, hasBuildx } from './buildx.js'
 import type { ImageBuild } from '../inputs/inputs.js'
+import { InputError } from '../inputs/parse.js'
 
 export interface PushedImage {
   digest: string
@@ -46,17 +47,17 @@ function dockerHubShort(repository: string): string {
   return repository.replace(/^(?:index\.)?docker\.io\//, '').replace(/^library\//, '')
 }
 
+export interface BuildContext {
+  /** The process environment: where the user's buildx builders are. */
+  env: Host['env']
+  reporter: Pick<Reporter, 'info' | 'warn'>
+}
+
 /**
  * BuildKit (`docker buildx build --push`) where the runner's docker has
  * buildx; else the classic builder, which builds for one platform and has
  * no BuildKit cache.
  */
-export interface BuildContext {
-  /** The process environment: where the user's buildx builders are, whether there is an Actions cache. */
-  env: Host['env']
-  reporter: Pick<Reporter, 'info' | 'warn'>
-}
-
 export async function buildAndPush(cli: DockerCli, image: ImageBuild, context: BuildContext): Promise<PushedImage> {
   const { reporter } = context
   const buildxEnv = buildxEnvironment(context.env)
@@ -65,8 +66,10 @@ export async function buildAndPush(cli: DockerCli, image: ImageBuild, context: B
     return { digest, pinned: `${image.repository}:${image.tags[0]!}@${digest}`, healthcheck: loaded ? await localHealthcheck(cli, image) : undefined }
   }
   if (image.platforms.length > 0) {
-    throw new Error(
-      "platforms: the runner's docker has no buildx plugin ('docker buildx version' failed), and the classic builder builds for the runner's platform only: install buildx (docker/setup-buildx-action) or remove platforms. Nothing was built."
+    // Bad input for this runner: the CLI's exit code 2, and nothing was built.
+    throw new InputError(
+      'platforms',
+      "the runner's docker has no buildx plugin ('docker buildx version' failed), and the classic builder builds for the runner's platform only: install buildx (docker/setup-buildx-action) or remove platforms. Nothing was built."
     )
   }
   if (image.cache.kind === 'given') reporter.warn("cache: the runner's docker has no buildx plugin, so the classic builder runs and the cache input is not used")
