@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
+import { parseCommandLine } from '../../src/cli/args.js'
 import { parseCache, parsePlatforms } from '../../src/inputs/build-inputs.js'
 import { getInputs } from '../../src/inputs/inputs.js'
 
@@ -30,6 +31,14 @@ describe('build input', () => {
     [{ platforms: 'linux/amd64', image: '' }, /^platforms: is set but image is empty/]
   ])('rejects %p', (override, message) => {
     expect(() => getInputs(read({ ...base, ...override }), context({ Dockerfile: '1' }))).toThrow(message)
+  })
+
+  it('is a boolean flag of the CLI too', () => {
+    const sources = { env: {}, readFile: () => undefined }
+    expect(parseCommandLine(['--stack', 'web', '--no-build'], sources).read('build')).toBe('false')
+    expect(parseCommandLine(['--stack', 'web', '--build', 'false'], sources).read('build')).toBe('false')
+    expect(parseCommandLine(['--stack', 'web'], sources).read('build')).toBe('true')
+    expect(parseCommandLine(['--stack', 'web', '--platforms', 'linux/amd64', '--cache', 'false'], sources).read('platforms')).toBe('linux/amd64')
   })
 
   it('an empty image with the default build: true deploys the compose file as it is', () => {
