@@ -5,7 +5,7 @@
 // `docker buildx version` works against the runner's engine.
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
-import type { ActionRun, Lab } from './harness.js'
+import type { ActionRun } from './harness.js'
 import { expectVerdict, inspectService, loadLab, removeStack, runAction, sshInputs, stackExists } from './harness.js'
 
 jest.setTimeout(240_000)
