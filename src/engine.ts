@@ -21,7 +21,9 @@ import type { Inputs } from './inputs/inputs.js'
 import type { Plan } from './plan.js'
 import { makePlan, PlanError } from './plan.js'
 import type { Adapters, Host, Reporter } from './ports.js'
+import { resolveExisting } from './registry/existing.js'
 import { login, resolveAuth } from './registry/login.js'
+import { RegistryUnreachable } from './registry/manifest.js'
 import type { ReportFacts } from './report/summary.js'
 import { servicesOutput } from './report/summary.js'
 import { redactSnapshot, Secrets } from './secrets.js'
@@ -169,9 +171,16 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
 
       if (inputs.image) {
         const build = inputs.image
-        const image = await reporter.phase(`Build and push ${build.repository}`, () => buildAndPush(cli, build))
+        // build: false resolves the tag already pushed; either way a digest, never a tag alone.
+        const image = build.build
+          ? await reporter.phase(`Build and push ${build.repository}`, () => buildAndPush(cli, build, { env: host.env, reporter }))
+          : await reporter.phase(`Resolve ${build.repository}:${build.tags[0]}`, () =>
+              resolveExisting(cli, workdir.dockerConfig, build, auth, { reporter, fetch: adapters.registryFetch }).catch((error: unknown) => {
+                throw error instanceof RegistryUnreachable ? new UnreachableError(error.message) : error
+              })
+            )
         outcome.image = image
-        reporter.info(`Pushed ${image.pinned}`)
+        reporter.info(`${build.build ? 'Pushed' : 'Deploying'} ${image.pinned}`)
         reporter.output('image', image.pinned)
         reporter.output('digest', image.digest)
       }

@@ -52,4 +52,6 @@ export interface Adapters {
   swarmApi(socketPath: string): SwarmApi
   /** Registry credentials for an ECR region, from the job's AWS credentials. */
   ecrToken: EcrTokenSource
+  /** The registries' HTTP API (a tag's digest for `build: false`); default: the global fetch. */
+  registryFetch?: typeof fetch
 }

@@ -209,7 +209,7 @@ export function inputsFor(overrides: Partial<Inputs> = {}): Inputs {
     target: { kind: 'local' },
     stack: STACK,
     composeFiles: ['docker-compose.yml'],
-    image: { repository: REPO, tags: ['v1', 'latest'], context: '.', dockerfile: './Dockerfile', buildArgs: new Map() },
+    image: { repository: REPO, tags: ['v1', 'latest'], context: '.', dockerfile: './Dockerfile', buildArgs: new Map(), build: true, cache: { kind: 'auto', actionsCache: false }, platforms: [] },
     registry: { registry: 'registry.example.com:5000', username: 'ci', password: 'registry-pw' },
     env: new Map([['DB_PASSWORD', DB_PASSWORD]]),
     passthrough: [],

@@ -24,7 +24,7 @@ export class UsageError extends Error {
 export const SECRET_FILES: Readonly<Record<string, string>> = { 'ssh-key': 'ssh-key-file', 'registry-password': 'registry-password-file', env: 'env-file' }
 // known-hosts is not secret, but a file is the natural way to give it.
 const FILE_FLAGS: Readonly<Record<string, string>> = { 'ssh-key-file': 'ssh-key', 'registry-password-file': 'registry-password', 'known-hosts-file': 'known-hosts' }
-const BOOLEAN = new Set(['insecure-ignore-host-key', 'prune', 'rollback-on-failure'])
+const BOOLEAN = new Set(['insecure-ignore-host-key', 'prune', 'rollback-on-failure', 'build'])
 const OWN_FLAGS = { config: 'string', json: 'boolean', verbose: 'boolean', help: 'boolean' } as const
 
 export function envName(input: string): string {

@@ -23,10 +23,22 @@ export const INPUTS: readonly InputSpec[] = [
   { name: 'stack', description: 'Stack name.', required: true },
   { name: 'compose-file', description: 'Compose file(s), newline-separated, merged in order like repeated `-c`.', default: 'docker-compose.yml', list: true },
   { name: 'image', description: 'Repository to build and push, e.g. `docker.io/acme/api`. Empty deploys the compose file as it is. The compose file can use `${IMAGE}`, set to the pushed image pinned by digest.' },
-  { name: 'tags', description: 'Tags to push, newline-separated. Default is the commit SHA.', list: true },
+  { name: 'tags', description: 'Tags to push, newline-separated. Default is the commit SHA. The first is the one deployed (by digest).', list: true },
+  {
+    name: 'build',
+    description:
+      'With false, nothing is built or pushed: the first tag, which must already be in the registry, is deployed pinned to the digest the registry reports for it (read with the registry-* credentials or an earlier login). A missing tag fails the run and nothing is deployed.',
+    default: 'true'
+  },
   { name: 'context', description: 'Build context.', default: '.' },
   { name: 'dockerfile', description: 'Dockerfile, relative to the context.', default: 'Dockerfile' },
   { name: 'build-args', description: 'Build arguments, multiline `KEY=VALUE`.', list: true },
+  {
+    name: 'cache',
+    description:
+      "BuildKit build cache, used when the runner's docker has buildx. Empty is `type=gha` where the runner exposes the Actions cache, else `type=registry,ref=<image>:buildcache,mode=max` (none on buildx's docker driver, which cannot export a cache); `false` turns it off; anything else, e.g. `type=registry,ref=ghcr.io/o/r:cache,mode=max`, is passed as `--cache-from` and `--cache-to`. Without buildx it is not used (one warning)."
+  },
+  { name: 'platforms', description: 'Platforms to build for with buildx, e.g. `linux/amd64,linux/arm64`. Without buildx on the runner this is an error.' },
   { name: 'registry', description: 'Registry to log in to. Default is the registry of image.' },
   { name: 'registry-username', description: 'Username for the registry.' },
   { name: 'registry-password', description: 'Password or token for the registry. For ECR without these, the AWS credentials of the job are used.', secret: true },
@@ -41,6 +53,6 @@ export const INPUTS: readonly InputSpec[] = [
 export const OUTPUTS: ReadonlyArray<{ name: string; description: string }> = [
   { name: 'status', description: '`converged`, `failed`, `rolled-back`, `superseded` (someone else changed or removed a service during the rollout) or `timed-out`.' },
   { name: 'image', description: 'The deployed image, `repo:tag@sha256:…`.' },
-  { name: 'digest', description: 'The pushed image digest, `sha256:…`.' },
+  { name: 'digest', description: 'The deployed image digest, `sha256:…` (the one pushed, or with build false the one the registry reports for the tag).' },
   { name: 'services', description: 'JSON array: name, image, mode, running, desired, updateState, state (its verdict), message, change, nodes for each service of the stack.' }
 ]
