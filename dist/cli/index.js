@@ -69208,7 +69208,7 @@ function wrappy (fn, cb) {
 
 /***/ }),
 
-/***/ 9898:
+/***/ 1499:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -69226,8 +69226,8 @@ var promises_ = __nccwpck_require__(1455);
 var external_node_os_ = __nccwpck_require__(8161);
 // EXTERNAL MODULE: external "node:child_process"
 var external_node_child_process_ = __nccwpck_require__(1421);
-;// CONCATENATED MODULE: external "node:net"
-const external_node_net_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
 // EXTERNAL MODULE: external "node:stream"
 var external_node_stream_ = __nccwpck_require__(7075);
 // EXTERNAL MODULE: external "assert"
@@ -70262,7 +70262,7 @@ function localDial(onError, children) {
 async function serve(socketPath, dial, log) {
     const open = new Set();
     const traffic = { bytesRead: 0, bytesWritten: 0, channels: 0, maxChannels: 0 };
-    const server = external_node_net_namespaceObject.createServer(local => {
+    const server = external_node_net_.createServer(local => {
         open.add(local);
         local.on('close', () => open.delete(local));
         dial().then(remote => {
@@ -70511,8 +70511,8 @@ function processHost(env, tempDir) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _esm_shim_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8796);
-/* harmony import */ var _adapters_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9898);
-/* harmony import */ var _cli_main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3373);
+/* harmony import */ var _adapters_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1499);
+/* harmony import */ var _cli_main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(4454);
 // `swarm-deploy`: the deploy engine from a shell. See `swarm-deploy --help`.
 
 
@@ -70527,7 +70527,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3373:
+/***/ 4454:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -70540,7 +70540,122 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // EXTERNAL MODULE: ./src/docker-cli.ts
 var docker_cli = __nccwpck_require__(2876);
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+;// CONCATENATED MODULE: ./src/build/buildx.ts
+// BuildKit through `docker buildx build --push`, where the runner's docker
+// has the buildx plugin: a build cache, several platforms, and the digest
+// from `--metadata-file` (what was pushed, an index for several platforms).
+
+
+
+
+/**
+ * Where buildx keeps its builders. The throwaway DOCKER_CONFIG would hide
+ * `~/.docker/buildx` (buildx looks in `$DOCKER_CONFIG/buildx`), and with it
+ * the builder that docker/setup-buildx-action created.
+ */
+function buildxConfigDir(env, home) {
+    if (env.BUILDX_CONFIG)
+        return env.BUILDX_CONFIG;
+    return external_node_path_.join(env.DOCKER_CONFIG || external_node_path_.join(home, '.docker'), 'buildx');
+}
+function buildxEnvironment(env) {
+    return { BUILDX_CONFIG: buildxConfigDir(env, env.HOME || external_node_os_.homedir()) };
+}
+/** `docker buildx version` exits 0 only where the plugin is installed. */
+async function hasBuildx(cli, env) {
+    const result = await cli.run(['buildx', 'version'], { env, silent: true, timeoutMs: 15_000 }).catch(() => undefined);
+    return result?.code === 0;
+}
+/** The driver of the selected builder, from `docker buildx inspect`. */
+function driverOf(inspectOutput) {
+    return /^Driver:\s*(\S+)/m.exec(inspectOutput)?.[1];
+}
+// Attributes only an exporter takes: an importer given them may refuse the spec.
+const EXPORT_ONLY = new Set(['mode', 'ignore-error', 'compression', 'compression-level', 'force-compression', 'oci-mediatypes', 'image-manifest']);
+/**
+ * `--cache-from`/`--cache-to` for the cache input. The default needs a
+ * builder that can export a cache: the `docker` driver (buildx's default
+ * builder) cannot, so there the default is no cache rather than a failed build.
+ */
+function cacheArgs(cache, repository, driver) {
+    if (cache.kind === 'off')
+        return { args: [], note: undefined };
+    if (cache.kind === 'given') {
+        const from = cache.value
+            .split(',')
+            .filter(part => !EXPORT_ONLY.has(part.split('=', 1)[0].trim()))
+            .join(',');
+        return { args: ['--cache-from', from, '--cache-to', cache.value], note: undefined };
+    }
+    if (driver === 'docker') {
+        return {
+            args: [],
+            note: "No build cache: the builder uses buildx's docker driver, which cannot export one. A docker-container builder (docker/setup-buildx-action) gets the default cache; or set cache."
+        };
+    }
+    if (cache.actionsCache)
+        return { args: ['--cache-from', 'type=gha', '--cache-to', 'type=gha,mode=max'], note: 'Build cache: the GitHub Actions cache (type=gha)' };
+    const ref = `${repository}:buildcache`;
+    return { args: ['--cache-from', `type=registry,ref=${ref}`, '--cache-to', `type=registry,ref=${ref},mode=max`], note: `Build cache: ${ref} in the registry` };
+}
+function buildxArgs(image, metadataFile, cache) {
+    const args = ['buildx', 'build', '--push', '--metadata-file', metadataFile, '--file', image.dockerfile];
+    for (const tag of image.tags)
+        args.push('--tag', `${image.repository}:${tag}`);
+    // Names only, as for the classic builder: buildx reads a bare name's value from the environment.
+    for (const name of image.buildArgs.keys())
+        args.push('--build-arg', name);
+    if (image.platforms.length > 0)
+        args.push('--platform', image.platforms.join(','));
+    args.push(...cache, image.context);
+    return args;
+}
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
+/** `containerimage.digest` of the `--metadata-file` JSON: the manifest (or index) that was pushed. */
+function digestFromMetadata(json) {
+    let metadata;
+    try {
+        metadata = JSON.parse(json);
+    }
+    catch {
+        return undefined;
+    }
+    const digest = metadata['containerimage.digest'];
+    return typeof digest === 'string' && DIGEST.test(digest) ? digest : undefined;
+}
+/** Build and push every tag in one BuildKit run; the digest is what BuildKit pushed. */
+async function buildxBuildAndPush(cli, image, buildxEnv, reporter) {
+    const inspected = await cli.run(['buildx', 'inspect'], { env: buildxEnv, silent: true, timeoutMs: 30_000 }).catch(() => undefined);
+    const driver = inspected?.code === 0 ? driverOf(inspected.stdout) : undefined;
+    reporter.info(`Building with BuildKit (docker buildx${driver ? `, ${driver} driver` : ''})`);
+    const cache = cacheArgs(image.cache, image.repository, driver);
+    if (cache.note)
+        reporter.info(cache.note);
+    const scratch = await (0,promises_.mkdtemp)(external_node_path_.join(external_node_os_.tmpdir(), 'sd-buildx-'));
+    try {
+        const metadataFile = external_node_path_.join(scratch, 'metadata.json');
+        await (0,docker_cli/* runOrThrow */.nf)(cli, 'docker buildx build', buildxArgs(image, metadataFile, cache.args), { env: { ...Object.fromEntries(image.buildArgs), ...buildxEnv } });
+        const digest = digestFromMetadata(await (0,promises_.readFile)(metadataFile, 'utf8').catch(() => ''));
+        if (digest === undefined)
+            throw new Error(`docker buildx build pushed ${image.repository}:${image.tags[0]} but its metadata file gives no containerimage.digest`);
+        return { digest, loaded: driver === 'docker' };
+    }
+    finally {
+        await (0,promises_.rm)(scratch, { recursive: true, force: true });
+    }
+}
+
+// EXTERNAL MODULE: ./src/inputs/parse.ts
+var parse = __nccwpck_require__(3718);
 ;// CONCATENATED MODULE: ./src/build/image.ts
+
+
 
 function buildArgs(image) {
     const args = ['build', '--file', image.dockerfile];
@@ -70554,23 +70669,41 @@ function buildArgs(image) {
     args.push(image.context);
     return args;
 }
-const DIGEST = /sha256:[0-9a-f]{64}/;
+const image_DIGEST = /sha256:[0-9a-f]{64}/;
 /** `docker push` ends with `<tag>: digest: sha256:… size: N`. */
 function digestFromPushOutput(output) {
     const line = output.split('\n').reverse().find(l => /digest: sha256:[0-9a-f]{64}/.test(l));
-    return line?.match(DIGEST)?.[0];
+    return line?.match(image_DIGEST)?.[0];
 }
 /** From `docker image inspect --format '{{json .RepoDigests}}'`. */
 function digestFromRepoDigests(json, repository) {
     const digests = JSON.parse(json || '[]');
     const mine = (digests ?? []).find(d => d.startsWith(`${repository}@`) || d.startsWith(`${dockerHubShort(repository)}@`));
-    return mine?.match(DIGEST)?.[0];
+    return mine?.match(image_DIGEST)?.[0];
 }
 // The engine records Docker Hub images under their short names.
 function dockerHubShort(repository) {
-    return repository.replace(/^docker\.io\//, '').replace(/^library\//, '');
+    return repository.replace(/^(?:index\.)?docker\.io\//, '').replace(/^library\//, '');
 }
-async function buildAndPush(cli, image) {
+/**
+ * BuildKit (`docker buildx build --push`) where the runner's docker has
+ * buildx; else the classic builder, which builds for one platform and has
+ * no BuildKit cache.
+ */
+async function buildAndPush(cli, image, context) {
+    const { reporter } = context;
+    const buildxEnv = buildxEnvironment(context.env);
+    if (await hasBuildx(cli, buildxEnv)) {
+        const { digest, loaded } = await buildxBuildAndPush(cli, image, buildxEnv, reporter);
+        return { digest, pinned: `${image.repository}:${image.tags[0]}@${digest}`, healthcheck: loaded ? await localHealthcheck(cli, image) : undefined };
+    }
+    if (image.platforms.length > 0) {
+        // Bad input for this runner: the CLI's exit code 2, and nothing was built.
+        throw new parse/* InputError */.dz('platforms', "the runner's docker has no buildx plugin ('docker buildx version' failed), and the classic builder builds for the runner's platform only: install buildx (docker/setup-buildx-action) or remove platforms. Nothing was built.");
+    }
+    if (image.cache.kind === 'given')
+        reporter.warn("cache: the runner's docker has no buildx plugin, so the classic builder runs and the cache input is not used");
+    reporter.info('No docker buildx on the runner: building with the classic builder');
     const env = Object.fromEntries(image.buildArgs);
     await (0,docker_cli/* runOrThrow */.nf)(cli, 'docker build', buildArgs(image), { env });
     let digest;
@@ -70589,6 +70722,18 @@ async function buildAndPush(cli, image) {
         pinned: `${image.repository}:${first}@${digest}`,
         healthcheck: JSON.parse(healthcheck) ?? undefined
     };
+}
+/** The HEALTHCHECK of the image the docker driver left in the runner's engine. */
+async function localHealthcheck(cli, image) {
+    const inspected = await cli.run(['image', 'inspect', '--format', '{{json .Config.Healthcheck}}', `${image.repository}:${image.tags[0]}`], { silent: true, timeoutMs: 15_000 }).catch(() => undefined);
+    if (inspected?.code !== 0)
+        return undefined;
+    try {
+        return JSON.parse(inspected.stdout) ?? undefined;
+    }
+    catch {
+        return undefined;
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/converge/diagnose.ts
@@ -71306,8 +71451,6 @@ async function watch(api, options) {
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./src/deploy/stack-objects.ts
@@ -71826,8 +71969,6 @@ async function deployStack(cli, api, plan, compose, socketPath, host) {
     }
 }
 
-// EXTERNAL MODULE: ./src/inputs/parse.ts
-var parse = __nccwpck_require__(3718);
 // EXTERNAL MODULE: ./src/connect/known-hosts.ts
 var known_hosts = __nccwpck_require__(5947);
 ;// CONCATENATED MODULE: ./src/plan.ts
@@ -71895,6 +72036,406 @@ function makePlan(inputs, host) {
 function secretKeyOf(inputs) {
     const ssh = inputs.target.kind === 'ssh' ? inputs.target.privateKey : '';
     return (0,external_node_crypto_.createHash)('sha256').update(`swarm-deploy secret versions\0${inputs.stack}\0${ssh}`).digest();
+}
+
+;// CONCATENATED MODULE: external "node:dns/promises"
+const external_node_dns_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns/promises");
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+;// CONCATENATED MODULE: ./src/registry/manifest.ts
+// The digest a tag points to, asked of the registry itself (Registry HTTP
+// API v2): `HEAD /v2/<repository>/manifests/<tag>` and its
+// `Docker-Content-Digest`, behind the registry's own auth challenge (Basic
+// for htpasswd registries and ECR, a Bearer token for Docker Hub, ghcr.io and
+// most others). No library fits: the maintained clients fetch whole
+// manifests with their own Accept lists, add an HTTP stack, or need buildx.
+//
+// Plain http only when https cannot even connect and the caller says the
+// registry may use it (the runner's Docker treats it as insecure): the same
+// rule the Docker daemon follows, so credentials never go over plain http to
+// a registry the runner's Docker would only reach over TLS.
+
+/** Every manifest kind a tag can point to: multi-platform indexes first, as the docker CLI asks. */
+const MANIFEST_TYPES = [
+    'application/vnd.oci.image.index.v1+json',
+    'application/vnd.docker.distribution.manifest.list.v2+json',
+    'application/vnd.oci.image.manifest.v1+json',
+    'application/vnd.docker.distribution.manifest.v2+json'
+];
+const manifest_DIGEST = /^sha256:[0-9a-f]{64}$/;
+/** The tag does not exist in the repository (or the repository does not). */
+class TagNotFound extends Error {
+}
+/** The registry could not be reached, or did not answer in time. */
+class RegistryUnreachable extends Error {
+}
+/** Docker Hub's API is not on `docker.io`. */
+function apiHost(registry) {
+    return registry === 'docker.io' ? 'registry-1.docker.io' : registry;
+}
+/** `WWW-Authenticate: Bearer realm="…",service="…",scope="…"` or `Basic realm="…"`. */
+function parseChallenge(header) {
+    const match = /^\s*(Basic|Bearer)\b\s*(.*)$/i.exec(header ?? '');
+    if (!match)
+        return undefined;
+    const params = {};
+    for (const [, key, quoted, bare] of match[2].matchAll(/([A-Za-z_][\w-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))/g)) {
+        params[key.toLowerCase()] = quoted !== undefined ? quoted.replace(/\\(.)/g, '$1') : bare;
+    }
+    return { scheme: match[1].toLowerCase(), params };
+}
+/** Where to ask for a pull token, or why not to. */
+function tokenUrl(challenge, repository, registryUrl) {
+    const realm = challenge.params.realm;
+    if (!realm)
+        throw new Error('its Bearer challenge names no realm to get a token from');
+    let url;
+    try {
+        url = new URL(realm);
+    }
+    catch {
+        throw new Error(`its token realm '${realm}' is not a URL`);
+    }
+    // Credentials go to the realm: over TLS, or to the registry's own plain-http host.
+    const sameInsecureHost = url.protocol === 'http:' && registryUrl.protocol === 'http:' && url.host === registryUrl.host;
+    if (url.protocol !== 'https:' && !sameInsecureHost)
+        throw new Error(`its token realm ${url.origin} is not https`);
+    if (challenge.params.service)
+        url.searchParams.set('service', challenge.params.service);
+    url.searchParams.set('scope', challenge.params.scope ?? `repository:${repository}:pull`);
+    return url;
+}
+/**
+ * Credentials for a registry from a Docker config.json's `auths`, whose keys
+ * come in every spelling the CLI ever wrote (`https://index.docker.io/v1/`,
+ * `ghcr.io`, `https://registry:5000`).
+ */
+function credentialsFromConfig(configJson, registry) {
+    let config;
+    try {
+        config = JSON.parse(configJson);
+    }
+    catch {
+        return undefined;
+    }
+    for (const [key, entry] of Object.entries(config.auths ?? {})) {
+        if (authKeyRegistry(key) !== registry)
+            continue;
+        if (entry.username && entry.password)
+            return { username: entry.username, password: entry.password };
+        if (!entry.auth)
+            continue;
+        const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
+        const colon = decoded.indexOf(':');
+        if (colon > 0)
+            return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+    }
+    return undefined;
+}
+function authKeyRegistry(key) {
+    const host = key.replace(/^[a-z]+:\/\//, '').replace(/\/.*$/, '');
+    return ['index.docker.io', 'registry-1.docker.io', 'docker.io'].includes(host) ? 'docker.io' : host;
+}
+/** The digest, and, for the warnings only and at best effort, the HEALTHCHECK in the image's config. */
+async function resolveTag(query) {
+    const client = new RegistryClient(query);
+    const digest = await digestOf(client, query);
+    const healthcheck = await client.healthcheck(digest).catch(() => undefined);
+    return { digest, healthcheck };
+}
+/** The digest the registry gives for the tag; never a guess, never the tag itself. */
+async function resolveDigest(query) {
+    return digestOf(new RegistryClient(query), query);
+}
+async function digestOf(client, query) {
+    const head = await client.manifest('HEAD');
+    const header = head.headers.get('docker-content-digest')?.trim();
+    if (header !== undefined && manifest_DIGEST.test(header))
+        return header;
+    // Some registries leave the header off a HEAD: the digest is the manifest's bytes.
+    const got = await client.manifest('GET');
+    const body = Buffer.from(await got.arrayBuffer());
+    const digest = got.headers.get('docker-content-digest')?.trim();
+    const computed = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(body).digest('hex')}`;
+    if (digest !== undefined && manifest_DIGEST.test(digest) && digest !== computed) {
+        throw new Error(`registry ${query.registry} sent a manifest for ${query.repository}:${query.tag} whose bytes do not match its digest ${digest}`);
+    }
+    return computed;
+}
+// Reading the HEALTHCHECK may add this much to a lookup, never more.
+const HEALTHCHECK_MS = 5_000;
+class RegistryClient {
+    query;
+    base;
+    authorization;
+    fetch;
+    deadline;
+    constructor(query) {
+        this.query = query;
+        this.fetch = query.fetch ?? globalThis.fetch;
+        this.deadline = query.deadline;
+    }
+    /** The config of the image (of an index: its first image that is not an attestation). */
+    async healthcheck(digest) {
+        this.deadline = Math.min(this.deadline, Date.now() + HEALTHCHECK_MS);
+        const repository = this.query.repository;
+        let manifest = await this.json(`/v2/${repository}/manifests/${digest}`);
+        if (Array.isArray(manifest.manifests)) {
+            const image = manifest.manifests.find(m => m.platform?.os !== undefined && m.platform.os !== 'unknown');
+            if (typeof image?.digest !== 'string' || !manifest_DIGEST.test(image.digest))
+                return undefined;
+            manifest = await this.json(`/v2/${repository}/manifests/${image.digest}`);
+        }
+        const config = manifest.config?.digest;
+        if (typeof config !== 'string' || !manifest_DIGEST.test(config))
+            return undefined;
+        const image = await this.json(`/v2/${repository}/blobs/${config}`);
+        return image.config?.Healthcheck ?? undefined;
+    }
+    async json(path) {
+        const response = await this.send('GET', path);
+        if (!response.ok) {
+            await response.body?.cancel();
+            throw new Error(`HTTP ${response.status} for ${path}`);
+        }
+        return (await response.json());
+    }
+    get where() {
+        return `${this.query.repository}:${this.query.tag} on registry ${this.query.registry}`;
+    }
+    /** The manifest request, authorised as the registry asks; a 2xx response or an error saying why not. */
+    async manifest(method) {
+        // A tag is [\w.-] only (parseTags), so it needs no escaping.
+        const path = `/v2/${this.query.repository}/manifests/${this.query.tag}`;
+        let response = await this.send(method, path);
+        if (response.status === 401 && this.authorization === undefined) {
+            this.authorization = await this.authorize(response);
+            response = await this.send(method, path);
+        }
+        if (response.ok)
+            return response;
+        // A HEAD answer has no body: ask again for the registry's own words (TOOMANYREQUESTS, DENIED, …).
+        if (method === 'HEAD' && response.status !== 404)
+            response = await this.send('GET', path);
+        const detail = await errorDetail(response);
+        if (response.status === 404) {
+            throw new TagNotFound(`tag ${this.query.tag} of ${this.query.repository} was not found on registry ${this.query.registry}${detail}`);
+        }
+        if (response.status === 401 || response.status === 403) {
+            // Docker Hub answers a repository that does not exist like one it may not show.
+            const who = this.query.credentials ? `user ${this.query.credentials.username}` : 'an anonymous client (no credentials for it)';
+            throw new Error(`registry ${this.query.registry} refused ${who} access to ${this.query.repository}:${this.query.tag} (HTTP ${response.status}${detail}): the repository does not exist or these credentials cannot read it`);
+        }
+        throw new Error(`registry ${this.query.registry} answered HTTP ${response.status} for ${this.query.repository}:${this.query.tag}${detail}`);
+    }
+    async authorize(challenged) {
+        await challenged.body?.cancel();
+        const challenge = parseChallenge(challenged.headers.get('www-authenticate'));
+        const credentials = this.query.credentials;
+        if (challenge?.scheme === 'basic') {
+            if (!credentials)
+                throw new Error(`registry ${this.query.registry} needs credentials to read ${this.where}: give registry-username and registry-password, or log in in an earlier step`);
+            return `Basic ${basic(credentials)}`;
+        }
+        if (challenge?.scheme !== 'bearer')
+            throw new Error(`registry ${this.query.registry} asked for an authentication this action does not speak: ${challenged.headers.get('www-authenticate') ?? '(no WWW-Authenticate header)'}`);
+        let url;
+        try {
+            url = tokenUrl(challenge, this.query.repository, this.base);
+        }
+        catch (error) {
+            throw new Error(`registry ${this.query.registry}: ${error.message}`);
+        }
+        const response = await this.timed(url, { headers: credentials ? { authorization: `Basic ${basic(credentials)}` } : {} });
+        if (!response.ok) {
+            const detail = await errorDetail(response);
+            throw new Error(`the token service ${url.origin} of registry ${this.query.registry} refused a pull token for ${this.query.repository} (HTTP ${response.status}${detail})${credentials ? ': check the credentials' : ''}`);
+        }
+        const body = (await response.json().catch(() => ({})));
+        const token = body.token ?? body.access_token;
+        if (!token)
+            throw new Error(`the token service ${url.origin} of registry ${this.query.registry} sent no token`);
+        return `Bearer ${token}`;
+    }
+    async send(method, path) {
+        const headers = { accept: MANIFEST_TYPES.join(', ') };
+        if (this.authorization)
+            headers.authorization = this.authorization;
+        if (this.base)
+            return this.timed(new URL(path, this.base), { method, headers });
+        const host = apiHost(this.query.registry);
+        try {
+            const response = await this.timed(new URL(path, `https://${host}`), { method, headers });
+            this.base = new URL(`https://${host}`);
+            return response;
+        }
+        catch (error) {
+            if (error instanceof RegistryTimeout)
+                throw error;
+            if (!(await this.query.allowHttp())) {
+                throw new RegistryUnreachable(`${error.message} (plain http is used only for a registry the runner's Docker treats as insecure)`);
+            }
+        }
+        const response = await this.timed(new URL(path, `http://${host}`), { method, headers });
+        this.base = new URL(`http://${host}`);
+        return response;
+    }
+    async timed(url, init) {
+        const left = this.deadline - Date.now();
+        if (left <= 0)
+            throw new RegistryTimeout(`registry ${this.query.registry} did not answer in time for ${this.where}`);
+        try {
+            return await this.fetch(url, { ...init, redirect: 'follow', signal: AbortSignal.timeout(left) });
+        }
+        catch (error) {
+            const name = error.name;
+            if (name === 'TimeoutError' || name === 'AbortError') {
+                throw new RegistryTimeout(`registry ${this.query.registry} did not answer ${url.origin} within ${Math.ceil(left / 1000)} s for ${this.where}`);
+            }
+            throw new RegistryUnreachable(`cannot reach registry ${this.query.registry} at ${url.origin}: ${networkCause(error)}`);
+        }
+    }
+}
+class RegistryTimeout extends RegistryUnreachable {
+}
+function basic(credentials) {
+    return Buffer.from(`${credentials.username}:${credentials.password}`, 'utf8').toString('base64');
+}
+/** The registry's own error code and message (`MANIFEST_UNKNOWN: manifest unknown`), if it sent one. */
+async function errorDetail(response) {
+    const text = await response.text().catch(() => '');
+    try {
+        const errors = JSON.parse(text).errors ?? [];
+        const first = errors[0];
+        if (first?.code)
+            return `: ${first.code}${first.message ? ` ${first.message}` : ''}`;
+    }
+    catch {
+        // not JSON: nothing worth quoting
+    }
+    return '';
+}
+function networkCause(error) {
+    const cause = error.cause;
+    return cause?.code ?? cause?.message ?? error.message;
+}
+
+;// CONCATENATED MODULE: ./src/registry/existing.ts
+// `build: false`: deploy a tag that is already in the registry, pinned to the
+// digest the registry gives for it now. No build, no push, and never the
+// mutable tag alone (docker/cli#787): without a digest nothing is deployed.
+
+
+
+
+
+
+// A missing tag must fail within 5 s; this bounds a registry that does not answer.
+const RESOLVE_TIMEOUT_MS = 20_000;
+/**
+ * The first tag of `image`, pinned by the digest its registry reports,
+ * read with the login's credentials: the `registry-*` inputs (or the ECR
+ * token) when they are for this registry, else a login already in the
+ * Docker config (an earlier `docker/login-action` step).
+ */
+async function resolveExisting(cli, configDir, image, auth, options) {
+    const { reporter } = options;
+    const tag = image.tags[0];
+    if (image.tags.length > 1)
+        reporter.warn(`build is false: ${image.repository}:${tag} is deployed; the other tags (${image.tags.slice(1).join(', ')}) are neither pushed nor moved`);
+    const { registry, repository } = (0,parse/* splitRepository */.T8)(image.repository);
+    const credentials = auth?.registry === registry ? auth : await configCredentials(configDir, registry);
+    reporter.info(`Asking ${registry} for the digest of ${image.repository}:${tag}${credentials ? ` as ${credentials.username}` : ' anonymously'}`);
+    let resolved;
+    try {
+        resolved = await resolveTag({
+            registry,
+            repository,
+            tag,
+            credentials,
+            allowHttp: once(() => mayUseHttp(cli, registry, reporter)),
+            deadline: Date.now() + (options.timeoutMs ?? RESOLVE_TIMEOUT_MS),
+            fetch: options.fetch
+        });
+    }
+    catch (error) {
+        const message = error.message;
+        if (error instanceof TagNotFound)
+            throw new Error(`image: ${message}. With build: false the tag must already be in the registry. Nothing was deployed.`);
+        const cannot = `image: cannot resolve ${image.repository}:${tag} to a digest: ${message}. Nothing was deployed (a tag alone is never deployed).`;
+        throw error instanceof RegistryUnreachable ? new RegistryUnreachable(cannot) : new Error(cannot);
+    }
+    const { digest, healthcheck } = resolved;
+    reporter.info(`${image.repository}:${tag} is ${digest}`);
+    return { digest, pinned: `${image.repository}:${tag}@${digest}`, healthcheck };
+}
+async function configCredentials(configDir, registry) {
+    const text = await (0,promises_.readFile)(external_node_path_.join(configDir, 'config.json'), 'utf8').catch(() => '{}');
+    return credentialsFromConfig(text, registry);
+}
+/**
+ * The Docker daemon's rule: a registry listed as insecure, or whose address
+ * is in an insecure range (127.0.0.0/8 by default), may use plain http.
+ */
+function insecureForDaemon(config, registry, addresses) {
+    const listed = config?.IndexConfigs?.[registry]?.Secure;
+    if (listed !== undefined)
+        return !listed;
+    const ranges = config?.InsecureRegistryCIDRs ?? ['127.0.0.0/8'];
+    return addresses.some(address => address === '::1' || ranges.some(range => inIpv4Range(address, range)));
+}
+/** `host:port`, `[v6]:port` → host. */
+function registryHost(registry) {
+    const bracketed = /^\[([^\]]+)\]/.exec(registry);
+    if (bracketed)
+        return bracketed[1];
+    return registry.replace(/:\d+$/, '');
+}
+function inIpv4Range(address, cidr) {
+    const [base, bitsText] = cidr.split('/');
+    const bits = Number(bitsText ?? 32);
+    const a = ipv4(address);
+    const b = ipv4(base ?? '');
+    if (a === undefined || b === undefined || !(bits >= 0 && bits <= 32))
+        return false;
+    const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
+    return ((a & mask) >>> 0) === ((b & mask) >>> 0);
+}
+function ipv4(text) {
+    const parts = text.split('.');
+    if (parts.length !== 4 || parts.some(p => !/^\d{1,3}$/.test(p) || Number(p) > 255))
+        return undefined;
+    return parts.reduce((n, p) => n * 256 + Number(p), 0);
+}
+/** Asked only once https has failed to connect. */
+async function mayUseHttp(cli, registry, reporter) {
+    const host = registryHost(registry);
+    const info = await cli.run(['info', '--format', '{{json .RegistryConfig}}'], { silent: true, timeoutMs: 5_000 }).catch(() => undefined);
+    let config;
+    if (info?.code === 0) {
+        try {
+            config = JSON.parse(info.stdout);
+        }
+        catch {
+            config = undefined;
+        }
+    }
+    // A name the daemon does not list is judged by its addresses, as the daemon does; with no daemon to ask, loopback only.
+    const listed = config?.IndexConfigs?.[registry] !== undefined;
+    const addresses = host === 'localhost' ? ['127.0.0.1'] : (0,external_node_net_.isIP)(host) ? [host] : config && !listed ? await resolveHost(host) : [];
+    const allowed = insecureForDaemon(config, registry, addresses);
+    if (allowed)
+        reporter.info(`https to ${registry} failed; the runner's Docker treats it as an insecure registry, so plain http is tried`);
+    return allowed;
+}
+async function resolveHost(host) {
+    const timeout = new Promise(resolve => setTimeout(() => resolve([]), 2_000).unref());
+    const found = (0,external_node_dns_promises_namespaceObject.lookup)(host, { all: true }).then(list => list.map(entry => entry.address), () => []);
+    return Promise.race([found, timeout]);
+}
+function once(fn) {
+    let promise;
+    return () => (promise ??= fn());
 }
 
 // EXTERNAL MODULE: ./src/registry/login.ts
@@ -72081,10 +72622,6 @@ class Secrets {
 
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __nccwpck_require__(1455);
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __nccwpck_require__(8161);
 ;// CONCATENATED MODULE: ./src/workdir.ts
 // A private scratch folder for one run: the throwaway Docker config (so no
 // registry credentials stay in ~/.docker on self-hosted runners) and the
@@ -72132,6 +72669,8 @@ function seedConfig(env) {
 }
 
 ;// CONCATENATED MODULE: ./src/engine.ts
+
+
 
 
 
@@ -72237,9 +72776,14 @@ async function execute(plan, host, adapters, reporter, secrets, outcome) {
             }
             if (inputs.image) {
                 const build = inputs.image;
-                const image = await reporter.phase(`Build and push ${build.repository}`, () => buildAndPush(cli, build));
+                // build: false resolves the tag already pushed; either way a digest, never a tag alone.
+                const image = build.build
+                    ? await reporter.phase(`Build and push ${build.repository}`, () => buildAndPush(cli, build, { env: host.env, reporter }))
+                    : await reporter.phase(`Resolve ${build.repository}:${build.tags[0]}`, () => resolveExisting(cli, workdir.dockerConfig, build, auth, { reporter, fetch: adapters.registryFetch }).catch((error) => {
+                        throw error instanceof RegistryUnreachable ? new UnreachableError(error.message) : error;
+                    }));
                 outcome.image = image;
-                reporter.info(`Pushed ${image.pinned}`);
+                reporter.info(`${build.build ? 'Pushed' : 'Deploying'} ${image.pinned}`);
                 reporter.output('image', image.pinned);
                 reporter.output('digest', image.digest);
             }
@@ -72406,9 +72950,49 @@ async function checkManager(api, lastDialError, reporter) {
 
 // EXTERNAL MODULE: ./node_modules/ssh2/lib/index.js
 var lib = __nccwpck_require__(5472);
+;// CONCATENATED MODULE: ./src/inputs/build-inputs.ts
+// The inputs that say how the image comes to be: built here (with BuildKit
+// where the runner has buildx) or taken as it is from the registry.
+
+function readBuildOptions(read, env) {
+    const build = (0,parse/* parseBoolean */.fj)('build', read('build'), true);
+    const cache = parseCache('cache', read('cache'), Boolean(env.ACTIONS_CACHE_URL || env.ACTIONS_RESULTS_URL));
+    const platforms = parsePlatforms('platforms', read('platforms'));
+    if (!build) {
+        for (const name of ['build-args', 'cache', 'platforms']) {
+            if (read(name).trim() !== '')
+                throw new parse/* InputError */.dz(name, 'is set but build is false: nothing is built');
+        }
+    }
+    return { build, cache, platforms };
+}
+/** `''` → auto, `false` → off, anything else is a BuildKit cache spec such as `type=gha` or `type=registry,ref=…`. */
+function parseCache(input, raw, actionsCache) {
+    const text = raw.trim();
+    if (text === '' || text === 'true')
+        return { kind: 'auto', actionsCache };
+    if (text === 'false')
+        return { kind: 'off' };
+    if (/\s/.test(text)) {
+        throw new parse/* InputError */.dz(input, 'is not one BuildKit cache like type=gha or type=registry,ref=registry.example.com/app:cache,mode=max (no spaces or line breaks), or false');
+    }
+    return { kind: 'given', value: text };
+}
+const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(?:\/[a-z0-9]+)?$/;
+/** `linux/amd64,linux/arm64/v8`, separated by commas or newlines. */
+function parsePlatforms(input, raw) {
+    const platforms = raw.split(/[\s,]+/).filter(Boolean);
+    for (const platform of platforms) {
+        if (!PLATFORM.test(platform))
+            throw new parse/* InputError */.dz(input, `'${platform}' is not a platform like linux/amd64 or linux/arm64/v8`);
+    }
+    return [...new Set(platforms)];
+}
+
 ;// CONCATENATED MODULE: ./src/inputs/inputs.ts
 // Every input is read here, once, into a typed object. Nothing deeper in the
 // code reads inputs or the runner's environment for configuration.
+
 
 
 function getInputs(read, context) {
@@ -72507,19 +73091,23 @@ function normalizeKey(key) {
 function readImage(read, context) {
     const rawRepository = read('image').trim();
     if (rawRepository === '') {
-        for (const name of ['tags', 'build-args']) {
+        for (const name of ['tags', 'build-args', 'cache', 'platforms']) {
             if (read(name).trim() !== '')
                 throw new parse/* InputError */.dz(name, 'is set but image is empty: nothing is built without image');
         }
+        if (!(0,parse/* parseBoolean */.fj)('build', read('build'), true))
+            throw new parse/* InputError */.dz('build', 'is false but image is empty: give the image whose tag to deploy');
         return undefined;
     }
     const repository = (0,parse/* parseRepository */.SU)('image', rawRepository);
+    const options = readBuildOptions(read, context.env);
     const contextDir = read('context').trim() || '.';
     const dockerfile = read('dockerfile').trim() || 'Dockerfile';
     const dockerfilePath = dockerfile.startsWith('/') ? dockerfile : `${contextDir}/${dockerfile}`;
-    if (!context.isFile(dockerfilePath))
+    if (options.build && !context.isFile(dockerfilePath))
         throw new parse/* InputError */.dz('dockerfile', `'${dockerfilePath}' does not exist or is not a file`);
     return {
+        ...options,
         repository,
         tags: (0,parse/* parseTags */.rL)('tags', read('tags'), context.env.GITHUB_SHA),
         context: contextDir,
@@ -72531,7 +73119,7 @@ function readRegistry(read) {
     const username = read('registry-username').trim();
     const password = read('registry-password');
     const repository = read('image').trim();
-    const registry = read('registry').trim() || (repository === '' ? '' : (0,parse/* registryOf */.Fv)(repository));
+    const registry = (0,parse/* normalizeRegistry */.l5)(read('registry').trim()) || (repository === '' ? '' : (0,parse/* registryOf */.Fv)(repository));
     if ((username === '') !== (password.trim() === '')) {
         throw new parse/* InputError */.dz(username === '' ? 'registry-username' : 'registry-password', 'registry-username and registry-password go together');
     }
@@ -72602,10 +73190,20 @@ const INPUTS = [
     { name: 'stack', description: 'Stack name.', required: true },
     { name: 'compose-file', description: 'Compose file(s), newline-separated, merged in order like repeated `-c`.', default: 'docker-compose.yml', list: true },
     { name: 'image', description: 'Repository to build and push, e.g. `docker.io/acme/api`. Empty deploys the compose file as it is. The compose file can use `${IMAGE}`, set to the pushed image pinned by digest.' },
-    { name: 'tags', description: 'Tags to push, newline-separated. Default is the commit SHA.', list: true },
+    { name: 'tags', description: 'Tags to push, newline-separated. Default is the commit SHA. The first is the one deployed (by digest).', list: true },
+    {
+        name: 'build',
+        description: 'With false, nothing is built or pushed: the first tag, which must already be in the registry, is deployed pinned to the digest the registry reports for it (read with the registry-* credentials or an earlier login). A missing tag fails the run and nothing is deployed.',
+        default: 'true'
+    },
     { name: 'context', description: 'Build context.', default: '.' },
     { name: 'dockerfile', description: 'Dockerfile, relative to the context.', default: 'Dockerfile' },
     { name: 'build-args', description: 'Build arguments, multiline `KEY=VALUE`.', list: true },
+    {
+        name: 'cache',
+        description: "BuildKit build cache, used when the runner's docker has buildx. Empty is `type=gha` where the runner exposes the Actions cache, else `type=registry,ref=<image>:buildcache,mode=max` (none on buildx's docker driver, which cannot export a cache); `false` turns it off; anything else, e.g. `type=registry,ref=ghcr.io/o/r:cache,mode=max`, is passed as `--cache-from` and `--cache-to`. Without buildx it is not used (one warning)."
+    },
+    { name: 'platforms', description: 'Platforms to build for with buildx, e.g. `linux/amd64,linux/arm64`. Without buildx on the runner this is an error.' },
     { name: 'registry', description: 'Registry to log in to. Default is the registry of image.' },
     { name: 'registry-username', description: 'Username for the registry.' },
     { name: 'registry-password', description: 'Password or token for the registry. For ECR without these, the AWS credentials of the job are used.', secret: true },
@@ -72619,7 +73217,7 @@ const INPUTS = [
 const OUTPUTS = [
     { name: 'status', description: '`converged`, `failed`, `rolled-back`, `superseded` (someone else changed or removed a service during the rollout) or `timed-out`.' },
     { name: 'image', description: 'The deployed image, `repo:tag@sha256:…`.' },
-    { name: 'digest', description: 'The pushed image digest, `sha256:…`.' },
+    { name: 'digest', description: 'The deployed image digest, `sha256:…` (the one pushed, or with build false the one the registry reports for the tag).' },
     { name: 'services', description: 'JSON array: name, image, mode, running, desired, updateState, state (its verdict), message, change, nodes for each service of the stack.' }
 ];
 
@@ -72640,7 +73238,7 @@ class UsageError extends Error {
 const SECRET_FILES = { 'ssh-key': 'ssh-key-file', 'registry-password': 'registry-password-file', env: 'env-file' };
 // known-hosts is not secret, but a file is the natural way to give it.
 const FILE_FLAGS = { 'ssh-key-file': 'ssh-key', 'registry-password-file': 'registry-password', 'known-hosts-file': 'known-hosts' };
-const BOOLEAN = new Set(['insecure-ignore-host-key', 'prune', 'rollback-on-failure']);
+const BOOLEAN = new Set(['insecure-ignore-host-key', 'prune', 'rollback-on-failure', 'build']);
 const OWN_FLAGS = { config: 'string', json: 'boolean', verbose: 'boolean', help: 'boolean' };
 function envName(input) {
     return `SWARM_DEPLOY_${input.toUpperCase().replace(/-/g, '_')}`;
@@ -73225,9 +73823,11 @@ scope.__dirname ??= external_node_path_.dirname((0,external_node_url_namespaceOb
 /* harmony export */   Hl: () => (/* binding */ parseKeyValues),
 /* harmony export */   Li: () => (/* binding */ parseLines),
 /* harmony export */   SU: () => (/* binding */ parseRepository),
+/* harmony export */   T8: () => (/* binding */ splitRepository),
 /* harmony export */   d_: () => (/* binding */ parseEcrRegistry),
 /* harmony export */   dz: () => (/* binding */ InputError),
 /* harmony export */   fj: () => (/* binding */ parseBoolean),
+/* harmony export */   l5: () => (/* binding */ normalizeRegistry),
 /* harmony export */   o6: () => (/* binding */ parseHost),
 /* harmony export */   pz: () => (/* binding */ parsePort),
 /* harmony export */   rL: () => (/* binding */ parseTags),
@@ -73375,17 +73975,20 @@ function parsePort(input, raw) {
     return port;
 }
 // Docker's reference grammar for a repository (no tag, no digest). The first
-// component is a registry only if it looks like a host, as registryOf says.
+// component is a registry only if it looks like a host, as splitRepository says.
 const PATH = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
-const DOMAIN = /^[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::[0-9]+)?$/;
+// Docker also accepts upper case in a host name; this action does not, so
+// that one registry has one spelling in logins and credentials.
+const DOMAIN = /^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::[0-9]+)?$/;
 const TAG = /^[\w][\w.-]{0,127}$/;
 function parseRepository(input, raw) {
     const repo = raw.trim();
-    const registry = registryOf(repo);
-    const hasDomain = repo.startsWith(`${registry}/`);
-    const path = hasDomain ? repo.slice(registry.length + 1) : repo;
-    if ((hasDomain && !DOMAIN.test(registry)) || !PATH.test(path) || repo.length > 255) {
-        throw new InputError(input, `'${repo}' is not an image repository like docker.io/acme/api or registry.example.com:5000/team/api (lowercase, no tag or digest)`);
+    const slash = repo.indexOf('/');
+    const first = slash < 0 ? '' : repo.slice(0, slash);
+    const path = hasDomain(repo) ? repo.slice(slash + 1) : repo;
+    if ((hasDomain(repo) && !DOMAIN.test(first)) || !PATH.test(path) || repo.length > 255) {
+        const lowercase = repo !== repo.toLowerCase() && PATH.test(path.toLowerCase()) ? ': it must be lowercase' : '';
+        throw new InputError(input, `'${repo}' is not an image repository like docker.io/acme/api or registry.example.com:5000/team/api (lowercase, no tag or digest)${lowercase}`);
     }
     return repo;
 }
@@ -73404,15 +74007,32 @@ function parseTags(input, raw, fallback) {
     return [...new Set(tags)];
 }
 /**
- * The registry a repository lives on: its first path component when that
- * looks like a host (has a dot or a port, or is localhost), else Docker Hub.
+ * Docker's split of an image name (distribution/reference): the first path
+ * component is a host when it has a dot or a port or is `localhost`; else the
+ * name is on Docker Hub, whose official images live under `library/`.
  */
+function splitRepository(name) {
+    if (!hasDomain(name))
+        return { registry: 'docker.io', repository: name.includes('/') ? name : `library/${name}` };
+    const slash = name.indexOf('/');
+    const registry = normalizeRegistry(name.slice(0, slash));
+    const repository = name.slice(slash + 1);
+    return { registry, repository: registry === 'docker.io' && !repository.includes('/') ? `library/${repository}` : repository };
+}
+/** The registry a repository lives on: its host, or `docker.io`. */
 function registryOf(repository) {
-    const slash = repository.indexOf('/');
+    return splitRepository(repository).registry;
+}
+/** `index.docker.io` is Docker Hub's old name; the docker CLI keeps its login under Docker Hub's. */
+function normalizeRegistry(registry) {
+    return registry === 'index.docker.io' ? 'docker.io' : registry;
+}
+function hasDomain(name) {
+    const slash = name.indexOf('/');
     if (slash < 0)
-        return 'docker.io';
-    const first = repository.slice(0, slash);
-    return first.includes('.') || first.includes(':') || first === 'localhost' ? first : 'docker.io';
+        return false;
+    const first = name.slice(0, slash);
+    return first.includes('.') || first.includes(':') || first === 'localhost';
 }
 /** `123456789012.dkr.ecr.eu-west-1.amazonaws.com` → account and region. */
 function parseEcrRegistry(registry) {
@@ -73685,6 +74305,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2")
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+
+/***/ }),
+
+/***/ 7030:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
 
 /***/ }),
 
@@ -75437,7 +76064,7 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("zlib");
 
 var identity = __nccwpck_require__(1127);
 var Scalar = __nccwpck_require__(3301);
-var YAMLMap = __nccwpck_require__(4454);
+var YAMLMap = __nccwpck_require__(2073);
 var YAMLSeq = __nccwpck_require__(2223);
 var resolveBlockMap = __nccwpck_require__(7103);
 var resolveBlockSeq = __nccwpck_require__(334);
@@ -76030,7 +76657,7 @@ exports.Composer = Composer;
 
 
 var Pair = __nccwpck_require__(7165);
-var YAMLMap = __nccwpck_require__(4454);
+var YAMLMap = __nccwpck_require__(2073);
 var resolveProps = __nccwpck_require__(4631);
 var utilContainsNewline = __nccwpck_require__(9499);
 var utilFlowIndentCheck = __nccwpck_require__(4051);
@@ -76466,7 +77093,7 @@ exports.resolveEnd = resolveEnd;
 
 var identity = __nccwpck_require__(1127);
 var Pair = __nccwpck_require__(7165);
-var YAMLMap = __nccwpck_require__(4454);
+var YAMLMap = __nccwpck_require__(2073);
 var YAMLSeq = __nccwpck_require__(2223);
 var resolveEnd = __nccwpck_require__(7788);
 var resolveProps = __nccwpck_require__(4631);
@@ -78045,7 +78672,7 @@ var Alias = __nccwpck_require__(4065);
 var identity = __nccwpck_require__(1127);
 var Pair = __nccwpck_require__(7165);
 var Scalar = __nccwpck_require__(3301);
-var YAMLMap = __nccwpck_require__(4454);
+var YAMLMap = __nccwpck_require__(2073);
 var YAMLSeq = __nccwpck_require__(2223);
 var cst = __nccwpck_require__(3461);
 var lexer = __nccwpck_require__(361);
@@ -78527,7 +79154,7 @@ exports.isScalarValue = isScalarValue;
 
 /***/ }),
 
-/***/ 4454:
+/***/ 2073:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
@@ -81432,7 +82059,7 @@ exports.Schema = Schema;
 
 
 var identity = __nccwpck_require__(1127);
-var YAMLMap = __nccwpck_require__(4454);
+var YAMLMap = __nccwpck_require__(2073);
 
 const map = {
     collection: 'map',
@@ -82203,7 +82830,7 @@ exports.merge = merge;
 
 var identity = __nccwpck_require__(1127);
 var toJS = __nccwpck_require__(4043);
-var YAMLMap = __nccwpck_require__(4454);
+var YAMLMap = __nccwpck_require__(2073);
 var YAMLSeq = __nccwpck_require__(2223);
 var pairs = __nccwpck_require__(8385);
 
@@ -82424,7 +83051,7 @@ exports.schema = schema;
 
 var identity = __nccwpck_require__(1127);
 var Pair = __nccwpck_require__(7165);
-var YAMLMap = __nccwpck_require__(4454);
+var YAMLMap = __nccwpck_require__(2073);
 
 class YAMLSet extends YAMLMap.YAMLMap {
     constructor(schema) {
