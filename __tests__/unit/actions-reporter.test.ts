@@ -80,3 +80,26 @@ describe('actionsReporter', () => {
     expect(reporter.redact('x hunter2-password prod')).toBe('x *** ***')
   })
 })
+
+describe('run()', () => {
+  it('drops the secret INPUT_* variables from the environment once read, before anything can start a child', async () => {
+    capture()
+    const { run, SECRET_VARIABLES } = await import('../../src/main.js')
+    expect(SECRET_VARIABLES).toEqual(['INPUT_SSH-KEY', 'INPUT_REGISTRY-PASSWORD', 'INPUT_ENV'])
+    const given = { 'INPUT_SSH-KEY': 'key-text', 'INPUT_REGISTRY-PASSWORD': 'registry-pw', INPUT_ENV: 'DB_PASSWORD=hunter2-db', INPUT_STACK: 'x;bad' }
+    Object.assign(process.env, given)
+    try {
+      await run()
+      // The bad stack stops it at the inputs; the secret variables are gone all the same.
+      expect(printed).toContain("::error::stack: 'x;bad' is not a valid stack name")
+      expect(process.env['INPUT_SSH-KEY']).toBeUndefined()
+      expect(process.env['INPUT_REGISTRY-PASSWORD']).toBeUndefined()
+      expect(process.env.INPUT_ENV).toBeUndefined()
+      expect(process.env.INPUT_STACK).toBe('x;bad')
+      expect(printed).toContain('::add-mask::hunter2-db')
+    } finally {
+      for (const name of Object.keys(given)) delete process.env[name]
+      process.exitCode = 0
+    }
+  })
+})
