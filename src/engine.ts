@@ -137,7 +137,7 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
     // Swarm's own text (task errors, update messages) may echo a value back:
     // it is redacted as it arrives, so no log, output or summary shows it.
     const engine = adapters.swarmApi(tunnel.socketPath)
-    const api: SwarmApi = { ...engine, snapshot: async (stack, serviceIds) => redactSnapshot(await engine.snapshot(stack, serviceIds), secrets.list()) }
+    const api: SwarmApi = { ...engine, snapshot: async (stack, serviceIds) => redactSnapshot(await engine.snapshot(stack, serviceIds), text => secrets.redact(text)) }
     try {
       const clusterId = await reporter.phase('Check the target engine', () => checkManager(api, tunnel.lastDialError, reporter))
       const before = await api.snapshot(inputs.stack)
