@@ -150,7 +150,7 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
       const deployPlan = { stack: inputs.stack, composeFiles: inputs.composeFiles, prune: inputs.prune, variables, secretKey, deadline }
       const stopped = await reporter.phase(`Deploy stack ${inputs.stack}`, async () => {
         try {
-          await deployStack(cli, api, deployPlan, plan.compose, tunnel.socketPath, { files: host.files, leftovers: host.leftovers, now: host.now, info: line => reporter.info(line) })
+          await deployStack(cli, api, deployPlan, plan.compose, tunnel.socketPath, { files: host.files, leftovers: host.leftovers, now: host.now, info: line => reporter.info(line), hide: name => secrets.add(name) })
           return undefined
         } catch (error) {
           if (error instanceof CliTimeout) return error

@@ -206,6 +206,18 @@ describe('secrets in the engine', () => {
     expect(one.lines).not.toContain(one.name)
   })
 
+  it('hides the versioned names of file-sourced secrets, which docker stack deploy prints as it creates them', async () => {
+    const compose = `${COMPOSE}secrets:\n  cert:\n    file: ./cert.pem\n`
+    const fake = fakeWorld()
+    fake.files.set('docker-compose.yml', compose)
+    fake.files.set(path.resolve('cert.pem'), 'certificate')
+    const reporter = recordingReporter()
+    const outcome = await runDeploy(inputsFor(), fake.host, fake.adapters, reporter)
+    expect(outcome.status).toBe('converged')
+    expect(reporter.events.filter(e => e.kind === 'secret').map(e => e.text)).toEqual(expect.arrayContaining([expect.stringMatching(/^shop_cert_[0-9a-f]{10}$/)]))
+    expect(reporter.lines()).not.toMatch(/shop_cert_[0-9a-f]{10}/)
+  })
+
   it('warns once when a credential-like env value goes into environment:', async () => {
     const compose = `${COMPOSE}      API_TOKEN: \${API_TOKEN}\n      REGION: \${REGION}\n  worker:\n    image: x\n    environment:\n      - DB_PASSWORD\n`
     const { reporter, effects } = await deploy({}, { env: new Map([['DB_PASSWORD', DB_PASSWORD], ['API_TOKEN', 'token-value-1'], ['REGION', 'eu-west-1']]) }, compose)

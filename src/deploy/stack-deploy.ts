@@ -145,7 +145,7 @@ export async function deployStack(
   plan: DeployPlan,
   compose: Array<{ path: string; text: string }>,
   socketPath: string,
-  host: { files: Host['files']; leftovers: Host['leftovers']; now: () => number; info: (line: string) => void }
+  host: { files: Host['files']; leftovers: Host['leftovers']; now: () => number; info: (line: string) => void; hide?: (text: string) => void }
 ): Promise<void> {
   const rendered = renderStackObjects(compose, {
     stack: plan.stack,
@@ -153,6 +153,8 @@ export async function deployStack(
     readSource: sourceReader(plan.composeFiles, host.files.read),
     secretKey: plan.secretKey
   })
+  // docker stack deploy prints `Creating secret <name>` for file sources: those names are hidden too.
+  for (const object of rendered.objects) if (object.kind === 'secret') host.hide?.(object.name)
   for (const object of rendered.objects) {
     const how = object.data ? await api.ensureObject(object.kind, object.name, object.data, plan.stack) : 'from file, by docker stack deploy'
     // A secret's versioned name is never logged: it is keyed, but it need not be shown to be used.
