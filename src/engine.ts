@@ -14,19 +14,19 @@ import { watchOptions } from './converge/rollout.js'
 import { configWarnings } from './converge/warnings.js'
 import { watch } from './converge/watch.js'
 import { deployStack } from './deploy/stack-deploy.js'
-import { isVersionOf, namesInUse } from './deploy/stack-objects.js'
+import { HASH_CHARS, isVersionOf, namesInUse } from './deploy/stack-objects.js'
 import { CliTimeout } from './docker-cli.js'
 import { InputError } from './inputs/parse.js'
 import type { Inputs } from './inputs/inputs.js'
 import type { Plan } from './plan.js'
-import { makePlan, PlanError } from './plan.js'
+import { makePlan, PlanError, secretKeyOf } from './plan.js'
 import type { Adapters, Host, Reporter } from './ports.js'
 import { resolveExisting } from './registry/existing.js'
 import { login, resolveAuth } from './registry/login.js'
 import { RegistryUnreachable } from './registry/manifest.js'
 import type { ReportFacts } from './report/summary.js'
 import { servicesOutput } from './report/summary.js'
-import { redactSnapshot, Secrets } from './secrets.js'
+import { redactSnapshot, redactStrings, Secrets } from './secrets.js'
 import type { SwarmApi } from './swarm/api.js'
 import { createWorkdir } from './workdir.js'
 
@@ -64,9 +64,16 @@ export interface PhaseTime {
   ms: number
 }
 
+/**
+ * What a run ends as: the verdict's status, or `cancelled` (SIGINT or
+ * SIGTERM: the front end stopped the run, whatever the swarm was doing; the
+ * swarm goes on with what reached it).
+ */
+export type RunStatus = StackStatus | 'cancelled'
+
 export interface Outcome {
   /** The verdict's status; undefined when the run stopped before there was anything to judge. */
-  status: StackStatus | undefined
+  status: RunStatus | undefined
   verdict: Verdict | undefined
   image: PushedImage | undefined
   diagnoses: Diagnosis[]
@@ -95,13 +102,16 @@ async function reaching<T>(fn: () => Promise<T>): Promise<T> {
 export async function runDeploy(inputs: Inputs, host: Host, adapters: Adapters, reporter: Reporter): Promise<Outcome> {
   const startedAt = host.now()
   const outcome: Outcome = { status: undefined, verdict: undefined, image: undefined, diagnoses: [], stats: undefined, report: undefined, stopped: undefined, startedAt, phases: [] }
-  const secrets = new Secrets(value => reporter.secret(value))
+  const secrets = new Secrets(reporter)
   // Mask first: nothing may print before every secret is registered.
-  if (inputs.target.kind === 'ssh') secrets.add(inputs.target.privateKey)
-  if (inputs.registry?.username !== undefined) secrets.add(inputs.registry.password)
-  for (const value of inputs.env.values()) secrets.add(value)
+  if (inputs.target.kind === 'ssh') secrets.add(inputs.target.privateKey, 'ssh-key')
+  if (inputs.registry?.username !== undefined) secrets.add(inputs.registry.password, 'registry-password')
+  for (const [name, value] of inputs.env) secrets.add(value, `env ${name}`)
   try {
     const plan = makePlan(inputs, host)
+    // What env-passthrough lets through to the compose files is as secret as env.
+    for (const { name, value } of plan.passedSecrets) secrets.add(value, `env-passthrough ${name}`)
+    for (const warning of plan.warnings) reporter.warn(warning)
     await execute(plan, host, adapters, timingPhases(reporter, host.now, startedAt, outcome.phases), secrets, outcome)
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error)
@@ -151,14 +161,14 @@ function timingPhases(reporter: Reporter, now: () => number, startedAt: number, 
 async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Reporter, secrets: Secrets, outcome: Outcome): Promise<void> {
   const { inputs } = plan
   const started = host.now()
-  const workdir = await createWorkdir(host.tempDir, host.env)
+  const workdir = await createWorkdir(host.tempDir, host.env, host.leftovers)
   try {
-    const cli = adapters.dockerCli(workdir.dockerConfig, host.env, reporter)
+    const cli = adapters.dockerCli(workdir.dockerConfig, host, reporter)
 
     // The SSH handshake needs neither the login nor the build: it runs while
     // they do, and its log lines wait for the Connect phase.
     const connectLog = deferredLog(reporter)
-    const connecting = reaching(() => adapters.openTunnel(inputs.target, workdir.dockerSocket, connectLog.log))
+    const connecting = reaching(() => adapters.openTunnel(inputs.target, workdir.dockerSocket, connectLog.log, host))
     connecting.catch(() => undefined) // a failure is reported by the Connect phase, not as an unhandled rejection
     let tunnel: DockerTunnel | undefined
     try {
@@ -198,28 +208,31 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
     // Swarm's own text (task errors, update messages) may echo a value back:
     // it is redacted as it arrives, so no log, output or summary shows it.
     const engine = adapters.swarmApi(tunnel.socketPath)
-    const api: SwarmApi = { ...engine, snapshot: async (stack, serviceIds) => redactSnapshot(await engine.snapshot(stack, serviceIds), secrets.list()) }
+    const api: SwarmApi = { ...engine, snapshot: async (stack, serviceIds) => redactSnapshot(await engine.snapshot(stack, serviceIds), text => secrets.redact(text)) }
     try {
-      await reporter.phase('Check the target engine', () => checkManager(api, tunnel.lastDialError, reporter))
+      const clusterId = await reporter.phase('Check the target engine', () => checkManager(api, tunnel.lastDialError, reporter))
       const before = await api.snapshot(inputs.stack)
       const baseline = baselineOf(before, inputs.stack)
 
       const variables = outcome.image ? new Map([...plan.values, ['IMAGE', outcome.image.pinned]]) : plan.values
       const deployStarted = host.now()
       const deadline = deployStarted + plan.rollout.timeoutMs
-      const deployPlan = { stack: inputs.stack, composeFiles: inputs.composeFiles, prune: inputs.prune, variables, secretKey: plan.secretKey, deadline }
+      const secretKey = secretKeyOf(inputs.stack, clusterId)
+      const deployPlan = { stack: inputs.stack, composeFiles: inputs.composeFiles, prune: inputs.prune, variables, secretKey, deadline }
       const stopped = await reporter.phase(`Deploy stack ${inputs.stack}`, async () => {
         try {
-          await deployStack(cli, api, deployPlan, plan.compose, tunnel.socketPath, { files: host.files, now: host.now, info: line => reporter.info(line) })
+          await deployStack(cli, api, deployPlan, plan.compose, tunnel.socketPath, { files: host.files, leftovers: host.leftovers, now: host.now, info: line => reporter.info(line), hide: name => secrets.add(name) })
           return undefined
         } catch (error) {
           if (error instanceof CliTimeout) return error
           throw error
         }
       })
-      const verdict = stopped
+      const judged = stopped
         ? deployStopped(inputs.stack, stopped)
         : await waitForVerdict(api, tunnel, plan.rollout, { baseline, deadline, image: outcome.image }, host, reporter, outcome)
+      // Every string of it (images, node names, messages) may reach the outputs and the summary.
+      const verdict = redactStrings(judged, text => secrets.redact(text))
       outcome.verdict = verdict
       outcome.status = verdict.status
 
@@ -321,7 +334,7 @@ function deployStopped(stack: string, error: CliTimeout): Verdict {
 /** Failed tasks with their log tails, printed before the error and kept for the summary. */
 async function showDiagnostics(api: SwarmApi, verdict: Verdict, deployStarted: number, secrets: Secrets, reporter: Reporter): Promise<Diagnosis[]> {
   const found = await diagnose(api, verdict, Math.floor(deployStarted / 1000) - 5)
-  const clean = found.map(d => ({ ...d, logTail: secrets.redact(d.logTail) }))
+  const clean = found.map(d => redactStrings(d, text => secrets.redact(text)))
   for (const { failure, logTail } of clean) {
     reporter.info(describeFailure(failure))
     reporter.info(logTail === '' ? '    (no log output since the deploy began)' : logTail.split('\n').map(l => `    | ${l}`).join('\n'))
@@ -340,18 +353,21 @@ async function pruneVersions(api: SwarmApi, stack: string, reporter: Reporter): 
   const inUse = namesInUse(stackServices(await api.snapshot(stack), stack))
   const unused = (await api.listObjects(stack)).filter(o => isVersionOf(stack, o.name) && !inUse.has(o.name))
   for (const object of unused) {
+    // Secret versions are named by their key only: the versioned name is never logged.
+    const what = object.kind === 'secret' ? `an unused version of secret ${object.name.slice(stack.length + 1, -(HASH_CHARS + 1))}` : `${object.kind} ${object.name}`
     try {
       await api.removeObject(object.kind, object.id)
-      reporter.info(`Removed ${object.kind} ${object.name}`)
+      reporter.info(`Removed ${what}`)
     } catch (error) {
       // The deploy converged; a version something else still holds is no reason to fail it.
-      reporter.warn(`Could not remove ${object.kind} ${object.name}: ${(error as Error).message}`)
+      reporter.warn(`Could not remove ${what}: ${(error as Error).message.split(object.name).join('(its version)')}`)
     }
   }
   if (unused.length === 0) reporter.info('Nothing to remove.')
 }
 
-async function checkManager(api: SwarmApi, lastDialError: () => string | undefined, reporter: Reporter): Promise<void> {
+/** The engine is a swarm manager: returns the swarm's cluster ID, which keys secret version names. */
+async function checkManager(api: SwarmApi, lastDialError: () => string | undefined, reporter: Reporter): Promise<string> {
   let info
   try {
     info = await api.info()
@@ -362,5 +378,7 @@ async function checkManager(api: SwarmApi, lastDialError: () => string | undefin
   if (!info.isManager) {
     throw new Error(`the Docker engine (version ${info.serverVersion}, swarm state ${info.swarmState}) is not a swarm manager: point host at a manager node`)
   }
+  if (info.clusterId === undefined) throw new Error(`the Docker engine (version ${info.serverVersion}) is a swarm manager but gave no cluster ID`)
   reporter.info(`Docker ${info.serverVersion}, swarm manager`)
+  return info.clusterId
 }

@@ -35,6 +35,14 @@ export interface WorldOptions {
   buildFails?: boolean
   /** Task log text the engine returns for failed tasks. */
   logText?: string
+  /** More of the runner's environment (env-passthrough reads it). */
+  env?: Record<string, string>
+  /** The swarm's cluster ID, which keys secret version names. */
+  clusterId?: string
+  /** The image the service runs (its spec's, as the swarm reports it). */
+  image?: string
+  /** Task error text for the crash scenario. */
+  taskError?: string
 }
 
 export interface ReporterEvent {
@@ -84,7 +92,7 @@ export function fakeWorld(options: WorldOptions = {}) {
   const ecrRegions: string[] = []
   const objects = [...(options.objects ?? [])]
 
-  const template = { ContainerSpec: { Image: PINNED } }
+  const template = { ContainerSpec: { Image: options.image ?? PINNED } }
   const service: Service = { ID: 's1', Version: { Index: 2 }, Spec: { Name: `${STACK}_web`, Labels: LABELS, TaskTemplate: template, Mode: { Replicated: { Replicas: 1 } } } }
   const task = (id: string, slot: number, status: Task['Status'], desired: Task['DesiredState'] = 'running'): Task => ({ ID: id, ServiceID: 's1', Slot: slot, NodeID: 'n1', Spec: template, DesiredState: desired, Status: status })
   const snapshot = (): Snapshot => {
@@ -95,8 +103,8 @@ export function fakeWorld(options: WorldOptions = {}) {
         : scenario === 'stuck'
           ? [task('t1', 1, { State: 'starting' })]
           : [
-              task('t1', 1, { State: 'failed', Err: `task: non-zero exit (3)`, ContainerStatus: { ExitCode: 3 } }, 'shutdown'),
-              task('t2', 1, { State: 'failed', Err: `task: non-zero exit (3)`, ContainerStatus: { ExitCode: 3 } }, 'shutdown')
+              task('t1', 1, { State: 'failed', Err: options.taskError ?? `task: non-zero exit (3)`, ContainerStatus: { ExitCode: 3 } }, 'shutdown'),
+              task('t2', 1, { State: 'failed', Err: options.taskError ?? `task: non-zero exit (3)`, ContainerStatus: { ExitCode: 3 } }, 'shutdown')
             ]
     return { services: [service], tasks, nodes: NODES }
   }
@@ -133,7 +141,7 @@ export function fakeWorld(options: WorldOptions = {}) {
 
   let bytesRead = 0
   const api: SwarmApi = {
-    info: async () => (calls++, effects.push('info'), { serverVersion: '20.10.24', isManager: true, swarmState: 'active' }),
+    info: async () => (calls++, effects.push('info'), { serverVersion: '20.10.24', isManager: true, swarmState: 'active', clusterId: options.clusterId ?? 'fake-cluster-id' }),
     snapshot: async () => {
       calls++
       const reply = snapshot()
@@ -180,8 +188,19 @@ export function fakeWorld(options: WorldOptions = {}) {
 
   const files = new Map<string, string>()
   const scratch = mkdtempSync(path.join(os.tmpdir(), 'sd-unit-'))
+  // What is recorded as a leftover right now, and everything ever recorded.
+  const leftovers = new Set<string>()
+  const recorded: string[] = []
   const host: Host = {
-    env: { HOME: scratch, PATH: '/usr/bin' },
+    env: { HOME: scratch, PATH: '/usr/bin', ...options.env },
+    leftovers: {
+      path: file => {
+        leftovers.add(file)
+        recorded.push(file)
+        return () => void leftovers.delete(file)
+      },
+      processGroup: () => () => undefined
+    },
     tempDir: scratch,
     files: {
       read: file => (files.has(path.normalize(file)) ? Buffer.from(files.get(path.normalize(file))!) : undefined),
@@ -193,7 +212,7 @@ export function fakeWorld(options: WorldOptions = {}) {
     maxRssBytes: () => 42
   }
 
-  return { adapters, host, files, effects, loginStdin, ecrRegions, now: () => clock }
+  return { adapters, host, files, effects, loginStdin, ecrRegions, leftovers, recorded, now: () => clock }
 }
 
 export const COMPOSE = `services:

@@ -157,7 +157,7 @@ export function helpText(): string {
     'Outputs (with --json):',
     ...OUTPUTS.map(o => `  ${o.name.padEnd(width)}${o.description}`),
     '',
-    'Exit codes: 0 converged; 1 failed, rolled back, timed out or another error; 2 bad input (nothing done);',
+    'Exit codes: 0 converged; 1 failed, rolled back, timed out, cancelled (SIGINT, SIGTERM) or another error; 2 bad input (nothing done);',
     '3 registry or swarm unreachable.',
     ''
   ].join('\n')

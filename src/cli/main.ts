@@ -1,17 +1,30 @@
 // The `swarm-deploy` command: the engine with a terminal reporter. The verdict
-// decides the exit code: 0 converged; 1 failed, rolled back, timed out or
-// another error; 2 bad input (nothing done); 3 registry or swarm unreachable.
+// decides the exit code: 0 converged; 1 failed, rolled back, timed out,
+// cancelled or another error; 2 bad input (nothing done); 3 registry or swarm
+// unreachable.
 import type { Outcome } from '../engine.js'
 import { runDeploy } from '../engine.js'
 import { getInputs } from '../inputs/inputs.js'
 import { InputError } from '../inputs/parse.js'
 import type { Adapters, Host } from '../ports.js'
 import { renderText } from '../report/text.js'
-import { secretsOf } from '../secrets.js'
-import { helpText, parseCommandLine, UsageError } from './args.js'
+import { SECRET_INPUTS, secretsOf } from '../secrets.js'
+import { envName, helpText, parseCommandLine, UsageError } from './args.js'
 import { terminalReporter } from './terminal.js'
 
-export const EXIT = { converged: 0, failed: 1, input: 2, unreachable: 3 } as const
+export const EXIT = { converged: 0, failed: 1, cancelled: 1, input: 2, unreachable: 3 } as const
+
+/** The variables the CLI reads secrets from: dropped from the environment once read. */
+export const SECRET_VARIABLES = SECRET_INPUTS.map(envName)
+
+export interface CliControl {
+  /** Resolves on SIGINT or SIGTERM: the run is cancelled. */
+  signalled?: Promise<NodeJS.Signals>
+  /** On cancel: stops the docker children and removes the run's files. */
+  cleanUp?: () => Promise<void>
+  /** Removes variables from the process environment (the secret ones, once read). */
+  forgetEnv?: (names: readonly string[]) => void
+}
 
 export interface CliIo {
   stdout(text: string): void
@@ -47,7 +60,7 @@ export function jsonText(value: object, redact: (text: string) => string): strin
   return JSON.stringify(value, (_key, item: unknown) => (typeof item === 'string' ? redact(item) : item))
 }
 
-export async function cliMain(argv: string[], io: CliIo, host: Host, adapters: Adapters): Promise<number> {
+export async function cliMain(argv: string[], io: CliIo, host: Host, adapters: Adapters, control: CliControl = {}): Promise<number> {
   const readText = (file: string): string | undefined => host.files.read(file)?.toString('utf8')
   let json = argv.includes('--json')
   // Until the command line is read nothing is known to be secret, so errors
@@ -63,6 +76,9 @@ export async function cliMain(argv: string[], io: CliIo, host: Host, adapters: A
   } catch (error) {
     if (error instanceof UsageError || error instanceof InputError) return refuse(error.message)
     throw error
+  } finally {
+    // Read: no child, plugin or credential helper needs them in its environment.
+    control.forgetEnv?.(SECRET_VARIABLES)
   }
   if (line.help) {
     io.stdout(helpText())
@@ -71,7 +87,7 @@ export async function cliMain(argv: string[], io: CliIo, host: Host, adapters: A
   json = line.json
   const reporter = terminalReporter(json ? io.stderr : io.stdout, { verbose: line.verbose, now: host.now })
   // Mask first: nothing may print before every secret is registered.
-  for (const secret of secretsOf(line.read)) reporter.secret(secret)
+  for (const { value } of secretsOf(line.read)) reporter.secret(value)
 
   let inputs
   try {
@@ -80,7 +96,16 @@ export async function cliMain(argv: string[], io: CliIo, host: Host, adapters: A
     if (error instanceof InputError) return refuse(reporter.redact(error.message))
     throw error
   }
-  const outcome = await runDeploy(inputs, host, adapters, reporter)
+  const ended = await Promise.race([runDeploy(inputs, host, adapters, reporter), control.signalled ?? new Promise<never>(() => undefined)])
+  if (typeof ended === 'string') {
+    reporter.print(`Cancelled (${ended}): stopping the docker commands and removing this run's files. Swarm goes on with whatever reached it; nothing is rolled back.`)
+    await control.cleanUp?.()
+    reporter.output('status', 'cancelled')
+    const error = { kind: 'cancelled', message: `the run was cancelled (${ended}) before it had a verdict` }
+    if (json) io.stdout(jsonText(jsonResult(reporter.outputs, undefined, error, EXIT.cancelled), text => reporter.redact(text)) + '\n')
+    return EXIT.cancelled
+  }
+  const outcome = ended
   if (outcome.report) {
     reporter.print('')
     reporter.print(renderText(outcome.report).trimEnd())

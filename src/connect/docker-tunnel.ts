@@ -9,8 +9,9 @@ import { spawn } from 'node:child_process'
 import * as net from 'node:net'
 import { Duplex } from 'node:stream'
 import { NodeSSH } from 'node-ssh'
+import { childEnvironment } from '../docker-cli.js'
 import type { SshTarget } from '../inputs/inputs.js'
-import type { Reporter } from '../ports.js'
+import type { Leftovers, Reporter } from '../ports.js'
 import { checkHostKey, fingerprint, hostKeyAlgorithms, parseKnownHosts } from './known-hosts.js'
 
 export const DIAL_COMMAND = 'docker system dial-stdio'
@@ -47,6 +48,10 @@ const CHANNEL_TIMEOUT_MS = 20_000
 
 export interface TunnelOptions {
   channelTimeoutMs?: number
+  /** Without a host: the environment the local `docker system dial-stdio` children are started from (childEnvironment of it). */
+  env?: Readonly<Record<string, string | undefined>>
+  /** Where those children's process groups are recorded. */
+  leftovers?: Leftovers
 }
 
 type Log = Pick<Reporter, 'info' | 'warn' | 'debug'>
@@ -157,10 +162,12 @@ function sshDial(target: SshTarget, first: NodeSSH, log: Log, onError: (text: st
   }
 }
 
-function localDial(onError: (text: string) => void, children: Set<ChildProcess>): Dial {
+function localDial(onError: (text: string) => void, children: Set<ChildProcess>, options: TunnelOptions): Dial {
   return async () => {
     const [command, ...args] = DIAL_COMMAND.split(' ')
-    const child = spawn(command!, args, { stdio: ['pipe', 'pipe', 'pipe'] })
+    // Like every docker child: a minimal environment (the user's own DOCKER_CONFIG and context are kept), its own process group.
+    const child = spawn(command!, args, { stdio: ['pipe', 'pipe', 'pipe'], env: childEnvironment(options.env ?? process.env), detached: true })
+    if (child.pid !== undefined && options.leftovers) child.on('exit', options.leftovers.processGroup(child.pid))
     children.add(child)
     let stderr = ''
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')))
@@ -240,7 +247,7 @@ export async function openTunnel(target: SshTarget | { kind: 'local' }, socketPa
     if (closed) ssh.dispose()
     else opened.push(ssh)
   }
-  const dial = target.kind === 'ssh' ? sshDial(target, opened[0]!, log, onError, onReconnect, options.channelTimeoutMs ?? CHANNEL_TIMEOUT_MS) : localDial(onError, children)
+  const dial = target.kind === 'ssh' ? sshDial(target, opened[0]!, log, onError, onReconnect, options.channelTimeoutMs ?? CHANNEL_TIMEOUT_MS) : localDial(onError, children, options)
   const release = (): void => {
     closed = true
     for (const ssh of opened) ssh.dispose()

@@ -42,8 +42,8 @@ export const INPUTS: readonly InputSpec[] = [
   { name: 'registry', description: 'Registry to log in to. Default is the registry of image.' },
   { name: 'registry-username', description: 'Username for the registry.' },
   { name: 'registry-password', description: 'Password or token for the registry. For ECR without these, the AWS credentials of the job are used.', secret: true },
-  { name: 'env', description: 'Multiline `KEY=VALUE` for compose interpolation, e.g. `DB_PASSWORD=${{ secrets.DB_PASSWORD }}`, and for `secrets:` entries with `environment:` sources. Every value is masked. Only these values (and IMAGE, env-file, env-passthrough) reach the compose files; a referenced variable with no value and no default stops the deploy.', list: true, secret: true },
-  { name: 'env-file', description: 'A file of `KEY=VALUE` lines (read as data, never sourced) for compose interpolation; `env` overrides it. Every value is masked.' },
+  { name: 'env', description: 'Multiline `KEY=VALUE` for compose interpolation, e.g. `DB_PASSWORD=${{ secrets.DB_PASSWORD }}`, and for `secrets:` entries with `environment:` sources (use those for credentials, since a value in `environment:` is stored in plain text in the service spec). Values are masked and redacted by length (8 characters or more everywhere, 4 to 7 as whole words, shorter ones not at all, with a warning). Only these values (and IMAGE, env-file, env-passthrough) reach the compose files; a referenced variable with no value and no default stops the deploy.', list: true, secret: true },
+  { name: 'env-file', description: 'A file of `KEY=VALUE` lines (read as data, never sourced) for compose interpolation; `env` overrides it. Values are masked like those of `env`.' },
   { name: 'env-passthrough', description: 'Runner environment variables compose may also read. `true` for all, or names separated by commas or newlines. Default none.', default: 'false', list: true },
   { name: 'timeout', description: 'Deadline for the whole rollout, like `90s`, `5m` or `1h`.', default: '10m' },
   { name: 'prune', description: 'Remove services no longer in the compose files (`--prune`).', default: 'false' },
@@ -51,7 +51,7 @@ export const INPUTS: readonly InputSpec[] = [
 ]
 
 export const OUTPUTS: ReadonlyArray<{ name: string; description: string }> = [
-  { name: 'status', description: '`converged`, `failed`, `rolled-back`, `superseded` (someone else changed or removed a service during the rollout) or `timed-out`.' },
+  { name: 'status', description: '`converged`, `failed`, `rolled-back`, `superseded` (someone else changed or removed a service during the rollout), `timed-out`, or `cancelled` (the run got SIGINT or SIGTERM: it stopped its docker commands and removed its files; Swarm goes on with what reached it).' },
   { name: 'image', description: 'The deployed image, `repo:tag@sha256:…`.' },
   { name: 'digest', description: 'The deployed image digest, `sha256:…` (the one pushed, or with build false the one the registry reports for the tag).' },
   { name: 'services', description: 'JSON array: name, image, mode, running, desired, updateState, state (its verdict), message, change, nodes for each service of the stack.' }
