@@ -2,13 +2,14 @@
 // `npm run bench`: how fast and how truthfully three waiters report the
 // verdict of the same kinds of Swarm rollouts on the lab swarm.
 //
-//   (a) swarm-deploy: dist/index.js, run as the runner runs it (deploy-only).
+//   (a) swarm-deploy: the CLI, `node dist/cli.js --json` (deploy-only).
 //   (b) `docker stack deploy --detach=false` over DOCKER_HOST=ssh://…
 //   (c) a docker-stack-wait style loop: detached `docker stack deploy`, then
 //       `docker service inspect` / `docker service ls` every 5 s over ssh://.
 //
-// Then the action's own cost on a 30-service and a 3-service stack (polls,
-// API calls, SSH connections, peak RSS). Prints figures and writes
+// Then swarm-deploy's own cost on a 200-service and a 3-service stack where
+// one service changes (per poll: API calls and bytes through the tunnel;
+// engine connections open at once, peak RSS). Prints figures and writes
 // bench/results.json; asserts nothing. See bench/README.md.
 import { execFile, spawn } from 'node:child_process'
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -217,25 +218,7 @@ async function decisiveMoment(service, t0) {
 }
 
 // ---------------------------------------------------------------------------
-// Waiter (a): the action
-
-/** GITHUB_OUTPUT holds `name<<DELIM\nvalue\nDELIM` blocks. */
-function parseOutputs(text) {
-  const outputs = {}
-  for (const [, name, , value] of text.matchAll(/^([^<\n]+)<<(\S+)\n([\s\S]*?)\n\2$/gm)) outputs[name] = value
-  return outputs
-}
-
-/** The optional `::debug::swarm-deploy stats {json}` line (RUNNER_DEBUG=1); null when this dist/ has none. */
-function parseStats(text) {
-  const match = /::debug::swarm-deploy stats (\{.*\})\s*$/m.exec(text)
-  if (!match) return null
-  try {
-    return JSON.parse(match[1])
-  } catch {
-    return null
-  }
-}
+// Waiter (a): swarm-deploy
 
 /** Peak memory of a running process from /proc (VmHWM is the kernel's own high-water mark). */
 function sampleRss(pid) {
@@ -255,72 +238,67 @@ function sampleRss(pid) {
 }
 
 /**
- * Run dist/index.js as the runner does, deploy-only: `image` empty, the
- * pinned image passed in `env` as IMAGE. Verdict time is `verdictAt` from the
- * stats line, or else the time the last line was printed (an upper bound).
+ * Run the swarm-deploy CLI (`node dist/cli.js --json`), deploy-only: no
+ * `image`, the pinned image passed as IMAGE in the env file. Its JSON gives
+ * the verdict, the engine's stats and where the time went, phase by phase.
  */
 async function waiterA({ stack, composeFiles, vars, timeout, cwd = APP }) {
   STACKS.add(stack)
   const dir = mkdtempSync(path.join(SCRATCH, 'a-'))
-  const outputFile = path.join(dir, 'output')
-  writeFileSync(outputFile, '')
-  const inputs = {
-    host: LAB.sshHost,
-    port: String(LAB.sshPort),
-    user: LAB.sshUser,
-    'ssh-key': readFileSync(LAB.sshKeyFile, 'utf8'),
-    'known-hosts': LAB.knownHosts,
-    stack,
-    'compose-file': composeFiles.join('\n'),
-    image: '',
-    env: Object.entries(vars).map(([k, v]) => `${k}=${v}`).join('\n'),
-    registry: LAB.registry,
-    'registry-username': LAB.registryUser,
-    'registry-password': LAB.registryPassword,
-    timeout
+  const file = (name, text) => {
+    const at = path.join(dir, name)
+    writeFileSync(at, text, { mode: 0o600 })
+    return at
   }
-  const env = {
-    PATH: process.env.PATH,
-    HOME: path.join(dir, 'home'),
-    RUNNER_TEMP: path.join(dir, 't'),
-    RUNNER_DEBUG: '1',
-    GITHUB_OUTPUT: outputFile,
-    GITHUB_WORKSPACE: cwd,
-    DOCKER_HOST: LAB.runnerDockerHost
-  }
-  for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value
+  const args = [
+    path.join(ROOT, 'dist/cli.js'),
+    ...['--host', LAB.sshHost, '--port', String(LAB.sshPort), '--user', LAB.sshUser],
+    ...['--ssh-key-file', LAB.sshKeyFile, '--known-hosts-file', file('known_hosts', LAB.knownHosts)],
+    ...['--stack', stack, ...composeFiles.flatMap(f => ['--compose-file', f])],
+    ...['--env-file', file('env', Object.entries(vars).map(([k, v]) => `${k}=${v}\n`).join(''))],
+    ...['--registry', LAB.registry, '--registry-username', LAB.registryUser, '--registry-password-file', file('registry-password', LAB.registryPassword)],
+    ...['--timeout', timeout, '--json']
+  ]
+  const env = { PATH: process.env.PATH, HOME: path.join(dir, 'home'), SWARM_DEPLOY_TEMP: path.join(dir, 't'), DOCKER_HOST: LAB.runnerDockerHost }
+  mkdirSync(env.SWARM_DEPLOY_TEMP, { recursive: true })
 
   const t0 = Date.now()
-  const child = spawn(existsSync(NODE24) ? NODE24 : process.execPath, [path.join(ROOT, 'dist/index.js')], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(existsSync(NODE24) ? NODE24 : process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
   const rss = sampleRss(child.pid)
-  let text = ''
+  let stdout = ''
+  let stderr = ''
   let lastLineAt = t0
-  const onData = chunk => {
-    text += chunk.toString('utf8')
+  child.stdout.on('data', chunk => (stdout += chunk.toString('utf8')))
+  child.stderr.on('data', chunk => {
+    stderr += chunk.toString('utf8')
     lastLineAt = Date.now()
-  }
-  child.stdout.on('data', onData)
-  child.stderr.on('data', onData)
+  })
   const code = await new Promise(resolve => child.on('close', resolve))
   const exitedAt = Date.now()
   rss.stop()
 
-  const stats = parseStats(text)
-  const outputs = parseOutputs(readFileSync(outputFile, 'utf8'))
-  const error = /^::error::(.*)$/m.exec(text)?.[1]
+  let json = null
+  try {
+    json = JSON.parse(stdout)
+  } catch {
+    // no JSON: the CLI broke; the log tail says why
+  }
+  const stats = json?.stats ?? null
   return {
     waiter: 'a',
     t0,
-    verdict: outputs.status ?? `none (exit ${code})`,
+    verdict: json?.status ?? `none (exit ${code})`,
     verdictAt: stats?.verdictAt ?? lastLineAt,
     verdictSource: stats?.verdictAt ? 'stats.verdictAt' : 'last printed line',
     deployedAt: stats?.deployedAt ?? null,
+    startedAt: json?.startedAt ?? null,
+    phases: json?.phases ?? [],
     exitCode: code,
     exitedAt,
     stats,
     proc: rss.peak,
-    message: (error ?? '').replace(/%0A/g, ' ').slice(0, 160),
-    logTail: text.split('\n').filter(l => !l.startsWith('::add-mask::')).slice(-6).join('\n')
+    message: (json?.error?.message ?? '').slice(0, 160),
+    logTail: stderr.split('\n').slice(-6).join('\n')
   }
 }
 
@@ -339,7 +317,9 @@ function spawnBounded(args, env, boundMs) {
     killed = true
     try {
       process.kill(-child.pid, 'SIGKILL')
-    } catch {}
+    } catch {
+      // already gone
+    }
   }, boundMs)
   const done = new Promise(resolve =>
     child.on('close', code => {
@@ -507,14 +487,15 @@ function writeScaleCompose(n) {
   const dir = path.join(SCRATCH, `scale-${n}`)
   mkdirSync(dir, { recursive: true })
   const services = Array.from({ length: n }, (_, i) => {
-    const name = `s${String(i + 1).padStart(2, '0')}`
+    const name = `s${String(i + 1).padStart(3, '0')}`
     return [
       `  ${name}:`,
       '    image: ${BASE_IMAGE}',
       '    command: ["sleep", "3600"]',
       '    init: true',
       '    environment:',
-      '      REV: ${REV}',
+      // Only the first service changes between the two deploys.
+      `      REV: ${i === 0 ? '${REV}' : 'revision-1'}`,
       '    deploy:',
       '      replicas: 1',
       '      update_config:',
@@ -525,14 +506,25 @@ function writeScaleCompose(n) {
   return dir
 }
 
-/** Create an N-service stack through (a), then update all N (REV changes), and keep the action's stats of both runs. */
+/**
+ * Create an N-service stack through (a) (all N at once), then update it so
+ * that one service changes, keeping (a)'s stats of both runs: per poll, the
+ * cost should follow what changes, not the size of the stack.
+ */
 async function scaleRun(n) {
   const dir = writeScaleCompose(n)
   const stack = `bench-scale${n}`
   const rows = []
-  for (const [phase, rev] of [['create', '1'], ['update', '2']]) {
+  // Values this long are redacted only where they stand as words, so the figures stay readable.
+  for (const [phase, rev] of [['create', 'revision-1'], ['update', 'revision-2']]) {
     const r = await waiterA({ stack, composeFiles: ['docker-compose.yml'], vars: { BASE_IMAGE, REV: rev }, timeout: ACTION_TIMEOUT, cwd: dir })
     const s = r.stats ?? {}
+    const perPoll = (value, polls) => (polls ? Math.round(value / polls) : null)
+    let lagMs = null
+    if (phase === 'update' && r.stats?.verdictAt) {
+      const moment = await decisiveMoment(`${stack}_s001`, r.t0)
+      lagMs = moment.at == null ? null : r.stats.verdictAt - moment.at
+    }
     rows.push({
       services: n,
       phase,
@@ -541,8 +533,11 @@ async function scaleRun(n) {
       polls: s.polls ?? null,
       apiCalls: s.apiCalls ?? null,
       apiCallsPerPoll: s.polls ? Math.round((s.apiCalls / s.polls) * 100) / 100 : null,
+      bytesPerPoll: perPoll(s.bytesRead ?? 0, s.polls),
       apiCallsTotal: s.apiCallsTotal ?? null,
       sshConnections: s.sshConnections ?? null,
+      maxChannels: s.maxChannels ?? null,
+      lagMs,
       maxRssBytes: s.maxRssBytes ?? null,
       procVmHwmBytes: r.proc.vmHwmBytes || null,
       procRssSamples: r.proc.samples
@@ -568,6 +563,13 @@ function ratio(a, x, key) {
   return `${(a[key] / x[key]).toFixed(2)}×`
 }
 
+/** Start-up (process start to the engine's first step), then each phase of (a) until the verdict. */
+function timeline(a) {
+  const parts = [`start-up ${fmtS(a.startedAt - a.t0)}`]
+  for (const phase of a.phases) parts.push(`${phase.title.replace(/ (stack|to) \S+$/, '')} ${fmtS(phase.ms)}`)
+  return parts.join(', ')
+}
+
 function printScenario({ title, results, disturbed }) {
   const lines = [title, '-'.repeat(title.length)]
   lines.push(`${pad('waiter', 34)}${pad('verdict', 34)}${pad('right', 7)}${pad('total', 10)}lag`)
@@ -582,8 +584,9 @@ function printScenario({ title, results, disturbed }) {
   }
   const a = results.find(r => r.waiter === 'a')
   if (a) {
-    const deployed = a.deployedAt ? `; its docker stack deploy returned at +${secs(a.deployedAt - a.t0).toFixed(1)} s (login, SSH, engine check, deploy)` : ''
+    const deployed = a.deployedAt ? `; its docker stack deploy returned at +${secs(a.deployedAt - a.t0).toFixed(1)} s (goal: at most +1.0 s)` : ''
     lines.push(`(a) verdict time from ${a.verdictSource}; exit ${a.exitCode}${deployed}`)
+    if (a.startedAt) lines.push(`(a) where the time went: ${timeline(a)}`)
     if (a.message) lines.push(`(a) says: ${a.message}`)
     for (const x of results.filter(r => r.waiter !== 'a')) {
       lines.push(`ratio (a)/${x.waiter === 'b' ? '(b)' : '(c)'}: total ${ratio(a, x, 'totalMs')}, lag ${ratio(a, x, 'lagMs')}`)
@@ -600,21 +603,30 @@ function printScenario({ title, results, disturbed }) {
 }
 
 function printScale(rows) {
-  const title = 'Action cost by stack size (RUNNER_DEBUG stats line; peak RSS cross-checked with /proc VmHWM)'
+  const title = "Action cost by stack size (the CLI's --json stats; peak RSS cross-checked with /proc VmHWM)"
   const lines = [title, '-'.repeat(title.length)]
-  lines.push(`${pad('services', 10)}${pad('phase', 8)}${pad('status', 11)}${pad('time', 9)}${pad('polls', 7)}${pad('API calls', 11)}${pad('calls/poll', 12)}${pad('all calls', 11)}${pad('SSH conns', 11)}${pad('maxRSS', 12)}/proc VmHWM`)
+  const head = ['services', 'phase', 'status', 'time', 'polls', 'calls/poll', 'bytes/poll', 'all calls', 'SSH', 'channels', 'lag', 'maxRSS', 'VmHWM']
+  const widths = [10, 8, 11, 9, 7, 12, 12, 11, 5, 10, 9, 12, 10]
+  const row = cells => cells.map((c, i) => pad(c, widths[i])).join('')
+  lines.push(row(head))
   for (const r of rows) {
     lines.push(
-      `${pad(r.services, 10)}${pad(r.phase, 8)}${pad(r.status, 11)}${pad(`${r.seconds} s`, 9)}${pad(r.polls, 7)}${pad(r.apiCalls, 11)}${pad(r.apiCallsPerPoll, 12)}${pad(r.apiCallsTotal, 11)}${pad(r.sshConnections, 11)}${pad(mib(r.maxRssBytes), 12)}${mib(r.procVmHwmBytes)}`
+      row([r.services, r.phase, r.status, `${r.seconds} s`, r.polls, r.apiCallsPerPoll, r.bytesPerPoll, r.apiCallsTotal, r.sshConnections, r.maxChannels, r.lagMs == null ? '—' : fmtSigned(r.lagMs), mib(r.maxRssBytes), mib(r.procVmHwmBytes)])
     )
   }
-  if (rows.every(r => r.polls == null)) lines.push('(no `swarm-deploy stats` line in this dist/: only /proc figures are available)')
-  const per = n => rows.filter(r => r.services === n && r.apiCallsPerPoll != null).map(r => r.apiCallsPerPoll)
-  const big = per(30)
-  const small = per(3)
-  if (big.length && small.length) lines.push(`API calls per poll while waiting: 30 services ${big.join(', ')} vs 3 services ${small.join(', ')}`)
-  lines.push('API calls = calls while waiting for the verdict; all calls = the whole run (engine check, snapshots around the deploy, diagnostics).')
-  lines.push('maxRSS is taken when the stats line is printed; VmHWM covers the whole process.')
+  const update = n => rows.find(r => r.services === n && r.phase === 'update')
+  const [big, small] = [update(SCALE[0]), update(SCALE[1])]
+  if (big?.bytesPerPoll && small?.bytesPerPoll) {
+    lines.push(
+      `One service changed: ${SCALE[0]} services read ${big.bytesPerPoll} B and ${big.apiCallsPerPoll} calls per poll, ${SCALE[1]} services ${small.bytesPerPoll} B and ${small.apiCallsPerPoll}: ` +
+        `${(big.bytesPerPoll / small.bytesPerPoll).toFixed(2)}× the bytes, ${(big.apiCallsPerPoll / small.apiCallsPerPoll).toFixed(2)}× the calls (goal: within 2×)`
+    )
+  }
+  const peak = Math.max(...rows.filter(r => r.services === SCALE[0]).map(r => r.procVmHwmBytes ?? 0))
+  if (peak) lines.push(`Peak RSS with ${SCALE[0]} services: ${mib(peak)} (goal: at most 128 MiB)`)
+  const create = rows.find(r => r.services === SCALE[0] && r.phase === 'create')
+  if (create?.maxChannels != null) lines.push(`Creating ${SCALE[0]} services at once: at most ${create.maxChannels} engine connections open at once (sshd's default MaxSessions is 10)`)
+  lines.push('calls/poll and bytes/poll: while waiting for the verdict; all calls: the whole run. lag: the verdict after the changed service\'s UpdateStatus.CompletedAt (goal: at most +0.5 s).')
   console.log(lines.join('\n') + '\n')
 }
 
@@ -638,7 +650,10 @@ async function removeStacks(names) {
   log(`warning: stacks still being removed: ${existing.join(', ')}`)
 }
 
-const ALL_STACKS = () => [...new Set([...STACKS, ...['a', 'b', 'c'].flatMap(w => SCENARIOS.map(s => stackOf(w, s))), 'bench-scale30', 'bench-scale3'])]
+/** Stack sizes of the scale runs: a large stack, and a small one to compare with. */
+const SCALE = [Number(process.env.BENCH_SCALE ?? 200), 3]
+
+const ALL_STACKS = () => [...new Set([...STACKS, ...['a', 'b', 'c'].flatMap(w => SCENARIOS.map(s => stackOf(w, s))), ...SCALE.map(n => `bench-scale${n}`)])]
 
 // ---------------------------------------------------------------------------
 
@@ -663,7 +678,7 @@ async function main() {
   await prepareStarts(SCENARIOS[2])
   const [unschedulable, scale] = await Promise.all([
     runScenario(SCENARIOS[2], Object.keys(WAITERS), { parallel: true }),
-    (async () => [...(await scaleRun(30)), ...(await scaleRun(3))])()
+    (async () => [...(await scaleRun(SCALE[0])), ...(await scaleRun(SCALE[1]))])()
   ])
   printScenario(unschedulable)
   printScale(scale)
@@ -682,7 +697,9 @@ process.on('SIGINT', async () => {
   for (const group of GROUPS) {
     try {
       process.kill(-group, 'SIGKILL')
-    } catch {}
+    } catch {
+      // already gone
+    }
   }
   await cleanup()
   process.exit(130)

@@ -6,22 +6,23 @@ import * as os from 'node:os'
 import { openTunnel } from './connect/docker-tunnel.js'
 import { ExecDockerCli } from './docker-cli.js'
 import { octokitDeployments } from './github/octokit.js'
-import type { Adapters, Host } from './ports.js'
+import type { Adapters, Host, Leftovers } from './ports.js'
 import { ecrToken } from './registry/login.js'
 import { dockerodeApi } from './swarm/api.js'
 
 export const realAdapters: Adapters = {
-  dockerCli: (configDir, env, reporter) => new ExecDockerCli(configDir, env, reporter),
-  openTunnel,
+  dockerCli: (configDir, host, reporter) => new ExecDockerCli(configDir, host, reporter),
+  openTunnel: (target, socketPath, reporter, host) => openTunnel(target, socketPath, reporter, { env: host.env, leftovers: host.leftovers }),
   swarmApi: dockerodeApi,
   ecrToken,
   github: octokitDeployments
 }
 
 /** This process as the engine's host. */
-export function processHost(env: NodeJS.ProcessEnv, tempDir: string | undefined): Host {
+export function processHost(env: NodeJS.ProcessEnv, tempDir: string | undefined, leftovers: Leftovers): Host {
   return {
     env,
+    leftovers,
     tempDir: tempDir && tempDir !== '' ? tempDir : os.tmpdir(),
     files: {
       read: path => {

@@ -1,8 +1,12 @@
 // The seam to the runner's docker CLI. Arguments never carry secrets:
 // passwords go through stdin and interpolation values through the child's
-// environment, which other users cannot read in /proc.
+// environment, which other users cannot read in /proc. Every child starts
+// with an explicit minimal environment (childEnvironment), never this
+// process's: the runner's INPUT_* variables, its tokens and everything else
+// stay out of docker, its plugins and credential helpers, and only
+// `docker stack deploy` is given the compose values.
 import { spawn } from 'node:child_process'
-import type { Reporter } from './ports.js'
+import type { Host, Reporter } from './ports.js'
 
 export interface CliResult {
   /** The exit code, or -1 when a signal ended the command. */
@@ -16,10 +20,8 @@ export interface CliResult {
 export interface CliOptions {
   /** Written to stdin (e.g. a password for --password-stdin). */
   stdin?: string
-  /** Extra environment for this call. */
+  /** Extra environment for this call, on top of childEnvironment. */
   env?: Record<string, string>
-  /** Replace the inherited environment instead of extending it. */
-  cleanEnv?: boolean
   /** Do not echo the command's output to the log. */
   silent?: boolean
   /** Stop the command (SIGTERM) if it runs longer than this. */
@@ -35,22 +37,23 @@ const KILL_AFTER_MS = 5_000
 export class ExecDockerCli implements DockerCli {
   /**
    * @param configDir the throwaway DOCKER_CONFIG every call uses
-   * @param environment the process environment commands inherit
+   * @param host the process environment childEnvironment picks from, and where each child's process group is recorded
    */
   constructor(
     private readonly configDir: string,
-    private readonly environment: Readonly<Record<string, string | undefined>>,
+    private readonly host: Pick<Host, 'env' | 'leftovers'>,
     private readonly reporter: Pick<Reporter, 'command' | 'stream'>
   ) {}
 
   async run(args: string[], options: CliOptions = {}): Promise<CliResult> {
-    const base = options.cleanEnv ? baseEnvironment(this.environment) : stringEnv(this.environment)
-    const env = { ...base, ...options.env, DOCKER_CONFIG: this.configDir }
+    const env = { ...childEnvironment(this.host.env), ...options.env, DOCKER_CONFIG: this.configDir }
     const silent = options.silent ?? false
     // The arguments never hold a secret, so the command line is safe to show.
     if (!silent) this.reporter.command(['docker', ...args])
-    // Its own process group, so that a timeout stops whatever it started too.
-    const child = spawn('docker', args, { env, stdio: ['pipe', 'pipe', 'pipe'], detached: options.timeoutMs !== undefined })
+    // Its own process group, so that a timeout or a cancel stops whatever it started too.
+    const child = spawn('docker', args, { env, stdio: ['pipe', 'pipe', 'pipe'], detached: true })
+    const release = child.pid === undefined ? () => undefined : this.host.leftovers.processGroup(child.pid)
+    child.on('exit', release)
     const out: Buffer[] = []
     const err: Buffer[] = []
     child.stdout.on('data', (chunk: Buffer) => {
@@ -114,21 +117,28 @@ export async function runOrThrow(cli: DockerCli, what: string, args: string[], o
   return result
 }
 
-// Just what a docker CLI needs to run; the runner's other variables stay out
-// of compose interpolation so that only the `env` input reaches the stack.
-const KEPT = ['PATH', 'HOME', 'TMPDIR', 'USER', 'LANG', 'LC_ALL', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy']
+// What a docker CLI, its plugins (buildx) and credential helpers need, and
+// nothing else of the runner's: which binaries and home, locale and temp,
+// which engine and builder (DOCKER_HOST, DOCKER_CONTEXT, DOCKER_BUILDKIT,
+// BUILDX_BUILDER, …), TLS and proxies, an SSH agent for ssh:// engines and
+// `build --ssh`, XDG_RUNTIME_DIR for rootless engines, and the cloud
+// credentials registry helpers read (docker-credential-ecr-login, gcloud).
+// The runner's other variables (INPUT_*, GITHUB_TOKEN, ACTIONS_RUNTIME_TOKEN)
+// stay out, and so compose interpolation sees only the `env` input.
+const KEPT = [
+  'PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'TMPDIR', 'TZ', 'LANG', 'LANGUAGE', 'XDG_RUNTIME_DIR', 'XDG_CONFIG_HOME',
+  'SSL_CERT_FILE', 'SSL_CERT_DIR', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'ALL_PROXY', 'http_proxy', 'https_proxy', 'no_proxy', 'all_proxy',
+  'DOCKER_HOST', 'DOCKER_CONTEXT', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH', 'DOCKER_API_VERSION', 'DOCKER_BUILDKIT', 'DOCKER_DEFAULT_PLATFORM', 'DOCKER_CONFIG',
+  'BUILDKIT_PROGRESS', 'BUILDX_BUILDER', 'BUILDX_CONFIG', 'BUILDX_NO_DEFAULT_ATTESTATIONS', 'SSH_AUTH_SOCK',
+  'GOOGLE_APPLICATION_CREDENTIALS', 'CLOUDSDK_CONFIG'
+]
+const KEPT_PREFIXES = ['LC_', 'AWS_']
 
-function baseEnvironment(source: Readonly<Record<string, string | undefined>>): Record<string, string> {
+/** The environment every child starts from: the few variables of `source` docker needs (KEPT). */
+export function childEnvironment(source: Readonly<Record<string, string | undefined>>): Record<string, string> {
   const env: Record<string, string> = {}
-  for (const name of KEPT) {
-    const value = source[name]
-    if (value !== undefined) env[name] = value
+  for (const [name, value] of Object.entries(source)) {
+    if (value !== undefined && (KEPT.includes(name) || KEPT_PREFIXES.some(prefix => name.startsWith(prefix)))) env[name] = value
   }
-  return env
-}
-
-function stringEnv(source: Readonly<Record<string, string | undefined>>): Record<string, string> {
-  const env: Record<string, string> = {}
-  for (const [name, value] of Object.entries(source)) if (value !== undefined) env[name] = value
   return env
 }

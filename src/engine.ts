@@ -7,8 +7,8 @@ import { buildAndPush } from './build/image.js'
 import type { DockerTunnel } from './connect/docker-tunnel.js'
 import type { Diagnosis } from './converge/diagnose.js'
 import { describeFailure, diagnose } from './converge/diagnose.js'
-import type { Baseline, StackStatus, Verdict } from './converge/judge.js'
-import { baselineOf, deployedOf, stackServices } from './converge/judge.js'
+import type { Baseline, StackStatus, Verdict } from './converge/verdict.js'
+import { baselineOf, deployedOf, stackServices } from './converge/spec.js'
 import type { Rollout } from './converge/rollout.js'
 import { watchOptions } from './converge/rollout.js'
 import { configWarnings } from './converge/warnings.js'
@@ -22,18 +22,20 @@ import { recordedCompose, rollbackSource } from './release/rollback.js'
 import { chooseRelease, liveRelease, ReleaseError } from './release/select.js'
 import { createRelease, loadReleases, pruneReleases, setStatus } from './release/store.js'
 import { releaseRow } from './report/releases.js'
-import { isVersionOf, namesInUse } from './deploy/stack-objects.js'
+import { HASH_CHARS, isVersionOf, namesInUse } from './deploy/stack-objects.js'
 import { CliTimeout } from './docker-cli.js'
 import { Deployment } from './github/deployments.js'
 import { InputError } from './inputs/parse.js'
 import type { Inputs } from './inputs/inputs.js'
 import type { Plan } from './plan.js'
-import { makePlan, PlanError } from './plan.js'
+import { makePlan, PlanError, secretKeyOf } from './plan.js'
 import type { Adapters, Host, Reporter } from './ports.js'
+import { resolveExisting } from './registry/existing.js'
 import { login, resolveAuth } from './registry/login.js'
+import { RegistryUnreachable } from './registry/manifest.js'
 import type { ReportFacts } from './report/summary.js'
 import { servicesOutput } from './report/summary.js'
-import { redactSnapshot, Secrets } from './secrets.js'
+import { redactSnapshot, redactStrings, Secrets } from './secrets.js'
 import type { SwarmApi } from './swarm/api.js'
 import { createWorkdir } from './workdir.js'
 
@@ -44,6 +46,10 @@ export interface Stats {
   apiCalls: number
   apiCallsTotal: number
   sshConnections: number
+  /** Bytes read from the engine while waiting, and in the whole run; the most engine connections open at once. */
+  bytesRead: number
+  bytesReadTotal: number
+  maxChannels: number
   maxRssBytes: number
   /** Epoch ms: `docker stack deploy` returned, and the verdict was reached. */
   deployedAt: number
@@ -60,9 +66,23 @@ export interface Stopped {
   message: string
 }
 
+/** One phase of the run: its title, when it began (ms after the run began) and how long it took. */
+export interface PhaseTime {
+  title: string
+  startMs: number
+  ms: number
+}
+
+/**
+ * What a run ends as: the verdict's status, or `cancelled` (SIGINT or
+ * SIGTERM: the front end stopped the run, whatever the swarm was doing; the
+ * swarm goes on with what reached it).
+ */
+export type RunStatus = StackStatus | 'cancelled'
+
 export interface Outcome {
   /** The verdict's status; undefined when the run stopped before there was anything to judge. */
-  status: StackStatus | undefined
+  status: RunStatus | undefined
   verdict: Verdict | undefined
   image: PushedImage | undefined
   diagnoses: Diagnosis[]
@@ -72,6 +92,9 @@ export interface Outcome {
   /** The stack's releases after the run, newest first (once the swarm was reached). */
   releases?: Release[]
   stopped: Stopped | undefined
+  /** Epoch ms when the run began, and where its time went, phase by phase. */
+  startedAt: number
+  phases: PhaseTime[]
 }
 
 /** The registry or the swarm did not answer. */
@@ -88,16 +111,20 @@ async function reaching<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 export async function runDeploy(inputs: Inputs, host: Host, adapters: Adapters, reporter: Reporter): Promise<Outcome> {
-  const outcome: Outcome = { status: undefined, verdict: undefined, image: undefined, diagnoses: [], stats: undefined, report: undefined, stopped: undefined }
-  const secrets = new Secrets(value => reporter.secret(value))
+  const startedAt = host.now()
+  const outcome: Outcome = { status: undefined, verdict: undefined, image: undefined, diagnoses: [], stats: undefined, report: undefined, stopped: undefined, startedAt, phases: [] }
+  const secrets = new Secrets(reporter)
   // Mask first: nothing may print before every secret is registered.
-  if (inputs.target.kind === 'ssh') secrets.add(inputs.target.privateKey)
-  if (inputs.registry?.username !== undefined) secrets.add(inputs.registry.password)
-  if (inputs.deployment) secrets.add(inputs.deployment.token)
-  for (const value of inputs.env.values()) secrets.add(value)
+  if (inputs.target.kind === 'ssh') secrets.add(inputs.target.privateKey, 'ssh-key')
+  if (inputs.registry?.username !== undefined) secrets.add(inputs.registry.password, 'registry-password')
+  for (const [name, value] of inputs.env) secrets.add(value, `env ${name}`)
+  if (inputs.deployment) secrets.add(inputs.deployment.token, 'github-token')
   try {
     const plan = makePlan(inputs, host)
-    await execute(plan, host, adapters, reporter, secrets, outcome)
+    // What env-passthrough lets through to the compose files is as secret as env.
+    for (const { name, value } of plan.passedSecrets) secrets.add(value, `env-passthrough ${name}`)
+    for (const warning of plan.warnings) reporter.warn(warning)
+    await execute(plan, host, adapters, timingPhases(reporter, host.now, startedAt, outcome.phases), secrets, outcome)
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error)
     const kind = error instanceof PlanError || error instanceof InputError || error instanceof ReleaseError ? 'input' : error instanceof UnreachableError ? 'unreachable' : 'error'
@@ -106,43 +133,98 @@ export async function runDeploy(inputs: Inputs, host: Host, adapters: Adapters, 
   return outcome
 }
 
+type Log = Pick<Reporter, 'info' | 'warn' | 'debug'>
+
+/** A log that holds its lines until flush(), then passes them through. */
+function deferredLog(reporter: Reporter): { log: Log; flush(): void } {
+  let held: Array<[keyof Log, string]> | undefined = []
+  const line = (kind: keyof Log) => (text: string) => (held ? held.push([kind, text]) : reporter[kind](text))
+  return {
+    log: { info: line('info'), warn: line('warn'), debug: line('debug') },
+    flush() {
+      const lines = held ?? []
+      held = undefined
+      for (const [kind, text] of lines) reporter[kind](text)
+    }
+  }
+}
+
+/** The reporter, with each phase's time also kept for the outcome. */
+function timingPhases(reporter: Reporter, now: () => number, startedAt: number, into: PhaseTime[]): Reporter {
+  return {
+    secret: value => reporter.secret(value),
+    info: line => reporter.info(line),
+    warn: line => reporter.warn(line),
+    debug: line => reporter.debug(line),
+    command: argv => reporter.command(argv),
+    stream: (chunk, from) => reporter.stream(chunk, from),
+    output: (name, value) => reporter.output(name, value),
+    async phase(title, fn) {
+      const began = now()
+      try {
+        return await reporter.phase(title, fn)
+      } finally {
+        into.push({ title, startMs: began - startedAt, ms: now() - began })
+      }
+    }
+  }
+}
+
 async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Reporter, secrets: Secrets, outcome: Outcome): Promise<void> {
   const { inputs } = plan
   const started = host.now()
-  const workdir = await createWorkdir(host.tempDir, host.env)
+  const workdir = await createWorkdir(host.tempDir, host.env, host.leftovers)
   try {
-    const cli = adapters.dockerCli(workdir.dockerConfig, host.env, reporter)
+    const cli = adapters.dockerCli(workdir.dockerConfig, host, reporter)
 
-    const auth = await reaching(() => resolveAuth(inputs.registry, adapters.ecrToken))
-    if (auth) {
-      // An ECR token is a password too.
-      secrets.add(auth.password)
-      await reporter.phase(`Log in to ${auth.registry}`, () => reaching(() => login(cli, workdir.dockerConfig, auth)))
-    }
+    // The SSH handshake needs neither the login nor the build: it runs while
+    // they do, and its log lines wait for the Connect phase.
+    const connectLog = deferredLog(reporter)
+    const connecting = reaching(() => adapters.openTunnel(inputs.target, workdir.dockerSocket, connectLog.log, host))
+    connecting.catch(() => undefined) // a failure is reported by the Connect phase, not as an unhandled rejection
+    let tunnel: DockerTunnel | undefined
+    try {
+      const auth = await reaching(() => resolveAuth(inputs.registry, adapters.ecrToken))
+      if (auth) {
+        // An ECR token is a password too.
+        secrets.add(auth.password)
+        await reporter.phase(`Log in to ${auth.registry}`, () => reaching(() => login(cli, workdir.dockerConfig, auth)))
+      }
 
-    if (inputs.image && inputs.rollback) reporter.warn(`image: ignored during a rollback, which deploys the recorded images; nothing is built`)
-    else if (inputs.image) {
-      const build = inputs.image
-      const image = await reporter.phase(`Build and push ${build.repository}`, () => buildAndPush(cli, build))
-      outcome.image = image
-      reporter.info(`Pushed ${image.pinned}`)
-      reporter.output('image', image.pinned)
-      reporter.output('digest', image.digest)
-    }
+      if (inputs.image && inputs.rollback) reporter.warn(`image: ignored during a rollback, which deploys the recorded images; nothing is built`)
+      else if (inputs.image) {
+        const build = inputs.image
+        // build: false resolves the tag already pushed; either way a digest, never a tag alone.
+        const image = build.build
+          ? await reporter.phase(`Build and push ${build.repository}`, () => buildAndPush(cli, build, { env: host.env, reporter }))
+          : await reporter.phase(`Resolve ${build.repository}:${build.tags[0]}`, () =>
+              resolveExisting(cli, workdir.dockerConfig, build, auth, { reporter, fetch: adapters.registryFetch }).catch((error: unknown) => {
+                throw error instanceof RegistryUnreachable ? new UnreachableError(error.message) : error
+              })
+            )
+        outcome.image = image
+        reporter.info(`${build.build ? 'Pushed' : 'Deploying'} ${image.pinned}`)
+        reporter.output('image', image.pinned)
+        reporter.output('digest', image.digest)
+      }
 
-    const tunnel = await reporter.phase('Connect', () =>
-      reaching(async () => {
-        const opened = await adapters.openTunnel(inputs.target, workdir.dockerSocket, reporter)
+      tunnel = await reporter.phase('Connect', async () => {
+        connectLog.flush()
+        const opened = await connecting
         reporter.info(`Docker engine reached through ${opened.description}`)
         return opened
       })
-    )
+    } finally {
+      // The login or the build failed: the connection made meanwhile is not needed.
+      if (tunnel === undefined) await connecting.then(opened => opened.close(), () => undefined)
+    }
     // Swarm's own text (task errors, update messages) may echo a value back:
     // it is redacted as it arrives, so no log, output or summary shows it.
     const engine = adapters.swarmApi(tunnel.socketPath)
-    const api: SwarmApi = { ...engine, snapshot: async (stack, serviceIds) => redactSnapshot(await engine.snapshot(stack, serviceIds), secrets.list()) }
+    const api: SwarmApi = { ...engine, snapshot: async (stack, serviceIds) => redactSnapshot(await engine.snapshot(stack, serviceIds), text => secrets.redact(text)) }
     try {
-      await reporter.phase('Check the target engine', () => checkManager(api, tunnel.lastDialError, reporter))
+      const clusterId = await reporter.phase('Check the target engine', () => checkManager(api, tunnel.lastDialError, reporter))
+      const secretKey = secretKeyOf(inputs.stack, clusterId)
       const history = await loadReleases(api, inputs.stack)
       const previous = liveRelease(history)
 
@@ -159,7 +241,7 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
         source = { compose: plan.compose, composeFiles: inputs.composeFiles, variables, rollbackTo: undefined }
       }
       const deadline = host.now() + plan.rollout.timeoutMs
-      const run: DeployRun = { plan, cli, api, tunnel, host, reporter, secrets, outcome, deadline }
+      const run: DeployRun = { plan, cli, api, tunnel, host, reporter, secrets, outcome, deadline, secretKey }
       const deployment = githubDeployment(inputs, host, adapters, reporter)
       await deployment?.start(source.rollbackTo?.sha || host.env.GITHUB_SHA || host.env.GITHUB_REF || 'HEAD', source.rollbackTo ? `swarm-deploy ${inputs.stack}: rollback to #${source.rollbackTo.number}` : `swarm-deploy ${inputs.stack}`)
       const first = await deployAndJudge(run, source, history).catch(async (error: unknown) => {
@@ -237,6 +319,8 @@ interface DeployRun {
   secrets: Secrets
   outcome: Outcome
   deadline: number
+  /** Keys secret version names (see secretKeyOf). */
+  secretKey: Buffer
 }
 
 /**
@@ -244,16 +328,16 @@ interface DeployRun {
  * verdict, recorded as a release as soon as `docker stack deploy` has run.
  */
 async function deployAndJudge(run: DeployRun, source: DeploySource, known: Release[]): Promise<{ verdict: Verdict; release: Release | undefined; deployStarted: number }> {
-  const { plan, cli, api, tunnel, host, reporter, secrets, outcome, deadline } = run
+  const { plan, cli, api, tunnel, host, reporter, secrets, outcome, deadline, secretKey } = run
   const { inputs } = plan
   const before = await api.snapshot(inputs.stack)
   const baseline = baselineOf(before, inputs.stack)
   const deployStarted = host.now()
-  const deployPlan = { stack: inputs.stack, composeFiles: source.composeFiles, prune: inputs.prune, variables: source.variables, secretKey: plan.secretKey, deadline }
+  const deployPlan = { stack: inputs.stack, composeFiles: source.composeFiles, prune: inputs.prune, variables: source.variables, secretKey, deadline }
   let recorded: Promise<Release | undefined> | undefined
   // A record that cannot be written is a warning: it must not fail a deploy the swarm took.
   const record = (): Promise<Release | undefined> =>
-    (recorded ??= recordDeploy(api, inputs.stack, source, plan.secretKey, host, secrets, known, reporter).catch((error: unknown) => {
+    (recorded ??= recordDeploy(api, inputs.stack, source, secretKey, host, secrets, known, reporter).catch((error: unknown) => {
       reporter.warn(`Could not record the release: ${(error as Error).message}`)
       return undefined
     }))
@@ -267,7 +351,7 @@ async function deployAndJudge(run: DeployRun, source: DeploySource, known: Relea
   }
   const stopped = await reporter.phase(`Deploy stack ${inputs.stack}`, async () => {
     try {
-      await deployStack(cli, api, deployPlan, source.compose, tunnel.socketPath, { files: host.files, now: host.now, info: line => reporter.info(line) })
+      await deployStack(cli, api, deployPlan, source.compose, tunnel.socketPath, { files: host.files, leftovers: host.leftovers, now: host.now, info: line => reporter.info(line), hide: name => secrets.add(name) })
       return undefined
     } catch (error) {
       if (error instanceof CliTimeout) return error
@@ -279,9 +363,11 @@ async function deployAndJudge(run: DeployRun, source: DeploySource, known: Relea
     throw error
   })
   await record()
-  const verdict = stopped
+  const judged = stopped
     ? deployStopped(inputs.stack, stopped)
     : await waitForVerdict(api, tunnel, plan.rollout, { baseline, deadline, image: source.rollbackTo ? undefined : outcome.image }, host, reporter, outcome)
+  // Every string of it (images, node names, messages) may reach the outputs and the summary.
+  const verdict = redactStrings(judged, text => secrets.redact(text))
   const status = verdict.status === 'pending' ? 'timed-out' : verdict.status
   const labelled = await label(status)
   if (labelled) reporter.info(`Release #${labelled.number}${source.rollbackTo ? ` (rollback to #${source.rollbackTo.number})` : ''}: ${status}`)
@@ -370,6 +456,7 @@ async function waitForVerdict(
   const deployed = deployedOf(wait.baseline, after, rollout.stack)
   for (const warning of configWarnings(stackServices(after, rollout.stack), images, wait.deadline - host.now())) reporter.warn(warning)
   const callsBeforeWait = api.calls()
+  const readBeforeWait = tunnel.traffic().bytesRead
 
   const { verdict, polls, verdictAt } = await reporter.phase('Wait for the rollout', () =>
     watch(
@@ -393,6 +480,9 @@ async function waitForVerdict(
     apiCalls: waitCalls,
     apiCallsTotal: api.calls(),
     sshConnections: tunnel.sshConnections(),
+    bytesRead: tunnel.traffic().bytesRead - readBeforeWait,
+    bytesReadTotal: tunnel.traffic().bytesRead,
+    maxChannels: tunnel.traffic().maxChannels,
     maxRssBytes: host.maxRssBytes(),
     verdictAt,
     deployedAt
@@ -414,7 +504,7 @@ function deployStopped(stack: string, error: CliTimeout): Verdict {
 /** Failed tasks with their log tails, printed before the error and kept for the summary. */
 async function showDiagnostics(api: SwarmApi, verdict: Verdict, deployStarted: number, secrets: Secrets, reporter: Reporter): Promise<Diagnosis[]> {
   const found = await diagnose(api, verdict, Math.floor(deployStarted / 1000) - 5)
-  const clean = found.map(d => ({ ...d, logTail: secrets.redact(d.logTail) }))
+  const clean = found.map(d => redactStrings(d, text => secrets.redact(text)))
   for (const { failure, logTail } of clean) {
     reporter.info(describeFailure(failure))
     reporter.info(logTail === '' ? '    (no log output since the deploy began)' : logTail.split('\n').map(l => `    | ${l}`).join('\n'))
@@ -435,18 +525,21 @@ async function pruneVersions(api: SwarmApi, stack: string, reporter: Reporter, k
   for (const name of keep) inUse.add(name)
   const unused = (await api.listObjects(stack)).filter(o => isVersionOf(stack, o.name) && !isReleaseName(stack, o.name) && !inUse.has(o.name))
   for (const object of unused) {
+    // Secret versions are named by their key only: the versioned name is never logged.
+    const what = object.kind === 'secret' ? `an unused version of secret ${object.name.slice(stack.length + 1, -(HASH_CHARS + 1))}` : `${object.kind} ${object.name}`
     try {
       await api.removeObject(object.kind, object.id)
-      reporter.info(`Removed ${object.kind} ${object.name}`)
+      reporter.info(`Removed ${what}`)
     } catch (error) {
       // The deploy converged; a version something else still holds is no reason to fail it.
-      reporter.warn(`Could not remove ${object.kind} ${object.name}: ${(error as Error).message}`)
+      reporter.warn(`Could not remove ${what}: ${(error as Error).message.split(object.name).join('(its version)')}`)
     }
   }
   if (unused.length === 0) reporter.info('Nothing to remove.')
 }
 
-async function checkManager(api: SwarmApi, lastDialError: () => string | undefined, reporter: Reporter): Promise<void> {
+/** The engine is a swarm manager: returns the swarm's cluster ID, which keys secret version names. */
+async function checkManager(api: SwarmApi, lastDialError: () => string | undefined, reporter: Reporter): Promise<string> {
   let info
   try {
     info = await api.info()
@@ -457,5 +550,7 @@ async function checkManager(api: SwarmApi, lastDialError: () => string | undefin
   if (!info.isManager) {
     throw new Error(`the Docker engine (version ${info.serverVersion}, swarm state ${info.swarmState}) is not a swarm manager: point host at a manager node`)
   }
+  if (info.clusterId === undefined) throw new Error(`the Docker engine (version ${info.serverVersion}) is a swarm manager but gave no cluster ID`)
   reporter.info(`Docker ${info.serverVersion}, swarm manager`)
+  return info.clusterId
 }

@@ -1,32 +1,90 @@
 // The GitHub Action: read the inputs, run the engine with the runner's
 // reporter, then set the outputs, the job summary and the step's result.
+// The same bundle is the post step (action.yml `post:`), told apart by the
+// state the main step saves before anything else.
 import * as core from '@actions/core'
 import { readFileSync } from 'node:fs'
 import { actionsReporter } from './action/reporter.js'
+import type { ActionsReporter } from './action/reporter.js'
 import { processHost, realAdapters } from './adapters.js'
 import { runDeploy } from './engine.js'
 import type { Outcome } from './engine.js'
 import { isFile } from './files.js'
 import { getInputs } from './inputs/inputs.js'
+import { INPUTS } from './inputs/table.js'
+import { removePaths, RunLeftovers } from './leftovers.js'
 import { renderSummary } from './report/summary.js'
-import { maskedParts, secretsOf } from './secrets.js'
+import { SECRET_INPUTS, secretsOf } from './secrets.js'
 
-export async function run(): Promise<void> {
-  try {
-    const reporter = actionsReporter()
-    const read = (name: string): string => core.getInput(name)
-    // Mask first: nothing may print before every secret is registered.
-    for (const secret of secretsOf(read)) for (const part of maskedParts(secret)) reporter.secret(part)
-    const inputs = getInputs(read, { env: process.env, isFile, readFile: file => readFileSync(file, 'utf8') })
-    const outcome = await runDeploy(inputs, processHost(process.env, process.env.RUNNER_TEMP), realAdapters, reporter)
-    await finish(outcome)
-  } catch (error) {
-    core.setFailed(error instanceof Error ? error.message : String(error))
-  }
+/** Names of what the main step saves with `saveState` (the post step gets them as STATE_<name>). */
+export const STATE = { post: 'isPost', leftovers: 'leftovers' } as const
+
+export function isPost(): boolean {
+  return core.getState(STATE.post) === 'true'
 }
 
-async function finish(outcome: Outcome): Promise<void> {
-  if (outcome.report && process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(renderSummary(outcome.report)).write()
-  if (outcome.stopped) core.setFailed(outcome.stopped.message)
-  else if (outcome.status !== 'converged') core.setFailed(outcome.verdict?.summary ?? 'no verdict')
+/** The variables the runner gives secret inputs in (core.getInput's naming). */
+export const SECRET_VARIABLES = SECRET_INPUTS.map(name => `INPUT_${name.replace(/ /g, '_').toUpperCase()}`)
+
+const never = new Promise<NodeJS.Signals>(() => undefined)
+
+/**
+ * The main step. `signalled` resolves on SIGINT or SIGTERM (index.ts): then
+ * the docker children are stopped, the run's files removed, `status` set to
+ * `cancelled` and 'cancelled' returned at once, the engine left where it is.
+ */
+export async function run(signalled: Promise<NodeJS.Signals> = never): Promise<'cancelled' | undefined> {
+  // First, so that a post step after a main step killed at any point knows it is the post step.
+  core.saveState(STATE.post, 'true')
+  const leftovers = new RunLeftovers(paths => core.saveState(STATE.leftovers, JSON.stringify(paths)))
+  const reporter = actionsReporter()
+  try {
+    // Every input once. The secret ones then leave the environment, which
+    // any library's child process would otherwise inherit.
+    const raw = new Map(INPUTS.map(spec => [spec.name, core.getInput(spec.name)]))
+    for (const name of SECRET_VARIABLES) delete process.env[name]
+    const read = (name: string): string => raw.get(name) ?? ''
+    // Mask first: nothing may print before every secret is registered.
+    for (const { value } of secretsOf(read)) reporter.secret(value)
+    const inputs = getInputs(read, { env: process.env, isFile, readFile: file => readFileSync(file, 'utf8') })
+    const deploying = runDeploy(inputs, processHost(process.env, process.env.RUNNER_TEMP, leftovers), realAdapters, reporter)
+    const ended = await Promise.race([deploying, signalled])
+    if (typeof ended === 'string') {
+      await cancel(ended, leftovers, reporter)
+      return 'cancelled'
+    }
+    await finish(ended, reporter)
+  } catch (error) {
+    core.setFailed(reporter.redact(error instanceof Error ? error.message : String(error)))
+  }
+  return undefined
+}
+
+async function cancel(signal: NodeJS.Signals, leftovers: RunLeftovers, reporter: ActionsReporter): Promise<void> {
+  reporter.warn(`Cancelled (${signal}): stopping the docker commands and removing this run's files. Swarm goes on with whatever reached it; nothing is rolled back.`)
+  await leftovers.cleanUp()
+  reporter.output('status', 'cancelled')
+  core.setFailed(`The run was cancelled (${signal}) before it had a verdict`)
+}
+
+async function finish(outcome: Outcome, reporter: ActionsReporter): Promise<void> {
+  if (outcome.report && process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(reporter.redact(renderSummary(outcome.report))).write()
+  if (outcome.stopped) core.setFailed(reporter.redact(outcome.stopped.message))
+  else if (outcome.status !== 'converged') core.setFailed(reporter.redact(outcome.verdict?.summary ?? 'no verdict'))
+}
+
+/**
+ * The post step (`post-if: always()`): removes what a main step that was
+ * killed outright recorded and could not remove (its work dir with the
+ * registry login, compose copies). After a main step that ended, nothing is
+ * left and it says so. Never fails the job.
+ */
+export async function post(): Promise<void> {
+  try {
+    const saved = core.getState(STATE.leftovers)
+    const removed = removePaths(saved === '' ? [] : (JSON.parse(saved) as string[]))
+    core.info(removed.length === 0 ? 'Nothing left to remove.' : `Removed what the main step left: ${removed.join(', ')}`)
+  } catch (error) {
+    core.warning(`Could not remove what the main step left: ${(error as Error).message}`)
+  }
 }

@@ -5,9 +5,10 @@ import { createHash } from 'node:crypto'
 import { hostKeyAlgorithms, hostKeyName, parseKnownHosts } from './connect/known-hosts.js'
 import type { Rollout } from './converge/rollout.js'
 import { rolloutOf } from './converge/rollout.js'
-import { composeVariableProblems, interpolationValues, sourceReader, swarmNameProblems } from './deploy/stack-deploy.js'
+import { composeVariableProblems, interpolationValues, referencedNames, sourceReader, swarmNameProblems } from './deploy/stack-deploy.js'
 import type { StackObject } from './deploy/stack-objects.js'
 import { renderStackObjects } from './deploy/stack-objects.js'
+import { findEnvironmentUses } from './deploy/variables.js'
 import type { Inputs } from './inputs/inputs.js'
 import type { Host } from './ports.js'
 
@@ -26,10 +27,17 @@ export interface Plan {
   compose: ComposeFile[]
   /** Compose interpolation values, IMAGE not yet included. */
   values: Map<string, string>
-  /** Keys secret version names (see secretKeyOf). */
-  secretKey: Buffer
-  /** The secrets and configs the deploy will create or name, with their versioned names. */
+  /**
+   * The secrets and configs the deploy will create or name. Their names are
+   * checked here for length with a stand-in key: the real one (secretKeyOf)
+   * is known only once the swarm answers, and the hash is as long whatever
+   * the key.
+   */
   objects: StackObject[]
+  /** Runner variables let through by env-passthrough that the compose files read: secret like the env input. */
+  passedSecrets: Array<{ name: string; value: string }>
+  /** Said once, before anything is done. */
+  warnings: string[]
   rollout: Rollout
 }
 
@@ -66,23 +74,51 @@ export function makePlan(inputs: Inputs, host: Pick<Host, 'env' | 'files'>): Pla
   if (tooLong.length > 0) throw new PlanError(`${tooLong.join('\n')}. Nothing was deployed.`)
 
   // Secret and config sources that exist and are set, and names Swarm accepts.
-  const secretKey = secretKeyOf(inputs)
   let objects: StackObject[]
   try {
-    objects = renderStackObjects(compose, { stack: inputs.stack, values: withImage, readSource: sourceReader(inputs.composeFiles, host.files.read), secretKey }).objects
+    objects = renderStackObjects(compose, { stack: inputs.stack, values: withImage, readSource: sourceReader(inputs.composeFiles, host.files.read), secretKey: PLAN_KEY }).objects
   } catch (error) {
     throw new PlanError(`${(error as Error).message}\nNothing was deployed.`)
   }
-  return { inputs, compose, values, secretKey, objects, rollout: rolloutOf(inputs) }
+  const read = referencedNames(compose)
+  const passedSecrets = [...values].filter(([name]) => read.has(name) && !inputs.env.has(name)).map(([name, value]) => ({ name, value }))
+  return { inputs, compose, values, objects, passedSecrets, warnings: credentialWarnings(compose, inputs.env), rollout: rolloutOf(inputs) }
+}
+
+/** Only for the plan's name checks: a versioned name is as long whatever the key. */
+const PLAN_KEY = Buffer.alloc(32)
+
+/**
+ * The key for secret version names: stable across runs, never printed, and
+ * secret in every mode: the swarm's cluster ID, which only its managers know
+ * (read over the Engine API once connected), with the stack name. Someone
+ * who sees `<stack>_db_password_<hash>` cannot test guesses of the value
+ * offline without it.
+ */
+export function secretKeyOf(stack: string, clusterId: string): Buffer {
+  return createHash('sha256').update(`swarm-deploy secret versions\0${stack}\0${clusterId}`).digest()
+}
+
+/** A name that reads as a credential: PASSWORD (PASSWD) anywhere, or a part TOKEN, SECRET, KEY (or their plurals, APIKEY). */
+export function looksLikeCredential(name: string): boolean {
+  const upper = name.toUpperCase()
+  if (/PASSW(OR)?D/.test(upper)) return true
+  return upper.split('_').some(part => /^(API)?(TOKEN|SECRET|KEY)S?$/.test(part) || /(TOKEN|SECRET|APIKEY)S?$/.test(part))
 }
 
 /**
- * A key for secret version names that is stable across runs and never leaves
- * the runner: derived from the SSH key (rotating it renames secret versions
- * once). Without SSH only the stack name keys it, which still defeats
- * precomputed tables but not a guess aimed at this stack.
+ * One warning for `env` values with credential-like names that compose puts
+ * in a service's `environment:`: there they are in the service spec, the task
+ * records and every container's config, in plain text on the nodes. Pure.
  */
-export function secretKeyOf(inputs: Inputs): Buffer {
-  const ssh = inputs.target.kind === 'ssh' ? inputs.target.privateKey : ''
-  return createHash('sha256').update(`swarm-deploy secret versions\0${inputs.stack}\0${ssh}`).digest()
+export function credentialWarnings(compose: ComposeFile[], env: ReadonlyMap<string, string>): string[] {
+  const uses = compose.flatMap(file => findEnvironmentUses(file.text, file.path)).filter(use => env.has(use.name) && looksLikeCredential(use.name))
+  if (uses.length === 0) return []
+  const seen = new Set<string>()
+  const where = uses
+    .filter(use => !seen.has(use.name) && seen.add(use.name))
+    .map(use => `${use.name} (service ${use.service}, ${use.file} line ${use.line})`)
+  return [
+    `env: ${where.join(', ')} ${uses.length === 1 ? 'goes' : 'go'} into environment:, where Docker keeps the value in plain text in the service spec, task records and every container's config on the nodes, and anyone who can run docker inspect there reads it. For credentials use secrets: with an environment: source (the README's "Secrets and configs"), which the service reads from /run/secrets/.`
+  ]
 }

@@ -10,7 +10,10 @@ import type { SwarmApi } from './swarm/api.js'
 
 /** Where the log goes. Every line the engine prints goes through one of these. */
 export interface Reporter {
-  /** A value that must never be printed: called before anything could print it. */
+  /**
+   * A value that must never be printed, whole: called before anything could
+   * print it. The reporter hides it by the length policy of src/secrets.ts.
+   */
   secret(value: string): void
   /** A titled step; the reporter shows its duration and closes it even when `fn` throws. */
   phase<T>(title: string, fn: () => Promise<T>): Promise<T>
@@ -19,16 +22,32 @@ export interface Reporter {
   debug(line: string): void
   /** A docker command about to run. Its arguments never hold a secret. */
   command(argv: string[]): void
-  /** A child's output as it arrives. */
+  /** A child's output as it arrives: text the reporter must never run as a command of its own. */
   stream(chunk: Buffer, from: 'stdout' | 'stderr'): void
   /** An output of the run (`status`, `image`, `digest`, `services`), as soon as it is known. */
   output(name: string, value: string): void
 }
 
+/**
+ * What the run has on the runner until it ends, recorded as it is made and
+ * released once it is gone, so that a cancelled or killed run can still be
+ * cleaned up (src/leftovers.ts).
+ */
+export interface Leftovers {
+  /** A file or folder to remove if the run cannot; returns its release. */
+  path(file: string): () => void
+  /** A child's process group (the child is its leader) to stop if the run is cancelled; returns its release. */
+  processGroup(pid: number): () => void
+}
+
 /** The machine the engine runs on. */
 export interface Host {
-  /** The environment of the process: env-passthrough reads it, the docker CLI inherits it. */
+  /**
+   * The environment of the process: env-passthrough reads it; children get
+   * only the few variables docker needs from it (src/docker-cli.ts).
+   */
   env: Readonly<Record<string, string | undefined>>
+  leftovers: Leftovers
   /** Parent of the run's private scratch folder (RUNNER_TEMP on a runner). */
   tempDir: string
   files: {
@@ -46,13 +65,15 @@ export interface Host {
 /** How the engine reaches the outside world. */
 export interface Adapters {
   /** The local docker CLI, with its config in `configDir` (the run's throwaway config). */
-  dockerCli(configDir: string, env: Host['env'], reporter: Reporter): DockerCli
+  dockerCli(configDir: string, host: Pick<Host, 'env' | 'leftovers'>, reporter: Reporter): DockerCli
   /** A unix socket at `socketPath` that reaches the target engine. */
-  openTunnel(target: SshTarget | { kind: 'local' }, socketPath: string, reporter: Reporter): Promise<DockerTunnel>
+  openTunnel(target: SshTarget | { kind: 'local' }, socketPath: string, log: Pick<Reporter, 'info' | 'warn' | 'debug'>, host: Pick<Host, 'env' | 'leftovers'>): Promise<DockerTunnel>
   /** The Engine API through that socket. */
   swarmApi(socketPath: string): SwarmApi
   /** Registry credentials for an ECR region, from the job's AWS credentials. */
   ecrToken: EcrTokenSource
   /** The GitHub REST API's deployments, at `baseUrl` (GITHUB_API_URL), for `owner/repo`. */
   github?: (token: string, baseUrl: string, repository: string) => DeploymentsClient
+  /** The registries' HTTP API (a tag's digest for `build: false`); default: the global fetch. */
+  registryFetch?: typeof fetch
 }

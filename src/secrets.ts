@@ -1,72 +1,278 @@
 // What is secret, and the two things done with it: every front end is told
 // to mask it before anything prints, and text from outside (Swarm's task
-// errors and update messages, container logs) is redacted by us, because we
-// also print outside a runner and into the job summary and outputs.
+// errors and update messages, container logs, child output) is redacted by
+// us, because we also print outside a runner and into the job summary and
+// outputs.
+//
+// One length policy for both, as Ansible and
+// google-github-actions/get-secretmanager-secrets have: a value (or a line of
+// one) shorter than MIN_CHARS is neither masked nor redacted, since hiding
+// `a` or `3` would shred every word of the log (`unhe***lthy cont***iner`);
+// the engine warns once, naming the variable. A value shorter than
+// ANYWHERE_CHARS is redacted only where it stands as a word of its own, so
+// `prod` hides in `env=prod` but not in `production`; a runner, which can
+// only mask substrings, is never told about it. Longer values are hidden
+// everywhere, in every encoded form the runner also masks.
 import type { Snapshot } from './swarm/model.js'
 
 /** Inputs whose values are secret. A command line must never carry them (the CLI refuses them as flags). */
 export const SECRET_INPUTS = ['ssh-key', 'registry-password', 'env', 'github-token'] as const
 
-/** Values that must be masked before anything is printed, from the raw inputs. */
-export function secretsOf(read: (name: string) => string): string[] {
-  const values = [read('ssh-key'), read('registry-password'), read('github-token')]
+/** Shorter than this (in characters): not masked, not redacted. */
+export const MIN_CHARS = 4
+/** Shorter than this: redacted on word boundaries only, and never given to a runner to mask. */
+export const ANYWHERE_CHARS = 8
+
+/** Where a value is hidden: nowhere, where it is a word of its own, or anywhere. */
+export type Reach = 'none' | 'words' | 'anywhere'
+
+export function reachOf(part: string): Reach {
+  const length = [...part].length
+  if (part.trim() === '' || length < MIN_CHARS) return 'none'
+  return length < ANYWHERE_CHARS ? 'words' : 'anywhere'
+}
+
+/** A secret from the raw inputs and what it is called in a warning. */
+export interface NamedSecret {
+  name: string
+  value: string
+}
+
+/** Values that must be masked before anything is printed, from the raw inputs, with the name a warning would give. */
+export function secretsOf(read: (name: string) => string): NamedSecret[] {
+  const values: NamedSecret[] = [
+    { name: 'ssh-key', value: read('ssh-key') },
+    { name: 'registry-password', value: read('registry-password') },
+    { name: 'github-token', value: read('github-token') }
+  ]
   // Parsing can fail later; mask every `=`-value it might hold regardless.
   for (const line of read('env').split(/\r?\n/)) {
     const eq = line.indexOf('=')
-    if (eq >= 0) values.push(line.slice(eq + 1))
+    if (eq >= 0) values.push({ name: `env ${line.slice(0, eq).trim()}`, value: line.slice(eq + 1) })
   }
-  return values.filter(value => value.trim() !== '')
+  return values.filter(secret => secret.value.trim() !== '')
+}
+
+/** The value, and each line of a multi-line value on its own (runners match per line), each with its reach; none of reach `none`. */
+export function partsOf(secret: string): Array<{ text: string; reach: Reach }> {
+  const texts = new Set([secret, ...secret.split(/\r?\n/)])
+  return [...texts].map(text => ({ text, reach: reachOf(text) })).filter(part => part.reach !== 'none')
+}
+
+/** What a runner is told to mask (`::add-mask::`): the parts it may hide anywhere. It adds the encoded forms itself. */
+export function maskedParts(secret: string): string[] {
+  return partsOf(secret)
+    .filter(part => part.reach === 'anywhere')
+    .map(part => part.text)
+}
+
+/** Whole value too short to hide: the engine warns about it. */
+export function tooShort(secret: string): boolean {
+  return secret.trim() !== '' && reachOf(secret) === 'none'
+}
+
+// JSON's and Go's quoting of a string, without the quotes. Go's encoding/json
+// also escapes <, > and & (and U+2028/9) for HTML; strconv.Quote (%q in error
+// messages) writes \a \b \f \v and \x00 for other control characters.
+const hex = (code: number, width: number): string => code.toString(16).padStart(width, '0')
+
+function jsonQuoted(value: string): string {
+  return JSON.stringify(value).slice(1, -1)
+}
+
+function goJsonQuoted(value: string): string {
+  return jsonQuoted(value).replace(/[<>&\u2028\u2029]/g, c => `\\u${hex(c.charCodeAt(0), 4)}`)
+}
+
+const GO_SHORT: Record<string, string> = { '\x07': '\\a', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\v': '\\v', '"': '\\"', '\\': '\\\\' }
+
+function goQuoted(value: string): string {
+  let out = ''
+  for (const c of value) {
+    const code = c.codePointAt(0)!
+    if (GO_SHORT[c]) out += GO_SHORT[c]
+    else if (code < 0x20 || code === 0x7f) out += `\\x${hex(code, 2)}`
+    else if ((code >= 0x80 && code < 0xa0) || code === 0xad || code === 0x2028 || code === 0x2029) out += `\\u${hex(code, 4)}`
+    else out += c
+  }
+  return out
+}
+
+/** RFC 3986 percent-encoding (what .NET's Uri.EscapeDataString and Go's url.PathEscape of a segment give), optionally `+` for spaces (query strings). */
+function percentEncoded(value: string, spaceAsPlus: boolean): string {
+  const strict = encodeURIComponent(value).replace(/[!'()*]/g, c => `%${hex(c.charCodeAt(0), 2).toUpperCase()}`)
+  return spaceAsPlus ? strict.replace(/%20/g, '+') : strict
 }
 
 /**
- * What to mask for one secret: the value, and each line of a multi-line
- * value on its own (runners match per line), skipping lines too short to
- * mask without masking everything.
+ * The base64 text a value gives wherever it starts in a longer base64 stream
+ * (`user:password`, a docker config's `auth`): for each of the three byte
+ * offsets, the characters that depend on the value's bytes alone.
  */
-export function maskedParts(secret: string): string[] {
-  const parts = secret.length > 0 ? [secret] : []
-  for (const line of secret.split(/\r?\n/)) if (line.trim().length >= 4 && line !== secret) parts.push(line)
-  return parts
+function base64Forms(value: string): string[] {
+  const bytes = Buffer.from(value, 'utf8')
+  const forms = [bytes.toString('base64')]
+  for (let shift = 0; shift < 3; shift++) {
+    const text = Buffer.concat([Buffer.alloc(shift), bytes]).toString('base64').replace(/=+$/, '')
+    const start = Math.ceil((8 * shift) / 6)
+    const end = Math.floor((8 * (shift + bytes.length)) / 6)
+    forms.push(text.slice(start, end))
+  }
+  return forms
 }
 
+/** Every form in which a part is hidden: as it is, JSON- and Go-quoted, percent-encoded, base64. */
+export function encodedForms(part: string): string[] {
+  const forms = [part, jsonQuoted(part), goJsonQuoted(part), goQuoted(part), encodeURIComponent(part), percentEncoded(part, false), percentEncoded(part, true), ...base64Forms(part)]
+  return [...new Set(forms)].filter(form => [...form].length >= MIN_CHARS)
+}
+
+interface Needle {
+  text: string
+  words: boolean
+}
+
+const WORD = /[\p{L}\p{N}_]/u
+const isWord = (c: string | undefined): boolean => c !== undefined && WORD.test(c)
+
+/** The code point before `index` and the one at `index`. */
+function before(text: string, index: number): string | undefined {
+  if (index === 0) return undefined
+  const low = text.charCodeAt(index - 1)
+  return low >= 0xdc00 && low <= 0xdfff && index >= 2 ? text.slice(index - 2, index) : text[index - 1]
+}
+
+function after(text: string, index: number): string | undefined {
+  return index >= text.length ? undefined : String.fromCodePoint(text.codePointAt(index)!)
+}
+
+/** Replaces the needle where it is not part of a longer word: no letter, digit or `_` right before or after it. */
+function replaceWords(text: string, needle: string): string {
+  const first = isWord(String.fromCodePoint(needle.codePointAt(0)!))
+  const last = isWord(before(needle, needle.length))
+  let result = ''
+  let from = 0
+  for (let at = text.indexOf(needle); at >= 0; at = text.indexOf(needle, at + 1)) {
+    if (at < from) continue
+    const end = at + needle.length
+    if ((first && isWord(before(text, at))) || (last && isWord(after(text, end)))) continue
+    result += text.slice(from, at) + '***'
+    from = end
+  }
+  return result + text.slice(from)
+}
+
+/** Text with secrets replaced by ***, by the length policy. Used by the engine and by every reporter. */
+export class Redactor {
+  private readonly secrets = new Set<string>()
+  private needles: Needle[] = []
+
+  /** Hide this value too (its parts too short to hide are left). */
+  add(secret: string): void {
+    if (this.secrets.has(secret)) return
+    this.secrets.add(secret)
+    const known = new Map(this.needles.map(n => [n.text, n]))
+    for (const part of partsOf(secret)) {
+      for (const text of encodedForms(part.text)) {
+        const words = part.reach === 'words'
+        const seen = known.get(text)
+        // Anywhere wins over words when two secrets share a form.
+        if (seen) seen.words &&= words
+        else known.set(text, { text, words })
+      }
+    }
+    // Longest first, so a secret is not half-replaced by a shorter one inside it.
+    this.needles = [...known.values()].sort((a, b) => b.text.length - a.text.length)
+  }
+
+  has(secret: string): boolean {
+    return this.secrets.has(secret)
+  }
+
+  values(): readonly string[] {
+    return [...this.secrets]
+  }
+
+  /** Only the word-bound secrets: what a runner that masks the others itself still leaves visible. */
+  redactWords(text: string): string {
+    return this.apply(text, true)
+  }
+
+  redact(text: string): string {
+    return this.apply(text, false)
+  }
+
+  private apply(text: string, wordsOnly: boolean): string {
+    let result = text
+    for (const needle of this.needles) {
+      if (wordsOnly && !needle.words) continue
+      if (!result.includes(needle.text)) continue
+      result = needle.words ? replaceWords(result, needle.text) : result.split(needle.text).join('***')
+    }
+    return result
+  }
+}
+
+/** A one-off redaction by the same policy. */
 export function redact(text: string, secrets: readonly string[]): string {
-  const needles = new Set(secrets.flatMap(maskedParts))
-  // Longest first, so a secret is not half-replaced by a shorter one inside it.
-  let result = text
-  for (const needle of [...needles].sort((a, b) => b.length - a.length)) result = result.split(needle).join('***')
-  return result
+  const redactor = new Redactor()
+  for (const secret of secrets) redactor.add(secret)
+  return redactor.redact(text)
+}
+
+/** Every string in a JSON-like value redacted, keys aside. */
+export function redactStrings<T>(value: T, clean: (text: string) => string): T {
+  if (typeof value === 'string') return clean(value) as T
+  if (Array.isArray(value)) return value.map(item => redactStrings(item, clean)) as T
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, redactStrings(item, clean)])) as T
+  }
+  return value
 }
 
 /** The snapshot with the text Swarm reports (task errors, update messages) redacted, before anything reads it. */
-export function redactSnapshot(snapshot: Snapshot, secrets: readonly string[]): Snapshot {
-  const clean = (text: string | undefined): string | undefined => (text === undefined ? undefined : redact(text, secrets))
+export function redactSnapshot(snapshot: Snapshot, clean: ((text: string) => string) | readonly string[]): Snapshot {
+  const fn = typeof clean === 'function' ? clean : (text: string): string => redact(text, clean)
+  const text = (value: string | undefined): string | undefined => (value === undefined ? undefined : fn(value))
   return {
     ...snapshot,
-    services: snapshot.services.map(s => (s.UpdateStatus ? { ...s, UpdateStatus: { ...s.UpdateStatus, Message: clean(s.UpdateStatus.Message) } } : s)),
-    tasks: snapshot.tasks.map(t => ({ ...t, Status: { ...t.Status, Err: clean(t.Status.Err), Message: clean(t.Status.Message) } }))
+    services: snapshot.services.map(s => (s.UpdateStatus ? { ...s, UpdateStatus: { ...s.UpdateStatus, Message: text(s.UpdateStatus.Message) } } : s)),
+    tasks: snapshot.tasks.map(t => ({ ...t, Status: { ...t.Status, Err: text(t.Status.Err), Message: text(t.Status.Message) } }))
   }
 }
 
 /**
  * The run's secrets. `add` tells the front end (which masks) before the
- * value is kept, so nothing can print a secret it has not been told about.
+ * value is kept, so nothing can print a secret it has not been told about;
+ * a value too short to hide is not kept, and the front end is warned once,
+ * by the value's name, never the value.
  */
 export class Secrets {
-  private readonly values: string[] = []
+  private readonly redactor = new Redactor()
+  private readonly warned = new Set<string>()
 
-  constructor(private readonly onSecret: (part: string) => void) {}
+  constructor(private readonly front: { secret(value: string): void; warn(line: string): void }) {}
 
-  add(value: string): void {
-    if (value.trim() === '' || this.values.includes(value)) return
-    for (const part of maskedParts(value)) this.onSecret(part)
-    this.values.push(value)
+  add(value: string, name?: string): void {
+    if (value.trim() === '' || this.redactor.has(value)) return
+    if (tooShort(value)) {
+      if (name !== undefined && !this.warned.has(name)) {
+        this.warned.add(name)
+        this.front.warn(
+          `${name}: the value is shorter than ${MIN_CHARS} characters, so it is neither masked nor redacted (hiding it would hide those characters in every word of the log). A secret that short is guessable: use a longer one.`
+        )
+      }
+      return
+    }
+    this.front.secret(value)
+    this.redactor.add(value)
   }
 
   list(): readonly string[] {
-    return this.values
+    return this.redactor.values()
   }
 
   redact(text: string): string {
-    return redact(text, this.values)
+    return this.redactor.redact(text)
   }
 }

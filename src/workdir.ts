@@ -1,10 +1,13 @@
 // A private scratch folder for one run: the throwaway Docker config (so no
 // registry credentials stay in ~/.docker on self-hosted runners) and the
-// local end of the Docker socket forward. Removed when the run ends.
+// local end of the Docker socket forward. Removed when the run ends, and
+// recorded as a leftover until then (a cancelled or killed run removes it
+// too: src/leftovers.ts).
 import { readFileSync } from 'node:fs'
 import * as fs from 'node:fs/promises'
 import * as os from 'node:os'
 import * as path from 'node:path'
+import type { Leftovers } from './ports.js'
 
 export interface Workdir {
   root: string
@@ -17,10 +20,12 @@ export interface Workdir {
  * @param parent where to create it (RUNNER_TEMP on a runner)
  * @param env the process environment: DOCKER_CONFIG and HOME locate the user's own config
  */
-export async function createWorkdir(parent: string, env: Readonly<Record<string, string | undefined>>): Promise<Workdir> {
+export async function createWorkdir(parent: string, env: Readonly<Record<string, string | undefined>>, leftovers: Leftovers): Promise<Workdir> {
   await fs.mkdir(parent, { recursive: true })
   // Short prefix: the socket path must stay under the 107-byte limit.
-  const root = await fs.mkdtemp(path.join(parent, 'sd-'))
+  const root = path.resolve(await fs.mkdtemp(path.join(parent, 'sd-')))
+  // Recorded before anything secret is in it.
+  const release = leftovers.path(root)
   await fs.chmod(root, 0o700)
   const dockerConfig = path.join(root, 'docker')
   await fs.mkdir(dockerConfig, { mode: 0o700 })
@@ -29,7 +34,10 @@ export async function createWorkdir(parent: string, env: Readonly<Record<string,
     root,
     dockerConfig,
     dockerSocket: path.join(root, 'docker.sock'),
-    remove: () => fs.rm(root, { recursive: true, force: true })
+    remove: async () => {
+      await fs.rm(root, { recursive: true, force: true })
+      release()
+    }
   }
 }
 

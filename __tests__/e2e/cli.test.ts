@@ -50,7 +50,7 @@ describe('swarm-deploy CLI on the lab swarm', () => {
     const result = await runCli(lab, [...connection(), '--stack', STACK, ...build('e2e/cli-hello', `v1-${run}`), '--timeout', '3m', '--json'], { env: secretEnv() })
     const all = result.stdout + result.stderr
     if (result.code !== 0) throw new Error(`exit ${result.code}:\n${all.split('\n').slice(-40).join('\n')}`)
-    const json = JSON.parse(result.stdout) as { status: string; image: string; digest: string; services: Array<{ name: string; state: string; running: number }>; stats: { polls: number; sshConnections: number }; exitCode: number }
+    const json = JSON.parse(result.stdout) as { status: string; image: string; digest: string; services: Array<{ name: string; state: string; running: number }>; stats: { polls: number; sshConnections: number; bytesRead: number; bytesReadTotal: number; maxChannels: number }; phases: Array<{ title: string; ms: number }>; exitCode: number }
     expect(json.status).toBe('converged')
     expect(json.exitCode).toBe(0)
     expect(json.image).toMatch(new RegExp(`^${lab.registry}/e2e/cli-hello:v1-${run}@sha256:[0-9a-f]{64}$`))
@@ -58,6 +58,12 @@ describe('swarm-deploy CLI on the lab swarm', () => {
     expect(json.services).toEqual([expect.objectContaining({ name: `${STACK}_web`, state: 'converged', running: 4 })])
     expect(json.stats.polls).toBeGreaterThan(0)
     expect(json.stats.sshConnections).toBe(1)
+    // What went through the tunnel, counted there; within OpenSSH's default MaxSessions.
+    expect(json.stats.bytesRead).toBeGreaterThan(0)
+    expect(json.stats.bytesReadTotal).toBeGreaterThan(json.stats.bytesRead)
+    expect(json.stats.maxChannels).toBeGreaterThanOrEqual(1)
+    expect(json.stats.maxChannels).toBeLessThanOrEqual(10)
+    expect(json.phases.map(p => p.title)).toEqual(expect.arrayContaining(['Connect', `Deploy stack ${STACK}`, 'Wait for the rollout']))
     // The registry query the plan tests rely on sees what a push leaves.
     expect(await registryTags(lab, 'e2e/cli-hello')).toContain(`v1-${run}`)
     // The log is on stderr: a line per phase with its duration, the verdict, the plain summary.

@@ -58,14 +58,21 @@ configs:
     file: ./site.conf
 `
 
+/** The parts of `docker stack config` output the test reads. */
+interface StackConfig {
+  services: { web: { secrets: Array<{ mode: number }>; configs: Array<{ mode: number }>; environment: Record<string, string> } }
+  secrets: Record<string, { name?: string; external?: boolean }>
+  configs: Record<string, { name?: string }>
+}
+
 /** What the docker CLI makes of a compose file, as data. */
-function stackConfig(file: string): Record<string, any> {
+function stackConfig(file: string): StackConfig {
   const out = execFileSync('docker', ['stack', 'config', '--compose-file', file], {
     cwd: dir,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, IMAGE: 'reg/app:1@sha256:' + '0'.repeat(64) },
     encoding: 'utf8'
   })
-  return YAML.parse(out) as Record<string, any>
+  return YAML.parse(out) as StackConfig
 }
 
 describe('the compose copy', () => {
@@ -85,15 +92,15 @@ describe('the compose copy', () => {
 
     const expected = stackConfig('original.yml')
     const name = (key: string): string => objects.find(o => o.key === key)!.name
-    expected.secrets.db_password.name = name('db_password')
-    expected.secrets.tls_key.name = name('tls_key')
-    expected.secrets.flow_key.name = name('flow_key')
-    expected.configs.site.name = name('site')
+    expected.secrets.db_password!.name = name('db_password')
+    expected.secrets.tls_key!.name = name('tls_key')
+    expected.secrets.flow_key!.name = name('flow_key')
+    expected.configs.site!.name = name('site')
     const copy = stackConfig('copy.yml')
     expect(copy).toEqual(expected)
     // What Docker reads, spelled out: octal modes, strings kept as written.
-    expect(copy.services.web.secrets.map((s: { mode: number }) => s.mode)).toEqual([0o400, 0o440, 0o660])
-    expect(copy.services.web.configs[0].mode).toBe(0o600)
+    expect(copy.services.web.secrets.map(s => s.mode)).toEqual([0o400, 0o440, 0o660])
+    expect(copy.services.web.configs[0]!.mode).toBe(0o600)
     expect(copy.services.web.environment).toMatchObject({ A: 'yes', C: 'on', E: '1:20', F: '10', G: '1000' })
     expect(copy.secrets.db_password).toEqual({ name: name('db_password'), external: true })
   })

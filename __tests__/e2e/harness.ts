@@ -1,7 +1,9 @@
 // Runs the bundled action the way the runner does (node24, INPUT_* env,
-// GITHUB_OUTPUT, GITHUB_STEP_SUMMARY, RUNNER_TEMP) against the lab swarm,
+// GITHUB_OUTPUT, GITHUB_STEP_SUMMARY, GITHUB_STATE, RUNNER_TEMP, and the post
+// step with STATE_* from what the main step saved) against the lab swarm,
 // and reads the swarm back through the manager's own socket.
 import { expect } from '@jest/globals'
+import type { ChildProcess } from 'node:child_process'
 import { execFile, execFileSync, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import * as os from 'node:os'
@@ -55,9 +57,23 @@ export interface ActionRun {
   outputs: Record<string, string>
   outputFile: string
   summary: string
+  /** What the step saved with saveState (GITHUB_STATE), which the runner gives its post step as STATE_<name>. */
+  state: Record<string, string>
   runnerTemp: string
   home: string
   seconds: number
+  /** How the step was started: the post step runs the same way. */
+  env: Record<string, string>
+  cwd: string
+}
+
+/** A run still going: its output so far, and its end. */
+export interface RunningAction {
+  child: ChildProcess
+  output(): string
+  /** Resolves once `text` has been printed (rejects after timeoutMs). */
+  printed(text: string | RegExp, timeoutMs?: number): Promise<void>
+  done: Promise<ActionRun>
 }
 
 /** GITHUB_OUTPUT holds `name<<DELIM\nvalue\nDELIM` blocks. */
@@ -76,18 +92,19 @@ function parseOutputs(text: string): Record<string, string> {
 }
 
 export async function runAction(lab: Lab, inputs: Record<string, string>, options: { cwd?: string; env?: Record<string, string> } = {}): Promise<ActionRun> {
+  return startAction(lab, inputs, options).done
+}
+
+/** Starts the action's main step and returns at once, so a test can watch it, signal or kill it. */
+export function startAction(lab: Lab, inputs: Record<string, string>, options: { cwd?: string; env?: Record<string, string> } = {}): RunningAction {
   const scratch = mkdtempSync(path.join(os.tmpdir(), 'sd-e2e-'))
-  const outputFile = path.join(scratch, 'output')
-  const summaryFile = path.join(scratch, 'summary.md')
-  const runnerTemp = path.join(scratch, 'temp')
-  const home = path.join(scratch, 'home')
-  for (const file of [outputFile, summaryFile]) writeFileSync(file, '')
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-    HOME: home,
-    RUNNER_TEMP: runnerTemp,
-    GITHUB_OUTPUT: outputFile,
-    GITHUB_STEP_SUMMARY: summaryFile,
+    HOME: path.join(scratch, 'home'),
+    RUNNER_TEMP: path.join(scratch, 'temp'),
+    GITHUB_OUTPUT: path.join(scratch, 'output'),
+    GITHUB_STEP_SUMMARY: path.join(scratch, 'summary.md'),
+    GITHUB_STATE: path.join(scratch, 'state'),
     GITHUB_SHA: 'e2e0000000000000000000000000000000000000',
     GITHUB_WORKSPACE: options.cwd ?? APP,
     // The runner's own Docker engine, where images are built.
@@ -95,32 +112,71 @@ export async function runAction(lab: Lab, inputs: Record<string, string>, option
     ...options.env
   }
   for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value
+  return launch(env, options.cwd ?? APP)
+}
+
+/**
+ * The post step as the runner starts it after the main step: the same
+ * inputs and files, fresh GITHUB_OUTPUT and GITHUB_STATE, and STATE_<name>
+ * for each value the main step saved.
+ */
+export function runPost(main: ActionRun): Promise<ActionRun> {
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'sd-e2e-post-'))
+  const env: Record<string, string> = { ...main.env, GITHUB_OUTPUT: path.join(scratch, 'output'), GITHUB_STATE: path.join(scratch, 'state') }
+  for (const [name, value] of Object.entries(main.state)) env[`STATE_${name}`] = value
+  return launch(env, main.cwd).done
+}
+
+function launch(env: Record<string, string>, cwd: string): RunningAction {
+  for (const file of [env.GITHUB_OUTPUT!, env.GITHUB_STEP_SUMMARY!, env.GITHUB_STATE!]) if (!existsSync(file)) writeFileSync(file, '')
   const started = Date.now()
-  const child = spawn(NODE24, [path.join(ROOT, 'dist/index.js')], { cwd: options.cwd ?? APP, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(NODE24, [path.join(ROOT, 'dist/index.js')], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')))
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')))
-  const code = await new Promise<number | null>(resolve => child.on('close', resolve))
-  const seconds = (Date.now() - started) / 1000
-  if (process.env.E2E_VERBOSE) process.stdout.write(stdout + stderr)
-  const log = (stdout + '\n' + stderr)
-    .split('\n')
-    .filter(line => !line.startsWith('::add-mask::'))
-    .join('\n')
-  const outputText = readFileSync(outputFile, 'utf8')
-  return {
-    code,
-    stdout,
-    stderr,
-    log,
-    outputs: parseOutputs(outputText),
-    outputFile: outputText,
-    summary: readFileSync(summaryFile, 'utf8'),
-    runnerTemp,
-    home,
-    seconds
-  }
+  const waiting: Array<() => void> = []
+  const onData = (): void => waiting.splice(0).forEach(check => check())
+  child.stdout!.on('data', (chunk: Buffer) => ((stdout += chunk.toString('utf8')), onData()))
+  child.stderr!.on('data', (chunk: Buffer) => ((stderr += chunk.toString('utf8')), onData()))
+  const done = new Promise<number | null>(resolve => child.on('close', resolve)).then(code => {
+    const seconds = (Date.now() - started) / 1000
+    if (process.env.E2E_VERBOSE) process.stdout.write(stdout + stderr)
+    const log = (stdout + '\n' + stderr)
+      .split('\n')
+      .filter(line => !line.startsWith('::add-mask::'))
+      .join('\n')
+    const outputText = readFileSync(env.GITHUB_OUTPUT!, 'utf8')
+    return {
+      code,
+      stdout,
+      stderr,
+      log,
+      outputs: parseOutputs(outputText),
+      outputFile: outputText,
+      summary: readFileSync(env.GITHUB_STEP_SUMMARY!, 'utf8'),
+      state: parseOutputs(readFileSync(env.GITHUB_STATE!, 'utf8')),
+      runnerTemp: env.RUNNER_TEMP!,
+      home: env.HOME!,
+      seconds,
+      env,
+      cwd
+    }
+  })
+  const printed = (text: string | RegExp, timeoutMs = 120_000): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const seen = (): boolean => (typeof text === 'string' ? (stdout + stderr).includes(text) : text.test(stdout + stderr))
+      const timer = setTimeout(() => reject(new Error(`not printed within ${timeoutMs / 1000} s: ${String(text)}\n${(stdout + stderr).slice(-3000)}`)), timeoutMs)
+      const check = (): void => {
+        if (seen()) {
+          clearTimeout(timer)
+          resolve()
+        } else if (child.exitCode !== null || child.signalCode !== null) {
+          clearTimeout(timer)
+          reject(new Error(`the action ended without printing ${String(text)}\n${(stdout + stderr).slice(-3000)}`))
+        } else waiting.push(check)
+      }
+      check()
+    })
+  return { child, output: () => stdout + stderr, printed, done }
 }
 
 /** The docker CLI against one of the lab's engines (the manager by default). */

@@ -123,10 +123,14 @@ describe('core pipeline on the lab swarm', () => {
     expect(after === undefined || after.StartedAt === before.UpdateStatus?.StartedAt).toBe(true)
   })
 
+  // DB_PASSWORD=a: a value under 4 characters is neither masked nor redacted
+  // (hardening item 2), so Swarm's words stay whole; one warning names it.
   it('reports a rolled-back update whose healthcheck fails, with the task error, and leaves the previous digest', async () => {
-    const result = await runAction(lab, appInputs(`bad-${run}`, 'VERSION=3\nHEALTH_PATH=missing'))
+    const result = await runAction(lab, { ...appInputs(`bad-${run}`, 'VERSION=3\nHEALTH_PATH=missing'), env: `DB_PASSWORD=a\nGREETING=${GREETING}` })
     expectVerdict(result, 'non-zero', 'rolled-back')
     expect(result.log).toContain('unhealthy container')
+    expect(result.log.match(/::warning::env DB_PASSWORD: the value is shorter than 4 characters/g)).toHaveLength(1)
+    expect(result.stdout).not.toMatch(/^::add-mask::a$/m)
     expect(result.log).toMatch(/rolled the service back|rolled back/)
     expect(result.log).toMatch(/::error::Stack .* was rolled back/)
     const service = inspectService(lab, `${STACK}_web`)
@@ -144,7 +148,8 @@ describe('core pipeline on the lab swarm', () => {
     registry: lab.registry,
     stack,
     'compose-file': 'unschedulable.yml',
-    env: `BASE_IMAGE=${lab.registry}/lab/busybox:1`,
+    // A one-letter value (hardening item 2): without the length policy it would shred the scheduler's words.
+    env: `BASE_IMAGE=${lab.registry}/lab/busybox:1\nSHORT_SECRET=o`,
     timeout
   })
 
@@ -152,6 +157,7 @@ describe('core pipeline on the lab swarm', () => {
     const result = await runAction(lab, stuckInputs(STUCK, '8s'))
     expectVerdict(result, 'non-zero', 'timed-out')
     expect(result.log).toContain('no suitable node')
+    expect(result.log).toContain('::warning::env SHORT_SECRET: the value is shorter than 4 characters')
     expect(result.log).toMatch(/::error::Stack .* timed out/)
     // 8 s rollout deadline, plus connect and deploy.
     expect(result.seconds).toBeLessThan(25)

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import * as path from 'node:path'
 import type { ActionRun, Lab } from './harness.js'
-import { APP, docker, expectVerdict, inspectService, loadLab, removeStack, ROOT, runAction, runCli, sshInputs } from './harness.js'
+import { docker, expectVerdict, inspectService, loadLab, removeStack, ROOT, runAction, runCli, sshInputs } from './harness.js'
 
 jest.setTimeout(300_000)
 

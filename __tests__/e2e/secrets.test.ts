@@ -168,9 +168,12 @@ describe('secrets on the lab swarm', () => {
     const secretValues = [...Object.values(VALUES).filter(v => v !== 'true'), DB_PASSWORD, BIG_SECRET]
     expect(result.log).toContain('::debug::')
     expect(leaks(secretValues, { log: result.log, outputs: result.outputFile, summary: result.summary })).toEqual([])
-    // `true` is masked like any value, and the action itself never prints it.
-    expect(result.stdout).toContain('::add-mask::true')
+    // `true` (4 characters) is redacted only as a word of its own, so it is not
+    // given to the runner to mask everywhere; the action itself never prints it.
+    expect(result.stdout).not.toContain('::add-mask::true')
     expect(leaks(['true'], { outputs: result.outputFile, summary: result.summary })).toEqual([])
+    // Secrets of 8 characters or more are masked; so is every line of a long one.
+    expect(result.stdout).toContain(`::add-mask::${VALUES.V1}`)
 
     // 3. Not in any process's command line while the action ran (latin1 matches UTF-8 bytes).
     expect(samples.length).toBeGreaterThan(20)
@@ -198,6 +201,9 @@ describe('secrets on the lab swarm', () => {
     // Swarm secrets are external, created by the action: content-hash names.
     const secrets = docker(lab, ['secret', 'ls', '--filter', `label=com.docker.stack.namespace=${STACK}`, '--format', '{{.Name}}']).trim().split('\n').sort()
     expect(secrets).toEqual([expect.stringMatching(new RegExp(`^${STACK}_big_[0-9a-f]{10}$`)), expect.stringMatching(new RegExp(`^${STACK}_db_password_[0-9a-f]{10}$`))])
+    // Their versioned names are never logged (hardening item 4): the log names their keys.
+    for (const name of secrets) expect(result.log).not.toContain(name)
+    expect(result.log).toContain('secret db_password (created)')
   })
 
   it('rolls out a changed config as a new version, prunes old ones after a success and none after a failure', async () => {
@@ -253,6 +259,9 @@ describe('secrets on the lab swarm', () => {
     expect(read('PASSED')).toBe(`passed-${run}`)
     expect(read('NOT_PASSED')).toBe('')
     expect(result.log).not.toContain(`file-${run}`)
+    // A passed-through value compose reads is secret like env (hardening item 2); one it does not read is not.
+    expect(result.stdout).toContain(`::add-mask::passed-${run}`)
+    expect(result.stdout).not.toContain(`::add-mask::runner-only-${run}`)
   })
 
   it('stops before any change when a referenced variable or a bare environment name is not set, naming it', async () => {

@@ -33,8 +33,18 @@ export interface WorldOptions {
   configs?: StoredConfig[]
   /** The tunnel cannot be opened. */
   unreachable?: boolean
+  /** `docker build` fails. */
+  buildFails?: boolean
   /** Task log text the engine returns for failed tasks. */
   logText?: string
+  /** More of the runner's environment (env-passthrough reads it). */
+  env?: Record<string, string>
+  /** The swarm's cluster ID, which keys secret version names. */
+  clusterId?: string
+  /** The image the service runs (its spec's, as the swarm reports it). */
+  image?: string
+  /** Task error text for the crash scenario. */
+  taskError?: string
 }
 
 export interface ReporterEvent {
@@ -85,7 +95,7 @@ export function fakeWorld(options: WorldOptions = {}) {
   const objects = [...(options.objects ?? [])]
   const configs = new Map<string, StoredConfig>((options.configs ?? []).map(c => [c.id, c]))
 
-  const template = { ContainerSpec: { Image: PINNED } }
+  const template = { ContainerSpec: { Image: options.image ?? PINNED } }
   const service: Service = { ID: 's1', Version: { Index: 2 }, Spec: { Name: `${STACK}_web`, Labels: LABELS, TaskTemplate: template, Mode: { Replicated: { Replicas: 1 } } } }
   const task = (id: string, slot: number, status: Task['Status'], desired: Task['DesiredState'] = 'running'): Task => ({ ID: id, ServiceID: 's1', Slot: slot, NodeID: 'n1', Spec: template, DesiredState: desired, Status: status })
   const snapshot = (): Snapshot => {
@@ -96,8 +106,8 @@ export function fakeWorld(options: WorldOptions = {}) {
         : scenario === 'stuck'
           ? [task('t1', 1, { State: 'starting' })]
           : [
-              task('t1', 1, { State: 'failed', Err: `task: non-zero exit (3)`, ContainerStatus: { ExitCode: 3 } }, 'shutdown'),
-              task('t2', 1, { State: 'failed', Err: `task: non-zero exit (3)`, ContainerStatus: { ExitCode: 3 } }, 'shutdown')
+              task('t1', 1, { State: 'failed', Err: options.taskError ?? `task: non-zero exit (3)`, ContainerStatus: { ExitCode: 3 } }, 'shutdown'),
+              task('t2', 1, { State: 'failed', Err: options.taskError ?? `task: non-zero exit (3)`, ContainerStatus: { ExitCode: 3 } }, 'shutdown')
             ]
     return { services: [service], tasks, nodes: NODES }
   }
@@ -112,7 +122,7 @@ export function fakeWorld(options: WorldOptions = {}) {
       }
       if (args[0] === 'build') {
         effects.push('build')
-        return ok()
+        return options.buildFails ? { code: 1, stdout: '', stderr: 'failed to solve: RUN exit 1', timedOut: false } : ok()
       }
       if (args[0] === 'push') {
         effects.push(`push ${args[1]}`)
@@ -132,9 +142,16 @@ export function fakeWorld(options: WorldOptions = {}) {
     }
   }
 
+  let bytesRead = 0
   const api: SwarmApi = {
-    info: async () => (calls++, effects.push('info'), { serverVersion: '20.10.24', isManager: true, swarmState: 'active' }),
-    snapshot: async () => (calls++, snapshot()),
+    info: async () => (calls++, effects.push('info'), { serverVersion: '20.10.24', isManager: true, swarmState: 'active', clusterId: options.clusterId ?? 'fake-cluster-id' }),
+    snapshot: async () => {
+      calls++
+      const reply = snapshot()
+      // What a real engine would send back through the tunnel for it.
+      bytesRead += JSON.stringify(reply).length
+      return reply
+    },
     taskLogs: async taskId => {
       calls++
       effects.push(`logs ${taskId}`)
@@ -176,6 +193,7 @@ export function fakeWorld(options: WorldOptions = {}) {
     description: 'fake@manager:22',
     lastDialError: () => undefined,
     sshConnections: () => 1,
+    traffic: () => ({ bytesRead, bytesWritten: 0, channels: 1, maxChannels: 1 }),
     close: async () => void effects.push('tunnel closed')
   }
 
@@ -196,8 +214,19 @@ export function fakeWorld(options: WorldOptions = {}) {
 
   const files = new Map<string, string>()
   const scratch = mkdtempSync(path.join(os.tmpdir(), 'sd-unit-'))
+  // What is recorded as a leftover right now, and everything ever recorded.
+  const leftovers = new Set<string>()
+  const recorded: string[] = []
   const host: Host = {
-    env: { HOME: scratch, PATH: '/usr/bin' },
+    env: { HOME: scratch, PATH: '/usr/bin', ...options.env },
+    leftovers: {
+      path: file => {
+        leftovers.add(file)
+        recorded.push(file)
+        return () => void leftovers.delete(file)
+      },
+      processGroup: () => () => undefined
+    },
     tempDir: scratch,
     files: {
       read: file => (files.has(path.normalize(file)) ? Buffer.from(files.get(path.normalize(file))!) : undefined),
@@ -209,7 +238,7 @@ export function fakeWorld(options: WorldOptions = {}) {
     maxRssBytes: () => 42
   }
 
-  return { adapters, host, files, effects, loginStdin, ecrRegions, configs, now: () => clock }
+  return { adapters, host, files, effects, loginStdin, ecrRegions, leftovers, recorded, configs, now: () => clock }
 }
 
 export const COMPOSE = `services:
@@ -225,7 +254,7 @@ export function inputsFor(overrides: Partial<Inputs> = {}): Inputs {
     target: { kind: 'local' },
     stack: STACK,
     composeFiles: ['docker-compose.yml'],
-    image: { repository: REPO, tags: ['v1', 'latest'], context: '.', dockerfile: './Dockerfile', buildArgs: new Map() },
+    image: { repository: REPO, tags: ['v1', 'latest'], context: '.', dockerfile: './Dockerfile', buildArgs: new Map(), build: true, cache: { kind: 'auto', actionsCache: false }, platforms: [] },
     registry: { registry: 'registry.example.com:5000', username: 'ci', password: 'registry-pw' },
     env: new Map([['DB_PASSWORD', DB_PASSWORD]]),
     passthrough: [],

@@ -4,7 +4,8 @@ import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as YAML from 'yaml'
 import { envName, helpText, parseCommandLine } from '../../src/cli/args.js'
-import { cliMain } from '../../src/cli/main.js'
+import { cliMain, jsonText } from '../../src/cli/main.js'
+import type { CliControl } from '../../src/cli/main.js'
 import { terminalReporter } from '../../src/cli/terminal.js'
 import { INPUTS, OUTPUTS } from '../../src/inputs/table.js'
 import { COMPOSE, DB_PASSWORD, fakeWorld, PINNED } from '../support/fake-world.js'
@@ -84,15 +85,15 @@ describe('parseCommandLine', () => {
 })
 
 describe('cliMain', () => {
-  const run = async (argv: string[], env: Record<string, string> = {}) => {
+  const run = async (argv: string[], env: Record<string, string> = {}, control: CliControl = {}) => {
     const fake = fakeWorld()
     fake.files.set('docker-compose.yml', COMPOSE)
     fake.files.set('Dockerfile', 'FROM scratch\n')
     const host = { ...fake.host, env: { ...fake.host.env, ...env } }
     let stdout = ''
     let stderr = ''
-    const code = await cliMain(argv, { stdout: t => void (stdout += t), stderr: t => void (stderr += t) }, host, fake.adapters)
-    return { code, stdout, stderr, effects: fake.effects }
+    const code = await cliMain(argv, { stdout: t => void (stdout += t), stderr: t => void (stderr += t) }, host, fake.adapters, control)
+    return { code, stdout, stderr, effects: fake.effects, env: host.env }
   }
   const deployArgs = ['--stack', 'shop', '--image', 'registry.example.com:5000/acme/shop', '--tags', 'v1', '--registry-username', 'ci']
   const secretEnv = { SWARM_DEPLOY_REGISTRY_PASSWORD: 'registry-pw', SWARM_DEPLOY_ENV: `DB_PASSWORD=${DB_PASSWORD}` }
@@ -117,6 +118,29 @@ describe('cliMain', () => {
     expect(json.services).toEqual([expect.objectContaining({ name: 'shop_web', state: 'converged' })])
     expect(json.stats).toMatchObject({ polls: expect.any(Number), sshConnections: 1 })
     expect(result.stderr).toContain('✔ Connect')
+  })
+
+  it('--json stays JSON when a secret is made of digits: strings are redacted, numbers are not', () => {
+    const redact = (text: string): string => text.split('1234').join('***')
+    const text = jsonText({ startedAt: 1234567, error: { message: 'token 1234 refused' }, phases: [{ title: 'Connect', ms: 1234 }] }, redact)
+    expect(JSON.parse(text)).toEqual({ startedAt: 1234567, error: { message: 'token *** refused' }, phases: [{ title: 'Connect', ms: 1234 }] })
+    expect(text).not.toContain('1234 refused')
+  })
+
+  it('on a signal stops, cleans up, exits 1 and reports status cancelled', async () => {
+    let cleaned = 0
+    const result = await run([...deployArgs, '--json'], secretEnv, { signalled: Promise.resolve('SIGINT'), cleanUp: async () => void (cleaned += 1) })
+    expect(result.code).toBe(1)
+    expect(cleaned).toBe(1)
+    expect(result.stderr).toContain('Cancelled (SIGINT): stopping the docker commands')
+    expect(JSON.parse(result.stdout)).toMatchObject({ status: 'cancelled', error: { kind: 'cancelled' }, exitCode: 1 })
+  })
+
+  it('drops the secret SWARM_DEPLOY_* variables from the environment once read', async () => {
+    const forgotten: string[] = []
+    const result = await run(deployArgs, secretEnv, { forgetEnv: names => void forgotten.push(...names) })
+    expect(result.code).toBe(0)
+    expect(forgotten).toEqual(['SWARM_DEPLOY_SSH_KEY', 'SWARM_DEPLOY_REGISTRY_PASSWORD', 'SWARM_DEPLOY_ENV', 'SWARM_DEPLOY_GITHUB_TOKEN'])
   })
 
   it('exits 2 on bad input, naming it, with nothing done', async () => {

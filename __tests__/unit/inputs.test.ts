@@ -127,7 +127,12 @@ describe('getInputs', () => {
 
   it('lists every value to mask, even from lines that fail to parse', () => {
     const secrets = secretsOf(read({ ...base, 'registry-password': 'pw', env: 'A=one\nbad line\nB=two=2' }))
-    expect(secrets).toEqual([KEY, 'pw', 'one', 'two=2'])
+    expect(secrets).toEqual([
+      { name: 'ssh-key', value: KEY },
+      { name: 'registry-password', value: 'pw' },
+      { name: 'env A', value: 'one' },
+      { name: 'env B', value: 'two=2' }
+    ])
   })
 
   it('reads env-file as data under env, and the passthrough list', () => {

@@ -5,8 +5,10 @@ import { describe, expect, it } from '@jest/globals'
 import { readFileSync } from 'node:fs'
 import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { JudgeClock, StackStatus, Verdict } from '../../src/converge/judge.js'
-import { baselineOf, DEFAULT_MONITOR_MS, deployedOf, judge, seenRunning, UNSCHEDULABLE_GRACE_MS } from '../../src/converge/judge.js'
+import type { JudgeClock, StackStatus, Verdict } from '../../src/converge/verdict.js'
+import { judge, UNSCHEDULABLE_GRACE_MS } from '../../src/converge/judge.js'
+import { baselineOf, DEFAULT_MONITOR_MS, deployedOf } from '../../src/converge/spec.js'
+import { seenRunning } from '../../src/converge/tasks.js'
 import type { Snapshot } from '../../src/swarm/model.js'
 
 interface Fixture {
@@ -56,12 +58,12 @@ function statuses(f: Fixture, deadlineReached = false): StackStatus[] {
   let runningSince = new Map<string, number>()
   return snapshots.map((s, i) => {
     runningSince = seenRunning(runningSince, s, times[i]!)
-    return judge(baseline, s, f.stack, { sinceDeployMs: times[i]!, deadlineReached, runningSince }, deployed).status
+    return judge(baseline, s, f.stack, { sinceDeployMs: times[i]!, deadlineReached, runningSince, rollbackOnFailure: true }, deployed).status
   })
 }
 
 /** A clock for judging one snapshot whose running tasks have long stayed up. */
-const clock = (extra: Partial<JudgeClock> = {}): JudgeClock => ({ sinceDeployMs: 0, deadlineReached: false, runningSince: { get: () => -DEFAULT_MONITOR_MS }, ...extra })
+const clock = (extra: Partial<JudgeClock> = {}): JudgeClock => ({ sinceDeployMs: 0, deadlineReached: false, rollbackOnFailure: true, runningSince: { get: () => -DEFAULT_MONITOR_MS }, ...extra })
 
 /** Pending until the verdict, then the verdict: never a premature or flapping answer. */
 function expectPendingThen(seen: StackStatus[], verdict: StackStatus): void {

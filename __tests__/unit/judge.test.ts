@@ -1,6 +1,8 @@
 import { describe, expect, it } from '@jest/globals'
-import type { Baseline, Deployed, JudgeClock } from '../../src/converge/judge.js'
-import { baselineOf, DEFAULT_MONITOR_MS, deployedOf, judge as judgeWith, NO_UPDATE_GRACE_MS, seenRunning, UNSCHEDULABLE_GRACE_MS } from '../../src/converge/judge.js'
+import type { Baseline, Deployed, JudgeClock } from '../../src/converge/verdict.js'
+import { judge as judgeWith, NO_UPDATE_GRACE_MS, UNSCHEDULABLE_GRACE_MS } from '../../src/converge/judge.js'
+import { baselineOf, DEFAULT_MONITOR_MS, deployedOf } from '../../src/converge/spec.js'
+import { seenRunning } from '../../src/converge/tasks.js'
 import type { Node, Service, Snapshot, Task } from '../../src/swarm/model.js'
 
 const STACK = 'web'
@@ -39,8 +41,8 @@ const judge = (baseline: Baseline, snapshot: Snapshot, stack: string, clock: Jud
 // Every running task was first seen running when the deploy returned, so at
 // `clock` it has stayed up for the default monitor period.
 const runningSince = { get: (): number => 0 }
-const clock = { sinceDeployMs: DEFAULT_MONITOR_MS, deadlineReached: false, runningSince }
-const late = { sinceDeployMs: NO_UPDATE_GRACE_MS + 1, deadlineReached: false, runningSince }
+const clock = { sinceDeployMs: DEFAULT_MONITOR_MS, deadlineReached: false, rollbackOnFailure: true, runningSince }
+const late = { sinceDeployMs: NO_UPDATE_GRACE_MS + 1, deadlineReached: false, rollbackOnFailure: true, runningSince }
 
 describe('judge: a new service', () => {
   const baseline = baselineOf(snap([], []), STACK)
@@ -97,7 +99,7 @@ describe('judge: a new service', () => {
     const upAt = (ms: number, tasks: Task[], since: Map<string, number>) => {
       const snapshot = snap([s], tasks)
       const seen = seenRunning(since, snapshot, ms)
-      return { seen, verdict: judge(baseline, snapshot, STACK, { sinceDeployMs: ms, deadlineReached: false, runningSince: seen }) }
+      return { seen, verdict: judge(baseline, snapshot, STACK, { sinceDeployMs: ms, deadlineReached: false, rollbackOnFailure: true, runningSince: seen }) }
     }
     const both = [task('t1', 'app:1', 'running'), task('t2', 'app:1', 'running')]
     const first = upAt(1_000, both, new Map())
@@ -118,14 +120,14 @@ describe('judge: a new service', () => {
     // The service's own monitor period sets the window.
     const slow = service('app:1', { Spec: { ...s.Spec, UpdateConfig: { Monitor: 30e9 } } })
     const seen = seenRunning(new Map(), snap([slow], both), 0)
-    const at = (ms: number) => judge(baseline, snap([slow], both), STACK, { sinceDeployMs: ms, deadlineReached: false, runningSince: seen }).status
+    const at = (ms: number) => judge(baseline, snap([slow], both), STACK, { sinceDeployMs: ms, deadlineReached: false, rollbackOnFailure: true, runningSince: seen }).status
     expect([at(29_000), at(30_000)]).toEqual(['pending', 'converged'])
   })
 
   it('fails a new service whose tasks crash in turn, so that one always shows running', () => {
     const crash = (id: string) => task(id, 'app:1', 'failed', { DesiredState: 'shutdown' }, { Err: 'task: non-zero exit (3)' })
     const s = service('app:1')
-    const judgeAt = (tasks: Task[]) => judge(baseline, snap([s], tasks), STACK, { sinceDeployMs: 9_000, deadlineReached: false, runningSince: { get: () => 8_000 } })
+    const judgeAt = (tasks: Task[]) => judge(baseline, snap([s], tasks), STACK, { sinceDeployMs: 9_000, deadlineReached: false, rollbackOnFailure: true, runningSince: { get: () => 8_000 } })
     // Three failures with a task running: it may yet stay up.
     expect(judgeAt([crash('t1'), crash('t2'), crash('t3'), task('t4', 'app:1', 'running')]).status).toBe('pending')
     // Each slot failed twice and nothing has stayed up: it will not recover by itself.
@@ -137,7 +139,7 @@ describe('judge: a new service', () => {
   it('does not time tasks that ran before this deploy', () => {
     const tasks = [task('t1', 'app:1', 'running'), task('t2', 'app:1', 'running')]
     const s = service('app:1')
-    const verdict = judge(baselineOf(snap([s], tasks), STACK), snap([s], tasks), STACK, { sinceDeployMs: 0, deadlineReached: false, runningSince: new Map() })
+    const verdict = judge(baselineOf(snap([s], tasks), STACK), snap([s], tasks), STACK, { sinceDeployMs: 0, deadlineReached: false, rollbackOnFailure: true, runningSince: new Map() })
     expect(verdict.status).toBe('converged')
   })
 
@@ -188,7 +190,7 @@ describe('judge: an update', () => {
     const crashed = task('t3', 'app:2', 'failed', { DesiredState: 'shutdown' }, { Err: 'task: non-zero exit (3)' })
     const tasks = [crashed, task('t4', 'app:2', 'running'), task('t5', 'app:2', 'running')]
     const seen = seenRunning(new Map(), snap([completed], tasks), 1_000)
-    const at = (ms: number) => judge(baseline, snap([completed], tasks), STACK, { sinceDeployMs: ms, deadlineReached: false, runningSince: seen })
+    const at = (ms: number) => judge(baseline, snap([completed], tasks), STACK, { sinceDeployMs: ms, deadlineReached: false, rollbackOnFailure: true, runningSince: seen })
     expect(at(2_000).status).toBe('pending')
     expect(at(2_000).services[0]!.message).toBe('update completed after task failures; checking the tasks stay up (2/2 running)')
     expect(at(1_000 + DEFAULT_MONITOR_MS).status).toBe('converged')

@@ -2,6 +2,7 @@
 // recording reporter. Each test pins down an order or an absence that a
 // broken pipeline would get wrong.
 import { describe, expect, it } from '@jest/globals'
+import * as path from 'node:path'
 import { runDeploy } from '../../src/engine.js'
 import { exitCode } from '../../src/cli/main.js'
 import { COMPOSE, DB_PASSWORD, DIGEST, fakeWorld, inputsFor, PINNED, recordingReporter, STACK } from '../support/fake-world.js'
@@ -30,13 +31,28 @@ describe('runDeploy', () => {
       'Wait for the rollout',
       'Remove unused secret and config versions'
     ])
-    expect(effects.slice(0, 6)).toEqual(['login', 'build', 'push registry.example.com:5000/acme/shop:v1', 'push registry.example.com:5000/acme/shop:latest', 'connect', 'info'])
+    // The SSH connection is made while the login and the build run.
+    expect(effects.slice(0, 6)).toEqual(['connect', 'login', 'build', 'push registry.example.com:5000/acme/shop:v1', 'push registry.example.com:5000/acme/shop:latest', 'info'])
     expect(outcome.image).toEqual({ digest: DIGEST, pinned: PINNED, healthcheck: undefined })
     expect(outcome.stats).toMatchObject({ sshConnections: 1, maxRssBytes: 42 })
     expect(outcome.stats!.polls).toBeGreaterThan(1)
     expect(outcome.stats!.apiCalls).toBeGreaterThanOrEqual(outcome.stats!.polls)
     expect(outcome.stats!.apiCallsTotal).toBeGreaterThan(outcome.stats!.apiCalls)
+    // Bytes read while waiting, and in the whole run (the baseline and the first snapshot after the deploy too).
+    expect(outcome.stats!.bytesRead).toBeGreaterThan(0)
+    expect(outcome.stats!.bytesReadTotal).toBeGreaterThan(outcome.stats!.bytesRead)
+    expect(outcome.stats!.maxChannels).toBe(1)
     expect(outcome.report).toMatchObject({ stack: STACK, target: 'fake@manager:22', image: PINNED })
+  })
+
+  it('keeps where the time went, phase by phase, in the outcome', async () => {
+    const { outcome, reporter } = await deploy()
+    expect(outcome.phases.map(p => p.title)).toEqual(reporter.phases())
+    for (const [i, phase] of outcome.phases.entries()) {
+      expect(phase.ms).toBeGreaterThanOrEqual(0)
+      if (i > 0) expect(phase.startMs).toBeGreaterThanOrEqual(outcome.phases[i - 1]!.startMs + outcome.phases[i - 1]!.ms)
+    }
+    expect(outcome.phases.find(p => p.title === 'Wait for the rollout')!.ms).toBeGreaterThan(0)
   })
 
   it('sets every output once it is known', async () => {
@@ -93,7 +109,9 @@ describe('runDeploy', () => {
     expect(good.effects).toContain('remove secret x1')
     // After the verdict, never before the deploy or the wait.
     expect(good.effects.indexOf('remove secret x1')).toBeGreaterThan(good.effects.indexOf('stack deploy'))
-    expect(good.reporter.lines()).toContain(`Removed secret ${old.name}`)
+    // A secret version is named by its key alone: its versioned name is never logged.
+    expect(good.reporter.lines()).toContain('Removed an unused version of secret db')
+    expect(good.reporter.lines()).not.toContain(old.name)
 
     const bad = await deploy({ scenario: 'crash', objects: [old] })
     expect(bad.outcome.status).toBe('failed')
@@ -111,6 +129,12 @@ describe('runDeploy', () => {
     expect(reporter.lines()).toMatch(/shop_web\.1 task t2 on mgr: failed: task: non-zero exit \(3\) \(exit code 3\)/)
     expect(reporter.lines()).not.toContain(DB_PASSWORD)
     expect(exitCode(outcome)).toBe(1)
+  })
+
+  it('closes the connection made during a build that fails, and deploys nothing', async () => {
+    const { outcome, effects } = await deploy({ buildFails: true })
+    expect(outcome.stopped).toMatchObject({ kind: 'error' })
+    expect(effects).toEqual(['connect', 'login', 'build', 'tunnel closed'])
   })
 
   it('reports an unreachable swarm as such, after the push, without deploying', async () => {
@@ -148,5 +172,95 @@ describe('the plan stops bad input before any side effect', () => {
     const { outcome, effects } = await deploy({}, ssh('manager.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA=='), `${COMPOSE}secrets:\n  api:\n    environment: DB_PASSWORD\n`)
     expect(outcome.status).toBe('converged')
     expect(effects.find(e => e.startsWith('create secret'))).toMatch(/^create secret shop_api_[0-9a-f]{10}$/)
+  })
+})
+
+describe('secrets in the engine', () => {
+  it('warns once about a value too short to hide, naming it, and leaves Swarm\'s words whole', async () => {
+    const { outcome, reporter } = await deploy({ scenario: 'crash', taskError: 'task: non-zero exit (137): dockerexec: unhealthy container' }, { env: new Map([['DB_PASSWORD', 'a'], ['REPLICAS', '3']]) })
+    expect(outcome.status).toBe('failed')
+    const warnings = reporter.events.filter(e => e.kind === 'warn').map(e => e.text)
+    expect(warnings.filter(w => w.startsWith('env DB_PASSWORD: the value is shorter than 4 characters'))).toHaveLength(1)
+    expect(warnings.filter(w => w.startsWith('env REPLICAS: the value is shorter than 4 characters'))).toHaveLength(1)
+    expect(reporter.events.filter(e => e.kind === 'secret').map(e => e.text)).not.toEqual(expect.arrayContaining(['a']))
+    expect(outcome.verdict!.summary).toContain('unhealthy container')
+    expect(reporter.lines()).toContain('dockerexec: unhealthy container')
+  })
+
+  it('redacts every string of the services output and the summary, the image too', async () => {
+    const image = 'registry.example.com:5000/private-repo-name:v1'
+    const compose = `services:\n  web:\n    image: ${image}\n`
+    const { reporter, outcome } = await deploy({ image }, { image: undefined, env: new Map([['DB_PASSWORD', DB_PASSWORD], ['PRIVATE', 'private-repo-name']]) }, compose)
+    const [service] = JSON.parse(reporter.outputs().services!) as Array<{ image: string }>
+    expect(service!.image).toBe('registry.example.com:5000/***:v1')
+    expect(JSON.stringify(outcome.report)).not.toContain('private-repo-name')
+  })
+
+  it('treats env-passthrough values that compose reads as secrets', async () => {
+    const compose = `${COMPOSE}      TOKEN: \${RUNNER_TOKEN}\n`
+    const fake = fakeWorld({ scenario: 'crash', env: { RUNNER_TOKEN: 'passed-through-token', UNUSED: 'not-read-by-compose' }, taskError: 'auth failed with passed-through-token' })
+    fake.files.set('docker-compose.yml', compose)
+    const reporter = recordingReporter()
+    const outcome = await runDeploy(inputsFor({ passthrough: 'all' }), fake.host, fake.adapters, reporter)
+    expect(outcome.status).toBe('failed')
+    const masked = reporter.events.filter(e => e.kind === 'secret').map(e => e.text)
+    expect(masked).toContain('passed-through-token')
+    expect(masked).not.toContain('not-read-by-compose')
+    expect(outcome.verdict!.summary).toContain('auth failed with ***')
+  })
+
+  it('keys secret version names with the swarm\'s cluster ID, and never logs them', async () => {
+    const compose = `${COMPOSE}secrets:\n  api:\n    environment: DB_PASSWORD\n`
+    const created = async (clusterId: string): Promise<{ name: string; lines: string }> => {
+      const { effects, reporter } = await deploy({ clusterId }, {}, compose)
+      const name = effects.find(e => e.startsWith('create secret'))!.slice('create secret '.length)
+      return { name, lines: reporter.lines() }
+    }
+    const one = await created('cluster-one')
+    const again = await created('cluster-one')
+    const other = await created('cluster-two')
+    expect(one.name).toMatch(/^shop_api_[0-9a-f]{10}$/)
+    // Stable for one swarm, and not computable from the stack and the value alone.
+    expect(again.name).toBe(one.name)
+    expect(other.name).not.toBe(one.name)
+    expect(one.lines).toContain('secret api (created)')
+    expect(one.lines).not.toContain(one.name)
+  })
+
+  it('hides the versioned names of file-sourced secrets, which docker stack deploy prints as it creates them', async () => {
+    const compose = `${COMPOSE}secrets:\n  cert:\n    file: ./cert.pem\n`
+    const fake = fakeWorld()
+    fake.files.set('docker-compose.yml', compose)
+    fake.files.set(path.resolve('cert.pem'), 'certificate')
+    const reporter = recordingReporter()
+    const outcome = await runDeploy(inputsFor(), fake.host, fake.adapters, reporter)
+    expect(outcome.status).toBe('converged')
+    expect(reporter.events.filter(e => e.kind === 'secret').map(e => e.text)).toEqual(expect.arrayContaining([expect.stringMatching(/^shop_cert_[0-9a-f]{10}$/)]))
+    expect(reporter.lines()).not.toMatch(/shop_cert_[0-9a-f]{10}/)
+  })
+
+  it('warns once when a credential-like env value goes into environment:', async () => {
+    const compose = `${COMPOSE}      API_TOKEN: \${API_TOKEN}\n      REGION: \${REGION}\n  worker:\n    image: x\n    environment:\n      - DB_PASSWORD\n`
+    const { reporter, effects } = await deploy({}, { env: new Map([['DB_PASSWORD', DB_PASSWORD], ['API_TOKEN', 'token-value-1'], ['REGION', 'eu-west-1']]) }, compose)
+    const warnings = reporter.events.filter(e => e.kind === 'warn' && e.text.includes('goes into environment:') || e.text.includes('go into environment:'))
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]!.text).toMatch(/^env: DB_PASSWORD \(service web, docker-compose\.yml line 5\), API_TOKEN \(service web, docker-compose\.yml line 6\) go into environment:/)
+    expect(warnings[0]!.text).not.toContain('REGION')
+    expect(warnings[0]!.text).toContain('use secrets: with an environment: source')
+    // Said in the plan, before anything is done.
+    expect(reporter.events.findIndex(e => e === warnings[0])).toBeLessThan(reporter.events.findIndex(e => e.kind === 'phase'))
+    expect(effects).toContain('stack deploy')
+  })
+
+  it('records its work dir and compose copies as leftovers until it removes them', async () => {
+    const compose = `${COMPOSE}configs:\n  site:\n    file: ./site.conf\n`
+    const fake = fakeWorld()
+    fake.files.set('docker-compose.yml', compose)
+    fake.files.set(path.resolve('site.conf'), 'x')
+    const outcome = await runDeploy(inputsFor(), fake.host, fake.adapters, recordingReporter())
+    expect(outcome.status).toBe('converged')
+    expect(fake.recorded).toEqual([expect.stringMatching(/\/sd-[^/]+$/), expect.stringMatching(/\/\.swarm-deploy-[0-9a-f]{8}-docker-compose\.yml$/)])
+    expect(fake.recorded.every(file => file.startsWith('/'))).toBe(true)
+    expect([...fake.leftovers]).toEqual([])
   })
 })

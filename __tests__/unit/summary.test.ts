@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
-import type { ServiceVerdict, Verdict } from '../../src/converge/judge.js'
+import type { ServiceVerdict, Verdict } from '../../src/converge/verdict.js'
 import { renderDiagram, renderSummary, servicesOutput } from '../../src/report/summary.js'
 
 const service: ServiceVerdict = {

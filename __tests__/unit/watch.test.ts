@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
-import { baselineOf, deployedOf } from '../../src/converge/judge.js'
+import { baselineOf, deployedOf } from '../../src/converge/spec.js'
 import type { Snapshot } from '../../src/swarm/model.js'
 import type { SwarmApi } from '../../src/swarm/api.js'
 import { watch } from '../../src/converge/watch.js'

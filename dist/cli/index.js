@@ -69208,7 +69208,7 @@ function wrappy (fn, cb) {
 
 /***/ }),
 
-/***/ 9898:
+/***/ 1499:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -69226,8 +69226,8 @@ var promises_ = __nccwpck_require__(1455);
 var external_node_os_ = __nccwpck_require__(8161);
 // EXTERNAL MODULE: external "node:child_process"
 var external_node_child_process_ = __nccwpck_require__(1421);
-;// CONCATENATED MODULE: external "node:net"
-const external_node_net_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
 // EXTERNAL MODULE: external "node:stream"
 var external_node_stream_ = __nccwpck_require__(7075);
 // EXTERNAL MODULE: external "assert"
@@ -70118,9 +70118,12 @@ class NodeSSH {
     }
 }
 
+// EXTERNAL MODULE: ./src/docker-cli.ts
+var docker_cli = __nccwpck_require__(2876);
 // EXTERNAL MODULE: ./src/connect/known-hosts.ts
 var known_hosts = __nccwpck_require__(5947);
 ;// CONCATENATED MODULE: ./src/connect/docker-tunnel.ts
+
 
 
 
@@ -70239,10 +70242,13 @@ function sshDial(target, first, log, onError, onReconnect, channelTimeoutMs) {
         });
     };
 }
-function localDial(onError, children) {
+function localDial(onError, children, options) {
     return async () => {
         const [command, ...args] = DIAL_COMMAND.split(' ');
-        const child = (0,external_node_child_process_.spawn)(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+        // Like every docker child: a minimal environment (the user's own DOCKER_CONFIG and context are kept), its own process group.
+        const child = (0,external_node_child_process_.spawn)(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: (0,docker_cli/* childEnvironment */.Qc)(options.env ?? process.env), detached: true });
+        if (child.pid !== undefined && options.leftovers)
+            child.on('exit', options.leftovers.processGroup(child.pid));
         children.add(child);
         let stderr = '';
         child.stderr.on('data', (chunk) => (stderr += chunk.toString('utf8')));
@@ -70261,7 +70267,8 @@ function localDial(onError, children) {
 /** Serve `socketPath`, dialling the engine once per accepted connection. */
 async function serve(socketPath, dial, log) {
     const open = new Set();
-    const server = external_node_net_namespaceObject.createServer(local => {
+    const traffic = { bytesRead: 0, bytesWritten: 0, channels: 0, maxChannels: 0 };
+    const server = external_node_net_.createServer(local => {
         open.add(local);
         local.on('close', () => open.delete(local));
         dial().then(remote => {
@@ -70270,6 +70277,11 @@ async function serve(socketPath, dial, log) {
                 remote.destroy();
                 return;
             }
+            traffic.channels += 1;
+            traffic.maxChannels = Math.max(traffic.maxChannels, traffic.channels);
+            remote.once('close', () => (traffic.channels -= 1));
+            remote.on('data', (chunk) => (traffic.bytesRead += chunk.length));
+            local.on('data', (chunk) => (traffic.bytesWritten += chunk.length));
             local.pipe(remote);
             remote.pipe(local);
             const closeBoth = () => {
@@ -70289,6 +70301,7 @@ async function serve(socketPath, dial, log) {
         server.listen(socketPath, () => resolve());
     });
     return {
+        traffic,
         // Idle keep-alive connections would hold close() open forever.
         close: () => new Promise(resolve => {
             server.close(() => resolve());
@@ -70313,7 +70326,7 @@ async function openTunnel(target, socketPath, log, options = {}) {
         else
             opened.push(ssh);
     };
-    const dial = target.kind === 'ssh' ? sshDial(target, opened[0], log, onError, onReconnect, options.channelTimeoutMs ?? CHANNEL_TIMEOUT_MS) : localDial(onError, children);
+    const dial = target.kind === 'ssh' ? sshDial(target, opened[0], log, onError, onReconnect, options.channelTimeoutMs ?? CHANNEL_TIMEOUT_MS) : localDial(onError, children, options);
     const release = () => {
         closed = true;
         for (const ssh of opened)
@@ -70334,6 +70347,7 @@ async function openTunnel(target, socketPath, log, options = {}) {
         description: target.kind === 'ssh' ? `${target.user}@${target.host}:${target.port}` : "the runner's Docker engine",
         lastDialError: () => lastError,
         sshConnections: () => opened.length,
+        traffic: () => ({ ...server.traffic }),
         close: async () => {
             await server.close();
             release();
@@ -70341,8 +70355,6 @@ async function openTunnel(target, socketPath, log, options = {}) {
     };
 }
 
-// EXTERNAL MODULE: ./src/docker-cli.ts
-var docker_cli = __nccwpck_require__(2876);
 // EXTERNAL MODULE: ./src/registry/login.ts
 var login = __nccwpck_require__(4142);
 // EXTERNAL MODULE: ./node_modules/debug/src/index.js
@@ -70397,10 +70409,15 @@ function dockerodeApi(socketPath) {
     return {
         async info() {
             const info = (await counted(docker.info()));
+            const isManager = info.Swarm?.ControlAvailable === true;
+            let clusterId = info.Swarm?.Cluster?.ID || undefined;
+            if (isManager && clusterId === undefined)
+                clusterId = (await counted(docker.swarmInspect())).ID || undefined;
             return {
                 serverVersion: info.ServerVersion ?? 'unknown',
-                isManager: info.Swarm?.ControlAvailable === true,
-                swarmState: info.Swarm?.LocalNodeState ?? 'unknown'
+                isManager,
+                swarmState: info.Swarm?.LocalNodeState ?? 'unknown',
+                clusterId
             };
         },
         async snapshot(stack, serviceIds) {
@@ -70467,15 +70484,16 @@ function dockerodeApi(socketPath) {
 
 
 const realAdapters = {
-    dockerCli: (configDir, env, reporter) => new docker_cli/* ExecDockerCli */.oy(configDir, env, reporter),
-    openTunnel: openTunnel,
+    dockerCli: (configDir, host, reporter) => new docker_cli/* ExecDockerCli */.oy(configDir, host, reporter),
+    openTunnel: (target, socketPath, reporter, host) => openTunnel(target, socketPath, reporter, { env: host.env, leftovers: host.leftovers }),
     swarmApi: dockerodeApi,
     ecrToken: login/* ecrToken */.K9
 };
 /** This process as the engine's host. */
-function processHost(env, tempDir) {
+function processHost(env, tempDir, leftovers) {
     return {
         env,
+        leftovers,
         tempDir: tempDir && tempDir !== '' ? tempDir : external_node_os_.tmpdir(),
         files: {
             read: path => {
@@ -70503,23 +70521,33 @@ function processHost(env, tempDir) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _esm_shim_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8796);
-/* harmony import */ var _adapters_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9898);
-/* harmony import */ var _cli_main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3277);
+/* harmony import */ var _adapters_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1499);
+/* harmony import */ var _cli_main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(4454);
+/* harmony import */ var _leftovers_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1739);
 // `swarm-deploy`: the deploy engine from a shell. See `swarm-deploy --help`.
 
 
 
-const code = await (0,_cli_main_js__WEBPACK_IMPORTED_MODULE_2__/* .cliMain */ .m0)(process.argv.slice(2), { stdout: text => process.stdout.write(text), stderr: text => process.stderr.write(text) }, (0,_adapters_js__WEBPACK_IMPORTED_MODULE_1__/* .processHost */ .Q)(process.env, process.env.SWARM_DEPLOY_TEMP), _adapters_js__WEBPACK_IMPORTED_MODULE_1__/* .realAdapters */ .Z);
+
+const leftovers = new _leftovers_js__WEBPACK_IMPORTED_MODULE_3__/* .RunLeftovers */ .g8();
+const code = await (0,_cli_main_js__WEBPACK_IMPORTED_MODULE_2__/* .cliMain */ .m0)(process.argv.slice(2), { stdout: text => process.stdout.write(text), stderr: text => process.stderr.write(text) }, (0,_adapters_js__WEBPACK_IMPORTED_MODULE_1__/* .processHost */ .Q)(process.env, process.env.SWARM_DEPLOY_TEMP, leftovers), _adapters_js__WEBPACK_IMPORTED_MODULE_1__/* .realAdapters */ .Z, {
+    signalled: (0,_leftovers_js__WEBPACK_IMPORTED_MODULE_3__/* .whenSignalled */ .w0)(),
+    cleanUp: () => leftovers.cleanUp(),
+    forgetEnv: names => names.forEach(name => delete process.env[name])
+});
 process.exitCode = code;
-// As in the Action: a leaked handle must not keep the command running.
+// As in the Action: a leaked handle must not keep the command running. A
+// cancelled run leaves the engine mid-way: exit at once.
 setTimeout(() => process.exit(code), 5_000).unref();
+if (leftovers.cancelled)
+    process.exit(code);
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
-/***/ 3277:
+/***/ 4454:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -70528,11 +70556,126 @@ __nccwpck_require__.d(__webpack_exports__, {
   m0: () => (/* binding */ cliMain)
 });
 
-// UNUSED EXPORTS: EXIT, exitCode, jsonResult
+// UNUSED EXPORTS: EXIT, SECRET_VARIABLES, exitCode, jsonResult, jsonText
 
 // EXTERNAL MODULE: ./src/docker-cli.ts
 var docker_cli = __nccwpck_require__(2876);
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+;// CONCATENATED MODULE: ./src/build/buildx.ts
+// BuildKit through `docker buildx build --push`, where the runner's docker
+// has the buildx plugin: a build cache, several platforms, and the digest
+// from `--metadata-file` (what was pushed, an index for several platforms).
+
+
+
+
+/**
+ * Where buildx keeps its builders. The throwaway DOCKER_CONFIG would hide
+ * `~/.docker/buildx` (buildx looks in `$DOCKER_CONFIG/buildx`), and with it
+ * the builder that docker/setup-buildx-action created.
+ */
+function buildxConfigDir(env, home) {
+    if (env.BUILDX_CONFIG)
+        return env.BUILDX_CONFIG;
+    return external_node_path_.join(env.DOCKER_CONFIG || external_node_path_.join(home, '.docker'), 'buildx');
+}
+function buildxEnvironment(env) {
+    return { BUILDX_CONFIG: buildxConfigDir(env, env.HOME || external_node_os_.homedir()) };
+}
+/** `docker buildx version` exits 0 only where the plugin is installed. */
+async function hasBuildx(cli, env) {
+    const result = await cli.run(['buildx', 'version'], { env, silent: true, timeoutMs: 15_000 }).catch(() => undefined);
+    return result?.code === 0;
+}
+/** The driver of the selected builder, from `docker buildx inspect`. */
+function driverOf(inspectOutput) {
+    return /^Driver:\s*(\S+)/m.exec(inspectOutput)?.[1];
+}
+// Attributes only an exporter takes: an importer given them may refuse the spec.
+const EXPORT_ONLY = new Set(['mode', 'ignore-error', 'compression', 'compression-level', 'force-compression', 'oci-mediatypes', 'image-manifest']);
+/**
+ * `--cache-from`/`--cache-to` for the cache input. The default needs a
+ * builder that can export a cache: the `docker` driver (buildx's default
+ * builder) cannot, so there the default is no cache rather than a failed build.
+ */
+function cacheArgs(cache, repository, driver) {
+    if (cache.kind === 'off')
+        return { args: [], note: undefined };
+    if (cache.kind === 'given') {
+        const from = cache.value
+            .split(',')
+            .filter(part => !EXPORT_ONLY.has(part.split('=', 1)[0].trim()))
+            .join(',');
+        return { args: ['--cache-from', from, '--cache-to', cache.value], note: undefined };
+    }
+    if (driver === 'docker') {
+        return {
+            args: [],
+            note: "No build cache: the builder uses buildx's docker driver, which cannot export one. A docker-container builder (docker/setup-buildx-action) gets the default cache; or set cache."
+        };
+    }
+    if (cache.actionsCache)
+        return { args: ['--cache-from', 'type=gha', '--cache-to', 'type=gha,mode=max'], note: 'Build cache: the GitHub Actions cache (type=gha)' };
+    const ref = `${repository}:buildcache`;
+    return { args: ['--cache-from', `type=registry,ref=${ref}`, '--cache-to', `type=registry,ref=${ref},mode=max`], note: `Build cache: ${ref} in the registry` };
+}
+function buildxArgs(image, metadataFile, cache) {
+    const args = ['buildx', 'build', '--push', '--metadata-file', metadataFile, '--file', image.dockerfile];
+    for (const tag of image.tags)
+        args.push('--tag', `${image.repository}:${tag}`);
+    // Names only, as for the classic builder: buildx reads a bare name's value from the environment.
+    for (const name of image.buildArgs.keys())
+        args.push('--build-arg', name);
+    if (image.platforms.length > 0)
+        args.push('--platform', image.platforms.join(','));
+    args.push(...cache, image.context);
+    return args;
+}
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
+/** `containerimage.digest` of the `--metadata-file` JSON: the manifest (or index) that was pushed. */
+function digestFromMetadata(json) {
+    let metadata;
+    try {
+        metadata = JSON.parse(json);
+    }
+    catch {
+        return undefined;
+    }
+    const digest = metadata['containerimage.digest'];
+    return typeof digest === 'string' && DIGEST.test(digest) ? digest : undefined;
+}
+/** Build and push every tag in one BuildKit run; the digest is what BuildKit pushed. */
+async function buildxBuildAndPush(cli, image, buildxEnv, reporter) {
+    const inspected = await cli.run(['buildx', 'inspect'], { env: buildxEnv, silent: true, timeoutMs: 30_000 }).catch(() => undefined);
+    const driver = inspected?.code === 0 ? driverOf(inspected.stdout) : undefined;
+    reporter.info(`Building with BuildKit (docker buildx${driver ? `, ${driver} driver` : ''})`);
+    const cache = cacheArgs(image.cache, image.repository, driver);
+    if (cache.note)
+        reporter.info(cache.note);
+    const scratch = await (0,promises_.mkdtemp)(external_node_path_.join(external_node_os_.tmpdir(), 'sd-buildx-'));
+    try {
+        const metadataFile = external_node_path_.join(scratch, 'metadata.json');
+        await (0,docker_cli/* runOrThrow */.nf)(cli, 'docker buildx build', buildxArgs(image, metadataFile, cache.args), { env: { ...Object.fromEntries(image.buildArgs), ...buildxEnv } });
+        const digest = digestFromMetadata(await (0,promises_.readFile)(metadataFile, 'utf8').catch(() => ''));
+        if (digest === undefined)
+            throw new Error(`docker buildx build pushed ${image.repository}:${image.tags[0]} but its metadata file gives no containerimage.digest`);
+        return { digest, loaded: driver === 'docker' };
+    }
+    finally {
+        await (0,promises_.rm)(scratch, { recursive: true, force: true });
+    }
+}
+
+// EXTERNAL MODULE: ./src/inputs/parse.ts
+var parse = __nccwpck_require__(3718);
 ;// CONCATENATED MODULE: ./src/build/image.ts
+
+
 
 function buildArgs(image) {
     const args = ['build', '--file', image.dockerfile];
@@ -70546,23 +70689,41 @@ function buildArgs(image) {
     args.push(image.context);
     return args;
 }
-const DIGEST = /sha256:[0-9a-f]{64}/;
+const image_DIGEST = /sha256:[0-9a-f]{64}/;
 /** `docker push` ends with `<tag>: digest: sha256:… size: N`. */
 function digestFromPushOutput(output) {
     const line = output.split('\n').reverse().find(l => /digest: sha256:[0-9a-f]{64}/.test(l));
-    return line?.match(DIGEST)?.[0];
+    return line?.match(image_DIGEST)?.[0];
 }
 /** From `docker image inspect --format '{{json .RepoDigests}}'`. */
 function digestFromRepoDigests(json, repository) {
     const digests = JSON.parse(json || '[]');
     const mine = (digests ?? []).find(d => d.startsWith(`${repository}@`) || d.startsWith(`${dockerHubShort(repository)}@`));
-    return mine?.match(DIGEST)?.[0];
+    return mine?.match(image_DIGEST)?.[0];
 }
 // The engine records Docker Hub images under their short names.
 function dockerHubShort(repository) {
-    return repository.replace(/^docker\.io\//, '').replace(/^library\//, '');
+    return repository.replace(/^(?:index\.)?docker\.io\//, '').replace(/^library\//, '');
 }
-async function buildAndPush(cli, image) {
+/**
+ * BuildKit (`docker buildx build --push`) where the runner's docker has
+ * buildx; else the classic builder, which builds for one platform and has
+ * no BuildKit cache.
+ */
+async function buildAndPush(cli, image, context) {
+    const { reporter } = context;
+    const buildxEnv = buildxEnvironment(context.env);
+    if (await hasBuildx(cli, buildxEnv)) {
+        const { digest, loaded } = await buildxBuildAndPush(cli, image, buildxEnv, reporter);
+        return { digest, pinned: `${image.repository}:${image.tags[0]}@${digest}`, healthcheck: loaded ? await localHealthcheck(cli, image) : undefined };
+    }
+    if (image.platforms.length > 0) {
+        // Bad input for this runner: the CLI's exit code 2, and nothing was built.
+        throw new parse/* InputError */.dz('platforms', "the runner's docker has no buildx plugin ('docker buildx version' failed), and the classic builder builds for the runner's platform only: install buildx (docker/setup-buildx-action) or remove platforms. Nothing was built.");
+    }
+    if (image.cache.kind === 'given')
+        reporter.warn("cache: the runner's docker has no buildx plugin, so the classic builder runs and the cache input is not used");
+    reporter.info('No docker buildx on the runner: building with the classic builder');
     const env = Object.fromEntries(image.buildArgs);
     await (0,docker_cli/* runOrThrow */.nf)(cli, 'docker build', buildArgs(image), { env });
     let digest;
@@ -70581,6 +70742,18 @@ async function buildAndPush(cli, image) {
         pinned: `${image.repository}:${first}@${digest}`,
         healthcheck: JSON.parse(healthcheck) ?? undefined
     };
+}
+/** The HEALTHCHECK of the image the docker driver left in the runner's engine. */
+async function localHealthcheck(cli, image) {
+    const inspected = await cli.run(['image', 'inspect', '--format', '{{json .Config.Healthcheck}}', `${image.repository}:${image.tags[0]}`], { silent: true, timeoutMs: 15_000 }).catch(() => undefined);
+    if (inspected?.code !== 0)
+        return undefined;
+    try {
+        return JSON.parse(inspected.stdout) ?? undefined;
+    }
+    catch {
+        return undefined;
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/converge/diagnose.ts
@@ -70648,6 +70821,144 @@ function stableStringify(value) {
         return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(',')}}`;
     }
     return JSON.stringify(value);
+}
+
+;// CONCATENATED MODULE: ./src/converge/spec.ts
+
+
+/**
+ * A task this deploy started counts as up once it has stayed running for the
+ * service's update monitor period, as Swarm's own updater counts it; a
+ * container that exits a moment after it starts is running in some
+ * snapshots. This is Swarm's default monitor, used when none is set.
+ */
+const DEFAULT_MONITOR_MS = 5_000;
+/** Stable JSON of the task template: equal strings mean Swarm has nothing to roll out. */
+function templateKey(template) {
+    return stableStringify(template);
+}
+const specKeyOf = (spec) => stableStringify(spec);
+function stackServices(snapshot, stack) {
+    return snapshot.services.filter(s => s.Spec.Labels?.[model/* STACK_LABEL */.G] === stack);
+}
+function baselineOf(snapshot, stack) {
+    const services = {};
+    for (const service of stackServices(snapshot, stack)) {
+        services[service.Spec.Name] = {
+            id: service.ID,
+            templateKey: templateKey(service.Spec.TaskTemplate),
+            specKey: specKeyOf(service.Spec),
+            updateStartedAt: service.UpdateStatus?.StartedAt
+        };
+    }
+    return { services, taskIds: snapshot.tasks.map(t => t.ID) };
+}
+/** Record what this deploy put on the swarm, from the first snapshot after `docker stack deploy` returned. */
+function deployedOf(baseline, snapshot, stack) {
+    const deployed = {};
+    for (const service of stackServices(snapshot, stack)) {
+        const before = baseline.services[service.Spec.Name];
+        const specKey = specKeyOf(service.Spec);
+        deployed[service.Spec.Name] = {
+            id: service.ID,
+            spec: service.Spec,
+            specKey,
+            previousKey: service.PreviousSpec ? specKeyOf(service.PreviousSpec) : undefined,
+            change: before === undefined || before.id !== service.ID ? 'created' : before.specKey === specKey ? 'unchanged' : 'updated'
+        };
+    }
+    return deployed;
+}
+/** The service's update monitor period, in ms. */
+function monitorMs(service) {
+    const monitor = service.Spec.UpdateConfig?.Monitor ?? 0;
+    return monitor > 0 ? monitor / 1e6 : DEFAULT_MONITOR_MS;
+}
+const isJob = (mode) => mode === 'replicated-job' || mode === 'global-job';
+function modeOf(service) {
+    const mode = service.Spec.Mode;
+    if (mode.Global)
+        return 'global';
+    if (mode.ReplicatedJob)
+        return 'replicated-job';
+    if (mode.GlobalJob)
+        return 'global-job';
+    return 'replicated';
+}
+/** A task runs the service's current spec (image and forced-restart counter). */
+function runsCurrentSpec(task, service) {
+    const template = service.Spec.TaskTemplate;
+    return (task.Spec.ContainerSpec?.Image === template.ContainerSpec?.Image &&
+        (task.Spec.ForceUpdate ?? 0) === (template.ForceUpdate ?? 0));
+}
+
+;// CONCATENATED MODULE: ./src/converge/rollout.ts
+// Three API calls a cycle: a verdict within ~0.3 s of Swarm's decisive moment.
+const POLL_MS = 250;
+function rolloutOf(inputs) {
+    return { stack: inputs.stack, timeoutMs: inputs.timeoutMs, pollMs: POLL_MS, rollbackOnFailure: inputs.rollbackOnFailure };
+}
+function watchOptions(rollout, wait) {
+    return {
+        stack: rollout.stack,
+        pollMs: rollout.pollMs,
+        rollbackOnFailure: rollout.rollbackOnFailure,
+        baseline: wait.baseline,
+        deployed: wait.deployed,
+        deployedAt: wait.deployedAt,
+        deadline: wait.deadline,
+        log: wait.log,
+        now: wait.now,
+        sleep: wait.sleep
+    };
+}
+
+;// CONCATENATED MODULE: ./src/converge/warnings.ts
+// Compose settings that make Swarm's own verdict unreliable, found before
+// the wait: better a warning now than a "completed" that was not healthy.
+
+// Compared in ms; the API gives healthcheck durations in ns.
+const NS_PER_MS = 1e6;
+const seconds = (ms) => `${Math.round(ms / 100) / 10}s`;
+// Docker's defaults when the spec leaves a field out.
+const DEFAULT_INTERVAL_MS = 30_000;
+const DEFAULT_RETRIES = 3;
+function effectiveHealthcheck(spec, images) {
+    const check = spec?.Healthcheck ?? images.get(spec?.Image ?? '');
+    if (!check?.Test || check.Test.length === 0 || check.Test[0] === 'NONE')
+        return undefined;
+    return check;
+}
+/**
+ * @param images healthchecks baked into images this run built, by the image
+ *   reference the services use (the engine does not report them in the spec).
+ * @param timeLeftMs until the rollout deadline
+ */
+function configWarnings(services, images, timeLeftMs) {
+    const warnings = [];
+    for (const service of services) {
+        const name = service.Spec.Name;
+        const spec = service.Spec.TaskTemplate.ContainerSpec;
+        const check = effectiveHealthcheck(spec, images);
+        const monitor = monitorMs(service);
+        // Whether there is a healthcheck is known for a spec that sets one (or NONE) and for images this run built.
+        const known = spec?.Healthcheck !== undefined || images.has(spec?.Image ?? '');
+        if (service.Spec.UpdateConfig?.Order === 'start-first' && !check && known) {
+            warnings.push(`${name}: update order start-first without a healthcheck: Swarm counts a new task as ready the moment it starts, so old tasks stop before the new ones are known to work`);
+        }
+        if (check) {
+            const intervalMs = check.Interval ? check.Interval / NS_PER_MS : DEFAULT_INTERVAL_MS;
+            const neededMs = (check.StartPeriod ?? 0) / NS_PER_MS + intervalMs * (check.Retries || DEFAULT_RETRIES);
+            if (monitor < neededMs) {
+                warnings.push(`${name}: update monitor (${seconds(monitor)}) is shorter than the healthcheck needs to declare a task unhealthy (start_period + interval × retries = ${seconds(neededMs)}): Swarm may call a failing update completed; raise deploy.update_config.monitor`);
+            }
+        }
+        const startsTasks = !isJob(modeOf(service)) && service.Spec.Mode.Replicated?.Replicas !== 0;
+        if (startsTasks && monitor >= timeLeftMs) {
+            warnings.push(`${name}: update monitor (${seconds(monitor)}) is not shorter than the time left before the timeout (${seconds(timeLeftMs)}): a task this deploy starts counts only once it has stayed up that long, so the rollout cannot converge in time; raise the timeout input`);
+        }
+    }
+    return warnings;
 }
 
 ;// CONCATENATED MODULE: ./src/converge/spec-diff.ts
@@ -70722,67 +71033,12 @@ function specChanges(before, after) {
     return changes;
 }
 
-;// CONCATENATED MODULE: ./src/converge/judge.ts
+;// CONCATENATED MODULE: ./src/converge/tasks.ts
 
-
-
-/**
- * A spec change that starts no rolling update (swarmkit skips updates for
- * some fields) is accepted once its tasks run and this long has passed
- * without Swarm starting one.
- */
-const NO_UPDATE_GRACE_MS = 10_000;
-/**
- * A task this deploy started counts as up once it has stayed running for the
- * service's update monitor period, as Swarm's own updater counts it; a
- * container that exits a moment after it starts is running in some
- * snapshots. This is Swarm's default monitor, used when none is set.
- */
-const DEFAULT_MONITOR_MS = 5_000;
-/** "no suitable node" can clear when a node joins or frees up; past this it fails. */
-const UNSCHEDULABLE_GRACE_MS = 15_000;
-// Task errors that no retry will fix.
-const PULL_ERROR = /no such image|pull access denied|manifest unknown|manifest for .* not found|repository does not exist|unauthorized|denied: /i;
 const ACTIVE_DESIRED = new Set(['new', 'allocated', 'pending', 'assigned', 'accepted', 'preparing', 'ready', 'starting', 'running']);
 const FAILED_STATES = new Set(['failed', 'rejected']);
 // Tasks on these nodes will be replaced elsewhere (or, for a global service, are not owed).
 const GONE_NODE_STATES = new Set(['down', 'disconnected']);
-/** Stable JSON of the task template: equal strings mean Swarm has nothing to roll out. */
-function templateKey(template) {
-    return stableStringify(template);
-}
-const specKeyOf = (spec) => stableStringify(spec);
-function stackServices(snapshot, stack) {
-    return snapshot.services.filter(s => s.Spec.Labels?.[model/* STACK_LABEL */.G] === stack);
-}
-function baselineOf(snapshot, stack) {
-    const services = {};
-    for (const service of stackServices(snapshot, stack)) {
-        services[service.Spec.Name] = {
-            id: service.ID,
-            templateKey: templateKey(service.Spec.TaskTemplate),
-            specKey: specKeyOf(service.Spec),
-            updateStartedAt: service.UpdateStatus?.StartedAt
-        };
-    }
-    return { services, taskIds: snapshot.tasks.map(t => t.ID) };
-}
-/** Record what this deploy put on the swarm, from the first snapshot after `docker stack deploy` returned. */
-function deployedOf(baseline, snapshot, stack) {
-    const deployed = {};
-    for (const service of stackServices(snapshot, stack)) {
-        const before = baseline.services[service.Spec.Name];
-        const specKey = specKeyOf(service.Spec);
-        deployed[service.Spec.Name] = {
-            id: service.ID,
-            spec: service.Spec,
-            specKey,
-            previousKey: service.PreviousSpec ? specKeyOf(service.PreviousSpec) : undefined,
-            change: before === undefined || before.id !== service.ID ? 'created' : before.specKey === specKey ? 'unchanged' : 'updated'
-        };
-    }
-    return deployed;
-}
 /**
  * Fold one snapshot into the record of when each task was first seen running.
  * Tasks that stopped running or left the snapshot are dropped, so a task is
@@ -70795,28 +71051,6 @@ function seenRunning(previous, snapshot, sinceDeployMs) {
             next.set(task.ID, previous.get(task.ID) ?? sinceDeployMs);
     }
     return next;
-}
-/** The service's update monitor period, in ms. */
-function monitorMs(service) {
-    const monitor = service.Spec.UpdateConfig?.Monitor ?? 0;
-    return monitor > 0 ? monitor / 1e6 : DEFAULT_MONITOR_MS;
-}
-const isJob = (mode) => mode === 'replicated-job' || mode === 'global-job';
-function modeOf(service) {
-    const mode = service.Spec.Mode;
-    if (mode.Global)
-        return 'global';
-    if (mode.ReplicatedJob)
-        return 'replicated-job';
-    if (mode.GlobalJob)
-        return 'global-job';
-    return 'replicated';
-}
-/** A task runs the service's current spec (image and forced-restart counter). */
-function runsCurrentSpec(task, service) {
-    const template = service.Spec.TaskTemplate;
-    return (task.Spec.ContainerSpec?.Image === template.ContainerSpec?.Image &&
-        (task.Spec.ForceUpdate ?? 0) === (template.ForceUpdate ?? 0));
 }
 function hostname(nodes, id) {
     if (!id)
@@ -70895,6 +71129,35 @@ function taskViews(service, tasks, fresh, nodes) {
         current: runsCurrentSpec(t, service)
     }));
 }
+function failuresOf(service, tasks, fresh, nodes) {
+    return tasks
+        .filter(t => fresh(t) && FAILED_STATES.has(t.Status.State))
+        .map(t => ({
+        taskId: t.ID,
+        service: service.Spec.Name,
+        slot: t.Slot,
+        node: hostname(nodes, t.NodeID),
+        state: t.Status.State,
+        error: t.Status.Err || t.Status.Message || '(no error reported)',
+        exitCode: t.Status.ContainerStatus?.ExitCode,
+        containerId: t.Status.ContainerStatus?.ContainerID
+    }));
+}
+
+;// CONCATENATED MODULE: ./src/converge/judge.ts
+
+
+
+/**
+ * A spec change that starts no rolling update (swarmkit skips updates for
+ * some fields) is accepted once its tasks run and this long has passed
+ * without Swarm starting one.
+ */
+const NO_UPDATE_GRACE_MS = 10_000;
+/** "no suitable node" can clear when a node joins or frees up; past this it fails. */
+const UNSCHEDULABLE_GRACE_MS = 15_000;
+// Task errors that no retry will fix.
+const PULL_ERROR = /no such image|pull access denied|manifest unknown|manifest for .* not found|repository does not exist|unauthorized|denied: /i;
 /** Why a service will not converge without a person, if it will not. */
 function hopeless(mode, change, count, currentFailures, unplaceable) {
     if (unplaceable)
@@ -70916,20 +71179,6 @@ function hopeless(mode, change, count, currentFailures, unplaceable) {
         return `the new service fails to start and has no previous version to roll back to: ${first.error}`;
     }
     return undefined;
-}
-function failuresOf(service, tasks, fresh, nodes) {
-    return tasks
-        .filter(t => fresh(t) && FAILED_STATES.has(t.Status.State))
-        .map(t => ({
-        taskId: t.ID,
-        service: service.Spec.Name,
-        slot: t.Slot,
-        node: hostname(nodes, t.NodeID),
-        state: t.Status.State,
-        error: t.Status.Err || t.Status.Message || '(no error reported)',
-        exitCode: t.Status.ContainerStatus?.ExitCode,
-        containerId: t.Status.ContainerStatus?.ContainerID
-    }));
 }
 /**
  * Someone else changed or replaced a service this deploy changed, so what
@@ -70993,7 +71242,7 @@ function judgeService(service, baseline, mine, snapshot, clock, nodes, fresh) {
     const stuck = hopeless(mode, change, count, currentFailures, unplaceable);
     switch (ownUpdate?.State) {
         case 'paused':
-            return clock.rollbackOnFailure === false
+            return !clock.rollbackOnFailure
                 ? { ...verdict, state: 'failed', message: `update paused by Swarm${swarmSays}; left paused (rollback-on-failure: false)` }
                 : { ...verdict, state: 'rolling-back', rollbackWanted: true, message: `update paused by Swarm${swarmSays}; asking it to roll back` };
         case 'rollback_started':
@@ -71133,76 +71382,8 @@ function summarize(services, stack, status) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/converge/rollout.ts
-// Three API calls a cycle: a verdict within ~0.3 s of Swarm's decisive moment.
-const POLL_MS = 250;
-function rolloutOf(inputs) {
-    return { stack: inputs.stack, timeoutMs: inputs.timeoutMs, pollMs: POLL_MS, rollbackOnFailure: inputs.rollbackOnFailure };
-}
-function watchOptions(rollout, wait) {
-    return {
-        stack: rollout.stack,
-        pollMs: rollout.pollMs,
-        rollbackOnFailure: rollout.rollbackOnFailure,
-        baseline: wait.baseline,
-        deployed: wait.deployed,
-        deployedAt: wait.deployedAt,
-        deadline: wait.deadline,
-        log: wait.log,
-        now: wait.now,
-        sleep: wait.sleep
-    };
-}
-
-;// CONCATENATED MODULE: ./src/converge/warnings.ts
-// Compose settings that make Swarm's own verdict unreliable, found before
-// the wait: better a warning now than a "completed" that was not healthy.
-
-// Compared in ms; the API gives healthcheck durations in ns.
-const NS_PER_MS = 1e6;
-const seconds = (ms) => `${Math.round(ms / 100) / 10}s`;
-// Docker's defaults when the spec leaves a field out.
-const DEFAULT_INTERVAL_MS = 30_000;
-const DEFAULT_RETRIES = 3;
-function effectiveHealthcheck(spec, images) {
-    const check = spec?.Healthcheck ?? images.get(spec?.Image ?? '');
-    if (!check?.Test || check.Test.length === 0 || check.Test[0] === 'NONE')
-        return undefined;
-    return check;
-}
-/**
- * @param images healthchecks baked into images this run built, by the image
- *   reference the services use (the engine does not report them in the spec).
- * @param timeLeftMs until the rollout deadline
- */
-function configWarnings(services, images, timeLeftMs) {
-    const warnings = [];
-    for (const service of services) {
-        const name = service.Spec.Name;
-        const spec = service.Spec.TaskTemplate.ContainerSpec;
-        const check = effectiveHealthcheck(spec, images);
-        const monitor = monitorMs(service);
-        // Whether there is a healthcheck is known for a spec that sets one (or NONE) and for images this run built.
-        const known = spec?.Healthcheck !== undefined || images.has(spec?.Image ?? '');
-        if (service.Spec.UpdateConfig?.Order === 'start-first' && !check && known) {
-            warnings.push(`${name}: update order start-first without a healthcheck: Swarm counts a new task as ready the moment it starts, so old tasks stop before the new ones are known to work`);
-        }
-        if (check) {
-            const intervalMs = check.Interval ? check.Interval / NS_PER_MS : DEFAULT_INTERVAL_MS;
-            const neededMs = (check.StartPeriod ?? 0) / NS_PER_MS + intervalMs * (check.Retries || DEFAULT_RETRIES);
-            if (monitor < neededMs) {
-                warnings.push(`${name}: update monitor (${seconds(monitor)}) is shorter than the healthcheck needs to declare a task unhealthy (start_period + interval × retries = ${seconds(neededMs)}): Swarm may call a failing update completed; raise deploy.update_config.monitor`);
-            }
-        }
-        const startsTasks = !isJob(modeOf(service)) && service.Spec.Mode.Replicated?.Replicas !== 0;
-        if (startsTasks && monitor >= timeLeftMs) {
-            warnings.push(`${name}: update monitor (${seconds(monitor)}) is not shorter than the time left before the timeout (${seconds(timeLeftMs)}): a task this deploy starts counts only once it has stayed up that long, so the rollout cannot converge in time; raise the timeout input`);
-        }
-    }
-    return warnings;
-}
-
 ;// CONCATENATED MODULE: ./src/converge/watch.ts
+
 
 const HEARTBEAT_MS = 30_000;
 function progressLines(verdict) {
@@ -71290,8 +71471,6 @@ async function watch(api, options) {
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./src/deploy/stack-objects.ts
@@ -71531,6 +71710,59 @@ function findBareEnvironment(text, file) {
     }
     return refs;
 }
+/**
+ * The variables whose values land in services' `environment:` entries:
+ * referenced in an entry's value (`DB_PASSWORD: ${DB_PASSWORD}`,
+ * `- DB=${DB_PASSWORD}`) or named bare (`- DB_PASSWORD`), which docker fills
+ * from its environment. Such values are in the service spec, the task
+ * records and every container's config, in plain text.
+ */
+function findEnvironmentUses(text, file) {
+    const lines = new dist/* LineCounter */.HN();
+    const doc = dist/* parseDocument */.Tp(text, { lineCounter: lines });
+    if (doc.errors.length > 0)
+        return [];
+    const uses = [];
+    const resolve = (node) => (dist/* isAlias */.Vj(node) ? node.resolve(doc) : node);
+    const services = resolve(doc.get('services', true));
+    if (!dist/* isMap */.jh(services))
+        return uses;
+    for (const service of services.items) {
+        const name = String(dist/* isScalar */.jn(service.key) ? service.key.value : service.key);
+        const spec = resolve(service.value);
+        if (!dist/* isMap */.jh(spec))
+            continue;
+        const use = (variable, node) => void uses.push({ name: variable, service: name, file, line: lines.linePos(node?.range?.[0] ?? 0).line });
+        const scan = (value, node) => {
+            for (const ref of findVariables(value, file))
+                if (ref.name !== '' && !ref.outer)
+                    use(ref.name, node);
+        };
+        const environment = resolve(spec.get('environment', true));
+        if (dist/* isSeq */.oP(environment)) {
+            for (const item of environment.items) {
+                const entry = resolve(item);
+                if (!dist/* isScalar */.jn(entry) || typeof entry.value !== 'string')
+                    continue;
+                if (!entry.value.includes('=') && !entry.value.includes('$'))
+                    use(entry.value, entry);
+                else
+                    scan(entry.value, entry);
+            }
+        }
+        else if (dist/* isMap */.jh(environment)) {
+            for (const pair of environment.items) {
+                const value = resolve(pair.value);
+                const key = pair.key;
+                if ((value === null || (dist/* isScalar */.jn(value) && value.value === null)) && dist/* isScalar */.jn(key) && key.value !== '<<')
+                    use(String(key.value), key);
+                else if (dist/* isScalar */.jn(value) && typeof value.value === 'string')
+                    scan(value.value, value);
+            }
+        }
+    }
+    return uses;
+}
 /** The line without its comment, and the quote still open at its end. */
 function stripComment(text, open) {
     let quote = open;
@@ -71713,8 +71945,8 @@ function deployEnvironment(plan, socketPath) {
 }
 async function stackDeploy(cli, plan, socketPath, now) {
     await (0,docker_cli/* runOrThrow */.nf)(cli, 'docker stack deploy', stackDeployArgs(plan), {
+        // The one child that gets the compose values.
         env: deployEnvironment(plan, socketPath),
-        cleanEnv: true,
         // A manager that stops answering must not hang the job until its own timeout.
         timeoutMs: Math.max(1_000, plan.deadline - now())
     });
@@ -71738,6 +71970,34 @@ function interpolationValues(env, passthrough, runnerEnv) {
 /** Every problem with the compose files' variable references, before anything is built or deployed. */
 function composeVariableProblems(files, values) {
     return checkVariables(files.flatMap(f => [...findVariables(f.text, f.path), ...findBareEnvironment(f.text, f.path)]), values);
+}
+/**
+ * Every variable the compose files read: references, bare environment names
+ * and the `environment:` sources of secrets and configs. Their values are
+ * what reaches the stack, so they are secret whatever gave them.
+ */
+function referencedNames(files) {
+    const names = new Set();
+    for (const { path: file, text } of files) {
+        for (const ref of [...findVariables(text, file), ...findBareEnvironment(text, file)])
+            if (ref.name !== '')
+                names.add(ref.name);
+        const parsed = dist/* parseDocument */.Tp(text);
+        if (parsed.errors.length > 0)
+            continue;
+        const doc = parsed.toJS();
+        for (const section of ['secrets', 'configs']) {
+            const entries = doc?.[section];
+            if (entries === null || typeof entries !== 'object')
+                continue;
+            for (const entry of Object.values(entries)) {
+                const source = entry?.environment;
+                if (typeof source === 'string')
+                    names.add(source);
+            }
+        }
+    }
+    return names;
 }
 // swarmkit's limit for service and network names (validateAnnotations).
 const MAX_SWARM_NAME = 63;
@@ -71791,33 +72051,41 @@ async function deployStack(cli, api, plan, compose, socketPath, host) {
         readSource: sourceReader(plan.composeFiles, host.files.read),
         secretKey: plan.secretKey
     });
+    // docker stack deploy prints `Creating secret <name>` for file sources: those names are hidden too.
+    for (const object of rendered.objects)
+        if (object.kind === 'secret')
+            host.hide?.(object.name);
     for (const object of rendered.objects) {
         const how = object.data ? await api.ensureObject(object.kind, object.name, object.data, plan.stack) : 'from file, by docker stack deploy';
-        host.info(`${object.kind} ${object.key} → ${object.name} (${how})`);
+        // A secret's versioned name is never logged: it is keyed, but it need not be shown to be used.
+        host.info(object.kind === 'secret' ? `secret ${object.key} (${how})` : `${object.kind} ${object.key} → ${object.name} (${how})`);
     }
     // The copies hold names and hashes, never values.
     const token = (0,external_node_crypto_.randomBytes)(4).toString('hex');
     const copies = rendered.files.filter(f => f.text !== undefined).map(f => ({ path: renderedPath(f.path, token), text: f.text }));
     const files = rendered.files.map(f => (f.text === undefined ? f.path : renderedPath(f.path, token)));
+    // Recorded before they exist, so a cancelled or killed run still removes them.
+    const releases = copies.map(copy => host.leftovers.path(external_node_path_.resolve(copy.path)));
     try {
         for (const copy of copies)
             await host.files.write(copy.path, copy.text);
         await stackDeploy(cli, { ...plan, composeFiles: files }, socketPath, host.now);
     }
     finally {
-        for (const copy of copies)
+        for (const [i, copy] of copies.entries()) {
             await host.files.remove(copy.path).catch(() => undefined);
+            releases[i]();
+        }
     }
 }
 
-// EXTERNAL MODULE: ./src/inputs/parse.ts
-var parse = __nccwpck_require__(3718);
 // EXTERNAL MODULE: ./src/connect/known-hosts.ts
 var known_hosts = __nccwpck_require__(5947);
 ;// CONCATENATED MODULE: ./src/plan.ts
 // The plan: everything that can be checked without the network, checked
 // before the first side effect (login, build, push, connect). A bad plan
 // builds nothing, pushes nothing (no tag moves) and deploys nothing.
+
 
 
 
@@ -71860,25 +72128,452 @@ function makePlan(inputs, host) {
     if (tooLong.length > 0)
         throw new PlanError(`${tooLong.join('\n')}. Nothing was deployed.`);
     // Secret and config sources that exist and are set, and names Swarm accepts.
-    const secretKey = secretKeyOf(inputs);
     let objects;
     try {
-        objects = renderStackObjects(compose, { stack: inputs.stack, values: withImage, readSource: sourceReader(inputs.composeFiles, host.files.read), secretKey }).objects;
+        objects = renderStackObjects(compose, { stack: inputs.stack, values: withImage, readSource: sourceReader(inputs.composeFiles, host.files.read), secretKey: PLAN_KEY }).objects;
     }
     catch (error) {
         throw new PlanError(`${error.message}\nNothing was deployed.`);
     }
-    return { inputs, compose, values, secretKey, objects, rollout: rolloutOf(inputs) };
+    const read = referencedNames(compose);
+    const passedSecrets = [...values].filter(([name]) => read.has(name) && !inputs.env.has(name)).map(([name, value]) => ({ name, value }));
+    return { inputs, compose, values, objects, passedSecrets, warnings: credentialWarnings(compose, inputs.env), rollout: rolloutOf(inputs) };
+}
+/** Only for the plan's name checks: a versioned name is as long whatever the key. */
+const PLAN_KEY = Buffer.alloc(32);
+/**
+ * The key for secret version names: stable across runs, never printed, and
+ * secret in every mode: the swarm's cluster ID, which only its managers know
+ * (read over the Engine API once connected), with the stack name. Someone
+ * who sees `<stack>_db_password_<hash>` cannot test guesses of the value
+ * offline without it.
+ */
+function secretKeyOf(stack, clusterId) {
+    return (0,external_node_crypto_.createHash)('sha256').update(`swarm-deploy secret versions\0${stack}\0${clusterId}`).digest();
+}
+/** A name that reads as a credential: PASSWORD (PASSWD) anywhere, or a part TOKEN, SECRET, KEY (or their plurals, APIKEY). */
+function looksLikeCredential(name) {
+    const upper = name.toUpperCase();
+    if (/PASSW(OR)?D/.test(upper))
+        return true;
+    return upper.split('_').some(part => /^(API)?(TOKEN|SECRET|KEY)S?$/.test(part) || /(TOKEN|SECRET|APIKEY)S?$/.test(part));
 }
 /**
- * A key for secret version names that is stable across runs and never leaves
- * the runner: derived from the SSH key (rotating it renames secret versions
- * once). Without SSH only the stack name keys it, which still defeats
- * precomputed tables but not a guess aimed at this stack.
+ * One warning for `env` values with credential-like names that compose puts
+ * in a service's `environment:`: there they are in the service spec, the task
+ * records and every container's config, in plain text on the nodes. Pure.
  */
-function secretKeyOf(inputs) {
-    const ssh = inputs.target.kind === 'ssh' ? inputs.target.privateKey : '';
-    return (0,external_node_crypto_.createHash)('sha256').update(`swarm-deploy secret versions\0${inputs.stack}\0${ssh}`).digest();
+function credentialWarnings(compose, env) {
+    const uses = compose.flatMap(file => findEnvironmentUses(file.text, file.path)).filter(use => env.has(use.name) && looksLikeCredential(use.name));
+    if (uses.length === 0)
+        return [];
+    const seen = new Set();
+    const where = uses
+        .filter(use => !seen.has(use.name) && seen.add(use.name))
+        .map(use => `${use.name} (service ${use.service}, ${use.file} line ${use.line})`);
+    return [
+        `env: ${where.join(', ')} ${uses.length === 1 ? 'goes' : 'go'} into environment:, where Docker keeps the value in plain text in the service spec, task records and every container's config on the nodes, and anyone who can run docker inspect there reads it. For credentials use secrets: with an environment: source (the README's "Secrets and configs"), which the service reads from /run/secrets/.`
+    ];
+}
+
+;// CONCATENATED MODULE: external "node:dns/promises"
+const external_node_dns_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns/promises");
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+;// CONCATENATED MODULE: ./src/registry/manifest.ts
+// The digest a tag points to, asked of the registry itself (Registry HTTP
+// API v2): `HEAD /v2/<repository>/manifests/<tag>` and its
+// `Docker-Content-Digest`, behind the registry's own auth challenge (Basic
+// for htpasswd registries and ECR, a Bearer token for Docker Hub, ghcr.io and
+// most others). No library fits: the maintained clients fetch whole
+// manifests with their own Accept lists, add an HTTP stack, or need buildx.
+//
+// Plain http only when https cannot even connect and the caller says the
+// registry may use it (the runner's Docker treats it as insecure): the same
+// rule the Docker daemon follows, so credentials never go over plain http to
+// a registry the runner's Docker would only reach over TLS.
+
+/** Every manifest kind a tag can point to: multi-platform indexes first, as the docker CLI asks. */
+const MANIFEST_TYPES = [
+    'application/vnd.oci.image.index.v1+json',
+    'application/vnd.docker.distribution.manifest.list.v2+json',
+    'application/vnd.oci.image.manifest.v1+json',
+    'application/vnd.docker.distribution.manifest.v2+json'
+];
+const manifest_DIGEST = /^sha256:[0-9a-f]{64}$/;
+/** The tag does not exist in the repository (or the repository does not). */
+class TagNotFound extends Error {
+}
+/** The registry could not be reached, or did not answer in time. */
+class RegistryUnreachable extends Error {
+}
+/** Docker Hub's API is not on `docker.io`. */
+function apiHost(registry) {
+    return registry === 'docker.io' ? 'registry-1.docker.io' : registry;
+}
+/** `WWW-Authenticate: Bearer realm="…",service="…",scope="…"` or `Basic realm="…"`. */
+function parseChallenge(header) {
+    const match = /^\s*(Basic|Bearer)\b\s*(.*)$/i.exec(header ?? '');
+    if (!match)
+        return undefined;
+    const params = {};
+    for (const [, key, quoted, bare] of match[2].matchAll(/([A-Za-z_][\w-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))/g)) {
+        params[key.toLowerCase()] = quoted !== undefined ? quoted.replace(/\\(.)/g, '$1') : bare;
+    }
+    return { scheme: match[1].toLowerCase(), params };
+}
+/** Where to ask for a pull token, or why not to. */
+function tokenUrl(challenge, repository, registryUrl) {
+    const realm = challenge.params.realm;
+    if (!realm)
+        throw new Error('its Bearer challenge names no realm to get a token from');
+    let url;
+    try {
+        url = new URL(realm);
+    }
+    catch {
+        throw new Error(`its token realm '${realm}' is not a URL`);
+    }
+    // Credentials go to the realm: over TLS, or to the registry's own plain-http host.
+    const sameInsecureHost = url.protocol === 'http:' && registryUrl.protocol === 'http:' && url.host === registryUrl.host;
+    if (url.protocol !== 'https:' && !sameInsecureHost)
+        throw new Error(`its token realm ${url.origin} is not https`);
+    if (challenge.params.service)
+        url.searchParams.set('service', challenge.params.service);
+    url.searchParams.set('scope', challenge.params.scope ?? `repository:${repository}:pull`);
+    return url;
+}
+/**
+ * Credentials for a registry from a Docker config.json's `auths`, whose keys
+ * come in every spelling the CLI ever wrote (`https://index.docker.io/v1/`,
+ * `ghcr.io`, `https://registry:5000`).
+ */
+function credentialsFromConfig(configJson, registry) {
+    let config;
+    try {
+        config = JSON.parse(configJson);
+    }
+    catch {
+        return undefined;
+    }
+    for (const [key, entry] of Object.entries(config.auths ?? {})) {
+        if (authKeyRegistry(key) !== registry)
+            continue;
+        if (entry.username && entry.password)
+            return { username: entry.username, password: entry.password };
+        if (!entry.auth)
+            continue;
+        const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
+        const colon = decoded.indexOf(':');
+        if (colon > 0)
+            return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+    }
+    return undefined;
+}
+function authKeyRegistry(key) {
+    const host = key.replace(/^[a-z]+:\/\//, '').replace(/\/.*$/, '');
+    return ['index.docker.io', 'registry-1.docker.io', 'docker.io'].includes(host) ? 'docker.io' : host;
+}
+/** The digest, and, for the warnings only and at best effort, the HEALTHCHECK in the image's config. */
+async function resolveTag(query) {
+    const client = new RegistryClient(query);
+    const digest = await digestOf(client, query);
+    const healthcheck = await client.healthcheck(digest).catch(() => undefined);
+    return { digest, healthcheck };
+}
+/** The digest the registry gives for the tag; never a guess, never the tag itself. */
+async function resolveDigest(query) {
+    return digestOf(new RegistryClient(query), query);
+}
+async function digestOf(client, query) {
+    const head = await client.manifest('HEAD');
+    const header = head.headers.get('docker-content-digest')?.trim();
+    if (header !== undefined && manifest_DIGEST.test(header))
+        return header;
+    // Some registries leave the header off a HEAD: the digest is the manifest's bytes.
+    const got = await client.manifest('GET');
+    const body = Buffer.from(await got.arrayBuffer());
+    const digest = got.headers.get('docker-content-digest')?.trim();
+    const computed = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(body).digest('hex')}`;
+    if (digest !== undefined && manifest_DIGEST.test(digest) && digest !== computed) {
+        throw new Error(`registry ${query.registry} sent a manifest for ${query.repository}:${query.tag} whose bytes do not match its digest ${digest}`);
+    }
+    return computed;
+}
+// Reading the HEALTHCHECK may add this much to a lookup, never more.
+const HEALTHCHECK_MS = 5_000;
+class RegistryClient {
+    query;
+    base;
+    authorization;
+    fetch;
+    deadline;
+    constructor(query) {
+        this.query = query;
+        this.fetch = query.fetch ?? globalThis.fetch;
+        this.deadline = query.deadline;
+    }
+    /** The config of the image (of an index: its first image that is not an attestation). */
+    async healthcheck(digest) {
+        this.deadline = Math.min(this.deadline, Date.now() + HEALTHCHECK_MS);
+        const repository = this.query.repository;
+        let manifest = await this.json(`/v2/${repository}/manifests/${digest}`);
+        if (Array.isArray(manifest.manifests)) {
+            const image = manifest.manifests.find(m => m.platform?.os !== undefined && m.platform.os !== 'unknown');
+            if (typeof image?.digest !== 'string' || !manifest_DIGEST.test(image.digest))
+                return undefined;
+            manifest = await this.json(`/v2/${repository}/manifests/${image.digest}`);
+        }
+        const config = manifest.config?.digest;
+        if (typeof config !== 'string' || !manifest_DIGEST.test(config))
+            return undefined;
+        const image = await this.json(`/v2/${repository}/blobs/${config}`);
+        return image.config?.Healthcheck ?? undefined;
+    }
+    async json(path) {
+        const response = await this.send('GET', path);
+        if (!response.ok) {
+            await response.body?.cancel();
+            throw new Error(`HTTP ${response.status} for ${path}`);
+        }
+        return (await response.json());
+    }
+    get where() {
+        return `${this.query.repository}:${this.query.tag} on registry ${this.query.registry}`;
+    }
+    /** The manifest request, authorised as the registry asks; a 2xx response or an error saying why not. */
+    async manifest(method) {
+        // A tag is [\w.-] only (parseTags), so it needs no escaping.
+        const path = `/v2/${this.query.repository}/manifests/${this.query.tag}`;
+        let response = await this.send(method, path);
+        if (response.status === 401 && this.authorization === undefined) {
+            this.authorization = await this.authorize(response);
+            response = await this.send(method, path);
+        }
+        if (response.ok)
+            return response;
+        // A HEAD answer has no body: ask again for the registry's own words (TOOMANYREQUESTS, DENIED, …).
+        if (method === 'HEAD' && response.status !== 404)
+            response = await this.send('GET', path);
+        const detail = await errorDetail(response);
+        if (response.status === 404) {
+            throw new TagNotFound(`tag ${this.query.tag} of ${this.query.repository} was not found on registry ${this.query.registry}${detail}`);
+        }
+        if (response.status === 401 || response.status === 403) {
+            // Docker Hub answers a repository that does not exist like one it may not show.
+            const who = this.query.credentials ? `user ${this.query.credentials.username}` : 'an anonymous client (no credentials for it)';
+            throw new Error(`registry ${this.query.registry} refused ${who} access to ${this.query.repository}:${this.query.tag} (HTTP ${response.status}${detail}): the repository does not exist or these credentials cannot read it`);
+        }
+        throw new Error(`registry ${this.query.registry} answered HTTP ${response.status} for ${this.query.repository}:${this.query.tag}${detail}`);
+    }
+    async authorize(challenged) {
+        await challenged.body?.cancel();
+        const challenge = parseChallenge(challenged.headers.get('www-authenticate'));
+        const credentials = this.query.credentials;
+        if (challenge?.scheme === 'basic') {
+            if (!credentials)
+                throw new Error(`registry ${this.query.registry} needs credentials to read ${this.where}: give registry-username and registry-password, or log in in an earlier step`);
+            return `Basic ${basic(credentials)}`;
+        }
+        if (challenge?.scheme !== 'bearer')
+            throw new Error(`registry ${this.query.registry} asked for an authentication this action does not speak: ${challenged.headers.get('www-authenticate') ?? '(no WWW-Authenticate header)'}`);
+        let url;
+        try {
+            url = tokenUrl(challenge, this.query.repository, this.base);
+        }
+        catch (error) {
+            throw new Error(`registry ${this.query.registry}: ${error.message}`);
+        }
+        const response = await this.timed(url, { headers: credentials ? { authorization: `Basic ${basic(credentials)}` } : {} });
+        if (!response.ok) {
+            const detail = await errorDetail(response);
+            throw new Error(`the token service ${url.origin} of registry ${this.query.registry} refused a pull token for ${this.query.repository} (HTTP ${response.status}${detail})${credentials ? ': check the credentials' : ''}`);
+        }
+        const body = (await response.json().catch(() => ({})));
+        const token = body.token ?? body.access_token;
+        if (!token)
+            throw new Error(`the token service ${url.origin} of registry ${this.query.registry} sent no token`);
+        return `Bearer ${token}`;
+    }
+    async send(method, path) {
+        const headers = { accept: MANIFEST_TYPES.join(', ') };
+        if (this.authorization)
+            headers.authorization = this.authorization;
+        if (this.base)
+            return this.timed(new URL(path, this.base), { method, headers });
+        const host = apiHost(this.query.registry);
+        try {
+            const response = await this.timed(new URL(path, `https://${host}`), { method, headers });
+            this.base = new URL(`https://${host}`);
+            return response;
+        }
+        catch (error) {
+            if (error instanceof RegistryTimeout)
+                throw error;
+            if (!(await this.query.allowHttp())) {
+                throw new RegistryUnreachable(`${error.message} (plain http is used only for a registry the runner's Docker treats as insecure)`);
+            }
+        }
+        const response = await this.timed(new URL(path, `http://${host}`), { method, headers });
+        this.base = new URL(`http://${host}`);
+        return response;
+    }
+    async timed(url, init) {
+        const left = this.deadline - Date.now();
+        if (left <= 0)
+            throw new RegistryTimeout(`registry ${this.query.registry} did not answer in time for ${this.where}`);
+        try {
+            return await this.fetch(url, { ...init, redirect: 'follow', signal: AbortSignal.timeout(left) });
+        }
+        catch (error) {
+            const name = error.name;
+            if (name === 'TimeoutError' || name === 'AbortError') {
+                throw new RegistryTimeout(`registry ${this.query.registry} did not answer ${url.origin} within ${Math.ceil(left / 1000)} s for ${this.where}`);
+            }
+            throw new RegistryUnreachable(`cannot reach registry ${this.query.registry} at ${url.origin}: ${networkCause(error)}`);
+        }
+    }
+}
+class RegistryTimeout extends RegistryUnreachable {
+}
+function basic(credentials) {
+    return Buffer.from(`${credentials.username}:${credentials.password}`, 'utf8').toString('base64');
+}
+/** The registry's own error code and message (`MANIFEST_UNKNOWN: manifest unknown`), if it sent one. */
+async function errorDetail(response) {
+    const text = await response.text().catch(() => '');
+    try {
+        const errors = JSON.parse(text).errors ?? [];
+        const first = errors[0];
+        if (first?.code)
+            return `: ${first.code}${first.message ? ` ${first.message}` : ''}`;
+    }
+    catch {
+        // not JSON: nothing worth quoting
+    }
+    return '';
+}
+function networkCause(error) {
+    const cause = error.cause;
+    return cause?.code ?? cause?.message ?? error.message;
+}
+
+;// CONCATENATED MODULE: ./src/registry/existing.ts
+// `build: false`: deploy a tag that is already in the registry, pinned to the
+// digest the registry gives for it now. No build, no push, and never the
+// mutable tag alone (docker/cli#787): without a digest nothing is deployed.
+
+
+
+
+
+
+// A missing tag must fail within 5 s; this bounds a registry that does not answer.
+const RESOLVE_TIMEOUT_MS = 20_000;
+/**
+ * The first tag of `image`, pinned by the digest its registry reports,
+ * read with the login's credentials: the `registry-*` inputs (or the ECR
+ * token) when they are for this registry, else a login already in the
+ * Docker config (an earlier `docker/login-action` step).
+ */
+async function resolveExisting(cli, configDir, image, auth, options) {
+    const { reporter } = options;
+    const tag = image.tags[0];
+    if (image.tags.length > 1)
+        reporter.warn(`build is false: ${image.repository}:${tag} is deployed; the other tags (${image.tags.slice(1).join(', ')}) are neither pushed nor moved`);
+    const { registry, repository } = (0,parse/* splitRepository */.T8)(image.repository);
+    const credentials = auth?.registry === registry ? auth : await configCredentials(configDir, registry);
+    reporter.info(`Asking ${registry} for the digest of ${image.repository}:${tag}${credentials ? ` as ${credentials.username}` : ' anonymously'}`);
+    let resolved;
+    try {
+        resolved = await resolveTag({
+            registry,
+            repository,
+            tag,
+            credentials,
+            allowHttp: once(() => mayUseHttp(cli, registry, reporter)),
+            deadline: Date.now() + (options.timeoutMs ?? RESOLVE_TIMEOUT_MS),
+            fetch: options.fetch
+        });
+    }
+    catch (error) {
+        const message = error.message;
+        if (error instanceof TagNotFound)
+            throw new Error(`image: ${message}. With build: false the tag must already be in the registry. Nothing was deployed.`);
+        const cannot = `image: cannot resolve ${image.repository}:${tag} to a digest: ${message}. Nothing was deployed (a tag alone is never deployed).`;
+        throw error instanceof RegistryUnreachable ? new RegistryUnreachable(cannot) : new Error(cannot);
+    }
+    const { digest, healthcheck } = resolved;
+    reporter.info(`${image.repository}:${tag} is ${digest}`);
+    return { digest, pinned: `${image.repository}:${tag}@${digest}`, healthcheck };
+}
+async function configCredentials(configDir, registry) {
+    const text = await (0,promises_.readFile)(external_node_path_.join(configDir, 'config.json'), 'utf8').catch(() => '{}');
+    return credentialsFromConfig(text, registry);
+}
+/**
+ * The Docker daemon's rule: a registry listed as insecure, or whose address
+ * is in an insecure range (127.0.0.0/8 by default), may use plain http.
+ */
+function insecureForDaemon(config, registry, addresses) {
+    const listed = config?.IndexConfigs?.[registry]?.Secure;
+    if (listed !== undefined)
+        return !listed;
+    const ranges = config?.InsecureRegistryCIDRs ?? ['127.0.0.0/8'];
+    return addresses.some(address => address === '::1' || ranges.some(range => inIpv4Range(address, range)));
+}
+/** `host:port`, `[v6]:port` → host. */
+function registryHost(registry) {
+    const bracketed = /^\[([^\]]+)\]/.exec(registry);
+    if (bracketed)
+        return bracketed[1];
+    return registry.replace(/:\d+$/, '');
+}
+function inIpv4Range(address, cidr) {
+    const [base, bitsText] = cidr.split('/');
+    const bits = Number(bitsText ?? 32);
+    const a = ipv4(address);
+    const b = ipv4(base ?? '');
+    if (a === undefined || b === undefined || !(bits >= 0 && bits <= 32))
+        return false;
+    const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
+    return ((a & mask) >>> 0) === ((b & mask) >>> 0);
+}
+function ipv4(text) {
+    const parts = text.split('.');
+    if (parts.length !== 4 || parts.some(p => !/^\d{1,3}$/.test(p) || Number(p) > 255))
+        return undefined;
+    return parts.reduce((n, p) => n * 256 + Number(p), 0);
+}
+/** Asked only once https has failed to connect. */
+async function mayUseHttp(cli, registry, reporter) {
+    const host = registryHost(registry);
+    const info = await cli.run(['info', '--format', '{{json .RegistryConfig}}'], { silent: true, timeoutMs: 5_000 }).catch(() => undefined);
+    let config;
+    if (info?.code === 0) {
+        try {
+            config = JSON.parse(info.stdout);
+        }
+        catch {
+            config = undefined;
+        }
+    }
+    // A name the daemon does not list is judged by its addresses, as the daemon does; with no daemon to ask, loopback only.
+    const listed = config?.IndexConfigs?.[registry] !== undefined;
+    const addresses = host === 'localhost' ? ['127.0.0.1'] : (0,external_node_net_.isIP)(host) ? [host] : config && !listed ? await resolveHost(host) : [];
+    const allowed = insecureForDaemon(config, registry, addresses);
+    if (allowed)
+        reporter.info(`https to ${registry} failed; the runner's Docker treats it as an insecure registry, so plain http is tried`);
+    return allowed;
+}
+async function resolveHost(host) {
+    const timeout = new Promise(resolve => setTimeout(() => resolve([]), 2_000).unref());
+    const found = (0,external_node_dns_promises_namespaceObject.lookup)(host, { all: true }).then(list => list.map(entry => entry.address), () => []);
+    return Promise.race([found, timeout]);
+}
+function once(fn) {
+    let promise;
+    return () => (promise ??= fn());
 }
 
 // EXTERNAL MODULE: ./src/registry/login.ts
@@ -71997,82 +72692,246 @@ function renderSummary(facts) {
 
 ;// CONCATENATED MODULE: ./src/secrets.ts
 /** Inputs whose values are secret. A command line must never carry them (the CLI refuses them as flags). */
-const SECRET_INPUTS = (/* unused pure expression or super */ null && (['ssh-key', 'registry-password', 'env']));
-/** Values that must be masked before anything is printed, from the raw inputs. */
+const SECRET_INPUTS = ['ssh-key', 'registry-password', 'env'];
+/** Shorter than this (in characters): not masked, not redacted. */
+const MIN_CHARS = 4;
+/** Shorter than this: redacted on word boundaries only, and never given to a runner to mask. */
+const ANYWHERE_CHARS = 8;
+function reachOf(part) {
+    const length = [...part].length;
+    if (part.trim() === '' || length < MIN_CHARS)
+        return 'none';
+    return length < ANYWHERE_CHARS ? 'words' : 'anywhere';
+}
+/** Values that must be masked before anything is printed, from the raw inputs, with the name a warning would give. */
 function secretsOf(read) {
-    const values = [read('ssh-key'), read('registry-password')];
+    const values = [
+        { name: 'ssh-key', value: read('ssh-key') },
+        { name: 'registry-password', value: read('registry-password') }
+    ];
     // Parsing can fail later; mask every `=`-value it might hold regardless.
     for (const line of read('env').split(/\r?\n/)) {
         const eq = line.indexOf('=');
         if (eq >= 0)
-            values.push(line.slice(eq + 1));
+            values.push({ name: `env ${line.slice(0, eq).trim()}`, value: line.slice(eq + 1) });
     }
-    return values.filter(value => value.trim() !== '');
+    return values.filter(secret => secret.value.trim() !== '');
+}
+/** The value, and each line of a multi-line value on its own (runners match per line), each with its reach; none of reach `none`. */
+function partsOf(secret) {
+    const texts = new Set([secret, ...secret.split(/\r?\n/)]);
+    return [...texts].map(text => ({ text, reach: reachOf(text) })).filter(part => part.reach !== 'none');
+}
+/** What a runner is told to mask (`::add-mask::`): the parts it may hide anywhere. It adds the encoded forms itself. */
+function maskedParts(secret) {
+    return partsOf(secret)
+        .filter(part => part.reach === 'anywhere')
+        .map(part => part.text);
+}
+/** Whole value too short to hide: the engine warns about it. */
+function tooShort(secret) {
+    return secret.trim() !== '' && reachOf(secret) === 'none';
+}
+// JSON's and Go's quoting of a string, without the quotes. Go's encoding/json
+// also escapes <, > and & (and U+2028/9) for HTML; strconv.Quote (%q in error
+// messages) writes \a \b \f \v and \x00 for other control characters.
+const hex = (code, width) => code.toString(16).padStart(width, '0');
+function jsonQuoted(value) {
+    return JSON.stringify(value).slice(1, -1);
+}
+function goJsonQuoted(value) {
+    return jsonQuoted(value).replace(/[<>&\u2028\u2029]/g, c => `\\u${hex(c.charCodeAt(0), 4)}`);
+}
+const GO_SHORT = { '\x07': '\\a', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\v': '\\v', '"': '\\"', '\\': '\\\\' };
+function goQuoted(value) {
+    let out = '';
+    for (const c of value) {
+        const code = c.codePointAt(0);
+        if (GO_SHORT[c])
+            out += GO_SHORT[c];
+        else if (code < 0x20 || code === 0x7f)
+            out += `\\x${hex(code, 2)}`;
+        else if ((code >= 0x80 && code < 0xa0) || code === 0xad || code === 0x2028 || code === 0x2029)
+            out += `\\u${hex(code, 4)}`;
+        else
+            out += c;
+    }
+    return out;
+}
+/** RFC 3986 percent-encoding (what .NET's Uri.EscapeDataString and Go's url.PathEscape of a segment give), optionally `+` for spaces (query strings). */
+function percentEncoded(value, spaceAsPlus) {
+    const strict = encodeURIComponent(value).replace(/[!'()*]/g, c => `%${hex(c.charCodeAt(0), 2).toUpperCase()}`);
+    return spaceAsPlus ? strict.replace(/%20/g, '+') : strict;
 }
 /**
- * What to mask for one secret: the value, and each line of a multi-line
- * value on its own (runners match per line), skipping lines too short to
- * mask without masking everything.
+ * The base64 text a value gives wherever it starts in a longer base64 stream
+ * (`user:password`, a docker config's `auth`): for each of the three byte
+ * offsets, the characters that depend on the value's bytes alone.
  */
-function maskedParts(secret) {
-    const parts = secret.length > 0 ? [secret] : [];
-    for (const line of secret.split(/\r?\n/))
-        if (line.trim().length >= 4 && line !== secret)
-            parts.push(line);
-    return parts;
+function base64Forms(value) {
+    const bytes = Buffer.from(value, 'utf8');
+    const forms = [bytes.toString('base64')];
+    for (let shift = 0; shift < 3; shift++) {
+        const text = Buffer.concat([Buffer.alloc(shift), bytes]).toString('base64').replace(/=+$/, '');
+        const start = Math.ceil((8 * shift) / 6);
+        const end = Math.floor((8 * (shift + bytes.length)) / 6);
+        forms.push(text.slice(start, end));
+    }
+    return forms;
 }
+/** Every form in which a part is hidden: as it is, JSON- and Go-quoted, percent-encoded, base64. */
+function encodedForms(part) {
+    const forms = [part, jsonQuoted(part), goJsonQuoted(part), goQuoted(part), encodeURIComponent(part), percentEncoded(part, false), percentEncoded(part, true), ...base64Forms(part)];
+    return [...new Set(forms)].filter(form => [...form].length >= MIN_CHARS);
+}
+const WORD = /[\p{L}\p{N}_]/u;
+const isWord = (c) => c !== undefined && WORD.test(c);
+/** The code point before `index` and the one at `index`. */
+function before(text, index) {
+    if (index === 0)
+        return undefined;
+    const low = text.charCodeAt(index - 1);
+    return low >= 0xdc00 && low <= 0xdfff && index >= 2 ? text.slice(index - 2, index) : text[index - 1];
+}
+function after(text, index) {
+    return index >= text.length ? undefined : String.fromCodePoint(text.codePointAt(index));
+}
+/** Replaces the needle where it is not part of a longer word: no letter, digit or `_` right before or after it. */
+function replaceWords(text, needle) {
+    const first = isWord(String.fromCodePoint(needle.codePointAt(0)));
+    const last = isWord(before(needle, needle.length));
+    let result = '';
+    let from = 0;
+    for (let at = text.indexOf(needle); at >= 0; at = text.indexOf(needle, at + 1)) {
+        if (at < from)
+            continue;
+        const end = at + needle.length;
+        if ((first && isWord(before(text, at))) || (last && isWord(after(text, end))))
+            continue;
+        result += text.slice(from, at) + '***';
+        from = end;
+    }
+    return result + text.slice(from);
+}
+/** Text with secrets replaced by ***, by the length policy. Used by the engine and by every reporter. */
+class Redactor {
+    secrets = new Set();
+    needles = [];
+    /** Hide this value too (its parts too short to hide are left). */
+    add(secret) {
+        if (this.secrets.has(secret))
+            return;
+        this.secrets.add(secret);
+        const known = new Map(this.needles.map(n => [n.text, n]));
+        for (const part of partsOf(secret)) {
+            for (const text of encodedForms(part.text)) {
+                const words = part.reach === 'words';
+                const seen = known.get(text);
+                // Anywhere wins over words when two secrets share a form.
+                if (seen)
+                    seen.words &&= words;
+                else
+                    known.set(text, { text, words });
+            }
+        }
+        // Longest first, so a secret is not half-replaced by a shorter one inside it.
+        this.needles = [...known.values()].sort((a, b) => b.text.length - a.text.length);
+    }
+    has(secret) {
+        return this.secrets.has(secret);
+    }
+    values() {
+        return [...this.secrets];
+    }
+    /** Only the word-bound secrets: what a runner that masks the others itself still leaves visible. */
+    redactWords(text) {
+        return this.apply(text, true);
+    }
+    redact(text) {
+        return this.apply(text, false);
+    }
+    apply(text, wordsOnly) {
+        let result = text;
+        for (const needle of this.needles) {
+            if (wordsOnly && !needle.words)
+                continue;
+            if (!result.includes(needle.text))
+                continue;
+            result = needle.words ? replaceWords(result, needle.text) : result.split(needle.text).join('***');
+        }
+        return result;
+    }
+}
+/** A one-off redaction by the same policy. */
 function redact(text, secrets) {
-    const needles = new Set(secrets.flatMap(maskedParts));
-    // Longest first, so a secret is not half-replaced by a shorter one inside it.
-    let result = text;
-    for (const needle of [...needles].sort((a, b) => b.length - a.length))
-        result = result.split(needle).join('***');
-    return result;
+    const redactor = new Redactor();
+    for (const secret of secrets)
+        redactor.add(secret);
+    return redactor.redact(text);
+}
+/** Every string in a JSON-like value redacted, keys aside. */
+function redactStrings(value, clean) {
+    if (typeof value === 'string')
+        return clean(value);
+    if (Array.isArray(value))
+        return value.map(item => redactStrings(item, clean));
+    if (value !== null && typeof value === 'object') {
+        return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, redactStrings(item, clean)]));
+    }
+    return value;
 }
 /** The snapshot with the text Swarm reports (task errors, update messages) redacted, before anything reads it. */
-function redactSnapshot(snapshot, secrets) {
-    const clean = (text) => (text === undefined ? undefined : redact(text, secrets));
+function redactSnapshot(snapshot, clean) {
+    const fn = typeof clean === 'function' ? clean : (text) => redact(text, clean);
+    const text = (value) => (value === undefined ? undefined : fn(value));
     return {
         ...snapshot,
-        services: snapshot.services.map(s => (s.UpdateStatus ? { ...s, UpdateStatus: { ...s.UpdateStatus, Message: clean(s.UpdateStatus.Message) } } : s)),
-        tasks: snapshot.tasks.map(t => ({ ...t, Status: { ...t.Status, Err: clean(t.Status.Err), Message: clean(t.Status.Message) } }))
+        services: snapshot.services.map(s => (s.UpdateStatus ? { ...s, UpdateStatus: { ...s.UpdateStatus, Message: text(s.UpdateStatus.Message) } } : s)),
+        tasks: snapshot.tasks.map(t => ({ ...t, Status: { ...t.Status, Err: text(t.Status.Err), Message: text(t.Status.Message) } }))
     };
 }
 /**
  * The run's secrets. `add` tells the front end (which masks) before the
- * value is kept, so nothing can print a secret it has not been told about.
+ * value is kept, so nothing can print a secret it has not been told about;
+ * a value too short to hide is not kept, and the front end is warned once,
+ * by the value's name, never the value.
  */
 class Secrets {
-    onSecret;
-    values = [];
-    constructor(onSecret) {
-        this.onSecret = onSecret;
+    front;
+    redactor = new Redactor();
+    warned = new Set();
+    constructor(front) {
+        this.front = front;
     }
-    add(value) {
-        if (value.trim() === '' || this.values.includes(value))
+    add(value, name) {
+        if (value.trim() === '' || this.redactor.has(value))
             return;
-        for (const part of maskedParts(value))
-            this.onSecret(part);
-        this.values.push(value);
+        if (tooShort(value)) {
+            if (name !== undefined && !this.warned.has(name)) {
+                this.warned.add(name);
+                this.front.warn(`${name}: the value is shorter than ${MIN_CHARS} characters, so it is neither masked nor redacted (hiding it would hide those characters in every word of the log). A secret that short is guessable: use a longer one.`);
+            }
+            return;
+        }
+        this.front.secret(value);
+        this.redactor.add(value);
     }
     list() {
-        return this.values;
+        return this.redactor.values();
     }
     redact(text) {
-        return redact(text, this.values);
+        return this.redactor.redact(text);
     }
 }
 
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __nccwpck_require__(1455);
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __nccwpck_require__(8161);
 ;// CONCATENATED MODULE: ./src/workdir.ts
 // A private scratch folder for one run: the throwaway Docker config (so no
 // registry credentials stay in ~/.docker on self-hosted runners) and the
-// local end of the Docker socket forward. Removed when the run ends.
+// local end of the Docker socket forward. Removed when the run ends, and
+// recorded as a leftover until then (a cancelled or killed run removes it
+// too: src/leftovers.ts).
 
 
 
@@ -72081,10 +72940,12 @@ var external_node_os_ = __nccwpck_require__(8161);
  * @param parent where to create it (RUNNER_TEMP on a runner)
  * @param env the process environment: DOCKER_CONFIG and HOME locate the user's own config
  */
-async function createWorkdir(parent, env) {
+async function createWorkdir(parent, env, leftovers) {
     await promises_.mkdir(parent, { recursive: true });
     // Short prefix: the socket path must stay under the 107-byte limit.
-    const root = await promises_.mkdtemp(external_node_path_.join(parent, 'sd-'));
+    const root = external_node_path_.resolve(await promises_.mkdtemp(external_node_path_.join(parent, 'sd-')));
+    // Recorded before anything secret is in it.
+    const release = leftovers.path(root);
     await promises_.chmod(root, 0o700);
     const dockerConfig = external_node_path_.join(root, 'docker');
     await promises_.mkdir(dockerConfig, { mode: 0o700 });
@@ -72093,7 +72954,10 @@ async function createWorkdir(parent, env) {
         root,
         dockerConfig,
         dockerSocket: external_node_path_.join(root, 'docker.sock'),
-        remove: () => promises_.rm(root, { recursive: true, force: true })
+        remove: async () => {
+            await promises_.rm(root, { recursive: true, force: true });
+            release();
+        }
     };
 }
 /**
@@ -72131,6 +72995,8 @@ function seedConfig(env) {
 
 
 
+
+
 /** The registry or the swarm did not answer. */
 class UnreachableError extends Error {
     name = 'UnreachableError';
@@ -72144,18 +73010,24 @@ async function reaching(fn) {
     }
 }
 async function runDeploy(inputs, host, adapters, reporter) {
-    const outcome = { status: undefined, verdict: undefined, image: undefined, diagnoses: [], stats: undefined, report: undefined, stopped: undefined };
-    const secrets = new Secrets(value => reporter.secret(value));
+    const startedAt = host.now();
+    const outcome = { status: undefined, verdict: undefined, image: undefined, diagnoses: [], stats: undefined, report: undefined, stopped: undefined, startedAt, phases: [] };
+    const secrets = new Secrets(reporter);
     // Mask first: nothing may print before every secret is registered.
     if (inputs.target.kind === 'ssh')
-        secrets.add(inputs.target.privateKey);
+        secrets.add(inputs.target.privateKey, 'ssh-key');
     if (inputs.registry?.username !== undefined)
-        secrets.add(inputs.registry.password);
-    for (const value of inputs.env.values())
-        secrets.add(value);
+        secrets.add(inputs.registry.password, 'registry-password');
+    for (const [name, value] of inputs.env)
+        secrets.add(value, `env ${name}`);
     try {
         const plan = makePlan(inputs, host);
-        await execute(plan, host, adapters, reporter, secrets, outcome);
+        // What env-passthrough lets through to the compose files is as secret as env.
+        for (const { name, value } of plan.passedSecrets)
+            secrets.add(value, `env-passthrough ${name}`);
+        for (const warning of plan.warnings)
+            reporter.warn(warning);
+        await execute(plan, host, adapters, timingPhases(reporter, host.now, startedAt, outcome.phases), secrets, outcome);
     }
     catch (error) {
         const message = error instanceof Error ? error.message : String(error);
@@ -72164,46 +73036,101 @@ async function runDeploy(inputs, host, adapters, reporter) {
     }
     return outcome;
 }
+/** A log that holds its lines until flush(), then passes them through. */
+function deferredLog(reporter) {
+    let held = [];
+    const line = (kind) => (text) => (held ? held.push([kind, text]) : reporter[kind](text));
+    return {
+        log: { info: line('info'), warn: line('warn'), debug: line('debug') },
+        flush() {
+            const lines = held ?? [];
+            held = undefined;
+            for (const [kind, text] of lines)
+                reporter[kind](text);
+        }
+    };
+}
+/** The reporter, with each phase's time also kept for the outcome. */
+function timingPhases(reporter, now, startedAt, into) {
+    return {
+        secret: value => reporter.secret(value),
+        info: line => reporter.info(line),
+        warn: line => reporter.warn(line),
+        debug: line => reporter.debug(line),
+        command: argv => reporter.command(argv),
+        stream: (chunk, from) => reporter.stream(chunk, from),
+        output: (name, value) => reporter.output(name, value),
+        async phase(title, fn) {
+            const began = now();
+            try {
+                return await reporter.phase(title, fn);
+            }
+            finally {
+                into.push({ title, startMs: began - startedAt, ms: now() - began });
+            }
+        }
+    };
+}
 async function execute(plan, host, adapters, reporter, secrets, outcome) {
     const { inputs } = plan;
     const started = host.now();
-    const workdir = await createWorkdir(host.tempDir, host.env);
+    const workdir = await createWorkdir(host.tempDir, host.env, host.leftovers);
     try {
-        const cli = adapters.dockerCli(workdir.dockerConfig, host.env, reporter);
-        const auth = await reaching(() => (0,login/* resolveAuth */.hi)(inputs.registry, adapters.ecrToken));
-        if (auth) {
-            // An ECR token is a password too.
-            secrets.add(auth.password);
-            await reporter.phase(`Log in to ${auth.registry}`, () => reaching(() => (0,login/* login */.iD)(cli, workdir.dockerConfig, auth)));
+        const cli = adapters.dockerCli(workdir.dockerConfig, host, reporter);
+        // The SSH handshake needs neither the login nor the build: it runs while
+        // they do, and its log lines wait for the Connect phase.
+        const connectLog = deferredLog(reporter);
+        const connecting = reaching(() => adapters.openTunnel(inputs.target, workdir.dockerSocket, connectLog.log, host));
+        connecting.catch(() => undefined); // a failure is reported by the Connect phase, not as an unhandled rejection
+        let tunnel;
+        try {
+            const auth = await reaching(() => (0,login/* resolveAuth */.hi)(inputs.registry, adapters.ecrToken));
+            if (auth) {
+                // An ECR token is a password too.
+                secrets.add(auth.password);
+                await reporter.phase(`Log in to ${auth.registry}`, () => reaching(() => (0,login/* login */.iD)(cli, workdir.dockerConfig, auth)));
+            }
+            if (inputs.image) {
+                const build = inputs.image;
+                // build: false resolves the tag already pushed; either way a digest, never a tag alone.
+                const image = build.build
+                    ? await reporter.phase(`Build and push ${build.repository}`, () => buildAndPush(cli, build, { env: host.env, reporter }))
+                    : await reporter.phase(`Resolve ${build.repository}:${build.tags[0]}`, () => resolveExisting(cli, workdir.dockerConfig, build, auth, { reporter, fetch: adapters.registryFetch }).catch((error) => {
+                        throw error instanceof RegistryUnreachable ? new UnreachableError(error.message) : error;
+                    }));
+                outcome.image = image;
+                reporter.info(`${build.build ? 'Pushed' : 'Deploying'} ${image.pinned}`);
+                reporter.output('image', image.pinned);
+                reporter.output('digest', image.digest);
+            }
+            tunnel = await reporter.phase('Connect', async () => {
+                connectLog.flush();
+                const opened = await connecting;
+                reporter.info(`Docker engine reached through ${opened.description}`);
+                return opened;
+            });
         }
-        if (inputs.image) {
-            const build = inputs.image;
-            const image = await reporter.phase(`Build and push ${build.repository}`, () => buildAndPush(cli, build));
-            outcome.image = image;
-            reporter.info(`Pushed ${image.pinned}`);
-            reporter.output('image', image.pinned);
-            reporter.output('digest', image.digest);
+        finally {
+            // The login or the build failed: the connection made meanwhile is not needed.
+            if (tunnel === undefined)
+                await connecting.then(opened => opened.close(), () => undefined);
         }
-        const tunnel = await reporter.phase('Connect', () => reaching(async () => {
-            const opened = await adapters.openTunnel(inputs.target, workdir.dockerSocket, reporter);
-            reporter.info(`Docker engine reached through ${opened.description}`);
-            return opened;
-        }));
         // Swarm's own text (task errors, update messages) may echo a value back:
         // it is redacted as it arrives, so no log, output or summary shows it.
         const engine = adapters.swarmApi(tunnel.socketPath);
-        const api = { ...engine, snapshot: async (stack, serviceIds) => redactSnapshot(await engine.snapshot(stack, serviceIds), secrets.list()) };
+        const api = { ...engine, snapshot: async (stack, serviceIds) => redactSnapshot(await engine.snapshot(stack, serviceIds), text => secrets.redact(text)) };
         try {
-            await reporter.phase('Check the target engine', () => checkManager(api, tunnel.lastDialError, reporter));
+            const clusterId = await reporter.phase('Check the target engine', () => checkManager(api, tunnel.lastDialError, reporter));
             const before = await api.snapshot(inputs.stack);
             const baseline = baselineOf(before, inputs.stack);
             const variables = outcome.image ? new Map([...plan.values, ['IMAGE', outcome.image.pinned]]) : plan.values;
             const deployStarted = host.now();
             const deadline = deployStarted + plan.rollout.timeoutMs;
-            const deployPlan = { stack: inputs.stack, composeFiles: inputs.composeFiles, prune: inputs.prune, variables, secretKey: plan.secretKey, deadline };
+            const secretKey = secretKeyOf(inputs.stack, clusterId);
+            const deployPlan = { stack: inputs.stack, composeFiles: inputs.composeFiles, prune: inputs.prune, variables, secretKey, deadline };
             const stopped = await reporter.phase(`Deploy stack ${inputs.stack}`, async () => {
                 try {
-                    await deployStack(cli, api, deployPlan, plan.compose, tunnel.socketPath, { files: host.files, now: host.now, info: line => reporter.info(line) });
+                    await deployStack(cli, api, deployPlan, plan.compose, tunnel.socketPath, { files: host.files, leftovers: host.leftovers, now: host.now, info: line => reporter.info(line), hide: name => secrets.add(name) });
                     return undefined;
                 }
                 catch (error) {
@@ -72212,9 +73139,11 @@ async function execute(plan, host, adapters, reporter, secrets, outcome) {
                     throw error;
                 }
             });
-            const verdict = stopped
+            const judged = stopped
                 ? deployStopped(inputs.stack, stopped)
                 : await waitForVerdict(api, tunnel, plan.rollout, { baseline, deadline, image: outcome.image }, host, reporter, outcome);
+            // Every string of it (images, node names, messages) may reach the outputs and the summary.
+            const verdict = redactStrings(judged, text => secrets.redact(text));
             outcome.verdict = verdict;
             outcome.status = verdict.status;
             const diagnoses = verdict.status === 'converged' ? [] : await reporter.phase('Diagnostics', () => showDiagnostics(api, verdict, deployStarted, secrets, reporter));
@@ -72253,6 +73182,7 @@ async function waitForVerdict(api, tunnel, rollout, wait, host, reporter, outcom
     for (const warning of configWarnings(stackServices(after, rollout.stack), images, wait.deadline - host.now()))
         reporter.warn(warning);
     const callsBeforeWait = api.calls();
+    const readBeforeWait = tunnel.traffic().bytesRead;
     const { verdict, polls, verdictAt } = await reporter.phase('Wait for the rollout', () => watch(api, watchOptions(rollout, {
         baseline: wait.baseline,
         deployed,
@@ -72269,6 +73199,9 @@ async function waitForVerdict(api, tunnel, rollout, wait, host, reporter, outcom
         apiCalls: waitCalls,
         apiCallsTotal: api.calls(),
         sshConnections: tunnel.sshConnections(),
+        bytesRead: tunnel.traffic().bytesRead - readBeforeWait,
+        bytesReadTotal: tunnel.traffic().bytesRead,
+        maxChannels: tunnel.traffic().maxChannels,
         maxRssBytes: host.maxRssBytes(),
         verdictAt,
         deployedAt
@@ -72288,7 +73221,7 @@ function deployStopped(stack, error) {
 /** Failed tasks with their log tails, printed before the error and kept for the summary. */
 async function showDiagnostics(api, verdict, deployStarted, secrets, reporter) {
     const found = await diagnose(api, verdict, Math.floor(deployStarted / 1000) - 5);
-    const clean = found.map(d => ({ ...d, logTail: secrets.redact(d.logTail) }));
+    const clean = found.map(d => redactStrings(d, text => secrets.redact(text)));
     for (const { failure, logTail } of clean) {
         reporter.info(diagnose_describeFailure(failure));
         reporter.info(logTail === '' ? '    (no log output since the deploy began)' : logTail.split('\n').map(l => `    | ${l}`).join('\n'));
@@ -72307,18 +73240,21 @@ async function pruneVersions(api, stack, reporter) {
     const inUse = namesInUse(stackServices(await api.snapshot(stack), stack));
     const unused = (await api.listObjects(stack)).filter(o => isVersionOf(stack, o.name) && !inUse.has(o.name));
     for (const object of unused) {
+        // Secret versions are named by their key only: the versioned name is never logged.
+        const what = object.kind === 'secret' ? `an unused version of secret ${object.name.slice(stack.length + 1, -(HASH_CHARS + 1))}` : `${object.kind} ${object.name}`;
         try {
             await api.removeObject(object.kind, object.id);
-            reporter.info(`Removed ${object.kind} ${object.name}`);
+            reporter.info(`Removed ${what}`);
         }
         catch (error) {
             // The deploy converged; a version something else still holds is no reason to fail it.
-            reporter.warn(`Could not remove ${object.kind} ${object.name}: ${error.message}`);
+            reporter.warn(`Could not remove ${what}: ${error.message.split(object.name).join('(its version)')}`);
         }
     }
     if (unused.length === 0)
         reporter.info('Nothing to remove.');
 }
+/** The engine is a swarm manager: returns the swarm's cluster ID, which keys secret version names. */
 async function checkManager(api, lastDialError, reporter) {
     let info;
     try {
@@ -72331,14 +73267,57 @@ async function checkManager(api, lastDialError, reporter) {
     if (!info.isManager) {
         throw new Error(`the Docker engine (version ${info.serverVersion}, swarm state ${info.swarmState}) is not a swarm manager: point host at a manager node`);
     }
+    if (info.clusterId === undefined)
+        throw new Error(`the Docker engine (version ${info.serverVersion}) is a swarm manager but gave no cluster ID`);
     reporter.info(`Docker ${info.serverVersion}, swarm manager`);
+    return info.clusterId;
 }
 
 // EXTERNAL MODULE: ./node_modules/ssh2/lib/index.js
 var lib = __nccwpck_require__(5472);
+;// CONCATENATED MODULE: ./src/inputs/build-inputs.ts
+// The inputs that say how the image comes to be: built here (with BuildKit
+// where the runner has buildx) or taken as it is from the registry.
+
+function readBuildOptions(read, env) {
+    const build = (0,parse/* parseBoolean */.fj)('build', read('build'), true);
+    const cache = parseCache('cache', read('cache'), Boolean(env.ACTIONS_CACHE_URL || env.ACTIONS_RESULTS_URL));
+    const platforms = parsePlatforms('platforms', read('platforms'));
+    if (!build) {
+        for (const name of ['build-args', 'cache', 'platforms']) {
+            if (read(name).trim() !== '')
+                throw new parse/* InputError */.dz(name, 'is set but build is false: nothing is built');
+        }
+    }
+    return { build, cache, platforms };
+}
+/** `''` → auto, `false` → off, anything else is a BuildKit cache spec such as `type=gha` or `type=registry,ref=…`. */
+function parseCache(input, raw, actionsCache) {
+    const text = raw.trim();
+    if (text === '' || text === 'true')
+        return { kind: 'auto', actionsCache };
+    if (text === 'false')
+        return { kind: 'off' };
+    if (/\s/.test(text)) {
+        throw new parse/* InputError */.dz(input, 'is not one BuildKit cache like type=gha or type=registry,ref=registry.example.com/app:cache,mode=max (no spaces or line breaks), or false');
+    }
+    return { kind: 'given', value: text };
+}
+const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(?:\/[a-z0-9]+)?$/;
+/** `linux/amd64,linux/arm64/v8`, separated by commas or newlines. */
+function parsePlatforms(input, raw) {
+    const platforms = raw.split(/[\s,]+/).filter(Boolean);
+    for (const platform of platforms) {
+        if (!PLATFORM.test(platform))
+            throw new parse/* InputError */.dz(input, `'${platform}' is not a platform like linux/amd64 or linux/arm64/v8`);
+    }
+    return [...new Set(platforms)];
+}
+
 ;// CONCATENATED MODULE: ./src/inputs/inputs.ts
 // Every input is read here, once, into a typed object. Nothing deeper in the
 // code reads inputs or the runner's environment for configuration.
+
 
 
 function getInputs(read, context) {
@@ -72437,19 +73416,23 @@ function normalizeKey(key) {
 function readImage(read, context) {
     const rawRepository = read('image').trim();
     if (rawRepository === '') {
-        for (const name of ['tags', 'build-args']) {
+        for (const name of ['tags', 'build-args', 'cache', 'platforms']) {
             if (read(name).trim() !== '')
                 throw new parse/* InputError */.dz(name, 'is set but image is empty: nothing is built without image');
         }
+        if (!(0,parse/* parseBoolean */.fj)('build', read('build'), true))
+            throw new parse/* InputError */.dz('build', 'is false but image is empty: give the image whose tag to deploy');
         return undefined;
     }
     const repository = (0,parse/* parseRepository */.SU)('image', rawRepository);
+    const options = readBuildOptions(read, context.env);
     const contextDir = read('context').trim() || '.';
     const dockerfile = read('dockerfile').trim() || 'Dockerfile';
     const dockerfilePath = dockerfile.startsWith('/') ? dockerfile : `${contextDir}/${dockerfile}`;
-    if (!context.isFile(dockerfilePath))
+    if (options.build && !context.isFile(dockerfilePath))
         throw new parse/* InputError */.dz('dockerfile', `'${dockerfilePath}' does not exist or is not a file`);
     return {
+        ...options,
         repository,
         tags: (0,parse/* parseTags */.rL)('tags', read('tags'), context.env.GITHUB_SHA),
         context: contextDir,
@@ -72461,7 +73444,7 @@ function readRegistry(read) {
     const username = read('registry-username').trim();
     const password = read('registry-password');
     const repository = read('image').trim();
-    const registry = read('registry').trim() || (repository === '' ? '' : (0,parse/* registryOf */.Fv)(repository));
+    const registry = (0,parse/* normalizeRegistry */.l5)(read('registry').trim()) || (repository === '' ? '' : (0,parse/* registryOf */.Fv)(repository));
     if ((username === '') !== (password.trim() === '')) {
         throw new parse/* InputError */.dz(username === '' ? 'registry-username' : 'registry-password', 'registry-username and registry-password go together');
     }
@@ -72532,24 +73515,34 @@ const INPUTS = [
     { name: 'stack', description: 'Stack name.', required: true },
     { name: 'compose-file', description: 'Compose file(s), newline-separated, merged in order like repeated `-c`.', default: 'docker-compose.yml', list: true },
     { name: 'image', description: 'Repository to build and push, e.g. `docker.io/acme/api`. Empty deploys the compose file as it is. The compose file can use `${IMAGE}`, set to the pushed image pinned by digest.' },
-    { name: 'tags', description: 'Tags to push, newline-separated. Default is the commit SHA.', list: true },
+    { name: 'tags', description: 'Tags to push, newline-separated. Default is the commit SHA. The first is the one deployed (by digest).', list: true },
+    {
+        name: 'build',
+        description: 'With false, nothing is built or pushed: the first tag, which must already be in the registry, is deployed pinned to the digest the registry reports for it (read with the registry-* credentials or an earlier login). A missing tag fails the run and nothing is deployed.',
+        default: 'true'
+    },
     { name: 'context', description: 'Build context.', default: '.' },
     { name: 'dockerfile', description: 'Dockerfile, relative to the context.', default: 'Dockerfile' },
     { name: 'build-args', description: 'Build arguments, multiline `KEY=VALUE`.', list: true },
+    {
+        name: 'cache',
+        description: "BuildKit build cache, used when the runner's docker has buildx. Empty is `type=gha` where the runner exposes the Actions cache, else `type=registry,ref=<image>:buildcache,mode=max` (none on buildx's docker driver, which cannot export a cache); `false` turns it off; anything else, e.g. `type=registry,ref=ghcr.io/o/r:cache,mode=max`, is passed as `--cache-from` and `--cache-to`. Without buildx it is not used (one warning)."
+    },
+    { name: 'platforms', description: 'Platforms to build for with buildx, e.g. `linux/amd64,linux/arm64`. Without buildx on the runner this is an error.' },
     { name: 'registry', description: 'Registry to log in to. Default is the registry of image.' },
     { name: 'registry-username', description: 'Username for the registry.' },
     { name: 'registry-password', description: 'Password or token for the registry. For ECR without these, the AWS credentials of the job are used.', secret: true },
-    { name: 'env', description: 'Multiline `KEY=VALUE` for compose interpolation, e.g. `DB_PASSWORD=${{ secrets.DB_PASSWORD }}`, and for `secrets:` entries with `environment:` sources. Every value is masked. Only these values (and IMAGE, env-file, env-passthrough) reach the compose files; a referenced variable with no value and no default stops the deploy.', list: true, secret: true },
-    { name: 'env-file', description: 'A file of `KEY=VALUE` lines (read as data, never sourced) for compose interpolation; `env` overrides it. Every value is masked.' },
+    { name: 'env', description: 'Multiline `KEY=VALUE` for compose interpolation, e.g. `DB_PASSWORD=${{ secrets.DB_PASSWORD }}`, and for `secrets:` entries with `environment:` sources (use those for credentials, since a value in `environment:` is stored in plain text in the service spec). Values are masked and redacted by length (8 characters or more everywhere, 4 to 7 as whole words, shorter ones not at all, with a warning). Only these values (and IMAGE, env-file, env-passthrough) reach the compose files; a referenced variable with no value and no default stops the deploy.', list: true, secret: true },
+    { name: 'env-file', description: 'A file of `KEY=VALUE` lines (read as data, never sourced) for compose interpolation; `env` overrides it. Values are masked like those of `env`.' },
     { name: 'env-passthrough', description: 'Runner environment variables compose may also read. `true` for all, or names separated by commas or newlines. Default none.', default: 'false', list: true },
     { name: 'timeout', description: 'Deadline for the whole rollout, like `90s`, `5m` or `1h`.', default: '10m' },
     { name: 'prune', description: 'Remove services no longer in the compose files (`--prune`).', default: 'false' },
     { name: 'rollback-on-failure', description: 'When Swarm pauses a failing update (`failure_action` pause, its default), ask it to roll back and report `rolled-back`. With false, report `failed` and leave the service paused.', default: 'true' }
 ];
 const OUTPUTS = [
-    { name: 'status', description: '`converged`, `failed`, `rolled-back`, `superseded` (someone else changed or removed a service during the rollout) or `timed-out`.' },
+    { name: 'status', description: '`converged`, `failed`, `rolled-back`, `superseded` (someone else changed or removed a service during the rollout), `timed-out`, or `cancelled` (the run got SIGINT or SIGTERM: it stopped its docker commands and removed its files; Swarm goes on with what reached it).' },
     { name: 'image', description: 'The deployed image, `repo:tag@sha256:…`.' },
-    { name: 'digest', description: 'The pushed image digest, `sha256:…`.' },
+    { name: 'digest', description: 'The deployed image digest, `sha256:…` (the one pushed, or with build false the one the registry reports for the tag).' },
     { name: 'services', description: 'JSON array: name, image, mode, running, desired, updateState, state (its verdict), message, change, nodes for each service of the stack.' }
 ];
 
@@ -72570,7 +73563,7 @@ class UsageError extends Error {
 const SECRET_FILES = { 'ssh-key': 'ssh-key-file', 'registry-password': 'registry-password-file', env: 'env-file' };
 // known-hosts is not secret, but a file is the natural way to give it.
 const FILE_FLAGS = { 'ssh-key-file': 'ssh-key', 'registry-password-file': 'registry-password', 'known-hosts-file': 'known-hosts' };
-const BOOLEAN = new Set(['insecure-ignore-host-key', 'prune', 'rollback-on-failure']);
+const BOOLEAN = new Set(['insecure-ignore-host-key', 'prune', 'rollback-on-failure', 'build']);
 const OWN_FLAGS = { config: 'string', json: 'boolean', verbose: 'boolean', help: 'boolean' };
 function envName(input) {
     return `SWARM_DEPLOY_${input.toUpperCase().replace(/-/g, '_')}`;
@@ -72716,7 +73709,7 @@ function helpText() {
         'Outputs (with --json):',
         ...OUTPUTS.map(o => `  ${o.name.padEnd(width)}${o.description}`),
         '',
-        'Exit codes: 0 converged; 1 failed, rolled back, timed out or another error; 2 bad input (nothing done);',
+        'Exit codes: 0 converged; 1 failed, rolled back, timed out, cancelled (SIGINT, SIGTERM) or another error; 2 bad input (nothing done);',
         '3 registry or swarm unreachable.',
         ''
     ].join('\n');
@@ -72725,11 +73718,11 @@ function helpText() {
 ;// CONCATENATED MODULE: ./src/cli/terminal.ts
 
 function terminalReporter(write, options) {
-    const secrets = [];
+    const redactor = new Redactor();
     const outputs = {};
     let depth = 0;
     const partial = { stdout: '', stderr: '' };
-    const clean = (text) => redact(text, secrets);
+    const clean = (text) => redactor.redact(text);
     const emit = (text, prefix = '') => {
         const indent = '  '.repeat(depth);
         const lines = clean(text)
@@ -72749,11 +73742,7 @@ function terminalReporter(write, options) {
         outputs,
         redact: clean,
         print: text => emit(text),
-        secret(value) {
-            for (const part of maskedParts(value))
-                if (!secrets.includes(part))
-                    secrets.push(part);
-        },
+        secret: value => redactor.add(value),
         async phase(title, fn) {
             emit(`▸ ${title}`);
             const started = options.now();
@@ -72804,7 +73793,9 @@ function terminalReporter(write, options) {
 
 
 
-const EXIT = { converged: 0, failed: 1, input: 2, unreachable: 3 };
+const EXIT = { converged: 0, failed: 1, cancelled: 1, input: 2, unreachable: 3 };
+/** The variables the CLI reads secrets from: dropped from the environment once read. */
+const SECRET_VARIABLES = SECRET_INPUTS.map(envName);
 function exitCode(outcome) {
     if (outcome.stopped)
         return outcome.stopped.kind === 'input' ? EXIT.input : outcome.stopped.kind === 'unreachable' ? EXIT.unreachable : EXIT.failed;
@@ -72818,11 +73809,21 @@ function jsonResult(outputs, outcome, error, code) {
         digest: outputs.digest ?? null,
         services: outputs.services === undefined ? null : JSON.parse(outputs.services),
         stats: outcome?.stats ?? null,
+        startedAt: outcome?.startedAt ?? null,
+        phases: outcome?.phases ?? [],
         error: error ?? null,
         exitCode: code
     };
 }
-async function cliMain(argv, io, host, adapters) {
+/**
+ * The --json text, each string in it redacted on its own: redacting the
+ * serialised text would reach into numbers and JSON syntax, and a secret made
+ * of digits would leave text that no longer parses.
+ */
+function jsonText(value, redact) {
+    return JSON.stringify(value, (_key, item) => (typeof item === 'string' ? redact(item) : item));
+}
+async function cliMain(argv, io, host, adapters, control = {}) {
     const readText = (file) => host.files.read(file)?.toString('utf8');
     let json = argv.includes('--json');
     // Until the command line is read nothing is known to be secret, so errors
@@ -72842,6 +73843,10 @@ async function cliMain(argv, io, host, adapters) {
             return refuse(error.message);
         throw error;
     }
+    finally {
+        // Read: no child, plugin or credential helper needs them in its environment.
+        control.forgetEnv?.(SECRET_VARIABLES);
+    }
     if (line.help) {
         io.stdout(helpText());
         return 0;
@@ -72849,8 +73854,8 @@ async function cliMain(argv, io, host, adapters) {
     json = line.json;
     const reporter = terminalReporter(json ? io.stderr : io.stdout, { verbose: line.verbose, now: host.now });
     // Mask first: nothing may print before every secret is registered.
-    for (const secret of secretsOf(line.read))
-        reporter.secret(secret);
+    for (const { value } of secretsOf(line.read))
+        reporter.secret(value);
     let inputs;
     try {
         inputs = getInputs(line.read, { env: host.env, isFile: file => host.files.read(file) !== undefined, readFile: file => readText(file) ?? '' });
@@ -72860,7 +73865,17 @@ async function cliMain(argv, io, host, adapters) {
             return refuse(reporter.redact(error.message));
         throw error;
     }
-    const outcome = await runDeploy(inputs, host, adapters, reporter);
+    const ended = await Promise.race([runDeploy(inputs, host, adapters, reporter), control.signalled ?? new Promise(() => undefined)]);
+    if (typeof ended === 'string') {
+        reporter.print(`Cancelled (${ended}): stopping the docker commands and removing this run's files. Swarm goes on with whatever reached it; nothing is rolled back.`);
+        await control.cleanUp?.();
+        reporter.output('status', 'cancelled');
+        const error = { kind: 'cancelled', message: `the run was cancelled (${ended}) before it had a verdict` };
+        if (json)
+            io.stdout(jsonText(jsonResult(reporter.outputs, undefined, error, EXIT.cancelled), text => reporter.redact(text)) + '\n');
+        return EXIT.cancelled;
+    }
+    const outcome = ended;
     if (outcome.report) {
         reporter.print('');
         reporter.print(renderText(outcome.report).trimEnd());
@@ -72869,7 +73884,7 @@ async function cliMain(argv, io, host, adapters) {
         reporter.print(`error: ${outcome.stopped.message}`);
     const code = exitCode(outcome);
     if (json)
-        io.stdout(reporter.redact(JSON.stringify(jsonResult(reporter.outputs, outcome, outcome.stopped, code))) + '\n');
+        io.stdout(jsonText(jsonResult(reporter.outputs, outcome, outcome.stopped, code), text => reporter.redact(text)) + '\n');
     return code;
 }
 
@@ -72993,6 +74008,7 @@ function fingerprint(key) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Qc: () => (/* binding */ childEnvironment),
 /* harmony export */   eu: () => (/* binding */ CliTimeout),
 /* harmony export */   nf: () => (/* binding */ runOrThrow),
 /* harmony export */   oy: () => (/* binding */ ExecDockerCli)
@@ -73001,31 +74017,36 @@ function fingerprint(key) {
 /* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_child_process__WEBPACK_IMPORTED_MODULE_0__);
 // The seam to the runner's docker CLI. Arguments never carry secrets:
 // passwords go through stdin and interpolation values through the child's
-// environment, which other users cannot read in /proc.
+// environment, which other users cannot read in /proc. Every child starts
+// with an explicit minimal environment (childEnvironment), never this
+// process's: the runner's INPUT_* variables, its tokens and everything else
+// stay out of docker, its plugins and credential helpers, and only
+// `docker stack deploy` is given the compose values.
 
 const KILL_AFTER_MS = 5_000;
 class ExecDockerCli {
     configDir;
-    environment;
+    host;
     reporter;
     /**
      * @param configDir the throwaway DOCKER_CONFIG every call uses
-     * @param environment the process environment commands inherit
+     * @param host the process environment childEnvironment picks from, and where each child's process group is recorded
      */
-    constructor(configDir, environment, reporter) {
+    constructor(configDir, host, reporter) {
         this.configDir = configDir;
-        this.environment = environment;
+        this.host = host;
         this.reporter = reporter;
     }
     async run(args, options = {}) {
-        const base = options.cleanEnv ? baseEnvironment(this.environment) : stringEnv(this.environment);
-        const env = { ...base, ...options.env, DOCKER_CONFIG: this.configDir };
+        const env = { ...childEnvironment(this.host.env), ...options.env, DOCKER_CONFIG: this.configDir };
         const silent = options.silent ?? false;
         // The arguments never hold a secret, so the command line is safe to show.
         if (!silent)
             this.reporter.command(['docker', ...args]);
-        // Its own process group, so that a timeout stops whatever it started too.
-        const child = (0,node_child_process__WEBPACK_IMPORTED_MODULE_0__.spawn)('docker', args, { env, stdio: ['pipe', 'pipe', 'pipe'], detached: options.timeoutMs !== undefined });
+        // Its own process group, so that a timeout or a cancel stops whatever it started too.
+        const child = (0,node_child_process__WEBPACK_IMPORTED_MODULE_0__.spawn)('docker', args, { env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+        const release = child.pid === undefined ? () => undefined : this.host.leftovers.processGroup(child.pid);
+        child.on('exit', release);
         const out = [];
         const err = [];
         child.stdout.on('data', (chunk) => {
@@ -73092,23 +74113,29 @@ async function runOrThrow(cli, what, args, options) {
     }
     return result;
 }
-// Just what a docker CLI needs to run; the runner's other variables stay out
-// of compose interpolation so that only the `env` input reaches the stack.
-const KEPT = ['PATH', 'HOME', 'TMPDIR', 'USER', 'LANG', 'LC_ALL', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy'];
-function baseEnvironment(source) {
+// What a docker CLI, its plugins (buildx) and credential helpers need, and
+// nothing else of the runner's: which binaries and home, locale and temp,
+// which engine and builder (DOCKER_HOST, DOCKER_CONTEXT, DOCKER_BUILDKIT,
+// BUILDX_BUILDER, …), TLS and proxies, an SSH agent for ssh:// engines and
+// `build --ssh`, XDG_RUNTIME_DIR for rootless engines, and the cloud
+// credentials registry helpers read (docker-credential-ecr-login, gcloud).
+// The runner's other variables (INPUT_*, GITHUB_TOKEN, ACTIONS_RUNTIME_TOKEN)
+// stay out, and so compose interpolation sees only the `env` input.
+const KEPT = [
+    'PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'TMPDIR', 'TZ', 'LANG', 'LANGUAGE', 'XDG_RUNTIME_DIR', 'XDG_CONFIG_HOME',
+    'SSL_CERT_FILE', 'SSL_CERT_DIR', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'ALL_PROXY', 'http_proxy', 'https_proxy', 'no_proxy', 'all_proxy',
+    'DOCKER_HOST', 'DOCKER_CONTEXT', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH', 'DOCKER_API_VERSION', 'DOCKER_BUILDKIT', 'DOCKER_DEFAULT_PLATFORM', 'DOCKER_CONFIG',
+    'BUILDKIT_PROGRESS', 'BUILDX_BUILDER', 'BUILDX_CONFIG', 'BUILDX_NO_DEFAULT_ATTESTATIONS', 'SSH_AUTH_SOCK',
+    'GOOGLE_APPLICATION_CREDENTIALS', 'CLOUDSDK_CONFIG'
+];
+const KEPT_PREFIXES = ['LC_', 'AWS_'];
+/** The environment every child starts from: the few variables of `source` docker needs (KEPT). */
+function childEnvironment(source) {
     const env = {};
-    for (const name of KEPT) {
-        const value = source[name];
-        if (value !== undefined)
+    for (const [name, value] of Object.entries(source)) {
+        if (value !== undefined && (KEPT.includes(name) || KEPT_PREFIXES.some(prefix => name.startsWith(prefix))))
             env[name] = value;
     }
-    return env;
-}
-function stringEnv(source) {
-    const env = {};
-    for (const [name, value] of Object.entries(source))
-        if (value !== undefined)
-            env[name] = value;
     return env;
 }
 
@@ -73145,9 +74172,11 @@ scope.__dirname ??= external_node_path_.dirname((0,external_node_url_namespaceOb
 /* harmony export */   Hl: () => (/* binding */ parseKeyValues),
 /* harmony export */   Li: () => (/* binding */ parseLines),
 /* harmony export */   SU: () => (/* binding */ parseRepository),
+/* harmony export */   T8: () => (/* binding */ splitRepository),
 /* harmony export */   d_: () => (/* binding */ parseEcrRegistry),
 /* harmony export */   dz: () => (/* binding */ InputError),
 /* harmony export */   fj: () => (/* binding */ parseBoolean),
+/* harmony export */   l5: () => (/* binding */ normalizeRegistry),
 /* harmony export */   o6: () => (/* binding */ parseHost),
 /* harmony export */   pz: () => (/* binding */ parsePort),
 /* harmony export */   rL: () => (/* binding */ parseTags),
@@ -73192,6 +74221,8 @@ function parseLines(raw) {
         .map(line => line.trim())
         .filter(line => line !== '' && !line.startsWith('#'));
 }
+// Control characters are what this pattern is for: tab is the one allowed.
+// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f]/;
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /**
@@ -73293,17 +74324,20 @@ function parsePort(input, raw) {
     return port;
 }
 // Docker's reference grammar for a repository (no tag, no digest). The first
-// component is a registry only if it looks like a host, as registryOf says.
+// component is a registry only if it looks like a host, as splitRepository says.
 const PATH = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
-const DOMAIN = /^[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::[0-9]+)?$/;
+// Docker also accepts upper case in a host name; this action does not, so
+// that one registry has one spelling in logins and credentials.
+const DOMAIN = /^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::[0-9]+)?$/;
 const TAG = /^[\w][\w.-]{0,127}$/;
 function parseRepository(input, raw) {
     const repo = raw.trim();
-    const registry = registryOf(repo);
-    const hasDomain = repo.startsWith(`${registry}/`);
-    const path = hasDomain ? repo.slice(registry.length + 1) : repo;
-    if ((hasDomain && !DOMAIN.test(registry)) || !PATH.test(path) || repo.length > 255) {
-        throw new InputError(input, `'${repo}' is not an image repository like docker.io/acme/api or registry.example.com:5000/team/api (lowercase, no tag or digest)`);
+    const slash = repo.indexOf('/');
+    const first = slash < 0 ? '' : repo.slice(0, slash);
+    const path = hasDomain(repo) ? repo.slice(slash + 1) : repo;
+    if ((hasDomain(repo) && !DOMAIN.test(first)) || !PATH.test(path) || repo.length > 255) {
+        const lowercase = repo !== repo.toLowerCase() && PATH.test(path.toLowerCase()) ? ': it must be lowercase' : '';
+        throw new InputError(input, `'${repo}' is not an image repository like docker.io/acme/api or registry.example.com:5000/team/api (lowercase, no tag or digest)${lowercase}`);
     }
     return repo;
 }
@@ -73322,20 +74356,170 @@ function parseTags(input, raw, fallback) {
     return [...new Set(tags)];
 }
 /**
- * The registry a repository lives on: its first path component when that
- * looks like a host (has a dot or a port, or is localhost), else Docker Hub.
+ * Docker's split of an image name (distribution/reference): the first path
+ * component is a host when it has a dot or a port or is `localhost`; else the
+ * name is on Docker Hub, whose official images live under `library/`.
  */
+function splitRepository(name) {
+    if (!hasDomain(name))
+        return { registry: 'docker.io', repository: name.includes('/') ? name : `library/${name}` };
+    const slash = name.indexOf('/');
+    const registry = normalizeRegistry(name.slice(0, slash));
+    const repository = name.slice(slash + 1);
+    return { registry, repository: registry === 'docker.io' && !repository.includes('/') ? `library/${repository}` : repository };
+}
+/** The registry a repository lives on: its host, or `docker.io`. */
 function registryOf(repository) {
-    const slash = repository.indexOf('/');
+    return splitRepository(repository).registry;
+}
+/** `index.docker.io` is Docker Hub's old name; the docker CLI keeps its login under Docker Hub's. */
+function normalizeRegistry(registry) {
+    return registry === 'index.docker.io' ? 'docker.io' : registry;
+}
+function hasDomain(name) {
+    const slash = name.indexOf('/');
     if (slash < 0)
-        return 'docker.io';
-    const first = repository.slice(0, slash);
-    return first.includes('.') || first.includes(':') || first === 'localhost' ? first : 'docker.io';
+        return false;
+    const first = name.slice(0, slash);
+    return first.includes('.') || first.includes(':') || first === 'localhost';
 }
 /** `123456789012.dkr.ecr.eu-west-1.amazonaws.com` → account and region. */
 function parseEcrRegistry(registry) {
     const match = /^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$/.exec(registry);
     return match ? { accountId: match[1], region: match[2] } : undefined;
+}
+
+
+/***/ }),
+
+/***/ 1739:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   g8: () => (/* binding */ RunLeftovers),
+/* harmony export */   w0: () => (/* binding */ whenSignalled)
+/* harmony export */ });
+/* unused harmony exports groupAlive, isOurs, removePaths */
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
+// What a run has on the runner until it ends, and the cleanup when it cannot
+// end by itself: cancelled (SIGINT, then SIGTERM from the runner) or killed.
+// The engine records its work dir (the throwaway DOCKER_CONFIG with the
+// registry login), the compose copies and every docker child's process
+// group here as it makes them, and releases each once it is gone. On a
+// signal the front end stops the groups and removes the paths within a few
+// seconds; the Action also saves the paths with `saveState` as they change,
+// so its post step removes them after a main step that was killed outright.
+
+
+/** SIGTERM, then SIGKILL for a group still there after this. */
+const GRACE_MS = 2_000;
+function signalGroup(pid, signal) {
+    try {
+        process.kill(-pid, signal);
+        return true;
+    }
+    catch {
+        return false; // gone
+    }
+}
+/** Some process of the group still runs (a zombie waiting for its parent does not count). */
+function groupAlive(pgid) {
+    if (!(0,node_fs__WEBPACK_IMPORTED_MODULE_0__.existsSync)('/proc/self/stat'))
+        return signalGroup(pgid, 0);
+    for (const entry of (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readdirSync)('/proc')) {
+        if (!/^\d+$/.test(entry))
+            continue;
+        try {
+            // pid (comm) state ppid pgrp …; comm may hold spaces and parentheses.
+            const stat = (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync)(`/proc/${entry}/stat`, 'utf8');
+            const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+            if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X')
+                return true;
+        }
+        catch {
+            // ended meanwhile
+        }
+    }
+    return false;
+}
+class RunLeftovers {
+    onPaths;
+    paths = new Set();
+    groups = new Set();
+    stopped = false;
+    /** @param onPaths told the paths whenever they change (the Action saves them for its post step) */
+    constructor(onPaths = () => undefined) {
+        this.onPaths = onPaths;
+    }
+    /** cleanUp has begun: the run was cancelled. */
+    get cancelled() {
+        return this.stopped;
+    }
+    path(file) {
+        this.paths.add(file);
+        this.onPaths([...this.paths]);
+        return () => {
+            if (this.paths.delete(file))
+                this.onPaths([...this.paths]);
+        };
+    }
+    processGroup(pid) {
+        // A child started while the run is being cancelled does not get to run.
+        if (this.stopped)
+            signalGroup(pid, 'SIGKILL');
+        this.groups.add(pid);
+        return () => void this.groups.delete(pid);
+    }
+    /** Stops every child process group and removes every path. Bounded: about GRACE_MS at most. */
+    async cleanUp() {
+        this.stopped = true;
+        const groups = [...this.groups];
+        for (const pid of groups)
+            signalGroup(pid, 'SIGTERM');
+        const until = Date.now() + GRACE_MS;
+        while (groups.some(groupAlive) && Date.now() < until)
+            await new Promise(resolve => setTimeout(resolve, 50));
+        for (const pid of groups)
+            signalGroup(pid, 'SIGKILL');
+        removePaths([...this.paths]);
+        this.paths.clear();
+        this.onPaths([]);
+    }
+}
+/**
+ * Only what a run of ours makes: a work dir (`sd-…`) or a compose copy
+ * (`.swarm-deploy-<hex>-…`). Anything else in a saved state is not removed.
+ */
+function isOurs(file) {
+    return node_path__WEBPACK_IMPORTED_MODULE_1__.isAbsolute(file) && /^(sd-[^/]+|\.swarm-deploy-[0-9a-f]+-[^/]+)$/.test(node_path__WEBPACK_IMPORTED_MODULE_1__.basename(file));
+}
+/** Removes the paths that are ours; returns those it removed. */
+function removePaths(paths) {
+    const removed = [];
+    for (const file of paths) {
+        if (!isOurs(file))
+            continue;
+        (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.rmSync)(file, { recursive: true, force: true });
+        removed.push(file);
+    }
+    return removed;
+}
+/** Resolves with the first SIGINT or SIGTERM; later ones are ignored while the run cleans up. */
+function whenSignalled() {
+    return new Promise(resolve => {
+        let first = true;
+        const on = (signal) => {
+            if (!first)
+                return;
+            first = false;
+            resolve(signal);
+        };
+        process.on('SIGINT', on);
+        process.on('SIGTERM', on);
+    });
 }
 
 
@@ -73603,6 +74787,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2")
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+
+/***/ }),
+
+/***/ 7030:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
 
 /***/ }),
 
@@ -75355,7 +76546,7 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("zlib");
 
 var identity = __nccwpck_require__(1127);
 var Scalar = __nccwpck_require__(3301);
-var YAMLMap = __nccwpck_require__(4454);
+var YAMLMap = __nccwpck_require__(2073);
 var YAMLSeq = __nccwpck_require__(2223);
 var resolveBlockMap = __nccwpck_require__(7103);
 var resolveBlockSeq = __nccwpck_require__(334);
@@ -75948,7 +77139,7 @@ exports.Composer = Composer;
 
 
 var Pair = __nccwpck_require__(7165);
-var YAMLMap = __nccwpck_require__(4454);
+var YAMLMap = __nccwpck_require__(2073);
 var resolveProps = __nccwpck_require__(4631);
 var utilContainsNewline = __nccwpck_require__(9499);
 var utilFlowIndentCheck = __nccwpck_require__(4051);
@@ -76384,7 +77575,7 @@ exports.resolveEnd = resolveEnd;
 
 var identity = __nccwpck_require__(1127);
 var Pair = __nccwpck_require__(7165);
-var YAMLMap = __nccwpck_require__(4454);
+var YAMLMap = __nccwpck_require__(2073);
 var YAMLSeq = __nccwpck_require__(2223);
 var resolveEnd = __nccwpck_require__(7788);
 var resolveProps = __nccwpck_require__(4631);
@@ -77963,7 +79154,7 @@ var Alias = __nccwpck_require__(4065);
 var identity = __nccwpck_require__(1127);
 var Pair = __nccwpck_require__(7165);
 var Scalar = __nccwpck_require__(3301);
-var YAMLMap = __nccwpck_require__(4454);
+var YAMLMap = __nccwpck_require__(2073);
 var YAMLSeq = __nccwpck_require__(2223);
 var cst = __nccwpck_require__(3461);
 var lexer = __nccwpck_require__(361);
@@ -78445,7 +79636,7 @@ exports.isScalarValue = isScalarValue;
 
 /***/ }),
 
-/***/ 4454:
+/***/ 2073:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
@@ -81350,7 +82541,7 @@ exports.Schema = Schema;
 
 
 var identity = __nccwpck_require__(1127);
-var YAMLMap = __nccwpck_require__(4454);
+var YAMLMap = __nccwpck_require__(2073);
 
 const map = {
     collection: 'map',
@@ -82121,7 +83312,7 @@ exports.merge = merge;
 
 var identity = __nccwpck_require__(1127);
 var toJS = __nccwpck_require__(4043);
-var YAMLMap = __nccwpck_require__(4454);
+var YAMLMap = __nccwpck_require__(2073);
 var YAMLSeq = __nccwpck_require__(2223);
 var pairs = __nccwpck_require__(8385);
 
@@ -82342,7 +83533,7 @@ exports.schema = schema;
 
 var identity = __nccwpck_require__(1127);
 var Pair = __nccwpck_require__(7165);
-var YAMLMap = __nccwpck_require__(4454);
+var YAMLMap = __nccwpck_require__(2073);
 
 class YAMLSet extends YAMLMap.YAMLMap {
     constructor(schema) {

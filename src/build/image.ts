@@ -2,8 +2,11 @@
 // pinned by digest: the deploy never names a mutable tag.
 import type { DockerCli } from '../docker-cli.js'
 import { runOrThrow } from '../docker-cli.js'
+import type { Host, Reporter } from '../ports.js'
 import type { Healthcheck } from '../swarm/model.js'
+import { buildxBuildAndPush, buildxEnvironment, hasBuildx } from './buildx.js'
 import type { ImageBuild } from '../inputs/inputs.js'
+import { InputError } from '../inputs/parse.js'
 
 export interface PushedImage {
   digest: string
@@ -13,7 +16,7 @@ export interface PushedImage {
   healthcheck: Healthcheck | undefined
 }
 
-export function buildArgs(image: ImageBuild): string[] {
+export function buildArgs(image: Pick<ImageBuild, 'repository' | 'tags' | 'dockerfile' | 'buildArgs' | 'context'>): string[] {
   const args = ['build', '--file', image.dockerfile]
   for (const tag of image.tags) args.push('--tag', `${image.repository}:${tag}`)
   // Build-arg values are not secret by contract (they end up in the image
@@ -41,10 +44,36 @@ export function digestFromRepoDigests(json: string, repository: string): string 
 
 // The engine records Docker Hub images under their short names.
 function dockerHubShort(repository: string): string {
-  return repository.replace(/^docker\.io\//, '').replace(/^library\//, '')
+  return repository.replace(/^(?:index\.)?docker\.io\//, '').replace(/^library\//, '')
 }
 
-export async function buildAndPush(cli: DockerCli, image: ImageBuild): Promise<PushedImage> {
+export interface BuildContext {
+  /** The process environment: where the user's buildx builders are. */
+  env: Host['env']
+  reporter: Pick<Reporter, 'info' | 'warn'>
+}
+
+/**
+ * BuildKit (`docker buildx build --push`) where the runner's docker has
+ * buildx; else the classic builder, which builds for one platform and has
+ * no BuildKit cache.
+ */
+export async function buildAndPush(cli: DockerCli, image: ImageBuild, context: BuildContext): Promise<PushedImage> {
+  const { reporter } = context
+  const buildxEnv = buildxEnvironment(context.env)
+  if (await hasBuildx(cli, buildxEnv)) {
+    const { digest, loaded } = await buildxBuildAndPush(cli, image, buildxEnv, reporter)
+    return { digest, pinned: `${image.repository}:${image.tags[0]!}@${digest}`, healthcheck: loaded ? await localHealthcheck(cli, image) : undefined }
+  }
+  if (image.platforms.length > 0) {
+    // Bad input for this runner: the CLI's exit code 2, and nothing was built.
+    throw new InputError(
+      'platforms',
+      "the runner's docker has no buildx plugin ('docker buildx version' failed), and the classic builder builds for the runner's platform only: install buildx (docker/setup-buildx-action) or remove platforms. Nothing was built."
+    )
+  }
+  if (image.cache.kind === 'given') reporter.warn("cache: the runner's docker has no buildx plugin, so the classic builder runs and the cache input is not used")
+  reporter.info('No docker buildx on the runner: building with the classic builder')
   const env = Object.fromEntries(image.buildArgs)
   await runOrThrow(cli, 'docker build', buildArgs(image), { env })
   let digest: string | undefined
@@ -66,5 +95,16 @@ export async function buildAndPush(cli: DockerCli, image: ImageBuild): Promise<P
     digest,
     pinned: `${image.repository}:${first}@${digest}`,
     healthcheck: (JSON.parse(healthcheck) as Healthcheck | null) ?? undefined
+  }
+}
+
+/** The HEALTHCHECK of the image the docker driver left in the runner's engine. */
+async function localHealthcheck(cli: DockerCli, image: ImageBuild): Promise<Healthcheck | undefined> {
+  const inspected = await cli.run(['image', 'inspect', '--format', '{{json .Config.Healthcheck}}', `${image.repository}:${image.tags[0]!}`], { silent: true, timeoutMs: 15_000 }).catch(() => undefined)
+  if (inspected?.code !== 0) return undefined
+  try {
+    return (JSON.parse(inspected.stdout) as Healthcheck | null) ?? undefined
+  } catch {
+    return undefined
   }
 }

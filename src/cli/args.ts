@@ -24,7 +24,7 @@ export class UsageError extends Error {
 export const SECRET_FILES: Readonly<Record<string, string>> = { 'ssh-key': 'ssh-key-file', 'registry-password': 'registry-password-file', env: 'env-file', 'github-token': 'github-token-file' }
 // known-hosts is not secret, but a file is the natural way to give it.
 const FILE_FLAGS: Readonly<Record<string, string>> = { 'ssh-key-file': 'ssh-key', 'registry-password-file': 'registry-password', 'known-hosts-file': 'known-hosts', 'github-token-file': 'github-token' }
-const BOOLEAN = new Set(['insecure-ignore-host-key', 'prune', 'rollback-on-failure'])
+const BOOLEAN = new Set(['insecure-ignore-host-key', 'prune', 'rollback-on-failure', 'build'])
 const OWN_FLAGS = { config: 'string', json: 'boolean', verbose: 'boolean', help: 'boolean' } as const
 
 export function envName(input: string): string {
@@ -160,7 +160,7 @@ export function helpText(): string {
     'Releases: swarm-deploy releases --stack NAME [connection flags] [--json] lists the releases recorded',
     'on the swarm; --rollback previous|NUMBER|SHA redeploys one.',
     '',
-    'Exit codes: 0 converged; 1 failed, rolled back, timed out or another error; 2 bad input (nothing done);',
+    'Exit codes: 0 converged; 1 failed, rolled back, timed out, cancelled (SIGINT, SIGTERM) or another error; 2 bad input (nothing done);',
     '3 registry or swarm unreachable.',
     ''
   ].join('\n')

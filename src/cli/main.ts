@@ -1,18 +1,31 @@
 // The `swarm-deploy` command: the engine with a terminal reporter. The verdict
-// decides the exit code: 0 converged; 1 failed, rolled back, timed out or
-// another error; 2 bad input (nothing done); 3 registry or swarm unreachable.
+// decides the exit code: 0 converged; 1 failed, rolled back, timed out,
+// cancelled or another error; 2 bad input (nothing done); 3 registry or swarm
+// unreachable.
 import type { Outcome } from '../engine.js'
 import { runDeploy } from '../engine.js'
 import { getInputs } from '../inputs/inputs.js'
 import { InputError } from '../inputs/parse.js'
 import type { Adapters, Host } from '../ports.js'
 import { renderText } from '../report/text.js'
-import { secretsOf } from '../secrets.js'
-import { helpText, parseCommandLine, UsageError } from './args.js'
+import { SECRET_INPUTS, secretsOf } from '../secrets.js'
+import { envName, helpText, parseCommandLine, UsageError } from './args.js'
 import { terminalReporter } from './terminal.js'
 import { releasesMain } from './releases.js'
 
-export const EXIT = { converged: 0, failed: 1, input: 2, unreachable: 3 } as const
+export const EXIT = { converged: 0, failed: 1, cancelled: 1, input: 2, unreachable: 3 } as const
+
+/** The variables the CLI reads secrets from: dropped from the environment once read. */
+export const SECRET_VARIABLES = SECRET_INPUTS.map(envName)
+
+export interface CliControl {
+  /** Resolves on SIGINT or SIGTERM: the run is cancelled. */
+  signalled?: Promise<NodeJS.Signals>
+  /** On cancel: stops the docker children and removes the run's files. */
+  cleanUp?: () => Promise<void>
+  /** Removes variables from the process environment (the secret ones, once read). */
+  forgetEnv?: (names: readonly string[]) => void
+}
 
 export interface CliIo {
   stdout(text: string): void
@@ -34,12 +47,23 @@ export function jsonResult(outputs: Record<string, string>, outcome: Outcome | u
     release: outputs.release || null,
     previousRelease: outputs['previous-release'] || null,
     stats: outcome?.stats ?? null,
+    startedAt: outcome?.startedAt ?? null,
+    phases: outcome?.phases ?? [],
     error: error ?? null,
     exitCode: code
   }
 }
 
-export async function cliMain(argv: string[], io: CliIo, host: Host, adapters: Adapters): Promise<number> {
+/**
+ * The --json text, each string in it redacted on its own: redacting the
+ * serialised text would reach into numbers and JSON syntax, and a secret made
+ * of digits would leave text that no longer parses.
+ */
+export function jsonText(value: object, redact: (text: string) => string): string {
+  return JSON.stringify(value, (_key, item: unknown) => (typeof item === 'string' ? redact(item) : item))
+}
+
+export async function cliMain(argv: string[], io: CliIo, host: Host, adapters: Adapters, control: CliControl = {}): Promise<number> {
   if (argv[0] === 'releases') return releasesMain(argv.slice(1), io, host, adapters)
   const readText = (file: string): string | undefined => host.files.read(file)?.toString('utf8')
   let json = argv.includes('--json')
@@ -56,6 +80,9 @@ export async function cliMain(argv: string[], io: CliIo, host: Host, adapters: A
   } catch (error) {
     if (error instanceof UsageError || error instanceof InputError) return refuse(error.message)
     throw error
+  } finally {
+    // Read: no child, plugin or credential helper needs them in its environment.
+    control.forgetEnv?.(SECRET_VARIABLES)
   }
   if (line.help) {
     io.stdout(helpText())
@@ -64,7 +91,7 @@ export async function cliMain(argv: string[], io: CliIo, host: Host, adapters: A
   json = line.json
   const reporter = terminalReporter(json ? io.stderr : io.stdout, { verbose: line.verbose, now: host.now })
   // Mask first: nothing may print before every secret is registered.
-  for (const secret of secretsOf(line.read)) reporter.secret(secret)
+  for (const { value } of secretsOf(line.read)) reporter.secret(value)
 
   let inputs
   try {
@@ -73,13 +100,22 @@ export async function cliMain(argv: string[], io: CliIo, host: Host, adapters: A
     if (error instanceof InputError) return refuse(reporter.redact(error.message))
     throw error
   }
-  const outcome = await runDeploy(inputs, host, adapters, reporter)
+  const ended = await Promise.race([runDeploy(inputs, host, adapters, reporter), control.signalled ?? new Promise<never>(() => undefined)])
+  if (typeof ended === 'string') {
+    reporter.print(`Cancelled (${ended}): stopping the docker commands and removing this run's files. Swarm goes on with whatever reached it; nothing is rolled back.`)
+    await control.cleanUp?.()
+    reporter.output('status', 'cancelled')
+    const error = { kind: 'cancelled', message: `the run was cancelled (${ended}) before it had a verdict` }
+    if (json) io.stdout(jsonText(jsonResult(reporter.outputs, undefined, error, EXIT.cancelled), text => reporter.redact(text)) + '\n')
+    return EXIT.cancelled
+  }
+  const outcome = ended
   if (outcome.report) {
     reporter.print('')
     reporter.print(renderText(outcome.report).trimEnd())
   }
   if (outcome.stopped) reporter.print(`error: ${outcome.stopped.message}`)
   const code = exitCode(outcome)
-  if (json) io.stdout(reporter.redact(JSON.stringify(jsonResult(reporter.outputs, outcome, outcome.stopped, code))) + '\n')
+  if (json) io.stdout(jsonText(jsonResult(reporter.outputs, outcome, outcome.stopped, code), text => reporter.redact(text)) + '\n')
   return code
 }

@@ -27,7 +27,7 @@ export async function releasesMain(argv: string[], io: CliIo, host: Host, adapte
     return 0
   }
   const reporter = terminalReporter(io.stderr, { verbose: line.verbose, now: host.now })
-  for (const secret of secretsOf(line.read)) reporter.secret(secret)
+  for (const { value } of secretsOf(line.read)) reporter.secret(value)
   let target, stack
   try {
     stack = parseStackName('stack', line.read('stack'))

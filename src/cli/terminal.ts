@@ -3,7 +3,7 @@
 // progress while waiting. No workflow command is ever printed, and every
 // line is redacted first: outside a runner nothing would mask a secret.
 import type { Reporter } from '../ports.js'
-import { maskedParts, redact } from '../secrets.js'
+import { Redactor } from '../secrets.js'
 
 export interface TerminalReporter extends Reporter {
   outputs: Record<string, string>
@@ -14,11 +14,11 @@ export interface TerminalReporter extends Reporter {
 }
 
 export function terminalReporter(write: (text: string) => void, options: { verbose: boolean; now: () => number }): TerminalReporter {
-  const secrets: string[] = []
+  const redactor = new Redactor()
   const outputs: Record<string, string> = {}
   let depth = 0
   const partial: Record<'stdout' | 'stderr', string> = { stdout: '', stderr: '' }
-  const clean = (text: string): string => redact(text, secrets)
+  const clean = (text: string): string => redactor.redact(text)
   const emit = (text: string, prefix = ''): void => {
     const indent = '  '.repeat(depth)
     const lines = clean(text)
@@ -37,9 +37,7 @@ export function terminalReporter(write: (text: string) => void, options: { verbo
     outputs,
     redact: clean,
     print: text => emit(text),
-    secret(value) {
-      for (const part of maskedParts(value)) if (!secrets.includes(part)) secrets.push(part)
-    },
+    secret: value => redactor.add(value),
     async phase(title, fn) {
       emit(`▸ ${title}`)
       const started = options.now()

@@ -9,8 +9,9 @@ import { spawn } from 'node:child_process'
 import * as net from 'node:net'
 import { Duplex } from 'node:stream'
 import { NodeSSH } from 'node-ssh'
+import { childEnvironment } from '../docker-cli.js'
 import type { SshTarget } from '../inputs/inputs.js'
-import type { Reporter } from '../ports.js'
+import type { Leftovers, Reporter } from '../ports.js'
 import { checkHostKey, fingerprint, hostKeyAlgorithms, parseKnownHosts } from './known-hosts.js'
 
 export const DIAL_COMMAND = 'docker system dial-stdio'
@@ -27,7 +28,18 @@ export interface DockerTunnel {
   lastDialError(): string | undefined
   /** SSH connections opened so far (1 unless one dropped and was reopened). */
   sshConnections(): number
+  /** What went through the socket so far. */
+  traffic(): TunnelTraffic
   close(): Promise<void>
+}
+
+export interface TunnelTraffic {
+  /** Bytes from the engine to the runner, and from the runner to the engine. */
+  bytesRead: number
+  bytesWritten: number
+  /** Engine connections (SSH channels) open now, and the most open at once. */
+  channels: number
+  maxChannels: number
 }
 
 const CONNECT_TIMEOUT_MS = 20_000
@@ -36,6 +48,10 @@ const CHANNEL_TIMEOUT_MS = 20_000
 
 export interface TunnelOptions {
   channelTimeoutMs?: number
+  /** Without a host: the environment the local `docker system dial-stdio` children are started from (childEnvironment of it). */
+  env?: Readonly<Record<string, string | undefined>>
+  /** Where those children's process groups are recorded. */
+  leftovers?: Leftovers
 }
 
 type Log = Pick<Reporter, 'info' | 'warn' | 'debug'>
@@ -146,10 +162,12 @@ function sshDial(target: SshTarget, first: NodeSSH, log: Log, onError: (text: st
   }
 }
 
-function localDial(onError: (text: string) => void, children: Set<ChildProcess>): Dial {
+function localDial(onError: (text: string) => void, children: Set<ChildProcess>, options: TunnelOptions): Dial {
   return async () => {
     const [command, ...args] = DIAL_COMMAND.split(' ')
-    const child = spawn(command!, args, { stdio: ['pipe', 'pipe', 'pipe'] })
+    // Like every docker child: a minimal environment (the user's own DOCKER_CONFIG and context are kept), its own process group.
+    const child = spawn(command!, args, { stdio: ['pipe', 'pipe', 'pipe'], env: childEnvironment(options.env ?? process.env), detached: true })
+    if (child.pid !== undefined && options.leftovers) child.on('exit', options.leftovers.processGroup(child.pid))
     children.add(child)
     let stderr = ''
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')))
@@ -166,8 +184,9 @@ function localDial(onError: (text: string) => void, children: Set<ChildProcess>)
 }
 
 /** Serve `socketPath`, dialling the engine once per accepted connection. */
-async function serve(socketPath: string, dial: Dial, log: Log): Promise<{ close(): Promise<void> }> {
+async function serve(socketPath: string, dial: Dial, log: Log): Promise<{ close(): Promise<void>; traffic: TunnelTraffic }> {
   const open = new Set<net.Socket>()
+  const traffic: TunnelTraffic = { bytesRead: 0, bytesWritten: 0, channels: 0, maxChannels: 0 }
   const server = net.createServer(local => {
     open.add(local)
     local.on('close', () => open.delete(local))
@@ -178,6 +197,11 @@ async function serve(socketPath: string, dial: Dial, log: Log): Promise<{ close(
           remote.destroy()
           return
         }
+        traffic.channels += 1
+        traffic.maxChannels = Math.max(traffic.maxChannels, traffic.channels)
+        remote.once('close', () => (traffic.channels -= 1))
+        remote.on('data', (chunk: Buffer) => (traffic.bytesRead += chunk.length))
+        local.on('data', (chunk: Buffer) => (traffic.bytesWritten += chunk.length))
         local.pipe(remote)
         remote.pipe(local)
         const closeBoth = (): void => {
@@ -199,6 +223,7 @@ async function serve(socketPath: string, dial: Dial, log: Log): Promise<{ close(
     server.listen(socketPath, () => resolve())
   })
   return {
+    traffic,
     // Idle keep-alive connections would hold close() open forever.
     close: () =>
       new Promise<void>(resolve => {
@@ -222,13 +247,13 @@ export async function openTunnel(target: SshTarget | { kind: 'local' }, socketPa
     if (closed) ssh.dispose()
     else opened.push(ssh)
   }
-  const dial = target.kind === 'ssh' ? sshDial(target, opened[0]!, log, onError, onReconnect, options.channelTimeoutMs ?? CHANNEL_TIMEOUT_MS) : localDial(onError, children)
+  const dial = target.kind === 'ssh' ? sshDial(target, opened[0]!, log, onError, onReconnect, options.channelTimeoutMs ?? CHANNEL_TIMEOUT_MS) : localDial(onError, children, options)
   const release = (): void => {
     closed = true
     for (const ssh of opened) ssh.dispose()
     for (const child of children) child.kill()
   }
-  let server: { close(): Promise<void> }
+  let server: { close(): Promise<void>; traffic: TunnelTraffic }
   try {
     server = await serve(socketPath, dial, log)
   } catch (error) {
@@ -240,6 +265,7 @@ export async function openTunnel(target: SshTarget | { kind: 'local' }, socketPa
     description: target.kind === 'ssh' ? `${target.user}@${target.host}:${target.port}` : "the runner's Docker engine",
     lastDialError: () => lastError,
     sshConnections: () => opened.length,
+    traffic: () => ({ ...server.traffic }),
     close: async () => {
       await server.close()
       release()

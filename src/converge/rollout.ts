@@ -1,6 +1,6 @@
 // The rollout's settings, made once from the inputs. The watcher's options
 // and the judge's clock are built from this one object.
-import type { Baseline, Deployed } from './judge.js'
+import type { Baseline, Deployed } from './verdict.js'
 import type { WatchOptions } from './watch.js'
 
 // Three API calls a cycle: a verdict within ~0.3 s of Swarm's decisive moment.

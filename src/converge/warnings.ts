@@ -1,6 +1,6 @@
 // Compose settings that make Swarm's own verdict unreliable, found before
 // the wait: better a warning now than a "completed" that was not healthy.
-import { isJob, modeOf, monitorMs } from './judge.js'
+import { isJob, modeOf, monitorMs } from './spec.js'
 import type { ContainerSpec, Healthcheck, Service } from '../swarm/model.js'
 
 // Compared in ms; the API gives healthcheck durations in ns.

@@ -1,7 +1,8 @@
 // Poll the swarm until the judge gives a final verdict or the deadline
 // passes. Progress is printed when it changes, not on every poll.
-import type { Baseline, Deployed, ServiceVerdict, Verdict } from './judge.js'
-import { conclude, isDecided, judge, seenRunning } from './judge.js'
+import type { Baseline, Deployed, ServiceVerdict, Verdict } from './verdict.js'
+import { conclude, isDecided, judge } from './judge.js'
+import { seenRunning } from './tasks.js'
 import type { Snapshot } from '../swarm/model.js'
 import type { SwarmApi } from '../swarm/api.js'
 

@@ -38,8 +38,8 @@ export function deployEnvironment(plan: Pick<DeployPlan, 'variables'>, socketPat
 
 export async function stackDeploy(cli: DockerCli, plan: DeployPlan, socketPath: string, now: () => number): Promise<void> {
   await runOrThrow(cli, 'docker stack deploy', stackDeployArgs(plan), {
+    // The one child that gets the compose values.
     env: deployEnvironment(plan, socketPath),
-    cleanEnv: true,
     // A manager that stops answering must not hang the job until its own timeout.
     timeoutMs: Math.max(1_000, plan.deadline - now())
   })
@@ -66,6 +66,30 @@ export function composeVariableProblems(files: Array<{ path: string; text: strin
     files.flatMap(f => [...findVariables(f.text, f.path), ...findBareEnvironment(f.text, f.path)]),
     values
   )
+}
+
+/**
+ * Every variable the compose files read: references, bare environment names
+ * and the `environment:` sources of secrets and configs. Their values are
+ * what reaches the stack, so they are secret whatever gave them.
+ */
+export function referencedNames(files: Array<{ path: string; text: string }>): Set<string> {
+  const names = new Set<string>()
+  for (const { path: file, text } of files) {
+    for (const ref of [...findVariables(text, file), ...findBareEnvironment(text, file)]) if (ref.name !== '') names.add(ref.name)
+    const parsed = YAML.parseDocument(text)
+    if (parsed.errors.length > 0) continue
+    const doc = parsed.toJS() as Record<string, unknown> | null
+    for (const section of ['secrets', 'configs']) {
+      const entries = doc?.[section]
+      if (entries === null || typeof entries !== 'object') continue
+      for (const entry of Object.values(entries)) {
+        const source = (entry as { environment?: unknown } | null)?.environment
+        if (typeof source === 'string') names.add(source)
+      }
+    }
+  }
+  return names
 }
 
 // swarmkit's limit for service and network names (validateAnnotations).
@@ -121,7 +145,7 @@ export async function deployStack(
   plan: DeployPlan,
   compose: Array<{ path: string; text: string }>,
   socketPath: string,
-  host: { files: Host['files']; now: () => number; info: (line: string) => void }
+  host: { files: Host['files']; leftovers: Host['leftovers']; now: () => number; info: (line: string) => void; hide?: (text: string) => void }
 ): Promise<void> {
   const rendered = renderStackObjects(compose, {
     stack: plan.stack,
@@ -129,18 +153,26 @@ export async function deployStack(
     readSource: sourceReader(plan.composeFiles, host.files.read),
     secretKey: plan.secretKey
   })
+  // docker stack deploy prints `Creating secret <name>` for file sources: those names are hidden too.
+  for (const object of rendered.objects) if (object.kind === 'secret') host.hide?.(object.name)
   for (const object of rendered.objects) {
     const how = object.data ? await api.ensureObject(object.kind, object.name, object.data, plan.stack) : 'from file, by docker stack deploy'
-    host.info(`${object.kind} ${object.key} → ${object.name} (${how})`)
+    // A secret's versioned name is never logged: it is keyed, but it need not be shown to be used.
+    host.info(object.kind === 'secret' ? `secret ${object.key} (${how})` : `${object.kind} ${object.key} → ${object.name} (${how})`)
   }
   // The copies hold names and hashes, never values.
   const token = randomBytes(4).toString('hex')
   const copies = rendered.files.filter(f => f.text !== undefined).map(f => ({ path: renderedPath(f.path, token), text: f.text! }))
   const files = rendered.files.map(f => (f.text === undefined ? f.path : renderedPath(f.path, token)))
+  // Recorded before they exist, so a cancelled or killed run still removes them.
+  const releases = copies.map(copy => host.leftovers.path(path.resolve(copy.path)))
   try {
     for (const copy of copies) await host.files.write(copy.path, copy.text)
     await stackDeploy(cli, { ...plan, composeFiles: files }, socketPath, host.now)
   } finally {
-    for (const copy of copies) await host.files.remove(copy.path).catch(() => undefined)
+    for (const [i, copy] of copies.entries()) {
+      await host.files.remove(copy.path).catch(() => undefined)
+      releases[i]!()
+    }
   }
 }

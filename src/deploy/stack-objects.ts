@@ -32,7 +32,7 @@ export interface Rendered {
 }
 
 const MAX_NAME = 64
-const HASH_CHARS = 10
+export const HASH_CHARS = 10
 
 /**
  * The version part of a name. Secret names are public (logs, `docker secret

@@ -125,6 +125,58 @@ export function findBareEnvironment(text: string, file: string): VariableRef[] {
   return refs
 }
 
+/** A variable whose value ends up in a service's `environment:`, and the service. */
+export interface EnvironmentUse {
+  name: string
+  service: string
+  file: string
+  line: number
+}
+
+/**
+ * The variables whose values land in services' `environment:` entries:
+ * referenced in an entry's value (`DB_PASSWORD: ${DB_PASSWORD}`,
+ * `- DB=${DB_PASSWORD}`) or named bare (`- DB_PASSWORD`), which docker fills
+ * from its environment. Such values are in the service spec, the task
+ * records and every container's config, in plain text.
+ */
+export function findEnvironmentUses(text: string, file: string): EnvironmentUse[] {
+  const lines = new YAML.LineCounter()
+  const doc = YAML.parseDocument(text, { lineCounter: lines })
+  if (doc.errors.length > 0) return []
+  const uses: EnvironmentUse[] = []
+  const resolve = (node: unknown): unknown => (YAML.isAlias(node) ? node.resolve(doc) : node)
+  const services = resolve(doc.get('services', true))
+  if (!YAML.isMap(services)) return uses
+  for (const service of services.items) {
+    const name = String(YAML.isScalar(service.key) ? service.key.value : service.key)
+    const spec = resolve(service.value)
+    if (!YAML.isMap(spec)) continue
+    const use = (variable: string, node: YAML.Node | null | undefined): void =>
+      void uses.push({ name: variable, service: name, file, line: lines.linePos(node?.range?.[0] ?? 0).line })
+    const scan = (value: string, node: YAML.Node): void => {
+      for (const ref of findVariables(value, file)) if (ref.name !== '' && !ref.outer) use(ref.name, node)
+    }
+    const environment = resolve(spec.get('environment', true))
+    if (YAML.isSeq(environment)) {
+      for (const item of environment.items) {
+        const entry = resolve(item)
+        if (!YAML.isScalar(entry) || typeof entry.value !== 'string') continue
+        if (!entry.value.includes('=') && !entry.value.includes('$')) use(entry.value, entry)
+        else scan(entry.value, entry)
+      }
+    } else if (YAML.isMap(environment)) {
+      for (const pair of environment.items) {
+        const value = resolve(pair.value)
+        const key = pair.key
+        if ((value === null || (YAML.isScalar(value) && value.value === null)) && YAML.isScalar(key) && key.value !== '<<') use(String(key.value), key)
+        else if (YAML.isScalar(value) && typeof value.value === 'string') scan(value.value, value)
+      }
+    }
+  }
+  return uses
+}
+
 type Quote = '"' | "'" | undefined
 
 /** The line without its comment, and the quote still open at its end. */

@@ -6,6 +6,7 @@ import { parseRollback } from '../release/select.js'
 import {
   ENV_KEY,
   InputError,
+  normalizeRegistry,
   parseBoolean,
   parseDuration,
   parseHost,
@@ -17,6 +18,8 @@ import {
   parseTags,
   registryOf
 } from './parse.js'
+import type { BuildOptions } from './build-inputs.js'
+import { readBuildOptions } from './build-inputs.js'
 
 export interface SshTarget {
   kind: 'ssh'
@@ -34,7 +37,7 @@ export interface LocalTarget {
   kind: 'local'
 }
 
-export interface ImageBuild {
+export interface ImageBuild extends BuildOptions {
   repository: string
   tags: string[]
   context: string
@@ -215,17 +218,20 @@ function normalizeKey(key: string): string {
 function readImage(read: ReadInput, context: InputContext): ImageBuild | undefined {
   const rawRepository = read('image').trim()
   if (rawRepository === '') {
-    for (const name of ['tags', 'build-args']) {
+    for (const name of ['tags', 'build-args', 'cache', 'platforms']) {
       if (read(name).trim() !== '') throw new InputError(name, 'is set but image is empty: nothing is built without image')
     }
+    if (!parseBoolean('build', read('build'), true)) throw new InputError('build', 'is false but image is empty: give the image whose tag to deploy')
     return undefined
   }
   const repository = parseRepository('image', rawRepository)
+  const options = readBuildOptions(read, context.env)
   const contextDir = read('context').trim() || '.'
   const dockerfile = read('dockerfile').trim() || 'Dockerfile'
   const dockerfilePath = dockerfile.startsWith('/') ? dockerfile : `${contextDir}/${dockerfile}`
-  if (!context.isFile(dockerfilePath)) throw new InputError('dockerfile', `'${dockerfilePath}' does not exist or is not a file`)
+  if (options.build && !context.isFile(dockerfilePath)) throw new InputError('dockerfile', `'${dockerfilePath}' does not exist or is not a file`)
   return {
+    ...options,
     repository,
     tags: parseTags('tags', read('tags'), context.env.GITHUB_SHA),
     context: contextDir,
@@ -238,7 +244,7 @@ function readRegistry(read: ReadInput): Inputs['registry'] {
   const username = read('registry-username').trim()
   const password = read('registry-password')
   const repository = read('image').trim()
-  const registry = read('registry').trim() || (repository === '' ? '' : registryOf(repository))
+  const registry = normalizeRegistry(read('registry').trim()) || (repository === '' ? '' : registryOf(repository))
   if ((username === '') !== (password.trim() === '')) {
     throw new InputError(username === '' ? 'registry-username' : 'registry-password', 'registry-username and registry-password go together')
   }

@@ -39,6 +39,8 @@ export function parseLines(raw: string): string[] {
     .filter(line => line !== '' && !line.startsWith('#'))
 }
 
+// Control characters are what this pattern is for: tab is the one allowed.
+// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f]/
 
 export const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/
@@ -151,20 +153,23 @@ export function parsePort(input: string, raw: string): number {
 }
 
 // Docker's reference grammar for a repository (no tag, no digest). The first
-// component is a registry only if it looks like a host, as registryOf says.
+// component is a registry only if it looks like a host, as splitRepository says.
 const PATH = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/
-const DOMAIN = /^[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::[0-9]+)?$/
+// Docker also accepts upper case in a host name; this action does not, so
+// that one registry has one spelling in logins and credentials.
+const DOMAIN = /^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::[0-9]+)?$/
 const TAG = /^[\w][\w.-]{0,127}$/
 
 export function parseRepository(input: string, raw: string): string {
   const repo = raw.trim()
-  const registry = registryOf(repo)
-  const hasDomain = repo.startsWith(`${registry}/`)
-  const path = hasDomain ? repo.slice(registry.length + 1) : repo
-  if ((hasDomain && !DOMAIN.test(registry)) || !PATH.test(path) || repo.length > 255) {
+  const slash = repo.indexOf('/')
+  const first = slash < 0 ? '' : repo.slice(0, slash)
+  const path = hasDomain(repo) ? repo.slice(slash + 1) : repo
+  if ((hasDomain(repo) && !DOMAIN.test(first)) || !PATH.test(path) || repo.length > 255) {
+    const lowercase = repo !== repo.toLowerCase() && PATH.test(path.toLowerCase()) ? ': it must be lowercase' : ''
     throw new InputError(
       input,
-      `'${repo}' is not an image repository like docker.io/acme/api or registry.example.com:5000/team/api (lowercase, no tag or digest)`
+      `'${repo}' is not an image repository like docker.io/acme/api or registry.example.com:5000/team/api (lowercase, no tag or digest)${lowercase}`
     )
   }
   return repo
@@ -184,15 +189,41 @@ export function parseTags(input: string, raw: string, fallback: string | undefin
   return [...new Set(tags)]
 }
 
+export interface RepositoryName {
+  /** Where to log in and what to ask: `docker.io` for Docker Hub, whatever spelling the name used. */
+  registry: string
+  /** The repository as the registry's HTTP API names it (`library/nginx` for `nginx`). */
+  repository: string
+}
+
 /**
- * The registry a repository lives on: its first path component when that
- * looks like a host (has a dot or a port, or is localhost), else Docker Hub.
+ * Docker's split of an image name (distribution/reference): the first path
+ * component is a host when it has a dot or a port or is `localhost`; else the
+ * name is on Docker Hub, whose official images live under `library/`.
  */
+export function splitRepository(name: string): RepositoryName {
+  if (!hasDomain(name)) return { registry: 'docker.io', repository: name.includes('/') ? name : `library/${name}` }
+  const slash = name.indexOf('/')
+  const registry = normalizeRegistry(name.slice(0, slash))
+  const repository = name.slice(slash + 1)
+  return { registry, repository: registry === 'docker.io' && !repository.includes('/') ? `library/${repository}` : repository }
+}
+
+/** The registry a repository lives on: its host, or `docker.io`. */
 export function registryOf(repository: string): string {
-  const slash = repository.indexOf('/')
-  if (slash < 0) return 'docker.io'
-  const first = repository.slice(0, slash)
-  return first.includes('.') || first.includes(':') || first === 'localhost' ? first : 'docker.io'
+  return splitRepository(repository).registry
+}
+
+/** `index.docker.io` is Docker Hub's old name; the docker CLI keeps its login under Docker Hub's. */
+export function normalizeRegistry(registry: string): string {
+  return registry === 'index.docker.io' ? 'docker.io' : registry
+}
+
+function hasDomain(name: string): boolean {
+  const slash = name.indexOf('/')
+  if (slash < 0) return false
+  const first = name.slice(0, slash)
+  return first.includes('.') || first.includes(':') || first === 'localhost'
 }
 
 export interface EcrRegistry {

@@ -23,15 +23,27 @@ export const INPUTS: readonly InputSpec[] = [
   { name: 'stack', description: 'Stack name.', required: true },
   { name: 'compose-file', description: 'Compose file(s), newline-separated, merged in order like repeated `-c`.', default: 'docker-compose.yml', list: true },
   { name: 'image', description: 'Repository to build and push, e.g. `docker.io/acme/api`. Empty deploys the compose file as it is. The compose file can use `${IMAGE}`, set to the pushed image pinned by digest.' },
-  { name: 'tags', description: 'Tags to push, newline-separated. Default is the commit SHA.', list: true },
+  { name: 'tags', description: 'Tags to push, newline-separated. Default is the commit SHA. The first is the one deployed (by digest).', list: true },
+  {
+    name: 'build',
+    description:
+      'With false, nothing is built or pushed: the first tag, which must already be in the registry, is deployed pinned to the digest the registry reports for it (read with the registry-* credentials or an earlier login). A missing tag fails the run and nothing is deployed.',
+    default: 'true'
+  },
   { name: 'context', description: 'Build context.', default: '.' },
   { name: 'dockerfile', description: 'Dockerfile, relative to the context.', default: 'Dockerfile' },
   { name: 'build-args', description: 'Build arguments, multiline `KEY=VALUE`.', list: true },
+  {
+    name: 'cache',
+    description:
+      "BuildKit build cache, used when the runner's docker has buildx. Empty is `type=gha` where the runner exposes the Actions cache, else `type=registry,ref=<image>:buildcache,mode=max` (none on buildx's docker driver, which cannot export a cache); `false` turns it off; anything else, e.g. `type=registry,ref=ghcr.io/o/r:cache,mode=max`, is passed as `--cache-from` and `--cache-to`. Without buildx it is not used (one warning)."
+  },
+  { name: 'platforms', description: 'Platforms to build for with buildx, e.g. `linux/amd64,linux/arm64`. Without buildx on the runner this is an error.' },
   { name: 'registry', description: 'Registry to log in to. Default is the registry of image.' },
   { name: 'registry-username', description: 'Username for the registry.' },
   { name: 'registry-password', description: 'Password or token for the registry. For ECR without these, the AWS credentials of the job are used.', secret: true },
-  { name: 'env', description: 'Multiline `KEY=VALUE` for compose interpolation, e.g. `DB_PASSWORD=${{ secrets.DB_PASSWORD }}`, and for `secrets:` entries with `environment:` sources. Every value is masked. Only these values (and IMAGE, env-file, env-passthrough) reach the compose files; a referenced variable with no value and no default stops the deploy.', list: true, secret: true },
-  { name: 'env-file', description: 'A file of `KEY=VALUE` lines (read as data, never sourced) for compose interpolation; `env` overrides it. Every value is masked.' },
+  { name: 'env', description: 'Multiline `KEY=VALUE` for compose interpolation, e.g. `DB_PASSWORD=${{ secrets.DB_PASSWORD }}`, and for `secrets:` entries with `environment:` sources (use those for credentials, since a value in `environment:` is stored in plain text in the service spec). Values are masked and redacted by length (8 characters or more everywhere, 4 to 7 as whole words, shorter ones not at all, with a warning). Only these values (and IMAGE, env-file, env-passthrough) reach the compose files; a referenced variable with no value and no default stops the deploy.', list: true, secret: true },
+  { name: 'env-file', description: 'A file of `KEY=VALUE` lines (read as data, never sourced) for compose interpolation; `env` overrides it. Values are masked like those of `env`.' },
   { name: 'env-passthrough', description: 'Runner environment variables compose may also read. `true` for all, or names separated by commas or newlines. Default none.', default: 'false', list: true },
   { name: 'timeout', description: 'Deadline for the whole rollout, like `90s`, `5m` or `1h`.', default: '10m' },
   { name: 'prune', description: 'Remove services no longer in the compose files (`--prune`).', default: 'false' },
@@ -45,9 +57,9 @@ export const INPUTS: readonly InputSpec[] = [
 ]
 
 export const OUTPUTS: ReadonlyArray<{ name: string; description: string }> = [
-  { name: 'status', description: '`converged`, `failed`, `rolled-back`, `superseded` (someone else changed or removed a service during the rollout) or `timed-out`.' },
+  { name: 'status', description: '`converged`, `failed`, `rolled-back`, `superseded` (someone else changed or removed a service during the rollout), `timed-out`, or `cancelled` (the run got SIGINT or SIGTERM: it stopped its docker commands and removed its files; Swarm goes on with what reached it).' },
   { name: 'image', description: 'The deployed image, `repo:tag@sha256:…`.' },
-  { name: 'digest', description: 'The pushed image digest, `sha256:…`.' },
+  { name: 'digest', description: 'The deployed image digest, `sha256:…` (the one pushed, or with build false the one the registry reports for the tag).' },
   { name: 'release', description: 'The release live after the run (the newest converged one), as a number.' },
   { name: 'previous-release', description: 'The release that was live before the run.' },
   { name: 'services', description: 'JSON array: name, image, mode, running, desired, updateState, state (its verdict), message, change, nodes for each service of the stack.' }

@@ -7,9 +7,9 @@ import type { Release } from './record.js'
 import { loadReleases } from './store.js'
 
 export async function listReleases(target: SshTarget | LocalTarget, stack: string, host: Host, adapters: Adapters, reporter: Reporter): Promise<Release[]> {
-  const workdir = await createWorkdir(host.tempDir, host.env)
+  const workdir = await createWorkdir(host.tempDir, host.env, host.leftovers)
   try {
-    const tunnel = await adapters.openTunnel(target, workdir.dockerSocket, reporter)
+    const tunnel = await adapters.openTunnel(target, workdir.dockerSocket, reporter, host)
     const api = adapters.swarmApi(tunnel.socketPath)
     try {
       return await loadReleases(api, stack)

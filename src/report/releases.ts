@@ -1,6 +1,6 @@
 // The "Releases" table of the job summary: the last five releases of the
 // stack. Pure; a release record holds no env value.
-import type { StackStatus, Verdict } from '../converge/judge.js'
+import type { StackStatus, Verdict } from '../converge/verdict.js'
 import type { Release } from '../release/record.js'
 import { describeRelease, shortSha } from '../release/select.js'
 

@@ -3,7 +3,7 @@
 // child's environment, and service specs' env is never read into it).
 import type { Diagnosis } from '../converge/diagnose.js'
 import { describeFailure } from '../converge/diagnose.js'
-import type { StackStatus, Verdict } from '../converge/judge.js'
+import type { StackStatus, Verdict } from '../converge/verdict.js'
 import type { ReleaseRow } from './releases.js'
 import { renderFirstVerdict, renderReleases } from './releases.js'
 

@@ -14,6 +14,8 @@ export interface EngineInfo {
   serverVersion: string
   isManager: boolean
   swarmState: string
+  /** The swarm's cluster ID (GET /swarm's ID, also in /info on a manager); only managers know it. */
+  clusterId: string | undefined
 }
 
 export interface SwarmApi {
@@ -78,11 +80,16 @@ export function dockerodeApi(socketPath: string): SwarmApi {
   }
   return {
     async info() {
-      const info = (await counted(docker.info())) as { ServerVersion?: string; Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean } }
+      type Info = { ServerVersion?: string; Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean; Cluster?: { ID?: string } | null } }
+      const info = (await counted(docker.info())) as Info
+      const isManager = info.Swarm?.ControlAvailable === true
+      let clusterId = info.Swarm?.Cluster?.ID || undefined
+      if (isManager && clusterId === undefined) clusterId = ((await counted(docker.swarmInspect())) as { ID?: string }).ID || undefined
       return {
         serverVersion: info.ServerVersion ?? 'unknown',
-        isManager: info.Swarm?.ControlAvailable === true,
-        swarmState: info.Swarm?.LocalNodeState ?? 'unknown'
+        isManager,
+        swarmState: info.Swarm?.LocalNodeState ?? 'unknown',
+        clusterId
       }
     },
     async snapshot(stack, serviceIds) {

@@ -1,0 +1,105 @@
+// The Actions reporter: child output inside ::stop-commands:: windows, the
+// length policy for masks, and the word-bound secrets it redacts itself.
+import { afterEach, describe, expect, it, jest } from '@jest/globals'
+import { actionsReporter } from '../../src/action/reporter.js'
+
+let printed = ''
+afterEach(() => void jest.restoreAllMocks())
+
+function capture(): void {
+  printed = ''
+  jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    printed += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')
+    return true
+  })
+}
+
+/** Lines the runner would run as commands: those outside every stop-commands window. */
+function commandLines(text: string): string[] {
+  const commands: string[] = []
+  let token: string | undefined
+  for (const line of text.split('\n')) {
+    if (token !== undefined) {
+      if (line === `::${token}::`) token = undefined
+      continue
+    }
+    const start = /^::stop-commands::(.+)$/.exec(line)
+    if (start) token = start[1]
+    else if (line.startsWith('::')) commands.push(line)
+  }
+  return commands
+}
+
+describe('actionsReporter', () => {
+  it('prints child output between ::stop-commands:: and its token, so no line of it is a command', async () => {
+    capture()
+    const reporter = actionsReporter()
+    await reporter.phase('Build', async () => {
+      reporter.command(['docker', 'build', '.'])
+      reporter.stream(Buffer.from('Step 1/2 : RUN echo\n::set-output name=x::y\n::add-'), 'stdout')
+      reporter.stream(Buffer.from('mask::hunter\n::error::injected\n'), 'stderr')
+      reporter.stream(Buffer.from('partial line'), 'stdout')
+      reporter.info('Pushed image')
+    })
+    reporter.warn('ours')
+    const windows = [...printed.matchAll(/^::stop-commands::([0-9a-f]{32})$/gm)].map(m => m[1])
+    expect(windows).toHaveLength(1)
+    expect(printed).toContain(`::${windows[0]}::\nPushed image\n`)
+    expect(printed).toContain('partial line\n')
+    // Ours are commands; the child's are not.
+    expect(commandLines(printed)).toEqual(['::group::Build', '::endgroup::', '::warning::ours'])
+  })
+
+  it('closes the window before anything of its own, and opens a fresh one with a new token', () => {
+    capture()
+    const reporter = actionsReporter()
+    reporter.stream(Buffer.from('one\n'), 'stdout')
+    reporter.secret('a-long-enough-secret')
+    reporter.stream(Buffer.from('two\n'), 'stdout')
+    reporter.output('status', 'converged')
+    const tokens = [...printed.matchAll(/^::stop-commands::(\S+)$/gm)].map(m => m[1])
+    expect(tokens).toHaveLength(2)
+    expect(tokens[0]).not.toBe(tokens[1])
+    expect(commandLines(printed)).toEqual(['::add-mask::a-long-enough-secret', '::set-output name=status::converged'])
+  })
+
+  it('masks only values of 8 characters or more, and redacts shorter ones itself on word boundaries', () => {
+    capture()
+    const reporter = actionsReporter()
+    reporter.secret('a')
+    reporter.secret('prod')
+    reporter.secret('hunter2-password')
+    reporter.info('deploying prod to production; a, b')
+    reporter.stream(Buffer.from('db=pr'), 'stdout')
+    reporter.stream(Buffer.from('od done\n'), 'stdout')
+    expect(printed).not.toContain('::add-mask::a\n')
+    expect(printed).not.toContain('::add-mask::prod')
+    expect(printed).toContain('::add-mask::hunter2-password\n')
+    expect(printed).toContain('deploying *** to production; a, b')
+    expect(printed).toContain('db=*** done')
+    expect(reporter.redact('x hunter2-password prod')).toBe('x *** ***')
+  })
+})
+
+describe('run()', () => {
+  it('drops the secret INPUT_* variables from the environment once read, before anything can start a child', async () => {
+    capture()
+    const { run, SECRET_VARIABLES } = await import('../../src/main.js')
+    expect(SECRET_VARIABLES).toEqual(['INPUT_SSH-KEY', 'INPUT_REGISTRY-PASSWORD', 'INPUT_ENV', 'INPUT_GITHUB-TOKEN'])
+    const given = { 'INPUT_SSH-KEY': 'key-text', 'INPUT_REGISTRY-PASSWORD': 'registry-pw', INPUT_ENV: 'DB_PASSWORD=hunter2-db', INPUT_STACK: 'x;bad' }
+    Object.assign(process.env, given)
+    try {
+      await run()
+      // The bad stack stops it at the inputs; the secret variables are gone all the same.
+      expect(printed).toContain("::error::stack: 'x;bad' is not a valid stack name")
+      expect(process.env['INPUT_SSH-KEY']).toBeUndefined()
+      expect(process.env['INPUT_REGISTRY-PASSWORD']).toBeUndefined()
+      expect(process.env.INPUT_ENV).toBeUndefined()
+      expect(process.env.INPUT_STACK).toBe('x;bad')
+      expect(printed).toContain('::add-mask::hunter2-db')
+    } finally {
+      for (const name of Object.keys(given)) delete process.env[name]
+      process.exitCode = 0
+    }
+  })
+})
