@@ -35,6 +35,8 @@ export interface Stats {
   apiCalls: number
   apiCallsTotal: number
   sshConnections: number
+  /** The most SSH channels open at once (each a `dial-stdio` on the manager). */
+  maxChannels: number
   maxRssBytes: number
   /** Epoch ms: `docker stack deploy` returned, and the verdict was reached. */
   deployedAt: number
@@ -81,6 +83,7 @@ export async function runDeploy(inputs: Inputs, host: Host, adapters: Adapters, 
   const secrets = new Secrets(value => reporter.secret(value))
   // Mask first: nothing may print before every secret is registered.
   if (inputs.target.kind === 'ssh') secrets.add(inputs.target.privateKey)
+  if (inputs.target.kind === 'ssh' && inputs.target.passphrase !== undefined) secrets.add(inputs.target.passphrase)
   if (inputs.registry?.username !== undefined) secrets.add(inputs.registry.password)
   for (const value of inputs.env.values()) secrets.add(value)
   try {
@@ -225,6 +228,7 @@ async function waitForVerdict(
     apiCalls: waitCalls,
     apiCallsTotal: api.calls(),
     sshConnections: tunnel.sshConnections(),
+    maxChannels: tunnel.maxChannels?.() ?? 0,
     maxRssBytes: host.maxRssBytes(),
     verdictAt,
     deployedAt

@@ -17,7 +17,9 @@ export interface TestSshServer {
   close(): Promise<void>
 }
 
-export async function startSshServer(options: { hostKeyType: 'rsa' | 'ed25519'; serverHostKey?: string[] }): Promise<TestSshServer> {
+export async function startSshServer(options: { hostKeyType: 'rsa' | 'ed25519'; serverHostKey?: string[]; authorizedKey?: string }): Promise<TestSshServer> {
+  const authorized = options.authorizedKey === undefined ? undefined : utils.parseKey(options.authorizedKey)
+  if (authorized instanceof Error || Array.isArray(authorized)) throw new Error('authorizedKey: one public key')
   const hostKey = options.hostKeyType === 'rsa' ? utils.generateKeyPairSync('rsa', { bits: 2048 }) : utils.generateKeyPairSync('ed25519')
   const clientKey = utils.generateKeyPairSync('ed25519')
   const state: Omit<TestSshServer, 'target' | 'close'> = {
@@ -31,7 +33,13 @@ export async function startSshServer(options: { hostKeyType: 'rsa' | 'ed25519'; 
       state.connections.push(client)
       client.on('error', () => undefined)
       client.on('handshake', (negotiated: { serverHostKey: string }) => state.negotiated.push(negotiated.serverHostKey))
-      client.on('authentication', ctx => ctx.accept())
+      client.on('authentication', ctx => {
+        if (!authorized) return ctx.accept()
+        // As sshd checks a public key: the same key, and a valid signature when one is sent.
+        if (ctx.method !== 'publickey' || ctx.key.algo !== authorized.type || !ctx.key.data.equals(authorized.getPublicSSH())) return ctx.reject(['publickey'])
+        if (!ctx.signature) return ctx.accept()
+        return authorized.verify(ctx.blob!, ctx.signature, ctx.hashAlgo) === true ? ctx.accept() : ctx.reject(['publickey'])
+      })
       client.on('ready', () => {
         client.on('session', acceptSession => {
           const session: Session = acceptSession()
@@ -63,3 +71,17 @@ export async function startSshServer(options: { hostKeyType: 'rsa' | 'ed25519'; 
 
 /** A log for the tunnel and SSH code that prints nothing. */
 export const QUIET = { info: (): void => undefined, warn: (): void => undefined, debug: (): void => undefined }
+
+/** Answers one `dial-stdio` channel as the engine's `GET /info` would. */
+export function answerInfo(channel: ServerChannel, swarm: { ControlAvailable: boolean; LocalNodeState: string }): void {
+  const body = JSON.stringify({ ServerVersion: '20.10.24', Swarm: swarm })
+  channel.resume()
+  channel.write(`HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n${body}`)
+  channel.exit(0)
+  channel.end()
+}
+
+/** A manager engine behind the test server: /info on every `dial-stdio`. */
+export function actAsManager(server: TestSshServer): void {
+  server.onExec = accept => answerInfo(accept(), { ControlAvailable: true, LocalNodeState: 'active' })
+}

@@ -140,3 +140,21 @@ describe('getInputs', () => {
     expect(() => getInputs(read({ ...base, 'env-file': 'missing.env' }), context)).toThrow("env-file: 'missing.env' does not exist")
   })
 })
+
+describe('several managers and connect-timeout', () => {
+  it('reads host as several addresses, newline- or comma-separated, in order, with connect-timeout', () => {
+    const inputs = getInputs(read({ ...base, host: 'm1.example.com\n10.0.0.2:2222, m3.example.com', port: '2200', 'connect-timeout': '5s' }), context)
+    expect(inputs.target).toMatchObject({
+      host: 'm1.example.com',
+      port: 2200,
+      managers: [{ host: 'm1.example.com', port: 2200 }, { host: '10.0.0.2', port: 2222 }, { host: 'm3.example.com', port: 2200 }],
+      connectTimeoutMs: 5000
+    })
+    expect(getInputs(read(base), context).target).toMatchObject({ connectTimeoutMs: 10_000, managers: [{ host: '10.77.0.2', port: 22 }] })
+    expect(() => getInputs(read({ ...base, 'connect-timeout': '0s' }), context)).toThrow("connect-timeout: '0s' is not a duration like 90s, 5m or 1h")
+  })
+
+  it('masks ssh-key-passphrase', () => {
+    expect(secretsOf(read({ ...base, 'ssh-key-passphrase': 'the passphrase' }))).toContain('the passphrase')
+  })
+})

@@ -1,12 +1,11 @@
 // Every input is read here, once, into a typed object. Nothing deeper in the
 // code reads inputs or the runner's environment for configuration.
-import { utils as sshUtils } from 'ssh2'
 import {
   ENV_KEY,
   InputError,
   parseBoolean,
   parseDuration,
-  parseHost,
+  parseHosts,
   parseKeyValues,
   parseLines,
   parsePort,
@@ -15,6 +14,8 @@ import {
   parseTags,
   registryOf
 } from './parse.js'
+import type { HostPort } from './parse.js'
+import { readPrivateKey } from './ssh-key.js'
 
 export interface SshTarget {
   kind: 'ssh'
@@ -25,6 +26,12 @@ export interface SshTarget {
   /** known_hosts text; undefined only with insecureIgnoreHostKey. */
   knownHosts: string | undefined
   insecureIgnoreHostKey: boolean
+  /** Every manager to try, in order; `host` and `port` are the first. Absent: just that one. */
+  managers?: HostPort[]
+  /** Bound on reaching one manager (SSH, then its engine). */
+  connectTimeoutMs?: number
+  /** For an encrypted `privateKey`. */
+  passphrase?: string | undefined
 }
 
 /** No host: the Docker engine the runner's own docker CLI reaches (self-hosted runner on a manager). */
@@ -133,17 +140,16 @@ function readTarget(read: ReadInput): SshTarget | LocalTarget {
     return { kind: 'local' }
   }
   const defaultPort = parsePort('port', read('port') || '22')
-  const { host, port } = parseHost('host', rawHost, defaultPort)
+  const managers = parseHosts('host', rawHost, defaultPort)
+  const { host, port } = managers[0]!
+  const connectTimeoutMs = parseDuration('connect-timeout', read('connect-timeout') || '10s')
   const user = read('user').trim()
   if (user === '') throw new InputError('user', 'is required with host')
   if (!/^[a-zA-Z0-9_][a-zA-Z0-9_.-]*$/.test(user)) throw new InputError('user', `'${user}' is not a valid user name`)
 
-  const privateKey = read('ssh-key')
-  if (privateKey.trim() === '') throw new InputError('ssh-key', 'is required with host')
-  const parsed = sshUtils.parseKey(normalizeKey(privateKey))
-  if (parsed instanceof Error) {
-    throw new InputError('ssh-key', `is not a private key this action can read (OpenSSH or PEM, without passphrase): ${parsed.message}`)
-  }
+  const rawKey = read('ssh-key')
+  if (rawKey.trim() === '') throw new InputError('ssh-key', 'is required with host')
+  const { privateKey, passphrase } = readPrivateKey(rawKey, read('ssh-key-passphrase'))
 
   const insecureIgnoreHostKey = parseBoolean('insecure-ignore-host-key', read('insecure-ignore-host-key'), false)
   const knownHosts = read('known-hosts').trim()
@@ -158,15 +164,13 @@ function readTarget(read: ReadInput): SshTarget | LocalTarget {
     host,
     port,
     user,
-    privateKey: normalizeKey(privateKey),
+    privateKey,
     knownHosts: knownHosts === '' ? undefined : knownHosts,
-    insecureIgnoreHostKey
+    insecureIgnoreHostKey,
+    managers,
+    connectTimeoutMs,
+    passphrase
   }
-}
-
-/** Secrets pasted into the GitHub UI often lose the final newline or gain CRLF. */
-function normalizeKey(key: string): string {
-  return key.replace(/\r\n/g, '\n').trim() + '\n'
 }
 
 function readImage(read: ReadInput, context: InputContext): ImageBuild | undefined {
