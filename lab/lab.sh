@@ -4,6 +4,7 @@
 # each node in its own network namespace. See lab/README.md.
 #
 #   bash lab/lab.sh up|down|status|env|worker-stop|worker-start|sshd-restart|sshd-drop
+#   bash lab/lab.sh extra-sshd up|down
 #
 # Must run as root. All traffic stays on the bridge swl0 (10.77.0.0/24): the
 # namespaces get no default route, so nothing in the lab can reach any other
@@ -517,6 +518,7 @@ umount_below() { # DIR
 cmd_down() {
   [[ $EUID == 0 ]] || die "must run as root"
   log "down: stopping sshd, dockerd (${NODES[*]}), registry"
+  extras_down
   stop_pidfile "$(pidfile sshd)" sshd 10
   local n pids=()
   # Kill the containers first: swarm tasks carry their own 10s stop grace
@@ -598,6 +600,103 @@ cmd_sshd_drop() {
   log "dropped $n sshd session process(es); listener $listener still running"
 }
 
+# ---------------------------------------------------------------- extra sshds
+# Added on demand by the tests that need them (`lab.sh extra-sshd up|down`),
+# so `up` and `status` do not look for them: a running lab is not rebuilt for
+# them. Each records its pid like the rest; `down` stops them too.
+EXTRA_DIR=$RUN_DIR/extra
+EXTRA_PORT=2201
+
+# stop_sshd_tree PIDFILE: the listener and every sshd below it (its sessions),
+# found through /proc, never by name; clients see their connections drop.
+stop_sshd_tree() {
+  local f=$1 listener pid pids=()
+  pid_alive "$f" sshd || { rm -f "$f"; return 0; }
+  listener=$(<"$f")
+  mapfile -t pids < <(descendants "$listener")
+  stop_pid "$listener" sshd 10
+  for pid in "${pids[@]}"; do
+    [[ -r /proc/$pid/cmdline ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- sshd || continue
+    stop_pid "$pid" sshd 10
+  done
+  rm -f "$f"
+}
+
+# A second listener on the manager, port 2201, with OpenSSH's default
+# MaxSessions 10 and the manager's host keys. It also accepts an RSA key in
+# PEM format encrypted with a random passphrase (extra/id_rsa_pem and
+# extra/id_rsa_pem.passphrase). extra/extra.json says where everything is.
+cmd_extra_sshd_up() {
+  [[ -s $LAB_JSON ]] || die "no lab: run lab.sh up first"
+  mkdir -p "$EXTRA_DIR"
+  chmod 700 "$EXTRA_DIR"
+  local key=$EXTRA_DIR/id_rsa_pem pw_file=$EXTRA_DIR/id_rsa_pem.passphrase
+  if [[ ! -s $key ]]; then
+    (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$pw_file")
+    # ssh-keygen takes the new passphrase only as an argument; this root-only
+    # lab key is thrown away with the lab.
+    ssh-keygen -q -t rsa -b 2048 -m PEM -C swarm-lab-pem -N "$(<"$pw_file")" -f "$key"
+  fi
+  cat "$SSH_DIR/authorized_keys" "$key.pub" >"$EXTRA_DIR/authorized_keys"
+  chmod 600 "$EXTRA_DIR/authorized_keys"
+  cat >"$EXTRA_DIR/sshd_config" <<END_CONFIG
+# swarm-lab: a second sshd on the manager (lab.sh extra-sshd)
+ListenAddress $MGR_IP
+Port $EXTRA_PORT
+HostKey $SSH_DIR/ssh_host_ed25519_key
+HostKey $SSH_DIR/ssh_host_ecdsa_key
+HostKey $SSH_DIR/ssh_host_rsa_key
+PidFile $EXTRA_DIR/sshd.pid
+AuthorizedKeysFile $EXTRA_DIR/authorized_keys
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes yes
+X11Forwarding no
+PrintMotd no
+# OpenSSH's default, unlike the lab's main sshd
+MaxSessions 10
+SetEnv DOCKER_HOST=unix://$(sock mgr)
+END_CONFIG
+  node -e '
+    const fs = require("fs");
+    const [file, host, port, key, pw, known] = process.argv.slice(1);
+    const lines = fs.readFileSync(known, "utf8").trim().split("\n");
+    const knownHosts = lines.map(l => `[${host}]:${port} ` + l.split(" ").slice(1).join(" ")).join("\n") + "\n";
+    fs.writeFileSync(file, JSON.stringify({ host, port: Number(port), knownHosts, keyFile: key, passphraseFile: pw }, null, 2) + "\n", { mode: 0o600 });
+  ' "$EXTRA_DIR/extra.json" "$MGR_IP" "$EXTRA_PORT" "$key" "$pw_file" "$SSH_DIR/known_hosts"
+  if pid_alive "$EXTRA_DIR/sshd.pid" sshd && (exec 3<>"/dev/tcp/$MGR_IP/$EXTRA_PORT") 2>/dev/null; then
+    log "extra sshd already up on $MGR_IP:$EXTRA_PORT"
+    return 0
+  fi
+  local dpid i
+  dpid=$(<"$(pidfile mgr)")
+  /usr/sbin/sshd -t -f "$EXTRA_DIR/sshd_config"
+  nsenter --net="/var/run/netns/$(ns mgr)" --uts="/proc/$dpid/ns/uts" \
+    /usr/sbin/sshd -f "$EXTRA_DIR/sshd_config" -E "$LOG_DIR/extra-sshd.log" </dev/null
+  for ((i = 0; i < 50; i++)); do
+    if pid_alive "$EXTRA_DIR/sshd.pid" sshd && (exec 3<>"/dev/tcp/$MGR_IP/$EXTRA_PORT") 2>/dev/null; then
+      log "extra sshd up on $MGR_IP:$EXTRA_PORT (MaxSessions 10)"
+      return 0
+    fi
+    sleep 0.1
+  done
+  tail -20 "$LOG_DIR/extra-sshd.log" >&2
+  die "extra sshd did not come up on $MGR_IP:$EXTRA_PORT"
+}
+
+cmd_extra_sshd_down() {
+  stop_sshd_tree "$EXTRA_DIR/sshd.pid"
+  log "extra sshd on $MGR_IP:$EXTRA_PORT stopped, with its sessions"
+}
+
+extras_down() {
+  [[ -d $EXTRA_DIR ]] || return 0
+  stop_sshd_tree "$EXTRA_DIR/sshd.pid"
+}
+
 main() {
   local cmd=${1:-}
   case $cmd in
@@ -609,7 +708,13 @@ main() {
     worker-start) cmd_worker_start ;;
     sshd-restart) cmd_sshd_restart ;;
     sshd-drop) cmd_sshd_drop ;;
-    *) echo "usage: $0 up|down|status|env|worker-stop|worker-start|sshd-restart|sshd-drop" >&2; exit 2 ;;
+    extra-sshd)
+      case ${2:-} in
+        up) cmd_extra_sshd_up ;;
+        down) cmd_extra_sshd_down ;;
+        *) echo "usage: $0 extra-sshd up|down" >&2; exit 2 ;;
+      esac ;;
+    *) echo "usage: $0 up|down|status|env|worker-stop|worker-start|sshd-restart|sshd-drop|extra-sshd up|down" >&2; exit 2 ;;
   esac
 }
 
