@@ -84,6 +84,7 @@ export async function runDeploy(inputs: Inputs, host: Host, adapters: Adapters, 
   // Mask first: nothing may print before every secret is registered.
   if (inputs.target.kind === 'ssh') secrets.add(inputs.target.privateKey)
   if (inputs.target.kind === 'ssh' && inputs.target.passphrase !== undefined) secrets.add(inputs.target.passphrase)
+  if (inputs.target.kind === 'ssh' && inputs.target.jump) secrets.add(inputs.target.jump.privateKey)
   if (inputs.registry?.username !== undefined) secrets.add(inputs.registry.password)
   for (const value of inputs.env.values()) secrets.add(value)
   try {

@@ -5,11 +5,11 @@
 import type { Snapshot } from './swarm/model.js'
 
 /** Inputs whose values are secret. A command line must never carry them (the CLI refuses them as flags). */
-export const SECRET_INPUTS = ['ssh-key', 'registry-password', 'env', 'ssh-key-passphrase'] as const
+export const SECRET_INPUTS = ['ssh-key', 'registry-password', 'env', 'ssh-key-passphrase', 'jump-ssh-key'] as const
 
 /** Values that must be masked before anything is printed, from the raw inputs. */
 export function secretsOf(read: (name: string) => string): string[] {
-  const values = [read('ssh-key'), read('registry-password'), read('ssh-key-passphrase')]
+  const values = [read('ssh-key'), read('registry-password'), read('ssh-key-passphrase'), read('jump-ssh-key')]
   // Parsing can fail later; mask every `=`-value it might hold regardless.
   for (const line of read('env').split(/\r?\n/)) {
     const eq = line.indexOf('=')

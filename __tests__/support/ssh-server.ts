@@ -2,6 +2,7 @@
 // side: host key negotiation and channel handling. Accepts any client key.
 import type { Connection, ServerChannel, Session } from 'ssh2'
 import ssh2 from 'ssh2'
+import * as net from 'node:net'
 import type { AddressInfo } from 'node:net'
 import type { SshTarget } from '../../src/inputs/inputs.js'
 
@@ -13,6 +14,8 @@ export interface TestSshServer {
   onExec: (accept: () => ServerChannel, command: string) => void
   /** Host key algorithms clients negotiated, in connection order. */
   negotiated: string[]
+  /** `host:port` of each port forwarding asked for. */
+  forwarded: string[]
   connections: Connection[]
   close(): Promise<void>
 }
@@ -25,6 +28,7 @@ export async function startSshServer(options: { hostKeyType: 'rsa' | 'ed25519'; 
   const state: Omit<TestSshServer, 'target' | 'close'> = {
     onExec: accept => void accept(),
     negotiated: [],
+    forwarded: [],
     connections: []
   }
   const server = new Server(
@@ -41,6 +45,17 @@ export async function startSshServer(options: { hostKeyType: 'rsa' | 'ed25519'; 
         return authorized.verify(ctx.blob!, ctx.signature, ctx.hashAlgo) === true ? ctx.accept() : ctx.reject(['publickey'])
       })
       client.on('ready', () => {
+        // Port forwarding (what a bastion does for `ssh -J`), recorded.
+        client.on('tcpip', (accept, _reject, info) => {
+          state.forwarded.push(`${info.destIP}:${info.destPort}`)
+          const upstream = net.connect(info.destPort, info.destIP, () => {
+            const channel = accept()
+            channel.pipe(upstream).pipe(channel)
+            channel.on('close', () => upstream.destroy())
+            upstream.on('close', () => channel.close())
+          })
+          upstream.on('error', () => undefined)
+        })
         client.on('session', acceptSession => {
           const session: Session = acceptSession()
           session.on('exec', (accept, _reject, info) => state.onExec(() => accept(), info.command))

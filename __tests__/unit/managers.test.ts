@@ -232,3 +232,33 @@ describe('channels on the one connection', () => {
     expect(opened.maxChannels?.()).toBe(8)
   })
 })
+
+describe('through a jump host', () => {
+  async function bastion(): Promise<TestSshServer> {
+    const server = await startSshServer({ hostKeyType: 'ed25519' })
+    cleanups.push(() => server.close())
+    return server
+  }
+
+  it('reaches the manager by port forwarding on the jump host, both host keys pinned', async () => {
+    const jump = await bastion()
+    const target = await manager()
+    const log = recorder()
+    const opened = await tunnel({ ...target.target, jump: { host: '127.0.0.1', port: jump.target.port, user: 'hop', privateKey: jump.target.privateKey, passphrase: undefined, knownHosts: jump.target.knownHosts } }, log)
+    expect(jump.forwarded).toEqual([`127.0.0.1:${target.target.port}`])
+    expect(opened.description).toBe(`test@127.0.0.1:${target.target.port}`)
+    expect(log.lines).toContain(`Through jump host hop@127.0.0.1:${jump.target.port} to 127.0.0.1:${target.target.port}`)
+  })
+
+  it('refuses a jump host whose key does not match before reaching the manager', async () => {
+    const jump = await bastion()
+    const other = await bastion()
+    const target = await manager()
+    const wrong = other.target.knownHosts!.replace(String(other.target.port), String(jump.target.port))
+    await expect(tunnel({ ...target.target, jump: { host: '127.0.0.1', port: jump.target.port, user: 'hop', privateKey: jump.target.privateKey, passphrase: undefined, knownHosts: wrong } })).rejects.toThrow(
+      new RegExp(`^ssh: jump host hop@127\\.0\\.0\\.1:${jump.target.port}: the host key of \\[127\\.0\\.0\\.1\\]:${jump.target.port} \\(SHA256:\\S+\\) does not match jump-known-hosts: refusing to connect`)
+    )
+    expect(jump.forwarded).toEqual([])
+    expect(target.connections).toHaveLength(0)
+  })
+})

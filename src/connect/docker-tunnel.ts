@@ -71,6 +71,8 @@ export async function openSsh(target: SshTarget, log: Log): Promise<NodeSSH> {
     throw new SshConnectError(reason, reason)
   }
   const timeoutMs = target.connectTimeoutMs ?? CONNECT_TIMEOUT_MS
+  const started = Date.now()
+  const through = target.jump ? await openJump(target, log, timeoutMs) : undefined
   let refusal: string | undefined
   let seen: string | undefined
   const ssh = new NodeSSH()
@@ -78,10 +80,11 @@ export async function openSsh(target: SshTarget, log: Log): Promise<NodeSSH> {
     await ssh.connect({
       host: target.host,
       port: target.port,
+      ...(through ? { sock: through.sock as never } : {}),
       username: target.user,
       privateKey: target.privateKey,
       ...(target.passphrase === undefined ? {} : { passphrase: target.passphrase }),
-      readyTimeout: timeoutMs,
+      readyTimeout: Math.max(1000, timeoutMs - (Date.now() - started)),
       keepaliveInterval: 10_000,
       keepaliveCountMax: 3,
       ...(algorithms ? { algorithms: { serverHostKey: algorithms as never } } : {}),
@@ -95,6 +98,7 @@ export async function openSsh(target: SshTarget, log: Log): Promise<NodeSSH> {
     })
   } catch (error) {
     ssh.dispose()
+    through?.jump.dispose()
     if (refusal) throw new SshConnectError(refusal, `ssh: ${refusal}. Nothing was deployed.`)
     const reason = connectReason(error as Error, target.user, timeoutMs)
     throw new SshConnectError(reason, `ssh: cannot connect to ${where(target)}: ${reason}`)
@@ -103,12 +107,59 @@ export async function openSsh(target: SshTarget, log: Log): Promise<NodeSSH> {
   // dropped connection (write EPIPE, ECONNRESET) would crash the action
   // instead of closing; closed, the next dial reconnects.
   ssh.connection?.on('error', error => log.info(`SSH connection to ${target.host}: ${error.message}`))
+  // The jump connection lives exactly as long as the one it carries.
+  if (through) ssh.connection?.once('close', () => through.jump.dispose())
   if (entries === undefined) {
     log.warn(`insecure-ignore-host-key is true: the host key of ${target.host} (${seen}) was NOT verified. Anyone on the network path could impersonate the manager and receive your secrets. Set known-hosts.`)
   } else {
     log.info(`Host key ${seen} of ${target.host} matches known-hosts`)
   }
   return ssh
+}
+
+/**
+ * SSH to the jump host, verified against jump-known-hosts, then a forwarded
+ * TCP stream from it to the manager (ssh2's forwardOut, what `ssh -J` does):
+ * no ssh binary or config on the runner is used.
+ */
+async function openJump(target: SshTarget, log: Log, timeoutMs: number): Promise<{ jump: NodeSSH; sock: Duplex }> {
+  const j = target.jump!
+  const hop: SshTarget = {
+    kind: 'ssh',
+    host: j.host,
+    port: j.port,
+    user: j.user,
+    privateKey: j.privateKey,
+    passphrase: j.passphrase,
+    knownHosts: j.knownHosts,
+    insecureIgnoreHostKey: target.insecureIgnoreHostKey,
+    connectTimeoutMs: timeoutMs
+  }
+  const hopName = `jump host ${where(hop)}`
+  let jump: NodeSSH
+  try {
+    jump = await openSsh(hop, log)
+  } catch (error) {
+    const reason = (error instanceof SshConnectError ? error.reason : (error as Error).message).replace(/ known-hosts\b/, ' jump-known-hosts')
+    throw new SshConnectError(`${hopName}: ${reason}`, `ssh: ${hopName}: ${reason}. Nothing was deployed.`)
+  }
+  const client = jump.connection!
+  try {
+    const sock = await new Promise<Duplex>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`did not connect within ${timeoutMs / 1000}s`)), timeoutMs)
+      client.forwardOut('127.0.0.1', 0, target.host, target.port, (error, stream) => {
+        clearTimeout(timer)
+        if (error) reject(error)
+        else resolve(stream)
+      })
+    })
+    log.info(`Through ${hopName} to ${target.host}:${target.port}`)
+    return { jump, sock }
+  } catch (error) {
+    jump.dispose()
+    const reason = `${hopName} could not open a connection to ${target.host}:${target.port}: ${(error as Error).message}`
+    throw new SshConnectError(reason, `ssh: ${reason}`)
+  }
 }
 
 /**

@@ -15,6 +15,7 @@ import {
   registryOf
 } from './parse.js'
 import type { HostPort } from './parse.js'
+import { readJumpHost } from './jump-host.js'
 import { readPrivateKey } from './ssh-key.js'
 
 export interface SshTarget {
@@ -32,6 +33,19 @@ export interface SshTarget {
   connectTimeoutMs?: number
   /** For an encrypted `privateKey`. */
   passphrase?: string | undefined
+  /** Reach the managers through this SSH server (`jump-host`). */
+  jump?: JumpHost | undefined
+}
+
+/** A bastion the manager connections go through, by SSH port forwarding. */
+export interface JumpHost {
+  host: string
+  port: number
+  user: string
+  privateKey: string
+  passphrase: string | undefined
+  /** known_hosts text for the jump host; undefined only with insecureIgnoreHostKey. */
+  knownHosts: string | undefined
 }
 
 /** No host: the Docker engine the runner's own docker CLI reaches (self-hosted runner on a manager). */
@@ -134,7 +148,7 @@ function readPassthrough(read: ReadInput): 'all' | string[] {
 function readTarget(read: ReadInput): SshTarget | LocalTarget {
   const rawHost = read('host').trim()
   if (rawHost === '') {
-    for (const name of ['user', 'ssh-key', 'known-hosts']) {
+    for (const name of ['user', 'ssh-key', 'known-hosts', 'jump-host']) {
       if (read(name).trim() !== '') throw new InputError(name, 'is set but host is empty: give host, or remove it to deploy to the local engine')
     }
     return { kind: 'local' }
@@ -159,6 +173,7 @@ function readTarget(read: ReadInput): SshTarget | LocalTarget {
       "is required with host: give the manager's known_hosts line(s) (ssh-keyscan -p PORT HOST), or set insecure-ignore-host-key: true"
     )
   }
+  const jump = readJumpHost(read, { user, rawKey, passphraseInput: read('ssh-key-passphrase'), insecureIgnoreHostKey })
   return {
     kind: 'ssh',
     host,
@@ -169,7 +184,8 @@ function readTarget(read: ReadInput): SshTarget | LocalTarget {
     insecureIgnoreHostKey,
     managers,
     connectTimeoutMs,
-    passphrase
+    passphrase,
+    ...(jump ? { jump } : {})
   }
 }
 
