@@ -5,6 +5,7 @@
 #
 #   bash lab/lab.sh up|down|status|env|worker-stop|worker-start|sshd-restart|sshd-drop
 #   bash lab/lab.sh extra-sshd up|down
+#   bash lab/lab.sh bastion up|down
 #
 # Must run as root. All traffic stays on the bridge swl0 (10.77.0.0/24): the
 # namespaces get no default route, so nothing in the lab can reach any other
@@ -693,8 +694,118 @@ cmd_extra_sshd_down() {
 }
 
 extras_down() {
-  [[ -d $EXTRA_DIR ]] || return 0
-  stop_sshd_tree "$EXTRA_DIR/sshd.pid"
+  [[ -d $EXTRA_DIR ]] && stop_sshd_tree "$EXTRA_DIR/sshd.pid"
+  if [[ -d $BASTION_DIR || -e /var/run/netns/swl-bst ]]; then cmd_bastion_down; fi
+  return 0
+}
+
+# A bastion in its own namespace, swl-bst 10.77.0.5 (sshd on :22, its own
+# host key, the lab's client key, TCP forwarding allowed), and one more sshd
+# on the manager, 10.77.0.2:2202, that answers only the bastion's address
+# (an iptables rule in swl-mgr resets every other source).
+# bastion/bastion.json says where everything is.
+BASTION_DIR=$RUN_DIR/bastion
+BASTION_IP=$SUBNET_PREFIX.5
+BASTION_MGR_PORT=2202
+
+bastion_rule() { # -C|-I|-D: the manager-side filter for port 2202
+  nsenter --net="/var/run/netns/$(ns mgr)" iptables "$1" INPUT -p tcp --dport "$BASTION_MGR_PORT" ! -s "$BASTION_IP" \
+    -j REJECT --reject-with tcp-reset
+}
+
+bastion_sshd_config() { # FILE LISTEN PORT PIDFILE
+  cat >"$1" <<END_CONFIG
+# swarm-lab (lab.sh bastion)
+ListenAddress $2
+Port $3
+HostKey $BASTION_DIR/ssh_host_ed25519_key
+PidFile $4
+AuthorizedKeysFile $SSH_DIR/authorized_keys
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes yes
+X11Forwarding no
+PrintMotd no
+AllowTcpForwarding yes
+SetEnv DOCKER_HOST=unix://$(sock mgr)
+END_CONFIG
+}
+
+# wait_listening PIDFILE IP PORT LOG
+wait_listening() {
+  local i
+  for ((i = 0; i < 50; i++)); do
+    pid_alive "$1" sshd && (exec 3<>"/dev/tcp/$2/$3") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  tail -20 "$4" >&2
+  die "sshd did not come up on $2:$3"
+}
+
+cmd_bastion_up() {
+  [[ -s $LAB_JSON ]] || die "no lab: run lab.sh up first"
+  mkdir -p "$BASTION_DIR" /run/sshd
+  chmod 700 "$BASTION_DIR"
+  [[ -f $BASTION_DIR/ssh_host_ed25519_key ]] || ssh-keygen -q -t ed25519 -N '' -C swl-bst -f "$BASTION_DIR/ssh_host_ed25519_key"
+  if ! ip netns list | grep -qw swl-bst; then
+    ip netns add swl-bst
+    ip link add swlh-bst type veth peer name swln-bst
+    ip link set swlh-bst master "$BRIDGE" up
+    ip link set swln-bst netns swl-bst
+    nsenter --net=/var/run/netns/swl-bst sh -ec "
+      ip link set lo up
+      ip link set swln-bst name eth0
+      ip addr add $BASTION_IP/24 dev eth0
+      ip link set eth0 up"
+  fi
+  bastion_rule -C 2>/dev/null || bastion_rule -I
+  # The manager's host keys for the manager-side listener.
+  local key
+  bastion_sshd_config "$BASTION_DIR/bastion_sshd_config" "$BASTION_IP" 22 "$BASTION_DIR/sshd.pid"
+  bastion_sshd_config "$BASTION_DIR/mgr_sshd_config" "$MGR_IP" "$BASTION_MGR_PORT" "$BASTION_DIR/mgr-sshd.pid"
+  sed -i "s|^HostKey .*|HostKey $SSH_DIR/ssh_host_ed25519_key|" "$BASTION_DIR/mgr_sshd_config"
+  if ! pid_alive "$BASTION_DIR/sshd.pid" sshd; then
+    /usr/sbin/sshd -t -f "$BASTION_DIR/bastion_sshd_config"
+    nsenter --net=/var/run/netns/swl-bst /usr/sbin/sshd -f "$BASTION_DIR/bastion_sshd_config" -E "$LOG_DIR/bastion-sshd.log" </dev/null
+  fi
+  if ! pid_alive "$BASTION_DIR/mgr-sshd.pid" sshd; then
+    local dpid
+    dpid=$(<"$(pidfile mgr)")
+    /usr/sbin/sshd -t -f "$BASTION_DIR/mgr_sshd_config"
+    nsenter --net="/var/run/netns/$(ns mgr)" --uts="/proc/$dpid/ns/uts" \
+      /usr/sbin/sshd -f "$BASTION_DIR/mgr_sshd_config" -E "$LOG_DIR/bastion-mgr-sshd.log" </dev/null
+  fi
+  wait_listening "$BASTION_DIR/sshd.pid" "$BASTION_IP" 22 "$LOG_DIR/bastion-sshd.log"
+  # From here (10.77.0.1) the manager-side listener resets: check from the bastion instead.
+  local i
+  for ((i = 0; i < 50; i++)); do
+    pid_alive "$BASTION_DIR/mgr-sshd.pid" sshd &&
+      nsenter --net=/var/run/netns/swl-bst bash -c "exec 3<>/dev/tcp/$MGR_IP/$BASTION_MGR_PORT" 2>/dev/null && break
+    sleep 0.1
+  done
+  ((i < 50)) || { tail -20 "$LOG_DIR/bastion-mgr-sshd.log" >&2; die "manager sshd did not come up on $MGR_IP:$BASTION_MGR_PORT"; }
+  key=$(cut -d' ' -f1,2 "$BASTION_DIR/ssh_host_ed25519_key.pub")
+  node -e '
+    const fs = require("fs");
+    const [file, host, key, mgrHost, mgrPort, mgrKey] = process.argv.slice(1);
+    const j = { host, port: 22, knownHosts: `${host} ${key}\n`, managerHost: mgrHost, managerPort: Number(mgrPort), managerKnownHosts: `[${mgrHost}]:${mgrPort} ${mgrKey}\n` };
+    fs.writeFileSync(file, JSON.stringify(j, null, 2) + "\n", { mode: 0o600 });
+  ' "$BASTION_DIR/bastion.json" "$BASTION_IP" "$key" "$MGR_IP" "$BASTION_MGR_PORT" "$(cut -d' ' -f1,2 "$SSH_DIR/ssh_host_ed25519_key.pub")"
+  log "bastion up: sshd $BASTION_IP:22; manager sshd $MGR_IP:$BASTION_MGR_PORT answers only $BASTION_IP"
+}
+
+cmd_bastion_down() {
+  stop_sshd_tree "$BASTION_DIR/sshd.pid"
+  stop_sshd_tree "$BASTION_DIR/mgr-sshd.pid"
+  if [[ -e /var/run/netns/$(ns mgr) ]]; then
+    while bastion_rule -D 2>/dev/null; do :; done
+  fi
+  ip netns del swl-bst 2>/dev/null || true
+  ip link del swlh-bst 2>/dev/null || true
+  log "bastion down"
 }
 
 main() {
@@ -714,7 +825,13 @@ main() {
         down) cmd_extra_sshd_down ;;
         *) echo "usage: $0 extra-sshd up|down" >&2; exit 2 ;;
       esac ;;
-    *) echo "usage: $0 up|down|status|env|worker-stop|worker-start|sshd-restart|sshd-drop|extra-sshd up|down" >&2; exit 2 ;;
+    bastion)
+      case ${2:-} in
+        up) cmd_bastion_up ;;
+        down) cmd_bastion_down ;;
+        *) echo "usage: $0 bastion up|down" >&2; exit 2 ;;
+      esac ;;
+    *) echo "usage: $0 up|down|status|env|worker-stop|worker-start|sshd-restart|sshd-drop|extra-sshd up|down|bastion up|down" >&2; exit 2 ;;
   esac
 }
 

@@ -1,8 +1,9 @@
 // Reaching the swarm: several managers in order, all of them unreachable,
 // an encrypted RSA PEM key, a 50-service stack through an sshd with
-// MaxSessions 10, and failover to another listener while the action waits.
-// The second sshd on the manager (port 2201, MaxSessions 10) comes from
-// `lab.sh extra-sshd up`.
+// MaxSessions 10, failover to another listener while the action waits, and
+// a jump host. The second sshd on the manager (port 2201, MaxSessions 10)
+// comes from `lab.sh extra-sshd up`, the bastion (10.77.0.5) and the manager
+// sshd that answers only it (port 2202) from `lab.sh bastion up`.
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
@@ -14,7 +15,7 @@ import { dockerAsync, expectVerdict, loadLab, removeStack, ROOT, runAction, sshI
 jest.setTimeout(300_000)
 
 const run = Date.now().toString(36)
-const STACKS = { second: `e2e-conn-second-${run}`, none: `e2e-conn-none-${run}`, pem: `e2e-conn-pem-${run}`, wrong: `e2e-conn-wrong-${run}`, many: `e2e-conn-many-${run}`, failover: `e2e-conn-fail-${run}` }
+const STACKS = { jump: `e2e-conn-jump-${run}`, jumpWrong: `e2e-conn-jumpwrong-${run}`, second: `e2e-conn-second-${run}`, none: `e2e-conn-none-${run}`, pem: `e2e-conn-pem-${run}`, wrong: `e2e-conn-wrong-${run}`, many: `e2e-conn-many-${run}`, failover: `e2e-conn-fail-${run}` }
 /** A lab address with no sshd (nothing answers there). */
 const NO_SSHD = '10.77.0.9'
 const LAB_SH = path.join(ROOT, 'lab/lab.sh')
@@ -28,18 +29,34 @@ interface Extra {
   passphraseFile: string
 }
 
+interface Bastion {
+  host: string
+  port: number
+  knownHosts: string
+  managerHost: string
+  managerPort: number
+  managerKnownHosts: string
+}
+
 let lab: Lab
 let extra: Extra
+let bastion: Bastion
 let dir: string
 
 function extraSshd(action: 'up' | 'down'): void {
   execFileSync('bash', [LAB_SH, 'extra-sshd', action], { stdio: ['ignore', 'ignore', 'pipe'] })
 }
 
+function bastionLab(action: 'up' | 'down'): void {
+  execFileSync('bash', [LAB_SH, 'bastion', action], { stdio: ['ignore', 'ignore', 'pipe'] })
+}
+
 beforeAll(() => {
   lab = loadLab()
   extraSshd('up')
   extra = JSON.parse(readFileSync('/run/swl/extra/extra.json', 'utf8')) as Extra
+  bastionLab('up')
+  bastion = JSON.parse(readFileSync('/run/swl/bastion/bastion.json', 'utf8')) as Bastion
   dir = mkdtempSync(path.join(os.tmpdir(), 'sd-conn-'))
   const service = (name: string, monitor: string): string => `  ${name}:\n    image: \${BASE_IMAGE}\n    command: ["sleep", "3600"]\n    init: true\n    deploy:\n      replicas: 1\n      update_config:\n        monitor: ${monitor}\n`
   writeFileSync(path.join(dir, 'one.yml'), `version: "3.8"\nservices:\n${service('app', '1s')}`)
@@ -48,7 +65,8 @@ beforeAll(() => {
 })
 
 afterAll(async () => {
-  extraSshd('up')
+  extraSshd('down')
+  bastionLab('down')
   for (const stack of Object.values(STACKS)) await removeStack(lab, stack)
 })
 
@@ -147,5 +165,26 @@ describe('reaching the swarm', () => {
     expect(result.log).toContain(`SSH connection to ${extra.host}:${extra.port} lost; reconnecting`)
     expect(result.log).toContain(`SSH reconnected through root@${lab.sshHost}:22`)
     expect(stats(result).sshConnections).toBe(2)
+  })
+
+  it('deploys through jump-host to a manager sshd that answers only the bastion; a wrong jump host key is refused before anything is deployed', async () => {
+    const behind = { host: `${bastion.managerHost}:${bastion.managerPort}`, 'known-hosts': bastion.managerKnownHosts }
+    const direct = await runAction(lab, inputs(STACKS.jump, 'one.yml', behind), { cwd: dir })
+    expect(direct.code).not.toBe(0)
+    expect(direct.log).toContain(`::error::ssh: cannot connect to root@${bastion.managerHost}:${bastion.managerPort}: connection refused`)
+
+    const through = { ...behind, 'jump-host': `root@${bastion.host}:${bastion.port}`, 'jump-known-hosts': bastion.knownHosts }
+    const result = await runAction(lab, inputs(STACKS.jump, 'one.yml', through), { cwd: dir })
+    expectVerdict(result, 0, 'converged')
+    expect(result.log).toContain(`Through jump host root@${bastion.host}:${bastion.port} to ${bastion.managerHost}:${bastion.managerPort}`)
+
+    // The manager's own key under the bastion's name: not the bastion's key.
+    const wrongKey = `${bastion.host} ${bastion.managerKnownHosts.trim().split(' ').slice(1).join(' ')}`
+    const refused = await runAction(lab, inputs(STACKS.jumpWrong, 'one.yml', { ...through, 'jump-known-hosts': wrongKey }), { cwd: dir })
+    expect(refused.code).not.toBe(0)
+    expect(refused.log).toMatch(
+      new RegExp(`::error::ssh: jump host root@${bastion.host.replace(/\./g, '\\.')}:22: the host key of ${bastion.host.replace(/\./g, '\\.')} \\(SHA256:\\S+\\) does not match jump-known-hosts: refusing to connect`)
+    )
+    expect(stackExists(lab, STACKS.jumpWrong)).toBe(false)
   })
 })
