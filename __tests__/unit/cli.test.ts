@@ -60,6 +60,8 @@ describe('parseCommandLine', () => {
     [['--ssh-key', 'SECRET-VALUE'], /^ssh-key: is refused as a command-line flag: .* SWARM_DEPLOY_SSH_KEY or with --ssh-key-file FILE$/],
     [['--registry-password=SECRET-VALUE'], /^registry-password: is refused as a command-line flag: .*--registry-password-file FILE$/],
     [['--env', 'A=SECRET-VALUE'], /^env: is refused as a command-line flag: .*SWARM_DEPLOY_ENV or with --env-file FILE/],
+    [['--ssh-key-passphrase', 'SECRET-VALUE'], /^ssh-key-passphrase: is refused as a command-line flag: .*SWARM_DEPLOY_SSH_KEY_PASSPHRASE or with --ssh-key-passphrase-file FILE$/],
+    [['--jump-ssh-key', 'SECRET-VALUE'], /^jump-ssh-key: is refused as a command-line flag: .*SWARM_DEPLOY_JUMP_SSH_KEY or with --jump-ssh-key-file FILE$/],
     [['--stack', 'a', '--stack', 'b'], /^stack: is given more than once$/],
     [['--stak', 'SECRET-VALUE'], /^unknown option --stak \(see --help\)$/],
     [['SECRET-VALUE'], /^unexpected argument #1/],
