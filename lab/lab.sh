@@ -750,7 +750,7 @@ cmd_bastion_up() {
   mkdir -p "$BASTION_DIR" /run/sshd
   chmod 700 "$BASTION_DIR"
   [[ -f $BASTION_DIR/ssh_host_ed25519_key ]] || ssh-keygen -q -t ed25519 -N '' -C swl-bst -f "$BASTION_DIR/ssh_host_ed25519_key"
-  if ! ip netns list | grep -qw swl-bst; then
+  if [[ ! -e /var/run/netns/swl-bst ]]; then
     ip netns add swl-bst
     ip link add swlh-bst type veth peer name swln-bst
     ip link set swlh-bst master "$BRIDGE" up

@@ -180,6 +180,25 @@ describe('after a drop', () => {
     await closing
   }, 15_000)
 
+  it('with one manager, reconnects to it at once after a drop, verified again', async () => {
+    const server = await manager()
+    const log = recorder()
+    const opened = await tunnel(server.target, log)
+    server.onExec = accept => {
+      const channel = accept()
+      channel.once('data', (chunk: Buffer) => {
+        if (chunk.toString().startsWith('GET /info')) answerInfo(channel, { ControlAvailable: true, LocalNodeState: 'active' })
+        else channel.end('pong')
+      })
+    }
+    for (const connection of server.connections) connection.end()
+    await new Promise(resolve => setTimeout(resolve, 200))
+    expect(await exchange(opened.socketPath)).toBe('pong')
+    expect(opened.sshConnections()).toBe(2)
+    expect(log.lines.filter(l => l.startsWith('Host key '))).toHaveLength(2)
+    expect(log.lines).toContain(`SSH reconnected through test@127.0.0.1:${server.target.port}`)
+  })
+
   it('backs off between handshakes to a manager that refuses: never two within a second', async () => {
     const server = await manager()
     const opened = await tunnel(server.target)
