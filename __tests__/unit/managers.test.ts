@@ -7,12 +7,11 @@ import * as net from 'node:net'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import type { ServerChannel } from 'ssh2'
-import ssh2 from 'ssh2'
 import type { DockerTunnel, TunnelOptions } from '../../src/connect/docker-tunnel.js'
 import { openTunnel } from '../../src/connect/docker-tunnel.js'
 import type { SshTarget } from '../../src/inputs/inputs.js'
 import type { TestSshServer } from '../support/ssh-server.js'
-import { actAsManager, answerInfo, startSshServer } from '../support/ssh-server.js'
+import { actAsManager, answerInfo, sshKeyPair, startSshServer } from '../support/ssh-server.js'
 
 const cleanups: Array<() => unknown> = []
 afterEach(async () => {
@@ -111,7 +110,7 @@ describe('several managers', () => {
 
 describe('one-line reasons', () => {
   it('says permission denied (publickey) when the manager does not accept the key', async () => {
-    const other = ssh2.utils.generateKeyPairSync('ed25519')
+    const other = sshKeyPair('ed25519')
     const server = await manager({ authorizedKey: other.public })
     await expect(tunnel(server.target)).rejects.toThrow(
       `ssh: cannot connect to test@127.0.0.1:${server.target.port}: permission denied (publickey): test did not accept ssh-key; add its public key to ~test/.ssh/authorized_keys on the manager, or give the key that is there`
@@ -119,7 +118,7 @@ describe('one-line reasons', () => {
   })
 
   it('accepts the authorized key, encrypted, with its passphrase', async () => {
-    const pair = ssh2.utils.generateKeyPairSync('ed25519', { passphrase: 'pass phrase', cipher: 'aes256-ctr', rounds: 16 })
+    const pair = sshKeyPair('ed25519', { passphrase: 'pass phrase' })
     const server = await manager({ authorizedKey: pair.public })
     const opened = await tunnel({ ...server.target, privateKey: pair.private, passphrase: 'pass phrase' })
     expect(opened.sshConnections()).toBe(1)

@@ -2,8 +2,8 @@
 // rest stops with one line that says what to do and quotes neither secret.
 import { describe, expect, it } from '@jest/globals'
 import { generateKeyPairSync } from 'node:crypto'
-import ssh2 from 'ssh2'
 import { readPrivateKey } from '../../src/inputs/ssh-key.js'
+import { sshKeyPair } from '../support/ssh-server.js'
 
 const PASS = 'correct horse battery'
 
@@ -14,7 +14,7 @@ function pem(type: 'rsa' | 'ec', passphrase?: string): string {
 }
 
 const openssh = (type: 'rsa' | 'ecdsa' | 'ed25519', passphrase?: string): string =>
-  ssh2.utils.generateKeyPairSync(type as 'ed25519', { ...(type === 'rsa' ? { bits: 2048 } : type === 'ecdsa' ? { bits: 256 } : {}), ...(passphrase ? { passphrase, cipher: 'aes256-ctr', rounds: 16 } : {}) } as never).private
+  sshKeyPair(type, { ...(type === 'rsa' ? { bits: 2048 } : type === 'ecdsa' ? { bits: 256 } : {}), ...(passphrase ? { passphrase } : {}) }).private
 
 describe('readPrivateKey', () => {
   it.each([
@@ -43,7 +43,7 @@ describe('readPrivateKey', () => {
     ['a wrong passphrase (PEM)', () => pem('rsa', PASS), 'wrong-passphrase', 'ssh-key-passphrase: does not decrypt ssh-key: give the passphrase of this key (the one ssh-keygen -p asks for)'],
     ['a wrong passphrase (OpenSSH)', () => openssh('ed25519', PASS), 'wrong-passphrase', 'ssh-key-passphrase: does not decrypt ssh-key: give the passphrase of this key (the one ssh-keygen -p asks for)'],
     ['text that is no key', () => 'not-a-key-at-all', '', /^ssh-key: is not a private key this action can read: give a whole RSA, ECDSA or ed25519 private key file in OpenSSH or PEM format/],
-    ['a public key', () => ssh2.utils.generateKeyPairSync('ed25519').public, '', 'ssh-key: is a public key: give the private key (the file without .pub)']
+    ['a public key', () => sshKeyPair('ed25519').public, '', 'ssh-key: is a public key: give the private key (the file without .pub)']
   ])('refuses %s in one line that quotes no secret', (_name, make, passphrase, message) => {
     const key = make()
     let error: Error | undefined

@@ -123,6 +123,7 @@ export async function openSsh(target: SshTarget, log: Log): Promise<NodeSSH> {
  * no ssh binary or config on the runner is used.
  */
 async function openJump(target: SshTarget, log: Log, timeoutMs: number): Promise<{ jump: NodeSSH; sock: Duplex }> {
+  const started = Date.now()
   const j = target.jump!
   const hop: SshTarget = {
     kind: 'ssh',
@@ -145,8 +146,10 @@ async function openJump(target: SshTarget, log: Log, timeoutMs: number): Promise
   }
   const client = jump.connection!
   try {
+    // What is left of connect-timeout after the handshake with the jump host.
+    const leftMs = Math.max(1000, timeoutMs - (Date.now() - started))
     const sock = await new Promise<Duplex>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`did not connect within ${timeoutMs / 1000}s`)), timeoutMs)
+      const timer = setTimeout(() => reject(new Error(`did not connect within ${leftMs / 1000}s`)), leftMs)
       client.forwardOut('127.0.0.1', 0, target.host, target.port, (error, stream) => {
         clearTimeout(timer)
         if (error) reject(error)

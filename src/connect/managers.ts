@@ -169,7 +169,6 @@ export class ManagerLink {
   private index: number
   private pending: Promise<NodeSSH> | undefined
   private failures = 0
-  private attempts = 0
   private lastAttemptAt = -Infinity
   private notBefore = 0
   private lostNoted = false
@@ -184,11 +183,6 @@ export class ManagerLink {
     this.now = options.now ?? Date.now
     this.index = first.index
     this.adopt(first.ssh)
-  }
-
-  /** Handshakes tried after a drop, for tests and stats. */
-  reconnectAttempts(): number {
-    return this.attempts
   }
 
   private adopt(ssh: NodeSSH): void {
@@ -210,7 +204,6 @@ export class ManagerLink {
     const at = Math.max(this.notBefore, this.lastAttemptAt + BACKOFF.minGapMs)
     if (now < at) return Promise.reject(new Error(`the SSH connection to the manager was lost; reconnecting (backing off)`))
     this.lastAttemptAt = now
-    this.attempts += 1
     // The manager after the lost one first: the lost one may be what went away.
     const index = managers.length === 1 ? 0 : (this.index + 1 + this.failures) % managers.length
     const { host, port } = managers[index]!
