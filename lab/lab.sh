@@ -634,9 +634,21 @@ cmd_extra_sshd_up() {
   local key=$EXTRA_DIR/id_rsa_pem pw_file=$EXTRA_DIR/id_rsa_pem.passphrase
   if [[ ! -s $key ]]; then
     (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$pw_file")
-    # ssh-keygen takes the new passphrase only as an argument; this root-only
-    # lab key is thrown away with the lab.
-    ssh-keygen -q -t rsa -b 2048 -m PEM -C swarm-lab-pem -N "$(<"$pw_file")" -f "$key"
+    # The format `ssh-keygen -m PEM` writes (PKCS#1, AES-128-CBC), made by
+    # node so that the passphrase goes from its file to no command line.
+    node -e '
+      const fs = require("fs"), crypto = require("crypto");
+      const [key, pwFile] = process.argv.slice(1);
+      const pair = crypto.generateKeyPairSync("rsa", { modulusLength: 2048 });
+      const pem = pair.privateKey.export({ type: "pkcs1", format: "pem", cipher: "aes-128-cbc", passphrase: fs.readFileSync(pwFile, "utf8").trim() });
+      fs.writeFileSync(key, pem, { mode: 0o600 });
+      // The public key as an authorized_keys line: string "ssh-rsa", mpint e, mpint n.
+      const jwk = pair.publicKey.export({ format: "jwk" });
+      const str = b => { const len = Buffer.alloc(4); len.writeUInt32BE(b.length); return Buffer.concat([len, b]); };
+      const mpint = b64 => { let b = Buffer.from(b64, "base64url"); if (b[0] & 0x80) b = Buffer.concat([Buffer.from([0]), b]); return str(b); };
+      const blob = Buffer.concat([str(Buffer.from("ssh-rsa")), mpint(jwk.e), mpint(jwk.n)]);
+      fs.writeFileSync(key + ".pub", `ssh-rsa ${blob.toString("base64")} swarm-lab-pem\n`);
+    ' "$key" "$pw_file"
   fi
   cat "$SSH_DIR/authorized_keys" "$key.pub" >"$EXTRA_DIR/authorized_keys"
   chmod 600 "$EXTRA_DIR/authorized_keys"
