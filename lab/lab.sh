@@ -4,6 +4,8 @@
 # each node in its own network namespace. See lab/README.md.
 #
 #   bash lab/lab.sh up|down|status|env|worker-stop|worker-start|manager-restart|sshd-restart|sshd-drop
+#   bash lab/lab.sh extra-sshd up|down
+#   bash lab/lab.sh bastion up|down
 #
 # Must run as root. All traffic stays on the bridge swl0 (10.77.0.0/24): the
 # namespaces get no default route, so nothing in the lab can reach any other
@@ -517,6 +519,7 @@ umount_below() { # DIR
 cmd_down() {
   [[ $EUID == 0 ]] || die "must run as root"
   log "down: stopping sshd, dockerd (${NODES[*]}), registry"
+  extras_down
   stop_pidfile "$(pidfile sshd)" sshd 10
   local n pids=()
   # Kill the containers first: swarm tasks carry their own 10s stop grace
@@ -611,6 +614,225 @@ cmd_sshd_drop() {
   log "dropped $n sshd session process(es); listener $listener still running"
 }
 
+# ---------------------------------------------------------------- extra sshds
+# Added on demand by the tests that need them (`lab.sh extra-sshd up|down`),
+# so `up` and `status` do not look for them: a running lab is not rebuilt for
+# them. Each records its pid like the rest; `down` stops them too.
+EXTRA_DIR=$RUN_DIR/extra
+EXTRA_PORT=2201
+
+# stop_sshd_tree PIDFILE: the listener and every sshd below it (its sessions),
+# found through /proc, never by name; clients see their connections drop.
+stop_sshd_tree() {
+  local f=$1 listener pid pids=()
+  pid_alive "$f" sshd || { rm -f "$f"; return 0; }
+  listener=$(<"$f")
+  mapfile -t pids < <(descendants "$listener")
+  stop_pid "$listener" sshd 10
+  for pid in "${pids[@]}"; do
+    [[ -r /proc/$pid/cmdline ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- sshd || continue
+    stop_pid "$pid" sshd 10
+  done
+  rm -f "$f"
+}
+
+# A second listener on the manager, port 2201, with OpenSSH's default
+# MaxSessions 10 and the manager's host keys. It also accepts an RSA key in
+# PEM format encrypted with a random passphrase (extra/id_rsa_pem and
+# extra/id_rsa_pem.passphrase). extra/extra.json says where everything is.
+cmd_extra_sshd_up() {
+  [[ -s $LAB_JSON ]] || die "no lab: run lab.sh up first"
+  mkdir -p "$EXTRA_DIR"
+  chmod 700 "$EXTRA_DIR"
+  local key=$EXTRA_DIR/id_rsa_pem pw_file=$EXTRA_DIR/id_rsa_pem.passphrase
+  if [[ ! -s $key ]]; then
+    (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$pw_file")
+    # The format `ssh-keygen -m PEM` writes (PKCS#1, AES-128-CBC), made by
+    # node so that the passphrase goes from its file to no command line.
+    node -e '
+      const fs = require("fs"), crypto = require("crypto");
+      const [key, pwFile] = process.argv.slice(1);
+      const pair = crypto.generateKeyPairSync("rsa", { modulusLength: 2048 });
+      const pem = pair.privateKey.export({ type: "pkcs1", format: "pem", cipher: "aes-128-cbc", passphrase: fs.readFileSync(pwFile, "utf8").trim() });
+      fs.writeFileSync(key, pem, { mode: 0o600 });
+      // The public key as an authorized_keys line: string "ssh-rsa", mpint e, mpint n.
+      const jwk = pair.publicKey.export({ format: "jwk" });
+      const str = b => { const len = Buffer.alloc(4); len.writeUInt32BE(b.length); return Buffer.concat([len, b]); };
+      const mpint = b64 => { let b = Buffer.from(b64, "base64url"); if (b[0] & 0x80) b = Buffer.concat([Buffer.from([0]), b]); return str(b); };
+      const blob = Buffer.concat([str(Buffer.from("ssh-rsa")), mpint(jwk.e), mpint(jwk.n)]);
+      fs.writeFileSync(key + ".pub", `ssh-rsa ${blob.toString("base64")} swarm-lab-pem\n`);
+    ' "$key" "$pw_file"
+  fi
+  cat "$SSH_DIR/authorized_keys" "$key.pub" >"$EXTRA_DIR/authorized_keys"
+  chmod 600 "$EXTRA_DIR/authorized_keys"
+  cat >"$EXTRA_DIR/sshd_config" <<END_CONFIG
+# swarm-lab: a second sshd on the manager (lab.sh extra-sshd)
+ListenAddress $MGR_IP
+Port $EXTRA_PORT
+HostKey $SSH_DIR/ssh_host_ed25519_key
+HostKey $SSH_DIR/ssh_host_ecdsa_key
+HostKey $SSH_DIR/ssh_host_rsa_key
+PidFile $EXTRA_DIR/sshd.pid
+AuthorizedKeysFile $EXTRA_DIR/authorized_keys
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes yes
+X11Forwarding no
+PrintMotd no
+# OpenSSH's default, unlike the lab's main sshd
+MaxSessions 10
+SetEnv DOCKER_HOST=unix://$(sock mgr)
+END_CONFIG
+  node -e '
+    const fs = require("fs");
+    const [file, host, port, key, pw, known] = process.argv.slice(1);
+    const lines = fs.readFileSync(known, "utf8").trim().split("\n");
+    const knownHosts = lines.map(l => `[${host}]:${port} ` + l.split(" ").slice(1).join(" ")).join("\n") + "\n";
+    fs.writeFileSync(file, JSON.stringify({ host, port: Number(port), knownHosts, keyFile: key, passphraseFile: pw }, null, 2) + "\n", { mode: 0o600 });
+  ' "$EXTRA_DIR/extra.json" "$MGR_IP" "$EXTRA_PORT" "$key" "$pw_file" "$SSH_DIR/known_hosts"
+  if pid_alive "$EXTRA_DIR/sshd.pid" sshd && (exec 3<>"/dev/tcp/$MGR_IP/$EXTRA_PORT") 2>/dev/null; then
+    log "extra sshd already up on $MGR_IP:$EXTRA_PORT"
+    return 0
+  fi
+  local dpid i
+  dpid=$(<"$(pidfile mgr)")
+  /usr/sbin/sshd -t -f "$EXTRA_DIR/sshd_config"
+  nsenter --net="/var/run/netns/$(ns mgr)" --uts="/proc/$dpid/ns/uts" \
+    /usr/sbin/sshd -f "$EXTRA_DIR/sshd_config" -E "$LOG_DIR/extra-sshd.log" </dev/null
+  for ((i = 0; i < 50; i++)); do
+    if pid_alive "$EXTRA_DIR/sshd.pid" sshd && (exec 3<>"/dev/tcp/$MGR_IP/$EXTRA_PORT") 2>/dev/null; then
+      log "extra sshd up on $MGR_IP:$EXTRA_PORT (MaxSessions 10)"
+      return 0
+    fi
+    sleep 0.1
+  done
+  tail -20 "$LOG_DIR/extra-sshd.log" >&2
+  die "extra sshd did not come up on $MGR_IP:$EXTRA_PORT"
+}
+
+cmd_extra_sshd_down() {
+  stop_sshd_tree "$EXTRA_DIR/sshd.pid"
+  log "extra sshd on $MGR_IP:$EXTRA_PORT stopped, with its sessions"
+}
+
+extras_down() {
+  [[ -d $EXTRA_DIR ]] && stop_sshd_tree "$EXTRA_DIR/sshd.pid"
+  if [[ -d $BASTION_DIR || -e /var/run/netns/swl-bst ]]; then cmd_bastion_down; fi
+  return 0
+}
+
+# A bastion in its own namespace, swl-bst 10.77.0.5 (sshd on :22, its own
+# host key, the lab's client key, TCP forwarding allowed), and one more sshd
+# on the manager, 10.77.0.2:2202, that answers only the bastion's address
+# (an iptables rule in swl-mgr resets every other source).
+# bastion/bastion.json says where everything is.
+BASTION_DIR=$RUN_DIR/bastion
+BASTION_IP=$SUBNET_PREFIX.5
+BASTION_MGR_PORT=2202
+
+bastion_rule() { # -C|-I|-D: the manager-side filter for port 2202
+  nsenter --net="/var/run/netns/$(ns mgr)" iptables "$1" INPUT -p tcp --dport "$BASTION_MGR_PORT" ! -s "$BASTION_IP" \
+    -j REJECT --reject-with tcp-reset
+}
+
+bastion_sshd_config() { # FILE LISTEN PORT PIDFILE
+  cat >"$1" <<END_CONFIG
+# swarm-lab (lab.sh bastion)
+ListenAddress $2
+Port $3
+HostKey $BASTION_DIR/ssh_host_ed25519_key
+PidFile $4
+AuthorizedKeysFile $SSH_DIR/authorized_keys
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes yes
+X11Forwarding no
+PrintMotd no
+AllowTcpForwarding yes
+SetEnv DOCKER_HOST=unix://$(sock mgr)
+END_CONFIG
+}
+
+# wait_listening PIDFILE IP PORT LOG
+wait_listening() {
+  local i
+  for ((i = 0; i < 50; i++)); do
+    pid_alive "$1" sshd && (exec 3<>"/dev/tcp/$2/$3") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  tail -20 "$4" >&2
+  die "sshd did not come up on $2:$3"
+}
+
+cmd_bastion_up() {
+  [[ -s $LAB_JSON ]] || die "no lab: run lab.sh up first"
+  mkdir -p "$BASTION_DIR" /run/sshd
+  chmod 700 "$BASTION_DIR"
+  [[ -f $BASTION_DIR/ssh_host_ed25519_key ]] || ssh-keygen -q -t ed25519 -N '' -C swl-bst -f "$BASTION_DIR/ssh_host_ed25519_key"
+  if [[ ! -e /var/run/netns/swl-bst ]]; then
+    ip netns add swl-bst
+    ip link add swlh-bst type veth peer name swln-bst
+    ip link set swlh-bst master "$BRIDGE" up
+    ip link set swln-bst netns swl-bst
+    nsenter --net=/var/run/netns/swl-bst sh -ec "
+      ip link set lo up
+      ip link set swln-bst name eth0
+      ip addr add $BASTION_IP/24 dev eth0
+      ip link set eth0 up"
+  fi
+  bastion_rule -C 2>/dev/null || bastion_rule -I
+  # The manager's host keys for the manager-side listener.
+  local key
+  bastion_sshd_config "$BASTION_DIR/bastion_sshd_config" "$BASTION_IP" 22 "$BASTION_DIR/sshd.pid"
+  bastion_sshd_config "$BASTION_DIR/mgr_sshd_config" "$MGR_IP" "$BASTION_MGR_PORT" "$BASTION_DIR/mgr-sshd.pid"
+  sed -i "s|^HostKey .*|HostKey $SSH_DIR/ssh_host_ed25519_key|" "$BASTION_DIR/mgr_sshd_config"
+  if ! pid_alive "$BASTION_DIR/sshd.pid" sshd; then
+    /usr/sbin/sshd -t -f "$BASTION_DIR/bastion_sshd_config"
+    nsenter --net=/var/run/netns/swl-bst /usr/sbin/sshd -f "$BASTION_DIR/bastion_sshd_config" -E "$LOG_DIR/bastion-sshd.log" </dev/null
+  fi
+  if ! pid_alive "$BASTION_DIR/mgr-sshd.pid" sshd; then
+    local dpid
+    dpid=$(<"$(pidfile mgr)")
+    /usr/sbin/sshd -t -f "$BASTION_DIR/mgr_sshd_config"
+    nsenter --net="/var/run/netns/$(ns mgr)" --uts="/proc/$dpid/ns/uts" \
+      /usr/sbin/sshd -f "$BASTION_DIR/mgr_sshd_config" -E "$LOG_DIR/bastion-mgr-sshd.log" </dev/null
+  fi
+  wait_listening "$BASTION_DIR/sshd.pid" "$BASTION_IP" 22 "$LOG_DIR/bastion-sshd.log"
+  # From here (10.77.0.1) the manager-side listener resets: check from the bastion instead.
+  local i
+  for ((i = 0; i < 50; i++)); do
+    pid_alive "$BASTION_DIR/mgr-sshd.pid" sshd &&
+      nsenter --net=/var/run/netns/swl-bst bash -c "exec 3<>/dev/tcp/$MGR_IP/$BASTION_MGR_PORT" 2>/dev/null && break
+    sleep 0.1
+  done
+  ((i < 50)) || { tail -20 "$LOG_DIR/bastion-mgr-sshd.log" >&2; die "manager sshd did not come up on $MGR_IP:$BASTION_MGR_PORT"; }
+  key=$(cut -d' ' -f1,2 "$BASTION_DIR/ssh_host_ed25519_key.pub")
+  node -e '
+    const fs = require("fs");
+    const [file, host, key, mgrHost, mgrPort, mgrKey] = process.argv.slice(1);
+    const j = { host, port: 22, knownHosts: `${host} ${key}\n`, managerHost: mgrHost, managerPort: Number(mgrPort), managerKnownHosts: `[${mgrHost}]:${mgrPort} ${mgrKey}\n` };
+    fs.writeFileSync(file, JSON.stringify(j, null, 2) + "\n", { mode: 0o600 });
+  ' "$BASTION_DIR/bastion.json" "$BASTION_IP" "$key" "$MGR_IP" "$BASTION_MGR_PORT" "$(cut -d' ' -f1,2 "$SSH_DIR/ssh_host_ed25519_key.pub")"
+  log "bastion up: sshd $BASTION_IP:22; manager sshd $MGR_IP:$BASTION_MGR_PORT answers only $BASTION_IP"
+}
+
+cmd_bastion_down() {
+  stop_sshd_tree "$BASTION_DIR/sshd.pid"
+  stop_sshd_tree "$BASTION_DIR/mgr-sshd.pid"
+  if [[ -e /var/run/netns/$(ns mgr) ]]; then
+    while bastion_rule -D 2>/dev/null; do :; done
+  fi
+  ip netns del swl-bst 2>/dev/null || true
+  ip link del swlh-bst 2>/dev/null || true
+  log "bastion down"
+}
+
 main() {
   local cmd=${1:-}
   case $cmd in
@@ -623,7 +845,19 @@ main() {
     manager-restart) cmd_manager_restart ;;
     sshd-restart) cmd_sshd_restart ;;
     sshd-drop) cmd_sshd_drop ;;
-    *) echo "usage: $0 up|down|status|env|worker-stop|worker-start|manager-restart|sshd-restart|sshd-drop" >&2; exit 2 ;;
+    extra-sshd)
+      case ${2:-} in
+        up) cmd_extra_sshd_up ;;
+        down) cmd_extra_sshd_down ;;
+        *) echo "usage: $0 extra-sshd up|down" >&2; exit 2 ;;
+      esac ;;
+    bastion)
+      case ${2:-} in
+        up) cmd_bastion_up ;;
+        down) cmd_bastion_down ;;
+        *) echo "usage: $0 bastion up|down" >&2; exit 2 ;;
+      esac ;;
+    *) echo "usage: $0 up|down|status|env|worker-stop|worker-start|manager-restart|sshd-restart|sshd-drop|extra-sshd up|down|bastion up|down" >&2; exit 2 ;;
   esac
 }
 

@@ -116,6 +116,8 @@ export async function runDeploy(inputs: Inputs, host: Host, adapters: Adapters, 
   const secrets = new Secrets(reporter)
   // Mask first: nothing may print before every secret is registered.
   if (inputs.target.kind === 'ssh') secrets.add(inputs.target.privateKey, 'ssh-key')
+  if (inputs.target.kind === 'ssh' && inputs.target.passphrase !== undefined) secrets.add(inputs.target.passphrase, 'ssh-key-passphrase')
+  if (inputs.target.kind === 'ssh' && inputs.target.jump) secrets.add(inputs.target.jump.privateKey, 'jump-ssh-key')
   if (inputs.registry?.username !== undefined) secrets.add(inputs.registry.password, 'registry-password')
   for (const [name, value] of inputs.env) secrets.add(value, `env ${name}`)
   if (inputs.deployment) secrets.add(inputs.deployment.token, 'github-token')

@@ -53,8 +53,11 @@ export function makePlan(inputs: Inputs, host: Pick<Host, 'env' | 'files'>): Pla
     } catch (error) {
       throw new PlanError(`${(error as Error).message}. Nothing was deployed.`)
     }
-    if (hostKeyAlgorithms(entries, name, port).length === 0) {
-      throw new PlanError(`known-hosts: has no key for ${hostKeyName(name, port)}: add the line(s) ssh-keyscan -p ${port} ${name} prints. Nothing was deployed.`)
+    // Every manager that may serve, so that a failover cannot stop on a missing line.
+    for (const manager of inputs.target.managers ?? [{ host: name, port }]) {
+      if (hostKeyAlgorithms(entries, manager.host, manager.port).length === 0) {
+        throw new PlanError(`known-hosts: has no key for ${hostKeyName(manager.host, manager.port)}: add the line(s) ssh-keyscan -p ${manager.port} ${manager.host} prints. Nothing was deployed.`)
+      }
     }
   }
 

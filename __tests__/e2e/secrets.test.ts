@@ -132,8 +132,13 @@ function plaintextOnManager(values: string[]): string[] {
       .split('\n')
       .filter(Boolean)
   } catch (error) {
+    const { status, stdout, stderr } = error as { status?: number; stdout?: string; stderr?: string }
     // grep exits 1 when nothing matches.
-    if ((error as { status?: number }).status === 1) return []
+    if (status === 1) return []
+    // Files that dockerd removed while grep walked the tree (a container of another stack going away)
+    // are no error of the scan: what matched elsewhere still counts.
+    const vanished = (stderr ?? '').split('\n').filter(Boolean).every(line => line.endsWith('No such file or directory'))
+    if (status === 2 && vanished) return (stdout ?? '').trim().split('\n').filter(Boolean)
     throw error
   } finally {
     rmSync(path.dirname(patterns), { recursive: true, force: true })

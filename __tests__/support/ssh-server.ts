@@ -2,6 +2,7 @@
 // side: host key negotiation and channel handling. Accepts any client key.
 import type { Connection, ServerChannel, Session } from 'ssh2'
 import ssh2 from 'ssh2'
+import * as net from 'node:net'
 import type { AddressInfo } from 'node:net'
 import type { SshTarget } from '../../src/inputs/inputs.js'
 
@@ -13,16 +14,34 @@ export interface TestSshServer {
   onExec: (accept: () => ServerChannel, command: string) => void
   /** Host key algorithms clients negotiated, in connection order. */
   negotiated: string[]
+  /** `host:port` of each port forwarding asked for. */
+  forwarded: string[]
   connections: Connection[]
   close(): Promise<void>
 }
 
-export async function startSshServer(options: { hostKeyType: 'rsa' | 'ed25519'; serverHostKey?: string[] }): Promise<TestSshServer> {
-  const hostKey = options.hostKeyType === 'rsa' ? utils.generateKeyPairSync('rsa', { bits: 2048 }) : utils.generateKeyPairSync('ed25519')
-  const clientKey = utils.generateKeyPairSync('ed25519')
+/**
+ * ssh2's generateKeyPairSync, retried until ssh2 can parse what it made: about
+ * 1 ed25519 key in 250 comes out malformed (a public key that starts with a
+ * zero byte is written one byte short), which made tests fail at random.
+ */
+export function sshKeyPair(type: 'rsa' | 'ecdsa' | 'ed25519', options: { bits?: number; passphrase?: string } = {}): { private: string; public: string } {
+  const extra = options.passphrase === undefined ? {} : { passphrase: options.passphrase, cipher: 'aes256-ctr', rounds: 16 }
+  for (;;) {
+    const pair = utils.generateKeyPairSync(type as 'ed25519', { ...(options.bits === undefined ? {} : { bits: options.bits }), ...extra } as never)
+    if (!(utils.parseKey(pair.private, options.passphrase) instanceof Error) && !(utils.parseKey(pair.public) instanceof Error)) return pair
+  }
+}
+
+export async function startSshServer(options: { hostKeyType: 'rsa' | 'ed25519'; serverHostKey?: string[]; authorizedKey?: string }): Promise<TestSshServer> {
+  const authorized = options.authorizedKey === undefined ? undefined : utils.parseKey(options.authorizedKey)
+  if (authorized instanceof Error || Array.isArray(authorized)) throw new Error('authorizedKey: one public key')
+  const hostKey = options.hostKeyType === 'rsa' ? sshKeyPair('rsa', { bits: 2048 }) : sshKeyPair('ed25519')
+  const clientKey = sshKeyPair('ed25519')
   const state: Omit<TestSshServer, 'target' | 'close'> = {
     onExec: accept => void accept(),
     negotiated: [],
+    forwarded: [],
     connections: []
   }
   const server = new Server(
@@ -31,8 +50,25 @@ export async function startSshServer(options: { hostKeyType: 'rsa' | 'ed25519'; 
       state.connections.push(client)
       client.on('error', () => undefined)
       client.on('handshake', (negotiated: { serverHostKey: string }) => state.negotiated.push(negotiated.serverHostKey))
-      client.on('authentication', ctx => ctx.accept())
+      client.on('authentication', ctx => {
+        if (!authorized) return ctx.accept()
+        // As sshd checks a public key: the same key, and a valid signature when one is sent.
+        if (ctx.method !== 'publickey' || ctx.key.algo !== authorized.type || !ctx.key.data.equals(authorized.getPublicSSH())) return ctx.reject(['publickey'])
+        if (!ctx.signature) return ctx.accept()
+        return authorized.verify(ctx.blob!, ctx.signature, ctx.hashAlgo) === true ? ctx.accept() : ctx.reject(['publickey'])
+      })
       client.on('ready', () => {
+        // Port forwarding (what a bastion does for `ssh -J`), recorded.
+        client.on('tcpip', (accept, _reject, info) => {
+          state.forwarded.push(`${info.destIP}:${info.destPort}`)
+          const upstream = net.connect(info.destPort, info.destIP, () => {
+            const channel = accept()
+            channel.pipe(upstream).pipe(channel)
+            channel.on('close', () => upstream.destroy())
+            upstream.on('close', () => channel.close())
+          })
+          upstream.on('error', () => undefined)
+        })
         client.on('session', acceptSession => {
           const session: Session = acceptSession()
           session.on('exec', (accept, _reject, info) => state.onExec(() => accept(), info.command))
@@ -63,3 +99,17 @@ export async function startSshServer(options: { hostKeyType: 'rsa' | 'ed25519'; 
 
 /** A log for the tunnel and SSH code that prints nothing. */
 export const QUIET = { info: (): void => undefined, warn: (): void => undefined, debug: (): void => undefined }
+
+/** Answers one `dial-stdio` channel as the engine's `GET /info` would. */
+export function answerInfo(channel: ServerChannel, swarm: { ControlAvailable: boolean; LocalNodeState: string }): void {
+  const body = JSON.stringify({ ServerVersion: '20.10.24', Swarm: swarm })
+  channel.resume()
+  channel.write(`HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n${body}`)
+  channel.exit(0)
+  channel.end()
+}
+
+/** A manager engine behind the test server: /info on every `dial-stdio`. */
+export function actAsManager(server: TestSshServer): void {
+  server.onExec = accept => answerInfo(accept(), { ControlAvailable: true, LocalNodeState: 'active' })
+}

@@ -61,6 +61,8 @@ describe('parseCommandLine', () => {
     [['--ssh-key', 'SECRET-VALUE'], /^ssh-key: is refused as a command-line flag: .* SWARM_DEPLOY_SSH_KEY or with --ssh-key-file FILE$/],
     [['--registry-password=SECRET-VALUE'], /^registry-password: is refused as a command-line flag: .*--registry-password-file FILE$/],
     [['--env', 'A=SECRET-VALUE'], /^env: is refused as a command-line flag: .*SWARM_DEPLOY_ENV or with --env-file FILE/],
+    [['--ssh-key-passphrase', 'SECRET-VALUE'], /^ssh-key-passphrase: is refused as a command-line flag: .*SWARM_DEPLOY_SSH_KEY_PASSPHRASE or with --ssh-key-passphrase-file FILE$/],
+    [['--jump-ssh-key', 'SECRET-VALUE'], /^jump-ssh-key: is refused as a command-line flag: .*SWARM_DEPLOY_JUMP_SSH_KEY or with --jump-ssh-key-file FILE$/],
     [['--stack', 'a', '--stack', 'b'], /^stack: is given more than once$/],
     [['--stak', 'SECRET-VALUE'], /^unknown option --stak \(see --help\)$/],
     [['SECRET-VALUE'], /^unexpected argument #1/],
@@ -140,7 +142,7 @@ describe('cliMain', () => {
     const forgotten: string[] = []
     const result = await run(deployArgs, secretEnv, { forgetEnv: names => void forgotten.push(...names) })
     expect(result.code).toBe(0)
-    expect(forgotten).toEqual(['SWARM_DEPLOY_SSH_KEY', 'SWARM_DEPLOY_REGISTRY_PASSWORD', 'SWARM_DEPLOY_ENV', 'SWARM_DEPLOY_GITHUB_TOKEN'])
+    expect(forgotten).toEqual(['SWARM_DEPLOY_SSH_KEY', 'SWARM_DEPLOY_REGISTRY_PASSWORD', 'SWARM_DEPLOY_ENV', 'SWARM_DEPLOY_SSH_KEY_PASSPHRASE', 'SWARM_DEPLOY_JUMP_SSH_KEY', 'SWARM_DEPLOY_GITHUB_TOKEN'])
   })
 
   it('exits 2 on bad input, naming it, with nothing done', async () => {

@@ -145,3 +145,45 @@ describe('getInputs', () => {
     expect(() => getInputs(read({ ...base, 'env-file': 'missing.env' }), context)).toThrow("env-file: 'missing.env' does not exist")
   })
 })
+
+describe('several managers and connect-timeout', () => {
+  it('reads host as several addresses, newline- or comma-separated, in order, with connect-timeout', () => {
+    const inputs = getInputs(read({ ...base, host: 'm1.example.com\n10.0.0.2:2222, m3.example.com', port: '2200', 'connect-timeout': '5s' }), context)
+    expect(inputs.target).toMatchObject({
+      host: 'm1.example.com',
+      port: 2200,
+      managers: [{ host: 'm1.example.com', port: 2200 }, { host: '10.0.0.2', port: 2222 }, { host: 'm3.example.com', port: 2200 }],
+      connectTimeoutMs: 5000
+    })
+    expect(getInputs(read(base), context).target).toMatchObject({ connectTimeoutMs: 10_000, managers: [{ host: '10.77.0.2', port: 22 }] })
+    expect(() => getInputs(read({ ...base, 'connect-timeout': '0s' }), context)).toThrow("connect-timeout: '0s' is not a duration like 90s, 5m or 1h")
+  })
+
+  it('masks ssh-key-passphrase', () => {
+    expect(secretsOf(read({ ...base, 'ssh-key-passphrase': 'the passphrase' }))).toContainEqual({ name: 'ssh-key-passphrase', value: 'the passphrase' })
+  })
+})
+
+describe('jump-host', () => {
+  const jumpKnown = '[bastion.example.com]:2022 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA=='
+  it('reads user@host:port, the manager key by default, and jump-known-hosts', () => {
+    const target = getInputs(read({ ...base, 'jump-host': 'hop@bastion.example.com:2022', 'jump-known-hosts': jumpKnown }), context).target
+    expect(target).toMatchObject({ jump: { host: 'bastion.example.com', port: 2022, user: 'hop', privateKey: KEY.trim() + '\n', knownHosts: jumpKnown } })
+    const own = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
+    expect(() => getInputs(read({ ...base, 'jump-host': 'bastion.example.com:2022', 'jump-known-hosts': jumpKnown, 'jump-ssh-key': own }), context)).toThrow(/^jump-ssh-key: is not a private key this action can read/)
+    expect(getInputs(read({ ...base, 'jump-host': 'bastion.example.com:2022', 'jump-known-hosts': jumpKnown }), context).target).toMatchObject({ jump: { user: 'deploy' } })
+  })
+
+  it.each([
+    [{ 'jump-host': 'bastion.example.com' }, /^jump-known-hosts: is required with jump-host/],
+    [{ 'jump-host': 'bastion.example.com:2022', 'jump-known-hosts': 'other.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA==' }, /^jump-known-hosts: has no key for \[bastion\.example\.com\]:2022: add the line\(s\) ssh-keyscan -p 2022 bastion\.example\.com prints$/],
+    [{ 'jump-host': 'bad user@bastion' }, /^jump-host: 'bad user' is not a valid user name/],
+    [{ 'jump-known-hosts': 'x' }, /^jump-known-hosts: is set but jump-host is empty/]
+  ])('refuses %j', (more, message) => {
+    expect(() => getInputs(read({ ...base, ...more }), context)).toThrow(message)
+  })
+
+  it('masks jump-ssh-key', () => {
+    expect(secretsOf(read({ ...base, 'jump-ssh-key': 'JUMP KEY TEXT' }))).toContainEqual({ name: 'jump-ssh-key', value: 'JUMP KEY TEXT' })
+  })
+})

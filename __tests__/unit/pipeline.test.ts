@@ -154,6 +154,12 @@ describe('the plan stops bad input before any side effect', () => {
     ['a known-hosts with no line for the host', ssh('other.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA=='), COMPOSE, /^known-hosts: has no key for manager\.example\.com/],
     ['a known-hosts with a line for another port', ssh('[manager.example.com]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA=='), COMPOSE, /^known-hosts: has no key for manager\.example\.com/],
     ['a malformed known-hosts', ssh('manager.example.com'), COMPOSE, /^known-hosts: each line must be/],
+    [
+      'a known-hosts with no line for the second manager',
+      { target: { kind: 'ssh' as const, host: 'manager.example.com', port: 22, user: 'deploy', privateKey: 'KEY', knownHosts: 'manager.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA==', insecureIgnoreHostKey: false, managers: [{ host: 'manager.example.com', port: 22 }, { host: 'm2.example.com', port: 2222 }] } },
+      COMPOSE,
+      /^known-hosts: has no key for \[m2\.example\.com\]:2222: add the line\(s\) ssh-keyscan -p 2222 m2\.example\.com prints/
+    ],
     ['an unset compose variable', {}, `${COMPOSE}      TOKEN: \${TOKEN}\n`, /^compose-file: docker-compose\.yml line 6 uses \$\{TOKEN\}, which is not set/],
     ['a secret from an unset variable', {}, `${COMPOSE}secrets:\n  api:\n    environment: API_KEY\n`, /^compose-file: docker-compose\.yml: secret api takes its value from API_KEY, which is not set/],
     ['a config from a missing file', {}, `${COMPOSE}configs:\n  site:\n    file: ./site.conf\n`, /^compose-file: docker-compose\.yml: config site reads \.\/site\.conf, which does not exist/],

@@ -83,7 +83,7 @@ describe('ECR token', () => {
 describe('SSH channels of the tunnel', () => {
   async function tunnel(server: TestSshServer, channelTimeoutMs?: number): Promise<DockerTunnel> {
     const socket = path.join(scratch(), 'd.sock')
-    const opened = await openTunnel(server.target, socket, QUIET, channelTimeoutMs === undefined ? {} : { channelTimeoutMs })
+    const opened = await openTunnel(server.target, socket, QUIET, channelTimeoutMs === undefined ? { probe: false } : { channelTimeoutMs, probe: false })
     cleanups.push(() => opened.close())
     return opened
   }

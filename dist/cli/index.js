@@ -69208,7 +69208,7 @@ function wrappy (fn, cb) {
 
 /***/ }),
 
-/***/ 1499:
+/***/ 6350:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -70122,6 +70122,251 @@ class NodeSSH {
 var docker_cli = __nccwpck_require__(2876);
 // EXTERNAL MODULE: ./src/connect/known-hosts.ts
 var known_hosts = __nccwpck_require__(5947);
+;// CONCATENATED MODULE: ./src/connect/ssh-errors.ts
+// Why a manager could not be used, in a few words a person can act on. Pure:
+// the SSH client's error or the far end's stderr in, one reason out. No
+// reason quotes the key or its passphrase (ssh2's messages hold neither).
+/** Why the SSH connection to `user@where` did not come up within `timeoutMs`. */
+function connectReason(error, user, timeoutMs) {
+    const seconds = `${Math.round(timeoutMs / 100) / 10}s`;
+    if (error.level === 'client-authentication') {
+        return `permission denied (publickey): ${user} did not accept ssh-key; add its public key to ~${user}/.ssh/authorized_keys on the manager, or give the key that is there`;
+    }
+    switch (error.code) {
+        case 'ECONNREFUSED':
+            return 'connection refused (no sshd listens on that port)';
+        case 'ETIMEDOUT':
+            return `timed out after ${seconds}`;
+        case 'EHOSTUNREACH':
+        case 'ENETUNREACH':
+            return 'unreachable (no route to host)';
+        case 'ENOTFOUND':
+        case 'EAI_AGAIN':
+            return 'unknown host name';
+        case 'ECONNRESET':
+            return 'connection reset during the handshake';
+    }
+    if (/timed out while waiting for handshake/i.test(error.message))
+        return `timed out after ${seconds}`;
+    return error.message;
+}
+/** Why `docker system dial-stdio` on the manager could not reach its engine, from what it printed. */
+function dialReason(stderr, user) {
+    const text = stderr.trim();
+    if (/permission denied/i.test(text)) {
+        return `the user ${user} cannot reach the Docker engine on the manager (permission denied on the socket): add ${user} to the docker group there (usermod -aG docker ${user}) or use a user that can run docker`;
+    }
+    if (/command not found|not found|no such file/i.test(text))
+        return `docker is not installed for ${user} on the manager (docker system dial-stdio did not run)`;
+    if (/cannot connect to the docker daemon|is the docker daemon running/i.test(text))
+        return 'its Docker engine is not running (docker system dial-stdio cannot connect to it)';
+    const first = text.split('\n')[0] ?? '';
+    return first === '' ? 'its Docker engine did not answer' : `its Docker engine cannot be reached: ${first}`;
+}
+
+;// CONCATENATED MODULE: ./src/connect/managers.ts
+
+const DIAL_COMMAND = 'docker system dial-stdio';
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/** A manager that could not be used, and why. */
+class ManagerError extends Error {
+    reason;
+    name = 'ManagerError';
+    constructor(reason, message) {
+        super(message);
+        this.reason = reason;
+    }
+}
+function managersOf(target) {
+    return target.managers && target.managers.length > 0 ? target.managers : [{ host: target.host, port: target.port }];
+}
+function connectTimeoutOf(target) {
+    return target.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+}
+/**
+ * `GET /info` over one `dial-stdio` channel, as HTTP/1.0 so that the engine
+ * closes the stream after its answer and the channel ends with it.
+ */
+function probeEngine(ssh, user, timeoutMs) {
+    return new Promise((resolve, reject) => {
+        const client = ssh.connection;
+        if (!client)
+            return reject(new ManagerError('the SSH connection closed', 'the SSH connection closed'));
+        let settled = false;
+        let stderr = '';
+        let body = Buffer.alloc(0);
+        const fail = (reason) => {
+            if (settled)
+                return;
+            settled = true;
+            clearTimeout(timer);
+            reject(new ManagerError(reason, reason));
+        };
+        const timer = setTimeout(() => fail(`its Docker engine did not answer within ${timeoutMs / 1000}s`), timeoutMs);
+        client.exec(DIAL_COMMAND, (error, channel) => {
+            if (error)
+                return fail(`the manager refused to run ${DIAL_COMMAND}: ${error.message}`);
+            channel.stderr.on('data', (chunk) => (stderr += chunk.toString('utf8')));
+            channel.on('data', (chunk) => (body = Buffer.concat([body, chunk])));
+            channel.on('close', () => {
+                if (settled)
+                    return;
+                const text = body.toString('utf8');
+                const split = text.indexOf('\r\n\r\n');
+                if (!/^HTTP\/1\.[01] 200 /.test(text) || split < 0)
+                    return fail(dialReason(stderr, user));
+                try {
+                    const info = JSON.parse(text.slice(split + 4));
+                    settled = true;
+                    clearTimeout(timer);
+                    resolve({ serverVersion: info.ServerVersion ?? 'unknown', isManager: info.Swarm?.ControlAvailable === true, swarmState: info.Swarm?.LocalNodeState ?? 'unknown' });
+                }
+                catch {
+                    fail('its Docker engine answered /info with something that is not JSON');
+                }
+            });
+            channel.end('GET /info HTTP/1.0\r\nHost: docker\r\n\r\n');
+        });
+    });
+}
+/** One manager: SSH, then its engine, together within connect-timeout. */
+async function tryManager(target, index, log, options) {
+    const manager = managersOf(target)[index];
+    const one = { ...target, host: manager.host, port: manager.port };
+    const timeoutMs = connectTimeoutOf(target);
+    const started = Date.now();
+    const ssh = await options.open(one);
+    if (!options.probe)
+        return { ssh, index, engine: undefined };
+    try {
+        const engine = await probeEngine(ssh, target.user, Math.max(1000, timeoutMs - (Date.now() - started)));
+        if (!engine.isManager)
+            throw new ManagerError(`not a swarm manager (Docker ${engine.serverVersion}, swarm state ${engine.swarmState})`, 'not a manager');
+        log.debug(`Docker ${engine.serverVersion} on ${manager.host}:${manager.port} is a swarm manager`);
+        return { ssh, index, engine };
+    }
+    catch (error) {
+        ssh.dispose();
+        throw error;
+    }
+}
+function reasonOf(error) {
+    const reason = error.reason;
+    return typeof reason === 'string' ? reason : error.message;
+}
+/**
+ * The first manager, in order, that completes SSH and answers as a swarm
+ * manager. With one address its own error is thrown as it is; with several,
+ * one error names each address and its reason.
+ */
+async function reachManager(target, log, options) {
+    const managers = managersOf(target);
+    const skipped = [];
+    for (let index = 0; index < managers.length; index++) {
+        const { host, port } = managers[index];
+        try {
+            const reached = await tryManager(target, index, log, options);
+            if (managers.length > 1)
+                log.info(`Manager ${host}:${port} serves this deploy${skipped.length > 0 ? ` (skipped: ${skipped.join('; ')})` : ''}`);
+            return reached;
+        }
+        catch (error) {
+            if (managers.length === 1) {
+                if (error instanceof ManagerError)
+                    throw new ManagerError(error.reason, `ssh: ${target.user}@${host}:${port}: ${error.reason}. Nothing was deployed.`);
+                throw error;
+            }
+            const reason = reasonOf(error);
+            log.info(`Manager ${host}:${port} skipped: ${reason}`);
+            skipped.push(`${host}:${port} ${reason}`);
+        }
+    }
+    throw new ManagerError('no manager answered', `ssh: no swarm manager could be reached: ${skipped.join('; ')}. Nothing was deployed.`);
+}
+/** Backoff between reconnect attempts: 1 s, 2 s, 4 s … up to 16 s; never two handshakes within a second. */
+const BACKOFF = { firstMs: 1_000, capMs: 16_000, minGapMs: 1_000 };
+function backoffMs(failures) {
+    if (failures <= 0)
+        return 0;
+    return Math.min(BACKOFF.capMs, BACKOFF.firstMs * 2 ** (failures - 1));
+}
+/**
+ * The one live SSH connection to a manager. After a drop it reconnects on
+ * demand, trying the managers in turn from the one after the lost one; a
+ * caller that asks while the backoff runs is told at once, so a poll that
+ * fails costs no handshake.
+ */
+class ManagerLink {
+    target;
+    log;
+    options;
+    current;
+    index;
+    pending;
+    failures = 0;
+    lastAttemptAt = -Infinity;
+    notBefore = 0;
+    lostNoted = false;
+    now;
+    constructor(target, first, log, options) {
+        this.target = target;
+        this.log = log;
+        this.options = options;
+        this.now = options.now ?? Date.now;
+        this.index = first.index;
+        this.adopt(first.ssh);
+    }
+    adopt(ssh) {
+        this.current = ssh;
+        ssh.connection?.once('close', () => {
+            if (this.current === ssh)
+                this.current = undefined;
+        });
+    }
+    connection() {
+        if (this.current?.connection)
+            return Promise.resolve(this.current);
+        if (this.pending)
+            return this.pending;
+        const managers = managersOf(this.target);
+        if (!this.lostNoted) {
+            this.lostNoted = true;
+            this.log.info(`SSH connection to ${managers[this.index].host}:${managers[this.index].port} lost; reconnecting`);
+        }
+        const now = this.now();
+        const at = Math.max(this.notBefore, this.lastAttemptAt + BACKOFF.minGapMs);
+        if (now < at)
+            return Promise.reject(new Error(`the SSH connection to the manager was lost; reconnecting (backing off)`));
+        this.lastAttemptAt = now;
+        // The manager after the lost one first: the lost one may be what went away.
+        const index = managers.length === 1 ? 0 : (this.index + 1 + this.failures) % managers.length;
+        const { host, port } = managers[index];
+        this.pending = tryManager(this.target, index, this.log, this.options).then(reached => {
+            this.pending = undefined;
+            this.failures = 0;
+            this.notBefore = 0;
+            this.lostNoted = false;
+            this.index = reached.index;
+            this.options.onConnection?.(reached.ssh);
+            this.adopt(reached.ssh);
+            this.log.info(`SSH reconnected through ${this.target.user}@${host}:${port}`);
+            return reached.ssh;
+        }, (error) => {
+            this.pending = undefined;
+            this.failures += 1;
+            const wait = backoffMs(this.failures);
+            this.notBefore = this.now() + wait;
+            this.log.info(`Reconnect through ${host}:${port} failed: ${reasonOf(error)}; next attempt in ${wait / 1000}s`);
+            throw error;
+        });
+        return this.pending;
+    }
+    /** The manager serving now, for logs. */
+    serving() {
+        return managersOf(this.target)[this.index];
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/connect/docker-tunnel.ts
 
 
@@ -70129,16 +70374,35 @@ var known_hosts = __nccwpck_require__(5947);
 
 
 
-const DIAL_COMMAND = 'docker system dial-stdio';
-const CONNECT_TIMEOUT_MS = 20_000;
+
+
+
+const CONNECT_TIMEOUT_MS = 10_000;
 /** For the manager to open a `dial-stdio` channel on a live connection. */
 const CHANNEL_TIMEOUT_MS = 20_000;
+/** The SSH connection could not be used; `reason` says why in a few words. */
+class SshConnectError extends Error {
+    reason;
+    name = 'SshConnectError';
+    constructor(reason, message) {
+        super(message);
+        this.reason = reason;
+    }
+}
+/** `user@host:port`, for logs. */
+function where(target) {
+    return `${target.user}@${target.host}:${target.port}`;
+}
 async function openSsh(target, log) {
     const entries = target.knownHosts === undefined ? undefined : (0,known_hosts/* parseKnownHosts */.uJ)(target.knownHosts);
     const algorithms = entries && (0,known_hosts/* hostKeyAlgorithms */.Qb)(entries, target.host, target.port);
     if (entries && algorithms?.length === 0) {
-        throw new Error(`known-hosts has no key for ${target.host} port ${target.port}: add the line ssh-keyscan -p ${target.port} ${target.host} prints`);
+        const reason = `known-hosts has no key for ${target.host} port ${target.port}: add the line ssh-keyscan -p ${target.port} ${target.host} prints`;
+        throw new SshConnectError(reason, reason);
     }
+    const timeoutMs = target.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
+    const started = Date.now();
+    const through = target.jump ? await openJump(target, log, timeoutMs) : undefined;
     let refusal;
     let seen;
     const ssh = new NodeSSH();
@@ -70146,9 +70410,11 @@ async function openSsh(target, log) {
         await ssh.connect({
             host: target.host,
             port: target.port,
+            ...(through ? { sock: through.sock } : {}),
             username: target.user,
             privateKey: target.privateKey,
-            readyTimeout: CONNECT_TIMEOUT_MS,
+            ...(target.passphrase === undefined ? {} : { passphrase: target.passphrase }),
+            readyTimeout: Math.max(1000, timeoutMs - (Date.now() - started)),
             keepaliveInterval: 10_000,
             keepaliveCountMax: 3,
             ...(algorithms ? { algorithms: { serverHostKey: algorithms } } : {}),
@@ -70165,14 +70431,19 @@ async function openSsh(target, log) {
     }
     catch (error) {
         ssh.dispose();
+        through?.jump.dispose();
         if (refusal)
-            throw new Error(`ssh: ${refusal}. Nothing was deployed.`);
-        throw new Error(`ssh: cannot connect to ${target.user}@${target.host}:${target.port}: ${error.message}`);
+            throw new SshConnectError(refusal, `ssh: ${refusal}. Nothing was deployed.`);
+        const reason = connectReason(error, target.user, timeoutMs);
+        throw new SshConnectError(reason, `ssh: cannot connect to ${where(target)}: ${reason}`);
     }
     // node-ssh stops listening for errors once connected. Without a listener a
     // dropped connection (write EPIPE, ECONNRESET) would crash the action
     // instead of closing; closed, the next dial reconnects.
     ssh.connection?.on('error', error => log.info(`SSH connection to ${target.host}: ${error.message}`));
+    // The jump connection lives exactly as long as the one it carries.
+    if (through)
+        ssh.connection?.once('close', () => through.jump.dispose());
     if (entries === undefined) {
         log.warn(`insecure-ignore-host-key is true: the host key of ${target.host} (${seen}) was NOT verified. Anyone on the network path could impersonate the manager and receive your secrets. Set known-hosts.`);
     }
@@ -70182,45 +70453,123 @@ async function openSsh(target, log) {
     return ssh;
 }
 /**
- * Channels on one SSH connection. If the connection drops (sshd restarted,
- * network blip), the next dial opens a new one, verified like the first;
- * requests in flight fail and the watcher retries them.
+ * SSH to the jump host, verified against jump-known-hosts, then a forwarded
+ * TCP stream from it to the manager (ssh2's forwardOut, what `ssh -J` does):
+ * no ssh binary or config on the runner is used.
  */
-function sshDial(target, first, log, onError, onReconnect, channelTimeoutMs) {
-    let current = Promise.resolve(first);
-    let alive = true;
-    const watch = (ssh) => {
-        ssh.connection?.once('close', () => {
-            alive = false;
-        });
-        return ssh;
+async function openJump(target, log, timeoutMs) {
+    const started = Date.now();
+    const j = target.jump;
+    const hop = {
+        kind: 'ssh',
+        host: j.host,
+        port: j.port,
+        user: j.user,
+        privateKey: j.privateKey,
+        passphrase: j.passphrase,
+        knownHosts: j.knownHosts,
+        insecureIgnoreHostKey: target.insecureIgnoreHostKey,
+        connectTimeoutMs: timeoutMs
     };
-    watch(first);
-    const connection = () => {
-        if (!alive) {
-            alive = true;
-            log.info(`SSH connection to ${target.host} lost; reconnecting`);
-            current = openSsh(target, log).then(ssh => {
-                onReconnect(ssh);
-                log.info(`SSH reconnected to ${target.user}@${target.host}:${target.port}`);
-                return watch(ssh);
-            }, (error) => {
-                alive = false;
-                throw error;
+    const hopName = `jump host ${where(hop)}`;
+    let jump;
+    try {
+        jump = await openSsh(hop, log);
+    }
+    catch (error) {
+        const reason = (error instanceof SshConnectError ? error.reason : error.message).replace(/ known-hosts\b/, ' jump-known-hosts');
+        throw new SshConnectError(`${hopName}: ${reason}`, `ssh: ${hopName}: ${reason}. Nothing was deployed.`);
+    }
+    const client = jump.connection;
+    try {
+        // What is left of connect-timeout after the handshake with the jump host.
+        const leftMs = Math.max(1000, timeoutMs - (Date.now() - started));
+        const sock = await new Promise((resolve, reject) => {
+            const timer = setTimeout(() => reject(new Error(`did not connect within ${leftMs / 1000}s`)), leftMs);
+            client.forwardOut('127.0.0.1', 0, target.host, target.port, (error, stream) => {
+                clearTimeout(timer);
+                if (error)
+                    reject(error);
+                else
+                    resolve(stream);
             });
-        }
-        return current;
-    };
+        });
+        log.info(`Through ${hopName} to ${target.host}:${target.port}`);
+        return { jump, sock };
+    }
+    catch (error) {
+        jump.dispose();
+        const reason = `${hopName} could not open a connection to ${target.host}:${target.port}: ${error.message}`;
+        throw new SshConnectError(reason, `ssh: ${reason}`);
+    }
+}
+/**
+ * At most this many channels open at once on the one connection, whatever
+ * the stack size: OpenSSH's default MaxSessions is 10, and a channel just
+ * closed by us may not be closed on the manager yet.
+ */
+const MAX_CHANNELS = 8;
+/** Waiters for a channel slot, first come first served. */
+class ChannelSlots {
+    limit;
+    open = 0;
+    peak = 0;
+    waiting = [];
+    constructor(limit) {
+        this.limit = limit;
+    }
+    acquire(timeoutMs) {
+        return new Promise((resolve, reject) => {
+            let released = false;
+            const grant = () => {
+                clearTimeout(timer);
+                this.open += 1;
+                this.peak = Math.max(this.peak, this.open);
+                resolve(() => {
+                    if (released)
+                        return;
+                    released = true;
+                    this.open -= 1;
+                    this.waiting.shift()?.();
+                });
+            };
+            const timer = setTimeout(() => {
+                const at = this.waiting.indexOf(grant);
+                if (at >= 0)
+                    this.waiting.splice(at, 1);
+                reject(new Error(`ssh: all ${this.limit} channels to the manager stayed busy for ${timeoutMs / 1000} s`));
+            }, timeoutMs);
+            if (this.open < this.limit)
+                grant();
+            else
+                this.waiting.push(grant);
+        });
+    }
+    max() {
+        return this.peak;
+    }
+}
+/**
+ * Channels on one SSH connection. If the connection drops (sshd restarted,
+ * network blip), the link reconnects through the next manager that answers,
+ * verified like the first; requests in flight fail and the watcher retries them.
+ */
+function sshDial(link, slots, onError, channelTimeoutMs) {
     return async () => {
-        const ssh = await connection();
+        const ssh = await link.connection();
+        const release = await slots.acquire(channelTimeoutMs);
         return new Promise((resolve, reject) => {
             const client = ssh.connection;
-            if (!client)
+            if (!client) {
+                release();
                 return reject(new Error('ssh connection is closed'));
+            }
             let late = false;
             const timer = setTimeout(() => {
                 late = true;
-                reject(new Error(`ssh: ${target.host} did not open a channel for ${DIAL_COMMAND} within ${channelTimeoutMs / 1000} s`));
+                release();
+                const { host } = link.serving();
+                reject(new Error(`ssh: ${host} did not open a channel for ${DIAL_COMMAND} within ${channelTimeoutMs / 1000} s`));
             }, channelTimeoutMs);
             client.exec(DIAL_COMMAND, (error, channel) => {
                 clearTimeout(timer);
@@ -70229,8 +70578,11 @@ function sshDial(target, first, log, onError, onReconnect, channelTimeoutMs) {
                     channel?.close();
                     return;
                 }
-                if (error)
+                if (error) {
+                    release();
                     return reject(error);
+                }
+                channel.on('close', release);
                 let stderr = '';
                 channel.stderr.on('data', (chunk) => (stderr += chunk.toString('utf8')));
                 channel.on('exit', (code) => {
@@ -70317,16 +70669,24 @@ async function openTunnel(target, socketPath, log, options = {}) {
         lastError = text;
     };
     // Everything opened, so that close() ends it all and no handle keeps the process alive.
-    const opened = target.kind === 'ssh' ? [await openSsh(target, log)] : [];
+    const opened = [];
     const children = new Set();
-    const onReconnect = (ssh) => {
-        // A reconnect that finishes after close() must not outlive it.
-        if (closed)
-            ssh.dispose();
-        else
-            opened.push(ssh);
-    };
-    const dial = target.kind === 'ssh' ? sshDial(target, opened[0], log, onError, onReconnect, options.channelTimeoutMs ?? CHANNEL_TIMEOUT_MS) : localDial(onError, children, options);
+    const slots = new ChannelSlots(options.maxChannels ?? MAX_CHANNELS);
+    let link;
+    if (target.kind === 'ssh') {
+        const reach = { open: (one) => openSsh(one, log), probe: options.probe ?? true };
+        const first = await reachManager(target, log, reach);
+        opened.push(first.ssh);
+        const onConnection = (ssh) => {
+            // A reconnect that finishes after close() must not outlive it.
+            if (closed)
+                ssh.dispose();
+            else
+                opened.push(ssh);
+        };
+        link = new ManagerLink(target, first, log, { ...reach, onConnection });
+    }
+    const dial = link ? sshDial(link, slots, onError, options.channelTimeoutMs ?? CHANNEL_TIMEOUT_MS) : localDial(onError, children, options);
     const release = () => {
         closed = true;
         for (const ssh of opened)
@@ -70342,9 +70702,17 @@ async function openTunnel(target, socketPath, log, options = {}) {
         release();
         throw new Error(`cannot open the local Docker socket ${socketPath}: ${error.message}`);
     }
+    const describe = () => {
+        if (!link || target.kind !== 'ssh')
+            return "the runner's Docker engine";
+        const { host, port } = link.serving();
+        return `${target.user}@${host}:${port}`;
+    };
     return {
         socketPath,
-        description: target.kind === 'ssh' ? `${target.user}@${target.host}:${target.port}` : "the runner's Docker engine",
+        get description() {
+            return describe();
+        },
         lastDialError: () => lastError,
         sshConnections: () => opened.length,
         traffic: () => ({ ...server.traffic }),
@@ -70521,8 +70889,8 @@ function processHost(env, tempDir, leftovers) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _esm_shim_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8796);
-/* harmony import */ var _adapters_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1499);
-/* harmony import */ var _cli_main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(4454);
+/* harmony import */ var _adapters_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6350);
+/* harmony import */ var _cli_main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(317);
 /* harmony import */ var _leftovers_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1739);
 // `swarm-deploy`: the deploy engine from a shell. See `swarm-deploy --help`.
 
@@ -70547,7 +70915,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4454:
+/***/ 317:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -72107,8 +72475,11 @@ function makePlan(inputs, host) {
         catch (error) {
             throw new PlanError(`${error.message}. Nothing was deployed.`);
         }
-        if ((0,known_hosts/* hostKeyAlgorithms */.Qb)(entries, name, port).length === 0) {
-            throw new PlanError(`known-hosts: has no key for ${(0,known_hosts/* hostKeyName */.tc)(name, port)}: add the line(s) ssh-keyscan -p ${port} ${name} prints. Nothing was deployed.`);
+        // Every manager that may serve, so that a failover cannot stop on a missing line.
+        for (const manager of inputs.target.managers ?? [{ host: name, port }]) {
+            if ((0,known_hosts/* hostKeyAlgorithms */.Qb)(entries, manager.host, manager.port).length === 0) {
+                throw new PlanError(`known-hosts: has no key for ${(0,known_hosts/* hostKeyName */.tc)(manager.host, manager.port)}: add the line(s) ssh-keyscan -p ${manager.port} ${manager.host} prints. Nothing was deployed.`);
+            }
         }
     }
     // A missing secret must stop the run, not become an empty string.
@@ -72692,7 +73063,7 @@ function renderSummary(facts) {
 
 ;// CONCATENATED MODULE: ./src/secrets.ts
 /** Inputs whose values are secret. A command line must never carry them (the CLI refuses them as flags). */
-const SECRET_INPUTS = ['ssh-key', 'registry-password', 'env'];
+const SECRET_INPUTS = ['ssh-key', 'registry-password', 'env', 'ssh-key-passphrase', 'jump-ssh-key'];
 /** Shorter than this (in characters): not masked, not redacted. */
 const MIN_CHARS = 4;
 /** Shorter than this: redacted on word boundaries only, and never given to a runner to mask. */
@@ -72707,7 +73078,9 @@ function reachOf(part) {
 function secretsOf(read) {
     const values = [
         { name: 'ssh-key', value: read('ssh-key') },
-        { name: 'registry-password', value: read('registry-password') }
+        { name: 'registry-password', value: read('registry-password') },
+        { name: 'ssh-key-passphrase', value: read('ssh-key-passphrase') },
+        { name: 'jump-ssh-key', value: read('jump-ssh-key') }
     ];
     // Parsing can fail later; mask every `=`-value it might hold regardless.
     for (const line of read('env').split(/\r?\n/)) {
@@ -73016,6 +73389,10 @@ async function runDeploy(inputs, host, adapters, reporter) {
     // Mask first: nothing may print before every secret is registered.
     if (inputs.target.kind === 'ssh')
         secrets.add(inputs.target.privateKey, 'ssh-key');
+    if (inputs.target.kind === 'ssh' && inputs.target.passphrase !== undefined)
+        secrets.add(inputs.target.passphrase, 'ssh-key-passphrase');
+    if (inputs.target.kind === 'ssh' && inputs.target.jump)
+        secrets.add(inputs.target.jump.privateKey, 'jump-ssh-key');
     if (inputs.registry?.username !== undefined)
         secrets.add(inputs.registry.password, 'registry-password');
     for (const [name, value] of inputs.env)
@@ -73273,8 +73650,6 @@ async function checkManager(api, lastDialError, reporter) {
     return info.clusterId;
 }
 
-// EXTERNAL MODULE: ./node_modules/ssh2/lib/index.js
-var lib = __nccwpck_require__(5472);
 ;// CONCATENATED MODULE: ./src/inputs/build-inputs.ts
 // The inputs that say how the image comes to be: built here (with BuildKit
 // where the runner has buildx) or taken as it is from the registry.
@@ -73314,9 +73689,110 @@ function parsePlatforms(input, raw) {
     return [...new Set(platforms)];
 }
 
+// EXTERNAL MODULE: ./node_modules/ssh2/lib/index.js
+var lib = __nccwpck_require__(5472);
+;// CONCATENATED MODULE: ./src/inputs/ssh-key.ts
+// The private key and its passphrase, checked once with ssh2's own parser
+// (the one that will sign with it), so a key that cannot be used stops the
+// run before anything is built, with one line that says what to do. No
+// message quotes the key, the passphrase or ssh2's text about them.
+
+
+const SUPPORTED = /^(ssh-rsa|ssh-ed25519|ecdsa-sha2-nistp(256|384|521))$/;
+/** Secrets pasted into the GitHub UI often lose the final newline or gain CRLF. */
+function normalizeKey(key) {
+    return key.replace(/\r\n/g, '\n').trim() + '\n';
+}
+function isEncrypted(key) {
+    const plain = lib.utils.parseKey(key);
+    return plain instanceof Error ? /no passphrase given/i.test(plain.message) : false;
+}
+function readPrivateKey(rawKey, rawPassphrase) {
+    const privateKey = normalizeKey(rawKey);
+    // A passphrase is the user's text to the byte: only an empty one means none.
+    // (A file given to the CLI ends in a newline.)
+    const text = rawPassphrase.replace(/\r?\n$/, '');
+    const passphrase = text === '' ? undefined : text;
+    const encrypted = isEncrypted(privateKey);
+    if (encrypted && passphrase === undefined) {
+        throw new parse/* InputError */.dz('ssh-key', 'is encrypted: give its passphrase in ssh-key-passphrase');
+    }
+    const parsed = lib.utils.parseKey(privateKey, encrypted ? passphrase : undefined);
+    if (parsed instanceof Error) {
+        if (encrypted)
+            throw new parse/* InputError */.dz('ssh-key-passphrase', 'does not decrypt ssh-key: give the passphrase of this key (the one ssh-keygen -p asks for)');
+        throw new parse/* InputError */.dz('ssh-key', 'is not a private key this action can read: give a whole RSA, ECDSA or ed25519 private key file in OpenSSH or PEM format, BEGIN and END lines included');
+    }
+    const key = Array.isArray(parsed) ? parsed[0] : parsed;
+    if (!key?.isPrivateKey())
+        throw new parse/* InputError */.dz('ssh-key', 'is a public key: give the private key (the file without .pub)');
+    if (!SUPPORTED.test(key.type))
+        throw new parse/* InputError */.dz('ssh-key', `is a ${key.type} key, which is not supported: use an RSA, ECDSA or ed25519 key (ssh-keygen -t ed25519)`);
+    return { privateKey, passphrase: encrypted ? passphrase : undefined };
+}
+
+;// CONCATENATED MODULE: ./src/inputs/jump-host.ts
+// jump-host, jump-ssh-key and jump-known-hosts: a bastion the manager
+// connections are forwarded through. Checked here like the manager's inputs,
+// its known-hosts line included, before anything is done.
+
+
+
+const USER = /^[a-zA-Z0-9_][a-zA-Z0-9_.-]*$/;
+function readJumpHost(read, manager) {
+    const raw = read('jump-host').trim();
+    if (raw === '') {
+        for (const name of ['jump-ssh-key', 'jump-known-hosts']) {
+            if (read(name).trim() !== '')
+                throw new parse/* InputError */.dz(name, 'is set but jump-host is empty: give jump-host, or remove it');
+        }
+        return undefined;
+    }
+    const at = raw.lastIndexOf('@');
+    const user = at < 0 ? manager.user : raw.slice(0, at);
+    if (!USER.test(user))
+        throw new parse/* InputError */.dz('jump-host', `'${user}' is not a valid user name: give user@host or user@host:port`);
+    const { host, port } = (0,parse/* parseHost */.o6)('jump-host', raw.slice(at + 1), 22);
+    const ownKey = read('jump-ssh-key');
+    // The same passphrase input serves both keys: with no jump-ssh-key the key is the same.
+    const { privateKey, passphrase } = ownKey.trim() === ''
+        ? readPrivateKey(manager.rawKey, manager.passphraseInput)
+        : renamed(() => readPrivateKey(ownKey, manager.passphraseInput));
+    const knownHosts = read('jump-known-hosts').trim();
+    if (knownHosts === '') {
+        if (!manager.insecureIgnoreHostKey) {
+            throw new parse/* InputError */.dz('jump-known-hosts', "is required with jump-host: give the jump host's known_hosts line(s) (ssh-keyscan -p PORT HOST), or set insecure-ignore-host-key: true");
+        }
+        return { host, port, user, privateKey, passphrase, knownHosts: undefined };
+    }
+    let entries;
+    try {
+        entries = (0,known_hosts/* parseKnownHosts */.uJ)(knownHosts);
+    }
+    catch (error) {
+        throw new parse/* InputError */.dz('jump-known-hosts', error.message.replace(/^known-hosts: /, ''));
+    }
+    if ((0,known_hosts/* hostKeyAlgorithms */.Qb)(entries, host, port).length === 0) {
+        throw new parse/* InputError */.dz('jump-known-hosts', `has no key for ${(0,known_hosts/* hostKeyName */.tc)(host, port)}: add the line(s) ssh-keyscan -p ${port} ${host} prints`);
+    }
+    return { host, port, user, privateKey, passphrase, knownHosts };
+}
+/** Errors about the jump key name the input it came from. */
+function renamed(fn) {
+    try {
+        return fn();
+    }
+    catch (error) {
+        if (error instanceof parse/* InputError */.dz)
+            throw new parse/* InputError */.dz('jump-ssh-key', error.message.replace(/^ssh-key(-passphrase)?: /, '').replace(/ssh-key/g, 'jump-ssh-key'));
+        throw error;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/inputs/inputs.ts
 // Every input is read here, once, into a typed object. Nothing deeper in the
 // code reads inputs or the runner's environment for configuration.
+
 
 
 
@@ -73374,44 +73850,44 @@ function readPassthrough(read) {
 function readTarget(read) {
     const rawHost = read('host').trim();
     if (rawHost === '') {
-        for (const name of ['user', 'ssh-key', 'known-hosts']) {
+        for (const name of ['user', 'ssh-key', 'known-hosts', 'jump-host']) {
             if (read(name).trim() !== '')
                 throw new parse/* InputError */.dz(name, 'is set but host is empty: give host, or remove it to deploy to the local engine');
         }
         return { kind: 'local' };
     }
     const defaultPort = (0,parse/* parsePort */.pz)('port', read('port') || '22');
-    const { host, port } = (0,parse/* parseHost */.o6)('host', rawHost, defaultPort);
+    const managers = (0,parse/* parseHosts */.tB)('host', rawHost, defaultPort);
+    const { host, port } = managers[0];
+    const connectTimeoutMs = (0,parse/* parseDuration */.E9)('connect-timeout', read('connect-timeout') || '10s');
     const user = read('user').trim();
     if (user === '')
         throw new parse/* InputError */.dz('user', 'is required with host');
     if (!/^[a-zA-Z0-9_][a-zA-Z0-9_.-]*$/.test(user))
         throw new parse/* InputError */.dz('user', `'${user}' is not a valid user name`);
-    const privateKey = read('ssh-key');
-    if (privateKey.trim() === '')
+    const rawKey = read('ssh-key');
+    if (rawKey.trim() === '')
         throw new parse/* InputError */.dz('ssh-key', 'is required with host');
-    const parsed = lib.utils.parseKey(normalizeKey(privateKey));
-    if (parsed instanceof Error) {
-        throw new parse/* InputError */.dz('ssh-key', `is not a private key this action can read (OpenSSH or PEM, without passphrase): ${parsed.message}`);
-    }
+    const { privateKey, passphrase } = readPrivateKey(rawKey, read('ssh-key-passphrase'));
     const insecureIgnoreHostKey = (0,parse/* parseBoolean */.fj)('insecure-ignore-host-key', read('insecure-ignore-host-key'), false);
     const knownHosts = read('known-hosts').trim();
     if (knownHosts === '' && !insecureIgnoreHostKey) {
         throw new parse/* InputError */.dz('known-hosts', "is required with host: give the manager's known_hosts line(s) (ssh-keyscan -p PORT HOST), or set insecure-ignore-host-key: true");
     }
+    const jump = readJumpHost(read, { user, rawKey, passphraseInput: read('ssh-key-passphrase'), insecureIgnoreHostKey });
     return {
         kind: 'ssh',
         host,
         port,
         user,
-        privateKey: normalizeKey(privateKey),
+        privateKey,
         knownHosts: knownHosts === '' ? undefined : knownHosts,
-        insecureIgnoreHostKey
+        insecureIgnoreHostKey,
+        managers,
+        connectTimeoutMs,
+        passphrase,
+        ...(jump ? { jump } : {})
     };
-}
-/** Secrets pasted into the GitHub UI often lose the final newline or gain CRLF. */
-function normalizeKey(key) {
-    return key.replace(/\r\n/g, '\n').trim() + '\n';
 }
 function readImage(read, context) {
     const rawRepository = read('image').trim();
@@ -73506,12 +73982,17 @@ var external_node_util_ = __nccwpck_require__(7975);
 // Every input of the Action, once: action.yml must match this table (a unit
 // test checks it), and the CLI's flags and --help are generated from it.
 const INPUTS = [
-    { name: 'host', description: "Swarm manager address (`name` or `name:port`). Empty deploys through the runner's own Docker engine (a self-hosted runner on a manager)." },
+    { name: 'host', description: "Swarm manager address(es) (`name` or `name:port`), newline- or comma-separated, tried in order, the first that answers as a swarm manager serves. Empty deploys through the runner's own Docker engine (a self-hosted runner on a manager).", list: true },
     { name: 'port', description: 'SSH port.', default: '22' },
     { name: 'user', description: 'SSH user (required with host). It must be able to run `docker` on the manager.' },
     { name: 'ssh-key', description: 'Private key (OpenSSH or PEM, no passphrase). Held in memory only, never written to disk.', secret: true },
+    { name: 'ssh-key-passphrase', description: 'Passphrase of an encrypted ssh-key.', secret: true },
     { name: 'known-hosts', description: 'known_hosts line(s) for the manager, e.g. the output of `ssh-keyscan -p PORT HOST`. Required with host unless insecure-ignore-host-key is true.', list: true },
     { name: 'insecure-ignore-host-key', description: 'Skip host key verification (logs a loud warning). Only for throwaway test setups.', default: 'false' },
+    { name: 'jump-host', description: 'Reach the managers through this SSH server (a bastion), `user@host:port` (user defaults to user, port to 22), by SSH port forwarding in the action itself: no ssh binary or config is used.' },
+    { name: 'jump-ssh-key', description: 'Private key for jump-host (default: ssh-key; ssh-key-passphrase is used if it is encrypted).', secret: true },
+    { name: 'jump-known-hosts', description: 'known_hosts line(s) for jump-host. Required with jump-host unless insecure-ignore-host-key is true.', list: true },
+    { name: 'connect-timeout', description: 'Bound on reaching one manager (SSH handshake, then its engine), like `10s`; with several hosts each gets this long.', default: '10s' },
     { name: 'stack', description: 'Stack name.', required: true },
     { name: 'compose-file', description: 'Compose file(s), newline-separated, merged in order like repeated `-c`.', default: 'docker-compose.yml', list: true },
     { name: 'image', description: 'Repository to build and push, e.g. `docker.io/acme/api`. Empty deploys the compose file as it is. The compose file can use `${IMAGE}`, set to the pushed image pinned by digest.' },
@@ -73560,9 +74041,9 @@ class UsageError extends Error {
     name = 'UsageError';
 }
 /** Files a secret may come from instead of a flag value. */
-const SECRET_FILES = { 'ssh-key': 'ssh-key-file', 'registry-password': 'registry-password-file', env: 'env-file' };
+const SECRET_FILES = { 'ssh-key': 'ssh-key-file', 'registry-password': 'registry-password-file', env: 'env-file', 'ssh-key-passphrase': 'ssh-key-passphrase-file', 'jump-ssh-key': 'jump-ssh-key-file' };
 // known-hosts is not secret, but a file is the natural way to give it.
-const FILE_FLAGS = { 'ssh-key-file': 'ssh-key', 'registry-password-file': 'registry-password', 'known-hosts-file': 'known-hosts' };
+const FILE_FLAGS = { 'ssh-key-file': 'ssh-key', 'registry-password-file': 'registry-password', 'known-hosts-file': 'known-hosts', 'ssh-key-passphrase-file': 'ssh-key-passphrase', 'jump-ssh-key-file': 'jump-ssh-key' };
 const BOOLEAN = new Set(['insecure-ignore-host-key', 'prune', 'rollback-on-failure', 'build']);
 const OWN_FLAGS = { config: 'string', json: 'boolean', verbose: 'boolean', help: 'boolean' };
 function envName(input) {
@@ -74180,6 +74661,7 @@ scope.__dirname ??= external_node_path_.dirname((0,external_node_url_namespaceOb
 /* harmony export */   o6: () => (/* binding */ parseHost),
 /* harmony export */   pz: () => (/* binding */ parsePort),
 /* harmony export */   rL: () => (/* binding */ parseTags),
+/* harmony export */   tB: () => (/* binding */ parseHosts),
 /* harmony export */   yG: () => (/* binding */ ENV_KEY)
 /* harmony export */ });
 /* unused harmony export steeringName */
@@ -74314,6 +74796,18 @@ function parseHost(input, raw, defaultPort) {
     if (!plain)
         throw new InputError(input, `'${text}' is not a host name or address (optionally with :port)`);
     return { host: plain[1], port: plain[2] ? parsePort(input, plain[2]) : defaultPort };
+}
+/** Several managers, newline- or comma-separated, each like parseHost; duplicates once. */
+function parseHosts(input, raw, defaultPort) {
+    const hosts = [];
+    for (const item of raw.split(/[\n,]/).map(text => text.trim()).filter(text => text !== '' && !text.startsWith('#'))) {
+        const parsed = parseHost(input, item, defaultPort);
+        if (!hosts.some(h => h.host.toLowerCase() === parsed.host.toLowerCase() && h.port === parsed.port))
+            hosts.push(parsed);
+    }
+    if (hosts.length === 0)
+        throw new InputError(input, 'names no host: give one or more addresses, newline- or comma-separated');
+    return hosts;
 }
 function parsePort(input, raw) {
     const text = raw.trim();
@@ -76546,7 +77040,7 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("zlib");
 
 var identity = __nccwpck_require__(1127);
 var Scalar = __nccwpck_require__(3301);
-var YAMLMap = __nccwpck_require__(2073);
+var YAMLMap = __nccwpck_require__(4454);
 var YAMLSeq = __nccwpck_require__(2223);
 var resolveBlockMap = __nccwpck_require__(7103);
 var resolveBlockSeq = __nccwpck_require__(334);
@@ -77139,7 +77633,7 @@ exports.Composer = Composer;
 
 
 var Pair = __nccwpck_require__(7165);
-var YAMLMap = __nccwpck_require__(2073);
+var YAMLMap = __nccwpck_require__(4454);
 var resolveProps = __nccwpck_require__(4631);
 var utilContainsNewline = __nccwpck_require__(9499);
 var utilFlowIndentCheck = __nccwpck_require__(4051);
@@ -77575,7 +78069,7 @@ exports.resolveEnd = resolveEnd;
 
 var identity = __nccwpck_require__(1127);
 var Pair = __nccwpck_require__(7165);
-var YAMLMap = __nccwpck_require__(2073);
+var YAMLMap = __nccwpck_require__(4454);
 var YAMLSeq = __nccwpck_require__(2223);
 var resolveEnd = __nccwpck_require__(7788);
 var resolveProps = __nccwpck_require__(4631);
@@ -79154,7 +79648,7 @@ var Alias = __nccwpck_require__(4065);
 var identity = __nccwpck_require__(1127);
 var Pair = __nccwpck_require__(7165);
 var Scalar = __nccwpck_require__(3301);
-var YAMLMap = __nccwpck_require__(2073);
+var YAMLMap = __nccwpck_require__(4454);
 var YAMLSeq = __nccwpck_require__(2223);
 var cst = __nccwpck_require__(3461);
 var lexer = __nccwpck_require__(361);
@@ -79636,7 +80130,7 @@ exports.isScalarValue = isScalarValue;
 
 /***/ }),
 
-/***/ 2073:
+/***/ 4454:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
@@ -82541,7 +83035,7 @@ exports.Schema = Schema;
 
 
 var identity = __nccwpck_require__(1127);
-var YAMLMap = __nccwpck_require__(2073);
+var YAMLMap = __nccwpck_require__(4454);
 
 const map = {
     collection: 'map',
@@ -83312,7 +83806,7 @@ exports.merge = merge;
 
 var identity = __nccwpck_require__(1127);
 var toJS = __nccwpck_require__(4043);
-var YAMLMap = __nccwpck_require__(2073);
+var YAMLMap = __nccwpck_require__(4454);
 var YAMLSeq = __nccwpck_require__(2223);
 var pairs = __nccwpck_require__(8385);
 
@@ -83533,7 +84027,7 @@ exports.schema = schema;
 
 var identity = __nccwpck_require__(1127);
 var Pair = __nccwpck_require__(7165);
-var YAMLMap = __nccwpck_require__(2073);
+var YAMLMap = __nccwpck_require__(4454);
 
 class YAMLSet extends YAMLMap.YAMLMap {
     constructor(schema) {

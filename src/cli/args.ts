@@ -21,9 +21,9 @@ export class UsageError extends Error {
 }
 
 /** Files a secret may come from instead of a flag value. */
-export const SECRET_FILES: Readonly<Record<string, string>> = { 'ssh-key': 'ssh-key-file', 'registry-password': 'registry-password-file', env: 'env-file', 'github-token': 'github-token-file' }
+export const SECRET_FILES: Readonly<Record<string, string>> = { 'ssh-key': 'ssh-key-file', 'registry-password': 'registry-password-file', env: 'env-file', 'ssh-key-passphrase': 'ssh-key-passphrase-file', 'jump-ssh-key': 'jump-ssh-key-file', 'github-token': 'github-token-file' }
 // known-hosts is not secret, but a file is the natural way to give it.
-const FILE_FLAGS: Readonly<Record<string, string>> = { 'ssh-key-file': 'ssh-key', 'registry-password-file': 'registry-password', 'known-hosts-file': 'known-hosts', 'github-token-file': 'github-token' }
+const FILE_FLAGS: Readonly<Record<string, string>> = { 'ssh-key-file': 'ssh-key', 'registry-password-file': 'registry-password', 'known-hosts-file': 'known-hosts', 'ssh-key-passphrase-file': 'ssh-key-passphrase', 'jump-ssh-key-file': 'jump-ssh-key', 'github-token-file': 'github-token' }
 const BOOLEAN = new Set(['insecure-ignore-host-key', 'prune', 'rollback-on-failure', 'build'])
 const OWN_FLAGS = { config: 'string', json: 'boolean', verbose: 'boolean', help: 'boolean' } as const
 

@@ -13,8 +13,10 @@ import { childEnvironment } from '../docker-cli.js'
 import type { SshTarget } from '../inputs/inputs.js'
 import type { Leftovers, Reporter } from '../ports.js'
 import { checkHostKey, fingerprint, hostKeyAlgorithms, parseKnownHosts } from './known-hosts.js'
+import { connectReason } from './ssh-errors.js'
+import { DIAL_COMMAND, ManagerLink, reachManager } from './managers.js'
 
-export const DIAL_COMMAND = 'docker system dial-stdio'
+export { DIAL_COMMAND }
 
 /** Opens one byte stream to the Docker engine. */
 type Dial = () => Promise<Duplex>
@@ -42,7 +44,7 @@ export interface TunnelTraffic {
   maxChannels: number
 }
 
-const CONNECT_TIMEOUT_MS = 20_000
+const CONNECT_TIMEOUT_MS = 10_000
 /** For the manager to open a `dial-stdio` channel on a live connection. */
 const CHANNEL_TIMEOUT_MS = 20_000
 
@@ -52,16 +54,39 @@ export interface TunnelOptions {
   env?: Readonly<Record<string, string | undefined>>
   /** Where those children's process groups are recorded. */
   leftovers?: Leftovers
+  /** Check that the engine is a swarm manager before using a connection (default true). */
+  probe?: boolean
+  maxChannels?: number
 }
 
 type Log = Pick<Reporter, 'info' | 'warn' | 'debug'>
+
+/** The SSH connection could not be used; `reason` says why in a few words. */
+export class SshConnectError extends Error {
+  override name = 'SshConnectError'
+  constructor(
+    readonly reason: string,
+    message: string
+  ) {
+    super(message)
+  }
+}
+
+/** `user@host:port`, for logs. */
+export function where(target: Pick<SshTarget, 'user' | 'host' | 'port'>): string {
+  return `${target.user}@${target.host}:${target.port}`
+}
 
 export async function openSsh(target: SshTarget, log: Log): Promise<NodeSSH> {
   const entries = target.knownHosts === undefined ? undefined : parseKnownHosts(target.knownHosts)
   const algorithms = entries && hostKeyAlgorithms(entries, target.host, target.port)
   if (entries && algorithms?.length === 0) {
-    throw new Error(`known-hosts has no key for ${target.host} port ${target.port}: add the line ssh-keyscan -p ${target.port} ${target.host} prints`)
+    const reason = `known-hosts has no key for ${target.host} port ${target.port}: add the line ssh-keyscan -p ${target.port} ${target.host} prints`
+    throw new SshConnectError(reason, reason)
   }
+  const timeoutMs = target.connectTimeoutMs ?? CONNECT_TIMEOUT_MS
+  const started = Date.now()
+  const through = target.jump ? await openJump(target, log, timeoutMs) : undefined
   let refusal: string | undefined
   let seen: string | undefined
   const ssh = new NodeSSH()
@@ -69,9 +94,11 @@ export async function openSsh(target: SshTarget, log: Log): Promise<NodeSSH> {
     await ssh.connect({
       host: target.host,
       port: target.port,
+      ...(through ? { sock: through.sock as never } : {}),
       username: target.user,
       privateKey: target.privateKey,
-      readyTimeout: CONNECT_TIMEOUT_MS,
+      ...(target.passphrase === undefined ? {} : { passphrase: target.passphrase }),
+      readyTimeout: Math.max(1000, timeoutMs - (Date.now() - started)),
       keepaliveInterval: 10_000,
       keepaliveCountMax: 3,
       ...(algorithms ? { algorithms: { serverHostKey: algorithms as never } } : {}),
@@ -85,13 +112,17 @@ export async function openSsh(target: SshTarget, log: Log): Promise<NodeSSH> {
     })
   } catch (error) {
     ssh.dispose()
-    if (refusal) throw new Error(`ssh: ${refusal}. Nothing was deployed.`)
-    throw new Error(`ssh: cannot connect to ${target.user}@${target.host}:${target.port}: ${(error as Error).message}`)
+    through?.jump.dispose()
+    if (refusal) throw new SshConnectError(refusal, `ssh: ${refusal}. Nothing was deployed.`)
+    const reason = connectReason(error as Error, target.user, timeoutMs)
+    throw new SshConnectError(reason, `ssh: cannot connect to ${where(target)}: ${reason}`)
   }
   // node-ssh stops listening for errors once connected. Without a listener a
   // dropped connection (write EPIPE, ECONNRESET) would crash the action
   // instead of closing; closed, the next dial reconnects.
   ssh.connection?.on('error', error => log.info(`SSH connection to ${target.host}: ${error.message}`))
+  // The jump connection lives exactly as long as the one it carries.
+  if (through) ssh.connection?.once('close', () => through.jump.dispose())
   if (entries === undefined) {
     log.warn(`insecure-ignore-host-key is true: the host key of ${target.host} (${seen}) was NOT verified. Anyone on the network path could impersonate the manager and receive your secrets. Set known-hosts.`)
   } else {
@@ -101,47 +132,118 @@ export async function openSsh(target: SshTarget, log: Log): Promise<NodeSSH> {
 }
 
 /**
- * Channels on one SSH connection. If the connection drops (sshd restarted,
- * network blip), the next dial opens a new one, verified like the first;
- * requests in flight fail and the watcher retries them.
+ * SSH to the jump host, verified against jump-known-hosts, then a forwarded
+ * TCP stream from it to the manager (ssh2's forwardOut, what `ssh -J` does):
+ * no ssh binary or config on the runner is used.
  */
-function sshDial(target: SshTarget, first: NodeSSH, log: Log, onError: (text: string) => void, onReconnect: (ssh: NodeSSH) => void, channelTimeoutMs: number): Dial {
-  let current: Promise<NodeSSH> = Promise.resolve(first)
-  let alive = true
-  const watch = (ssh: NodeSSH): NodeSSH => {
-    ssh.connection?.once('close', () => {
-      alive = false
+async function openJump(target: SshTarget, log: Log, timeoutMs: number): Promise<{ jump: NodeSSH; sock: Duplex }> {
+  const started = Date.now()
+  const j = target.jump!
+  const hop: SshTarget = {
+    kind: 'ssh',
+    host: j.host,
+    port: j.port,
+    user: j.user,
+    privateKey: j.privateKey,
+    passphrase: j.passphrase,
+    knownHosts: j.knownHosts,
+    insecureIgnoreHostKey: target.insecureIgnoreHostKey,
+    connectTimeoutMs: timeoutMs
+  }
+  const hopName = `jump host ${where(hop)}`
+  let jump: NodeSSH
+  try {
+    jump = await openSsh(hop, log)
+  } catch (error) {
+    const reason = (error instanceof SshConnectError ? error.reason : (error as Error).message).replace(/ known-hosts\b/, ' jump-known-hosts')
+    throw new SshConnectError(`${hopName}: ${reason}`, `ssh: ${hopName}: ${reason}. Nothing was deployed.`)
+  }
+  const client = jump.connection!
+  try {
+    // What is left of connect-timeout after the handshake with the jump host.
+    const leftMs = Math.max(1000, timeoutMs - (Date.now() - started))
+    const sock = await new Promise<Duplex>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`did not connect within ${leftMs / 1000}s`)), leftMs)
+      client.forwardOut('127.0.0.1', 0, target.host, target.port, (error, stream) => {
+        clearTimeout(timer)
+        if (error) reject(error)
+        else resolve(stream)
+      })
     })
-    return ssh
+    log.info(`Through ${hopName} to ${target.host}:${target.port}`)
+    return { jump, sock }
+  } catch (error) {
+    jump.dispose()
+    const reason = `${hopName} could not open a connection to ${target.host}:${target.port}: ${(error as Error).message}`
+    throw new SshConnectError(reason, `ssh: ${reason}`)
   }
-  watch(first)
-  const connection = (): Promise<NodeSSH> => {
-    if (!alive) {
-      alive = true
-      log.info(`SSH connection to ${target.host} lost; reconnecting`)
-      current = openSsh(target, log).then(
-        ssh => {
-          onReconnect(ssh)
-          log.info(`SSH reconnected to ${target.user}@${target.host}:${target.port}`)
-          return watch(ssh)
-        },
-        (error: Error) => {
-          alive = false
-          throw error
-        }
-      )
-    }
-    return current
+}
+
+/**
+ * At most this many channels open at once on the one connection, whatever
+ * the stack size: OpenSSH's default MaxSessions is 10, and a channel just
+ * closed by us may not be closed on the manager yet.
+ */
+export const MAX_CHANNELS = 8
+
+/** Waiters for a channel slot, first come first served. */
+class ChannelSlots {
+  private open = 0
+  private peak = 0
+  private readonly waiting: Array<() => void> = []
+
+  constructor(private readonly limit: number) {}
+
+  acquire(timeoutMs: number): Promise<() => void> {
+    return new Promise((resolve, reject) => {
+      let released = false
+      const grant = (): void => {
+        clearTimeout(timer)
+        this.open += 1
+        this.peak = Math.max(this.peak, this.open)
+        resolve(() => {
+          if (released) return
+          released = true
+          this.open -= 1
+          this.waiting.shift()?.()
+        })
+      }
+      const timer = setTimeout(() => {
+        const at = this.waiting.indexOf(grant)
+        if (at >= 0) this.waiting.splice(at, 1)
+        reject(new Error(`ssh: all ${this.limit} channels to the manager stayed busy for ${timeoutMs / 1000} s`))
+      }, timeoutMs)
+      if (this.open < this.limit) grant()
+      else this.waiting.push(grant)
+    })
   }
+
+  max(): number {
+    return this.peak
+  }
+}
+
+/**
+ * Channels on one SSH connection. If the connection drops (sshd restarted,
+ * network blip), the link reconnects through the next manager that answers,
+ * verified like the first; requests in flight fail and the watcher retries them.
+ */
+function sshDial(link: ManagerLink, slots: ChannelSlots, onError: (text: string) => void, channelTimeoutMs: number): Dial {
   return async () => {
-    const ssh = await connection()
+    const ssh = await link.connection()
+    const release = await slots.acquire(channelTimeoutMs)
     return new Promise((resolve, reject) => {
       const client = ssh.connection
-      if (!client) return reject(new Error('ssh connection is closed'))
+      if (!client) {
+        release()
+        return reject(new Error('ssh connection is closed'))
+      }
       let late = false
       const timer = setTimeout(() => {
         late = true
-        reject(new Error(`ssh: ${target.host} did not open a channel for ${DIAL_COMMAND} within ${channelTimeoutMs / 1000} s`))
+        release()
+        const { host } = link.serving()
+        reject(new Error(`ssh: ${host} did not open a channel for ${DIAL_COMMAND} within ${channelTimeoutMs / 1000} s`))
       }, channelTimeoutMs)
       client.exec(DIAL_COMMAND, (error, channel) => {
         clearTimeout(timer)
@@ -150,7 +252,11 @@ function sshDial(target: SshTarget, first: NodeSSH, log: Log, onError: (text: st
           channel?.close()
           return
         }
-        if (error) return reject(error)
+        if (error) {
+          release()
+          return reject(error)
+        }
+        channel.on('close', release)
         let stderr = ''
         channel.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')))
         channel.on('exit', (code: number | null) => {
@@ -240,14 +346,22 @@ export async function openTunnel(target: SshTarget | { kind: 'local' }, socketPa
     lastError = text
   }
   // Everything opened, so that close() ends it all and no handle keeps the process alive.
-  const opened: NodeSSH[] = target.kind === 'ssh' ? [await openSsh(target, log)] : []
+  const opened: NodeSSH[] = []
   const children = new Set<ChildProcess>()
-  const onReconnect = (ssh: NodeSSH): void => {
-    // A reconnect that finishes after close() must not outlive it.
-    if (closed) ssh.dispose()
-    else opened.push(ssh)
+  const slots = new ChannelSlots(options.maxChannels ?? MAX_CHANNELS)
+  let link: ManagerLink | undefined
+  if (target.kind === 'ssh') {
+    const reach = { open: (one: SshTarget) => openSsh(one, log), probe: options.probe ?? true }
+    const first = await reachManager(target, log, reach)
+    opened.push(first.ssh)
+    const onConnection = (ssh: NodeSSH): void => {
+      // A reconnect that finishes after close() must not outlive it.
+      if (closed) ssh.dispose()
+      else opened.push(ssh)
+    }
+    link = new ManagerLink(target, first, log, { ...reach, onConnection })
   }
-  const dial = target.kind === 'ssh' ? sshDial(target, opened[0]!, log, onError, onReconnect, options.channelTimeoutMs ?? CHANNEL_TIMEOUT_MS) : localDial(onError, children, options)
+  const dial = link ? sshDial(link, slots, onError, options.channelTimeoutMs ?? CHANNEL_TIMEOUT_MS) : localDial(onError, children, options)
   const release = (): void => {
     closed = true
     for (const ssh of opened) ssh.dispose()
@@ -260,9 +374,16 @@ export async function openTunnel(target: SshTarget | { kind: 'local' }, socketPa
     release()
     throw new Error(`cannot open the local Docker socket ${socketPath}: ${(error as Error).message}`)
   }
+  const describe = (): string => {
+    if (!link || target.kind !== 'ssh') return "the runner's Docker engine"
+    const { host, port } = link.serving()
+    return `${target.user}@${host}:${port}`
+  }
   return {
     socketPath,
-    description: target.kind === 'ssh' ? `${target.user}@${target.host}:${target.port}` : "the runner's Docker engine",
+    get description() {
+      return describe()
+    },
     lastDialError: () => lastError,
     sshConnections: () => opened.length,
     traffic: () => ({ ...server.traffic }),

@@ -1,6 +1,5 @@
 // Every input is read here, once, into a typed object. Nothing deeper in the
 // code reads inputs or the runner's environment for configuration.
-import { utils as sshUtils } from 'ssh2'
 import type { RollbackTarget } from '../release/select.js'
 import { parseRollback } from '../release/select.js'
 import {
@@ -9,7 +8,7 @@ import {
   normalizeRegistry,
   parseBoolean,
   parseDuration,
-  parseHost,
+  parseHosts,
   parseKeyValues,
   parseLines,
   parsePort,
@@ -20,6 +19,9 @@ import {
 } from './parse.js'
 import type { BuildOptions } from './build-inputs.js'
 import { readBuildOptions } from './build-inputs.js'
+import type { HostPort } from './parse.js'
+import { readJumpHost } from './jump-host.js'
+import { readPrivateKey } from './ssh-key.js'
 
 export interface SshTarget {
   kind: 'ssh'
@@ -30,6 +32,25 @@ export interface SshTarget {
   /** known_hosts text; undefined only with insecureIgnoreHostKey. */
   knownHosts: string | undefined
   insecureIgnoreHostKey: boolean
+  /** Every manager to try, in order; `host` and `port` are the first. Absent: just that one. */
+  managers?: HostPort[]
+  /** Bound on reaching one manager (SSH, then its engine). */
+  connectTimeoutMs?: number
+  /** For an encrypted `privateKey`. */
+  passphrase?: string | undefined
+  /** Reach the managers through this SSH server (`jump-host`). */
+  jump?: JumpHost | undefined
+}
+
+/** A bastion the manager connections go through, by SSH port forwarding. */
+export interface JumpHost {
+  host: string
+  port: number
+  user: string
+  privateKey: string
+  passphrase: string | undefined
+  /** known_hosts text for the jump host; undefined only with insecureIgnoreHostKey. */
+  knownHosts: string | undefined
 }
 
 /** No host: the Docker engine the runner's own docker CLI reaches (self-hosted runner on a manager). */
@@ -173,23 +194,22 @@ function readPassthrough(read: ReadInput): 'all' | string[] {
 export function readTarget(read: ReadInput): SshTarget | LocalTarget {
   const rawHost = read('host').trim()
   if (rawHost === '') {
-    for (const name of ['user', 'ssh-key', 'known-hosts']) {
+    for (const name of ['user', 'ssh-key', 'known-hosts', 'jump-host']) {
       if (read(name).trim() !== '') throw new InputError(name, 'is set but host is empty: give host, or remove it to deploy to the local engine')
     }
     return { kind: 'local' }
   }
   const defaultPort = parsePort('port', read('port') || '22')
-  const { host, port } = parseHost('host', rawHost, defaultPort)
+  const managers = parseHosts('host', rawHost, defaultPort)
+  const { host, port } = managers[0]!
+  const connectTimeoutMs = parseDuration('connect-timeout', read('connect-timeout') || '10s')
   const user = read('user').trim()
   if (user === '') throw new InputError('user', 'is required with host')
   if (!/^[a-zA-Z0-9_][a-zA-Z0-9_.-]*$/.test(user)) throw new InputError('user', `'${user}' is not a valid user name`)
 
-  const privateKey = read('ssh-key')
-  if (privateKey.trim() === '') throw new InputError('ssh-key', 'is required with host')
-  const parsed = sshUtils.parseKey(normalizeKey(privateKey))
-  if (parsed instanceof Error) {
-    throw new InputError('ssh-key', `is not a private key this action can read (OpenSSH or PEM, without passphrase): ${parsed.message}`)
-  }
+  const rawKey = read('ssh-key')
+  if (rawKey.trim() === '') throw new InputError('ssh-key', 'is required with host')
+  const { privateKey, passphrase } = readPrivateKey(rawKey, read('ssh-key-passphrase'))
 
   const insecureIgnoreHostKey = parseBoolean('insecure-ignore-host-key', read('insecure-ignore-host-key'), false)
   const knownHosts = read('known-hosts').trim()
@@ -199,20 +219,20 @@ export function readTarget(read: ReadInput): SshTarget | LocalTarget {
       "is required with host: give the manager's known_hosts line(s) (ssh-keyscan -p PORT HOST), or set insecure-ignore-host-key: true"
     )
   }
+  const jump = readJumpHost(read, { user, rawKey, passphraseInput: read('ssh-key-passphrase'), insecureIgnoreHostKey })
   return {
     kind: 'ssh',
     host,
     port,
     user,
-    privateKey: normalizeKey(privateKey),
+    privateKey,
     knownHosts: knownHosts === '' ? undefined : knownHosts,
-    insecureIgnoreHostKey
+    insecureIgnoreHostKey,
+    managers,
+    connectTimeoutMs,
+    passphrase,
+    ...(jump ? { jump } : {})
   }
-}
-
-/** Secrets pasted into the GitHub UI often lose the final newline or gain CRLF. */
-function normalizeKey(key: string): string {
-  return key.replace(/\r\n/g, '\n').trim() + '\n'
 }
 
 function readImage(read: ReadInput, context: InputContext): ImageBuild | undefined {

@@ -143,6 +143,17 @@ export function parseHost(input: string, raw: string, defaultPort: number): Host
   return { host: plain[1]!, port: plain[2] ? parsePort(input, plain[2]) : defaultPort }
 }
 
+/** Several managers, newline- or comma-separated, each like parseHost; duplicates once. */
+export function parseHosts(input: string, raw: string, defaultPort: number): HostPort[] {
+  const hosts: HostPort[] = []
+  for (const item of raw.split(/[\n,]/).map(text => text.trim()).filter(text => text !== '' && !text.startsWith('#'))) {
+    const parsed = parseHost(input, item, defaultPort)
+    if (!hosts.some(h => h.host.toLowerCase() === parsed.host.toLowerCase() && h.port === parsed.port)) hosts.push(parsed)
+  }
+  if (hosts.length === 0) throw new InputError(input, 'names no host: give one or more addresses, newline- or comma-separated')
+  return hosts
+}
+
 export function parsePort(input: string, raw: string): number {
   const text = raw.trim()
   const port = Number(text)

@@ -14,12 +14,17 @@ export interface InputSpec {
 }
 
 export const INPUTS: readonly InputSpec[] = [
-  { name: 'host', description: "Swarm manager address (`name` or `name:port`). Empty deploys through the runner's own Docker engine (a self-hosted runner on a manager)." },
+  { name: 'host', description: "Swarm manager address(es) (`name` or `name:port`), newline- or comma-separated, tried in order, the first that answers as a swarm manager serves. Empty deploys through the runner's own Docker engine (a self-hosted runner on a manager).", list: true },
   { name: 'port', description: 'SSH port.', default: '22' },
   { name: 'user', description: 'SSH user (required with host). It must be able to run `docker` on the manager.' },
   { name: 'ssh-key', description: 'Private key (OpenSSH or PEM, no passphrase). Held in memory only, never written to disk.', secret: true },
+  { name: 'ssh-key-passphrase', description: 'Passphrase of an encrypted ssh-key.', secret: true },
   { name: 'known-hosts', description: 'known_hosts line(s) for the manager, e.g. the output of `ssh-keyscan -p PORT HOST`. Required with host unless insecure-ignore-host-key is true.', list: true },
   { name: 'insecure-ignore-host-key', description: 'Skip host key verification (logs a loud warning). Only for throwaway test setups.', default: 'false' },
+  { name: 'jump-host', description: 'Reach the managers through this SSH server (a bastion), `user@host:port` (user defaults to user, port to 22), by SSH port forwarding in the action itself: no ssh binary or config is used.' },
+  { name: 'jump-ssh-key', description: 'Private key for jump-host (default: ssh-key; ssh-key-passphrase is used if it is encrypted).', secret: true },
+  { name: 'jump-known-hosts', description: 'known_hosts line(s) for jump-host. Required with jump-host unless insecure-ignore-host-key is true.', list: true },
+  { name: 'connect-timeout', description: 'Bound on reaching one manager (SSH handshake, then its engine), like `10s`; with several hosts each gets this long.', default: '10s' },
   { name: 'stack', description: 'Stack name.', required: true },
   { name: 'compose-file', description: 'Compose file(s), newline-separated, merged in order like repeated `-c`.', default: 'docker-compose.yml', list: true },
   { name: 'image', description: 'Repository to build and push, e.g. `docker.io/acme/api`. Empty deploys the compose file as it is. The compose file can use `${IMAGE}`, set to the pushed image pinned by digest.' },

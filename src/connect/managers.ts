@@ -1,0 +1,238 @@
+// Which manager serves: each address of `host` in turn, each bounded by
+// connect-timeout, until one completes SSH with a pinned host key and its
+// engine answers as a swarm manager. When the connection drops, the next
+// manager that answers takes over, with backoff between handshakes so that a
+// refusing sshd sees at most one a second, and fewer as failures go on.
+import type { NodeSSH } from 'node-ssh'
+import type { HostPort } from '../inputs/parse.js'
+import type { SshTarget } from '../inputs/inputs.js'
+import type { Reporter } from '../ports.js'
+import { dialReason } from './ssh-errors.js'
+
+type Log = Pick<Reporter, 'info' | 'warn' | 'debug'>
+
+export const DIAL_COMMAND = 'docker system dial-stdio'
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000
+
+export interface EngineFacts {
+  serverVersion: string
+  isManager: boolean
+  swarmState: string
+}
+
+/** A manager that could not be used, and why. */
+export class ManagerError extends Error {
+  override name = 'ManagerError'
+  constructor(
+    readonly reason: string,
+    message: string
+  ) {
+    super(message)
+  }
+}
+
+export function managersOf(target: SshTarget): HostPort[] {
+  return target.managers && target.managers.length > 0 ? target.managers : [{ host: target.host, port: target.port }]
+}
+
+export function connectTimeoutOf(target: SshTarget): number {
+  return target.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS
+}
+
+/**
+ * `GET /info` over one `dial-stdio` channel, as HTTP/1.0 so that the engine
+ * closes the stream after its answer and the channel ends with it.
+ */
+export function probeEngine(ssh: NodeSSH, user: string, timeoutMs: number): Promise<EngineFacts> {
+  return new Promise((resolve, reject) => {
+    const client = ssh.connection
+    if (!client) return reject(new ManagerError('the SSH connection closed', 'the SSH connection closed'))
+    let settled = false
+    let stderr = ''
+    let body = Buffer.alloc(0)
+    const fail = (reason: string): void => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      reject(new ManagerError(reason, reason))
+    }
+    const timer = setTimeout(() => fail(`its Docker engine did not answer within ${timeoutMs / 1000}s`), timeoutMs)
+    client.exec(DIAL_COMMAND, (error, channel) => {
+      if (error) return fail(`the manager refused to run ${DIAL_COMMAND}: ${error.message}`)
+      channel.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')))
+      channel.on('data', (chunk: Buffer) => (body = Buffer.concat([body, chunk])))
+      channel.on('close', () => {
+        if (settled) return
+        const text = body.toString('utf8')
+        const split = text.indexOf('\r\n\r\n')
+        if (!/^HTTP\/1\.[01] 200 /.test(text) || split < 0) return fail(dialReason(stderr, user))
+        try {
+          const info = JSON.parse(text.slice(split + 4)) as { ServerVersion?: string; Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean } }
+          settled = true
+          clearTimeout(timer)
+          resolve({ serverVersion: info.ServerVersion ?? 'unknown', isManager: info.Swarm?.ControlAvailable === true, swarmState: info.Swarm?.LocalNodeState ?? 'unknown' })
+        } catch {
+          fail('its Docker engine answered /info with something that is not JSON')
+        }
+      })
+      channel.end('GET /info HTTP/1.0\r\nHost: docker\r\n\r\n')
+    })
+  })
+}
+
+export interface Reached {
+  ssh: NodeSSH
+  /** Index in managersOf(target). */
+  index: number
+  engine: EngineFacts | undefined
+}
+
+export interface ReachOptions {
+  /** Opens SSH to one manager (the target with that host and port). */
+  open: (target: SshTarget) => Promise<NodeSSH>
+  /** Check the engine answers as a swarm manager (off in tests of the channels alone). */
+  probe: boolean
+}
+
+/** One manager: SSH, then its engine, together within connect-timeout. */
+export async function tryManager(target: SshTarget, index: number, log: Log, options: ReachOptions): Promise<Reached> {
+  const manager = managersOf(target)[index]!
+  const one: SshTarget = { ...target, host: manager.host, port: manager.port }
+  const timeoutMs = connectTimeoutOf(target)
+  const started = Date.now()
+  const ssh = await options.open(one)
+  if (!options.probe) return { ssh, index, engine: undefined }
+  try {
+    const engine = await probeEngine(ssh, target.user, Math.max(1000, timeoutMs - (Date.now() - started)))
+    if (!engine.isManager) throw new ManagerError(`not a swarm manager (Docker ${engine.serverVersion}, swarm state ${engine.swarmState})`, 'not a manager')
+    log.debug(`Docker ${engine.serverVersion} on ${manager.host}:${manager.port} is a swarm manager`)
+    return { ssh, index, engine }
+  } catch (error) {
+    ssh.dispose()
+    throw error
+  }
+}
+
+function reasonOf(error: unknown): string {
+  const reason = (error as { reason?: unknown }).reason
+  return typeof reason === 'string' ? reason : (error as Error).message
+}
+
+/**
+ * The first manager, in order, that completes SSH and answers as a swarm
+ * manager. With one address its own error is thrown as it is; with several,
+ * one error names each address and its reason.
+ */
+export async function reachManager(target: SshTarget, log: Log, options: ReachOptions): Promise<Reached> {
+  const managers = managersOf(target)
+  const skipped: string[] = []
+  for (let index = 0; index < managers.length; index++) {
+    const { host, port } = managers[index]!
+    try {
+      const reached = await tryManager(target, index, log, options)
+      if (managers.length > 1) log.info(`Manager ${host}:${port} serves this deploy${skipped.length > 0 ? ` (skipped: ${skipped.join('; ')})` : ''}`)
+      return reached
+    } catch (error) {
+      if (managers.length === 1) {
+        if (error instanceof ManagerError) throw new ManagerError(error.reason, `ssh: ${target.user}@${host}:${port}: ${error.reason}. Nothing was deployed.`)
+        throw error
+      }
+      const reason = reasonOf(error)
+      log.info(`Manager ${host}:${port} skipped: ${reason}`)
+      skipped.push(`${host}:${port} ${reason}`)
+    }
+  }
+  throw new ManagerError('no manager answered', `ssh: no swarm manager could be reached: ${skipped.join('; ')}. Nothing was deployed.`)
+}
+
+/** Backoff between reconnect attempts: 1 s, 2 s, 4 s … up to 16 s; never two handshakes within a second. */
+export const BACKOFF = { firstMs: 1_000, capMs: 16_000, minGapMs: 1_000 }
+
+export function backoffMs(failures: number): number {
+  if (failures <= 0) return 0
+  return Math.min(BACKOFF.capMs, BACKOFF.firstMs * 2 ** (failures - 1))
+}
+
+export interface LinkOptions extends ReachOptions {
+  now?: () => number
+  onConnection?: (ssh: NodeSSH) => void
+}
+
+/**
+ * The one live SSH connection to a manager. After a drop it reconnects on
+ * demand, trying the managers in turn from the one after the lost one; a
+ * caller that asks while the backoff runs is told at once, so a poll that
+ * fails costs no handshake.
+ */
+export class ManagerLink {
+  private current: NodeSSH | undefined
+  private index: number
+  private pending: Promise<NodeSSH> | undefined
+  private failures = 0
+  private lastAttemptAt = -Infinity
+  private notBefore = 0
+  private lostNoted = false
+  private readonly now: () => number
+
+  constructor(
+    private readonly target: SshTarget,
+    first: Reached,
+    private readonly log: Log,
+    private readonly options: LinkOptions
+  ) {
+    this.now = options.now ?? Date.now
+    this.index = first.index
+    this.adopt(first.ssh)
+  }
+
+  private adopt(ssh: NodeSSH): void {
+    this.current = ssh
+    ssh.connection?.once('close', () => {
+      if (this.current === ssh) this.current = undefined
+    })
+  }
+
+  connection(): Promise<NodeSSH> {
+    if (this.current?.connection) return Promise.resolve(this.current)
+    if (this.pending) return this.pending
+    const managers = managersOf(this.target)
+    if (!this.lostNoted) {
+      this.lostNoted = true
+      this.log.info(`SSH connection to ${managers[this.index]!.host}:${managers[this.index]!.port} lost; reconnecting`)
+    }
+    const now = this.now()
+    const at = Math.max(this.notBefore, this.lastAttemptAt + BACKOFF.minGapMs)
+    if (now < at) return Promise.reject(new Error(`the SSH connection to the manager was lost; reconnecting (backing off)`))
+    this.lastAttemptAt = now
+    // The manager after the lost one first: the lost one may be what went away.
+    const index = managers.length === 1 ? 0 : (this.index + 1 + this.failures) % managers.length
+    const { host, port } = managers[index]!
+    this.pending = tryManager(this.target, index, this.log, this.options).then(
+      reached => {
+        this.pending = undefined
+        this.failures = 0
+        this.notBefore = 0
+        this.lostNoted = false
+        this.index = reached.index
+        this.options.onConnection?.(reached.ssh)
+        this.adopt(reached.ssh)
+        this.log.info(`SSH reconnected through ${this.target.user}@${host}:${port}`)
+        return reached.ssh
+      },
+      (error: unknown) => {
+        this.pending = undefined
+        this.failures += 1
+        const wait = backoffMs(this.failures)
+        this.notBefore = this.now() + wait
+        this.log.info(`Reconnect through ${host}:${port} failed: ${reasonOf(error)}; next attempt in ${wait / 1000}s`)
+        throw error
+      }
+    )
+    return this.pending
+  }
+
+  /** The manager serving now, for logs. */
+  serving(): HostPort {
+    return managersOf(this.target)[this.index]!
+  }
+}
