@@ -3,7 +3,7 @@
 # an authenticated registry and an sshd on the manager, all on this machine,
 # each node in its own network namespace. See lab/README.md.
 #
-#   bash lab/lab.sh up|down|status|env|worker-stop|worker-start|sshd-restart|sshd-drop
+#   bash lab/lab.sh up|down|status|env|worker-stop|worker-start|manager-restart|sshd-restart|sshd-drop
 #   bash lab/lab.sh extra-sshd up|down
 #   bash lab/lab.sh bastion up|down
 #
@@ -563,6 +563,19 @@ cmd_worker_start() {
   wait_nodes_ready 60
 }
 
+# Restart only the manager's dockerd, on the same data root: the swarm (raft
+# state, services, configs) comes back from disk. Only the pids it recorded
+# are stopped; waits until both nodes are Ready again.
+cmd_manager_restart() {
+  pid_alive "$(pidfile mgr)" dockerd || die "manager dockerd is not running"
+  log "restarting manager dockerd (keeps its data root and the swarm)"
+  dockerd_stop mgr
+  umount_below "$RUN_DIR/mgr"
+  dockerd_start mgr
+  wait_nodes_ready 90
+  log "manager dockerd back; both nodes Ready"
+}
+
 cmd_sshd_restart() {
   log "restarting manager sshd"
   stop_pidfile "$(pidfile sshd)" sshd 10
@@ -829,6 +842,7 @@ main() {
     env) cmd_env ;;
     worker-stop) cmd_worker_stop ;;
     worker-start) cmd_worker_start ;;
+    manager-restart) cmd_manager_restart ;;
     sshd-restart) cmd_sshd_restart ;;
     sshd-drop) cmd_sshd_drop ;;
     extra-sshd)
@@ -843,7 +857,7 @@ main() {
         down) cmd_bastion_down ;;
         *) echo "usage: $0 bastion up|down" >&2; exit 2 ;;
       esac ;;
-    *) echo "usage: $0 up|down|status|env|worker-stop|worker-start|sshd-restart|sshd-drop|extra-sshd up|down|bastion up|down" >&2; exit 2 ;;
+    *) echo "usage: $0 up|down|status|env|worker-stop|worker-start|manager-restart|sshd-restart|sshd-drop|extra-sshd up|down|bastion up|down" >&2; exit 2 ;;
   esac
 }
 

@@ -5,6 +5,7 @@ import { rm, writeFile } from 'node:fs/promises'
 import * as os from 'node:os'
 import { openTunnel } from './connect/docker-tunnel.js'
 import { ExecDockerCli } from './docker-cli.js'
+import { octokitDeployments } from './github/octokit.js'
 import type { Adapters, Host, Leftovers } from './ports.js'
 import { ecrToken } from './registry/login.js'
 import { dockerodeApi } from './swarm/api.js'
@@ -13,7 +14,8 @@ export const realAdapters: Adapters = {
   dockerCli: (configDir, host, reporter) => new ExecDockerCli(configDir, host, reporter),
   openTunnel: (target, socketPath, reporter, host) => openTunnel(target, socketPath, reporter, { env: host.env, leftovers: host.leftovers }),
   swarmApi: dockerodeApi,
-  ecrToken
+  ecrToken,
+  github: octokitDeployments
 }
 
 /** This process as the engine's host. */

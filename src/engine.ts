@@ -13,9 +13,18 @@ import type { Rollout } from './converge/rollout.js'
 import { watchOptions } from './converge/rollout.js'
 import { configWarnings } from './converge/warnings.js'
 import { watch } from './converge/watch.js'
-import { deployStack } from './deploy/stack-deploy.js'
+import { deployStack, sourceReader } from './deploy/stack-deploy.js'
+import type { DockerCli } from './docker-cli.js'
+import type { Release, ReleaseStatus } from './release/record.js'
+import { isReleaseName, objectsOf, releaseName, releaseServices } from './release/record.js'
+import type { DeploySource } from './release/rollback.js'
+import { recordedCompose, rollbackSource } from './release/rollback.js'
+import { chooseRelease, liveRelease, ReleaseError } from './release/select.js'
+import { createRelease, loadReleases, pruneReleases, setStatus } from './release/store.js'
+import { releaseRow } from './report/releases.js'
 import { HASH_CHARS, isVersionOf, namesInUse } from './deploy/stack-objects.js'
 import { CliTimeout } from './docker-cli.js'
+import { Deployment } from './github/deployments.js'
 import { InputError } from './inputs/parse.js'
 import type { Inputs } from './inputs/inputs.js'
 import type { Plan } from './plan.js'
@@ -80,6 +89,8 @@ export interface Outcome {
   stats: Stats | undefined
   /** What the summary shows, once there is a verdict. */
   report: ReportFacts | undefined
+  /** The stack's releases after the run, newest first (once the swarm was reached). */
+  releases?: Release[]
   stopped: Stopped | undefined
   /** Epoch ms when the run began, and where its time went, phase by phase. */
   startedAt: number
@@ -109,6 +120,7 @@ export async function runDeploy(inputs: Inputs, host: Host, adapters: Adapters, 
   if (inputs.target.kind === 'ssh' && inputs.target.jump) secrets.add(inputs.target.jump.privateKey, 'jump-ssh-key')
   if (inputs.registry?.username !== undefined) secrets.add(inputs.registry.password, 'registry-password')
   for (const [name, value] of inputs.env) secrets.add(value, `env ${name}`)
+  if (inputs.deployment) secrets.add(inputs.deployment.token, 'github-token')
   try {
     const plan = makePlan(inputs, host)
     // What env-passthrough lets through to the compose files is as secret as env.
@@ -117,7 +129,7 @@ export async function runDeploy(inputs: Inputs, host: Host, adapters: Adapters, 
     await execute(plan, host, adapters, timingPhases(reporter, host.now, startedAt, outcome.phases), secrets, outcome)
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error)
-    const kind = error instanceof PlanError || error instanceof InputError ? 'input' : error instanceof UnreachableError ? 'unreachable' : 'error'
+    const kind = error instanceof PlanError || error instanceof InputError || error instanceof ReleaseError ? 'input' : error instanceof UnreachableError ? 'unreachable' : 'error'
     outcome.stopped = { kind, message }
   }
   return outcome
@@ -181,7 +193,8 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
         await reporter.phase(`Log in to ${auth.registry}`, () => reaching(() => login(cli, workdir.dockerConfig, auth)))
       }
 
-      if (inputs.image) {
+      if (inputs.image && inputs.rollback) reporter.warn(`image: ignored during a rollback, which deploys the recorded images; nothing is built`)
+      else if (inputs.image) {
         const build = inputs.image
         // build: false resolves the tag already pushed; either way a digest, never a tag alone.
         const image = build.build
@@ -213,48 +226,81 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
     const api: SwarmApi = { ...engine, snapshot: async (stack, serviceIds) => redactSnapshot(await engine.snapshot(stack, serviceIds), text => secrets.redact(text)) }
     try {
       const clusterId = await reporter.phase('Check the target engine', () => checkManager(api, tunnel.lastDialError, reporter))
-      const before = await api.snapshot(inputs.stack)
-      const baseline = baselineOf(before, inputs.stack)
-
-      const variables = outcome.image ? new Map([...plan.values, ['IMAGE', outcome.image.pinned]]) : plan.values
-      const deployStarted = host.now()
-      const deadline = deployStarted + plan.rollout.timeoutMs
       const secretKey = secretKeyOf(inputs.stack, clusterId)
-      const deployPlan = { stack: inputs.stack, composeFiles: inputs.composeFiles, prune: inputs.prune, variables, secretKey, deadline }
-      const stopped = await reporter.phase(`Deploy stack ${inputs.stack}`, async () => {
-        try {
-          await deployStack(cli, api, deployPlan, plan.compose, tunnel.socketPath, { files: host.files, leftovers: host.leftovers, now: host.now, info: line => reporter.info(line), hide: name => secrets.add(name) })
-          return undefined
-        } catch (error) {
-          if (error instanceof CliTimeout) return error
-          throw error
-        }
+      const history = await loadReleases(api, inputs.stack)
+      const previous = liveRelease(history)
+
+      let source: DeploySource
+      if (inputs.rollback) {
+        const rollback = inputs.rollback
+        source = await reporter.phase('Choose the release', async () => {
+          const target = chooseRelease(history, rollback, inputs.stack)
+          reporter.info(`Rolling back to release #${target.number} (${target.status}, ${target.sha.slice(0, 7) || 'no commit'}, ${target.time})`)
+          return rollbackSource(target, plan.values, await existingObjects(api, inputs.stack), workdir.root, host.files)
+        })
+      } else {
+        const variables = outcome.image ? new Map([...plan.values, ['IMAGE', outcome.image.pinned]]) : plan.values
+        source = { compose: plan.compose, composeFiles: inputs.composeFiles, variables, rollbackTo: undefined }
+      }
+      const deadline = host.now() + plan.rollout.timeoutMs
+      const run: DeployRun = { plan, cli, api, tunnel, host, reporter, secrets, outcome, deadline, secretKey }
+      const deployment = githubDeployment(inputs, host, adapters, reporter)
+      await deployment?.start(source.rollbackTo?.sha || host.env.GITHUB_SHA || host.env.GITHUB_REF || 'HEAD', source.rollbackTo ? `swarm-deploy ${inputs.stack}: rollback to #${source.rollbackTo.number}` : `swarm-deploy ${inputs.stack}`)
+      const first = await deployAndJudge(run, source, history).catch(async (error: unknown) => {
+        await deployment?.finish(false, (error as Error).message)
+        throw error
       })
-      const judged = stopped
-        ? deployStopped(inputs.stack, stopped)
-        : await waitForVerdict(api, tunnel, plan.rollout, { baseline, deadline, image: outcome.image }, host, reporter, outcome)
-      // Every string of it (images, node names, messages) may reach the outputs and the summary.
-      const verdict = redactStrings(judged, text => secrets.redact(text))
+      let verdict = first.verdict
+      let diagnoses = verdict.status === 'converged' ? [] : await reporter.phase('Diagnostics', () => showDiagnostics(api, verdict, first.deployStarted, secrets, reporter))
+      const releases = first.release ? [first.release, ...history] : [...history]
+      let stackRollback: Verdict | undefined
+      if (verdict.status !== 'converged' && inputs.onFailure === 'rollback-stack') {
+        const target = liveRelease(history)
+        if (!target) reporter.warn(`on-failure: rollback-stack: stack ${inputs.stack} has no converged release to go back to; leaving it as it is`)
+        else {
+          reporter.info(`Stack ${inputs.stack} ${verdict.status}: putting release #${target.number} back for every service (on-failure: rollback-stack)`)
+          const back = await rollbackSource(target, plan.values, await existingObjects(api, inputs.stack), workdir.root, host.files)
+          if (first.release) releases[0] = await setStatus(api, first.release, 'rolled-back').catch(() => first.release!)
+          const second = await deployAndJudge({ ...run, deadline: host.now() + plan.rollout.timeoutMs }, back, releases)
+          if (second.release) releases.unshift(second.release)
+          stackRollback = second.verdict
+          if (second.verdict.status !== 'converged') {
+            diagnoses = [...diagnoses, ...(await reporter.phase('Diagnostics', () => showDiagnostics(api, second.verdict, second.deployStarted, secrets, reporter)))]
+          }
+          const firstVerdict = verdict
+          verdict =
+            second.verdict.status === 'converged'
+              ? { ...second.verdict, status: 'rolled-back', summary: `Stack ${inputs.stack} was rolled back to release #${target.number}: ${firstVerdict.summary}` }
+              : { ...second.verdict, summary: `Stack ${inputs.stack} ${firstVerdict.status} and putting release #${target.number} back ${second.verdict.status}: ${second.verdict.summary}` }
+        }
+      }
       outcome.verdict = verdict
       outcome.status = verdict.status
-
-      const diagnoses = verdict.status === 'converged' ? [] : await reporter.phase('Diagnostics', () => showDiagnostics(api, verdict, deployStarted, secrets, reporter))
       outcome.diagnoses = diagnoses
+      await deployment?.finish(verdict.status === 'converged', verdict.summary)
 
       reporter.output('status', verdict.status)
       reporter.output('services', servicesOutput(verdict))
+      const live = liveRelease(releases)
+      reporter.output('release', live ? String(live.number) : '')
+      reporter.output('previous-release', previous ? String(previous.number) : '')
+      outcome.releases = releases
       outcome.report = {
         stack: inputs.stack,
         target: tunnel.description,
         image: outcome.image?.pinned,
         verdict,
         diagnoses,
-        seconds: Math.round((host.now() - started) / 1000)
+        seconds: Math.round((host.now() - started) / 1000),
+        releases: releases.slice(0, 5).map(releaseRow),
+        ...(stackRollback ? { firstVerdict: first.verdict } : {})
       }
 
+      const kept = await pruneReleases(api, releases, inputs.keepReleases, line => reporter.info(line))
       if (verdict.status === 'converged') {
         reporter.info(verdict.summary)
-        await reporter.phase('Remove unused secret and config versions', () => pruneVersions(api, inputs.stack, reporter))
+        const keep = new Set(kept.flatMap(objectsOf))
+        await reporter.phase('Remove unused secret and config versions', () => pruneVersions(api, inputs.stack, reporter, keep))
       }
     } finally {
       api.close()
@@ -263,6 +309,130 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
   } finally {
     await workdir.remove()
   }
+}
+
+interface DeployRun {
+  plan: Plan
+  cli: DockerCli
+  api: SwarmApi
+  tunnel: DockerTunnel
+  host: Host
+  reporter: Reporter
+  secrets: Secrets
+  outcome: Outcome
+  deadline: number
+  /** Keys secret version names (see secretKeyOf). */
+  secretKey: Buffer
+}
+
+/**
+ * One deploy of a source (the compose files, or a recorded release) to a
+ * verdict, recorded as a release as soon as `docker stack deploy` has run.
+ */
+async function deployAndJudge(run: DeployRun, source: DeploySource, known: Release[]): Promise<{ verdict: Verdict; release: Release | undefined; deployStarted: number }> {
+  const { plan, cli, api, tunnel, host, reporter, secrets, outcome, deadline, secretKey } = run
+  const { inputs } = plan
+  const before = await api.snapshot(inputs.stack)
+  const baseline = baselineOf(before, inputs.stack)
+  const deployStarted = host.now()
+  const deployPlan = { stack: inputs.stack, composeFiles: source.composeFiles, prune: inputs.prune, variables: source.variables, secretKey, deadline }
+  let recorded: Promise<Release | undefined> | undefined
+  // A record that cannot be written is a warning: it must not fail a deploy the swarm took.
+  const record = (): Promise<Release | undefined> =>
+    (recorded ??= recordDeploy(api, inputs.stack, source, secretKey, host, secrets, known, reporter).catch((error: unknown) => {
+      reporter.warn(`Could not record the release: ${(error as Error).message}`)
+      return undefined
+    }))
+  const label = async (status: ReleaseStatus): Promise<Release | undefined> => {
+    const release = await record()
+    if (!release) return undefined
+    return setStatus(api, release, status).catch((error: unknown) => {
+      reporter.warn(`Could not set release #${release.number} to ${status}: ${(error as Error).message}`)
+      return release
+    })
+  }
+  const stopped = await reporter.phase(`Deploy stack ${inputs.stack}`, async () => {
+    try {
+      await deployStack(cli, api, deployPlan, source.compose, tunnel.socketPath, { files: host.files, leftovers: host.leftovers, now: host.now, info: line => reporter.info(line), hide: name => secrets.add(name) })
+      return undefined
+    } catch (error) {
+      if (error instanceof CliTimeout) return error
+      throw error
+    }
+  }).catch(async (error: unknown) => {
+    // It reached docker stack deploy, which may have changed some services.
+    if (error instanceof Error && error.message.startsWith('docker stack deploy')) await label('failed')
+    throw error
+  })
+  await record()
+  const judged = stopped
+    ? deployStopped(inputs.stack, stopped)
+    : await waitForVerdict(api, tunnel, plan.rollout, { baseline, deadline, image: source.rollbackTo ? undefined : outcome.image }, host, reporter, outcome)
+  // Every string of it (images, node names, messages) may reach the outputs and the summary.
+  const verdict = redactStrings(judged, text => secrets.redact(text))
+  const status = verdict.status === 'pending' ? 'timed-out' : verdict.status
+  const labelled = await label(status)
+  if (labelled) reporter.info(`Release #${labelled.number}${source.rollbackTo ? ` (rollback to #${source.rollbackTo.number})` : ''}: ${status}`)
+  return { verdict, release: labelled, deployStarted }
+}
+
+/** What the swarm runs right after the deploy, and how it got there; never a value from env. */
+async function recordDeploy(
+  api: SwarmApi,
+  stack: string,
+  source: DeploySource,
+  secretKey: Buffer,
+  host: Host,
+  secrets: Secrets,
+  known: Release[],
+  reporter: Reporter
+): Promise<Release> {
+  // IMAGE is the image this run pushed, not a value from env.
+  const variables = new Map([...source.variables].filter(([name]) => name !== 'IMAGE'))
+  const services = releaseServices(stackServices(await api.snapshot(stack), stack), variables, secrets.list())
+  const env = host.env
+  const recorded = source.rollbackTo
+    ? { compose: source.rollbackTo.compose, variables: source.rollbackTo.variables }
+    : recordedCompose(source.compose, { stack, values: source.variables, readSource: sourceReader(source.composeFiles, host.files.read), secretKey })
+  const runUrl = env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}` : ''
+  const release = await createRelease(
+    api,
+    {
+      format: 1,
+      stack,
+      time: new Date(host.now()).toISOString(),
+      sha: source.rollbackTo ? source.rollbackTo.sha : (env.GITHUB_SHA ?? ''),
+      ref: source.rollbackTo ? source.rollbackTo.ref : (env.GITHUB_REF ?? ''),
+      actor: env.GITHUB_ACTOR ?? env.USER ?? '',
+      runUrl,
+      rollbackTo: source.rollbackTo?.number,
+      image: source.rollbackTo ? source.rollbackTo.image : source.variables.get('IMAGE'),
+      services,
+      compose: recorded.compose,
+      variables: recorded.variables
+    },
+    known
+  )
+  reporter.info(`Recorded release #${release.number} as config ${releaseName(stack, release.number)}`)
+  return release
+}
+
+/** GitHub Deployments when an environment is set and the job can reach the API; undefined otherwise. */
+function githubDeployment(inputs: Inputs, host: Host, adapters: Adapters, reporter: Reporter): Deployment | undefined {
+  const wanted = inputs.deployment
+  if (!wanted) return undefined
+  const { GITHUB_REPOSITORY: repository, GITHUB_SERVER_URL: server, GITHUB_RUN_ID: runId } = host.env
+  if (wanted.token === '' || !repository || !adapters.github) {
+    reporter.warn(`GitHub Deployments: environment ${wanted.environment} is set but ${wanted.token === '' ? 'there is no github-token' : 'GITHUB_REPOSITORY is not set'}; the deploy goes on without them`)
+    return undefined
+  }
+  const logUrl = server && runId ? `${server}/${repository}/actions/runs/${runId}` : undefined
+  const client = adapters.github(wanted.token, host.env.GITHUB_API_URL || 'https://api.github.com', repository)
+  return new Deployment(client, { environment: wanted.environment, environmentUrl: wanted.url, logUrl }, line => reporter.warn(line), line => reporter.info(line))
+}
+
+async function existingObjects(api: SwarmApi, stack: string): Promise<Set<string>> {
+  return new Set((await api.listObjects(stack)).map(o => o.name))
 }
 
 interface Wait {
@@ -346,14 +516,16 @@ async function showDiagnostics(api: SwarmApi, verdict: Verdict, deployStarted: n
 }
 
 /**
- * After a successful deploy only: versions that neither the current specs nor
- * the specs kept for rollback use. After a failure nothing is removed, so
+ * After a successful deploy only: versions that neither the current specs,
+ * the specs kept for Swarm's rollback, nor a kept release use. After a failure nothing is removed, so
  * Swarm (or a person) can still roll back.
  */
-async function pruneVersions(api: SwarmApi, stack: string, reporter: Reporter): Promise<void> {
+async function pruneVersions(api: SwarmApi, stack: string, reporter: Reporter, keep: ReadonlySet<string> = new Set()): Promise<void> {
   // Every service of the stack as it is now: the watcher stopped polling those it had decided.
   const inUse = namesInUse(stackServices(await api.snapshot(stack), stack))
-  const unused = (await api.listObjects(stack)).filter(o => isVersionOf(stack, o.name) && !inUse.has(o.name))
+  // A kept release can be rolled back to only while its versions exist.
+  for (const name of keep) inUse.add(name)
+  const unused = (await api.listObjects(stack)).filter(o => isVersionOf(stack, o.name) && !isReleaseName(stack, o.name) && !inUse.has(o.name))
   for (const object of unused) {
     // Secret versions are named by their key only: the versioned name is never logged.
     const what = object.kind === 'secret' ? `an unused version of secret ${object.name.slice(stack.length + 1, -(HASH_CHARS + 1))}` : `${object.kind} ${object.name}`

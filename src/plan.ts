@@ -62,7 +62,8 @@ export function makePlan(inputs: Inputs, host: Pick<Host, 'env' | 'files'>): Pla
   }
 
   // A missing secret must stop the run, not become an empty string.
-  const compose = inputs.composeFiles.map(file => {
+  // A rollback's compose text comes from its release record, checked once it is read from the swarm.
+  const compose = (inputs.rollback ? [] : inputs.composeFiles).map(file => {
     const bytes = host.files.read(file)
     if (bytes === undefined) throw new PlanError(`compose-file: '${file}' cannot be read`)
     return { path: file, text: bytes.toString('utf8') }

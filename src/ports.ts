@@ -4,6 +4,7 @@
 import type { DockerTunnel } from './connect/docker-tunnel.js'
 import type { DockerCli } from './docker-cli.js'
 import type { SshTarget } from './inputs/inputs.js'
+import type { DeploymentsClient } from './github/deployments.js'
 import type { EcrTokenSource } from './registry/login.js'
 import type { SwarmApi } from './swarm/api.js'
 
@@ -71,6 +72,8 @@ export interface Adapters {
   swarmApi(socketPath: string): SwarmApi
   /** Registry credentials for an ECR region, from the job's AWS credentials. */
   ecrToken: EcrTokenSource
+  /** The GitHub REST API's deployments, at `baseUrl` (GITHUB_API_URL), for `owner/repo`. */
+  github?: (token: string, baseUrl: string, repository: string) => DeploymentsClient
   /** The registries' HTTP API (a tag's digest for `build: false`); default: the global fetch. */
   registryFetch?: typeof fetch
 }

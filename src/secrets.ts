@@ -16,7 +16,7 @@
 import type { Snapshot } from './swarm/model.js'
 
 /** Inputs whose values are secret. A command line must never carry them (the CLI refuses them as flags). */
-export const SECRET_INPUTS = ['ssh-key', 'registry-password', 'env', 'ssh-key-passphrase', 'jump-ssh-key'] as const
+export const SECRET_INPUTS = ['ssh-key', 'registry-password', 'env', 'ssh-key-passphrase', 'jump-ssh-key', 'github-token'] as const
 
 /** Shorter than this (in characters): not masked, not redacted. */
 export const MIN_CHARS = 4
@@ -44,7 +44,8 @@ export function secretsOf(read: (name: string) => string): NamedSecret[] {
     { name: 'ssh-key', value: read('ssh-key') },
     { name: 'registry-password', value: read('registry-password') },
     { name: 'ssh-key-passphrase', value: read('ssh-key-passphrase') },
-    { name: 'jump-ssh-key', value: read('jump-ssh-key') }
+    { name: 'jump-ssh-key', value: read('jump-ssh-key') },
+    { name: 'github-token', value: read('github-token') }
   ]
   // Parsing can fail later; mask every `=`-value it might hold regardless.
   for (const line of read('env').split(/\r?\n/)) {

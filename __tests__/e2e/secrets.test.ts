@@ -212,13 +212,19 @@ describe('secrets on the lab swarm', () => {
   })
 
   it('rolls out a changed config as a new version, prunes old ones after a success and none after a failure', async () => {
-    const stackConfigs = (): string[] => docker(lab, ['config', 'ls', '--filter', `label=com.docker.stack.namespace=${STACK}`, '--format', '{{.Name}}']).trim().split('\n')
+    // Release records are configs of the stack too; this test is about versions.
+    const stackConfigs = (): string[] =>
+      docker(lab, ['config', 'ls', '--filter', `label=com.docker.stack.namespace=${STACK}`, '--format', '{{.Name}}'])
+        .trim()
+        .split('\n')
+        .filter(name => !name.startsWith(`${STACK}_release_`))
     const configName = (): string | undefined => inspectService(lab, `${STACK}_app`).Spec.TaskTemplate.ContainerSpec.Configs?.[0]?.ConfigName
     const before = configName()
     expect(before).toMatch(new RegExp(`^${STACK}_site_[0-9a-f]{10}$`))
     writeFileSync(path.join(app, 'site.conf'), `listen 8080 # version 2 ${run}\n`)
 
-    const result = await runAction(lab, inputs(), { cwd: app })
+    // With one release kept, only the current and previous specs hold versions.
+    const result = await runAction(lab, inputs({ 'keep-releases': '1' }), { cwd: app })
     expectVerdict(result, 0, 'converged')
     const after = configName()
     expect(after).not.toBe(before)
@@ -228,7 +234,7 @@ describe('secrets on the lab swarm', () => {
     expect(configs).toEqual([before, after].sort())
 
     writeFileSync(path.join(app, 'site.conf'), `listen 8080 # version 3 ${run}\n`)
-    const third = await runAction(lab, inputs(), { cwd: app })
+    const third = await runAction(lab, inputs({ 'keep-releases': '1' }), { cwd: app })
     expect(third.code).toBe(0)
     const latest = configName()
     const left = stackConfigs().sort()
@@ -237,7 +243,7 @@ describe('secrets on the lab swarm', () => {
 
     // A failed deploy removes nothing: Swarm (or a person) may still roll back to any of them.
     writeFileSync(path.join(app, 'site.conf'), `listen 8080 # version 4 ${run}\n`)
-    const failed = await runAction(lab, inputs({ 'compose-file': 'app.yml\nbroken.yml' }), { cwd: app })
+    const failed = await runAction(lab, inputs({ 'compose-file': 'app.yml\nbroken.yml', 'keep-releases': '1' }), { cwd: app })
     expectVerdict(failed, 'non-zero', 'rolled-back')
     expect(failed.log).not.toContain('Remove unused secret and config versions')
     const kept = stackConfigs()

@@ -9,7 +9,7 @@ import type { DockerTunnel } from '../../src/connect/docker-tunnel.js'
 import type { CliOptions, CliResult, DockerCli } from '../../src/docker-cli.js'
 import type { Inputs } from '../../src/inputs/inputs.js'
 import type { Adapters, Host, Reporter } from '../../src/ports.js'
-import type { SwarmApi } from '../../src/swarm/api.js'
+import type { StoredConfig, SwarmApi } from '../../src/swarm/api.js'
 import type { Node, Service, Snapshot, Task } from '../../src/swarm/model.js'
 
 export const STACK = 'shop'
@@ -29,6 +29,8 @@ export interface WorldOptions {
   scenario?: Scenario
   /** Versions of the stack's secrets/configs on the swarm before the deploy. */
   objects?: Array<{ kind: 'secret' | 'config'; id: string; name: string }>
+  /** Swarm configs (release records) there before the deploy. */
+  configs?: StoredConfig[]
   /** The tunnel cannot be opened. */
   unreachable?: boolean
   /** `docker build` fails. */
@@ -91,6 +93,7 @@ export function fakeWorld(options: WorldOptions = {}) {
   const loginStdin: string[] = []
   const ecrRegions: string[] = []
   const objects = [...(options.objects ?? [])]
+  const configs = new Map<string, StoredConfig>((options.configs ?? []).map(c => [c.id, c]))
 
   const template = { ContainerSpec: { Image: options.image ?? PINNED } }
   const service: Service = { ID: 's1', Version: { Index: 2 }, Spec: { Name: `${STACK}_web`, Labels: LABELS, TaskTemplate: template, Mode: { Replicated: { Replicas: 1 } } } }
@@ -157,7 +160,30 @@ export function fakeWorld(options: WorldOptions = {}) {
     rollback: async id => void effects.push(`rollback ${id}`),
     ensureObject: async (kind, name) => (effects.push(`create ${kind} ${name}`), 'created'),
     listObjects: async () => (effects.push('list objects'), objects),
-    removeObject: async (kind, id) => void effects.push(`remove ${kind} ${id}`),
+    removeObject: async (kind, id) => {
+      effects.push(`remove ${kind} ${id}`)
+      configs.delete(id)
+    },
+    listConfigs: async labels => {
+      calls++
+      return [...configs.values()].filter(c => Object.entries(labels).every(([k, v]) => (v === '' ? k in c.labels : c.labels[k] === v))).map(c => ({ ...c }))
+    },
+    createConfig: async (name, data, labels) => {
+      calls++
+      if ([...configs.values()].some(c => c.name === name)) return 'exists'
+      const id = `cfg${configs.size + 1}-${name}`
+      configs.set(id, { id, version: 1, name, labels: { ...labels }, data })
+      effects.push(`create release ${name}`)
+      return 'created'
+    },
+    setConfigLabels: async (config, labels) => {
+      calls++
+      const stored = configs.get(config.id)
+      if (!stored || stored.version !== config.version) throw new Error(`fake swarm: update out of sequence for ${config.name}`)
+      // Like raft's index, the version moves by more than one: a client must read it fresh.
+      configs.set(config.id, { ...stored, version: stored.version + 7, labels: { ...labels } })
+      effects.push(`label release ${config.name} ${labels['io.swarm-deploy.release.status']}`)
+    },
     calls: () => calls,
     close: () => undefined
   }
@@ -212,7 +238,7 @@ export function fakeWorld(options: WorldOptions = {}) {
     maxRssBytes: () => 42
   }
 
-  return { adapters, host, files, effects, loginStdin, ecrRegions, leftovers, recorded, now: () => clock }
+  return { adapters, host, files, effects, loginStdin, ecrRegions, leftovers, recorded, configs, now: () => clock }
 }
 
 export const COMPOSE = `services:
@@ -235,6 +261,10 @@ export function inputsFor(overrides: Partial<Inputs> = {}): Inputs {
     timeoutMs: 60_000,
     prune: false,
     rollbackOnFailure: true,
+    rollback: undefined,
+    keepReleases: 10,
+    onFailure: 'swarm',
+    deployment: undefined,
     ...overrides
   }
 }

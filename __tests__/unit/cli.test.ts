@@ -142,7 +142,7 @@ describe('cliMain', () => {
     const forgotten: string[] = []
     const result = await run(deployArgs, secretEnv, { forgetEnv: names => void forgotten.push(...names) })
     expect(result.code).toBe(0)
-    expect(forgotten).toEqual(['SWARM_DEPLOY_SSH_KEY', 'SWARM_DEPLOY_REGISTRY_PASSWORD', 'SWARM_DEPLOY_ENV', 'SWARM_DEPLOY_SSH_KEY_PASSPHRASE', 'SWARM_DEPLOY_JUMP_SSH_KEY'])
+    expect(forgotten).toEqual(['SWARM_DEPLOY_SSH_KEY', 'SWARM_DEPLOY_REGISTRY_PASSWORD', 'SWARM_DEPLOY_ENV', 'SWARM_DEPLOY_SSH_KEY_PASSPHRASE', 'SWARM_DEPLOY_JUMP_SSH_KEY', 'SWARM_DEPLOY_GITHUB_TOKEN'])
   })
 
   it('exits 2 on bad input, naming it, with nothing done', async () => {

@@ -98,3 +98,18 @@ describe('report', () => {
     ])
   })
 })
+
+describe('the Releases table', () => {
+  it('lists the releases given, newest first, escaping what came from the run', () => {
+    const releases = [
+      { number: 4, status: 'converged', sha: 'bbbbbbb', actor: 'a|b_<i>', time: '2026-12-01T10:00:00.000Z', note: 'rollback to #2', images: ['reg/app:v2@sha256:abc', '${BASE}@sha256:def'] },
+      { number: 3, status: 'failed', sha: '–', actor: '', time: '2026-12-01T09:00:00.000Z', note: '', images: [] }
+    ]
+    const md = renderSummary({ stack: 'web', target: 'root@mgr:22', image: undefined, verdict, diagnoses: [], seconds: 1, releases })
+    expect(md).toContain('### Releases')
+    expect(md).toContain('| Release | Status | Commit | Actor | Time | Images |')
+    expect(md).toContain('| #4 (rollback to #2) | converged | `bbbbbbb` | a\\|b\\_\\<i\\> | 2026-12-01T10:00:00.000Z | `reg/app:v2@sha256:abc`<br/>`${BASE}@sha256:def` |')
+    expect(md).toContain('| #3 | failed | – | – | 2026-12-01T09:00:00.000Z | – |')
+    expect(renderSummary({ stack: 'web', target: 'x', image: undefined, verdict, diagnoses: [], seconds: 1 })).not.toContain('### Releases')
+  })
+})

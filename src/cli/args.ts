@@ -21,9 +21,9 @@ export class UsageError extends Error {
 }
 
 /** Files a secret may come from instead of a flag value. */
-export const SECRET_FILES: Readonly<Record<string, string>> = { 'ssh-key': 'ssh-key-file', 'registry-password': 'registry-password-file', env: 'env-file', 'ssh-key-passphrase': 'ssh-key-passphrase-file', 'jump-ssh-key': 'jump-ssh-key-file' }
+export const SECRET_FILES: Readonly<Record<string, string>> = { 'ssh-key': 'ssh-key-file', 'registry-password': 'registry-password-file', env: 'env-file', 'ssh-key-passphrase': 'ssh-key-passphrase-file', 'jump-ssh-key': 'jump-ssh-key-file', 'github-token': 'github-token-file' }
 // known-hosts is not secret, but a file is the natural way to give it.
-const FILE_FLAGS: Readonly<Record<string, string>> = { 'ssh-key-file': 'ssh-key', 'registry-password-file': 'registry-password', 'known-hosts-file': 'known-hosts', 'ssh-key-passphrase-file': 'ssh-key-passphrase', 'jump-ssh-key-file': 'jump-ssh-key' }
+const FILE_FLAGS: Readonly<Record<string, string>> = { 'ssh-key-file': 'ssh-key', 'registry-password-file': 'registry-password', 'known-hosts-file': 'known-hosts', 'ssh-key-passphrase-file': 'ssh-key-passphrase', 'jump-ssh-key-file': 'jump-ssh-key', 'github-token-file': 'github-token' }
 const BOOLEAN = new Set(['insecure-ignore-host-key', 'prune', 'rollback-on-failure', 'build'])
 const OWN_FLAGS = { config: 'string', json: 'boolean', verbose: 'boolean', help: 'boolean' } as const
 
@@ -156,6 +156,9 @@ export function helpText(): string {
     '',
     'Outputs (with --json):',
     ...OUTPUTS.map(o => `  ${o.name.padEnd(width)}${o.description}`),
+    '',
+    'Releases: swarm-deploy releases --stack NAME [connection flags] [--json] lists the releases recorded',
+    'on the swarm; --rollback previous|NUMBER|SHA redeploys one.',
     '',
     'Exit codes: 0 converged; 1 failed, rolled back, timed out, cancelled (SIGINT, SIGTERM) or another error; 2 bad input (nothing done);',
     '3 registry or swarm unreachable.',

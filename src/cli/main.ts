@@ -11,6 +11,7 @@ import { renderText } from '../report/text.js'
 import { SECRET_INPUTS, secretsOf } from '../secrets.js'
 import { envName, helpText, parseCommandLine, UsageError } from './args.js'
 import { terminalReporter } from './terminal.js'
+import { releasesMain } from './releases.js'
 
 export const EXIT = { converged: 0, failed: 1, cancelled: 1, input: 2, unreachable: 3 } as const
 
@@ -43,6 +44,8 @@ export function jsonResult(outputs: Record<string, string>, outcome: Outcome | u
     image: outputs.image ?? null,
     digest: outputs.digest ?? null,
     services: outputs.services === undefined ? null : (JSON.parse(outputs.services) as unknown),
+    release: outputs.release || null,
+    previousRelease: outputs['previous-release'] || null,
     stats: outcome?.stats ?? null,
     startedAt: outcome?.startedAt ?? null,
     phases: outcome?.phases ?? [],
@@ -61,6 +64,7 @@ export function jsonText(value: object, redact: (text: string) => string): strin
 }
 
 export async function cliMain(argv: string[], io: CliIo, host: Host, adapters: Adapters, control: CliControl = {}): Promise<number> {
+  if (argv[0] === 'releases') return releasesMain(argv.slice(1), io, host, adapters)
   const readText = (file: string): string | undefined => host.files.read(file)?.toString('utf8')
   let json = argv.includes('--json')
   // Until the command line is read nothing is known to be secret, so errors

@@ -1,5 +1,7 @@
 // Every input is read here, once, into a typed object. Nothing deeper in the
 // code reads inputs or the runner's environment for configuration.
+import type { RollbackTarget } from '../release/select.js'
+import { parseRollback } from '../release/select.js'
 import {
   ENV_KEY,
   InputError,
@@ -85,6 +87,14 @@ export interface Inputs {
   prune: boolean
   /** On an update Swarm paused, ask it to roll back (else report failed, leave paused). */
   rollbackOnFailure: boolean
+  /** Redeploy a recorded release instead of the compose files (nothing is built). */
+  rollback: RollbackTarget | undefined
+  /** Release records kept on the swarm. */
+  keepReleases: number
+  /** `swarm`: each service's own failure_action; `rollback-stack`: put the last converged release back for every service. */
+  onFailure: 'swarm' | 'rollback-stack'
+  /** GitHub Deployments for this environment, when it is set. */
+  deployment: { environment: string; url: string | undefined; token: string } | undefined
 }
 
 export type ReadInput = (name: string) => string
@@ -107,8 +117,10 @@ export function getInputs(read: ReadInput, context: InputContext): Inputs {
     throw new InputError('env', 'IMAGE is set by the action to the pushed image; use another name')
   }
 
+  const { rollback, keepReleases, onFailure } = readReleases(read)
   const composeFiles = parseLines(read('compose-file') || 'docker-compose.yml')
-  for (const file of composeFiles) {
+  // A rollback deploys the compose text recorded on the swarm, not the checkout's.
+  if (!rollback) for (const file of composeFiles) {
     if (!context.isFile(file)) throw new InputError('compose-file', `'${file}' does not exist or is not a file`)
   }
 
@@ -122,8 +134,39 @@ export function getInputs(read: ReadInput, context: InputContext): Inputs {
     passthrough: readPassthrough(read),
     timeoutMs,
     prune,
-    rollbackOnFailure
+    rollbackOnFailure,
+    rollback,
+    keepReleases,
+    onFailure,
+    deployment: readDeployment(read)
   }
+}
+
+function readDeployment(read: ReadInput): Inputs['deployment'] {
+  const environment = read('environment').trim()
+  const url = read('environment-url').trim()
+  if (environment === '') {
+    if (url !== '') throw new InputError('environment-url', 'is set but environment is empty: name the environment it belongs to')
+    return undefined
+  }
+  if (url !== '' && !/^https?:\/\/\S+$/.test(url)) throw new InputError('environment-url', `'${url}' is not an http or https URL`)
+  // Outside a runner the default expression reaches the CLI as text: no token.
+  const raw = read('github-token').trim()
+  const token = /^\$\{\{.*\}\}$/.test(raw) ? '' : raw
+  return { environment, url: url === '' ? undefined : url, token }
+}
+
+function readReleases(read: ReadInput): Pick<Inputs, 'rollback' | 'keepReleases' | 'onFailure'> {
+  const raw = read('rollback')
+  const rollback = parseRollback(raw)
+  if (raw.trim() !== '' && !rollback) {
+    throw new InputError('rollback', `'${raw.trim()}' is not previous, a release number or a commit SHA (7 to 40 hex characters)`)
+  }
+  const keepRaw = read('keep-releases').trim() || '10'
+  if (!/^[1-9]\d{0,3}$/.test(keepRaw)) throw new InputError('keep-releases', `'${keepRaw}' is not a whole number from 1 to 9999`)
+  const onFailure = read('on-failure').trim() || 'swarm'
+  if (onFailure !== 'swarm' && onFailure !== 'rollback-stack') throw new InputError('on-failure', `'${onFailure}' is not swarm or rollback-stack`)
+  return { rollback, keepReleases: Number(keepRaw), onFailure }
 }
 
 /** `env-file` is data, never sourced: the same KEY=VALUE rules as `env`, which overrides it. */
@@ -148,7 +191,7 @@ function readPassthrough(read: ReadInput): 'all' | string[] {
   return names
 }
 
-function readTarget(read: ReadInput): SshTarget | LocalTarget {
+export function readTarget(read: ReadInput): SshTarget | LocalTarget {
   const rawHost = read('host').trim()
   if (rawHost === '') {
     for (const name of ['user', 'ssh-key', 'known-hosts', 'jump-host']) {

@@ -52,12 +52,20 @@ export const INPUTS: readonly InputSpec[] = [
   { name: 'env-passthrough', description: 'Runner environment variables compose may also read. `true` for all, or names separated by commas or newlines. Default none.', default: 'false', list: true },
   { name: 'timeout', description: 'Deadline for the whole rollout, like `90s`, `5m` or `1h`.', default: '10m' },
   { name: 'prune', description: 'Remove services no longer in the compose files (`--prune`).', default: 'false' },
-  { name: 'rollback-on-failure', description: 'When Swarm pauses a failing update (`failure_action` pause, its default), ask it to roll back and report `rolled-back`. With false, report `failed` and leave the service paused.', default: 'true' }
+  { name: 'rollback-on-failure', description: 'When Swarm pauses a failing update (`failure_action` pause, its default), ask it to roll back and report `rolled-back`. With false, report `failed` and leave the service paused.', default: 'true' },
+  { name: 'rollback', description: 'Redeploy a recorded release instead of the compose files: `previous` (the newest converged release before the live one), a release number, or a commit SHA (7 to 40 characters: its newest converged release). Nothing is built and image is ignored; values come from the current env.' },
+  { name: 'keep-releases', description: 'Release records kept on the swarm (configs `<stack>_release_<n>`); older ones are removed, and secret and config versions a kept release uses are kept.', default: '10' },
+  { name: 'on-failure', description: "`swarm`: each service's own `failure_action`. `rollback-stack`: a deploy that does not converge puts the last converged release back for every service, waits for it, and reports `rolled-back`.", default: 'swarm' },
+  { name: 'environment', description: 'A GitHub environment: the run creates a deployment for it (statuses `in_progress`, then `success` or `failure`; older deployments go inactive on success). A missing token or permission is one warning, never a failed deploy.' },
+  { name: 'environment-url', description: "The environment's URL, shown on the deployment." },
+  { name: 'github-token', description: 'Token for GitHub Deployments (needs `deployments: write`).', default: '${{ github.token }}', secret: true }
 ]
 
 export const OUTPUTS: ReadonlyArray<{ name: string; description: string }> = [
   { name: 'status', description: '`converged`, `failed`, `rolled-back`, `superseded` (someone else changed or removed a service during the rollout), `timed-out`, or `cancelled` (the run got SIGINT or SIGTERM: it stopped its docker commands and removed its files; Swarm goes on with what reached it).' },
   { name: 'image', description: 'The deployed image, `repo:tag@sha256:…`.' },
   { name: 'digest', description: 'The deployed image digest, `sha256:…` (the one pushed, or with build false the one the registry reports for the tag).' },
+  { name: 'release', description: 'The release live after the run (the newest converged one), as a number.' },
+  { name: 'previous-release', description: 'The release that was live before the run.' },
   { name: 'services', description: 'JSON array: name, image, mode, running, desired, updateState, state (its verdict), message, change, nodes for each service of the stack.' }
 ]

@@ -4,6 +4,8 @@
 import type { Diagnosis } from '../converge/diagnose.js'
 import { describeFailure } from '../converge/diagnose.js'
 import type { StackStatus, Verdict } from '../converge/verdict.js'
+import type { ReleaseRow } from './releases.js'
+import { renderFirstVerdict, renderReleases } from './releases.js'
 
 export interface ReportFacts {
   stack: string
@@ -12,6 +14,10 @@ export interface ReportFacts {
   verdict: Verdict
   diagnoses: Diagnosis[]
   seconds: number
+  /** The stack's last five releases, newest first. */
+  releases?: ReleaseRow[]
+  /** With on-failure: rollback-stack, the verdict of the deploy that was undone (`verdict` is the rollback's). */
+  firstVerdict?: Verdict
 }
 
 const BADGE: Record<StackStatus, string> = {
@@ -128,6 +134,7 @@ export function renderSummary(facts: ReportFacts): string {
         `| ${cell(s.name)} | ${code(s.image)} | ${s.running}/${s.desired}${s.mode === 'replicated' ? '' : ` (${s.mode})`} | ${cell(s.nodes.join(', ') || '–')} | ${cell(`${s.state}${s.updateState ? ` (${s.updateState})` : ''}: ${s.message}`)} |`
     )
   ]
+  lines.push(...renderFirstVerdict(facts.firstVerdict, BADGE, cell))
   const diagram = renderDiagram(verdict)
   if (diagram) lines.push('', '### Tasks by node', '', diagram)
   if (facts.diagnoses.length > 0) {
@@ -138,5 +145,6 @@ export function renderSummary(facts: ReportFacts): string {
       if (logTail !== '') lines.push('', `  ${ticks}text`, ...logTail.split('\n').map(l => `  ${l}`), `  ${ticks}`)
     }
   }
+  lines.push(...renderReleases(facts.releases ?? [], cell, code))
   return lines.join('\n') + '\n'
 }

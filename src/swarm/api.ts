@@ -31,9 +31,23 @@ export interface SwarmApi {
   /** The stack's secrets and configs. */
   listObjects(stack: string): Promise<Array<{ kind: 'secret' | 'config'; id: string; name: string }>>
   removeObject(kind: 'secret' | 'config', id: string): Promise<void>
+  /** Configs with every one of these labels (a label given as '' only needs to be there), with their data. */
+  listConfigs(labels: Record<string, string>): Promise<StoredConfig[]>
+  /** Create a config with labels; 'exists' when the name is taken. */
+  createConfig(name: string, data: Buffer, labels: Record<string, string>): Promise<'created' | 'exists'>
+  /** Replace a config's labels (the only thing Swarm lets change). */
+  setConfigLabels(config: Pick<StoredConfig, 'id' | 'version' | 'name'>, labels: Record<string, string>): Promise<void>
   /** API calls made so far (for benchmarks and logs). */
   calls(): number
   close(): void
+}
+
+export interface StoredConfig {
+  id: string
+  version: number
+  name: string
+  labels: Record<string, string>
+  data: Buffer
 }
 
 const REQUEST_TIMEOUT_MS = 30_000
@@ -126,6 +140,26 @@ export function dockerodeApi(socketPath: string): SwarmApi {
     },
     async removeObject(kind, id) {
       await counted(kind === 'secret' ? docker.getSecret(id).remove() : docker.getConfig(id).remove())
+    },
+    async listConfigs(labels) {
+      const filters = JSON.stringify({ label: Object.entries(labels).map(([k, v]) => (v === '' ? k : `${k}=${v}`)) })
+      type Raw = Array<{ ID: string; Version: { Index: number }; Spec: { Name: string; Labels?: Record<string, string>; Data?: string } }>
+      const configs = (await counted(docker.listConfigs({ filters }))) as unknown as Raw
+      return configs.map(c => ({ id: c.ID, version: c.Version.Index, name: c.Spec.Name, labels: c.Spec.Labels ?? {}, data: Buffer.from(c.Spec.Data ?? '', 'base64') }))
+    },
+    async createConfig(name, data, labels) {
+      try {
+        await counted(docker.createConfig({ Name: name, Data: data.toString('base64'), Labels: labels }))
+        return 'created'
+      } catch (error) {
+        if ((error as { statusCode?: number }).statusCode === 409) return 'exists'
+        throw error
+      }
+    },
+    async setConfigLabels(config, labels) {
+      // Swarm refuses any change but to labels; the data is left out of the spec.
+      const update = docker.getConfig(config.id) as unknown as { update(opts: object): Promise<unknown> }
+      await counted(update.update({ _query: { version: config.version }, _body: { Name: config.name, Labels: labels } }))
     },
     calls: () => calls,
     close: () => agent.destroy()

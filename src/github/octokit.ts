@@ -1,0 +1,28 @@
+// The real DeploymentsClient: @actions/github's Octokit at GITHUB_API_URL,
+// each call bounded to 5 s.
+import { getOctokit } from '@actions/github'
+import type { DeploymentsClient } from './deployments.js'
+
+const CALL_TIMEOUT_MS = 5_000
+
+export function octokitDeployments(token: string, baseUrl: string, repository: string): DeploymentsClient {
+  const octokit = getOctokit(token, { baseUrl })
+  const [owner = '', repo = ''] = repository.split('/')
+  const bounded = () => ({ request: { signal: AbortSignal.timeout(CALL_TIMEOUT_MS) } })
+  return {
+    async createDeployment(body) {
+      const response = await octokit.rest.repos.createDeployment({ owner, repo, ...body, auto_merge: false, required_contexts: [], ...bounded() })
+      const id = (response.data as { id?: number }).id
+      // 202 means GitHub merged the default branch in first; no deployment was made.
+      if (typeof id !== 'number') throw new Error(`GitHub made no deployment (HTTP ${response.status})`)
+      return { id }
+    },
+    async createStatus(id, body) {
+      await octokit.rest.repos.createDeploymentStatus({ owner, repo, deployment_id: id, ...body, ...bounded() })
+    },
+    async listDeployments(environment) {
+      const response = await octokit.rest.repos.listDeployments({ owner, repo, environment, per_page: 10, ...bounded() })
+      return response.data.map(d => ({ id: d.id }))
+    }
+  }
+}
