@@ -173,8 +173,17 @@ async function labState() {
     }
   }
   const nodes = (await manager(['node', 'ls', '--format', '{{.Hostname}} {{.Status}}'])).trim().split('\n')
-  const stacks = (await manager(['stack', 'ls', '--format', '{{.Name}}'])).trim().split('\n').filter(n => n && !n.startsWith('bench-'))
-  return { mgrPid: pid('mgr'), wrkPid: pid('wrk'), notReady: nodes.filter(n => !n.endsWith(' Ready')), otherStacks: stacks, load1: Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]) }
+  const stacks = (await manager(['stack', 'ls', '--format', '{{.Name}}']))
+    .trim()
+    .split('\n')
+    .filter(n => n && !n.startsWith('bench-'))
+  return {
+    mgrPid: pid('mgr'),
+    wrkPid: pid('wrk'),
+    notReady: nodes.filter(n => !n.endsWith(' Ready')),
+    otherStacks: stacks,
+    load1: Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0])
+  }
 }
 
 function disturbance(before, after) {
@@ -255,7 +264,15 @@ async function waiterA({ stack, composeFiles, vars, timeout, cwd = APP }) {
     ...['--host', LAB.sshHost, '--port', String(LAB.sshPort), '--user', LAB.sshUser],
     ...['--ssh-key-file', LAB.sshKeyFile, '--known-hosts-file', file('known_hosts', LAB.knownHosts)],
     ...['--stack', stack, ...composeFiles.flatMap(f => ['--compose-file', f])],
-    ...['--env-file', file('env', Object.entries(vars).map(([k, v]) => `${k}=${v}\n`).join(''))],
+    ...[
+      '--env-file',
+      file(
+        'env',
+        Object.entries(vars)
+          .map(([k, v]) => `${k}=${v}\n`)
+          .join('')
+      )
+    ],
     ...['--registry', LAB.registry, '--registry-username', LAB.registryUser, '--registry-password-file', file('registry-password', LAB.registryPassword)],
     ...['--timeout', timeout, '--json']
   ]
@@ -340,7 +357,16 @@ async function waiterB({ stack, composeFiles, vars }) {
   const verdict = killed ? `no verdict (killed after ${BOUND_S} s)` : code === 0 ? 'converged (exit 0)' : `failed (exit ${code})`
   // The CLI does print Swarm's rollback message; it just exits 0 after it.
   const rollbackLine = /^rollback: .*$/m.exec(text)?.[0]
-  return { waiter: 'b', t0, verdict, verdictAt: killed ? null : at, exitCode: code, killed, rollbackLine, logTail: text.trim().split('\n').slice(-6).join('\n') }
+  return {
+    waiter: 'b',
+    t0,
+    verdict,
+    verdictAt: killed ? null : at,
+    exitCode: code,
+    killed,
+    rollbackLine,
+    logTail: text.trim().split('\n').slice(-6).join('\n')
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -375,7 +401,10 @@ async function waiterC({ stack, composeFiles, vars }) {
   STACKS.add(stack)
   const env = sshCliEnv(vars)
   const t0 = Date.now()
-  const deploy = await run('docker', ['stack', 'deploy', '--with-registry-auth', '--detach=true', ...composeFiles.flatMap(f => ['-c', f]), stack], { env, cwd: APP })
+  const deploy = await run('docker', ['stack', 'deploy', '--with-registry-auth', '--detach=true', ...composeFiles.flatMap(f => ['-c', f]), stack], {
+    env,
+    cwd: APP
+  })
   if (deploy.code !== 0) return { waiter: 'c', t0, verdict: `deploy failed (exit ${deploy.code})`, verdictAt: Date.now(), logTail: deploy.stderr }
   // Like docker-stack-wait: check at once, then every POLL_S; give up at the bound.
   const deployedAt = Date.now()
@@ -516,7 +545,10 @@ async function scaleRun(n) {
   const stack = `bench-scale${n}`
   const rows = []
   // Values this long are redacted only where they stand as words, so the figures stay readable.
-  for (const [phase, rev] of [['create', 'revision-1'], ['update', 'revision-2']]) {
+  for (const [phase, rev] of [
+    ['create', 'revision-1'],
+    ['update', 'revision-2']
+  ]) {
     const r = await waiterA({ stack, composeFiles: ['docker-compose.yml'], vars: { BASE_IMAGE, REV: rev }, timeout: ACTION_TIMEOUT, cwd: dir })
     const s = r.stats ?? {}
     const perPoll = (value, polls) => (polls ? Math.round(value / polls) : null)
@@ -597,7 +629,10 @@ function printScenario({ title, results, disturbed }) {
   const b = results.find(r => r.waiter === 'b')
   if (b?.rollbackLine) lines.push(`(b) printed "${b.rollbackLine.slice(0, 90)}" and exited ${b.exitCode}`)
   const c = results.find(r => r.waiter === 'c')
-  if (c?.cliCalls) lines.push(`(c) deploy returned at +${secs(c.deployedAt - c.t0).toFixed(1)} s; then ${c.cliCalls - 1} docker CLI calls over ssh:// (one SSH connection each) in ${c.polls} polls`)
+  if (c?.cliCalls)
+    lines.push(
+      `(c) deploy returned at +${secs(c.deployedAt - c.t0).toFixed(1)} s; then ${c.cliCalls - 1} docker CLI calls over ssh:// (one SSH connection each) in ${c.polls} polls`
+    )
   if (c?.verdict === 'rolled-back' && c.lagMs < 0) lines.push('(c) answered at rollback_started, before Swarm finished rolling back (negative lag)')
   console.log(lines.join('\n') + '\n')
 }
@@ -611,7 +646,21 @@ function printScale(rows) {
   lines.push(row(head))
   for (const r of rows) {
     lines.push(
-      row([r.services, r.phase, r.status, `${r.seconds} s`, r.polls, r.apiCallsPerPoll, r.bytesPerPoll, r.apiCallsTotal, r.sshConnections, r.maxChannels, r.lagMs == null ? '—' : fmtSigned(r.lagMs), mib(r.maxRssBytes), mib(r.procVmHwmBytes)])
+      row([
+        r.services,
+        r.phase,
+        r.status,
+        `${r.seconds} s`,
+        r.polls,
+        r.apiCallsPerPoll,
+        r.bytesPerPoll,
+        r.apiCallsTotal,
+        r.sshConnections,
+        r.maxChannels,
+        r.lagMs == null ? '—' : fmtSigned(r.lagMs),
+        mib(r.maxRssBytes),
+        mib(r.procVmHwmBytes)
+      ])
     )
   }
   const update = n => rows.find(r => r.services === n && r.phase === 'update')
@@ -625,8 +674,11 @@ function printScale(rows) {
   const peak = Math.max(...rows.filter(r => r.services === SCALE[0]).map(r => r.procVmHwmBytes ?? 0))
   if (peak) lines.push(`Peak RSS with ${SCALE[0]} services: ${mib(peak)} (goal: at most 128 MiB)`)
   const create = rows.find(r => r.services === SCALE[0] && r.phase === 'create')
-  if (create?.maxChannels != null) lines.push(`Creating ${SCALE[0]} services at once: at most ${create.maxChannels} engine connections open at once (sshd's default MaxSessions is 10)`)
-  lines.push('calls/poll and bytes/poll: while waiting for the verdict; all calls: the whole run. lag: the verdict after the changed service\'s UpdateStatus.CompletedAt (goal: at most +0.5 s).')
+  if (create?.maxChannels != null)
+    lines.push(`Creating ${SCALE[0]} services at once: at most ${create.maxChannels} engine connections open at once (sshd's default MaxSessions is 10)`)
+  lines.push(
+    "calls/poll and bytes/poll: while waiting for the verdict; all calls: the whole run. lag: the verdict after the changed service's UpdateStatus.CompletedAt (goal: at most +0.5 s)."
+  )
   console.log(lines.join('\n') + '\n')
 }
 

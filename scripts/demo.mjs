@@ -16,17 +16,28 @@ const scratch = mkdtempSync(path.join(os.tmpdir(), 'sd-demo-'))
 const version = new Date().toISOString().replace(/\D/g, '').slice(0, 14)
 
 const args = [
-  '--host', lab.sshHost,
-  '--port', String(lab.sshPort),
-  '--user', lab.sshUser,
-  '--ssh-key-file', lab.sshKeyFile,
-  '--known-hosts', lab.knownHosts,
-  '--stack', 'demo',
-  '--image', `${lab.registry}/demo/hello`,
-  '--tags', `v${version}`,
-  '--build-args', `VERSION=${version}`,
-  '--registry-username', lab.registryUser,
-  '--timeout', '3m',
+  '--host',
+  lab.sshHost,
+  '--port',
+  String(lab.sshPort),
+  '--user',
+  lab.sshUser,
+  '--ssh-key-file',
+  lab.sshKeyFile,
+  '--known-hosts',
+  lab.knownHosts,
+  '--stack',
+  'demo',
+  '--image',
+  `${lab.registry}/demo/hello`,
+  '--tags',
+  `v${version}`,
+  '--build-args',
+  `VERSION=${version}`,
+  '--registry-username',
+  lab.registryUser,
+  '--timeout',
+  '3m',
   '--json'
 ]
 const env = {
@@ -57,5 +68,10 @@ console.log(`services: ${JSON.stringify(result.services)}`)
 console.log(`stats: ${JSON.stringify(result.stats)}`)
 console.log(`exit code: ${code}`)
 console.log('\n--- docker service ps demo_web (on the manager) ---')
-console.log(execFileSync('docker', ['service', 'ps', 'demo_web', '--filter', 'desired-state=running'], { env: { ...process.env, DOCKER_HOST: lab.managerDockerHost }, encoding: 'utf8' }))
+console.log(
+  execFileSync('docker', ['service', 'ps', 'demo_web', '--filter', 'desired-state=running'], {
+    env: { ...process.env, DOCKER_HOST: lab.managerDockerHost },
+    encoding: 'utf8'
+  })
+)
 process.exit(code ?? 1)

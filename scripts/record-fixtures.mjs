@@ -50,21 +50,29 @@ function action(inputs, cwd) {
     DOCKER_HOST: lab.runnerDockerHost
   }
   const all = {
-    host: lab.sshHost, port: String(lab.sshPort), user: lab.sshUser, 'known-hosts': lab.knownHosts,
-    'registry-username': lab.registryUser, registry: lab.registry,
-    stack, timeout: '40s', ...flags
+    host: lab.sshHost,
+    port: String(lab.sshPort),
+    user: lab.sshUser,
+    'known-hosts': lab.knownHosts,
+    'registry-username': lab.registryUser,
+    registry: lab.registry,
+    stack,
+    timeout: '40s',
+    ...flags
   }
   const args = ['--json', '--ssh-key-file', lab.sshKeyFile, ...Object.entries(all).flatMap(([k, v]) => [`--${k}`, v])]
   const child = spawn(process.execPath, [path.join(root, 'dist/cli.js'), ...args], { cwd, env, stdio: ['ignore', 'pipe', 'ignore'] })
   let stdout = ''
   child.stdout.on('data', chunk => (stdout += chunk))
-  return new Promise(resolve => child.on('close', () => {
-    try {
-      resolve(JSON.parse(stdout).status ?? 'none')
-    } catch {
-      resolve('none')
-    }
-  }))
+  return new Promise(resolve =>
+    child.on('close', () => {
+      try {
+        resolve(JSON.parse(stdout).status ?? 'none')
+      } catch {
+        resolve('none')
+      }
+    })
+  )
 }
 
 // `during` runs alongside the deploy, for scenarios where someone else acts mid-rollout.
@@ -74,7 +82,10 @@ async function record(scenario, inputs, { app = 'hello', name = 'main', during }
   const snapshots = []
   let last = ''
   let done = false
-  const finished = action(inputs, path.join(root, 'examples', app)).then(status => { done = true; return status })
+  const finished = action(inputs, path.join(root, 'examples', app)).then(status => {
+    done = true
+    return status
+  })
   const meddling = during?.(() => done)
   while (!done) {
     const s = await snapshot()
@@ -111,7 +122,11 @@ async function superseded(scenario, act) {
   await action({ ...inputs, tags: `${scenario}1`, 'build-args': 'VERSION=1' }, path.join(root, 'examples/converge'))
   const service = `${stack}_web`
   const manager = args => execFileSync('docker', args, { env: { ...process.env, DOCKER_HOST: lab.managerDockerHost }, stdio: 'ignore' })
-  await record(scenario, { ...inputs, tags: `${scenario}2`, 'build-args': 'VERSION=2' }, { app: 'converge', name: scenario, during: midRollout(service, previous => act(manager, service, previous)) })
+  await record(
+    scenario,
+    { ...inputs, tags: `${scenario}2`, 'build-args': 'VERSION=2' },
+    { app: 'converge', name: scenario, during: midRollout(service, previous => act(manager, service, previous)) }
+  )
 }
 
 const image = `${lab.registry}/fixture/hello`
@@ -136,7 +151,10 @@ const all = {
   },
   crash: () => record('crash', { 'compose-file': 'crash.yml', env: base }, { app: 'converge', name: 'crash' }),
   // Someone else updates the service back to the first image, with a variable of their own.
-  superseded: () => superseded('superseded', (manager, service, previous) => manager(['service', 'update', '--detach', '--image', previous, '--env-add', 'FOREIGN=1', service])),
+  superseded: () =>
+    superseded('superseded', (manager, service, previous) =>
+      manager(['service', 'update', '--detach', '--image', previous, '--env-add', 'FOREIGN=1', service])
+    ),
   removed: () => superseded('removed', (manager, service) => manager(['service', 'rm', service]))
 }
 try {

@@ -126,11 +126,42 @@ export async function runOrThrow(cli: DockerCli, what: string, args: string[], o
 // The runner's other variables (INPUT_*, GITHUB_TOKEN, ACTIONS_RUNTIME_TOKEN)
 // stay out, and so compose interpolation sees only the `env` input.
 const KEPT = [
-  'PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'TMPDIR', 'TZ', 'LANG', 'LANGUAGE', 'XDG_RUNTIME_DIR', 'XDG_CONFIG_HOME',
-  'SSL_CERT_FILE', 'SSL_CERT_DIR', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'ALL_PROXY', 'http_proxy', 'https_proxy', 'no_proxy', 'all_proxy',
-  'DOCKER_HOST', 'DOCKER_CONTEXT', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH', 'DOCKER_API_VERSION', 'DOCKER_BUILDKIT', 'DOCKER_DEFAULT_PLATFORM', 'DOCKER_CONFIG',
-  'BUILDKIT_PROGRESS', 'BUILDX_BUILDER', 'BUILDX_CONFIG', 'BUILDX_NO_DEFAULT_ATTESTATIONS', 'SSH_AUTH_SOCK',
-  'GOOGLE_APPLICATION_CREDENTIALS', 'CLOUDSDK_CONFIG'
+  'PATH',
+  'HOME',
+  'USER',
+  'LOGNAME',
+  'SHELL',
+  'TMPDIR',
+  'TZ',
+  'LANG',
+  'LANGUAGE',
+  'XDG_RUNTIME_DIR',
+  'XDG_CONFIG_HOME',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'NO_PROXY',
+  'ALL_PROXY',
+  'http_proxy',
+  'https_proxy',
+  'no_proxy',
+  'all_proxy',
+  'DOCKER_HOST',
+  'DOCKER_CONTEXT',
+  'DOCKER_TLS_VERIFY',
+  'DOCKER_CERT_PATH',
+  'DOCKER_API_VERSION',
+  'DOCKER_BUILDKIT',
+  'DOCKER_DEFAULT_PLATFORM',
+  'DOCKER_CONFIG',
+  'BUILDKIT_PROGRESS',
+  'BUILDX_BUILDER',
+  'BUILDX_CONFIG',
+  'BUILDX_NO_DEFAULT_ATTESTATIONS',
+  'SSH_AUTH_SOCK',
+  'GOOGLE_APPLICATION_CREDENTIALS',
+  'CLOUDSDK_CONFIG'
 ]
 const KEPT_PREFIXES = ['LC_', 'AWS_']
 

@@ -112,7 +112,17 @@ async function reaching<T>(fn: () => Promise<T>): Promise<T> {
 
 export async function runDeploy(inputs: Inputs, host: Host, adapters: Adapters, reporter: Reporter): Promise<Outcome> {
   const startedAt = host.now()
-  const outcome: Outcome = { status: undefined, verdict: undefined, image: undefined, diagnoses: [], stats: undefined, report: undefined, stopped: undefined, startedAt, phases: [] }
+  const outcome: Outcome = {
+    status: undefined,
+    verdict: undefined,
+    image: undefined,
+    diagnoses: [],
+    stats: undefined,
+    report: undefined,
+    stopped: undefined,
+    startedAt,
+    phases: []
+  }
   const secrets = new Secrets(reporter)
   // Mask first: nothing may print before every secret is registered.
   if (inputs.target.kind === 'ssh') secrets.add(inputs.target.privateKey, 'ssh-key')
@@ -129,7 +139,12 @@ export async function runDeploy(inputs: Inputs, host: Host, adapters: Adapters, 
     await execute(plan, host, adapters, timingPhases(reporter, host.now, startedAt, outcome.phases), secrets, outcome)
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error)
-    const kind = error instanceof PlanError || error instanceof InputError || error instanceof ReleaseError ? 'input' : error instanceof UnreachableError ? 'unreachable' : 'error'
+    const kind =
+      error instanceof PlanError || error instanceof InputError || error instanceof ReleaseError
+        ? 'input'
+        : error instanceof UnreachableError
+          ? 'unreachable'
+          : 'error'
     outcome.stopped = { kind, message }
   }
   return outcome
@@ -218,12 +233,19 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
       })
     } finally {
       // The login or the build failed: the connection made meanwhile is not needed.
-      if (tunnel === undefined) await connecting.then(opened => opened.close(), () => undefined)
+      if (tunnel === undefined)
+        await connecting.then(
+          opened => opened.close(),
+          () => undefined
+        )
     }
     // Swarm's own text (task errors, update messages) may echo a value back:
     // it is redacted as it arrives, so no log, output or summary shows it.
     const engine = adapters.swarmApi(tunnel.socketPath)
-    const api: SwarmApi = { ...engine, snapshot: async (stack, serviceIds) => redactSnapshot(await engine.snapshot(stack, serviceIds), text => secrets.redact(text)) }
+    const api: SwarmApi = {
+      ...engine,
+      snapshot: async (stack, serviceIds) => redactSnapshot(await engine.snapshot(stack, serviceIds), text => secrets.redact(text))
+    }
     try {
       const clusterId = await reporter.phase('Check the target engine', () => checkManager(api, tunnel.lastDialError, reporter))
       const secretKey = secretKeyOf(inputs.stack, clusterId)
@@ -245,13 +267,17 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
       const deadline = host.now() + plan.rollout.timeoutMs
       const run: DeployRun = { plan, cli, api, tunnel, host, reporter, secrets, outcome, deadline, secretKey }
       const deployment = githubDeployment(inputs, host, adapters, reporter)
-      await deployment?.start(source.rollbackTo?.sha || host.env.GITHUB_SHA || host.env.GITHUB_REF || 'HEAD', source.rollbackTo ? `swarm-deploy ${inputs.stack}: rollback to #${source.rollbackTo.number}` : `swarm-deploy ${inputs.stack}`)
+      await deployment?.start(
+        source.rollbackTo?.sha || host.env.GITHUB_SHA || host.env.GITHUB_REF || 'HEAD',
+        source.rollbackTo ? `swarm-deploy ${inputs.stack}: rollback to #${source.rollbackTo.number}` : `swarm-deploy ${inputs.stack}`
+      )
       const first = await deployAndJudge(run, source, history).catch(async (error: unknown) => {
         await deployment?.finish(false, (error as Error).message)
         throw error
       })
       let verdict = first.verdict
-      let diagnoses = verdict.status === 'converged' ? [] : await reporter.phase('Diagnostics', () => showDiagnostics(api, verdict, first.deployStarted, secrets, reporter))
+      let diagnoses =
+        verdict.status === 'converged' ? [] : await reporter.phase('Diagnostics', () => showDiagnostics(api, verdict, first.deployStarted, secrets, reporter))
       const releases = first.release ? [first.release, ...history] : [...history]
       let stackRollback: Verdict | undefined
       if (verdict.status !== 'converged' && inputs.onFailure === 'rollback-stack') {
@@ -265,13 +291,23 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
           if (second.release) releases.unshift(second.release)
           stackRollback = second.verdict
           if (second.verdict.status !== 'converged') {
-            diagnoses = [...diagnoses, ...(await reporter.phase('Diagnostics', () => showDiagnostics(api, second.verdict, second.deployStarted, secrets, reporter)))]
+            diagnoses = [
+              ...diagnoses,
+              ...(await reporter.phase('Diagnostics', () => showDiagnostics(api, second.verdict, second.deployStarted, secrets, reporter)))
+            ]
           }
           const firstVerdict = verdict
           verdict =
             second.verdict.status === 'converged'
-              ? { ...second.verdict, status: 'rolled-back', summary: `Stack ${inputs.stack} was rolled back to release #${target.number}: ${firstVerdict.summary}` }
-              : { ...second.verdict, summary: `Stack ${inputs.stack} ${firstVerdict.status} and putting release #${target.number} back ${second.verdict.status}: ${second.verdict.summary}` }
+              ? {
+                  ...second.verdict,
+                  status: 'rolled-back',
+                  summary: `Stack ${inputs.stack} was rolled back to release #${target.number}: ${firstVerdict.summary}`
+                }
+              : {
+                  ...second.verdict,
+                  summary: `Stack ${inputs.stack} ${firstVerdict.status} and putting release #${target.number} back ${second.verdict.status}: ${second.verdict.summary}`
+                }
         }
       }
       outcome.verdict = verdict
@@ -329,7 +365,11 @@ interface DeployRun {
  * One deploy of a source (the compose files, or a recorded release) to a
  * verdict, recorded as a release as soon as `docker stack deploy` has run.
  */
-async function deployAndJudge(run: DeployRun, source: DeploySource, known: Release[]): Promise<{ verdict: Verdict; release: Release | undefined; deployStarted: number }> {
+async function deployAndJudge(
+  run: DeployRun,
+  source: DeploySource,
+  known: Release[]
+): Promise<{ verdict: Verdict; release: Release | undefined; deployStarted: number }> {
   const { plan, cli, api, tunnel, host, reporter, secrets, outcome, deadline, secretKey } = run
   const { inputs } = plan
   const before = await api.snapshot(inputs.stack)
@@ -351,19 +391,27 @@ async function deployAndJudge(run: DeployRun, source: DeploySource, known: Relea
       return release
     })
   }
-  const stopped = await reporter.phase(`Deploy stack ${inputs.stack}`, async () => {
-    try {
-      await deployStack(cli, api, deployPlan, source.compose, tunnel.socketPath, { files: host.files, leftovers: host.leftovers, now: host.now, info: line => reporter.info(line), hide: name => secrets.add(name) })
-      return undefined
-    } catch (error) {
-      if (error instanceof CliTimeout) return error
+  const stopped = await reporter
+    .phase(`Deploy stack ${inputs.stack}`, async () => {
+      try {
+        await deployStack(cli, api, deployPlan, source.compose, tunnel.socketPath, {
+          files: host.files,
+          leftovers: host.leftovers,
+          now: host.now,
+          info: line => reporter.info(line),
+          hide: name => secrets.add(name)
+        })
+        return undefined
+      } catch (error) {
+        if (error instanceof CliTimeout) return error
+        throw error
+      }
+    })
+    .catch(async (error: unknown) => {
+      // It reached docker stack deploy, which may have changed some services.
+      if (error instanceof Error && error.message.startsWith('docker stack deploy')) await label('failed')
       throw error
-    }
-  }).catch(async (error: unknown) => {
-    // It reached docker stack deploy, which may have changed some services.
-    if (error instanceof Error && error.message.startsWith('docker stack deploy')) await label('failed')
-    throw error
-  })
+    })
   await record()
   const judged = stopped
     ? deployStopped(inputs.stack, stopped)
@@ -394,7 +442,10 @@ async function recordDeploy(
   const recorded = source.rollbackTo
     ? { compose: source.rollbackTo.compose, variables: source.rollbackTo.variables }
     : recordedCompose(source.compose, { stack, values: source.variables, readSource: sourceReader(source.composeFiles, host.files.read), secretKey })
-  const runUrl = env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}` : ''
+  const runUrl =
+    env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID
+      ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`
+      : ''
   const release = await createRelease(
     api,
     {
@@ -423,12 +474,19 @@ function githubDeployment(inputs: Inputs, host: Host, adapters: Adapters, report
   if (!wanted) return undefined
   const { GITHUB_REPOSITORY: repository, GITHUB_SERVER_URL: server, GITHUB_RUN_ID: runId } = host.env
   if (wanted.token === '' || !repository || !adapters.github) {
-    reporter.warn(`GitHub Deployments: environment ${wanted.environment} is set but ${wanted.token === '' ? 'there is no github-token' : 'GITHUB_REPOSITORY is not set'}; the deploy goes on without them`)
+    reporter.warn(
+      `GitHub Deployments: environment ${wanted.environment} is set but ${wanted.token === '' ? 'there is no github-token' : 'GITHUB_REPOSITORY is not set'}; the deploy goes on without them`
+    )
     return undefined
   }
   const logUrl = server && runId ? `${server}/${repository}/actions/runs/${runId}` : undefined
   const client = adapters.github(wanted.token, host.env.GITHUB_API_URL || 'https://api.github.com', repository)
-  return new Deployment(client, { environment: wanted.environment, environmentUrl: wanted.url, logUrl }, line => reporter.warn(line), line => reporter.info(line))
+  return new Deployment(
+    client,
+    { environment: wanted.environment, environmentUrl: wanted.url, logUrl },
+    line => reporter.warn(line),
+    line => reporter.info(line)
+  )
 }
 
 async function existingObjects(api: SwarmApi, stack: string): Promise<Set<string>> {
@@ -476,7 +534,9 @@ async function waitForVerdict(
   )
 
   const waitCalls = api.calls() - callsBeforeWait
-  reporter.info(`Verdict ${verdict.status} after ${((verdictAt - deployedAt) / 1000).toFixed(1)}s: ${polls} polls, ${waitCalls} API calls, ${tunnel.sshConnections() || 'no'} SSH connection(s)`)
+  reporter.info(
+    `Verdict ${verdict.status} after ${((verdictAt - deployedAt) / 1000).toFixed(1)}s: ${polls} polls, ${waitCalls} API calls, ${tunnel.sshConnections() || 'no'} SSH connection(s)`
+  )
   const stats: Stats = {
     polls,
     apiCalls: waitCalls,
@@ -509,7 +569,14 @@ async function showDiagnostics(api: SwarmApi, verdict: Verdict, deployStarted: n
   const clean = found.map(d => redactStrings(d, text => secrets.redact(text)))
   for (const { failure, logTail } of clean) {
     reporter.info(describeFailure(failure))
-    reporter.info(logTail === '' ? '    (no log output since the deploy began)' : logTail.split('\n').map(l => `    | ${l}`).join('\n'))
+    reporter.info(
+      logTail === ''
+        ? '    (no log output since the deploy began)'
+        : logTail
+            .split('\n')
+            .map(l => `    | ${l}`)
+            .join('\n')
+    )
   }
   if (clean.length === 0) reporter.info('No failed task of this deploy to show.')
   return clean
@@ -528,7 +595,8 @@ async function pruneVersions(api: SwarmApi, stack: string, reporter: Reporter, k
   const unused = (await api.listObjects(stack)).filter(o => isVersionOf(stack, o.name) && !isReleaseName(stack, o.name) && !inUse.has(o.name))
   for (const object of unused) {
     // Secret versions are named by their key only: the versioned name is never logged.
-    const what = object.kind === 'secret' ? `an unused version of secret ${object.name.slice(stack.length + 1, -(HASH_CHARS + 1))}` : `${object.kind} ${object.name}`
+    const what =
+      object.kind === 'secret' ? `an unused version of secret ${object.name.slice(stack.length + 1, -(HASH_CHARS + 1))}` : `${object.kind} ${object.name}`
     try {
       await api.removeObject(object.kind, object.id)
       reporter.info(`Removed ${what}`)

@@ -61,7 +61,9 @@ export async function run(signalled: Promise<NodeJS.Signals> = never): Promise<'
 }
 
 async function cancel(signal: NodeJS.Signals, leftovers: RunLeftovers, reporter: ActionsReporter): Promise<void> {
-  reporter.warn(`Cancelled (${signal}): stopping the docker commands and removing this run's files. Swarm goes on with whatever reached it; nothing is rolled back.`)
+  reporter.warn(
+    `Cancelled (${signal}): stopping the docker commands and removing this run's files. Swarm goes on with whatever reached it; nothing is rolled back.`
+  )
   await leftovers.cleanUp()
   reporter.output('status', 'cancelled')
   core.setFailed(`The run was cancelled (${signal}) before it had a verdict`)

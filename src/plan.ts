@@ -56,7 +56,9 @@ export function makePlan(inputs: Inputs, host: Pick<Host, 'env' | 'files'>): Pla
     // Every manager that may serve, so that a failover cannot stop on a missing line.
     for (const manager of inputs.target.managers ?? [{ host: name, port }]) {
       if (hostKeyAlgorithms(entries, manager.host, manager.port).length === 0) {
-        throw new PlanError(`known-hosts: has no key for ${hostKeyName(manager.host, manager.port)}: add the line(s) ssh-keyscan -p ${manager.port} ${manager.host} prints. Nothing was deployed.`)
+        throw new PlanError(
+          `known-hosts: has no key for ${hostKeyName(manager.host, manager.port)}: add the line(s) ssh-keyscan -p ${manager.port} ${manager.host} prints. Nothing was deployed.`
+        )
       }
     }
   }
@@ -79,7 +81,12 @@ export function makePlan(inputs: Inputs, host: Pick<Host, 'env' | 'files'>): Pla
   // Secret and config sources that exist and are set, and names Swarm accepts.
   let objects: StackObject[]
   try {
-    objects = renderStackObjects(compose, { stack: inputs.stack, values: withImage, readSource: sourceReader(inputs.composeFiles, host.files.read), secretKey: PLAN_KEY }).objects
+    objects = renderStackObjects(compose, {
+      stack: inputs.stack,
+      values: withImage,
+      readSource: sourceReader(inputs.composeFiles, host.files.read),
+      secretKey: PLAN_KEY
+    }).objects
   } catch (error) {
     throw new PlanError(`${(error as Error).message}\nNothing was deployed.`)
   }
@@ -118,9 +125,7 @@ export function credentialWarnings(compose: ComposeFile[], env: ReadonlyMap<stri
   const uses = compose.flatMap(file => findEnvironmentUses(file.text, file.path)).filter(use => env.has(use.name) && looksLikeCredential(use.name))
   if (uses.length === 0) return []
   const seen = new Set<string>()
-  const where = uses
-    .filter(use => !seen.has(use.name) && seen.add(use.name))
-    .map(use => `${use.name} (service ${use.service}, ${use.file} line ${use.line})`)
+  const where = uses.filter(use => !seen.has(use.name) && seen.add(use.name)).map(use => `${use.name} (service ${use.service}, ${use.file} line ${use.line})`)
   return [
     `env: ${where.join(', ')} ${uses.length === 1 ? 'goes' : 'go'} into environment:, where Docker keeps the value in plain text in the service spec, task records and every container's config on the nodes, and anyone who can run docker inspect there reads it. For credentials use secrets: with an environment: source (the README's "Secrets and configs"), which the service reads from /run/secrets/.`
   ]

@@ -67,7 +67,12 @@ export interface Adapters {
   /** The local docker CLI, with its config in `configDir` (the run's throwaway config). */
   dockerCli(configDir: string, host: Pick<Host, 'env' | 'leftovers'>, reporter: Reporter): DockerCli
   /** A unix socket at `socketPath` that reaches the target engine. */
-  openTunnel(target: SshTarget | { kind: 'local' }, socketPath: string, log: Pick<Reporter, 'info' | 'warn' | 'debug'>, host: Pick<Host, 'env' | 'leftovers'>): Promise<DockerTunnel>
+  openTunnel(
+    target: SshTarget | { kind: 'local' },
+    socketPath: string,
+    log: Pick<Reporter, 'info' | 'warn' | 'debug'>,
+    host: Pick<Host, 'env' | 'leftovers'>
+  ): Promise<DockerTunnel>
   /** The Engine API through that socket. */
   swarmApi(socketPath: string): SwarmApi
   /** Registry credentials for an ECR region, from the job's AWS credentials. */

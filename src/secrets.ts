@@ -86,7 +86,17 @@ function goJsonQuoted(value: string): string {
   return jsonQuoted(value).replace(/[<>&\u2028\u2029]/g, c => `\\u${hex(c.charCodeAt(0), 4)}`)
 }
 
-const GO_SHORT: Record<string, string> = { '\x07': '\\a', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\v': '\\v', '"': '\\"', '\\': '\\\\' }
+const GO_SHORT: Record<string, string> = {
+  '\x07': '\\a',
+  '\b': '\\b',
+  '\f': '\\f',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\t': '\\t',
+  '\v': '\\v',
+  '"': '\\"',
+  '\\': '\\\\'
+}
 
 function goQuoted(value: string): string {
   let out = ''
@@ -115,7 +125,9 @@ function base64Forms(value: string): string[] {
   const bytes = Buffer.from(value, 'utf8')
   const forms = [bytes.toString('base64')]
   for (let shift = 0; shift < 3; shift++) {
-    const text = Buffer.concat([Buffer.alloc(shift), bytes]).toString('base64').replace(/=+$/, '')
+    const text = Buffer.concat([Buffer.alloc(shift), bytes])
+      .toString('base64')
+      .replace(/=+$/, '')
     const start = Math.ceil((8 * shift) / 6)
     const end = Math.floor((8 * (shift + bytes.length)) / 6)
     forms.push(text.slice(start, end))
@@ -125,7 +137,16 @@ function base64Forms(value: string): string[] {
 
 /** Every form in which a part is hidden: as it is, JSON- and Go-quoted, percent-encoded, base64. */
 export function encodedForms(part: string): string[] {
-  const forms = [part, jsonQuoted(part), goJsonQuoted(part), goQuoted(part), encodeURIComponent(part), percentEncoded(part, false), percentEncoded(part, true), ...base64Forms(part)]
+  const forms = [
+    part,
+    jsonQuoted(part),
+    goJsonQuoted(part),
+    goQuoted(part),
+    encodeURIComponent(part),
+    percentEncoded(part, false),
+    percentEncoded(part, true),
+    ...base64Forms(part)
+  ]
   return [...new Set(forms)].filter(form => [...form].length >= MIN_CHARS)
 }
 

@@ -58,4 +58,3 @@ function seedConfig(env: Readonly<Record<string, string | undefined>>): Record<s
   const extra = Array.isArray(config.cliPluginsExtraDirs) ? (config.cliPluginsExtraDirs as string[]) : []
   return { ...config, cliPluginsExtraDirs: [...extra, path.join(home, 'cli-plugins')] }
 }
-

@@ -21,7 +21,9 @@ const buildx = ((): { ok: true } | { ok: false; reason: string } => {
     execFileSync('docker', ['buildx', 'version'], { env: { ...process.env, DOCKER_HOST: lab.runnerDockerHost }, stdio: ['ignore', 'pipe', 'pipe'] })
     return { ok: true }
   } catch (error) {
-    const stderr = String((error as { stderr?: Buffer }).stderr ?? '').trim().split('\n')[0]
+    const stderr = String((error as { stderr?: Buffer }).stderr ?? '')
+      .trim()
+      .split('\n')[0]
     return { ok: false, reason: `'docker buildx version' failed on the runner (${stderr || (error as Error).message})` }
   }
 })()
@@ -52,7 +54,8 @@ async function registryDigest(tag: string): Promise<string | null> {
     method: 'HEAD',
     headers: {
       authorization: `Basic ${Buffer.from(`${lab.registryUser}:${lab.registryPassword}`).toString('base64')}`,
-      accept: 'application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json'
+      accept:
+        'application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json'
     },
     signal: AbortSignal.timeout(5_000)
   })
@@ -65,7 +68,9 @@ describe('the classic builder, where the runner has no buildx', () => {
   classic('refuses platforms before anything is built or deployed', async () => {
     const result = await runAction(lab, appInputs(CLASSIC, `plat-${run}`, { platforms: 'linux/amd64,linux/arm64' }))
     expect(result.code).not.toBe(0)
-    expect(result.log).toMatch(/::error::platforms: the runner's docker has no buildx plugin \('docker buildx version' failed\), and the classic builder builds for the runner's platform only: install buildx \(docker\/setup-buildx-action\) or remove platforms\. Nothing was built\./)
+    expect(result.log).toMatch(
+      /::error::platforms: the runner's docker has no buildx plugin \('docker buildx version' failed\), and the classic builder builds for the runner's platform only: install buildx \(docker\/setup-buildx-action\) or remove platforms\. Nothing was built\./
+    )
     expect(result.log).not.toMatch(/\[command\]docker (build|push)/)
     expect(result.outputs.status).toBeUndefined()
     expect(stackExists(lab, CLASSIC)).toBe(false)
@@ -73,9 +78,14 @@ describe('the classic builder, where the runner has no buildx', () => {
   })
 
   classic('builds with a cache input set: one warning, then the classic build, push and deploy', async () => {
-    const result = await runAction(lab, appInputs(CLASSIC, `cache-${run}`, { cache: `type=registry,ref=${lab.registry}/e2e/buildkit-${run}:buildcache,mode=max` }))
+    const result = await runAction(
+      lab,
+      appInputs(CLASSIC, `cache-${run}`, { cache: `type=registry,ref=${lab.registry}/e2e/buildkit-${run}:buildcache,mode=max` })
+    )
     expectVerdict(result, 0, 'converged')
-    expect(warnings(result).filter(w => w.includes('cache'))).toEqual(["::warning::cache: the runner's docker has no buildx plugin, so the classic builder runs and the cache input is not used"])
+    expect(warnings(result).filter(w => w.includes('cache'))).toEqual([
+      "::warning::cache: the runner's docker has no buildx plugin, so the classic builder runs and the cache input is not used"
+    ])
     expect(result.log).toContain('[command]docker build --file')
     expect(result.log).toContain(`[command]docker push ${lab.registry}/e2e/buildkit-${run}:cache-${run}`)
     expect(inspectService(lab, `${CLASSIC}_web`).Spec.TaskTemplate.ContainerSpec.Image).toBe(result.outputs.image)
@@ -93,6 +103,8 @@ describe('BuildKit, where the runner has buildx', () => {
     expect(result.log).toContain('[command]docker buildx build --push --metadata-file')
     expect(result.log).not.toContain('[command]docker push')
     expect(result.outputs.digest).toBe(await registryDigest(`bk-${run}`))
-    expect(inspectService(lab, `${BUILDKIT}_web`).Spec.TaskTemplate.ContainerSpec.Image).toBe(`${lab.registry}/e2e/buildkit-${run}:bk-${run}@${result.outputs.digest}`)
+    expect(inspectService(lab, `${BUILDKIT}_web`).Spec.TaskTemplate.ContainerSpec.Image).toBe(
+      `${lab.registry}/e2e/buildkit-${run}:bk-${run}@${result.outputs.digest}`
+    )
   })
 })

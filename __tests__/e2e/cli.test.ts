@@ -47,10 +47,20 @@ const keyLines = (): string[] => key.split('\n').filter(line => line.length >= 2
 
 describe('swarm-deploy CLI on the lab swarm', () => {
   it('deploys examples/hello: exit 0, --json on stdout, a clean log without workflow commands or secrets', async () => {
-    const result = await runCli(lab, [...connection(), '--stack', STACK, ...build('e2e/cli-hello', `v1-${run}`), '--timeout', '3m', '--json'], { env: secretEnv() })
+    const result = await runCli(lab, [...connection(), '--stack', STACK, ...build('e2e/cli-hello', `v1-${run}`), '--timeout', '3m', '--json'], {
+      env: secretEnv()
+    })
     const all = result.stdout + result.stderr
     if (result.code !== 0) throw new Error(`exit ${result.code}:\n${all.split('\n').slice(-40).join('\n')}`)
-    const json = JSON.parse(result.stdout) as { status: string; image: string; digest: string; services: Array<{ name: string; state: string; running: number }>; stats: { polls: number; sshConnections: number; bytesRead: number; bytesReadTotal: number; maxChannels: number }; phases: Array<{ title: string; ms: number }>; exitCode: number }
+    const json = JSON.parse(result.stdout) as {
+      status: string
+      image: string
+      digest: string
+      services: Array<{ name: string; state: string; running: number }>
+      stats: { polls: number; sshConnections: number; bytesRead: number; bytesReadTotal: number; maxChannels: number }
+      phases: Array<{ title: string; ms: number }>
+      exitCode: number
+    }
     expect(json.status).toBe('converged')
     expect(json.exitCode).toBe(0)
     expect(json.image).toMatch(new RegExp(`^${lab.registry}/e2e/cli-hello:v1-${run}@sha256:[0-9a-f]{64}$`))
@@ -110,7 +120,10 @@ describe('swarm-deploy CLI on the lab swarm', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'sd-cli-compose-'))
     const compose = path.join(dir, 'secret.yml')
     writeFileSync(compose, 'services:\n  web:\n    image: ${IMAGE}\n    secrets: [api]\nsecrets:\n  api:\n    environment: API_KEY_NOBODY_SET\n')
-    const result = await runCli(lab, [...connection(), '--stack', PLAN, '--compose-file', compose, ...build(repository, `v1-${run}`)], { env: secretEnv(), cwd: APP })
+    const result = await runCli(lab, [...connection(), '--stack', PLAN, '--compose-file', compose, ...build(repository, `v1-${run}`)], {
+      env: secretEnv(),
+      cwd: APP
+    })
     expect(result.code).toBe(2)
     expect(result.stdout).toContain('secret api takes its value from API_KEY_NOBODY_SET, which is not set')
     expect(result.stdout).not.toContain('Build and push')

@@ -15,7 +15,16 @@ import { dockerAsync, expectVerdict, loadLab, removeStack, ROOT, runAction, sshI
 jest.setTimeout(300_000)
 
 const run = Date.now().toString(36)
-const STACKS = { jump: `e2e-conn-jump-${run}`, jumpWrong: `e2e-conn-jumpwrong-${run}`, second: `e2e-conn-second-${run}`, none: `e2e-conn-none-${run}`, pem: `e2e-conn-pem-${run}`, wrong: `e2e-conn-wrong-${run}`, many: `e2e-conn-many-${run}`, failover: `e2e-conn-fail-${run}` }
+const STACKS = {
+  jump: `e2e-conn-jump-${run}`,
+  jumpWrong: `e2e-conn-jumpwrong-${run}`,
+  second: `e2e-conn-second-${run}`,
+  none: `e2e-conn-none-${run}`,
+  pem: `e2e-conn-pem-${run}`,
+  wrong: `e2e-conn-wrong-${run}`,
+  many: `e2e-conn-many-${run}`,
+  failover: `e2e-conn-fail-${run}`
+}
 /** A lab address with no sshd (nothing answers there). */
 const NO_SSHD = '10.77.0.9'
 const LAB_SH = path.join(ROOT, 'lab/lab.sh')
@@ -58,7 +67,8 @@ beforeAll(() => {
   bastionLab('up')
   bastion = JSON.parse(readFileSync('/run/swl/bastion/bastion.json', 'utf8')) as Bastion
   dir = mkdtempSync(path.join(os.tmpdir(), 'sd-conn-'))
-  const service = (name: string, monitor: string): string => `  ${name}:\n    image: \${BASE_IMAGE}\n    command: ["sleep", "3600"]\n    init: true\n    deploy:\n      replicas: 1\n      update_config:\n        monitor: ${monitor}\n`
+  const service = (name: string, monitor: string): string =>
+    `  ${name}:\n    image: \${BASE_IMAGE}\n    command: ["sleep", "3600"]\n    init: true\n    deploy:\n      replicas: 1\n      update_config:\n        monitor: ${monitor}\n`
   writeFileSync(path.join(dir, 'one.yml'), `version: "3.8"\nservices:\n${service('app', '1s')}`)
   writeFileSync(path.join(dir, 'slow.yml'), `version: "3.8"\nservices:\n${service('app', '25s')}`)
   writeFileSync(path.join(dir, 'many.yml'), `version: "3.8"\nservices:\n${Array.from({ length: 50 }, (_, i) => service(`s${i}`, '1s')).join('')}`)
@@ -93,7 +103,11 @@ describe('reaching the swarm', () => {
   it('goes through the second host when the first has no sshd, and the log names both', async () => {
     const result = await runAction(
       lab,
-      inputs(STACKS.second, 'one.yml', { host: `${NO_SSHD}\n${lab.sshHost}`, 'known-hosts': `${knownHostsAs(NO_SSHD)}\n${lab.knownHosts}`, 'connect-timeout': '5s' }),
+      inputs(STACKS.second, 'one.yml', {
+        host: `${NO_SSHD}\n${lab.sshHost}`,
+        'known-hosts': `${knownHostsAs(NO_SSHD)}\n${lab.knownHosts}`,
+        'connect-timeout': '5s'
+      }),
       { cwd: dir }
     )
     expectVerdict(result, 0, 'converged')
@@ -105,13 +119,19 @@ describe('reaching the swarm', () => {
   it('with only unreachable hosts and connect-timeout 5s, fails in under 15 s naming each host, and deploys nothing', async () => {
     const result = await runAction(
       lab,
-      inputs(STACKS.none, 'one.yml', { host: `${NO_SSHD}, ${lab.sshHost}:2299`, 'known-hosts': `${knownHostsAs(NO_SSHD)}\n${knownHostsAs(`[${lab.sshHost}]:2299`)}`, 'connect-timeout': '5s' }),
+      inputs(STACKS.none, 'one.yml', {
+        host: `${NO_SSHD}, ${lab.sshHost}:2299`,
+        'known-hosts': `${knownHostsAs(NO_SSHD)}\n${knownHostsAs(`[${lab.sshHost}]:2299`)}`,
+        'connect-timeout': '5s'
+      }),
       { cwd: dir }
     )
     expect(result.code).not.toBe(0)
     expect(result.seconds).toBeLessThan(15)
     expect(result.log).toMatch(
-      new RegExp(`::error::ssh: no swarm manager could be reached: ${NO_SSHD}:22 (timed out after 5s|unreachable \\(no route to host\\)); ${lab.sshHost.replace(/\./g, '\\.')}:2299 connection refused \\(no sshd listens on that port\\)\\. Nothing was deployed\\.`)
+      new RegExp(
+        `::error::ssh: no swarm manager could be reached: ${NO_SSHD}:22 (timed out after 5s|unreachable \\(no route to host\\)); ${lab.sshHost.replace(/\./g, '\\.')}:2299 connection refused \\(no sshd listens on that port\\)\\. Nothing was deployed\\.`
+      )
     )
     expect(stackExists(lab, STACKS.none)).toBe(false)
   })
@@ -134,7 +154,11 @@ describe('reaching the swarm', () => {
   })
 
   it('deploys a 50-service stack through an sshd with MaxSessions 10, never more than 8 channels open at once', async () => {
-    const result = await runAction(lab, inputs(STACKS.many, 'many.yml', { host: `${extra.host}:${extra.port}`, 'known-hosts': extra.knownHosts, timeout: '4m' }), { cwd: dir })
+    const result = await runAction(
+      lab,
+      inputs(STACKS.many, 'many.yml', { host: `${extra.host}:${extra.port}`, 'known-hosts': extra.knownHosts, timeout: '4m' }),
+      { cwd: dir }
+    )
     expectVerdict(result, 0, 'converged')
     expect(JSON.parse(result.outputs.services!)).toHaveLength(50)
     const { sshConnections, maxChannels } = stats(result)
@@ -183,7 +207,9 @@ describe('reaching the swarm', () => {
     const refused = await runAction(lab, inputs(STACKS.jumpWrong, 'one.yml', { ...through, 'jump-known-hosts': wrongKey }), { cwd: dir })
     expect(refused.code).not.toBe(0)
     expect(refused.log).toMatch(
-      new RegExp(`::error::ssh: jump host root@${bastion.host.replace(/\./g, '\\.')}:22: the host key of ${bastion.host.replace(/\./g, '\\.')} \\(SHA256:\\S+\\) does not match jump-known-hosts: refusing to connect`)
+      new RegExp(
+        `::error::ssh: jump host root@${bastion.host.replace(/\./g, '\\.')}:22: the host key of ${bastion.host.replace(/\./g, '\\.')} \\(SHA256:\\S+\\) does not match jump-known-hosts: refusing to connect`
+      )
     )
     expect(stackExists(lab, STACKS.jumpWrong)).toBe(false)
   })

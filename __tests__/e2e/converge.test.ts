@@ -45,10 +45,7 @@ async function labCommand(command: string): Promise<string> {
 
 /** Current states of a service's tasks, e.g. ['Complete 3 seconds ago']. */
 function taskStates(service: string): string[] {
-  return docker(lab, ['service', 'ps', service, '--no-trunc', '--format', '{{.CurrentState}}'])
-    .trim()
-    .split('\n')
-    .filter(Boolean)
+  return docker(lab, ['service', 'ps', service, '--no-trunc', '--format', '{{.CurrentState}}']).trim().split('\n').filter(Boolean)
 }
 
 /** Inputs for a stack of the lab's busybox image (nothing built). */
@@ -169,7 +166,7 @@ describe('service modes', () => {
   })
 })
 
-describe('settings that make Swarm\'s verdict unreliable', () => {
+describe("settings that make Swarm's verdict unreliable", () => {
   it('warns when the update monitor is shorter than the healthcheck needs to fail', async () => {
     const result = await runIn(helloInputs(STACKS.warn, 'short-monitor.yml', 'warn1', 'VERSION=1'))
     expectVerdict(result, 0, 'converged')
@@ -182,7 +179,9 @@ describe('settings that make Swarm\'s verdict unreliable', () => {
     const stack = STACKS.startFirst
     const result = await runIn(baseInputs(stack, 'start-first.yml'))
     expectVerdict(result, 0, 'converged')
-    expect(result.log).toContain(`::warning::${stack}_web: update order start-first without a healthcheck: Swarm counts a new task as ready the moment it starts`)
+    expect(result.log).toContain(
+      `::warning::${stack}_web: update order start-first without a healthcheck: Swarm counts a new task as ready the moment it starts`
+    )
   })
 
   // A new task counts only once it has stayed up for the monitor period.
@@ -190,8 +189,12 @@ describe('settings that make Swarm\'s verdict unreliable', () => {
     const stack = STACKS.monitor
     const result = await runIn(baseInputs(stack, 'long-monitor.yml', { timeout: '12s' }))
     expectVerdict(result, 'non-zero', 'timed-out')
-    expect(result.log).toMatch(new RegExp(`::warning::${stack}_app: update monitor \\(20s\\) is not shorter than the time left before the timeout \\([\\d.]+s\\)`))
-    expect(result.log).toMatch(/::error::Stack .* timed out with 1 service\(s\) not converged: .*_app \(started: 1\/1 running; checking they stay up; 1 task running for less than the 20 s monitor period\)/)
+    expect(result.log).toMatch(
+      new RegExp(`::warning::${stack}_app: update monitor \\(20s\\) is not shorter than the time left before the timeout \\([\\d.]+s\\)`)
+    )
+    expect(result.log).toMatch(
+      /::error::Stack .* timed out with 1 service\(s\) not converged: .*_app \(started: 1\/1 running; checking they stay up; 1 task running for less than the 20 s monitor period\)/
+    )
     expect(servicesOf(result)).toEqual([expect.objectContaining({ name: `${stack}_app`, running: 1, desired: 1, state: 'pending' })])
   })
 })
@@ -210,13 +213,14 @@ describe('rollouts under trouble', () => {
     const stack = STACKS.crash
     const result = await runIn(baseInputs(stack, 'crash.yml', { timeout: '3m' }))
     expectVerdict(result, 'non-zero', 'failed')
-    expect(result.log).toMatch(/::error::Stack .* failed: .*_crash \(the new service fails to start and has no previous version to roll back to: task: non-zero exit \(3\)\)/)
+    expect(result.log).toMatch(
+      /::error::Stack .* failed: .*_crash \(the new service fails to start and has no previous version to roll back to: task: non-zero exit \(3\)\)/
+    )
     // Swarm would restart it forever; the action stops long before its 3 m deadline.
     expect(result.seconds).toBeLessThan(40)
     // The failed containers' output is shown.
     expect(result.log).toMatch(/\| starting/)
   })
-
 
   // A node lost while an update runs: once Swarm has marked it Down its tasks
   // are replaced on the manager, and they must not block the verdict. The
@@ -245,7 +249,9 @@ describe('rollouts under trouble', () => {
     expectVerdict(result, 0, 'converged')
     expect(result.seconds).toBeLessThan(180)
     const [web] = servicesOf(result)
-    expect(web).toEqual(expect.objectContaining({ name: `${stack}_web`, image: result.outputs.image, running: 4, desired: 4, state: 'converged', nodes: [lab.managerNode] }))
+    expect(web).toEqual(
+      expect.objectContaining({ name: `${stack}_web`, image: result.outputs.image, running: 4, desired: 4, state: 'converged', nodes: [lab.managerNode] })
+    )
     expect(inspectService(lab, `${stack}_web`).Spec.TaskTemplate.ContainerSpec.Image).toBe(result.outputs.image)
   })
 

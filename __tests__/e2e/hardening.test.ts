@@ -104,7 +104,19 @@ describe('children and their output', () => {
     )
     writeFileSync(
       path.join(context, 'stack.yml'),
-      ['services:', '  app:', '    image: ${IMAGE}', '    init: true', '    secrets: [db_password]', '    deploy:', '      replicas: 1', 'secrets:', '  db_password:', '    environment: DB_PASSWORD', ''].join('\n')
+      [
+        'services:',
+        '  app:',
+        '    image: ${IMAGE}',
+        '    init: true',
+        '    secrets: [db_password]',
+        '    deploy:',
+        '      replicas: 1',
+        'secrets:',
+        '  db_password:',
+        '    environment: DB_PASSWORD',
+        ''
+      ].join('\n')
     )
     // A docker that writes its own environment (that of the docker process it execs into) to a file, one per run.
     const bin = mkdtempSync(path.join(os.tmpdir(), 'sd-hard-bin-'))
@@ -131,17 +143,28 @@ describe('children and their output', () => {
     const environs = readdirSync(bin).filter(name => name.startsWith('environ-'))
     const kinds = environs.map(name => name.split('-')[2])
     expect(kinds).toEqual(expect.arrayContaining(['login', 'build', 'push', 'image', 'stack']))
-    const keyLines = readFileSync(lab.sshKeyFile, 'utf8').split('\n').filter(line => line.length > 20 && !line.startsWith('-----'))
+    const keyLines = readFileSync(lab.sshKeyFile, 'utf8')
+      .split('\n')
+      .filter(line => line.length > 20 && !line.startsWith('-----'))
     for (const name of environs) {
       const environ = readFileSync(path.join(bin, name), 'latin1')
-      const variables = environ.split('\0').filter(Boolean).map(entry => entry.slice(0, entry.indexOf('=')))
+      const variables = environ
+        .split('\0')
+        .filter(Boolean)
+        .map(entry => entry.slice(0, entry.indexOf('=')))
       expect(`${name}: ${variables.filter(v => v.startsWith('INPUT_') || v.startsWith('GITHUB_') || v.startsWith('RUNNER_'))}`).toBe(`${name}: `)
       expect(`${name}: ${environ.includes(lab.registryPassword)}`).toBe(`${name}: false`)
       for (const line of keyLines) expect(`${name}: ${environ.includes(line)}`).toBe(`${name}: false`)
       expect(`${name}: ${environ.includes(DB_PASSWORD)}`).toBe(`${name}: ${name.endsWith('-stack')}`)
     }
     // The build child's own environment, read while it ran.
-    const build = readFileSync(path.join(bin, environs.find(name => name.endsWith('-build'))!), 'latin1').split('\0')
+    const build = readFileSync(
+      path.join(
+        bin,
+        environs.find(name => name.endsWith('-build'))!
+      ),
+      'latin1'
+    ).split('\0')
     expect(build).toEqual(expect.arrayContaining([expect.stringMatching(/^DOCKER_CONFIG=.*\/sd-[^/]+\/docker$/), `DOCKER_HOST=${lab.runnerDockerHost}`]))
 
     // 12. The Dockerfile's workflow commands are in the log, but only inside a stop-commands window.
@@ -220,10 +243,11 @@ describe('cancel', () => {
     expect(state).toBe('completed')
     const env = inspectService(lab, `${SLOW}_app`).Spec.TaskTemplate.ContainerSpec.Env ?? []
     expect(env).toContain(`ROUND=second-${run}`)
-    expect(docker(lab, ['service', 'ps', `${SLOW}_app`, '--filter', 'desired-state=running', '--format', '{{.CurrentState}}']).trim().split('\n')).toEqual([
-      expect.stringMatching(/^Running /),
-      expect.stringMatching(/^Running /)
-    ])
+    expect(
+      docker(lab, ['service', 'ps', `${SLOW}_app`, '--filter', 'desired-state=running', '--format', '{{.CurrentState}}'])
+        .trim()
+        .split('\n')
+    ).toEqual([expect.stringMatching(/^Running /), expect.stringMatching(/^Running /)])
   })
 
   it('the post step removes the work dir a SIGKILLed main step left', async () => {

@@ -164,7 +164,10 @@ function launch(env: Record<string, string>, cwd: string): RunningAction {
   const printed = (text: string | RegExp, timeoutMs = 120_000): Promise<void> =>
     new Promise((resolve, reject) => {
       const seen = (): boolean => (typeof text === 'string' ? (stdout + stderr).includes(text) : text.test(stdout + stderr))
-      const timer = setTimeout(() => reject(new Error(`not printed within ${timeoutMs / 1000} s: ${String(text)}\n${(stdout + stderr).slice(-3000)}`)), timeoutMs)
+      const timer = setTimeout(
+        () => reject(new Error(`not printed within ${timeoutMs / 1000} s: ${String(text)}\n${(stdout + stderr).slice(-3000)}`)),
+        timeoutMs
+      )
       const check = (): void => {
         if (seen()) {
           clearTimeout(timer)
@@ -261,7 +264,9 @@ export function expectVerdict(result: ActionRun, code: 0 | 'non-zero', status: s
   const got = { code: result.code === 0 ? 0 : 'non-zero', status: result.outputs.status }
   if (got.code !== code || got.status !== status) {
     const tail = result.log.split('\n').slice(-40).join('\n')
-    throw new Error(`expected exit ${code}, status ${status}; got exit ${result.code}, status ${got.status} after ${result.seconds.toFixed(1)}s. Log tail:\n${tail}`)
+    throw new Error(
+      `expected exit ${code}, status ${status}; got exit ${result.code}, status ${got.status} after ${result.seconds.toFixed(1)}s. Log tail:\n${tail}`
+    )
   }
 }
 

@@ -7,7 +7,20 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import * as os from 'node:os'
 import * as path from 'node:path'
 import type { Lab } from './harness.js'
-import { APP, docker, expectVerdict, inspectService, leaks, loadLab, removeStack, runAction, runningNodes, servicesOf, sshInputs, stackExists } from './harness.js'
+import {
+  APP,
+  docker,
+  expectVerdict,
+  inspectService,
+  leaks,
+  loadLab,
+  removeStack,
+  runAction,
+  runningNodes,
+  servicesOf,
+  sshInputs,
+  stackExists
+} from './harness.js'
 
 jest.setTimeout(240_000)
 
@@ -83,7 +96,10 @@ describe('core pipeline on the lab swarm', () => {
     expect(result.summary).toMatch(new RegExp(`\\["${STACK}_web\\.\\d<br/>running"\\]`))
     expect(secretsIn(result)).toEqual([])
     // Every group of the pipeline ran, in order.
-    const groups = result.stdout.split('\n').filter(l => l.startsWith('::group::')).map(l => l.slice(9))
+    const groups = result.stdout
+      .split('\n')
+      .filter(l => l.startsWith('::group::'))
+      .map(l => l.slice(9))
     expect(groups).toEqual([
       `Log in to ${lab.registry}`,
       `Build and push ${lab.registry}/e2e/hello`,
@@ -206,7 +222,10 @@ describe('core pipeline on the lab swarm', () => {
   it('refuses a manager whose host key does not match, before deploying anything', async () => {
     const stack = `e2e-hostkey-${run}`
     // The lab's real ed25519 host key with its last byte changed.
-    const [hosts, type, key] = lab.knownHosts.split('\n').find(l => l.includes(' ssh-ed25519 '))!.split(' ')
+    const [hosts, type, key] = lab.knownHosts
+      .split('\n')
+      .find(l => l.includes(' ssh-ed25519 '))!
+      .split(' ')
     const blob = Buffer.from(key!, 'base64')
     blob.writeUInt8(blob.readUInt8(blob.length - 1) ^ 0xff, blob.length - 1)
     const wrong = `${hosts} ${type} ${blob.toString('base64')}`
@@ -223,7 +242,7 @@ describe('self-hosted runner on a manager', () => {
   const stack = `e2e-local-${run}`
   afterAll(() => removeStack(lab, stack))
 
-  it('without host, builds and deploys through the runner\'s own engine, over no SSH', async () => {
+  it("without host, builds and deploys through the runner's own engine, over no SSH", async () => {
     // The runner's Docker here is the manager's engine itself.
     const result = await runAction(
       lab,

@@ -25,7 +25,8 @@ async function registryDigest(tag: string): Promise<string | undefined> {
     method: 'HEAD',
     headers: {
       authorization: `Basic ${Buffer.from(`${lab.registryUser}:${lab.registryPassword}`).toString('base64')}`,
-      accept: 'application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json'
+      accept:
+        'application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json'
     },
     signal: AbortSignal.timeout(5_000)
   })
@@ -43,7 +44,10 @@ async function registryTags(): Promise<string[]> {
 }
 
 function groups(result: ActionRun): string[] {
-  return result.stdout.split('\n').filter(l => l.startsWith('::group::')).map(l => l.slice(9))
+  return result.stdout
+    .split('\n')
+    .filter(l => l.startsWith('::group::'))
+    .map(l => l.slice(9))
 }
 
 beforeAll(() => {
@@ -64,7 +68,11 @@ beforeAll(() => {
         ''
       ].join('\n')
     )
-    execFileSync('docker', ['login', '--username', lab.registryUser, '--password-stdin', lab.registry], { env, input: lab.registryPassword, stdio: ['pipe', 'ignore', 'pipe'] })
+    execFileSync('docker', ['login', '--username', lab.registryUser, '--password-stdin', lab.registry], {
+      env,
+      input: lab.registryPassword,
+      stdio: ['pipe', 'ignore', 'pipe']
+    })
     execFileSync('docker', ['build', '--tag', `${repository}:v1`, build], { env, stdio: 'ignore' })
     execFileSync('docker', ['push', `${repository}:v1`], { env, stdio: 'ignore' })
   } finally {
@@ -128,10 +136,20 @@ describe('build: false on the lab', () => {
     expect(await registryDigest('v1')).toBe(digest)
     expect(await registryTags()).toEqual(['v1'])
     expect(result.log).not.toMatch(/\[command\]docker (build|push|buildx)/)
-    expect(groups(result)).toEqual([`Log in to ${lab.registry}`, `Resolve ${repository}:v1`, 'Connect', 'Check the target engine', `Deploy stack ${STACK}`, 'Wait for the rollout', 'Remove unused secret and config versions'])
+    expect(groups(result)).toEqual([
+      `Log in to ${lab.registry}`,
+      `Resolve ${repository}:v1`,
+      'Connect',
+      'Check the target engine',
+      `Deploy stack ${STACK}`,
+      'Wait for the rollout',
+      'Remove unused secret and config versions'
+    ])
     expect(result.log).toContain(`${repository}:v1 is ${digest}`)
     // The HEALTHCHECK came from the image's config in the registry.
-    expect(result.stdout).toContain(`::warning::${STACK}_web: update monitor (1s) is shorter than the healthcheck needs to declare a task unhealthy (start_period + interval × retries = 4s)`)
+    expect(result.stdout).toContain(
+      `::warning::${STACK}_web: update monitor (1s) is shorter than the healthcheck needs to declare a task unhealthy (start_period + interval × retries = 4s)`
+    )
   })
 
   it('fails on a missing tag within 5 s, naming the tag and the registry, and changes nothing', async () => {
@@ -143,7 +161,9 @@ describe('build: false on the lab', () => {
     expect(result.code).not.toBe(0)
     // The issue's bound on the whole step, start to error.
     expect(result.seconds).toBeLessThan(5)
-    expect(result.log).toContain(`::error::image: tag ${missing} of ${NAME} was not found on registry ${lab.registry}. With build: false the tag must already be in the registry. Nothing was deployed.`)
+    expect(result.log).toContain(
+      `::error::image: tag ${missing} of ${NAME} was not found on registry ${lab.registry}. With build: false the tag must already be in the registry. Nothing was deployed.`
+    )
     expect(result.outputs.status).toBeUndefined()
     expect(result.outputs.image).toBeUndefined()
     expect(groups(result)).toEqual([`Log in to ${lab.registry}`, `Resolve ${repository}:${missing}`])

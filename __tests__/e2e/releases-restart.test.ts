@@ -37,7 +37,22 @@ const inputs = (i: number, extra: Record<string, string> = {}): Record<string, s
 })
 
 async function listed(): Promise<Array<{ number: number; status: string }>> {
-  const result = await runCli(lab, ['releases', '--stack', STACK, '--json', '--host', lab.sshHost, '--port', String(lab.sshPort), '--user', lab.sshUser, '--ssh-key-file', lab.sshKeyFile, '--known-hosts', lab.knownHosts])
+  const result = await runCli(lab, [
+    'releases',
+    '--stack',
+    STACK,
+    '--json',
+    '--host',
+    lab.sshHost,
+    '--port',
+    String(lab.sshPort),
+    '--user',
+    lab.sshUser,
+    '--ssh-key-file',
+    lab.sshKeyFile,
+    '--known-hosts',
+    lab.knownHosts
+  ])
   expect(result.code).toBe(0)
   return JSON.parse(result.stdout) as Array<{ number: number; status: string }>
 }

@@ -46,10 +46,15 @@ const liveImage = (service: string): string => inspectService(lab, service).Spec
 
 /** Every release config of a stack: name and decoded data. */
 function releaseConfigs(stack: string): Array<{ name: string; labels: Record<string, string>; data: string }> {
-  const ids = docker(lab, ['config', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${stack}`, '--filter', 'label=io.swarm-deploy.release']).trim().split('\n').filter(Boolean)
+  const ids = docker(lab, ['config', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${stack}`, '--filter', 'label=io.swarm-deploy.release'])
+    .trim()
+    .split('\n')
+    .filter(Boolean)
   if (ids.length === 0) return []
   const configs = JSON.parse(docker(lab, ['config', 'inspect', ...ids])) as Array<{ Spec: { Name: string; Labels: Record<string, string>; Data: string } }>
-  return configs.map(c => ({ name: c.Spec.Name, labels: c.Spec.Labels, data: Buffer.from(c.Spec.Data, 'base64').toString('utf8') })).sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }))
+  return configs
+    .map(c => ({ name: c.Spec.Name, labels: c.Spec.Labels, data: Buffer.from(c.Spec.Data, 'base64').toString('utf8') }))
+    .sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }))
 }
 
 function cliConnection(): string[] {
@@ -62,7 +67,9 @@ describe('releases and rollback of the hello stack', () => {
   it('records r1, r2, r3 with different digests, with the release outputs and a Releases table', async () => {
     let last: ActionRun | undefined
     for (const [i, sha] of SHAS.entries()) {
-      const result = await runAction(lab, appInputs({ tags: `r${i + 1}-${run}`, 'build-args': `VERSION=${i + 1}` }), { env: { GITHUB_SHA: sha, GITHUB_ACTOR: 'octo' } })
+      const result = await runAction(lab, appInputs({ tags: `r${i + 1}-${run}`, 'build-args': `VERSION=${i + 1}` }), {
+        env: { GITHUB_SHA: sha, GITHUB_ACTOR: 'octo' }
+      })
       expectVerdict(result, 0, 'converged')
       expect(result.outputs.release).toBe(String(i + 1))
       expect(result.outputs['previous-release']).toBe(i === 0 ? '' : String(i))
@@ -117,7 +124,12 @@ describe('releases and rollback of the hello stack', () => {
     expect(listed.map(r => r.number)).toEqual([5, 4, 3, 2, 1])
 
     const back = await runCli(lab, ['--stack', STACK, '--rollback', '3', '--json', ...cliConnection()], {
-      env: { SWARM_DEPLOY_ENV: `DB_PASSWORD=${DB_PASSWORD}\nGREETING=${GREETING}`, SWARM_DEPLOY_REGISTRY_PASSWORD: lab.registryPassword, SWARM_DEPLOY_REGISTRY_USERNAME: lab.registryUser, SWARM_DEPLOY_REGISTRY: lab.registry }
+      env: {
+        SWARM_DEPLOY_ENV: `DB_PASSWORD=${DB_PASSWORD}\nGREETING=${GREETING}`,
+        SWARM_DEPLOY_REGISTRY_PASSWORD: lab.registryPassword,
+        SWARM_DEPLOY_REGISTRY_USERNAME: lab.registryUser,
+        SWARM_DEPLOY_REGISTRY: lab.registry
+      }
     })
     expect(back.code).toBe(0)
     expect(JSON.parse(back.stdout)).toMatchObject({ status: 'converged', release: '6', previousRelease: '5' })
@@ -154,7 +166,12 @@ describe('keep-releases', () => {
     timeout: '2m',
     ...extra
   })
-  const secrets = (): string[] => docker(lab, ['secret', 'ls', '--filter', `label=com.docker.stack.namespace=${KEEP}`, '--format', '{{.Name}}']).trim().split('\n').filter(Boolean).sort()
+  const secrets = (): string[] =>
+    docker(lab, ['secret', 'ls', '--filter', `label=com.docker.stack.namespace=${KEEP}`, '--format', '{{.Name}}'])
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .sort()
 
   it('after five deploys keeps three, with the secret versions they use; a rollback to the oldest kept works', async () => {
     for (let i = 1; i <= 5; i++) expectVerdict(await runAction(lab, inputs(i), { cwd: RELEASES }), 0, 'converged')
@@ -173,7 +190,9 @@ describe('keep-releases', () => {
     const oldest = JSON.parse(configs[0]!.data) as { services: Array<{ secrets: string[] }> }
     const back = await runAction(lab, inputs(6, { rollback: '3' }), { cwd: RELEASES })
     expectVerdict(back, 0, 'converged')
-    const spec = JSON.parse(docker(lab, ['service', 'inspect', `${KEEP}_app`]))[0] as { Spec: { TaskTemplate: { ContainerSpec: { Secrets: Array<{ SecretName: string }> } } } }
+    const spec = JSON.parse(docker(lab, ['service', 'inspect', `${KEEP}_app`]))[0] as {
+      Spec: { TaskTemplate: { ContainerSpec: { Secrets: Array<{ SecretName: string }> } } }
+    }
     expect(spec.Spec.TaskTemplate.ContainerSpec.Secrets.map(s => s.SecretName)).toEqual(oldest.services[0]!.secrets)
   })
 })
@@ -201,7 +220,9 @@ describe('on-failure: rollback-stack', () => {
     expect(a.Env).toContain('VERSION=1')
     expect(a.Image).toBe(before.a.TaskTemplate.ContainerSpec.Image)
     expect(inspectService(lab, `${PAIR}_b`).Spec.TaskTemplate.ContainerSpec.Image).toBe(before.b.TaskTemplate.ContainerSpec.Image)
-    const b = JSON.parse(docker(lab, ['service', 'inspect', `${PAIR}_b`]))[0] as { Spec: { TaskTemplate: { ContainerSpec: { Healthcheck: { Test: string[] } } } } }
+    const b = JSON.parse(docker(lab, ['service', 'inspect', `${PAIR}_b`]))[0] as {
+      Spec: { TaskTemplate: { ContainerSpec: { Healthcheck: { Test: string[] } } } }
+    }
     expect(b.Spec.TaskTemplate.ContainerSpec.Healthcheck.Test).toEqual(['CMD', 'true'])
     expect(releaseConfigs(PAIR).map(c => c.labels['io.swarm-deploy.release.status'])).toEqual(['converged', 'rolled-back', 'converged'])
     expect(result.outputs.release).toBe('3')

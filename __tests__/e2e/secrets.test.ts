@@ -137,7 +137,10 @@ function plaintextOnManager(values: string[]): string[] {
     if (status === 1) return []
     // Files that dockerd removed while grep walked the tree (a container of another stack going away)
     // are no error of the scan: what matched elsewhere still counts.
-    const vanished = (stderr ?? '').split('\n').filter(Boolean).every(line => line.endsWith('No such file or directory'))
+    const vanished = (stderr ?? '')
+      .split('\n')
+      .filter(Boolean)
+      .every(line => line.endsWith('No such file or directory'))
     if (status === 2 && vanished) return (stdout ?? '').trim().split('\n').filter(Boolean)
     throw error
   } finally {
@@ -146,7 +149,9 @@ function plaintextOnManager(values: string[]): string[] {
 }
 
 function exec(args: string[]): Buffer {
-  const container = docker(lab, ['ps', '-q', '--filter', `label=com.docker.swarm.service.name=${STACK}_app`]).trim().split('\n')[0]!
+  const container = docker(lab, ['ps', '-q', '--filter', `label=com.docker.swarm.service.name=${STACK}_app`])
+    .trim()
+    .split('\n')[0]!
   expect(container).toMatch(/^[0-9a-f]+$/)
   return Buffer.from(docker(lab, ['exec', container, ...args]), 'utf8')
 }
@@ -204,8 +209,14 @@ describe('secrets on the lab swarm', () => {
     expect(readdirSync(result.runnerTemp)).toEqual([])
     expect(readdirSync(app).sort()).toEqual(['app.yml', 'broken.yml', 'missing.yml', 'site.conf'])
     // Swarm secrets are external, created by the action: content-hash names.
-    const secrets = docker(lab, ['secret', 'ls', '--filter', `label=com.docker.stack.namespace=${STACK}`, '--format', '{{.Name}}']).trim().split('\n').sort()
-    expect(secrets).toEqual([expect.stringMatching(new RegExp(`^${STACK}_big_[0-9a-f]{10}$`)), expect.stringMatching(new RegExp(`^${STACK}_db_password_[0-9a-f]{10}$`))])
+    const secrets = docker(lab, ['secret', 'ls', '--filter', `label=com.docker.stack.namespace=${STACK}`, '--format', '{{.Name}}'])
+      .trim()
+      .split('\n')
+      .sort()
+    expect(secrets).toEqual([
+      expect.stringMatching(new RegExp(`^${STACK}_big_[0-9a-f]{10}$`)),
+      expect.stringMatching(new RegExp(`^${STACK}_db_password_[0-9a-f]{10}$`))
+    ])
     // Their versioned names are never logged (hardening item 4): the log names their keys.
     for (const name of secrets) expect(result.log).not.toContain(name)
     expect(result.log).toContain('secret db_password (created)')
@@ -272,8 +283,12 @@ describe('secrets on the lab swarm', () => {
   it('stops before any change when a referenced variable or a bare environment name is not set, naming it', async () => {
     const result = await runAction(lab, { ...inputs(), stack: MISSING, 'compose-file': 'missing.yml' }, { cwd: app })
     expect(result.code).toBe(1)
-    expect(result.log).toMatch(/::error::compose-file: missing.yml line 7 uses \$\{API_TOKEN_THAT_NOBODY_SET\}, which is not set: add API_TOKEN_THAT_NOBODY_SET=… to the env input/)
-    expect(result.log).toContain('missing.yml line 8: environment entry JWT_SECRET_NOBODY_SET has no value, so docker would fill it from its own environment, where JWT_SECRET_NOBODY_SET is not set')
+    expect(result.log).toMatch(
+      /::error::compose-file: missing.yml line 7 uses \$\{API_TOKEN_THAT_NOBODY_SET\}, which is not set: add API_TOKEN_THAT_NOBODY_SET=… to the env input/
+    )
+    expect(result.log).toContain(
+      'missing.yml line 8: environment entry JWT_SECRET_NOBODY_SET has no value, so docker would fill it from its own environment, where JWT_SECRET_NOBODY_SET is not set'
+    )
     expect(result.log).toContain('Nothing was deployed.')
     expect(result.log).not.toContain('::group::')
     expect(stackExists(lab, MISSING)).toBe(false)

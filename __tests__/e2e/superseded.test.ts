@@ -41,17 +41,31 @@ async function midRollout(pending: Promise<ActionRun>, service: string, previous
   let finished = false
   void pending.then(() => (finished = true))
   for (const started = Date.now(); Date.now() - started < 90_000 && !finished; await sleep(200)) {
-    const [spec] = JSON.parse(await dockerAsync(lab, ['service', 'inspect', service])) as Array<{ Spec: { TaskTemplate: { ContainerSpec: { Image: string } } } }>
+    const [spec] = JSON.parse(await dockerAsync(lab, ['service', 'inspect', service])) as Array<{
+      Spec: { TaskTemplate: { ContainerSpec: { Image: string } } }
+    }>
     const image = spec!.Spec.TaskTemplate.ContainerSpec.Image
     if (image === previousImage) continue
-    const tasks = await dockerAsync(lab, ['service', 'ps', service, '--no-trunc', '--filter', 'desired-state=running', '--format', '{{.Image}} {{.CurrentState}}'])
+    const tasks = await dockerAsync(lab, [
+      'service',
+      'ps',
+      service,
+      '--no-trunc',
+      '--filter',
+      'desired-state=running',
+      '--format',
+      '{{.Image}} {{.CurrentState}}'
+    ])
     if (tasks.split('\n').some(line => line.startsWith(`${image} Running`))) return image
   }
   throw new Error(`the rollout of ${service} was not seen under way (action finished: ${finished})`)
 }
 
 /** Deploy version 1, then version 2 while `meddle` runs once the rollout is under way. */
-async function supersede(stack: string, meddle: (service: string, first: string) => Promise<void>): Promise<{ result: ActionRun; first: string; second: string }> {
+async function supersede(
+  stack: string,
+  meddle: (service: string, first: string) => Promise<void>
+): Promise<{ result: ActionRun; first: string; second: string }> {
   const initial = await deploy(stack, 'v1')
   expectVerdict(initial, 0, 'converged')
   const first = initial.outputs.image!
@@ -77,7 +91,9 @@ describe('a rollout someone else supersedes', () => {
     expect(web).toMatchObject({ name: `${stack}_web`, state: 'superseded', change: 'updated' })
     expect(web!.message).toContain(`image ${second} → ${first}`)
     expect(web!.message).toContain('environment FOREIGN added')
-    expect(result.log).toContain(`Stack ${stack} was superseded: ${stack}_web (changed by someone else during the rollout (image ${second} → ${first}; environment FOREIGN added)`)
+    expect(result.log).toContain(
+      `Stack ${stack} was superseded: ${stack}_web (changed by someone else during the rollout (image ${second} → ${first}; environment FOREIGN added)`
+    )
     expect(result.log).not.toMatch(/converged/)
     expect(result.summary).toContain('superseded')
     // Nothing was rolled back: the other change goes on.
@@ -88,7 +104,9 @@ describe('a rollout someone else supersedes', () => {
     const stack = STACKS.removed
     const { result } = await supersede(stack, service => dockerAsync(lab, ['service', 'rm', service]).then(() => undefined))
     expectVerdict(result, 'non-zero', 'superseded')
-    expect(servicesOf(result)).toEqual([expect.objectContaining({ name: `${stack}_web`, state: 'superseded', message: 'removed by someone else during the rollout', running: 0 })])
+    expect(servicesOf(result)).toEqual([
+      expect.objectContaining({ name: `${stack}_web`, state: 'superseded', message: 'removed by someone else during the rollout', running: 0 })
+    ])
     expect(result.log).toContain(`Stack ${stack} was superseded: ${stack}_web (removed by someone else during the rollout)`)
   })
 

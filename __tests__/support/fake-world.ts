@@ -59,7 +59,11 @@ export function recordingReporter(): Reporter & { events: ReporterEvent[]; phase
     events,
     phases: () => events.filter(e => e.kind === 'phase').map(e => e.text),
     outputs: () => Object.fromEntries(events.filter(e => e.kind === 'output').map(e => e.text.split('\0') as [string, string])),
-    lines: () => events.filter(e => e.kind !== 'secret').map(e => e.text).join('\n'),
+    lines: () =>
+      events
+        .filter(e => e.kind !== 'secret')
+        .map(e => e.text)
+        .join('\n'),
     secret: value => push('secret', value),
     async phase(title, fn) {
       push('phase', title)
@@ -96,8 +100,20 @@ export function fakeWorld(options: WorldOptions = {}) {
   const configs = new Map<string, StoredConfig>((options.configs ?? []).map(c => [c.id, c]))
 
   const template = { ContainerSpec: { Image: options.image ?? PINNED } }
-  const service: Service = { ID: 's1', Version: { Index: 2 }, Spec: { Name: `${STACK}_web`, Labels: LABELS, TaskTemplate: template, Mode: { Replicated: { Replicas: 1 } } } }
-  const task = (id: string, slot: number, status: Task['Status'], desired: Task['DesiredState'] = 'running'): Task => ({ ID: id, ServiceID: 's1', Slot: slot, NodeID: 'n1', Spec: template, DesiredState: desired, Status: status })
+  const service: Service = {
+    ID: 's1',
+    Version: { Index: 2 },
+    Spec: { Name: `${STACK}_web`, Labels: LABELS, TaskTemplate: template, Mode: { Replicated: { Replicas: 1 } } }
+  }
+  const task = (id: string, slot: number, status: Task['Status'], desired: Task['DesiredState'] = 'running'): Task => ({
+    ID: id,
+    ServiceID: 's1',
+    Slot: slot,
+    NodeID: 'n1',
+    Spec: template,
+    DesiredState: desired,
+    Status: status
+  })
   const snapshot = (): Snapshot => {
     if (!deployed) return { services: [], tasks: [], nodes: NODES }
     const tasks: Task[] =
@@ -144,7 +160,11 @@ export function fakeWorld(options: WorldOptions = {}) {
 
   let bytesRead = 0
   const api: SwarmApi = {
-    info: async () => (calls++, effects.push('info'), { serverVersion: '20.10.24', isManager: true, swarmState: 'active', clusterId: options.clusterId ?? 'fake-cluster-id' }),
+    info: async () => (
+      calls++,
+      effects.push('info'),
+      { serverVersion: '20.10.24', isManager: true, swarmState: 'active', clusterId: options.clusterId ?? 'fake-cluster-id' }
+    ),
     snapshot: async () => {
       calls++
       const reply = snapshot()
@@ -254,7 +274,16 @@ export function inputsFor(overrides: Partial<Inputs> = {}): Inputs {
     target: { kind: 'local' },
     stack: STACK,
     composeFiles: ['docker-compose.yml'],
-    image: { repository: REPO, tags: ['v1', 'latest'], context: '.', dockerfile: './Dockerfile', buildArgs: new Map(), build: true, cache: { kind: 'auto', actionsCache: false }, platforms: [] },
+    image: {
+      repository: REPO,
+      tags: ['v1', 'latest'],
+      context: '.',
+      dockerfile: './Dockerfile',
+      buildArgs: new Map(),
+      build: true,
+      cache: { kind: 'auto', actionsCache: false },
+      platforms: []
+    },
     registry: { registry: 'registry.example.com:5000', username: 'ci', password: 'registry-pw' },
     env: new Map([['DB_PASSWORD', DB_PASSWORD]]),
     passthrough: [],

@@ -70,8 +70,11 @@ export async function startStandIn(options: StandInOptions): Promise<StandIn> {
       (options.auth === 'basic' && req.headers.authorization === basic) ||
       (options.auth === 'bearer' && req.headers.authorization === `Bearer ${token}:repository:${repository}:pull`)
     if (!authorized) {
-      const challenge = options.auth === 'basic' ? 'Basic realm="stand-in"' : `Bearer realm="${origin}/token",service="stand-in",scope="repository:${repository}:pull"`
-      res.writeHead(401, { 'www-authenticate': challenge, 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] }))
+      const challenge =
+        options.auth === 'basic' ? 'Basic realm="stand-in"' : `Bearer realm="${origin}/token",service="stand-in",scope="repository:${repository}:pull"`
+      res
+        .writeHead(401, { 'www-authenticate': challenge, 'content-type': 'application/json' })
+        .end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] }))
       return
     }
     if (options.status) {
@@ -80,14 +83,17 @@ export async function startStandIn(options: StandInOptions): Promise<StandIn> {
     }
     if (kind === 'blobs') {
       const blob = options.blobs?.[tag]
-      if (blob === undefined) res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ code: 'BLOB_UNKNOWN', message: 'blob unknown' }] }))
+      if (blob === undefined)
+        res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ code: 'BLOB_UNKNOWN', message: 'blob unknown' }] }))
       else res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(blob)
       return
     }
     const stored = options.manifests[repository] ?? {}
     const manifest = stored[tag] ?? Object.values(stored).find(m => sha256(m.body) === tag)
     if (!manifest) {
-      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ code: 'MANIFEST_UNKNOWN', message: 'manifest unknown', detail: { Tag: tag } }] }))
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ errors: [{ code: 'MANIFEST_UNKNOWN', message: 'manifest unknown', detail: { Tag: tag } }] }))
       return
     }
     const digest = sha256(manifest.body)

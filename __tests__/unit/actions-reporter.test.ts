@@ -85,7 +85,14 @@ describe('run()', () => {
   it('drops the secret INPUT_* variables from the environment once read, before anything can start a child', async () => {
     capture()
     const { run, SECRET_VARIABLES } = await import('../../src/main.js')
-    expect(SECRET_VARIABLES).toEqual(['INPUT_SSH-KEY', 'INPUT_REGISTRY-PASSWORD', 'INPUT_ENV', 'INPUT_SSH-KEY-PASSPHRASE', 'INPUT_JUMP-SSH-KEY', 'INPUT_GITHUB-TOKEN'])
+    expect(SECRET_VARIABLES).toEqual([
+      'INPUT_SSH-KEY',
+      'INPUT_REGISTRY-PASSWORD',
+      'INPUT_ENV',
+      'INPUT_SSH-KEY-PASSPHRASE',
+      'INPUT_JUMP-SSH-KEY',
+      'INPUT_GITHUB-TOKEN'
+    ])
     const given = { 'INPUT_SSH-KEY': 'key-text', 'INPUT_REGISTRY-PASSWORD': 'registry-pw', INPUT_ENV: 'DB_PASSWORD=hunter2-db', INPUT_STACK: 'x;bad' }
     Object.assign(process.env, given)
     try {

@@ -5,7 +5,11 @@ import { getInputs } from '../../src/inputs/inputs.js'
 
 // No Dockerfile anywhere: build: false must not need one.
 const files: Record<string, string> = { 'docker-compose.yml': '' }
-const context = (env: Record<string, string> = {}) => ({ env: { GITHUB_SHA: 'abc123', ...env }, isFile: (p: string) => p in files || (p === './Dockerfile' && 'Dockerfile' in env), readFile: () => '' })
+const context = (env: Record<string, string> = {}) => ({
+  env: { GITHUB_SHA: 'abc123', ...env },
+  isFile: (p: string) => p in files || (p === './Dockerfile' && 'Dockerfile' in env),
+  readFile: () => ''
+})
 const read = (values: Record<string, string>) => (name: string) => values[name] ?? ''
 const base = { stack: 'web', image: '10.77.0.1:5000/demo/app' }
 
@@ -16,7 +20,11 @@ describe('build input', () => {
   })
 
   it('builds by default, and then needs the Dockerfile', () => {
-    expect(getInputs(read(base), context({ Dockerfile: '1' })).image).toMatchObject({ build: true, platforms: [], cache: { kind: 'auto', actionsCache: false } })
+    expect(getInputs(read(base), context({ Dockerfile: '1' })).image).toMatchObject({
+      build: true,
+      platforms: [],
+      cache: { kind: 'auto', actionsCache: false }
+    })
     expect(getInputs(read({ ...base, build: 'true' }), context({ Dockerfile: '1' })).image?.build).toBe(true)
     expect(() => getInputs(read(base), context())).toThrow(/^dockerfile: '.\/Dockerfile' does not exist/)
   })
@@ -49,14 +57,20 @@ describe('build input', () => {
 describe('cache input', () => {
   it('defaults to the Actions cache when the runner exposes one', () => {
     expect(getInputs(read(base), context({ Dockerfile: '1', ACTIONS_CACHE_URL: 'https://cache/' })).image?.cache).toEqual({ kind: 'auto', actionsCache: true })
-    expect(getInputs(read(base), context({ Dockerfile: '1', ACTIONS_RESULTS_URL: 'https://results/' })).image?.cache).toEqual({ kind: 'auto', actionsCache: true })
+    expect(getInputs(read(base), context({ Dockerfile: '1', ACTIONS_RESULTS_URL: 'https://results/' })).image?.cache).toEqual({
+      kind: 'auto',
+      actionsCache: true
+    })
     expect(getInputs(read(base), context({ Dockerfile: '1' })).image?.cache).toEqual({ kind: 'auto', actionsCache: false })
   })
 
   it('reads off and passes anything else through', () => {
     expect(parseCache('cache', 'false', true)).toEqual({ kind: 'off' })
     expect(parseCache('cache', ' true ', false)).toEqual({ kind: 'auto', actionsCache: false })
-    expect(parseCache('cache', 'type=registry,ref=ghcr.io/o/r:cache,mode=max', false)).toEqual({ kind: 'given', value: 'type=registry,ref=ghcr.io/o/r:cache,mode=max' })
+    expect(parseCache('cache', 'type=registry,ref=ghcr.io/o/r:cache,mode=max', false)).toEqual({
+      kind: 'given',
+      value: 'type=registry,ref=ghcr.io/o/r:cache,mode=max'
+    })
     expect(parseCache('cache', 'type=local,src=/tmp/c', false)).toEqual({ kind: 'given', value: 'type=local,src=/tmp/c' })
     expect(() => parseCache('cache', 'type=gha\ntype=local', false)).toThrow(/^cache: is not one BuildKit cache/)
   })

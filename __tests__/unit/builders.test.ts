@@ -17,7 +17,18 @@ describe('build', () => {
       dockerfile: 'app/Dockerfile',
       buildArgs: new Map([['VERSION', 's3cr3t-build-value']])
     })
-    expect(args).toEqual(['build', '--file', 'app/Dockerfile', '--tag', '10.77.0.1:5000/demo/app:abc', '--tag', '10.77.0.1:5000/demo/app:latest', '--build-arg', 'VERSION', 'app'])
+    expect(args).toEqual([
+      'build',
+      '--file',
+      'app/Dockerfile',
+      '--tag',
+      '10.77.0.1:5000/demo/app:abc',
+      '--tag',
+      '10.77.0.1:5000/demo/app:latest',
+      '--build-arg',
+      'VERSION',
+      'app'
+    ])
     expect(args.join(' ')).not.toContain('s3cr3t')
   })
 
@@ -58,7 +69,16 @@ describe('diagnostics', () => {
 
   it('describes a failed task with node and exit code', () => {
     expect(
-      describeFailure({ taskId: 'abcdefabcdefabcdef', service: 'web_app', slot: 2, node: 'swl-wrk', state: 'failed', error: 'task: non-zero exit (137): dockerexec: unhealthy container', exitCode: 137, containerId: undefined })
+      describeFailure({
+        taskId: 'abcdefabcdefabcdef',
+        service: 'web_app',
+        slot: 2,
+        node: 'swl-wrk',
+        state: 'failed',
+        error: 'task: non-zero exit (137): dockerexec: unhealthy container',
+        exitCode: 137,
+        containerId: undefined
+      })
     ).toBe('web_app.2 task abcdefabcdef on swl-wrk: failed: task: non-zero exit (137): dockerexec: unhealthy container (exit code 137)')
   })
 
@@ -68,8 +88,23 @@ describe('diagnostics', () => {
 
   it('redacts what Swarm reports in a snapshot, leaving names and states', () => {
     const snapshot: Snapshot = {
-      services: [{ ID: 's1', Version: { Index: 1 }, Spec: { Name: 'web_app', TaskTemplate: {}, Mode: {} }, UpdateStatus: { State: 'paused', Message: 'update paused: hunter2' } }],
-      tasks: [{ ID: 't1', ServiceID: 's1', Spec: {}, DesiredState: 'running', Status: { State: 'rejected', Err: 'bind source path does not exist: /srv/hunter2', Message: 'hunter2' } }],
+      services: [
+        {
+          ID: 's1',
+          Version: { Index: 1 },
+          Spec: { Name: 'web_app', TaskTemplate: {}, Mode: {} },
+          UpdateStatus: { State: 'paused', Message: 'update paused: hunter2' }
+        }
+      ],
+      tasks: [
+        {
+          ID: 't1',
+          ServiceID: 's1',
+          Spec: {},
+          DesiredState: 'running',
+          Status: { State: 'rejected', Err: 'bind source path does not exist: /srv/hunter2', Message: 'hunter2' }
+        }
+      ],
       nodes: []
     }
     const clean = redactSnapshot(snapshot, ['hunter2'])

@@ -27,13 +27,32 @@ function image(overrides: Partial<ImageBuild> = {}): ImageBuild {
 
 describe('buildx argv', () => {
   it('pushes every tag in one run, with build-arg names only, platforms and cache', () => {
-    const args = buildxArgs(image({ platforms: ['linux/amd64', 'linux/arm64'] }), '/tmp/m.json', ['--cache-from', 'type=gha', '--cache-to', 'type=gha,mode=max'])
+    const args = buildxArgs(image({ platforms: ['linux/amd64', 'linux/arm64'] }), '/tmp/m.json', [
+      '--cache-from',
+      'type=gha',
+      '--cache-to',
+      'type=gha,mode=max'
+    ])
     expect(args).toEqual([
-      'buildx', 'build', '--push', '--metadata-file', '/tmp/m.json', '--file', 'app/Dockerfile',
-      '--tag', 'ghcr.io/acme/api:abc', '--tag', 'ghcr.io/acme/api:latest',
-      '--build-arg', 'VERSION',
-      '--platform', 'linux/amd64,linux/arm64',
-      '--cache-from', 'type=gha', '--cache-to', 'type=gha,mode=max',
+      'buildx',
+      'build',
+      '--push',
+      '--metadata-file',
+      '/tmp/m.json',
+      '--file',
+      'app/Dockerfile',
+      '--tag',
+      'ghcr.io/acme/api:abc',
+      '--tag',
+      'ghcr.io/acme/api:latest',
+      '--build-arg',
+      'VERSION',
+      '--platform',
+      'linux/amd64,linux/arm64',
+      '--cache-from',
+      'type=gha',
+      '--cache-to',
+      'type=gha,mode=max',
       'app'
     ])
     expect(args.join(' ')).not.toContain('s3cr3t')
@@ -41,18 +60,32 @@ describe('buildx argv', () => {
   })
 
   it('picks the cache: Actions cache, else a registry cache beside the image; off; or the given spec', () => {
-    expect(cacheArgs({ kind: 'auto', actionsCache: true }, 'ghcr.io/acme/api', 'docker-container').args).toEqual(['--cache-from', 'type=gha', '--cache-to', 'type=gha,mode=max'])
+    expect(cacheArgs({ kind: 'auto', actionsCache: true }, 'ghcr.io/acme/api', 'docker-container').args).toEqual([
+      '--cache-from',
+      'type=gha',
+      '--cache-to',
+      'type=gha,mode=max'
+    ])
     expect(cacheArgs({ kind: 'auto', actionsCache: false }, 'ghcr.io/acme/api', 'docker-container').args).toEqual([
-      '--cache-from', 'type=registry,ref=ghcr.io/acme/api:buildcache',
-      '--cache-to', 'type=registry,ref=ghcr.io/acme/api:buildcache,mode=max'
+      '--cache-from',
+      'type=registry,ref=ghcr.io/acme/api:buildcache',
+      '--cache-to',
+      'type=registry,ref=ghcr.io/acme/api:buildcache,mode=max'
     ])
     expect(cacheArgs({ kind: 'off' }, 'ghcr.io/acme/api', 'docker-container')).toEqual({ args: [], note: undefined })
     // Export-only attributes stay off the import side.
     expect(cacheArgs({ kind: 'given', value: 'type=registry,ref=r.example.com/c:x,mode=max,ignore-error=true' }, 'x', 'docker-container').args).toEqual([
-      '--cache-from', 'type=registry,ref=r.example.com/c:x',
-      '--cache-to', 'type=registry,ref=r.example.com/c:x,mode=max,ignore-error=true'
+      '--cache-from',
+      'type=registry,ref=r.example.com/c:x',
+      '--cache-to',
+      'type=registry,ref=r.example.com/c:x,mode=max,ignore-error=true'
     ])
-    expect(cacheArgs({ kind: 'given', value: 'type=gha,scope=api' }, 'x', 'docker').args).toEqual(['--cache-from', 'type=gha,scope=api', '--cache-to', 'type=gha,scope=api'])
+    expect(cacheArgs({ kind: 'given', value: 'type=gha,scope=api' }, 'x', 'docker').args).toEqual([
+      '--cache-from',
+      'type=gha,scope=api',
+      '--cache-to',
+      'type=gha,scope=api'
+    ])
   })
 
   it('leaves the default cache off on the docker driver, which cannot export one, and says so', () => {
@@ -76,7 +109,8 @@ describe('buildx argv', () => {
   })
 
   it('reads the builder driver from docker buildx inspect', () => {
-    const output = 'Name:          builder-1\nDriver:        docker-container\nLast Activity: 2026-12-01 10:00:00 +0000 UTC\n\nNodes:\nName:      builder-10\nEndpoint:  unix:///var/run/docker.sock\nStatus:    running\n'
+    const output =
+      'Name:          builder-1\nDriver:        docker-container\nLast Activity: 2026-12-01 10:00:00 +0000 UTC\n\nNodes:\nName:      builder-10\nEndpoint:  unix:///var/run/docker.sock\nStatus:    running\n'
     expect(driverOf(output)).toBe('docker-container')
     expect(driverOf('Name: default\nDriver: docker\n')).toBe('docker')
     expect(driverOf('')).toBeUndefined()
@@ -92,12 +126,15 @@ describe('buildx argv', () => {
 /** A docker CLI with or without buildx that records its calls and writes the metadata file a real buildx would. */
 class FakeCli implements DockerCli {
   calls: Array<{ args: string[]; env: Record<string, string> | undefined }> = []
-  constructor(private readonly buildx: boolean, private readonly driver = 'docker-container') {}
+  constructor(
+    private readonly buildx: boolean,
+    private readonly driver = 'docker-container'
+  ) {}
   async run(args: string[], options?: CliOptions): Promise<CliResult> {
     this.calls.push({ args, env: options?.env })
     const ok = (stdout = ''): CliResult => ({ code: 0, stdout, stderr: '', timedOut: false })
     if (args[0] === 'buildx') {
-      if (!this.buildx) return { code: 1, stdout: '', stderr: "docker: unknown command: docker buildx", timedOut: false }
+      if (!this.buildx) return { code: 1, stdout: '', stderr: 'docker: unknown command: docker buildx', timedOut: false }
       if (args[1] === 'inspect') return ok(`Name: b\nDriver: ${this.driver}\n`)
       if (args[1] === 'build') writeFileSync(args[args.indexOf('--metadata-file') + 1]!, JSON.stringify({ 'containerimage.digest': DIGEST }))
       return ok()
@@ -124,14 +161,18 @@ describe('buildAndPush picks the builder', () => {
     expect(cli.calls.map(c => c.args.slice(0, 2).join(' '))).toEqual(['buildx version', 'buildx inspect', 'buildx build'])
     for (const call of cli.calls) expect(call.env?.BUILDX_CONFIG).toBe('/home/u/.docker/buildx')
     const build = cli.calls[2]!
-    expect(build.args).toEqual(expect.arrayContaining(['--push', '--platform', 'linux/amd64,linux/arm64', '--cache-to', 'type=registry,ref=ghcr.io/acme/api:buildcache,mode=max']))
+    expect(build.args).toEqual(
+      expect.arrayContaining(['--push', '--platform', 'linux/amd64,linux/arm64', '--cache-to', 'type=registry,ref=ghcr.io/acme/api:buildcache,mode=max'])
+    )
     // Build-arg values travel in the environment only.
     expect(build.env?.VERSION).toBe('s3cr3t-build-value')
   })
 
   it('without buildx: platforms is an error before anything is built', async () => {
     const cli = new FakeCli(false)
-    await expect(buildAndPush(cli, image({ platforms: ['linux/arm64'] }), context)).rejects.toThrow(/^platforms: the runner's docker has no buildx plugin .*Nothing was built\.$/)
+    await expect(buildAndPush(cli, image({ platforms: ['linux/arm64'] }), context)).rejects.toThrow(
+      /^platforms: the runner's docker has no buildx plugin .*Nothing was built\.$/
+    )
     expect(cli.calls.map(c => c.args[0])).toEqual(['buildx'])
   })
 

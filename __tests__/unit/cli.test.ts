@@ -11,7 +11,10 @@ import { INPUTS, OUTPUTS } from '../../src/inputs/table.js'
 import { COMPOSE, DB_PASSWORD, fakeWorld, PINNED } from '../support/fake-world.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
-const files: Record<string, string> = { 'key.pem': 'PRIVATE KEY TEXT\n', 'deploy.yml': 'stack: shop\ncompose-file: [a.yml, b.yml]\nprune: true\ntimeout: 90s\n' }
+const files: Record<string, string> = {
+  'key.pem': 'PRIVATE KEY TEXT\n',
+  'deploy.yml': 'stack: shop\ncompose-file: [a.yml, b.yml]\nprune: true\ntimeout: 90s\n'
+}
 const sources = (env: Record<string, string> = {}) => ({ env, readFile: (file: string) => files[file] })
 
 describe('action.yml and the input table', () => {
@@ -38,7 +41,10 @@ describe('action.yml and the input table', () => {
 
 describe('parseCommandLine', () => {
   it('reads flags, repeated flags as lines, booleans, env variables, --config and defaults, in that order of precedence', () => {
-    const line = parseCommandLine(['--stack', 'web', '--tags', 'v1', '--tags=latest', '--prune', '--config', 'deploy.yml', '--json'], sources({ SWARM_DEPLOY_TIMEOUT: '5m', SWARM_DEPLOY_SSH_KEY: 'KEY' }))
+    const line = parseCommandLine(
+      ['--stack', 'web', '--tags', 'v1', '--tags=latest', '--prune', '--config', 'deploy.yml', '--json'],
+      sources({ SWARM_DEPLOY_TIMEOUT: '5m', SWARM_DEPLOY_SSH_KEY: 'KEY' })
+    )
     expect(line.read('stack')).toBe('web')
     expect(line.read('tags')).toBe('v1\nlatest')
     expect(line.read('prune')).toBe('true')
@@ -61,7 +67,10 @@ describe('parseCommandLine', () => {
     [['--ssh-key', 'SECRET-VALUE'], /^ssh-key: is refused as a command-line flag: .* SWARM_DEPLOY_SSH_KEY or with --ssh-key-file FILE$/],
     [['--registry-password=SECRET-VALUE'], /^registry-password: is refused as a command-line flag: .*--registry-password-file FILE$/],
     [['--env', 'A=SECRET-VALUE'], /^env: is refused as a command-line flag: .*SWARM_DEPLOY_ENV or with --env-file FILE/],
-    [['--ssh-key-passphrase', 'SECRET-VALUE'], /^ssh-key-passphrase: is refused as a command-line flag: .*SWARM_DEPLOY_SSH_KEY_PASSPHRASE or with --ssh-key-passphrase-file FILE$/],
+    [
+      ['--ssh-key-passphrase', 'SECRET-VALUE'],
+      /^ssh-key-passphrase: is refused as a command-line flag: .*SWARM_DEPLOY_SSH_KEY_PASSPHRASE or with --ssh-key-passphrase-file FILE$/
+    ],
     [['--jump-ssh-key', 'SECRET-VALUE'], /^jump-ssh-key: is refused as a command-line flag: .*SWARM_DEPLOY_JUMP_SSH_KEY or with --jump-ssh-key-file FILE$/],
     [['--stack', 'a', '--stack', 'b'], /^stack: is given more than once$/],
     [['--stak', 'SECRET-VALUE'], /^unknown option --stak \(see --help\)$/],
@@ -142,7 +151,14 @@ describe('cliMain', () => {
     const forgotten: string[] = []
     const result = await run(deployArgs, secretEnv, { forgetEnv: names => void forgotten.push(...names) })
     expect(result.code).toBe(0)
-    expect(forgotten).toEqual(['SWARM_DEPLOY_SSH_KEY', 'SWARM_DEPLOY_REGISTRY_PASSWORD', 'SWARM_DEPLOY_ENV', 'SWARM_DEPLOY_SSH_KEY_PASSPHRASE', 'SWARM_DEPLOY_JUMP_SSH_KEY', 'SWARM_DEPLOY_GITHUB_TOKEN'])
+    expect(forgotten).toEqual([
+      'SWARM_DEPLOY_SSH_KEY',
+      'SWARM_DEPLOY_REGISTRY_PASSWORD',
+      'SWARM_DEPLOY_ENV',
+      'SWARM_DEPLOY_SSH_KEY_PASSPHRASE',
+      'SWARM_DEPLOY_JUMP_SSH_KEY',
+      'SWARM_DEPLOY_GITHUB_TOKEN'
+    ])
   })
 
   it('exits 2 on bad input, naming it, with nothing done', async () => {

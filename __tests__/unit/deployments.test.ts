@@ -39,7 +39,11 @@ describe('GitHub Deployments', () => {
       'POST /repos/acme/shop/deployments/7/statuses inactive'
     ])
     expect(standIn.requests[0]!.body).toMatchObject({ ref: 'abc123', environment: 'lab', auto_merge: false, required_contexts: [] })
-    expect(standIn.requests[2]!.body).toMatchObject({ log_url: 'https://github.com/acme/shop/actions/runs/9', environment_url: 'https://shop.example', auto_inactive: true })
+    expect(standIn.requests[2]!.body).toMatchObject({
+      log_url: 'https://github.com/acme/shop/actions/runs/9',
+      environment_url: 'https://shop.example',
+      auto_inactive: true
+    })
     expect(standIn.requests[0]!.authorization).toBe('token ghs_token_value')
   })
 

@@ -13,16 +13,23 @@ describe('examples/workflows', () => {
   it.each(files)('%s gives only known inputs and reads only known outputs', file => {
     const text = readFileSync(path.join(DIR, file), 'utf8')
     const workflow = YAML.parse(text) as { jobs: Record<string, { steps: Array<{ uses?: string; with?: Record<string, unknown> }> }> }
-    const steps = Object.values(workflow.jobs).flatMap(j => j.steps).filter(s => s.uses?.includes('swarm-deploy'))
+    const steps = Object.values(workflow.jobs)
+      .flatMap(j => j.steps)
+      .filter(s => s.uses?.includes('swarm-deploy'))
     expect(steps.length).toBeGreaterThan(0)
     for (const step of steps) for (const name of Object.keys(step.with ?? {})) expect(INPUTS.map(i => i.name)).toContain(name)
     for (const [, name] of text.matchAll(/steps\.\w+\.outputs\.([\w-]+)/g)) expect(OUTPUTS.map(o => o.name)).toContain(name)
   })
   it('has the deploy with an environment and a concurrency group, and the workflow_dispatch rollback defaulting to previous', () => {
-    const deploy = YAML.parse(readFileSync(path.join(DIR, 'deploy.yml'), 'utf8')) as { jobs: { deploy: { concurrency: { group: string }; steps: Array<{ with?: Record<string, string> }> } } }
+    const deploy = YAML.parse(readFileSync(path.join(DIR, 'deploy.yml'), 'utf8')) as {
+      jobs: { deploy: { concurrency: { group: string }; steps: Array<{ with?: Record<string, string> }> } }
+    }
     expect(deploy.jobs.deploy.concurrency.group).toBe('deploy-production')
     expect(deploy.jobs.deploy.steps.some(s => s.with?.environment === 'production')).toBe(true)
-    const rollback = YAML.parse(readFileSync(path.join(DIR, 'rollback.yml'), 'utf8')) as { on: { workflow_dispatch: { inputs: { release: { default: string } } } }; jobs: { rollback: { steps: Array<{ with?: Record<string, string> }> } } }
+    const rollback = YAML.parse(readFileSync(path.join(DIR, 'rollback.yml'), 'utf8')) as {
+      on: { workflow_dispatch: { inputs: { release: { default: string } } } }
+      jobs: { rollback: { steps: Array<{ with?: Record<string, string> }> } }
+    }
     expect(rollback.on.workflow_dispatch.inputs.release.default).toBe('previous')
     expect(rollback.jobs.rollback.steps.some(s => s.with?.rollback === '${{ inputs.release }}')).toBe(true)
   })

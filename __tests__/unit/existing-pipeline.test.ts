@@ -58,7 +58,8 @@ describe('build: false in the engine', () => {
     const { outcome, reporter, effects } = await deployExisting(['v9'])
     expect(outcome.stopped).toEqual({
       kind: 'error',
-      message: 'image: tag v9 of acme/shop was not found on registry registry.example.com:5000. With build: false the tag must already be in the registry. Nothing was deployed.'
+      message:
+        'image: tag v9 of acme/shop was not found on registry registry.example.com:5000. With build: false the tag must already be in the registry. Nothing was deployed.'
     })
     expect(outcome.status).toBeUndefined()
     // The SSH handshake may have begun meanwhile; the swarm is never asked or changed.
@@ -71,7 +72,9 @@ describe('build: false in the engine', () => {
   it('reports an unreachable registry as unreachable, and deploys nothing', async () => {
     const { outcome, effects, reporter } = await deployExisting(['v1'], 'unreachable')
     expect(outcome.stopped?.kind).toBe('unreachable')
-    expect(outcome.stopped?.message).toMatch(/^image: cannot resolve registry\.example\.com:5000\/acme\/shop:v1 to a digest: cannot reach registry registry\.example\.com:5000 at https:\/\/registry\.example\.com:5000: ECONNREFUSED/)
+    expect(outcome.stopped?.message).toMatch(
+      /^image: cannot resolve registry\.example\.com:5000\/acme\/shop:v1 to a digest: cannot reach registry registry\.example\.com:5000 at https:\/\/registry\.example\.com:5000: ECONNREFUSED/
+    )
     expect(reporter.phases()).not.toContain('Connect')
     expect(effects).not.toContain('stack deploy')
     expect(exitCode(outcome)).toBe(3)

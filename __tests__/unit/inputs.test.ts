@@ -13,7 +13,12 @@ const base: Record<string, string> = {
   image: '10.77.0.1:5000/demo/app',
   env: 'DB_PASSWORD=hunter2\nTOKEN=a=b'
 }
-const files: Record<string, string> = { 'docker-compose.yml': '', './Dockerfile': '', 'app/Dockerfile': '', 'prod.env': '# prod\nDB_PASSWORD=from-file\nREGION=eu\n' }
+const files: Record<string, string> = {
+  'docker-compose.yml': '',
+  './Dockerfile': '',
+  'app/Dockerfile': '',
+  'prod.env': '# prod\nDB_PASSWORD=from-file\nREGION=eu\n'
+}
 const context = { env: { GITHUB_SHA: 'abc123' }, isFile: (p: string) => p in files, readFile: (p: string) => files[p]! }
 const read = (values: Record<string, string>) => (name: string) => values[name] ?? ''
 
@@ -25,7 +30,10 @@ describe('getInputs', () => {
     expect(inputs.composeFiles).toEqual(['docker-compose.yml'])
     expect(inputs.image).toMatchObject({ repository: '10.77.0.1:5000/demo/app', tags: ['abc123'], context: '.', dockerfile: './Dockerfile' })
     expect(inputs.registry).toEqual({ registry: '10.77.0.1:5000' })
-    expect([...inputs.env]).toEqual([['DB_PASSWORD', 'hunter2'], ['TOKEN', 'a=b']])
+    expect([...inputs.env]).toEqual([
+      ['DB_PASSWORD', 'hunter2'],
+      ['TOKEN', 'a=b']
+    ])
     expect(inputs.timeoutMs).toBe(600_000)
     expect(inputs.prune).toBe(false)
   })
@@ -73,9 +81,12 @@ describe('getInputs', () => {
     ['build-args', 'LD_LIBRARY_PATH'],
     ['env-file', 'DOCKER_TLS_VERIFY']
   ])('rejects %s key %s, which steers the docker CLI, naming the key and not the value', (input, key) => {
-    const overrides: Record<string, string> =
-      input === 'env-file' ? { 'env-file': 'steer.env' } : { [input]: `FIRST=1\n${key}=value-${key}-secret` }
-    const withFile = { ...context, isFile: (p: string) => p === 'steer.env' || p in files, readFile: (p: string) => (p === 'steer.env' ? `${key}=value-${key}-secret\n` : files[p]!) }
+    const overrides: Record<string, string> = input === 'env-file' ? { 'env-file': 'steer.env' } : { [input]: `FIRST=1\n${key}=value-${key}-secret` }
+    const withFile = {
+      ...context,
+      isFile: (p: string) => p === 'steer.env' || p in files,
+      readFile: (p: string) => (p === 'steer.env' ? `${key}=value-${key}-secret\n` : files[p]!)
+    }
     let message = ''
     try {
       getInputs(read({ ...base, ...overrides }), withFile)
@@ -88,7 +99,15 @@ describe('getInputs', () => {
 
   it('keeps names that merely look alike, IMAGE as before, and NODE_ENV', () => {
     const env = 'MY_PATH=1\nHOMEPAGE=2\nDOCKERFILE_DIR=3\nPROXY=4\nPROXY_URL=5\nNODE_ENV=production\nXLD_A=6'
-    expect([...getInputs(read({ ...base, env }), context).env.keys()]).toEqual(['MY_PATH', 'HOMEPAGE', 'DOCKERFILE_DIR', 'PROXY', 'PROXY_URL', 'NODE_ENV', 'XLD_A'])
+    expect([...getInputs(read({ ...base, env }), context).env.keys()]).toEqual([
+      'MY_PATH',
+      'HOMEPAGE',
+      'DOCKERFILE_DIR',
+      'PROXY',
+      'PROXY_URL',
+      'NODE_ENV',
+      'XLD_A'
+    ])
     expect(getInputs(read({ ...base, image: '', env: 'IMAGE=x' }), context).env.get('IMAGE')).toBe('x')
     expect(getInputs(read({ ...base, 'build-args': 'VERSION=1' }), context).image?.buildArgs.get('VERSION')).toBe('1')
   })
@@ -137,7 +156,11 @@ describe('getInputs', () => {
 
   it('reads env-file as data under env, and the passthrough list', () => {
     const inputs = getInputs(read({ ...base, 'env-file': 'prod.env', 'env-passthrough': 'GITHUB_SHA, GITHUB_REF' }), context)
-    expect([...inputs.env]).toEqual([['DB_PASSWORD', 'hunter2'], ['REGION', 'eu'], ['TOKEN', 'a=b']])
+    expect([...inputs.env]).toEqual([
+      ['DB_PASSWORD', 'hunter2'],
+      ['REGION', 'eu'],
+      ['TOKEN', 'a=b']
+    ])
     expect(inputs.passthrough).toEqual(['GITHUB_SHA', 'GITHUB_REF'])
     expect(getInputs(read({ ...base, 'env-passthrough': 'true' }), context).passthrough).toBe('all')
     expect(getInputs(read(base), context).passthrough).toEqual([])
@@ -152,7 +175,11 @@ describe('several managers and connect-timeout', () => {
     expect(inputs.target).toMatchObject({
       host: 'm1.example.com',
       port: 2200,
-      managers: [{ host: 'm1.example.com', port: 2200 }, { host: '10.0.0.2', port: 2222 }, { host: 'm3.example.com', port: 2200 }],
+      managers: [
+        { host: 'm1.example.com', port: 2200 },
+        { host: '10.0.0.2', port: 2222 },
+        { host: 'm3.example.com', port: 2200 }
+      ],
       connectTimeoutMs: 5000
     })
     expect(getInputs(read(base), context).target).toMatchObject({ connectTimeoutMs: 10_000, managers: [{ host: '10.77.0.2', port: 22 }] })
@@ -170,13 +197,20 @@ describe('jump-host', () => {
     const target = getInputs(read({ ...base, 'jump-host': 'hop@bastion.example.com:2022', 'jump-known-hosts': jumpKnown }), context).target
     expect(target).toMatchObject({ jump: { host: 'bastion.example.com', port: 2022, user: 'hop', privateKey: KEY.trim() + '\n', knownHosts: jumpKnown } })
     const own = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
-    expect(() => getInputs(read({ ...base, 'jump-host': 'bastion.example.com:2022', 'jump-known-hosts': jumpKnown, 'jump-ssh-key': own }), context)).toThrow(/^jump-ssh-key: is not a private key this action can read/)
-    expect(getInputs(read({ ...base, 'jump-host': 'bastion.example.com:2022', 'jump-known-hosts': jumpKnown }), context).target).toMatchObject({ jump: { user: 'deploy' } })
+    expect(() => getInputs(read({ ...base, 'jump-host': 'bastion.example.com:2022', 'jump-known-hosts': jumpKnown, 'jump-ssh-key': own }), context)).toThrow(
+      /^jump-ssh-key: is not a private key this action can read/
+    )
+    expect(getInputs(read({ ...base, 'jump-host': 'bastion.example.com:2022', 'jump-known-hosts': jumpKnown }), context).target).toMatchObject({
+      jump: { user: 'deploy' }
+    })
   })
 
   it.each([
     [{ 'jump-host': 'bastion.example.com' }, /^jump-known-hosts: is required with jump-host/],
-    [{ 'jump-host': 'bastion.example.com:2022', 'jump-known-hosts': 'other.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA==' }, /^jump-known-hosts: has no key for \[bastion\.example\.com\]:2022: add the line\(s\) ssh-keyscan -p 2022 bastion\.example\.com prints$/],
+    [
+      { 'jump-host': 'bastion.example.com:2022', 'jump-known-hosts': 'other.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA==' },
+      /^jump-known-hosts: has no key for \[bastion\.example\.com\]:2022: add the line\(s\) ssh-keyscan -p 2022 bastion\.example\.com prints$/
+    ],
     [{ 'jump-host': 'bad user@bastion' }, /^jump-host: 'bad user' is not a valid user name/],
     [{ 'jump-known-hosts': 'x' }, /^jump-known-hosts: is set but jump-host is empty/]
   ])('refuses %j', (more, message) => {

@@ -63,7 +63,13 @@ function statuses(f: Fixture, deadlineReached = false): StackStatus[] {
 }
 
 /** A clock for judging one snapshot whose running tasks have long stayed up. */
-const clock = (extra: Partial<JudgeClock> = {}): JudgeClock => ({ sinceDeployMs: 0, deadlineReached: false, rollbackOnFailure: true, runningSince: { get: () => -DEFAULT_MONITOR_MS }, ...extra })
+const clock = (extra: Partial<JudgeClock> = {}): JudgeClock => ({
+  sinceDeployMs: 0,
+  deadlineReached: false,
+  rollbackOnFailure: true,
+  runningSince: { get: () => -DEFAULT_MONITOR_MS },
+  ...extra
+})
 
 /** Pending until the verdict, then the verdict: never a premature or flapping answer. */
 function expectPendingThen(seen: StackStatus[], verdict: StackStatus): void {
@@ -170,7 +176,9 @@ describe('judge on recorded lab snapshots', () => {
     expectPendingThen(statuses(f), 'superseded')
     const last = judgeFixture(f, f.snapshots.at(-1)!, clock())
     expect(f.snapshots.at(-1)!.services).toEqual([])
-    expect(last.services).toEqual([expect.objectContaining({ name: `${f.stack}_web`, state: 'superseded', message: 'removed by someone else during the rollout' })])
+    expect(last.services).toEqual([
+      expect.objectContaining({ name: `${f.stack}_web`, state: 'superseded', message: 'removed by someone else during the rollout' })
+    ])
   })
 
   it('Swarm rolling back to the previous spec is rolled-back, never superseded', () => {

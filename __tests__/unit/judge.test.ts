@@ -84,7 +84,8 @@ describe('judge: a new service', () => {
   })
 
   it('fails a new service that keeps crashing, saying there is nothing to roll back to', () => {
-    const crash = (id: string) => task(id, 'app:1', 'failed', { DesiredState: 'shutdown' }, { Err: 'task: non-zero exit (1)', ContainerStatus: { ExitCode: 1 } })
+    const crash = (id: string) =>
+      task(id, 'app:1', 'failed', { DesiredState: 'shutdown' }, { Err: 'task: non-zero exit (1)', ContainerStatus: { ExitCode: 1 } })
     const once = judge(baseline, snap([service('app:1')], [crash('t1'), task('t2', 'app:1', 'starting')]), STACK, clock)
     expect(once.status).toBe('pending')
     const twice = judge(baseline, snap([service('app:1')], [crash('t1'), crash('t2'), task('t3', 'app:1', 'starting')]), STACK, clock)
@@ -120,14 +121,16 @@ describe('judge: a new service', () => {
     // The service's own monitor period sets the window.
     const slow = service('app:1', { Spec: { ...s.Spec, UpdateConfig: { Monitor: 30e9 } } })
     const seen = seenRunning(new Map(), snap([slow], both), 0)
-    const at = (ms: number) => judge(baseline, snap([slow], both), STACK, { sinceDeployMs: ms, deadlineReached: false, rollbackOnFailure: true, runningSince: seen }).status
+    const at = (ms: number) =>
+      judge(baseline, snap([slow], both), STACK, { sinceDeployMs: ms, deadlineReached: false, rollbackOnFailure: true, runningSince: seen }).status
     expect([at(29_000), at(30_000)]).toEqual(['pending', 'converged'])
   })
 
   it('fails a new service whose tasks crash in turn, so that one always shows running', () => {
     const crash = (id: string) => task(id, 'app:1', 'failed', { DesiredState: 'shutdown' }, { Err: 'task: non-zero exit (3)' })
     const s = service('app:1')
-    const judgeAt = (tasks: Task[]) => judge(baseline, snap([s], tasks), STACK, { sinceDeployMs: 9_000, deadlineReached: false, rollbackOnFailure: true, runningSince: { get: () => 8_000 } })
+    const judgeAt = (tasks: Task[]) =>
+      judge(baseline, snap([s], tasks), STACK, { sinceDeployMs: 9_000, deadlineReached: false, rollbackOnFailure: true, runningSince: { get: () => 8_000 } })
     // Three failures with a task running: it may yet stay up.
     expect(judgeAt([crash('t1'), crash('t2'), crash('t3'), task('t4', 'app:1', 'running')]).status).toBe('pending')
     // Each slot failed twice and nothing has stayed up: it will not recover by itself.
@@ -139,7 +142,12 @@ describe('judge: a new service', () => {
   it('does not time tasks that ran before this deploy', () => {
     const tasks = [task('t1', 'app:1', 'running'), task('t2', 'app:1', 'running')]
     const s = service('app:1')
-    const verdict = judge(baselineOf(snap([s], tasks), STACK), snap([s], tasks), STACK, { sinceDeployMs: 0, deadlineReached: false, rollbackOnFailure: true, runningSince: new Map() })
+    const verdict = judge(baselineOf(snap([s], tasks), STACK), snap([s], tasks), STACK, {
+      sinceDeployMs: 0,
+      deadlineReached: false,
+      rollbackOnFailure: true,
+      runningSince: new Map()
+    })
     expect(verdict.status).toBe('converged')
   })
 
@@ -190,7 +198,8 @@ describe('judge: an update', () => {
     const crashed = task('t3', 'app:2', 'failed', { DesiredState: 'shutdown' }, { Err: 'task: non-zero exit (3)' })
     const tasks = [crashed, task('t4', 'app:2', 'running'), task('t5', 'app:2', 'running')]
     const seen = seenRunning(new Map(), snap([completed], tasks), 1_000)
-    const at = (ms: number) => judge(baseline, snap([completed], tasks), STACK, { sinceDeployMs: ms, deadlineReached: false, rollbackOnFailure: true, runningSince: seen })
+    const at = (ms: number) =>
+      judge(baseline, snap([completed], tasks), STACK, { sinceDeployMs: ms, deadlineReached: false, rollbackOnFailure: true, runningSince: seen })
     expect(at(2_000).status).toBe('pending')
     expect(at(2_000).services[0]!.message).toBe('update completed after task failures; checking the tasks stay up (2/2 running)')
     expect(at(1_000 + DEFAULT_MONITOR_MS).status).toBe('converged')
@@ -214,13 +223,36 @@ describe('judge: an update', () => {
 
   it('ignores history tasks stuck in pending when judging schedulability', () => {
     const history = task('t9', 'app:2', 'pending', { DesiredState: 'shutdown' }, { Err: 'no suitable node (scheduling constraints not satisfied on 2 nodes)' })
-    const updating = judge(baseline, snap([updated({ State: 'updating', StartedAt: '2026-02-01T00:00:00Z' })], [...oldTasks, history]), STACK, { ...clock, sinceDeployMs: 60_000 })
+    const updating = judge(baseline, snap([updated({ State: 'updating', StartedAt: '2026-02-01T00:00:00Z' })], [...oldTasks, history]), STACK, {
+      ...clock,
+      sinceDeployMs: 60_000
+    })
     expect(updating.status).toBe('pending')
   })
 
   it('waits through a rollback and reports rolled-back with the failed task', () => {
-    const failed = task('t3', 'app:2', 'failed', { DesiredState: 'shutdown' }, { Err: 'task: non-zero exit (137): dockerexec: unhealthy container', ContainerStatus: { ExitCode: 137 } })
-    const rollingBack = judge(baseline, snap([updated({ State: 'rollback_started', StartedAt: '2026-02-01T00:00:00Z', Message: 'update rolled back due to failure or early termination of task t3' })], [...oldTasks, failed]), STACK, clock)
+    const failed = task(
+      't3',
+      'app:2',
+      'failed',
+      { DesiredState: 'shutdown' },
+      { Err: 'task: non-zero exit (137): dockerexec: unhealthy container', ContainerStatus: { ExitCode: 137 } }
+    )
+    const rollingBack = judge(
+      baseline,
+      snap(
+        [
+          updated({
+            State: 'rollback_started',
+            StartedAt: '2026-02-01T00:00:00Z',
+            Message: 'update rolled back due to failure or early termination of task t3'
+          })
+        ],
+        [...oldTasks, failed]
+      ),
+      STACK,
+      clock
+    )
     expect(rollingBack.status).toBe('pending')
     expect(rollingBack.services[0]!.state).toBe('rolling-back')
 
@@ -237,7 +269,11 @@ describe('judge: an update', () => {
     const pausedSnap = snap([updated({ State: 'paused', StartedAt: '2026-02-01T00:00:00Z', Message: 'update paused due to failure' })], oldTasks)
     const asking = judge(baseline, pausedSnap, STACK, clock)
     expect(asking.status).toBe('pending')
-    expect(asking.services[0]).toMatchObject({ state: 'rolling-back', rollbackWanted: true, message: 'update paused by Swarm: update paused due to failure; asking it to roll back' })
+    expect(asking.services[0]).toMatchObject({
+      state: 'rolling-back',
+      rollbackWanted: true,
+      message: 'update paused by Swarm: update paused due to failure; asking it to roll back'
+    })
     const paused = judge(baseline, pausedSnap, STACK, { ...clock, rollbackOnFailure: false })
     expect(paused.status).toBe('failed')
     expect(paused.services[0]!.message).toBe('update paused by Swarm: update paused due to failure; left paused (rollback-on-failure: false)')
@@ -283,17 +319,22 @@ describe('judge: other stacks and modes', () => {
     const globalJob = service('prune:1', { Spec: { ...service('prune:1').Spec, Mode: { GlobalJob: {} } } })
     const done = (id: string, state: 'complete' | 'running') => task(id, 'prune:1', state, { DesiredState: 'complete' })
     expect(judge(baselineOf(snap([], []), STACK), snap([globalJob], [done('t1', 'complete'), done('t2', 'running')]), STACK, clock).status).toBe('pending')
-    expect(judge(baselineOf(snap([], []), STACK), snap([globalJob], [done('t1', 'complete'), done('t2', 'complete')]), STACK, clock).services[0]).toMatchObject({
-      mode: 'global-job',
-      state: 'converged',
-      running: 2,
-      desired: 2,
-      nodes: ['mgr', 'wrk']
-    })
+    expect(judge(baselineOf(snap([], []), STACK), snap([globalJob], [done('t1', 'complete'), done('t2', 'complete')]), STACK, clock).services[0]).toMatchObject(
+      {
+        mode: 'global-job',
+        state: 'converged',
+        running: 2,
+        desired: 2,
+        nodes: ['mgr', 'wrk']
+      }
+    )
 
     // A job whose spec did not change is not run again: converged, not waiting forever.
     const ran = [done('t1', 'complete')]
-    expect(judge(baselineOf(snap([job], ran), STACK), snap([job], ran), STACK, clock).services[0]).toMatchObject({ state: 'converged', message: 'unchanged job, not run again' })
+    expect(judge(baselineOf(snap([job], ran), STACK), snap([job], ran), STACK, clock).services[0]).toMatchObject({
+      state: 'converged',
+      message: 'unchanged job, not run again'
+    })
   })
 })
 
@@ -320,7 +361,9 @@ describe('judge: someone else changes the stack during the rollout', () => {
     const verdict = judge(baseline, snap([theirs('app:1', ['FOREIGN=1'], 'completed')], done), STACK, clock, deployed)
     expect(verdict.status).toBe('superseded')
     expect(verdict.services[0]).toMatchObject({ state: 'superseded', change: 'updated' })
-    expect(verdict.services[0]!.message).toBe("changed by someone else during the rollout (image app:2 → app:1; environment FOREIGN added): this deploy's spec no longer runs")
+    expect(verdict.services[0]!.message).toBe(
+      "changed by someone else during the rollout (image app:2 → app:1; environment FOREIGN added): this deploy's spec no longer runs"
+    )
     expect(verdict.summary).toMatch(/^Stack web was superseded: web_app \(changed by someone else/)
   })
 
@@ -329,7 +372,7 @@ describe('judge: someone else changes the stack during the rollout', () => {
     expect(verdict.status).toBe('superseded')
   })
 
-  it("is rolled-back, never superseded, when Swarm rolls back to the previous spec", () => {
+  it('is rolled-back, never superseded, when Swarm rolls back to the previous spec', () => {
     const back = { ...old, UpdateStatus: { State: 'rollback_completed' as const, StartedAt: '2026-02-01T00:00:20Z' } }
     const verdict = judge(baseline, snap([back], oldTasks), STACK, clock, deployed)
     expect(verdict.status).toBe('rolled-back')
@@ -341,7 +384,9 @@ describe('judge: someone else changes the stack during the rollout', () => {
   it('is superseded when a service it deployed is removed, or removed and created again', () => {
     const gone = judge(baseline, snap([], []), STACK, clock, deployed)
     expect(gone.status).toBe('superseded')
-    expect(gone.services).toEqual([expect.objectContaining({ name: 'web_app', state: 'superseded', message: 'removed by someone else during the rollout', running: 0 })])
+    expect(gone.services).toEqual([
+      expect.objectContaining({ name: 'web_app', state: 'superseded', message: 'removed by someone else during the rollout', running: 0 })
+    ])
     const recreated = { ...ours, ID: 's9' }
     const again = judge(baseline, snap([recreated], []), STACK, clock, deployed)
     expect(again.services[0]).toMatchObject({ state: 'superseded', message: 'removed and created again by someone else during the rollout' })
@@ -349,7 +394,11 @@ describe('judge: someone else changes the stack during the rollout', () => {
 
   it('does not judge a service this deploy did not change on what others do to it', () => {
     const unchanged = deployedOf(baseline, snap([old], oldTasks), STACK)
-    const meddled = { ...old, Spec: { ...old.Spec, TaskTemplate: { ContainerSpec: { Image: 'app:3' } } }, UpdateStatus: { State: 'updating' as const, StartedAt: '2026-02-01T00:00:09Z' } }
+    const meddled = {
+      ...old,
+      Spec: { ...old.Spec, TaskTemplate: { ContainerSpec: { Image: 'app:3' } } },
+      UpdateStatus: { State: 'updating' as const, StartedAt: '2026-02-01T00:00:09Z' }
+    }
     const verdict = judge(baseline, snap([meddled], oldTasks), STACK, clock, unchanged)
     expect(verdict.status).toBe('converged')
     expect(verdict.services[0]!.message).toBe('not changed by this deploy; changed since by someone else (image app:1 → app:3), not judged')

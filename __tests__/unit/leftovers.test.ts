@@ -76,8 +76,14 @@ describe('child environments', () => {
     DB_PASSWORD: 'db-password'
   }
 
-  it('keeps what docker needs and nothing of the runner\'s inputs or tokens', () => {
-    expect(childEnvironment(runner)).toEqual({ PATH: '/usr/bin:/bin', HOME: '/home/runner', DOCKER_HOST: 'unix:///var/run/docker.sock', LC_ALL: 'C.UTF-8', AWS_REGION: 'eu-west-1' })
+  it("keeps what docker needs and nothing of the runner's inputs or tokens", () => {
+    expect(childEnvironment(runner)).toEqual({
+      PATH: '/usr/bin:/bin',
+      HOME: '/home/runner',
+      DOCKER_HOST: 'unix:///var/run/docker.sock',
+      LC_ALL: 'C.UTF-8',
+      AWS_REGION: 'eu-west-1'
+    })
   })
 
   it('starts every docker command from it, with the throwaway DOCKER_CONFIG and only the values it is given', async () => {
@@ -87,7 +93,14 @@ describe('child environments', () => {
     const config = path.join(bin, 'config')
     mkdirSync(config)
     const groups: number[] = []
-    const cli = new ExecDockerCli(config, { env: { ...runner, PATH: `${bin}:/usr/bin:/bin` }, leftovers: { path: () => () => undefined, processGroup: pid => (groups.push(pid), () => undefined) } }, { command: () => undefined, stream: () => undefined })
+    const cli = new ExecDockerCli(
+      config,
+      {
+        env: { ...runner, PATH: `${bin}:/usr/bin:/bin` },
+        leftovers: { path: () => () => undefined, processGroup: pid => (groups.push(pid), () => undefined) }
+      },
+      { command: () => undefined, stream: () => undefined }
+    )
     const result = await cli.run(['build', '.'], { env: { VERSION: '2' } })
     expect(result.code).toBe(0)
     const environ = Object.fromEntries(
@@ -97,7 +110,17 @@ describe('child environments', () => {
         .map(entry => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)])
     )
     expect(environ).toMatchObject({ DOCKER_CONFIG: config, VERSION: '2', HOME: '/home/runner' })
-    for (const name of ['INPUT_SSH-KEY', 'INPUT_REGISTRY-PASSWORD', 'INPUT_ENV', 'INPUT_STACK', 'SWARM_DEPLOY_ENV', 'GITHUB_TOKEN', 'ACTIONS_RUNTIME_TOKEN', 'DB_PASSWORD']) expect(environ[name]).toBeUndefined()
+    for (const name of [
+      'INPUT_SSH-KEY',
+      'INPUT_REGISTRY-PASSWORD',
+      'INPUT_ENV',
+      'INPUT_STACK',
+      'SWARM_DEPLOY_ENV',
+      'GITHUB_TOKEN',
+      'ACTIONS_RUNTIME_TOKEN',
+      'DB_PASSWORD'
+    ])
+      expect(environ[name]).toBeUndefined()
     // In its own process group, recorded for a cancel.
     expect(groups).toHaveLength(1)
   })

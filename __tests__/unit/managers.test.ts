@@ -63,7 +63,10 @@ describe('several managers', () => {
     worker.onExec = accept => answerInfo(accept(), { ControlAvailable: false, LocalNodeState: 'active' })
     const good = await manager()
     const refused = await closedPort()
-    const target = several(worker.target, [{ port: refused, knownHosts: good.target.knownHosts!.replace(String(good.target.port), String(refused)) }, { port: good.target.port, knownHosts: good.target.knownHosts }])
+    const target = several(worker.target, [
+      { port: refused, knownHosts: good.target.knownHosts!.replace(String(good.target.port), String(refused)) },
+      { port: good.target.port, knownHosts: good.target.knownHosts }
+    ])
     target.privateKey = good.target.privateKey
     const log = recorder()
     const opened = await tunnel(target, log)
@@ -80,26 +83,39 @@ describe('several managers', () => {
   it('skips a manager whose host key does not match', async () => {
     const impostor = await manager()
     const good = await manager()
-    const target = several({ ...impostor.target, knownHosts: good.target.knownHosts!.replace(String(good.target.port), String(impostor.target.port)) }, [{ port: good.target.port, knownHosts: good.target.knownHosts }])
+    const target = several({ ...impostor.target, knownHosts: good.target.knownHosts!.replace(String(good.target.port), String(impostor.target.port)) }, [
+      { port: good.target.port, knownHosts: good.target.knownHosts }
+    ])
     const log = recorder()
     const opened = await tunnel(target, log)
     expect(opened.description).toBe(`test@127.0.0.1:${good.target.port}`)
-    expect(log.lines.join('\n')).toMatch(new RegExp(`Manager 127\\.0\\.0\\.1:${impostor.target.port} skipped: the host key of \\[127\\.0\\.0\\.1\\]:${impostor.target.port} \\(SHA256:\\S+\\) does not match known-hosts`))
+    expect(log.lines.join('\n')).toMatch(
+      new RegExp(
+        `Manager 127\\.0\\.0\\.1:${impostor.target.port} skipped: the host key of \\[127\\.0\\.0\\.1\\]:${impostor.target.port} \\(SHA256:\\S+\\) does not match known-hosts`
+      )
+    )
   })
 
   it('fails naming each address and its reason when none answers, within the connect timeouts', async () => {
     const held: net.Socket[] = []
     const silent = net.createServer(socket => void held.push(socket)) // accepts TCP, never speaks SSH
     await new Promise<void>(resolve => silent.listen(0, '127.0.0.1', () => resolve()))
-    cleanups.push(() => new Promise(resolve => {
-      for (const socket of held) socket.destroy()
-      silent.close(resolve)
-    }))
+    cleanups.push(
+      () =>
+        new Promise(resolve => {
+          for (const socket of held) socket.destroy()
+          silent.close(resolve)
+        })
+    )
     const silentPort = (silent.address() as net.AddressInfo).port
     // Every server first: a port freed by closedPort() could be handed to one.
     const any = await manager()
     const refused = await closedPort()
-    const target = several({ ...any.target, port: silentPort, knownHosts: `[127.0.0.1]:${silentPort} ${any.target.knownHosts!.split(' ').slice(1).join(' ')}` }, [{ port: refused, knownHosts: `[127.0.0.1]:${refused} ${any.target.knownHosts!.split(' ').slice(1).join(' ')}` }], 1000)
+    const target = several(
+      { ...any.target, port: silentPort, knownHosts: `[127.0.0.1]:${silentPort} ${any.target.knownHosts!.split(' ').slice(1).join(' ')}` },
+      [{ port: refused, knownHosts: `[127.0.0.1]:${refused} ${any.target.knownHosts!.split(' ').slice(1).join(' ')}` }],
+      1000
+    )
     const started = Date.now()
     await expect(tunnel(target)).rejects.toThrow(
       `ssh: no swarm manager could be reached: 127.0.0.1:${silentPort} timed out after 1s; 127.0.0.1:${refused} connection refused (no sshd listens on that port). Nothing was deployed.`
@@ -128,7 +144,9 @@ describe('one-line reasons', () => {
     const server = await manager()
     server.onExec = accept => {
       const channel = accept()
-      channel.stderr.write('permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock: Get "http://%2Fvar%2Frun%2Fdocker.sock/_ping": dial unix /var/run/docker.sock: connect: permission denied\n')
+      channel.stderr.write(
+        'permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock: Get "http://%2Fvar%2Frun%2Fdocker.sock/_ping": dial unix /var/run/docker.sock: connect: permission denied\n'
+      )
       channel.exit(1)
       channel.end()
     }
@@ -262,7 +280,20 @@ describe('through a jump host', () => {
     const jump = await bastion()
     const target = await manager()
     const log = recorder()
-    const opened = await tunnel({ ...target.target, jump: { host: '127.0.0.1', port: jump.target.port, user: 'hop', privateKey: jump.target.privateKey, passphrase: undefined, knownHosts: jump.target.knownHosts } }, log)
+    const opened = await tunnel(
+      {
+        ...target.target,
+        jump: {
+          host: '127.0.0.1',
+          port: jump.target.port,
+          user: 'hop',
+          privateKey: jump.target.privateKey,
+          passphrase: undefined,
+          knownHosts: jump.target.knownHosts
+        }
+      },
+      log
+    )
     expect(jump.forwarded).toEqual([`127.0.0.1:${target.target.port}`])
     expect(opened.description).toBe(`test@127.0.0.1:${target.target.port}`)
     expect(log.lines).toContain(`Through jump host hop@127.0.0.1:${jump.target.port} to 127.0.0.1:${target.target.port}`)
@@ -273,8 +304,15 @@ describe('through a jump host', () => {
     const other = await bastion()
     const target = await manager()
     const wrong = other.target.knownHosts!.replace(String(other.target.port), String(jump.target.port))
-    await expect(tunnel({ ...target.target, jump: { host: '127.0.0.1', port: jump.target.port, user: 'hop', privateKey: jump.target.privateKey, passphrase: undefined, knownHosts: wrong } })).rejects.toThrow(
-      new RegExp(`^ssh: jump host hop@127\\.0\\.0\\.1:${jump.target.port}: the host key of \\[127\\.0\\.0\\.1\\]:${jump.target.port} \\(SHA256:\\S+\\) does not match jump-known-hosts: refusing to connect`)
+    await expect(
+      tunnel({
+        ...target.target,
+        jump: { host: '127.0.0.1', port: jump.target.port, user: 'hop', privateKey: jump.target.privateKey, passphrase: undefined, knownHosts: wrong }
+      })
+    ).rejects.toThrow(
+      new RegExp(
+        `^ssh: jump host hop@127\\.0\\.0\\.1:${jump.target.port}: the host key of \\[127\\.0\\.0\\.1\\]:${jump.target.port} \\(SHA256:\\S+\\) does not match jump-known-hosts: refusing to connect`
+      )
     )
     expect(jump.forwarded).toEqual([])
     expect(target.connections).toHaveLength(0)

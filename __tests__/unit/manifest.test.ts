@@ -5,16 +5,37 @@ import * as path from 'node:path'
 import type { CliOptions, CliResult, DockerCli } from '../../src/docker-cli.js'
 import type { ImageBuild } from '../../src/inputs/inputs.js'
 import { insecureForDaemon, registryHost, resolveExisting } from '../../src/registry/existing.js'
-import { apiHost, credentialsFromConfig, MANIFEST_TYPES, parseChallenge, resolveDigest, resolveTag, TagNotFound, tokenUrl } from '../../src/registry/manifest.js'
+import {
+  apiHost,
+  credentialsFromConfig,
+  MANIFEST_TYPES,
+  parseChallenge,
+  resolveDigest,
+  resolveTag,
+  TagNotFound,
+  tokenUrl
+} from '../../src/registry/manifest.js'
 import type { ManifestQuery } from '../../src/registry/manifest.js'
 import type { StandIn, StandInOptions } from '../support/stand-in-registry.js'
 import { sha256, startStandIn } from '../support/stand-in-registry.js'
 
-const HEALTHCHECK = { Test: ['CMD-SHELL', 'wget -q -O /dev/null http://127.0.0.1:8080/ || exit 1'], Interval: 1_000_000_000, Timeout: 2_000_000_000, StartPeriod: 2_000_000_000, Retries: 2 }
+const HEALTHCHECK = {
+  Test: ['CMD-SHELL', 'wget -q -O /dev/null http://127.0.0.1:8080/ || exit 1'],
+  Interval: 1_000_000_000,
+  Timeout: 2_000_000_000,
+  StartPeriod: 2_000_000_000,
+  Retries: 2
+}
 const CONFIG = JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Healthcheck: HEALTHCHECK } })
-const IMAGE = { mediaType: 'application/vnd.docker.distribution.manifest.v2+json', body: JSON.stringify({ schemaVersion: 2, config: { digest: sha256(CONFIG) } }) }
+const IMAGE = {
+  mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+  body: JSON.stringify({ schemaVersion: 2, config: { digest: sha256(CONFIG) } })
+}
 // A BuildKit index: the image, then its provenance attestation (platform unknown/unknown).
-const ATTESTATION = { mediaType: 'application/vnd.oci.image.manifest.v1+json', body: JSON.stringify({ schemaVersion: 2, config: { digest: `sha256:${'3'.repeat(64)}` } }) }
+const ATTESTATION = {
+  mediaType: 'application/vnd.oci.image.manifest.v1+json',
+  body: JSON.stringify({ schemaVersion: 2, config: { digest: `sha256:${'3'.repeat(64)}` } })
+}
 const INDEX = {
   mediaType: 'application/vnd.oci.image.index.v1+json',
   body: JSON.stringify({
@@ -61,7 +82,14 @@ describe('resolveDigest against a stand-in registry on loopback', () => {
     expect(asked[1]!.authorization).toBe(`Basic ${Buffer.from('ci:hunter2').toString('base64')}`)
     // Indexes and manifest lists first, so a multi-platform tag gives its index digest.
     expect(asked[1]!.accept).toBe(MANIFEST_TYPES.join(', '))
-    expect(MANIFEST_TYPES).toEqual(expect.arrayContaining(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json', 'application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json']))
+    expect(MANIFEST_TYPES).toEqual(
+      expect.arrayContaining([
+        'application/vnd.oci.image.index.v1+json',
+        'application/vnd.docker.distribution.manifest.list.v2+json',
+        'application/vnd.oci.image.manifest.v1+json',
+        'application/vnd.docker.distribution.manifest.v2+json'
+      ])
+    )
   })
 
   it('gives the digest of a multi-platform index, not of one of its images', async () => {
@@ -81,7 +109,9 @@ describe('resolveDigest against a stand-in registry on loopback', () => {
 
   it('gets an anonymous token for a public image when there are no credentials', async () => {
     const registry = await start({ auth: 'bearer', anonymousTokens: true })
-    expect(await resolveDigest(query(registry, { repository: 'library/nginx', tag: 'latest', credentials: undefined }))).toBe(registry.digestOf('library/nginx', 'latest'))
+    expect(await resolveDigest(query(registry, { repository: 'library/nginx', tag: 'latest', credentials: undefined }))).toBe(
+      registry.digestOf('library/nginx', 'latest')
+    )
     expect(registry.seen.find(s => s.path.startsWith('/token'))!.authorization).toBeUndefined()
   })
 
@@ -109,7 +139,9 @@ describe('resolveDigest against a stand-in registry on loopback', () => {
     expect(basicRegistry.seen.map(s => s.path).join(' ')).not.toContain('hunter2')
     await basicRegistry.close()
     const bearer = await start({ auth: 'bearer', username: 'ci', password: 'hunter2' })
-    await expect(resolveDigest(query(bearer, { credentials: { username: 'ci', password: 'wrong' } }))).rejects.toThrow(/token service http:\/\/127\.0\.0\.1:\d+ of registry .* refused a pull token for acme\/api \(HTTP 401: UNAUTHORIZED bad credentials\): check the credentials/)
+    await expect(resolveDigest(query(bearer, { credentials: { username: 'ci', password: 'wrong' } }))).rejects.toThrow(
+      /token service http:\/\/127\.0\.0\.1:\d+ of registry .* refused a pull token for acme\/api \(HTTP 401: UNAUTHORIZED bad credentials\): check the credentials/
+    )
   })
 
   it('uses plain http only when the caller allows it for this registry', async () => {
@@ -120,7 +152,9 @@ describe('resolveDigest against a stand-in registry on loopback', () => {
       return false
     }
     await expect(resolveDigest(query(registry, { allowHttp: refuse }))).rejects.toThrow(
-      new RegExp(`^cannot reach registry ${registry.registry} at https://${registry.registry}: .*\\(plain http is used only for a registry the runner's Docker treats as insecure\\)$`)
+      new RegExp(
+        `^cannot reach registry ${registry.registry} at https://${registry.registry}: .*\\(plain http is used only for a registry the runner's Docker treats as insecure\\)$`
+      )
     )
     expect(asked).toBe(1)
     expect(registry.seen).toEqual([])
@@ -231,14 +265,26 @@ class FakeCli implements DockerCli {
 const quiet = { info: (): void => undefined, warn: (): void => undefined }
 
 function existing(repository: string, tags: string[]): ImageBuild {
-  return { repository, tags, context: '.', dockerfile: 'Dockerfile', buildArgs: new Map(), build: false, cache: { kind: 'auto', actionsCache: false }, platforms: [] }
+  return {
+    repository,
+    tags,
+    context: '.',
+    dockerfile: 'Dockerfile',
+    buildArgs: new Map(),
+    build: false,
+    cache: { kind: 'auto', actionsCache: false },
+    platforms: []
+  }
 }
 
 describe('resolveExisting (build: false)', () => {
   it('pins the first tag to the digest, reading the login from the Docker config, over http only as the runner daemon allows', async () => {
     const registry = await start({ auth: 'basic', username: 'ci', password: 'hunter2' })
     const configDir = mkdtempSync(path.join(os.tmpdir(), 'sd-unit-'))
-    writeFileSync(path.join(configDir, 'config.json'), JSON.stringify({ auths: { [registry.registry]: { auth: Buffer.from('ci:hunter2').toString('base64') } } }))
+    writeFileSync(
+      path.join(configDir, 'config.json'),
+      JSON.stringify({ auths: { [registry.registry]: { auth: Buffer.from('ci:hunter2').toString('base64') } } })
+    )
     const cli = new FakeCli({ IndexConfigs: {}, InsecureRegistryCIDRs: ['127.0.0.0/8'] })
     const image = await resolveExisting(cli, configDir, existing(`${registry.registry}/acme/api`, ['v1']), undefined, { reporter: quiet })
     const digest = registry.digestOf('acme/api', 'v1')
@@ -250,21 +296,31 @@ describe('resolveExisting (build: false)', () => {
 
   it('uses the credentials of the inputs when they are for this registry', async () => {
     const registry = await start({ auth: 'basic', username: 'ci', password: 'hunter2' })
-    const image = await resolveExisting(new FakeCli(undefined), '/nonexistent', existing(`${registry.registry}/acme/api`, ['v1']), { registry: registry.registry, username: 'ci', password: 'hunter2' }, { reporter: quiet })
+    const image = await resolveExisting(
+      new FakeCli(undefined),
+      '/nonexistent',
+      existing(`${registry.registry}/acme/api`, ['v1']),
+      { registry: registry.registry, username: 'ci', password: 'hunter2' },
+      { reporter: quiet }
+    )
     expect(image.digest).toBe(registry.digestOf('acme/api', 'v1'))
   })
 
   it('fails on a missing tag with an error naming it and the registry, and says nothing was deployed', async () => {
     const registry = await start({ auth: 'basic', username: 'ci', password: 'hunter2' })
     const auth = { registry: registry.registry, username: 'ci', password: 'hunter2' }
-    await expect(resolveExisting(new FakeCli({}), '/nonexistent', existing(`${registry.registry}/acme/api`, ['v9', 'latest']), auth, { reporter: quiet })).rejects.toThrow(
+    await expect(
+      resolveExisting(new FakeCli({}), '/nonexistent', existing(`${registry.registry}/acme/api`, ['v9', 'latest']), auth, { reporter: quiet })
+    ).rejects.toThrow(
       `image: tag v9 of acme/api was not found on registry ${registry.registry}. With build: false the tag must already be in the registry. Nothing was deployed.`
     )
   })
 
   it('never deploys the tag alone when the digest cannot be had', async () => {
     const registry = await start({ auth: 'none', status: 500 })
-    await expect(resolveExisting(new FakeCli({}), '/nonexistent', existing(`${registry.registry}/acme/api`, ['v1']), undefined, { reporter: quiet })).rejects.toThrow(
+    await expect(
+      resolveExisting(new FakeCli({}), '/nonexistent', existing(`${registry.registry}/acme/api`, ['v1']), undefined, { reporter: quiet })
+    ).rejects.toThrow(
       /^image: cannot resolve 127\.0\.0\.1:\d+\/acme\/api:v1 to a digest: .*HTTP 500.*Nothing was deployed \(a tag alone is never deployed\)\.$/
     )
   })
@@ -272,7 +328,9 @@ describe('resolveExisting (build: false)', () => {
   it('does not use plain http for a registry the runner daemon reaches over TLS', async () => {
     const registry = await start({ auth: 'none' })
     const daemon = { IndexConfigs: { [registry.registry]: { Secure: true } }, InsecureRegistryCIDRs: ['127.0.0.0/8'] }
-    await expect(resolveExisting(new FakeCli(daemon), '/nonexistent', existing(`${registry.registry}/acme/api`, ['v1']), undefined, { reporter: quiet })).rejects.toThrow(/plain http is used only for a registry the runner's Docker treats as insecure/)
+    await expect(
+      resolveExisting(new FakeCli(daemon), '/nonexistent', existing(`${registry.registry}/acme/api`, ['v1']), undefined, { reporter: quiet })
+    ).rejects.toThrow(/plain http is used only for a registry the runner's Docker treats as insecure/)
     expect(registry.seen).toEqual([])
   })
 })

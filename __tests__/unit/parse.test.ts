@@ -27,10 +27,10 @@ describe('parseDuration', () => {
 
 describe('parseKeyValues', () => {
   it('keeps values byte for byte, splitting on the first =', () => {
-    const values = parseKeyValues('env', "A=x=y\nB= spaced '\"$(id)`\nC=\n# comment\n\nD=ünï")
+    const values = parseKeyValues('env', 'A=x=y\nB= spaced \'"$(id)`\nC=\n# comment\n\nD=ünï')
     expect([...values]).toEqual([
       ['A', 'x=y'],
-      ['B', " spaced '\"$(id)`"],
+      ['B', ' spaced \'"$(id)`'],
       ['C', ''],
       ['D', 'ünï']
     ])

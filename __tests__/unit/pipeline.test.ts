@@ -32,7 +32,14 @@ describe('runDeploy', () => {
       'Remove unused secret and config versions'
     ])
     // The SSH connection is made while the login and the build run.
-    expect(effects.slice(0, 6)).toEqual(['connect', 'login', 'build', 'push registry.example.com:5000/acme/shop:v1', 'push registry.example.com:5000/acme/shop:latest', 'info'])
+    expect(effects.slice(0, 6)).toEqual([
+      'connect',
+      'login',
+      'build',
+      'push registry.example.com:5000/acme/shop:v1',
+      'push registry.example.com:5000/acme/shop:latest',
+      'info'
+    ])
     expect(outcome.image).toEqual({ digest: DIGEST, pinned: PINNED, healthcheck: undefined })
     expect(outcome.stats).toMatchObject({ sshConnections: 1, maxRssBytes: 42 })
     expect(outcome.stats!.polls).toBeGreaterThan(1)
@@ -76,7 +83,10 @@ describe('runDeploy', () => {
 
   it('gets an ECR token, masks it, and logs in with it on stdin', async () => {
     const registry = '123456789012.dkr.ecr.eu-west-1.amazonaws.com'
-    const { reporter, outcome, loginStdin, ecrRegions } = await deploy({}, { registry: { registry }, image: { ...inputsFor().image!, repository: `${registry}/shop` } })
+    const { reporter, outcome, loginStdin, ecrRegions } = await deploy(
+      {},
+      { registry: { registry }, image: { ...inputsFor().image!, repository: `${registry}/shop` } }
+    )
     expect(outcome.stopped).toBeUndefined()
     expect(ecrRegions).toEqual(['eu-west-1'])
     expect(loginStdin).toEqual(['ecr-token-password'])
@@ -87,7 +97,10 @@ describe('runDeploy', () => {
   })
 
   it('times out when the rollout does not finish by the deadline, and removes nothing', async () => {
-    const { outcome, reporter, effects } = await deploy({ scenario: 'stuck', objects: [{ kind: 'secret', id: 'x1', name: `${STACK}_db_0123456789` }] }, { timeoutMs: 30_000 })
+    const { outcome, reporter, effects } = await deploy(
+      { scenario: 'stuck', objects: [{ kind: 'secret', id: 'x1', name: `${STACK}_db_0123456789` }] },
+      { timeoutMs: 30_000 }
+    )
     expect(outcome.status).toBe('timed-out')
     expect(outcome.verdict!.summary).toMatch(/timed out/)
     expect(exitCode(outcome)).toBe(1)
@@ -151,20 +164,64 @@ describe('the plan stops bad input before any side effect', () => {
     target: { kind: 'ssh', host: 'manager.example.com', port: 22, user: 'deploy', privateKey: 'KEY', knownHosts, insecureIgnoreHostKey: false }
   })
   it.each([
-    ['a known-hosts with no line for the host', ssh('other.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA=='), COMPOSE, /^known-hosts: has no key for manager\.example\.com/],
-    ['a known-hosts with a line for another port', ssh('[manager.example.com]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA=='), COMPOSE, /^known-hosts: has no key for manager\.example\.com/],
+    [
+      'a known-hosts with no line for the host',
+      ssh('other.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA=='),
+      COMPOSE,
+      /^known-hosts: has no key for manager\.example\.com/
+    ],
+    [
+      'a known-hosts with a line for another port',
+      ssh('[manager.example.com]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA=='),
+      COMPOSE,
+      /^known-hosts: has no key for manager\.example\.com/
+    ],
     ['a malformed known-hosts', ssh('manager.example.com'), COMPOSE, /^known-hosts: each line must be/],
     [
       'a known-hosts with no line for the second manager',
-      { target: { kind: 'ssh' as const, host: 'manager.example.com', port: 22, user: 'deploy', privateKey: 'KEY', knownHosts: 'manager.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA==', insecureIgnoreHostKey: false, managers: [{ host: 'manager.example.com', port: 22 }, { host: 'm2.example.com', port: 2222 }] } },
+      {
+        target: {
+          kind: 'ssh' as const,
+          host: 'manager.example.com',
+          port: 22,
+          user: 'deploy',
+          privateKey: 'KEY',
+          knownHosts: 'manager.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA==',
+          insecureIgnoreHostKey: false,
+          managers: [
+            { host: 'manager.example.com', port: 22 },
+            { host: 'm2.example.com', port: 2222 }
+          ]
+        }
+      },
       COMPOSE,
       /^known-hosts: has no key for \[m2\.example\.com\]:2222: add the line\(s\) ssh-keyscan -p 2222 m2\.example\.com prints/
     ],
     ['an unset compose variable', {}, `${COMPOSE}      TOKEN: \${TOKEN}\n`, /^compose-file: docker-compose\.yml line 6 uses \$\{TOKEN\}, which is not set/],
-    ['a secret from an unset variable', {}, `${COMPOSE}secrets:\n  api:\n    environment: API_KEY\n`, /^compose-file: docker-compose\.yml: secret api takes its value from API_KEY, which is not set/],
-    ['a config from a missing file', {}, `${COMPOSE}configs:\n  site:\n    file: ./site.conf\n`, /^compose-file: docker-compose\.yml: config site reads \.\/site\.conf, which does not exist/],
-    ['a service name over Swarm\'s 63 characters', {}, `${COMPOSE}  ${'w'.repeat(60)}:\n    image: x\n`, /^compose-file: docker-compose\.yml: service w+ would be named shop_w+, 65 characters: Swarm allows 63/],
-    ['a versioned name over 64 characters', {}, `${COMPOSE}secrets:\n  ${'k'.repeat(50)}:\n    environment: DB_PASSWORD\n`, /secret name shop_k+_[0-9a-f]{10} is longer than Swarm's 64 characters/]
+    [
+      'a secret from an unset variable',
+      {},
+      `${COMPOSE}secrets:\n  api:\n    environment: API_KEY\n`,
+      /^compose-file: docker-compose\.yml: secret api takes its value from API_KEY, which is not set/
+    ],
+    [
+      'a config from a missing file',
+      {},
+      `${COMPOSE}configs:\n  site:\n    file: ./site.conf\n`,
+      /^compose-file: docker-compose\.yml: config site reads \.\/site\.conf, which does not exist/
+    ],
+    [
+      "a service name over Swarm's 63 characters",
+      {},
+      `${COMPOSE}  ${'w'.repeat(60)}:\n    image: x\n`,
+      /^compose-file: docker-compose\.yml: service w+ would be named shop_w+, 65 characters: Swarm allows 63/
+    ],
+    [
+      'a versioned name over 64 characters',
+      {},
+      `${COMPOSE}secrets:\n  ${'k'.repeat(50)}:\n    environment: DB_PASSWORD\n`,
+      /secret name shop_k+_[0-9a-f]{10} is longer than Swarm's 64 characters/
+    ]
   ])('%s', async (_name, overrides, compose, message) => {
     const { outcome, effects, reporter } = await deploy({}, overrides, compose)
     expect(outcome.stopped).toEqual({ kind: 'input', message: expect.stringMatching(message) })
@@ -175,15 +232,27 @@ describe('the plan stops bad input before any side effect', () => {
   })
 
   it('lets a complete plan through to the side effects', async () => {
-    const { outcome, effects } = await deploy({}, ssh('manager.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA=='), `${COMPOSE}secrets:\n  api:\n    environment: DB_PASSWORD\n`)
+    const { outcome, effects } = await deploy(
+      {},
+      ssh('manager.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA=='),
+      `${COMPOSE}secrets:\n  api:\n    environment: DB_PASSWORD\n`
+    )
     expect(outcome.status).toBe('converged')
     expect(effects.find(e => e.startsWith('create secret'))).toMatch(/^create secret shop_api_[0-9a-f]{10}$/)
   })
 })
 
 describe('secrets in the engine', () => {
-  it('warns once about a value too short to hide, naming it, and leaves Swarm\'s words whole', async () => {
-    const { outcome, reporter } = await deploy({ scenario: 'crash', taskError: 'task: non-zero exit (137): dockerexec: unhealthy container' }, { env: new Map([['DB_PASSWORD', 'a'], ['REPLICAS', '3']]) })
+  it("warns once about a value too short to hide, naming it, and leaves Swarm's words whole", async () => {
+    const { outcome, reporter } = await deploy(
+      { scenario: 'crash', taskError: 'task: non-zero exit (137): dockerexec: unhealthy container' },
+      {
+        env: new Map([
+          ['DB_PASSWORD', 'a'],
+          ['REPLICAS', '3']
+        ])
+      }
+    )
     expect(outcome.status).toBe('failed')
     const warnings = reporter.events.filter(e => e.kind === 'warn').map(e => e.text)
     expect(warnings.filter(w => w.startsWith('env DB_PASSWORD: the value is shorter than 4 characters'))).toHaveLength(1)
@@ -196,7 +265,17 @@ describe('secrets in the engine', () => {
   it('redacts every string of the services output and the summary, the image too', async () => {
     const image = 'registry.example.com:5000/private-repo-name:v1'
     const compose = `services:\n  web:\n    image: ${image}\n`
-    const { reporter, outcome } = await deploy({ image }, { image: undefined, env: new Map([['DB_PASSWORD', DB_PASSWORD], ['PRIVATE', 'private-repo-name']]) }, compose)
+    const { reporter, outcome } = await deploy(
+      { image },
+      {
+        image: undefined,
+        env: new Map([
+          ['DB_PASSWORD', DB_PASSWORD],
+          ['PRIVATE', 'private-repo-name']
+        ])
+      },
+      compose
+    )
     const [service] = JSON.parse(reporter.outputs().services!) as Array<{ image: string }>
     expect(service!.image).toBe('registry.example.com:5000/***:v1')
     expect(JSON.stringify(outcome.report)).not.toContain('private-repo-name')
@@ -204,7 +283,11 @@ describe('secrets in the engine', () => {
 
   it('treats env-passthrough values that compose reads as secrets', async () => {
     const compose = `${COMPOSE}      TOKEN: \${RUNNER_TOKEN}\n`
-    const fake = fakeWorld({ scenario: 'crash', env: { RUNNER_TOKEN: 'passed-through-token', UNUSED: 'not-read-by-compose' }, taskError: 'auth failed with passed-through-token' })
+    const fake = fakeWorld({
+      scenario: 'crash',
+      env: { RUNNER_TOKEN: 'passed-through-token', UNUSED: 'not-read-by-compose' },
+      taskError: 'auth failed with passed-through-token'
+    })
     fake.files.set('docker-compose.yml', compose)
     const reporter = recordingReporter()
     const outcome = await runDeploy(inputsFor({ passthrough: 'all' }), fake.host, fake.adapters, reporter)
@@ -215,7 +298,7 @@ describe('secrets in the engine', () => {
     expect(outcome.verdict!.summary).toContain('auth failed with ***')
   })
 
-  it('keys secret version names with the swarm\'s cluster ID, and never logs them', async () => {
+  it("keys secret version names with the swarm's cluster ID, and never logs them", async () => {
     const compose = `${COMPOSE}secrets:\n  api:\n    environment: DB_PASSWORD\n`
     const created = async (clusterId: string): Promise<{ name: string; lines: string }> => {
       const { effects, reporter } = await deploy({ clusterId }, {}, compose)
@@ -241,16 +324,30 @@ describe('secrets in the engine', () => {
     const reporter = recordingReporter()
     const outcome = await runDeploy(inputsFor(), fake.host, fake.adapters, reporter)
     expect(outcome.status).toBe('converged')
-    expect(reporter.events.filter(e => e.kind === 'secret').map(e => e.text)).toEqual(expect.arrayContaining([expect.stringMatching(/^shop_cert_[0-9a-f]{10}$/)]))
+    expect(reporter.events.filter(e => e.kind === 'secret').map(e => e.text)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^shop_cert_[0-9a-f]{10}$/)])
+    )
     expect(reporter.lines()).not.toMatch(/shop_cert_[0-9a-f]{10}/)
   })
 
   it('warns once when a credential-like env value goes into environment:', async () => {
     const compose = `${COMPOSE}      API_TOKEN: \${API_TOKEN}\n      REGION: \${REGION}\n  worker:\n    image: x\n    environment:\n      - DB_PASSWORD\n`
-    const { reporter, effects } = await deploy({}, { env: new Map([['DB_PASSWORD', DB_PASSWORD], ['API_TOKEN', 'token-value-1'], ['REGION', 'eu-west-1']]) }, compose)
-    const warnings = reporter.events.filter(e => e.kind === 'warn' && e.text.includes('goes into environment:') || e.text.includes('go into environment:'))
+    const { reporter, effects } = await deploy(
+      {},
+      {
+        env: new Map([
+          ['DB_PASSWORD', DB_PASSWORD],
+          ['API_TOKEN', 'token-value-1'],
+          ['REGION', 'eu-west-1']
+        ])
+      },
+      compose
+    )
+    const warnings = reporter.events.filter(e => (e.kind === 'warn' && e.text.includes('goes into environment:')) || e.text.includes('go into environment:'))
     expect(warnings).toHaveLength(1)
-    expect(warnings[0]!.text).toMatch(/^env: DB_PASSWORD \(service web, docker-compose\.yml line 5\), API_TOKEN \(service web, docker-compose\.yml line 6\) go into environment:/)
+    expect(warnings[0]!.text).toMatch(
+      /^env: DB_PASSWORD \(service web, docker-compose\.yml line 5\), API_TOKEN \(service web, docker-compose\.yml line 6\) go into environment:/
+    )
     expect(warnings[0]!.text).not.toContain('REGION')
     expect(warnings[0]!.text).toContain('use secrets: with an environment: source')
     // Said in the plan, before anything is done.

@@ -32,7 +32,11 @@ describe('release inputs', () => {
   })
 
   it('reads environment with its token; the default expression outside a runner is no token; the token is masked', () => {
-    expect(get({ environment: 'prod', 'environment-url': 'https://shop.example', 'github-token': 'ghs_x' }).deployment).toEqual({ environment: 'prod', url: 'https://shop.example', token: 'ghs_x' })
+    expect(get({ environment: 'prod', 'environment-url': 'https://shop.example', 'github-token': 'ghs_x' }).deployment).toEqual({
+      environment: 'prod',
+      url: 'https://shop.example',
+      token: 'ghs_x'
+    })
     expect(get({ environment: 'prod', 'github-token': '${{ github.token }}' }).deployment?.token).toBe('')
     expect(secretsOf(name => ({ 'github-token': 'ghs_secret_token' })[name] ?? '').map(s => s.value)).toContain('ghs_secret_token')
   })

@@ -37,14 +37,25 @@ async function threeDeploys() {
 
 describe('release records', () => {
   it('records every deploy as <stack>_release_<n> with its status, commit, images, and no env value', async () => {
-    const first = await deploy({}, {}, { GITHUB_SHA: 'f'.repeat(40), GITHUB_ACTOR: 'octo', GITHUB_SERVER_URL: 'https://github.com', GITHUB_REPOSITORY: 'acme/shop', GITHUB_RUN_ID: '7' })
+    const first = await deploy(
+      {},
+      {},
+      { GITHUB_SHA: 'f'.repeat(40), GITHUB_ACTOR: 'octo', GITHUB_SERVER_URL: 'https://github.com', GITHUB_REPOSITORY: 'acme/shop', GITHUB_RUN_ID: '7' }
+    )
     expect(first.outcome.status).toBe('converged')
     const [stored] = [...first.configs.values()]
     expect(stored!.name).toBe(`${STACK}_release_1`)
     expect(stored!.labels).toMatchObject({ 'com.docker.stack.namespace': STACK, 'io.swarm-deploy.release': '1', 'io.swarm-deploy.release.status': 'converged' })
     expect(stored!.data.toString('utf8')).not.toContain(DB_PASSWORD)
     const release = decodeRelease(stored!)!
-    expect(release).toMatchObject({ number: 1, status: 'converged', sha: 'f'.repeat(40), actor: 'octo', runUrl: 'https://github.com/acme/shop/actions/runs/7', image: PINNED })
+    expect(release).toMatchObject({
+      number: 1,
+      status: 'converged',
+      sha: 'f'.repeat(40),
+      actor: 'octo',
+      runUrl: 'https://github.com/acme/shop/actions/runs/7',
+      image: PINNED
+    })
     expect(release.services).toEqual([{ name: `${STACK}_web`, image: PINNED, secrets: [], configs: [] }])
     expect(release.compose).toEqual([{ path: 'docker-compose.yml', text: COMPOSE }])
     expect(release.variables).toEqual(['DB_PASSWORD', 'IMAGE'])
@@ -64,7 +75,9 @@ describe('release records', () => {
     const reporter = recordingReporter()
     const outcome = await runDeploy(inputsFor(), fake.host, fake.adapters, reporter)
     expect(outcome.status).toBe('converged')
-    expect(reporter.events.filter(e => e.kind === 'warn' && e.text.includes('release')).map(e => e.text)).toEqual(['Could not record the release: config too large'])
+    expect(reporter.events.filter(e => e.kind === 'warn' && e.text.includes('release')).map(e => e.text)).toEqual([
+      'Could not record the release: config too large'
+    ])
   })
 
   it('labels a deploy that does not converge with its verdict', async () => {
@@ -172,7 +185,8 @@ describe('rollback', () => {
 
 describe('recorded compose text', () => {
   it('names every version as external and leaves every other scalar as written (0400 stays octal)', () => {
-    const text = 'secrets:\n  db:\n    file: ./db.txt\n    name: "shop_db_0123456789"\nservices:\n  web:\n    image: ${IMAGE}\n    secrets:\n      - source: db\n        mode: 0400\n'
+    const text =
+      'secrets:\n  db:\n    file: ./db.txt\n    name: "shop_db_0123456789"\nservices:\n  web:\n    image: ${IMAGE}\n    secrets:\n      - source: db\n        mode: 0400\n'
     const out = externalized(text)
     expect(out).toMatch(/db:\s+\{external: true, name: "shop_db_0123456789"\}/)
     expect(out).toContain('mode: 0400')
@@ -185,8 +199,19 @@ describe('recorded compose text', () => {
 
   it('records an image built from a variable by its reference, which a rollback resolves from the current env', () => {
     const digest = `sha256:${'cd'.repeat(32)}`
-    const service = { ID: 's', Version: { Index: 1 }, Spec: { Name: 'shop_app', TaskTemplate: { ContainerSpec: { Image: `reg.example:5000/base:1@${digest}` } }, Mode: {} } } as Service
-    const [recorded] = releaseServices([service], new Map([['BASE_IMAGE', 'reg.example:5000/base:1'], ['N', '1']]), ['ssh-key-text'])
+    const service = {
+      ID: 's',
+      Version: { Index: 1 },
+      Spec: { Name: 'shop_app', TaskTemplate: { ContainerSpec: { Image: `reg.example:5000/base:1@${digest}` } }, Mode: {} }
+    } as Service
+    const [recorded] = releaseServices(
+      [service],
+      new Map([
+        ['BASE_IMAGE', 'reg.example:5000/base:1'],
+        ['N', '1']
+      ]),
+      ['ssh-key-text']
+    )
     expect(recorded!.image).toBe(`\${BASE_IMAGE}@${digest}`)
     const text = 'services:\n  app:\n    image: ${BASE_IMAGE}\n'
     expect(pinnedImages(text, 'shop', [recorded!])).toBe(`services:\n  app:\n    image: "\${BASE_IMAGE}@${digest}"\n`)

@@ -3,12 +3,14 @@ import { describe, expect, it } from '@jest/globals'
 import { encodedForms, maskedParts, reachOf, redact, redactStrings, Redactor, Secrets } from '../../src/secrets.js'
 
 describe('the length policy', () => {
-  it('neither masks nor redacts a value under 4 characters, so Swarm\'s words stay readable', () => {
+  it("neither masks nor redacts a value under 4 characters, so Swarm's words stay readable", () => {
     expect(reachOf('a')).toBe('none')
     expect(reachOf('abc')).toBe('none')
     expect(maskedParts('a')).toEqual([])
     expect(redact('task: non-zero exit (137): dockerexec: unhealthy container', ['a'])).toBe('task: non-zero exit (137): dockerexec: unhealthy container')
-    expect(redact('no suitable node (scheduling constraints not satisfied on 2 nodes)', ['o', '3', 'e'])).toBe('no suitable node (scheduling constraints not satisfied on 2 nodes)')
+    expect(redact('no suitable node (scheduling constraints not satisfied on 2 nodes)', ['o', '3', 'e'])).toBe(
+      'no suitable node (scheduling constraints not satisfied on 2 nodes)'
+    )
   })
 
   it('redacts a value of 4 to 7 characters on word boundaries only, and never gives it to the runner', () => {
@@ -78,7 +80,9 @@ describe('encoded forms', () => {
 
   it('redacts every string of a JSON value, keys aside', () => {
     const services = [{ name: 'shop_web', image: 'registry/private-token-x:1@sha256:ab', nodes: ['n1'], running: 1, updateState: null }]
-    expect(redactStrings(services, text => redact(text, ['private-token-x']))).toEqual([{ name: 'shop_web', image: 'registry/***:1@sha256:ab', nodes: ['n1'], running: 1, updateState: null }])
+    expect(redactStrings(services, text => redact(text, ['private-token-x']))).toEqual([
+      { name: 'shop_web', image: 'registry/***:1@sha256:ab', nodes: ['n1'], running: 1, updateState: null }
+    ])
   })
 
   it('lets a value hidden anywhere win over the same text hidden as a word', () => {

@@ -9,8 +9,13 @@ const PASS = 'correct horse battery'
 
 function pem(type: 'rsa' | 'ec', passphrase?: string): string {
   const cipher = passphrase ? { cipher: 'aes-128-cbc', passphrase } : {}
-  if (type === 'rsa') return generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem', ...cipher }).toString()
-  return generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'sec1', format: 'pem', ...cipher }).toString()
+  if (type === 'rsa')
+    return generateKeyPairSync('rsa', { modulusLength: 2048 })
+      .privateKey.export({ type: 'pkcs1', format: 'pem', ...cipher })
+      .toString()
+  return generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+    .privateKey.export({ type: 'sec1', format: 'pem', ...cipher })
+    .toString()
 }
 
 const openssh = (type: 'rsa' | 'ecdsa' | 'ed25519', passphrase?: string): string =>
@@ -40,9 +45,24 @@ describe('readPrivateKey', () => {
   it.each([
     ['an encrypted key without passphrase', () => pem('rsa', PASS), '', 'ssh-key: is encrypted: give its passphrase in ssh-key-passphrase'],
     ['an encrypted OpenSSH key without passphrase', () => openssh('ed25519', PASS), '', 'ssh-key: is encrypted: give its passphrase in ssh-key-passphrase'],
-    ['a wrong passphrase (PEM)', () => pem('rsa', PASS), 'wrong-passphrase', 'ssh-key-passphrase: does not decrypt ssh-key: give the passphrase of this key (the one ssh-keygen -p asks for)'],
-    ['a wrong passphrase (OpenSSH)', () => openssh('ed25519', PASS), 'wrong-passphrase', 'ssh-key-passphrase: does not decrypt ssh-key: give the passphrase of this key (the one ssh-keygen -p asks for)'],
-    ['text that is no key', () => 'not-a-key-at-all', '', /^ssh-key: is not a private key this action can read: give a whole RSA, ECDSA or ed25519 private key file in OpenSSH or PEM format/],
+    [
+      'a wrong passphrase (PEM)',
+      () => pem('rsa', PASS),
+      'wrong-passphrase',
+      'ssh-key-passphrase: does not decrypt ssh-key: give the passphrase of this key (the one ssh-keygen -p asks for)'
+    ],
+    [
+      'a wrong passphrase (OpenSSH)',
+      () => openssh('ed25519', PASS),
+      'wrong-passphrase',
+      'ssh-key-passphrase: does not decrypt ssh-key: give the passphrase of this key (the one ssh-keygen -p asks for)'
+    ],
+    [
+      'text that is no key',
+      () => 'not-a-key-at-all',
+      '',
+      /^ssh-key: is not a private key this action can read: give a whole RSA, ECDSA or ed25519 private key file in OpenSSH or PEM format/
+    ],
     ['a public key', () => sshKeyPair('ed25519').public, '', 'ssh-key: is a public key: give the private key (the file without .pub)']
   ])('refuses %s in one line that quotes no secret', (_name, make, passphrase, message) => {
     const key = make()

@@ -23,7 +23,10 @@ configs:
 
 describe('renderStackObjects', () => {
   const secretKey = Buffer.from('k')
-  const values = new Map([['DB_PASSWORD', "s3cr3t'\"$(id)"], ['IMAGE', 'x']])
+  const values = new Map([
+    ['DB_PASSWORD', 's3cr3t\'"$(id)'],
+    ['IMAGE', 'x']
+  ])
   const sources: Record<string, string> = { 'app/tls.key': 'KEY', 'app/site.conf': 'listen 80' }
   // Sources resolve against app/, the folder of the (first) compose file.
   const readSource = (file: string) => {
@@ -33,11 +36,11 @@ describe('renderStackObjects', () => {
 
   it('turns environment sources into external secrets and names every version by its content', () => {
     const { files, objects } = renderStackObjects([{ path: 'app/docker-compose.yml', text: compose }], { stack: 'shop', values, readSource, secretKey })
-    const dbName = `shop_db_password_${contentHash("s3cr3t'\"$(id)", secretKey)}`
+    const dbName = `shop_db_password_${contentHash('s3cr3t\'"$(id)', secretKey)}`
     // Keyed: the public name is not the bare hash of the value.
-    expect(dbName).not.toBe(`shop_db_password_${contentHash("s3cr3t'\"$(id)")}`)
+    expect(dbName).not.toBe(`shop_db_password_${contentHash('s3cr3t\'"$(id)')}`)
     expect(objects).toEqual([
-      { kind: 'secret', key: 'db_password', name: dbName, data: Buffer.from("s3cr3t'\"$(id)") },
+      { kind: 'secret', key: 'db_password', name: dbName, data: Buffer.from('s3cr3t\'"$(id)') },
       { kind: 'secret', key: 'tls_key', name: `shop_tls_key_${contentHash('KEY', secretKey)}`, data: undefined },
       { kind: 'config', key: 'site', name: `shop_site_${contentHash('listen 80')}`, data: undefined }
     ])
@@ -56,9 +59,12 @@ describe('renderStackObjects', () => {
 
   it('changes the name when the content changes, and leaves files without objects alone', () => {
     const a = renderStackObjects([{ path: 'app/c.yml', text: compose }], { stack: 'shop', values, readSource, secretKey }).objects[0]!.name
-    const b = renderStackObjects([{ path: 'app/c.yml', text: compose }], { stack: 'shop', values: new Map([['DB_PASSWORD', 'other']]), readSource, secretKey }).objects[0]!.name
+    const b = renderStackObjects([{ path: 'app/c.yml', text: compose }], { stack: 'shop', values: new Map([['DB_PASSWORD', 'other']]), readSource, secretKey })
+      .objects[0]!.name
     expect(a).not.toBe(b)
-    expect(renderStackObjects([{ path: 'x.yml', text: 'services: {}\n' }], { stack: 's', values, readSource, secretKey }).files).toEqual([{ path: 'x.yml', text: undefined }])
+    expect(renderStackObjects([{ path: 'x.yml', text: 'services: {}\n' }], { stack: 's', values, readSource, secretKey }).files).toEqual([
+      { path: 'x.yml', text: undefined }
+    ])
   })
 
   it('names the variable, never the value, when an environment source is missing', () => {
@@ -118,7 +124,8 @@ configs:
     const services = original.indexOf('secrets:')
     expect(copy.slice(0, services)).toEqual(original.slice(0, services))
     for (const mode of ['0400', '0440', '0660', '0600']) expect(copy).toContain(`        mode: ${mode}`)
-    for (const line of ['      A: yes', '      B: no', '      C: on', '      D: off', '      E: 1:20', '      F: 012', '      G: 1_000']) expect(copy).toContain(line)
+    for (const line of ['      A: yes', '      B: no', '      C: on', '      D: off', '      E: 1:20', '      F: 012', '      G: 1_000'])
+      expect(copy).toContain(line)
     // Read as YAML 1.1, as the issue puts it: the modes are the octal numbers docker sees.
     const parsed = YAML.parse(text, { version: '1.1' })
     expect(parsed.services.web.secrets.map((s: { mode: number }) => s.mode)).toEqual([0o400, 0o440, 0o660])
@@ -132,10 +139,10 @@ configs:
       flow_key: { file: './tls.key', name: expect.stringMatching(/^shop_flow_key_[0-9a-f]{10}$/) }
     })
     expect(objects.configs.site).toEqual({ file: 'site.conf', template_driver: 'golang', name: expect.stringMatching(/^shop_site_[0-9a-f]{10}$/) })
-    expect(text).toContain('    # the site\'s config\n')
+    expect(text).toContain("    # the site's config\n")
   })
 
-  it('quotes version names, which Go\'s yaml could otherwise read as numbers', () => {
+  it("quotes version names, which Go's yaml could otherwise read as numbers", () => {
     const text = 'secrets:\n  "2":\n    file: ./tls.key\n'
     const { files, objects } = renderStackObjects([{ path: 'app/c.yml', text }], { stack: '1', values, readSource, secretKey })
     expect(files[0]!.text).toContain(`name: "${objects[0]!.name}"`)
@@ -159,12 +166,18 @@ configs:
 describe('compose variables before a deploy', () => {
   it('takes env over passed-through runner variables, and only those asked for', () => {
     const values = interpolationValues(new Map([['A', 'env']]), ['A', 'B', 'MISSING'], { A: 'runner', B: 'b', C: 'c' })
-    expect([...values]).toEqual([['A', 'env'], ['B', 'b']])
+    expect([...values]).toEqual([
+      ['A', 'env'],
+      ['B', 'b']
+    ])
     expect(interpolationValues(new Map(), [], { C: 'c' }).size).toBe(0)
   })
 
   it('reports a referenced variable that nothing sets, naming file and variable', () => {
-    const problems = composeVariableProblems([{ path: 'docker-compose.yml', text: 'services:\n  web:\n    environment:\n      DB_PASSWORD: ${DB_PASSWORD}\n' }], new Map())
+    const problems = composeVariableProblems(
+      [{ path: 'docker-compose.yml', text: 'services:\n  web:\n    environment:\n      DB_PASSWORD: ${DB_PASSWORD}\n' }],
+      new Map()
+    )
     expect(problems).toEqual([expect.stringMatching(/^compose-file: docker-compose.yml line 4 uses \$\{DB_PASSWORD\}, which is not set/)])
   })
 
@@ -195,7 +208,14 @@ describe('compose variables before a deploy', () => {
     const problems = composeVariableProblems([{ path: 'c.yml', text }], new Map([['FROM_ENV', 'v']]))
     const bare = (name: string, line: number) =>
       `compose-file: c.yml line ${line}: environment entry ${name} has no value, so docker would fill it from its own environment, where ${name} is not set: add ${name}=… to the env input, or write ${name}=value`
-    expect(problems).toEqual([bare('JWT_SECRET', 4), bare('QUOTED_NAME', 5), bare('API_KEY', 11), bare('TILDE', 12), bare('NULL_WORD', 13), bare('FLOW_NAME', 18)])
+    expect(problems).toEqual([
+      bare('JWT_SECRET', 4),
+      bare('QUOTED_NAME', 5),
+      bare('API_KEY', 11),
+      bare('TILDE', 12),
+      bare('NULL_WORD', 13),
+      bare('FLOW_NAME', 18)
+    ])
     // Set (even to ''), nothing to report.
     const all = new Map(['JWT_SECRET', 'QUOTED_NAME', 'API_KEY', 'TILDE', 'NULL_WORD', 'FLOW_NAME', 'FROM_ENV'].map(n => [n, '']))
     expect(composeVariableProblems([{ path: 'c.yml', text }], all)).toEqual([])
@@ -203,7 +223,9 @@ describe('compose variables before a deploy', () => {
 
   it('reports a bare name once per file, with its other references', () => {
     const text = 'services:\n  web:\n    environment:\n      - TOKEN\n    command: echo ${TOKEN}\n'
-    expect(composeVariableProblems([{ path: 'c.yml', text }], new Map())).toEqual([expect.stringMatching(/^compose-file: c.yml line 4: environment entry TOKEN has no value/)])
+    expect(composeVariableProblems([{ path: 'c.yml', text }], new Map())).toEqual([
+      expect.stringMatching(/^compose-file: c.yml line 4: environment entry TOKEN has no value/)
+    ])
   })
 
   // Swarm refuses a service or network name over 63 characters only when the

@@ -15,7 +15,9 @@ const service: ServiceVerdict = {
   message: 'the update failed | and Swarm rolled the service back',
   nodes: ['mgr', 'wrk'],
   pending: [],
-  failures: [{ taskId: 't3xxxxxxxxxxxx', service: 'web_app', slot: 1, node: 'wrk', state: 'failed', error: 'unhealthy container', exitCode: 143, containerId: undefined }],
+  failures: [
+    { taskId: 't3xxxxxxxxxxxx', service: 'web_app', slot: 1, node: 'wrk', state: 'failed', error: 'unhealthy container', exitCode: 143, containerId: undefined }
+  ],
   rollbackWanted: false,
   tasks: [
     { service: 'web_app', slot: 1, node: 'mgr', state: 'running', current: true },
@@ -27,9 +29,18 @@ const verdict: Verdict = { status: 'rolled-back', services: [service], summary: 
 
 describe('report', () => {
   it('renders a table row per service, escaping cells, with failed tasks and their logs', () => {
-    const md = renderSummary({ stack: 'web', target: 'root@mgr:22', image: 'reg/app:v2@sha256:abc', verdict, diagnoses: [{ failure: service.failures[0]!, logTail: 'GET /health 404' }], seconds: 12 })
+    const md = renderSummary({
+      stack: 'web',
+      target: 'root@mgr:22',
+      image: 'reg/app:v2@sha256:abc',
+      verdict,
+      diagnoses: [{ failure: service.failures[0]!, logTail: 'GET /health 404' }],
+      seconds: 12
+    })
     expect(md).toContain('## swarm-deploy: stack `web` ↩️ rolled back')
-    expect(md).toContain('| web\\_app | `reg/app:v2@sha256:abc` | 2/2 | mgr, wrk | rolled-back (rollback\\_completed): the update failed \\| and Swarm rolled the service back |')
+    expect(md).toContain(
+      '| web\\_app | `reg/app:v2@sha256:abc` | 2/2 | mgr, wrk | rolled-back (rollback\\_completed): the update failed \\| and Swarm rolled the service back |'
+    )
     expect(md).toContain('- web\\_app.1 task t3xxxxxxxxxx on wrk: failed: unhealthy container (exit code 143)')
     expect(md).toContain('  GET /health 404')
   })
@@ -37,7 +48,14 @@ describe('report', () => {
   // Task errors, update messages, node names and log lines come from the swarm and its containers.
   it('fences a log tail with more backticks than any run in it', () => {
     const logTail = 'before\n```\n## not a heading\n<script>alert(1)</script>\n`````x'
-    const md = renderSummary({ stack: 'web', target: 'root@mgr:22', image: undefined, verdict, diagnoses: [{ failure: service.failures[0]!, logTail }], seconds: 1 })
+    const md = renderSummary({
+      stack: 'web',
+      target: 'root@mgr:22',
+      image: undefined,
+      verdict,
+      diagnoses: [{ failure: service.failures[0]!, logTail }],
+      seconds: 1
+    })
     const lines = md.split('\n')
     const open = lines.findIndex(l => l.startsWith('  ``````'))
     expect(lines[open]).toBe('  ``````text')
@@ -94,7 +112,18 @@ describe('report', () => {
 
   it('puts each service verdict in the services output', () => {
     expect(JSON.parse(servicesOutput(verdict))).toEqual([
-      { name: 'web_app', image: 'reg/app:v2@sha256:abc', mode: 'replicated', running: 2, desired: 2, updateState: 'rollback_completed', state: 'rolled-back', message: 'the update failed | and Swarm rolled the service back', change: 'updated', nodes: ['mgr', 'wrk'] }
+      {
+        name: 'web_app',
+        image: 'reg/app:v2@sha256:abc',
+        mode: 'replicated',
+        running: 2,
+        desired: 2,
+        updateState: 'rollback_completed',
+        state: 'rolled-back',
+        message: 'the update failed | and Swarm rolled the service back',
+        change: 'updated',
+        nodes: ['mgr', 'wrk']
+      }
     ])
   })
 })
@@ -102,13 +131,23 @@ describe('report', () => {
 describe('the Releases table', () => {
   it('lists the releases given, newest first, escaping what came from the run', () => {
     const releases = [
-      { number: 4, status: 'converged', sha: 'bbbbbbb', actor: 'a|b_<i>', time: '2026-12-01T10:00:00.000Z', note: 'rollback to #2', images: ['reg/app:v2@sha256:abc', '${BASE}@sha256:def'] },
+      {
+        number: 4,
+        status: 'converged',
+        sha: 'bbbbbbb',
+        actor: 'a|b_<i>',
+        time: '2026-12-01T10:00:00.000Z',
+        note: 'rollback to #2',
+        images: ['reg/app:v2@sha256:abc', '${BASE}@sha256:def']
+      },
       { number: 3, status: 'failed', sha: '–', actor: '', time: '2026-12-01T09:00:00.000Z', note: '', images: [] }
     ]
     const md = renderSummary({ stack: 'web', target: 'root@mgr:22', image: undefined, verdict, diagnoses: [], seconds: 1, releases })
     expect(md).toContain('### Releases')
     expect(md).toContain('| Release | Status | Commit | Actor | Time | Images |')
-    expect(md).toContain('| #4 (rollback to #2) | converged | `bbbbbbb` | a\\|b\\_\\<i\\> | 2026-12-01T10:00:00.000Z | `reg/app:v2@sha256:abc`<br/>`${BASE}@sha256:def` |')
+    expect(md).toContain(
+      '| #4 (rollback to #2) | converged | `bbbbbbb` | a\\|b\\_\\<i\\> | 2026-12-01T10:00:00.000Z | `reg/app:v2@sha256:abc`<br/>`${BASE}@sha256:def` |'
+    )
     expect(md).toContain('| #3 | failed | – | – | 2026-12-01T09:00:00.000Z | – |')
     expect(renderSummary({ stack: 'web', target: 'x', image: undefined, verdict, diagnoses: [], seconds: 1 })).not.toContain('### Releases')
   })

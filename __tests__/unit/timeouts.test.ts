@@ -67,14 +67,19 @@ describe('ECR token', () => {
     process.env.AWS_ACCESS_KEY_ID = 'AKIDEXAMPLE'
     process.env.AWS_SECRET_ACCESS_KEY = 'example-secret'
     cleanups.push(() => {
-      for (const [name, value] of [['AWS_ACCESS_KEY_ID', saved.id], ['AWS_SECRET_ACCESS_KEY', saved.key]] as const) {
+      for (const [name, value] of [
+        ['AWS_ACCESS_KEY_ID', saved.id],
+        ['AWS_SECRET_ACCESS_KEY', saved.key]
+      ] as const) {
         if (value === undefined) delete process.env[name]
         else process.env[name] = value
       }
     })
     const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
     const started = Date.now()
-    await expect(ecrToken('eu-west-1', { endpoint, timeoutMs: 500 })).rejects.toThrow('ECR GetAuthorizationToken (region eu-west-1) did not answer within 0.5 s')
+    await expect(ecrToken('eu-west-1', { endpoint, timeoutMs: 500 })).rejects.toThrow(
+      'ECR GetAuthorizationToken (region eu-west-1) did not answer within 0.5 s'
+    )
     expect(held.length).toBeGreaterThan(0)
     expect(Date.now() - started).toBeLessThan(4_000)
   })

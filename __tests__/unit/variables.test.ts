@@ -2,11 +2,9 @@ import { describe, expect, it } from '@jest/globals'
 import { checkVariables, findVariables, type VariableRef } from '../../src/deploy/variables.js'
 
 // The parts of a reference most tests care about.
-const brief = (refs: VariableRef[]) =>
-  refs.map(r => [r.name, r.form, r.colon, ...(r.message === undefined ? [] : [r.message])])
+const brief = (refs: VariableRef[]) => refs.map(r => [r.name, r.form, r.colon, ...(r.message === undefined ? [] : [r.message])])
 const names = (text: string) => findVariables(text, 'c.yml').map(r => r.name)
-const check = (text: string, values: Record<string, string> = {}) =>
-  checkVariables(findVariables(text, 'c.yml'), new Map(Object.entries(values)))
+const check = (text: string, values: Record<string, string> = {}) => checkVariables(findVariables(text, 'c.yml'), new Map(Object.entries(values)))
 
 describe('findVariables', () => {
   it('reads every form', () => {
@@ -74,22 +72,12 @@ describe('findVariables', () => {
     ])
   })
 
-  it.each([
-    ['${}'],
-    ['${1X}'],
-    ['${X'],
-    ['${X:-unterminated'],
-    ['${X:}'],
-    ['${X/a/b}'],
-    ['${ X}'],
-    ['$1'],
-    ['cost: 5$'],
-    ['$-x'],
-    ['"$ "'],
-    ['${Ü}']
-  ])('marks %p as invalid', text => {
-    expect(findVariables(text, 'c.yml').filter(r => r.name === '')).toHaveLength(1)
-  })
+  it.each([['${}'], ['${1X}'], ['${X'], ['${X:-unterminated'], ['${X:}'], ['${X/a/b}'], ['${ X}'], ['$1'], ['cost: 5$'], ['$-x'], ['"$ "'], ['${Ü}']])(
+    'marks %p as invalid',
+    text => {
+      expect(findVariables(text, 'c.yml').filter(r => r.name === '')).toHaveLength(1)
+    }
+  )
 
   describe('comments', () => {
     it('ignores references in comments', () => {
@@ -210,10 +198,7 @@ describe('checkVariables', () => {
   })
 
   it('reports each name once per file, at its first failing line, files in the order given', () => {
-    const refs = [
-      ...findVariables('x: ${B:-ok}\ny: $B\nz: ${A:?first}\nw: $A\nv: $B', 'prod.yml'),
-      ...findVariables('a: $B\nb: ${A}', 'base.yml')
-    ]
+    const refs = [...findVariables('x: ${B:-ok}\ny: $B\nz: ${A:?first}\nw: $A\nv: $B', 'prod.yml'), ...findVariables('a: $B\nb: ${A}', 'base.yml')]
     expect(checkVariables(refs, new Map())).toEqual([
       'compose-file: prod.yml line 2 uses ${B}, which is not set: add B=… to the env input, or give a default like ${B:-value}',
       'compose-file: prod.yml line 3: ${A} is required: first',

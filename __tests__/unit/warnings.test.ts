@@ -23,7 +23,9 @@ describe('configWarnings', () => {
 
   it('reads the healthcheck of an image this run built, and uses Docker defaults', () => {
     const images = new Map([['app@sha256:1', { Test: ['CMD-SHELL', 'wget -q -O- http://127.0.0.1/'] }]])
-    expect(configWarnings([service({})], images, HOUR)).toEqual([expect.stringContaining('update monitor (5s) is shorter than the healthcheck needs to declare a task unhealthy (start_period + interval × retries = 90s)')])
+    expect(configWarnings([service({})], images, HOUR)).toEqual([
+      expect.stringContaining('update monitor (5s) is shorter than the healthcheck needs to declare a task unhealthy (start_period + interval × retries = 90s)')
+    ])
   })
 
   it('warns when the monitor period cannot pass before the timeout', () => {
@@ -39,7 +41,9 @@ describe('configWarnings', () => {
   })
 
   it('warns on start-first without a healthcheck, only when it knows there is none', () => {
-    expect(configWarnings([service({ Order: 'start-first' }, { Test: ['NONE'] })], new Map(), HOUR)).toEqual([expect.stringMatching(/^web_app: update order start-first without a healthcheck/)])
+    expect(configWarnings([service({ Order: 'start-first' }, { Test: ['NONE'] })], new Map(), HOUR)).toEqual([
+      expect.stringMatching(/^web_app: update order start-first without a healthcheck/)
+    ])
     // An image it did not build may well have a HEALTHCHECK: no guess.
     expect(configWarnings([service({ Order: 'start-first' })], new Map(), HOUR)).toEqual([])
     expect(configWarnings([service({ Order: 'stop-first' }, { Test: ['NONE'] })], new Map(), HOUR)).toEqual([])

@@ -5,8 +5,19 @@ import type { SwarmApi } from '../../src/swarm/api.js'
 import { watch } from '../../src/converge/watch.js'
 
 const LABELS = { 'com.docker.stack.namespace': 'web' }
-const svc = { ID: 's1', Version: { Index: 1 }, Spec: { Name: 'web_app', Labels: LABELS, TaskTemplate: { ContainerSpec: { Image: 'a:1' } }, Mode: { Replicated: { Replicas: 1 } } } }
-const tsk = (state: 'starting' | 'running') => ({ ID: 't1', ServiceID: 's1', NodeID: 'n1', Spec: { ContainerSpec: { Image: 'a:1' } }, DesiredState: 'running' as const, Status: { State: state } })
+const svc = {
+  ID: 's1',
+  Version: { Index: 1 },
+  Spec: { Name: 'web_app', Labels: LABELS, TaskTemplate: { ContainerSpec: { Image: 'a:1' } }, Mode: { Replicated: { Replicas: 1 } } }
+}
+const tsk = (state: 'starting' | 'running') => ({
+  ID: 't1',
+  ServiceID: 's1',
+  NodeID: 'n1',
+  Spec: { ContainerSpec: { Image: 'a:1' } },
+  DesiredState: 'running' as const,
+  Status: { State: state }
+})
 const nodes = [{ ID: 'n1', Description: { Hostname: 'mgr' }, Status: { State: 'ready' as const } }]
 
 /** A fake engine that replays snapshots (or errors), and a fake clock. */
@@ -23,7 +34,7 @@ function scripted(steps: Array<Snapshot | Error>, replyMs: number[] = []) {
       const step = steps[Math.min(i++, steps.length - 1)]!
       if (step instanceof Error) throw step
       return step
-    },
+    }
   }
   return { api, rollbacks, asked, now: () => now, sleep: async (ms: number) => void (now += ms) }
 }
@@ -39,7 +50,18 @@ describe('watch', () => {
   it('prints progress on change only and returns the verdict', async () => {
     const fake = scripted([starting, starting, starting, new Error('socket hang up'), running])
     const log: string[] = []
-    const result = await watch(fake.api, { stack: 'web', baseline, deployed: leftBy(starting, baseline), deployedAt: 0, deadline: 60_000, pollMs: 500, rollbackOnFailure: true, log: l => log.push(l), now: fake.now, sleep: fake.sleep })
+    const result = await watch(fake.api, {
+      stack: 'web',
+      baseline,
+      deployed: leftBy(starting, baseline),
+      deployedAt: 0,
+      deadline: 60_000,
+      pollMs: 500,
+      rollbackOnFailure: true,
+      log: l => log.push(l),
+      now: fake.now,
+      sleep: fake.sleep
+    })
     expect(result.verdict.status).toBe('converged')
     // Running from the poll at 2 s, the new task is up once it stays so for Swarm's default 5 s monitor.
     expect(result.verdictAt).toBe(7_000)
@@ -54,7 +76,18 @@ describe('watch', () => {
     // Running at 0 s; the next reply takes 6 s. What it shows may be from 0.5 s,
     // so the task has proven 0.5 s, not 6.5 s; the poll at 7 s proves 7 s.
     const fake = scripted([running, running, running], [0, 6_000, 0])
-    const result = await watch(fake.api, { stack: 'web', baseline, deployed: leftBy(starting, baseline), deployedAt: 0, deadline: 60_000, pollMs: 500, rollbackOnFailure: true, log: () => undefined, now: fake.now, sleep: fake.sleep })
+    const result = await watch(fake.api, {
+      stack: 'web',
+      baseline,
+      deployed: leftBy(starting, baseline),
+      deployedAt: 0,
+      deadline: 60_000,
+      pollMs: 500,
+      rollbackOnFailure: true,
+      log: () => undefined,
+      now: fake.now,
+      sleep: fake.sleep
+    })
     expect(result.verdict.status).toBe('converged')
     expect(result.polls).toBe(3)
     expect(result.verdictAt).toBe(7_000)
@@ -62,7 +95,18 @@ describe('watch', () => {
 
   it('never turns an unreachable engine into success', async () => {
     const fake = scripted([new Error('connection lost')])
-    const result = await watch(fake.api, { stack: 'web', baseline, deployed: leftBy(starting, baseline), deployedAt: 0, deadline: 5_000, pollMs: 500, rollbackOnFailure: true, log: () => undefined, now: fake.now, sleep: fake.sleep })
+    const result = await watch(fake.api, {
+      stack: 'web',
+      baseline,
+      deployed: leftBy(starting, baseline),
+      deployedAt: 0,
+      deadline: 5_000,
+      pollMs: 500,
+      rollbackOnFailure: true,
+      log: () => undefined,
+      now: fake.now,
+      sleep: fake.sleep
+    })
     expect(result.verdict.status).toBe('timed-out')
     expect(result.verdict.summary).toContain('connection lost')
   })
@@ -77,7 +121,18 @@ describe('watch', () => {
     const at = (service: typeof svc): Snapshot => ({ services: [service], tasks: [tsk('running')], nodes })
     const fake = scripted([at(paused), at(paused), at(rolling), at(back)])
     const log: string[] = []
-    const result = await watch(fake.api, { stack: 'web', baseline: before, deployed: leftBy(at(paused), before), deployedAt: 0, deadline: 60_000, pollMs: 500, rollbackOnFailure: true, log: l => log.push(l), now: fake.now, sleep: fake.sleep })
+    const result = await watch(fake.api, {
+      stack: 'web',
+      baseline: before,
+      deployed: leftBy(at(paused), before),
+      deployedAt: 0,
+      deadline: 60_000,
+      pollMs: 500,
+      rollbackOnFailure: true,
+      log: l => log.push(l),
+      now: fake.now,
+      sleep: fake.sleep
+    })
     expect(fake.rollbacks).toEqual(['s1'])
     expect(log).toContain('Swarm paused the update of web_app; asking it to roll back (rollback-on-failure: true)')
     expect(result.verdict.status).toBe('rolled-back')
@@ -91,7 +146,18 @@ describe('watch', () => {
     const changed = { ...old, Spec: { ...svc.Spec, TaskTemplate: { ContainerSpec: { Image: 'a:1' }, ForceUpdate: 0, Placement: { Constraints: ['x'] } } } }
     const first = { services: [changed], tasks: [tsk('running')], nodes }
     const fake = scripted([first, new Error('connection lost')])
-    const result = await watch(fake.api, { stack: 'web', baseline: before, deployed: leftBy(first, before), deployedAt: 0, deadline: 30_000, pollMs: 500, rollbackOnFailure: true, log: () => undefined, now: fake.now, sleep: fake.sleep })
+    const result = await watch(fake.api, {
+      stack: 'web',
+      baseline: before,
+      deployed: leftBy(first, before),
+      deployedAt: 0,
+      deadline: 30_000,
+      pollMs: 500,
+      rollbackOnFailure: true,
+      log: () => undefined,
+      now: fake.now,
+      sleep: fake.sleep
+    })
     expect(result.verdict.status).toBe('timed-out')
     expect(result.verdict.summary).toMatch(/could not be read before the deadline \(connection lost\)/)
   })
@@ -104,7 +170,18 @@ describe('watch', () => {
     const first: Snapshot = { services: [db, svc], tasks: [dbTask, tsk('starting')], nodes }
     // Later polls ask for web_app only, and the fake answers with web_app only.
     const fake = scripted([first, starting, running])
-    const result = await watch(fake.api, { stack: 'web', baseline: before, deployed: leftBy(first, before), deployedAt: 0, deadline: 60_000, pollMs: 500, rollbackOnFailure: true, log: () => undefined, now: fake.now, sleep: fake.sleep })
+    const result = await watch(fake.api, {
+      stack: 'web',
+      baseline: before,
+      deployed: leftBy(first, before),
+      deployedAt: 0,
+      deadline: 60_000,
+      pollMs: 500,
+      rollbackOnFailure: true,
+      log: () => undefined,
+      now: fake.now,
+      sleep: fake.sleep
+    })
     expect(fake.asked[0]).toBeUndefined()
     expect(fake.asked.slice(1).every(ids => ids?.length === 1 && ids[0] === 's1')).toBe(true)
     expect(result.verdict.status).toBe('converged')

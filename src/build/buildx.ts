@@ -64,12 +64,17 @@ export function cacheArgs(cache: BuildCache, repository: string, driver: string 
       note: "No build cache: the builder uses buildx's docker driver, which cannot export one. A docker-container builder (docker/setup-buildx-action) gets the default cache; or set cache."
     }
   }
-  if (cache.actionsCache) return { args: ['--cache-from', 'type=gha', '--cache-to', 'type=gha,mode=max'], note: 'Build cache: the GitHub Actions cache (type=gha)' }
+  if (cache.actionsCache)
+    return { args: ['--cache-from', 'type=gha', '--cache-to', 'type=gha,mode=max'], note: 'Build cache: the GitHub Actions cache (type=gha)' }
   const ref = `${repository}:buildcache`
   return { args: ['--cache-from', `type=registry,ref=${ref}`, '--cache-to', `type=registry,ref=${ref},mode=max`], note: `Build cache: ${ref} in the registry` }
 }
 
-export function buildxArgs(image: Pick<ImageBuild, 'repository' | 'tags' | 'dockerfile' | 'buildArgs' | 'context' | 'platforms'>, metadataFile: string, cache: string[]): string[] {
+export function buildxArgs(
+  image: Pick<ImageBuild, 'repository' | 'tags' | 'dockerfile' | 'buildArgs' | 'context' | 'platforms'>,
+  metadataFile: string,
+  cache: string[]
+): string[] {
   const args = ['buildx', 'build', '--push', '--metadata-file', metadataFile, '--file', image.dockerfile]
   for (const tag of image.tags) args.push('--tag', `${image.repository}:${tag}`)
   // Names only, as for the classic builder: buildx reads a bare name's value from the environment.
@@ -100,7 +105,12 @@ export interface BuildxResult {
 }
 
 /** Build and push every tag in one BuildKit run; the digest is what BuildKit pushed. */
-export async function buildxBuildAndPush(cli: DockerCli, image: ImageBuild, buildxEnv: Record<string, string>, reporter: Pick<Reporter, 'info'>): Promise<BuildxResult> {
+export async function buildxBuildAndPush(
+  cli: DockerCli,
+  image: ImageBuild,
+  buildxEnv: Record<string, string>,
+  reporter: Pick<Reporter, 'info'>
+): Promise<BuildxResult> {
   const inspected = await cli.run(['buildx', 'inspect'], { env: buildxEnv, silent: true, timeoutMs: 30_000 }).catch(() => undefined)
   const driver = inspected?.code === 0 ? driverOf(inspected.stdout) : undefined
   reporter.info(`Building with BuildKit (docker buildx${driver ? `, ${driver} driver` : ''})`)
@@ -111,7 +121,8 @@ export async function buildxBuildAndPush(cli: DockerCli, image: ImageBuild, buil
     const metadataFile = path.join(scratch, 'metadata.json')
     await runOrThrow(cli, 'docker buildx build', buildxArgs(image, metadataFile, cache.args), { env: { ...Object.fromEntries(image.buildArgs), ...buildxEnv } })
     const digest = digestFromMetadata(await readFile(metadataFile, 'utf8').catch(() => ''))
-    if (digest === undefined) throw new Error(`docker buildx build pushed ${image.repository}:${image.tags[0]} but its metadata file gives no containerimage.digest`)
+    if (digest === undefined)
+      throw new Error(`docker buildx build pushed ${image.repository}:${image.tags[0]} but its metadata file gives no containerimage.digest`)
     return { digest, loaded: driver === 'docker' }
   } finally {
     await rm(scratch, { recursive: true, force: true })

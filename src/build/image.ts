@@ -31,7 +31,10 @@ const DIGEST = /sha256:[0-9a-f]{64}/
 
 /** `docker push` ends with `<tag>: digest: sha256:… size: N`. */
 export function digestFromPushOutput(output: string): string | undefined {
-  const line = output.split('\n').reverse().find(l => /digest: sha256:[0-9a-f]{64}/.test(l))
+  const line = output
+    .split('\n')
+    .reverse()
+    .find(l => /digest: sha256:[0-9a-f]{64}/.test(l))
   return line?.match(DIGEST)?.[0]
 }
 
@@ -72,7 +75,8 @@ export async function buildAndPush(cli: DockerCli, image: ImageBuild, context: B
       "the runner's docker has no buildx plugin ('docker buildx version' failed), and the classic builder builds for the runner's platform only: install buildx (docker/setup-buildx-action) or remove platforms. Nothing was built."
     )
   }
-  if (image.cache.kind === 'given') reporter.warn("cache: the runner's docker has no buildx plugin, so the classic builder runs and the cache input is not used")
+  if (image.cache.kind === 'given')
+    reporter.warn("cache: the runner's docker has no buildx plugin, so the classic builder runs and the cache input is not used")
   reporter.info('No docker buildx on the runner: building with the classic builder')
   const env = Object.fromEntries(image.buildArgs)
   await runOrThrow(cli, 'docker build', buildArgs(image), { env })
@@ -100,7 +104,9 @@ export async function buildAndPush(cli: DockerCli, image: ImageBuild, context: B
 
 /** The HEALTHCHECK of the image the docker driver left in the runner's engine. */
 async function localHealthcheck(cli: DockerCli, image: ImageBuild): Promise<Healthcheck | undefined> {
-  const inspected = await cli.run(['image', 'inspect', '--format', '{{json .Config.Healthcheck}}', `${image.repository}:${image.tags[0]!}`], { silent: true, timeoutMs: 15_000 }).catch(() => undefined)
+  const inspected = await cli
+    .run(['image', 'inspect', '--format', '{{json .Config.Healthcheck}}', `${image.repository}:${image.tags[0]!}`], { silent: true, timeoutMs: 15_000 })
+    .catch(() => undefined)
   if (inspected?.code !== 0) return undefined
   try {
     return (JSON.parse(inspected.stdout) as Healthcheck | null) ?? undefined

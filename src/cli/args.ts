@@ -21,9 +21,23 @@ export class UsageError extends Error {
 }
 
 /** Files a secret may come from instead of a flag value. */
-export const SECRET_FILES: Readonly<Record<string, string>> = { 'ssh-key': 'ssh-key-file', 'registry-password': 'registry-password-file', env: 'env-file', 'ssh-key-passphrase': 'ssh-key-passphrase-file', 'jump-ssh-key': 'jump-ssh-key-file', 'github-token': 'github-token-file' }
+export const SECRET_FILES: Readonly<Record<string, string>> = {
+  'ssh-key': 'ssh-key-file',
+  'registry-password': 'registry-password-file',
+  env: 'env-file',
+  'ssh-key-passphrase': 'ssh-key-passphrase-file',
+  'jump-ssh-key': 'jump-ssh-key-file',
+  'github-token': 'github-token-file'
+}
 // known-hosts is not secret, but a file is the natural way to give it.
-const FILE_FLAGS: Readonly<Record<string, string>> = { 'ssh-key-file': 'ssh-key', 'registry-password-file': 'registry-password', 'known-hosts-file': 'known-hosts', 'ssh-key-passphrase-file': 'ssh-key-passphrase', 'jump-ssh-key-file': 'jump-ssh-key', 'github-token-file': 'github-token' }
+const FILE_FLAGS: Readonly<Record<string, string>> = {
+  'ssh-key-file': 'ssh-key',
+  'registry-password-file': 'registry-password',
+  'known-hosts-file': 'known-hosts',
+  'ssh-key-passphrase-file': 'ssh-key-passphrase',
+  'jump-ssh-key-file': 'jump-ssh-key',
+  'github-token-file': 'github-token'
+}
 const BOOLEAN = new Set(['insecure-ignore-host-key', 'prune', 'rollback-on-failure', 'build'])
 const OWN_FLAGS = { config: 'string', json: 'boolean', verbose: 'boolean', help: 'boolean' } as const
 
@@ -33,7 +47,10 @@ export function envName(input: string): string {
 
 function refusal(spec: InputSpec, where: string): InputError {
   const file = SECRET_FILES[spec.name] === 'env-file' ? '--env-file FILE (KEY=VALUE lines)' : `--${SECRET_FILES[spec.name]} FILE`
-  return new InputError(spec.name, `is refused ${where}: a secret there lands in shell history, ps or a committed file. Give it in ${envName(spec.name)} or with ${file}`)
+  return new InputError(
+    spec.name,
+    `is refused ${where}: a secret there lands in shell history, ps or a committed file. Give it in ${envName(spec.name)} or with ${file}`
+  )
 }
 
 /** `--prune` alone means true, `--no-prune` false; `--prune false` still works. */
@@ -115,7 +132,8 @@ function readConfig(file: string, sources: Sources): Record<string, string> {
     if (spec.secret) throw refusal(spec, `in --config ${file}`)
     const items = Array.isArray(raw) ? raw : [raw]
     if (items.length > 1 && !spec.list) throw new InputError(key, `takes one value in --config ${file}, not a list`)
-    if (items.some(item => item !== null && typeof item === 'object')) throw new InputError(key, `in --config ${file} must be text, a number, a boolean or a list of them`)
+    if (items.some(item => item !== null && typeof item === 'object'))
+      throw new InputError(key, `in --config ${file} must be text, a number, a boolean or a list of them`)
     result[key] = items.map(item => String(item ?? '')).join('\n')
   }
   return result
@@ -131,7 +149,9 @@ export function helpText(): string {
       continue
     }
     const value = BOOLEAN.has(spec.name) ? '[true|false]' : 'VALUE'
-    const notes = [spec.required ? 'Required.' : '', spec.list ? 'Repeat for several.' : '', spec.default !== undefined ? `Default: ${spec.default}.` : ''].filter(Boolean).join(' ')
+    const notes = [spec.required ? 'Required.' : '', spec.list ? 'Repeat for several.' : '', spec.default !== undefined ? `Default: ${spec.default}.` : '']
+      .filter(Boolean)
+      .join(' ')
     rows.push([`--${spec.name} ${value}`, `${spec.description}${notes ? ` ${notes}` : ''}`])
     if (spec.name === 'known-hosts') rows.push(['--known-hosts-file FILE', 'known-hosts from a file.'])
   }

@@ -38,7 +38,12 @@ export function exitCode(outcome: Outcome): number {
 }
 
 /** What --json prints: the Action's outputs, the stats, and why the run stopped, if it did. */
-export function jsonResult(outputs: Record<string, string>, outcome: Outcome | undefined, error: { kind: string; message: string } | undefined, code: number): object {
+export function jsonResult(
+  outputs: Record<string, string>,
+  outcome: Outcome | undefined,
+  error: { kind: string; message: string } | undefined,
+  code: number
+): object {
   return {
     status: outputs.status ?? null,
     image: outputs.image ?? null,
@@ -102,7 +107,9 @@ export async function cliMain(argv: string[], io: CliIo, host: Host, adapters: A
   }
   const ended = await Promise.race([runDeploy(inputs, host, adapters, reporter), control.signalled ?? new Promise<never>(() => undefined)])
   if (typeof ended === 'string') {
-    reporter.print(`Cancelled (${ended}): stopping the docker commands and removing this run's files. Swarm goes on with whatever reached it; nothing is rolled back.`)
+    reporter.print(
+      `Cancelled (${ended}): stopping the docker commands and removing this run's files. Swarm goes on with whatever reached it; nothing is rolled back.`
+    )
     await control.cleanUp?.()
     reporter.output('status', 'cancelled')
     const error = { kind: 'cancelled', message: `the run was cancelled (${ended}) before it had a verdict` }

@@ -23,7 +23,9 @@ export async function releasesMain(argv: string[], io: CliIo, host: Host, adapte
     throw error
   }
   if (line.help) {
-    io.stdout('Usage: swarm-deploy releases --stack NAME [--host HOST --user USER ...] [--json]\n\nLists the releases recorded on the swarm for a stack, newest first. The connection flags are those of a deploy.\n')
+    io.stdout(
+      'Usage: swarm-deploy releases --stack NAME [--host HOST --user USER ...] [--json]\n\nLists the releases recorded on the swarm for a stack, newest first. The connection flags are those of a deploy.\n'
+    )
     return 0
   }
   const reporter = terminalReporter(io.stderr, { verbose: line.verbose, now: host.now })

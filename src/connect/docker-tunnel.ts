@@ -124,7 +124,9 @@ export async function openSsh(target: SshTarget, log: Log): Promise<NodeSSH> {
   // The jump connection lives exactly as long as the one it carries.
   if (through) ssh.connection?.once('close', () => through.jump.dispose())
   if (entries === undefined) {
-    log.warn(`insecure-ignore-host-key is true: the host key of ${target.host} (${seen}) was NOT verified. Anyone on the network path could impersonate the manager and receive your secrets. Set known-hosts.`)
+    log.warn(
+      `insecure-ignore-host-key is true: the host key of ${target.host} (${seen}) was NOT verified. Anyone on the network path could impersonate the manager and receive your secrets. Set known-hosts.`
+    )
   } else {
     log.info(`Host key ${seen} of ${target.host} matches known-hosts`)
   }

@@ -45,7 +45,10 @@ export function hostKeyName(host: string, port: number): string {
 }
 
 function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')
+  const body = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.')
   return new RegExp(`^${body}$`, 'i')
 }
 
@@ -83,7 +86,10 @@ export function checkHostKey(entries: KnownHost[], host: string, port: number, k
   const name = hostKeyName(host, port)
   return mine.length === 0
     ? { ok: false, reason: `known-hosts has no entry for ${name}` }
-    : { ok: false, reason: `the host key of ${name} (${fingerprint(key)}) does not match known-hosts: refusing to connect (possible man-in-the-middle, or the host was rebuilt)` }
+    : {
+        ok: false,
+        reason: `the host key of ${name} (${fingerprint(key)}) does not match known-hosts: refusing to connect (possible man-in-the-middle, or the host was rebuilt)`
+      }
 }
 
 /** Host key algorithms to offer, so the server presents a key we can check. */

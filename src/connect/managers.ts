@@ -70,7 +70,11 @@ export function probeEngine(ssh: NodeSSH, user: string, timeoutMs: number): Prom
           const info = JSON.parse(text.slice(split + 4)) as { ServerVersion?: string; Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean } }
           settled = true
           clearTimeout(timer)
-          resolve({ serverVersion: info.ServerVersion ?? 'unknown', isManager: info.Swarm?.ControlAvailable === true, swarmState: info.Swarm?.LocalNodeState ?? 'unknown' })
+          resolve({
+            serverVersion: info.ServerVersion ?? 'unknown',
+            isManager: info.Swarm?.ControlAvailable === true,
+            swarmState: info.Swarm?.LocalNodeState ?? 'unknown'
+          })
         } catch {
           fail('its Docker engine answered /info with something that is not JSON')
         }

@@ -39,7 +39,8 @@ export function dialReason(stderr: string, user: string): string {
     return `the user ${user} cannot reach the Docker engine on the manager (permission denied on the socket): add ${user} to the docker group there (usermod -aG docker ${user}) or use a user that can run docker`
   }
   if (/command not found|not found|no such file/i.test(text)) return `docker is not installed for ${user} on the manager (docker system dial-stdio did not run)`
-  if (/cannot connect to the docker daemon|is the docker daemon running/i.test(text)) return 'its Docker engine is not running (docker system dial-stdio cannot connect to it)'
+  if (/cannot connect to the docker daemon|is the docker daemon running/i.test(text))
+    return 'its Docker engine is not running (docker system dial-stdio cannot connect to it)'
   const first = text.split('\n')[0] ?? ''
   return first === '' ? 'its Docker engine did not answer' : `its Docker engine cannot be reached: ${first}`
 }

@@ -39,7 +39,10 @@ export function describeFailure(failure: TaskFailure): string {
 
 /** The most recent failures first, a bounded number of them. */
 export function failuresToShow(verdict: Verdict): TaskFailure[] {
-  return verdict.services.flatMap(s => s.failures).slice(-MAX_TASKS).reverse()
+  return verdict.services
+    .flatMap(s => s.failures)
+    .slice(-MAX_TASKS)
+    .reverse()
 }
 
 export async function diagnose(api: Pick<SwarmApi, 'taskLogs'>, verdict: Verdict, sinceSeconds: number): Promise<Diagnosis[]> {

@@ -6,7 +6,19 @@ import { isJob, modeOf, runsCurrentSpec, specKeyOf, stackServices, templateKey }
 import { specChanges } from './spec-diff.js'
 import type { TaskCount } from './tasks.js'
 import { countTasks, failuresOf, taskViews } from './tasks.js'
-import type { Baseline, Deployed, DeployedService, JudgeClock, ServiceChange, ServiceMode, ServiceState, ServiceVerdict, StackStatus, TaskFailure, Verdict } from './verdict.js'
+import type {
+  Baseline,
+  Deployed,
+  DeployedService,
+  JudgeClock,
+  ServiceChange,
+  ServiceMode,
+  ServiceState,
+  ServiceVerdict,
+  StackStatus,
+  TaskFailure,
+  Verdict
+} from './verdict.js'
 
 /**
  * A spec change that starts no rolling update (swarmkit skips updates for
@@ -98,7 +110,11 @@ function judgeService(
   } else if (mine && (mine.id !== service.ID || mine.specKey !== specKeyOf(service.Spec))) {
     // Not this deploy's change, so not this deploy's verdict either.
     const changes = specChanges(mine.spec, service.Spec)
-    return { ...verdict, state: 'converged', message: `not changed by this deploy; changed since by someone else (${changes.join('; ') || 'replaced'}), not judged` }
+    return {
+      ...verdict,
+      state: 'converged',
+      message: `not changed by this deploy; changed since by someone else (${changes.join('; ') || 'replaced'}), not judged`
+    }
   }
   const swarmSays = ownUpdate?.Message ? `: ${ownUpdate.Message}` : ''
   const currentIds = new Set(tasks.filter(t => runsCurrentSpec(t, service)).map(t => t.ID))
@@ -121,9 +137,11 @@ function judgeService(
       // With failure_action continue (or a max_failure_ratio) Swarm completes
       // updates whose tasks crash: completed counts only with the tasks
       // running and, once tasks of the new spec have failed, staying up.
-      if (count.done && (currentFailures.length === 0 || count.settled)) return { ...verdict, state: 'converged', message: `update completed (${count.running}/${count.desired} running)` }
+      if (count.done && (currentFailures.length === 0 || count.settled))
+        return { ...verdict, state: 'converged', message: `update completed (${count.running}/${count.desired} running)` }
       if (stuck) return { ...verdict, state: 'failed', message: `update completed but ${stuck}` }
-      if (count.done) return { ...verdict, message: `update completed after task failures; checking the tasks stay up (${count.running}/${count.desired} running)` }
+      if (count.done)
+        return { ...verdict, message: `update completed after task failures; checking the tasks stay up (${count.running}/${count.desired} running)` }
       return { ...verdict, message: `update completed; waiting for tasks: ${count.running}/${count.desired} running` }
     case 'updating':
       // Swarm's failure_action handles failing tasks; a task no node can take stalls it for good.
@@ -213,13 +231,20 @@ function stackStatus(services: ServiceVerdict[], clock: Pick<JudgeClock, 'deadli
 }
 
 function summarize(services: ServiceVerdict[], stack: string, status: StackStatus): string {
-  const names = (state: ServiceState): string => services.filter(s => s.state === state).map(s => s.name).join(', ')
+  const names = (state: ServiceState): string =>
+    services
+      .filter(s => s.state === state)
+      .map(s => s.name)
+      .join(', ')
   switch (status) {
     case 'converged':
       return `Stack ${stack} converged: ${services.length} service(s) running the deployed spec.`
     case 'failed':
       if (services.length === 0) return `Stack ${stack} failed: it has no services left to run this deploy's spec.`
-      return `Stack ${stack} failed: ${services.filter(s => s.state === 'failed').map(s => `${s.name} (${s.message})`).join('; ')}.`
+      return `Stack ${stack} failed: ${services
+        .filter(s => s.state === 'failed')
+        .map(s => `${s.name} (${s.message})`)
+        .join('; ')}.`
     case 'superseded':
       return `Stack ${stack} was superseded: ${services
         .filter(s => s.state === 'superseded')
@@ -236,6 +261,9 @@ function summarize(services: ServiceVerdict[], stack: string, status: StackStatu
         .join('; ')}.`
     }
     default:
-      return `Stack ${stack}: waiting for ${services.filter(s => s.state !== 'converged').map(s => s.name).join(', ')}.`
+      return `Stack ${stack}: waiting for ${services
+        .filter(s => s.state !== 'converged')
+        .map(s => s.name)
+        .join(', ')}.`
   }
 }

@@ -36,7 +36,13 @@ function namedChanges(what: string, before: Map<string, unknown>, after: Map<str
 const asMap = (value: unknown): Map<string, unknown> => new Map(isObject(value) ? Object.entries(value) : [])
 
 // Fields described above by what they mean; the generic walk skips them.
-const DESCRIBED = new Set(['TaskTemplate.ContainerSpec.Image', 'TaskTemplate.ContainerSpec.Env', 'TaskTemplate.ForceUpdate', 'Mode.Replicated.Replicas', 'Labels'])
+const DESCRIBED = new Set([
+  'TaskTemplate.ContainerSpec.Image',
+  'TaskTemplate.ContainerSpec.Env',
+  'TaskTemplate.ForceUpdate',
+  'Mode.Replicated.Replicas',
+  'Labels'
+])
 // Deep enough to say "TaskTemplate.ContainerSpec.Args" or "UpdateConfig.Parallelism", not deeper.
 const MAX_DEPTH = 3
 
@@ -55,7 +61,11 @@ export function specChanges(before: unknown, after: unknown): string[] {
   const changes: string[] = []
   const image = (s: unknown): string => String(at(s, ['TaskTemplate', 'ContainerSpec', 'Image']) ?? '(none)')
   if (image(before) !== image(after)) changes.push(`image ${image(before)} → ${image(after)}`)
-  const env = namedChanges('environment', envByName(at(before, ['TaskTemplate', 'ContainerSpec', 'Env'])), envByName(at(after, ['TaskTemplate', 'ContainerSpec', 'Env'])))
+  const env = namedChanges(
+    'environment',
+    envByName(at(before, ['TaskTemplate', 'ContainerSpec', 'Env'])),
+    envByName(at(after, ['TaskTemplate', 'ContainerSpec', 'Env']))
+  )
   if (env) changes.push(env)
   const replicas = (s: unknown): unknown => at(s, ['Mode', 'Replicated', 'Replicas'])
   if (replicas(before) !== replicas(after) && replicas(before) !== undefined && replicas(after) !== undefined) {

@@ -74,8 +74,5 @@ export function modeOf(service: Pick<Service, 'Spec'>): ServiceMode {
 /** A task runs the service's current spec (image and forced-restart counter). */
 export function runsCurrentSpec(task: Task, service: Service): boolean {
   const template = service.Spec.TaskTemplate
-  return (
-    task.Spec.ContainerSpec?.Image === template.ContainerSpec?.Image &&
-    (task.Spec.ForceUpdate ?? 0) === (template.ForceUpdate ?? 0)
-  )
+  return task.Spec.ContainerSpec?.Image === template.ContainerSpec?.Image && (task.Spec.ForceUpdate ?? 0) === (template.ForceUpdate ?? 0)
 }

@@ -31,9 +31,7 @@ export function hostname(nodes: Map<string, Node>, id: string | undefined): stri
 export function countedReasons(reasons: string[]): string[] {
   const counts = new Map<string, number>()
   for (const reason of reasons) counts.set(reason, (counts.get(reason) ?? 0) + 1)
-  return [...counts.entries()]
-    .sort((a, b) => b[1] - a[1])
-    .map(([reason, n]) => (n > 1 ? `${n} tasks ${reason}` : `1 task ${reason}`))
+  return [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([reason, n]) => (n > 1 ? `${n} tasks ${reason}` : `1 task ${reason}`))
 }
 
 export interface TaskCount {
@@ -53,12 +51,24 @@ export interface TaskCount {
 
 const reasonOf = (t: Task): string => `${t.Status.State}: ${t.Status.Err || t.Status.Message || ''}`.trim()
 
-export function countTasks(service: Service, mode: ServiceMode, tasks: Task[], fresh: (t: Task) => boolean, nodes: Map<string, Node>, clock: JudgeClock): TaskCount {
+export function countTasks(
+  service: Service,
+  mode: ServiceMode,
+  tasks: Task[],
+  fresh: (t: Task) => boolean,
+  nodes: Map<string, Node>,
+  clock: JudgeClock
+): TaskCount {
   // Tasks on a node that is gone neither count nor block.
   const live = (t: Task): boolean => !t.NodeID || !GONE_NODE_STATES.has(nodes.get(t.NodeID)?.Status.State ?? 'ready')
   // Only tasks Swarm still wants: an old task of the same image stuck in pending is history.
   const unschedulable = tasks.find(
-    t => ACTIVE_DESIRED.has(t.DesiredState) && live(t) && runsCurrentSpec(t, service) && t.Status.State === 'pending' && /no suitable node/.test(t.Status.Err ?? '')
+    t =>
+      ACTIVE_DESIRED.has(t.DesiredState) &&
+      live(t) &&
+      runsCurrentSpec(t, service) &&
+      t.Status.State === 'pending' &&
+      /no suitable node/.test(t.Status.Err ?? '')
   )?.Status.Err
   if (isJob(mode)) {
     // A job is done when this deploy's tasks have completed.

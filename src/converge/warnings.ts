@@ -32,18 +32,24 @@ export function configWarnings(services: Service[], images: Map<string, Healthch
     // Whether there is a healthcheck is known for a spec that sets one (or NONE) and for images this run built.
     const known = spec?.Healthcheck !== undefined || images.has(spec?.Image ?? '')
     if (service.Spec.UpdateConfig?.Order === 'start-first' && !check && known) {
-      warnings.push(`${name}: update order start-first without a healthcheck: Swarm counts a new task as ready the moment it starts, so old tasks stop before the new ones are known to work`)
+      warnings.push(
+        `${name}: update order start-first without a healthcheck: Swarm counts a new task as ready the moment it starts, so old tasks stop before the new ones are known to work`
+      )
     }
     if (check) {
       const intervalMs = check.Interval ? check.Interval / NS_PER_MS : DEFAULT_INTERVAL_MS
       const neededMs = (check.StartPeriod ?? 0) / NS_PER_MS + intervalMs * (check.Retries || DEFAULT_RETRIES)
       if (monitor < neededMs) {
-        warnings.push(`${name}: update monitor (${seconds(monitor)}) is shorter than the healthcheck needs to declare a task unhealthy (start_period + interval × retries = ${seconds(neededMs)}): Swarm may call a failing update completed; raise deploy.update_config.monitor`)
+        warnings.push(
+          `${name}: update monitor (${seconds(monitor)}) is shorter than the healthcheck needs to declare a task unhealthy (start_period + interval × retries = ${seconds(neededMs)}): Swarm may call a failing update completed; raise deploy.update_config.monitor`
+        )
       }
     }
     const startsTasks = !isJob(modeOf(service)) && service.Spec.Mode.Replicated?.Replicas !== 0
     if (startsTasks && monitor >= timeLeftMs) {
-      warnings.push(`${name}: update monitor (${seconds(monitor)}) is not shorter than the time left before the timeout (${seconds(timeLeftMs)}): a task this deploy starts counts only once it has stayed up that long, so the rollout cannot converge in time; raise the timeout input`)
+      warnings.push(
+        `${name}: update monitor (${seconds(monitor)}) is not shorter than the time left before the timeout (${seconds(timeLeftMs)}): a task this deploy starts counts only once it has stayed up that long, so the rollout cannot converge in time; raise the timeout input`
+      )
     }
   }
   return warnings

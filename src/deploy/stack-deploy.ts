@@ -49,7 +49,11 @@ export async function stackDeploy(cli: DockerCli, plan: DeployPlan, socketPath: 
  * What compose interpolation may read: runner variables let through by
  * env-passthrough, then the env input (and env-file), which win.
  */
-export function interpolationValues(env: ReadonlyMap<string, string>, passthrough: 'all' | string[], runnerEnv: Record<string, string | undefined>): Map<string, string> {
+export function interpolationValues(
+  env: ReadonlyMap<string, string>,
+  passthrough: 'all' | string[],
+  runnerEnv: Record<string, string | undefined>
+): Map<string, string> {
   const values = new Map<string, string>()
   const names = passthrough === 'all' ? Object.keys(runnerEnv) : passthrough
   for (const name of names) {
@@ -112,7 +116,9 @@ export function swarmNameProblems(files: Array<{ path: string; text: string }>, 
       for (const [key, entry] of Object.entries(section)) {
         const name = `${stack}_${key}`
         if (name.length > MAX_SWARM_NAME && !skip(entry)) {
-          problems.push(`compose-file: ${file}: ${kind} ${key} would be named ${name}, ${name.length} characters: Swarm allows ${MAX_SWARM_NAME}; use a shorter stack or ${kind} name`)
+          problems.push(
+            `compose-file: ${file}: ${kind} ${key} would be named ${name}, ${name.length} characters: Swarm allows ${MAX_SWARM_NAME}; use a shorter stack or ${kind} name`
+          )
         }
       }
     }

@@ -158,8 +158,9 @@ export function namesInUse(services: Array<{ Spec: unknown; PreviousSpec?: unkno
   const names = new Set<string>()
   for (const service of services) {
     for (const spec of [service.Spec, service.PreviousSpec]) {
-      const container = (spec as { TaskTemplate?: { ContainerSpec?: { Secrets?: Array<{ SecretName?: string }>; Configs?: Array<{ ConfigName?: string }> } } } | undefined)
-        ?.TaskTemplate?.ContainerSpec
+      const container = (
+        spec as { TaskTemplate?: { ContainerSpec?: { Secrets?: Array<{ SecretName?: string }>; Configs?: Array<{ ConfigName?: string }> } } } | undefined
+      )?.TaskTemplate?.ContainerSpec
       for (const s of container?.Secrets ?? []) if (s.SecretName) names.add(s.SecretName)
       for (const c of container?.Configs ?? []) if (c.ConfigName) names.add(c.ConfigName)
     }

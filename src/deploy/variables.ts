@@ -188,7 +188,8 @@ function stripComment(text: string, open: Quote): { text: string; quote: Quote }
       if (c === '\\') i++
       else if (c === '"') quote = undefined
     } else if (quote === "'") {
-      if (c === "'" && text[i + 1] === "'") i++ // '' is an escaped quote
+      if (c === "'" && text[i + 1] === "'")
+        i++ // '' is an escaped quote
       else if (c === "'") quote = undefined
     } else if (c === '#' && (i === 0 || /\s/.test(text[i - 1]!))) {
       return { text: text.slice(0, i), quote }
@@ -263,14 +264,7 @@ function match(pattern: RegExp, text: string, at: number): RegExpExecArray | nul
   return pattern.exec(text)
 }
 
-function ref(
-  line: Line,
-  at: number,
-  name: string,
-  form: VariableRef['form'],
-  colon: boolean,
-  outer: VariableRef | undefined
-): VariableRef {
+function ref(line: Line, at: number, name: string, form: VariableRef['form'], colon: boolean, outer: VariableRef | undefined): VariableRef {
   const found: VariableRef = { name, file: line.file, line: line.line, column: [...line.text.slice(0, at)].length + 1, form, colon }
   if (outer) found.outer = outer
   return found
@@ -288,9 +282,7 @@ function ref(
  */
 export function checkVariables(refs: VariableRef[], values: ReadonlyMap<string, string>): string[] {
   const files = [...new Set(refs.map(r => r.file))]
-  const sorted = [...refs].sort(
-    (a, b) => files.indexOf(a.file) - files.indexOf(b.file) || a.line - b.line || a.column - b.column
-  )
+  const sorted = [...refs].sort((a, b) => files.indexOf(a.file) - files.indexOf(b.file) || a.line - b.line || a.column - b.column)
   const isSet = (r: VariableRef): boolean => {
     const value = values.get(r.name)
     return value !== undefined && !(r.colon && value === '')
@@ -307,11 +299,7 @@ export function checkVariables(refs: VariableRef[], values: ReadonlyMap<string, 
   return errors
 }
 
-function problem(
-  r: VariableRef,
-  values: ReadonlyMap<string, string>,
-  isSet: (r: VariableRef) => boolean
-): string | undefined {
+function problem(r: VariableRef, values: ReadonlyMap<string, string>, isSet: (r: VariableRef) => boolean): string | undefined {
   const where = `compose-file: ${r.file} line ${r.line}`
   if (r.name === '') {
     return `${where} column ${r.column}: invalid interpolation: use $NAME, \${NAME}, \${NAME:-default} or \${NAME:?message}, and write $$ for a literal $`

@@ -6,7 +6,10 @@
 /** The slice of the REST API used, behind a seam (Octokit in production, a fake in tests). */
 export interface DeploymentsClient {
   createDeployment(body: { ref: string; environment: string; description: string }): Promise<{ id: number }>
-  createStatus(id: number, body: { state: DeploymentState; log_url?: string; environment_url?: string; description: string; auto_inactive?: boolean }): Promise<void>
+  createStatus(
+    id: number,
+    body: { state: DeploymentState; log_url?: string; environment_url?: string; description: string; auto_inactive?: boolean }
+  ): Promise<void>
   /** The newest deployments of an environment (one page). */
   listDeployments(environment: string): Promise<Array<{ id: number }>>
 }
@@ -53,7 +56,9 @@ export class Deployment {
   }
 
   async start(ref: string, description: string): Promise<void> {
-    const created = await this.call(`create a deployment for ${this.target.environment}`, () => this.client.createDeployment({ ref, environment: this.target.environment, description }))
+    const created = await this.call(`create a deployment for ${this.target.environment}`, () =>
+      this.client.createDeployment({ ref, environment: this.target.environment, description })
+    )
     if (!created) return
     this.id = created.id
     this.info(`GitHub deployment ${created.id} for environment ${this.target.environment}`)
@@ -66,7 +71,9 @@ export class Deployment {
     const ours = this.id
     const older = await this.call('list the older deployments', () => this.client.listDeployments(this.target.environment))
     for (const { id } of (older ?? []).filter(d => d.id < ours)) {
-      await this.call(`mark deployment ${id} inactive`, () => this.client.createStatus(id, { state: 'inactive', description: `Replaced by deployment ${ours}` }))
+      await this.call(`mark deployment ${id} inactive`, () =>
+        this.client.createStatus(id, { state: 'inactive', description: `Replaced by deployment ${ours}` })
+      )
     }
   }
 

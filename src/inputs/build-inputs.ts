@@ -33,7 +33,10 @@ export function parseCache(input: string, raw: string, actionsCache: boolean): B
   if (text === '' || text === 'true') return { kind: 'auto', actionsCache }
   if (text === 'false') return { kind: 'off' }
   if (/\s/.test(text)) {
-    throw new InputError(input, 'is not one BuildKit cache like type=gha or type=registry,ref=registry.example.com/app:cache,mode=max (no spaces or line breaks), or false')
+    throw new InputError(
+      input,
+      'is not one BuildKit cache like type=gha or type=registry,ref=registry.example.com/app:cache,mode=max (no spaces or line breaks), or false'
+    )
   }
   return { kind: 'given', value: text }
 }

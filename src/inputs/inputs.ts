@@ -120,9 +120,10 @@ export function getInputs(read: ReadInput, context: InputContext): Inputs {
   const { rollback, keepReleases, onFailure } = readReleases(read)
   const composeFiles = parseLines(read('compose-file') || 'docker-compose.yml')
   // A rollback deploys the compose text recorded on the swarm, not the checkout's.
-  if (!rollback) for (const file of composeFiles) {
-    if (!context.isFile(file)) throw new InputError('compose-file', `'${file}' does not exist or is not a file`)
-  }
+  if (!rollback)
+    for (const file of composeFiles) {
+      if (!context.isFile(file)) throw new InputError('compose-file', `'${file}' does not exist or is not a file`)
+    }
 
   return {
     target: readTarget(read),
@@ -186,7 +187,8 @@ function readPassthrough(read: ReadInput): 'all' | string[] {
   if (raw === 'true') return 'all'
   const names = raw.split(/[\s,]+/).filter(Boolean)
   for (const name of names) {
-    if (!ENV_KEY.test(name)) throw new InputError('env-passthrough', `'${name}' is not a variable name: give true, false, or names separated by commas or newlines`)
+    if (!ENV_KEY.test(name))
+      throw new InputError('env-passthrough', `'${name}' is not a variable name: give true, false, or names separated by commas or newlines`)
   }
   return names
 }
@@ -272,6 +274,7 @@ function readRegistry(read: ReadInput): Inputs['registry'] {
     if (username !== '') throw new InputError('registry', 'is empty and so is image: say which registry the credentials are for')
     return undefined
   }
-  if (!/^[a-zA-Z0-9.-]+(?::\d+)?$/.test(registry)) throw new InputError('registry', `'${registry}' is not a registry host like ghcr.io or registry.example.com:5000`)
+  if (!/^[a-zA-Z0-9.-]+(?::\d+)?$/.test(registry))
+    throw new InputError('registry', `'${registry}' is not a registry host like ghcr.io or registry.example.com:5000`)
   return username === '' ? { registry } : { registry, username, password }
 }

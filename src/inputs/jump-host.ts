@@ -31,14 +31,15 @@ export function readJumpHost(read: ReadInput, manager: ManagerLogin): JumpHost |
   const ownKey = read('jump-ssh-key')
   // The same passphrase input serves both keys: with no jump-ssh-key the key is the same.
   const { privateKey, passphrase } =
-    ownKey.trim() === ''
-      ? readPrivateKey(manager.rawKey, manager.passphraseInput)
-      : renamed(() => readPrivateKey(ownKey, manager.passphraseInput))
+    ownKey.trim() === '' ? readPrivateKey(manager.rawKey, manager.passphraseInput) : renamed(() => readPrivateKey(ownKey, manager.passphraseInput))
 
   const knownHosts = read('jump-known-hosts').trim()
   if (knownHosts === '') {
     if (!manager.insecureIgnoreHostKey) {
-      throw new InputError('jump-known-hosts', "is required with jump-host: give the jump host's known_hosts line(s) (ssh-keyscan -p PORT HOST), or set insecure-ignore-host-key: true")
+      throw new InputError(
+        'jump-known-hosts',
+        "is required with jump-host: give the jump host's known_hosts line(s) (ssh-keyscan -p PORT HOST), or set insecure-ignore-host-key: true"
+      )
     }
     return { host, port, user, privateKey, passphrase, knownHosts: undefined }
   }
@@ -59,7 +60,8 @@ function renamed<T>(fn: () => T): T {
   try {
     return fn()
   } catch (error) {
-    if (error instanceof InputError) throw new InputError('jump-ssh-key', error.message.replace(/^ssh-key(-passphrase)?: /, '').replace(/ssh-key/g, 'jump-ssh-key'))
+    if (error instanceof InputError)
+      throw new InputError('jump-ssh-key', error.message.replace(/^ssh-key(-passphrase)?: /, '').replace(/ssh-key/g, 'jump-ssh-key'))
     throw error
   }
 }

@@ -14,9 +14,7 @@ const UNIT_MS = { h: 3_600_000, m: 60_000, s: 1_000 } as const
 export function parseDuration(input: string, raw: string): number {
   const text = raw.trim()
   const match = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(text)
-  const ms = match
-    ? Number(match[1] ?? 0) * UNIT_MS.h + Number(match[2] ?? 0) * UNIT_MS.m + Number(match[3] ?? 0) * UNIT_MS.s
-    : 0
+  const ms = match ? Number(match[1] ?? 0) * UNIT_MS.h + Number(match[2] ?? 0) * UNIT_MS.m + Number(match[3] ?? 0) * UNIT_MS.s : 0
   if (!match || text === '' || ms <= 0) {
     throw new InputError(input, `'${text}' is not a duration like 90s, 5m or 1h`)
   }
@@ -58,10 +56,7 @@ export function parseKeyValues(input: string, raw: string): Map<string, string> 
     if (line.trim() === '' || line.trimStart().startsWith('#')) return
     const eq = line.indexOf('=')
     if (eq < 0) {
-      throw new InputError(
-        input,
-        `line ${index + 1} has no '=': each line must be KEY=VALUE (a multi-line value cannot be passed this way)`
-      )
+      throw new InputError(input, `line ${index + 1} has no '=': each line must be KEY=VALUE (a multi-line value cannot be passed this way)`)
     }
     // The text before `=` is not quoted back: on a stray line of a multi-line
     // secret it would be part of the secret.
@@ -76,7 +71,10 @@ export function parseKeyValues(input: string, raw: string): Map<string, string> 
     // A NUL makes spawn() fail with an error that quotes the value; the
     // others rewrite the terminal or the log. The value is not quoted back.
     if (CONTROL.test(value)) {
-      throw new InputError(input, `line ${index + 1}: the value of ${key} holds a control character (NUL, another C0 control other than tab, or DEL): remove it`)
+      throw new InputError(
+        input,
+        `line ${index + 1}: the value of ${key} holds a control character (NUL, another C0 control other than tab, or DEL): remove it`
+      )
     }
     firstLine.set(key, index + 1)
     result.set(key, value)
@@ -146,7 +144,10 @@ export function parseHost(input: string, raw: string, defaultPort: number): Host
 /** Several managers, newline- or comma-separated, each like parseHost; duplicates once. */
 export function parseHosts(input: string, raw: string, defaultPort: number): HostPort[] {
   const hosts: HostPort[] = []
-  for (const item of raw.split(/[\n,]/).map(text => text.trim()).filter(text => text !== '' && !text.startsWith('#'))) {
+  for (const item of raw
+    .split(/[\n,]/)
+    .map(text => text.trim())
+    .filter(text => text !== '' && !text.startsWith('#'))) {
     const parsed = parseHost(input, item, defaultPort)
     if (!hosts.some(h => h.host.toLowerCase() === parsed.host.toLowerCase() && h.port === parsed.port)) hosts.push(parsed)
   }

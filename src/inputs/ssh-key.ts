@@ -36,10 +36,14 @@ export function readPrivateKey(rawKey: string, rawPassphrase: string): PrivateKe
   const parsed = sshUtils.parseKey(privateKey, encrypted ? passphrase : undefined)
   if (parsed instanceof Error) {
     if (encrypted) throw new InputError('ssh-key-passphrase', 'does not decrypt ssh-key: give the passphrase of this key (the one ssh-keygen -p asks for)')
-    throw new InputError('ssh-key', 'is not a private key this action can read: give a whole RSA, ECDSA or ed25519 private key file in OpenSSH or PEM format, BEGIN and END lines included')
+    throw new InputError(
+      'ssh-key',
+      'is not a private key this action can read: give a whole RSA, ECDSA or ed25519 private key file in OpenSSH or PEM format, BEGIN and END lines included'
+    )
   }
   const key = Array.isArray(parsed) ? parsed[0] : parsed
   if (!key?.isPrivateKey()) throw new InputError('ssh-key', 'is a public key: give the private key (the file without .pub)')
-  if (!SUPPORTED.test(key.type)) throw new InputError('ssh-key', `is a ${key.type} key, which is not supported: use an RSA, ECDSA or ed25519 key (ssh-keygen -t ed25519)`)
+  if (!SUPPORTED.test(key.type))
+    throw new InputError('ssh-key', `is a ${key.type} key, which is not supported: use an RSA, ECDSA or ed25519 key (ssh-keygen -t ed25519)`)
   return { privateKey, passphrase: encrypted ? passphrase : undefined }
 }

@@ -14,20 +14,42 @@ export interface InputSpec {
 }
 
 export const INPUTS: readonly InputSpec[] = [
-  { name: 'host', description: "Swarm manager address(es) (`name` or `name:port`), newline- or comma-separated, tried in order, the first that answers as a swarm manager serves. Empty deploys through the runner's own Docker engine (a self-hosted runner on a manager).", list: true },
+  {
+    name: 'host',
+    description:
+      "Swarm manager address(es) (`name` or `name:port`), newline- or comma-separated, tried in order, the first that answers as a swarm manager serves. Empty deploys through the runner's own Docker engine (a self-hosted runner on a manager).",
+    list: true
+  },
   { name: 'port', description: 'SSH port.', default: '22' },
   { name: 'user', description: 'SSH user (required with host). It must be able to run `docker` on the manager.' },
   { name: 'ssh-key', description: 'Private key (OpenSSH or PEM, no passphrase). Held in memory only, never written to disk.', secret: true },
   { name: 'ssh-key-passphrase', description: 'Passphrase of an encrypted ssh-key.', secret: true },
-  { name: 'known-hosts', description: 'known_hosts line(s) for the manager, e.g. the output of `ssh-keyscan -p PORT HOST`. Required with host unless insecure-ignore-host-key is true.', list: true },
+  {
+    name: 'known-hosts',
+    description:
+      'known_hosts line(s) for the manager, e.g. the output of `ssh-keyscan -p PORT HOST`. Required with host unless insecure-ignore-host-key is true.',
+    list: true
+  },
   { name: 'insecure-ignore-host-key', description: 'Skip host key verification (logs a loud warning). Only for throwaway test setups.', default: 'false' },
-  { name: 'jump-host', description: 'Reach the managers through this SSH server (a bastion), `user@host:port` (user defaults to user, port to 22), by SSH port forwarding in the action itself: no ssh binary or config is used.' },
+  {
+    name: 'jump-host',
+    description:
+      'Reach the managers through this SSH server (a bastion), `user@host:port` (user defaults to user, port to 22), by SSH port forwarding in the action itself: no ssh binary or config is used.'
+  },
   { name: 'jump-ssh-key', description: 'Private key for jump-host (default: ssh-key; ssh-key-passphrase is used if it is encrypted).', secret: true },
   { name: 'jump-known-hosts', description: 'known_hosts line(s) for jump-host. Required with jump-host unless insecure-ignore-host-key is true.', list: true },
-  { name: 'connect-timeout', description: 'Bound on reaching one manager (SSH handshake, then its engine), like `10s`; with several hosts each gets this long.', default: '10s' },
+  {
+    name: 'connect-timeout',
+    description: 'Bound on reaching one manager (SSH handshake, then its engine), like `10s`; with several hosts each gets this long.',
+    default: '10s'
+  },
   { name: 'stack', description: 'Stack name.', required: true },
   { name: 'compose-file', description: 'Compose file(s), newline-separated, merged in order like repeated `-c`.', default: 'docker-compose.yml', list: true },
-  { name: 'image', description: 'Repository to build and push, e.g. `docker.io/acme/api`. Empty deploys the compose file as it is. The compose file can use `${IMAGE}`, set to the pushed image pinned by digest.' },
+  {
+    name: 'image',
+    description:
+      'Repository to build and push, e.g. `docker.io/acme/api`. Empty deploys the compose file as it is. The compose file can use `${IMAGE}`, set to the pushed image pinned by digest.'
+  },
   { name: 'tags', description: 'Tags to push, newline-separated. Default is the commit SHA. The first is the one deployed (by digest).', list: true },
   {
     name: 'build',
@@ -46,26 +68,75 @@ export const INPUTS: readonly InputSpec[] = [
   { name: 'platforms', description: 'Platforms to build for with buildx, e.g. `linux/amd64,linux/arm64`. Without buildx on the runner this is an error.' },
   { name: 'registry', description: 'Registry to log in to. Default is the registry of image.' },
   { name: 'registry-username', description: 'Username for the registry.' },
-  { name: 'registry-password', description: 'Password or token for the registry. For ECR without these, the AWS credentials of the job are used.', secret: true },
-  { name: 'env', description: 'Multiline `KEY=VALUE` for compose interpolation, e.g. `DB_PASSWORD=${{ secrets.DB_PASSWORD }}`, and for `secrets:` entries with `environment:` sources (use those for credentials, since a value in `environment:` is stored in plain text in the service spec). Values are masked and redacted by length (8 characters or more everywhere, 4 to 7 as whole words, shorter ones not at all, with a warning). Only these values (and IMAGE, env-file, env-passthrough) reach the compose files; a referenced variable with no value and no default stops the deploy.', list: true, secret: true },
-  { name: 'env-file', description: 'A file of `KEY=VALUE` lines (read as data, never sourced) for compose interpolation; `env` overrides it. Values are masked like those of `env`.' },
-  { name: 'env-passthrough', description: 'Runner environment variables compose may also read. `true` for all, or names separated by commas or newlines. Default none.', default: 'false', list: true },
+  {
+    name: 'registry-password',
+    description: 'Password or token for the registry. For ECR without these, the AWS credentials of the job are used.',
+    secret: true
+  },
+  {
+    name: 'env',
+    description:
+      'Multiline `KEY=VALUE` for compose interpolation, e.g. `DB_PASSWORD=${{ secrets.DB_PASSWORD }}`, and for `secrets:` entries with `environment:` sources (use those for credentials, since a value in `environment:` is stored in plain text in the service spec). Values are masked and redacted by length (8 characters or more everywhere, 4 to 7 as whole words, shorter ones not at all, with a warning). Only these values (and IMAGE, env-file, env-passthrough) reach the compose files; a referenced variable with no value and no default stops the deploy.',
+    list: true,
+    secret: true
+  },
+  {
+    name: 'env-file',
+    description:
+      'A file of `KEY=VALUE` lines (read as data, never sourced) for compose interpolation; `env` overrides it. Values are masked like those of `env`.'
+  },
+  {
+    name: 'env-passthrough',
+    description: 'Runner environment variables compose may also read. `true` for all, or names separated by commas or newlines. Default none.',
+    default: 'false',
+    list: true
+  },
   { name: 'timeout', description: 'Deadline for the whole rollout, like `90s`, `5m` or `1h`.', default: '10m' },
   { name: 'prune', description: 'Remove services no longer in the compose files (`--prune`).', default: 'false' },
-  { name: 'rollback-on-failure', description: 'When Swarm pauses a failing update (`failure_action` pause, its default), ask it to roll back and report `rolled-back`. With false, report `failed` and leave the service paused.', default: 'true' },
-  { name: 'rollback', description: 'Redeploy a recorded release instead of the compose files: `previous` (the newest converged release before the live one), a release number, or a commit SHA (7 to 40 characters: its newest converged release). Nothing is built and image is ignored; values come from the current env.' },
-  { name: 'keep-releases', description: 'Release records kept on the swarm (configs `<stack>_release_<n>`); older ones are removed, and secret and config versions a kept release uses are kept.', default: '10' },
-  { name: 'on-failure', description: "`swarm`: each service's own `failure_action`. `rollback-stack`: a deploy that does not converge puts the last converged release back for every service, waits for it, and reports `rolled-back`.", default: 'swarm' },
-  { name: 'environment', description: 'A GitHub environment: the run creates a deployment for it (statuses `in_progress`, then `success` or `failure`; older deployments go inactive on success). A missing token or permission is one warning, never a failed deploy.' },
+  {
+    name: 'rollback-on-failure',
+    description:
+      'When Swarm pauses a failing update (`failure_action` pause, its default), ask it to roll back and report `rolled-back`. With false, report `failed` and leave the service paused.',
+    default: 'true'
+  },
+  {
+    name: 'rollback',
+    description:
+      'Redeploy a recorded release instead of the compose files: `previous` (the newest converged release before the live one), a release number, or a commit SHA (7 to 40 characters: its newest converged release). Nothing is built and image is ignored; values come from the current env.'
+  },
+  {
+    name: 'keep-releases',
+    description:
+      'Release records kept on the swarm (configs `<stack>_release_<n>`); older ones are removed, and secret and config versions a kept release uses are kept.',
+    default: '10'
+  },
+  {
+    name: 'on-failure',
+    description:
+      "`swarm`: each service's own `failure_action`. `rollback-stack`: a deploy that does not converge puts the last converged release back for every service, waits for it, and reports `rolled-back`.",
+    default: 'swarm'
+  },
+  {
+    name: 'environment',
+    description:
+      'A GitHub environment: the run creates a deployment for it (statuses `in_progress`, then `success` or `failure`; older deployments go inactive on success). A missing token or permission is one warning, never a failed deploy.'
+  },
   { name: 'environment-url', description: "The environment's URL, shown on the deployment." },
   { name: 'github-token', description: 'Token for GitHub Deployments (needs `deployments: write`).', default: '${{ github.token }}', secret: true }
 ]
 
 export const OUTPUTS: ReadonlyArray<{ name: string; description: string }> = [
-  { name: 'status', description: '`converged`, `failed`, `rolled-back`, `superseded` (someone else changed or removed a service during the rollout), `timed-out`, or `cancelled` (the run got SIGINT or SIGTERM: it stopped its docker commands and removed its files; Swarm goes on with what reached it).' },
+  {
+    name: 'status',
+    description:
+      '`converged`, `failed`, `rolled-back`, `superseded` (someone else changed or removed a service during the rollout), `timed-out`, or `cancelled` (the run got SIGINT or SIGTERM: it stopped its docker commands and removed its files; Swarm goes on with what reached it).'
+  },
   { name: 'image', description: 'The deployed image, `repo:tag@sha256:…`.' },
   { name: 'digest', description: 'The deployed image digest, `sha256:…` (the one pushed, or with build false the one the registry reports for the tag).' },
   { name: 'release', description: 'The release live after the run (the newest converged one), as a number.' },
   { name: 'previous-release', description: 'The release that was live before the run.' },
-  { name: 'services', description: 'JSON array: name, image, mode, running, desired, updateState, state (its verdict), message, change, nodes for each service of the stack.' }
+  {
+    name: 'services',
+    description: 'JSON array: name, image, mode, running, desired, updateState, state (its verdict), message, change, nodes for each service of the stack.'
+  }
 ]

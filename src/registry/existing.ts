@@ -28,10 +28,17 @@ export interface ResolveOptions {
  * token) when they are for this registry, else a login already in the
  * Docker config (an earlier `docker/login-action` step).
  */
-export async function resolveExisting(cli: DockerCli, configDir: string, image: ImageBuild, auth: RegistryAuth | undefined, options: ResolveOptions): Promise<PushedImage> {
+export async function resolveExisting(
+  cli: DockerCli,
+  configDir: string,
+  image: ImageBuild,
+  auth: RegistryAuth | undefined,
+  options: ResolveOptions
+): Promise<PushedImage> {
   const { reporter } = options
   const tag = image.tags[0]!
-  if (image.tags.length > 1) reporter.warn(`build is false: ${image.repository}:${tag} is deployed; the other tags (${image.tags.slice(1).join(', ')}) are neither pushed nor moved`)
+  if (image.tags.length > 1)
+    reporter.warn(`build is false: ${image.repository}:${tag} is deployed; the other tags (${image.tags.slice(1).join(', ')}) are neither pushed nor moved`)
   const { registry, repository } = splitRepository(image.repository)
   const credentials = auth?.registry === registry ? auth : await configCredentials(configDir, registry)
   reporter.info(`Asking ${registry} for the digest of ${image.repository}:${tag}${credentials ? ` as ${credentials.username}` : ' anonymously'}`)
@@ -93,7 +100,7 @@ function inIpv4Range(address: string, cidr: string): boolean {
   const b = ipv4(base ?? '')
   if (a === undefined || b === undefined || !(bits >= 0 && bits <= 32)) return false
   const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0
-  return ((a & mask) >>> 0) === ((b & mask) >>> 0)
+  return (a & mask) >>> 0 === (b & mask) >>> 0
 }
 
 function ipv4(text: string): number | undefined {

@@ -215,7 +215,9 @@ class RegistryClient {
     if (response.status === 401 || response.status === 403) {
       // Docker Hub answers a repository that does not exist like one it may not show.
       const who = this.query.credentials ? `user ${this.query.credentials.username}` : 'an anonymous client (no credentials for it)'
-      throw new Error(`registry ${this.query.registry} refused ${who} access to ${this.query.repository}:${this.query.tag} (HTTP ${response.status}${detail}): the repository does not exist or these credentials cannot read it`)
+      throw new Error(
+        `registry ${this.query.registry} refused ${who} access to ${this.query.repository}:${this.query.tag} (HTTP ${response.status}${detail}): the repository does not exist or these credentials cannot read it`
+      )
     }
     throw new Error(`registry ${this.query.registry} answered HTTP ${response.status} for ${this.query.repository}:${this.query.tag}${detail}`)
   }
@@ -225,10 +227,16 @@ class RegistryClient {
     const challenge = parseChallenge(challenged.headers.get('www-authenticate'))
     const credentials = this.query.credentials
     if (challenge?.scheme === 'basic') {
-      if (!credentials) throw new Error(`registry ${this.query.registry} needs credentials to read ${this.where}: give registry-username and registry-password, or log in in an earlier step`)
+      if (!credentials)
+        throw new Error(
+          `registry ${this.query.registry} needs credentials to read ${this.where}: give registry-username and registry-password, or log in in an earlier step`
+        )
       return `Basic ${basic(credentials)}`
     }
-    if (challenge?.scheme !== 'bearer') throw new Error(`registry ${this.query.registry} asked for an authentication this action does not speak: ${challenged.headers.get('www-authenticate') ?? '(no WWW-Authenticate header)'}`)
+    if (challenge?.scheme !== 'bearer')
+      throw new Error(
+        `registry ${this.query.registry} asked for an authentication this action does not speak: ${challenged.headers.get('www-authenticate') ?? '(no WWW-Authenticate header)'}`
+      )
     let url: URL
     try {
       url = tokenUrl(challenge, this.query.repository, this.base!)
@@ -238,7 +246,9 @@ class RegistryClient {
     const response = await this.timed(url, { headers: credentials ? { authorization: `Basic ${basic(credentials)}` } : {} })
     if (!response.ok) {
       const detail = await errorDetail(response)
-      throw new Error(`the token service ${url.origin} of registry ${this.query.registry} refused a pull token for ${this.query.repository} (HTTP ${response.status}${detail})${credentials ? ': check the credentials' : ''}`)
+      throw new Error(
+        `the token service ${url.origin} of registry ${this.query.registry} refused a pull token for ${this.query.repository} (HTTP ${response.status}${detail})${credentials ? ': check the credentials' : ''}`
+      )
     }
     const body = (await response.json().catch(() => ({}))) as { token?: string; access_token?: string }
     const token = body.token ?? body.access_token

@@ -99,8 +99,7 @@ export function releaseServices(services: Service[], variables: ReadonlyMap<stri
   return services
     .map(service => {
       const container = service.Spec.TaskTemplate.ContainerSpec as
-        | { Image?: string; Secrets?: Array<{ SecretName?: string }>; Configs?: Array<{ ConfigName?: string }> }
-        | undefined
+        { Image?: string; Secrets?: Array<{ SecretName?: string }>; Configs?: Array<{ ConfigName?: string }> } | undefined
       return {
         name: service.Spec.Name,
         image: hideValues(referencesFor(container?.Image ?? '', variables), hide),
@@ -133,7 +132,8 @@ function hideValues(text: string, hide: readonly string[]): string {
 /** Every variable a compose text reads, by name. */
 export function variablesOf(files: Array<{ path: string; text: string }>): string[] {
   const names = new Set<string>()
-  for (const { path, text } of files) for (const ref of [...findVariables(text, path), ...findBareEnvironment(text, path)]) if (ref.name !== '') names.add(ref.name)
+  for (const { path, text } of files)
+    for (const ref of [...findVariables(text, path), ...findBareEnvironment(text, path)]) if (ref.name !== '') names.add(ref.name)
   return [...names].sort()
 }
 

@@ -19,7 +19,10 @@ export interface DeploySource {
 }
 
 /** The compose files as recorded: every secret and config version named and external, `${VAR}` left as written. */
-export function recordedCompose(compose: Array<{ path: string; text: string }>, context: RenderContext): { compose: Array<{ path: string; text: string }>; variables: string[] } {
+export function recordedCompose(
+  compose: Array<{ path: string; text: string }>,
+  context: RenderContext
+): { compose: Array<{ path: string; text: string }>; variables: string[] } {
   const rendered = renderStackObjects(compose, context)
   const files = compose.map((file, i) => ({ path: file.path, text: externalized(rendered.files[i]?.text ?? file.text) }))
   return { compose: files, variables: variablesOf(files) }
@@ -41,15 +44,21 @@ export async function rollbackSource(
   const compose = target.compose.map(f => ({ path: f.path, text: pinnedImages(f.text, target.stack, target.services) }))
   const problems = composeVariableProblems(compose, variables)
   if (problems.length > 0) {
-    throw new ReleaseError(`rollback to #${target.number}: the recorded compose files need variables the env input does not give:\n${problems.join('\n')}\nNothing was changed.`)
+    throw new ReleaseError(
+      `rollback to #${target.number}: the recorded compose files need variables the env input does not give:\n${problems.join('\n')}\nNothing was changed.`
+    )
   }
   const missing = objectsOf(target).filter(name => !existing.has(name))
   if (missing.length > 0) {
-    throw new ReleaseError(`rollback to #${target.number}: its secret and config versions ${missing.join(', ')} were removed from the swarm. Nothing was changed.`)
+    throw new ReleaseError(
+      `rollback to #${target.number}: its secret and config versions ${missing.join(', ')} were removed from the swarm. Nothing was changed.`
+    )
   }
   const hidden = target.services.filter(s => s.image.includes(HIDDEN)).map(s => s.name)
   if (hidden.length > 0) {
-    throw new ReleaseError(`rollback to #${target.number}: the images of ${hidden.join(', ')} were not recorded (their names held an env value). Nothing was changed.`)
+    throw new ReleaseError(
+      `rollback to #${target.number}: the images of ${hidden.join(', ')} were not recorded (their names held an env value). Nothing was changed.`
+    )
   }
   const composeFiles: string[] = []
   for (const [i, file] of compose.entries()) {

@@ -15,7 +15,15 @@ export interface ReleaseRow {
 }
 
 export function releaseRow(r: Release): ReleaseRow {
-  return { number: r.number, status: r.status, sha: shortSha(r.sha), actor: r.actor, time: r.time, note: describeRelease(r), images: [...new Set(r.services.map(s => s.image))] }
+  return {
+    number: r.number,
+    status: r.status,
+    sha: shortSha(r.sha),
+    actor: r.actor,
+    time: r.time,
+    note: describeRelease(r),
+    images: [...new Set(r.services.map(s => s.image))]
+  }
 }
 
 /** `cell` and `code` are the summary's own escapes, so swarm text cannot break the table. */
@@ -37,5 +45,12 @@ export function renderReleases(rows: ReleaseRow[], cell: (text: string) => strin
 /** With on-failure: rollback-stack, the verdict of the deploy that was undone. */
 export function renderFirstVerdict(first: Verdict | undefined, badge: Record<StackStatus, string>, cell: (text: string) => string): string[] {
   if (!first) return []
-  return ['', `### The deploy that was undone: ${badge[first.status]}`, '', cell(first.summary), '', ...first.services.map(s => `- ${cell(`${s.name}: ${s.state}: ${s.message}`)}`)]
+  return [
+    '',
+    `### The deploy that was undone: ${badge[first.status]}`,
+    '',
+    cell(first.summary),
+    '',
+    ...first.services.map(s => `- ${cell(`${s.name}: ${s.state}: ${s.message}`)}`)
+  ]
 }

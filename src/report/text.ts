@@ -10,7 +10,11 @@ function table(rows: string[][]): string[] {
 
 export function renderText(facts: ReportFacts): string {
   const { verdict } = facts
-  const lines = [`Stack ${facts.stack}: ${verdict.status}`, verdict.summary, `Target ${facts.target}, took ${facts.seconds}s${facts.image ? `, image ${facts.image}` : ''}`]
+  const lines = [
+    `Stack ${facts.stack}: ${verdict.status}`,
+    verdict.summary,
+    `Target ${facts.target}, took ${facts.seconds}s${facts.image ? `, image ${facts.image}` : ''}`
+  ]
   if (verdict.services.length > 0) {
     lines.push(
       '',

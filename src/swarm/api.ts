@@ -102,8 +102,7 @@ export function dockerodeApi(socketPath: string): SwarmApi {
         counted(docker.listNodes()) as unknown as Promise<Node[]>
       ])
       const ids = services.map(s => s.ID)
-      const tasks =
-        ids.length === 0 ? [] : ((await counted(docker.listTasks({ filters: JSON.stringify({ service: ids }) }) as Promise<unknown>)) as Task[])
+      const tasks = ids.length === 0 ? [] : ((await counted(docker.listTasks({ filters: JSON.stringify({ service: ids }) }) as Promise<unknown>)) as Task[])
       return { services, tasks, nodes }
     },
     async taskLogs(taskId, sinceSeconds, tail, timeoutMs) {
@@ -132,7 +131,10 @@ export function dockerodeApi(socketPath: string): SwarmApi {
     async listObjects(stack) {
       type Named = Array<{ ID: string; Spec: { Name: string } }>
       const filters = stackFilter(stack)
-      const [secrets, configs] = (await Promise.all([counted(docker.listSecrets({ filters })), counted(docker.listConfigs({ filters }))])) as unknown as [Named, Named]
+      const [secrets, configs] = (await Promise.all([counted(docker.listSecrets({ filters })), counted(docker.listConfigs({ filters }))])) as unknown as [
+        Named,
+        Named
+      ]
       return [
         ...secrets.map(s => ({ kind: 'secret' as const, id: s.ID, name: s.Spec.Name })),
         ...configs.map(c => ({ kind: 'config' as const, id: c.ID, name: c.Spec.Name }))
@@ -145,7 +147,13 @@ export function dockerodeApi(socketPath: string): SwarmApi {
       const filters = JSON.stringify({ label: Object.entries(labels).map(([k, v]) => (v === '' ? k : `${k}=${v}`)) })
       type Raw = Array<{ ID: string; Version: { Index: number }; Spec: { Name: string; Labels?: Record<string, string>; Data?: string } }>
       const configs = (await counted(docker.listConfigs({ filters }))) as unknown as Raw
-      return configs.map(c => ({ id: c.ID, version: c.Version.Index, name: c.Spec.Name, labels: c.Spec.Labels ?? {}, data: Buffer.from(c.Spec.Data ?? '', 'base64') }))
+      return configs.map(c => ({
+        id: c.ID,
+        version: c.Version.Index,
+        name: c.Spec.Name,
+        labels: c.Spec.Labels ?? {},
+        data: Buffer.from(c.Spec.Data ?? '', 'base64')
+      }))
     },
     async createConfig(name, data, labels) {
       try {
