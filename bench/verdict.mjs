@@ -527,6 +527,8 @@ function writeScaleCompose(n) {
       `      REV: ${i === 0 ? '${REV}' : 'revision-1'}`,
       '    deploy:',
       '      replicas: 1',
+      // No virtual IP: the stack's overlay network is a /24, and 200 VIPs plus 200 task addresses do not fit in it.
+      '      endpoint_mode: dnsrr',
       '      update_config:',
       '        monitor: 2s'
     ].join('\n')
