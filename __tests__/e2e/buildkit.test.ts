@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
 import type { ActionRun } from './harness.js'
-import { expectVerdict, inspectService, loadLab, removeStack, runAction, sshInputs, stackExists } from './harness.js'
+import { expectVerdict, inspectService, loadLab, registryDigest, removeStack, runAction, sshInputs, stackExists } from './harness.js'
 
 jest.setTimeout(240_000)
 
@@ -48,20 +48,6 @@ function warnings(result: ActionRun): string[] {
   return result.stdout.split('\n').filter(line => line.startsWith('::warning::'))
 }
 
-/** The digest the lab registry reports for a tag. */
-async function registryDigest(tag: string): Promise<string | null> {
-  const response = await fetch(`http://${lab.registry}/v2/e2e/buildkit-${run}/manifests/${tag}`, {
-    method: 'HEAD',
-    headers: {
-      authorization: `Basic ${Buffer.from(`${lab.registryUser}:${lab.registryPassword}`).toString('base64')}`,
-      accept:
-        'application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json'
-    },
-    signal: AbortSignal.timeout(5_000)
-  })
-  return response.headers.get('docker-content-digest')
-}
-
 describe('the classic builder, where the runner has no buildx', () => {
   const classic = buildx.ok ? it.skip : it
 
@@ -89,7 +75,7 @@ describe('the classic builder, where the runner has no buildx', () => {
     expect(result.log).toContain('[command]docker build --file')
     expect(result.log).toContain(`[command]docker push ${lab.registry}/e2e/buildkit-${run}:cache-${run}`)
     expect(inspectService(lab, `${CLASSIC}_web`).Spec.TaskTemplate.ContainerSpec.Image).toBe(result.outputs.image)
-    expect(result.outputs.digest).toBe(await registryDigest(`cache-${run}`))
+    expect(result.outputs.digest).toBe(await registryDigest(lab, `e2e/buildkit-${run}`, `cache-${run}`))
   })
 })
 
@@ -102,7 +88,7 @@ describe('BuildKit, where the runner has buildx', () => {
     expectVerdict(result, 0, 'converged')
     expect(result.log).toContain('[command]docker buildx build --push --metadata-file')
     expect(result.log).not.toContain('[command]docker push')
-    expect(result.outputs.digest).toBe(await registryDigest(`bk-${run}`))
+    expect(result.outputs.digest).toBe(await registryDigest(lab, `e2e/buildkit-${run}`, `bk-${run}`))
     expect(inspectService(lab, `${BUILDKIT}_web`).Spec.TaskTemplate.ContainerSpec.Image).toBe(
       `${lab.registry}/e2e/buildkit-${run}:bk-${run}@${result.outputs.digest}`
     )

@@ -304,9 +304,29 @@ export async function runCli(lab: Lab, args: string[], options: { cwd?: string; 
 
 /** The tags the lab registry holds for a repository (none when it was never pushed). */
 export async function registryTags(lab: Lab, repository: string): Promise<string[]> {
-  const auth = Buffer.from(`${lab.registryUser}:${lab.registryPassword}`).toString('base64')
-  const response = await fetch(`http://${lab.registry}/v2/${repository}/tags/list`, { headers: { Authorization: `Basic ${auth}` } })
+  const response = await fetch(`http://${lab.registry}/v2/${repository}/tags/list`, {
+    headers: { authorization: registryAuth(lab) },
+    signal: AbortSignal.timeout(5_000)
+  })
   if (response.status === 404) return []
   if (!response.ok) throw new Error(`registry: GET tags of ${repository}: HTTP ${response.status}`)
   return ((await response.json()) as { tags: string[] | null }).tags ?? []
+}
+
+const registryAuth = (lab: Lab): string => `Basic ${Buffer.from(`${lab.registryUser}:${lab.registryPassword}`).toString('base64')}`
+
+/** The digest the lab registry reports for a tag (what a pull resolves to), or undefined when it has no such tag. */
+export async function registryDigest(lab: Lab, repository: string, tag: string): Promise<string | undefined> {
+  const response = await fetch(`http://${lab.registry}/v2/${repository}/manifests/${tag}`, {
+    method: 'HEAD',
+    headers: {
+      authorization: registryAuth(lab),
+      accept:
+        'application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json'
+    },
+    signal: AbortSignal.timeout(5_000)
+  })
+  if (response.status === 404) return undefined
+  if (!response.ok) throw new Error(`registry: HEAD ${repository}:${tag}: HTTP ${response.status}`)
+  return response.headers.get('docker-content-digest') ?? undefined
 }

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import type { ActionRun, Lab } from './harness.js'
-import { docker, expectVerdict, inspectService, loadLab, removeStack, runAction, runningNodes, sshInputs } from './harness.js'
+import { docker, expectVerdict, inspectService, loadLab, registryDigest, registryTags, removeStack, runAction, runningNodes, sshInputs } from './harness.js'
 
 jest.setTimeout(240_000)
 
@@ -18,30 +18,6 @@ const NAME = `e2e/existing-${run}`
 let lab: Lab
 let repository = ''
 let workspace = ''
-
-/** The registry's own answer for a tag, over the lab registry's plain http. */
-async function registryDigest(tag: string): Promise<string | undefined> {
-  const response = await fetch(`http://${lab.registry}/v2/${NAME}/manifests/${tag}`, {
-    method: 'HEAD',
-    headers: {
-      authorization: `Basic ${Buffer.from(`${lab.registryUser}:${lab.registryPassword}`).toString('base64')}`,
-      accept:
-        'application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json'
-    },
-    signal: AbortSignal.timeout(5_000)
-  })
-  if (response.status === 404) return undefined
-  expect(response.status).toBe(200)
-  return response.headers.get('docker-content-digest') ?? undefined
-}
-
-async function registryTags(): Promise<string[]> {
-  const response = await fetch(`http://${lab.registry}/v2/${NAME}/tags/list`, {
-    headers: { authorization: `Basic ${Buffer.from(`${lab.registryUser}:${lab.registryPassword}`).toString('base64')}` },
-    signal: AbortSignal.timeout(5_000)
-  })
-  return (((await response.json()) as { tags?: string[] }).tags ?? []).sort()
-}
 
 function groups(result: ActionRun): string[] {
   return result.stdout
@@ -121,7 +97,7 @@ function existingInputs(tag: string): Record<string, string> {
 
 describe('build: false on the lab', () => {
   it('deploys an existing tag pinned to the digest the registry reports, and pushes nothing', async () => {
-    const digest = await registryDigest('v1')
+    const digest = await registryDigest(lab, NAME, 'v1')
     expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/)
 
     const result = await runAction(lab, existingInputs('v1'), { cwd: workspace })
@@ -133,8 +109,8 @@ describe('build: false on the lab', () => {
     expect(runningNodes(lab, `${STACK}_web`)).toEqual([lab.managerNode, lab.workerNode].sort())
 
     // Nothing was built or pushed: the tag still points where it did, and no other tag appeared.
-    expect(await registryDigest('v1')).toBe(digest)
-    expect(await registryTags()).toEqual(['v1'])
+    expect(await registryDigest(lab, NAME, 'v1')).toBe(digest)
+    expect((await registryTags(lab, NAME)).sort()).toEqual(['v1'])
     expect(result.log).not.toMatch(/\[command\]docker (build|push|buildx)/)
     expect(groups(result)).toEqual([
       `Log in to ${lab.registry}`,
@@ -170,7 +146,7 @@ describe('build: false on the lab', () => {
 
     expect(docker(lab, ['service', 'inspect', '--format', '{{.Version.Index}} {{.Spec.TaskTemplate.ContainerSpec.Image}}', `${STACK}_web`]).trim()).toBe(before)
     expect(docker(lab, ['service', 'ps', '-q', `${STACK}_web`]).trim()).toBe(tasksBefore)
-    expect(await registryDigest(missing)).toBeUndefined()
-    expect(await registryTags()).toEqual(['v1'])
+    expect(await registryDigest(lab, NAME, missing)).toBeUndefined()
+    expect((await registryTags(lab, NAME)).sort()).toEqual(['v1'])
   })
 })

@@ -213,7 +213,7 @@ export function fakeWorld(options: WorldOptions = {}) {
     description: 'fake@manager:22',
     lastDialError: () => undefined,
     sshConnections: () => 1,
-    traffic: () => ({ bytesRead, bytesWritten: 0, channels: 1, maxChannels: 1 }),
+    traffic: () => ({ bytesRead, channels: 1, maxChannels: 1 }),
     close: async () => void effects.push('tunnel closed')
   }
 

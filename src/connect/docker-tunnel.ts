@@ -36,9 +36,8 @@ export interface DockerTunnel {
 }
 
 export interface TunnelTraffic {
-  /** Bytes from the engine to the runner, and from the runner to the engine. */
+  /** Bytes from the engine to the runner. */
   bytesRead: number
-  bytesWritten: number
   /** Engine connections (SSH channels) open now, and the most open at once. */
   channels: number
   maxChannels: number
@@ -294,7 +293,7 @@ function localDial(onError: (text: string) => void, children: Set<ChildProcess>,
 /** Serve `socketPath`, dialling the engine once per accepted connection. */
 async function serve(socketPath: string, dial: Dial, log: Log): Promise<{ close(): Promise<void>; traffic: TunnelTraffic }> {
   const open = new Set<net.Socket>()
-  const traffic: TunnelTraffic = { bytesRead: 0, bytesWritten: 0, channels: 0, maxChannels: 0 }
+  const traffic: TunnelTraffic = { bytesRead: 0, channels: 0, maxChannels: 0 }
   const server = net.createServer(local => {
     open.add(local)
     local.on('close', () => open.delete(local))
@@ -309,7 +308,6 @@ async function serve(socketPath: string, dial: Dial, log: Log): Promise<{ close(
         traffic.maxChannels = Math.max(traffic.maxChannels, traffic.channels)
         remote.once('close', () => (traffic.channels -= 1))
         remote.on('data', (chunk: Buffer) => (traffic.bytesRead += chunk.length))
-        local.on('data', (chunk: Buffer) => (traffic.bytesWritten += chunk.length))
         local.pipe(remote)
         remote.pipe(local)
         const closeBoth = (): void => {
