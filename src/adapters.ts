@@ -37,6 +37,7 @@ export function processHost(env: NodeJS.ProcessEnv, tempDir: string | undefined,
     },
     now: () => Date.now(),
     sleep: ms => new Promise(resolve => setTimeout(resolve, ms)),
-    maxRssBytes: () => process.resourceUsage().maxRSS * 1024
+    maxRssBytes: () => process.resourceUsage().maxRSS * 1024,
+    hostname: os.hostname()
   }
 }

@@ -38,6 +38,8 @@ import { servicesOutput } from './report/summary.js'
 import { redactSnapshot, redactStrings, Secrets } from './secrets.js'
 import type { SwarmApi } from './swarm/api.js'
 import { createWorkdir } from './workdir.js'
+import type { HeldLock } from './lock/store.js'
+import { takeDeployLock } from './lock/run.js'
 
 export interface Stats {
   /** Snapshots read while waiting. */
@@ -246,8 +248,11 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
       ...engine,
       snapshot: async (stack, serviceIds) => redactSnapshot(await engine.snapshot(stack, serviceIds), text => secrets.redact(text))
     }
+    let lock: HeldLock | undefined
     try {
       const clusterId = await reporter.phase('Check the target engine', () => checkManager(api, tunnel.lastDialError, reporter))
+      // Before anything on the swarm changes, and before the releases are read: the last holder may have added one.
+      lock = await reporter.phase('Take the deploy lock', () => takeDeployLock(api, inputs, host, reporter))
       const secretKey = secretKeyOf(inputs.stack, clusterId)
       const history = await loadReleases(api, inputs.stack)
       const previous = liveRelease(history)
@@ -339,6 +344,7 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
         await reporter.phase('Remove unused secret and config versions', () => pruneVersions(api, inputs.stack, reporter, keep))
       }
     } finally {
+      await lock?.release().then(({ level, message }) => reporter[level](message))
       api.close()
       await tunnel.close()
     }
@@ -412,10 +418,21 @@ async function deployAndJudge(
       if (error instanceof Error && error.message.startsWith('docker stack deploy')) await label('failed')
       throw error
     })
-  await record()
-  const judged = stopped
-    ? deployStopped(inputs.stack, stopped)
-    : await waitForVerdict(api, tunnel, plan.rollout, { baseline, deadline, image: source.rollbackTo ? undefined : outcome.image }, host, reporter, outcome)
+  // A cancel from here until the verdict marks the record cancelled, rather than leaving it deploying.
+  const forgetCancel = (await record())
+    ? host.leftovers.onCancel?.(async () => {
+        const cancelled = await label('cancelled')
+        if (cancelled) reporter.info(`Release #${cancelled.number}: cancelled`)
+      })
+    : undefined
+  let judged: Verdict
+  try {
+    judged = stopped
+      ? deployStopped(inputs.stack, stopped)
+      : await waitForVerdict(api, tunnel, plan.rollout, { baseline, deadline, image: source.rollbackTo ? undefined : outcome.image }, host, reporter, outcome)
+  } finally {
+    forgetCancel?.()
+  }
   // Every string of it (images, node names, messages) may reach the outputs and the summary.
   const verdict = redactStrings(judged, text => secrets.redact(text))
   const status = verdict.status === 'pending' ? 'timed-out' : verdict.status

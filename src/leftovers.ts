@@ -12,6 +12,8 @@ import type { Leftovers } from './ports.js'
 
 /** SIGTERM, then SIGKILL for a group still there after this. */
 const GRACE_MS = 2_000
+/** The cancel hooks' bound, all together: the runner sends SIGKILL 7.5 s after its first signal. */
+const HOOKS_MS = 2_000
 
 function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
   try {
@@ -42,6 +44,7 @@ export function groupAlive(pgid: number): boolean {
 export class RunLeftovers implements Leftovers {
   private readonly paths = new Set<string>()
   private readonly groups = new Set<number>()
+  private readonly hooks: Array<() => Promise<unknown>> = []
   private stopped = false
 
   /** @param onPaths told the paths whenever they change (the Action saves them for its post step) */
@@ -67,9 +70,28 @@ export class RunLeftovers implements Leftovers {
     return () => void this.groups.delete(pid)
   }
 
-  /** Stops every child process group and removes every path. Bounded: about GRACE_MS at most. */
+  onCancel(fn: () => Promise<unknown>): () => void {
+    this.hooks.push(fn)
+    return () => {
+      const at = this.hooks.indexOf(fn)
+      if (at >= 0) this.hooks.splice(at, 1)
+    }
+  }
+
+  /**
+   * Runs the cancel hooks (newest first; they may still need the tunnel's
+   * children), then stops every child process group and removes every path.
+   * Bounded: about HOOKS_MS + GRACE_MS at most.
+   */
   async cleanUp(): Promise<void> {
     this.stopped = true
+    const hooks = this.hooks.splice(0).reverse()
+    const running = (async () => {
+      for (const hook of hooks) await hook().catch(() => undefined)
+    })()
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([running, new Promise(resolve => (timer = setTimeout(resolve, HOOKS_MS)))])
+    clearTimeout(timer)
     const groups = [...this.groups]
     for (const pid of groups) signalGroup(pid, 'SIGTERM')
     const until = Date.now() + GRACE_MS

@@ -38,6 +38,12 @@ export interface Leftovers {
   path(file: string): () => void
   /** A child's process group (the child is its leader) to stop if the run is cancelled; returns its release. */
   processGroup(pid: number): () => void
+  /**
+   * Work a cancel must still do on the swarm (mark the release cancelled,
+   * let go of the deploy lock), run before the children are stopped, newest
+   * first and bounded to a couple of seconds; returns its release.
+   */
+  onCancel?(fn: () => Promise<unknown>): () => void
 }
 
 /** The machine the engine runs on. */
@@ -60,6 +66,8 @@ export interface Host {
   sleep(ms: number): Promise<void>
   /** Peak resident memory of this process so far, for the stats. */
   maxRssBytes(): number
+  /** This machine's name: a CLI run holds the deploy lock as user@hostname. */
+  hostname?: string
 }
 
 /** How the engine reaches the outside world. */

@@ -181,7 +181,9 @@ export function fakeWorld(options: WorldOptions = {}) {
     ensureObject: async (kind, name) => (effects.push(`create ${kind} ${name}`), 'created'),
     listObjects: async () => (effects.push('list objects'), objects),
     removeObject: async (kind, id) => {
-      effects.push(`remove ${kind} ${id}`)
+      // The deploy lock is a config too; its removal is not a pruned version.
+      if (configs.get(id)?.name.endsWith('_lock')) effects.push(`unlock ${configs.get(id)!.name}`)
+      else effects.push(`remove ${kind} ${id}`)
       configs.delete(id)
     },
     listConfigs: async labels => {
@@ -193,7 +195,7 @@ export function fakeWorld(options: WorldOptions = {}) {
       if ([...configs.values()].some(c => c.name === name)) return 'exists'
       const id = `cfg${configs.size + 1}-${name}`
       configs.set(id, { id, version: 1, name, labels: { ...labels }, data })
-      effects.push(`create release ${name}`)
+      effects.push(name.endsWith('_lock') ? `lock ${name}` : `create release ${name}`)
       return 'created'
     },
     setConfigLabels: async (config, labels) => {
@@ -237,6 +239,8 @@ export function fakeWorld(options: WorldOptions = {}) {
   // What is recorded as a leftover right now, and everything ever recorded.
   const leftovers = new Set<string>()
   const recorded: string[] = []
+  // What a cancel would run now (RunLeftovers.cleanUp runs them newest first).
+  const cancelHooks: Array<() => Promise<unknown>> = []
   const host: Host = {
     env: { HOME: scratch, PATH: '/usr/bin', ...options.env },
     leftovers: {
@@ -245,7 +249,14 @@ export function fakeWorld(options: WorldOptions = {}) {
         recorded.push(file)
         return () => void leftovers.delete(file)
       },
-      processGroup: () => () => undefined
+      processGroup: () => () => undefined,
+      onCancel: fn => {
+        cancelHooks.push(fn)
+        return () => {
+          const at = cancelHooks.indexOf(fn)
+          if (at >= 0) cancelHooks.splice(at, 1)
+        }
+      }
     },
     tempDir: scratch,
     files: {
@@ -258,7 +269,7 @@ export function fakeWorld(options: WorldOptions = {}) {
     maxRssBytes: () => 42
   }
 
-  return { adapters, host, files, effects, loginStdin, ecrRegions, leftovers, recorded, configs, now: () => clock }
+  return { adapters, host, files, effects, loginStdin, ecrRegions, leftovers, recorded, configs, cancelHooks, now: () => clock }
 }
 
 export const COMPOSE = `services:
@@ -294,6 +305,7 @@ export function inputsFor(overrides: Partial<Inputs> = {}): Inputs {
     keepReleases: 10,
     onFailure: 'swarm',
     deployment: undefined,
+    lockTimeoutMs: 300_000,
     ...overrides
   }
 }

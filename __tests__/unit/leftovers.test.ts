@@ -125,3 +125,24 @@ describe('child environments', () => {
     expect(groups).toHaveLength(1)
   })
 })
+
+describe('RunLeftovers cancel hooks', () => {
+  it('runs them newest first on cleanUp, not after their release, and does not wait long for one that hangs', async () => {
+    const leftovers = new RunLeftovers()
+    const ran: string[] = []
+    leftovers.onCancel(async () => void ran.push('lock'))
+    const forget = leftovers.onCancel(async () => void ran.push('gone'))
+    leftovers.onCancel(async () => void ran.push('release record'))
+    leftovers.onCancel(() => new Promise(() => undefined))
+    forget()
+    const began = Date.now()
+    await leftovers.cleanUp()
+    expect(Date.now() - began).toBeLessThan(3_000)
+    expect(ran).toEqual([])
+    const ordered = new RunLeftovers()
+    ordered.onCancel(async () => void ran.push('lock'))
+    ordered.onCancel(async () => void ran.push('release record'))
+    await ordered.cleanUp()
+    expect(ran).toEqual(['release record', 'lock'])
+  })
+})

@@ -27,6 +27,7 @@ describe('runDeploy', () => {
       'Build and push registry.example.com:5000/acme/shop',
       'Connect',
       'Check the target engine',
+      'Take the deploy lock',
       `Deploy stack ${STACK}`,
       'Wait for the rollout',
       'Remove unused secret and config versions'

@@ -71,7 +71,15 @@ describe('release records', () => {
     const fake = fakeWorld()
     fake.files.set('docker-compose.yml', COMPOSE)
     const real = fake.adapters.swarmApi
-    fake.adapters.swarmApi = socket => ({ ...real(socket), createConfig: async () => Promise.reject(new Error('config too large')) })
+    fake.adapters.swarmApi = socket => {
+      const api = real(socket)
+      // Only the release records: the deploy lock is a config too.
+      return {
+        ...api,
+        createConfig: async (name, data, labels) =>
+          name.endsWith('_lock') ? api.createConfig(name, data, labels) : Promise.reject(new Error('config too large'))
+      }
+    }
     const reporter = recordingReporter()
     const outcome = await runDeploy(inputsFor(), fake.host, fake.adapters, reporter)
     expect(outcome.status).toBe('converged')

@@ -180,6 +180,9 @@ export function helpText(): string {
     'Releases: swarm-deploy releases --stack NAME [connection flags] [--json] lists the releases recorded',
     'on the swarm; --rollback previous|NUMBER|SHA redeploys one.',
     '',
+    "Deploy lock: swarm-deploy unlock --stack NAME [connection flags] removes a stack's deploy lock left by a",
+    'run that is gone, and says whose it was.',
+    '',
     'Exit codes: 0 converged; 1 failed, rolled back, timed out, cancelled (SIGINT, SIGTERM) or another error; 2 bad input (nothing done);',
     '3 registry or swarm unreachable.',
     ''

@@ -12,6 +12,7 @@ import { SECRET_INPUTS, secretsOf } from '../secrets.js'
 import { envName, helpText, parseCommandLine, UsageError } from './args.js'
 import { terminalReporter } from './terminal.js'
 import { releasesMain } from './releases.js'
+import { unlockMain } from './unlock.js'
 
 export const EXIT = { converged: 0, failed: 1, cancelled: 1, input: 2, unreachable: 3 } as const
 
@@ -70,6 +71,7 @@ export function jsonText(value: object, redact: (text: string) => string): strin
 
 export async function cliMain(argv: string[], io: CliIo, host: Host, adapters: Adapters, control: CliControl = {}): Promise<number> {
   if (argv[0] === 'releases') return releasesMain(argv.slice(1), io, host, adapters)
+  if (argv[0] === 'unlock') return unlockMain(argv.slice(1), io, host, adapters)
   const readText = (file: string): string | undefined => host.files.read(file)?.toString('utf8')
   let json = argv.includes('--json')
   // Until the command line is read nothing is known to be secret, so errors

@@ -122,7 +122,13 @@ export const INPUTS: readonly InputSpec[] = [
       'A GitHub environment: the run creates a deployment for it (statuses `in_progress`, then `success` or `failure`; older deployments go inactive on success). A missing token or permission is one warning, never a failed deploy.'
   },
   { name: 'environment-url', description: "The environment's URL, shown on the deployment." },
-  { name: 'github-token', description: 'Token for GitHub Deployments (needs `deployments: write`).', default: '${{ github.token }}', secret: true }
+  { name: 'github-token', description: 'Token for GitHub Deployments (needs `deployments: write`).', default: '${{ github.token }}', secret: true },
+  {
+    name: 'lock-timeout',
+    description:
+      'How long to wait for the deploy lock of the stack (a swarm config `<stack>_lock`) while another run holds it, like `90s`, `5m` or `1h`; then the run fails naming the holder, with nothing changed.',
+    default: '5m'
+  }
 ]
 
 export const OUTPUTS: ReadonlyArray<{ name: string; description: string }> = [
