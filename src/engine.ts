@@ -419,11 +419,15 @@ async function deployAndJudge(
       throw error
     })
   // A cancel from here until the verdict marks the record cancelled, rather than leaving it deploying.
-  const forgetCancel = (await record())
-    ? host.leftovers.onCancel?.(async () => {
-        const cancelled = await label('cancelled')
-        if (cancelled) reporter.info(`Release #${cancelled.number}: cancelled`)
-      })
+  const recordedRelease = await record()
+  const forgetCancel = recordedRelease
+    ? host.leftovers.onCancel?.(
+        async () => {
+          const cancelled = await label('cancelled')
+          if (cancelled) reporter.info(`Release #${cancelled.number}: cancelled`)
+        },
+        { kind: 'release', stack: inputs.stack, id: recordedRelease.id }
+      )
     : undefined
   let judged: Verdict
   try {

@@ -8,7 +8,7 @@
 // so its post step removes them after a main step that was killed outright.
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import * as path from 'node:path'
-import type { Leftovers } from './ports.js'
+import type { Leftovers, SwarmLeftover } from './ports.js'
 
 /** SIGTERM, then SIGKILL for a group still there after this. */
 const GRACE_MS = 2_000
@@ -44,11 +44,17 @@ export function groupAlive(pgid: number): boolean {
 export class RunLeftovers implements Leftovers {
   private readonly paths = new Set<string>()
   private readonly groups = new Set<number>()
-  private readonly hooks: Array<() => Promise<unknown>> = []
+  private readonly hooks: Array<{ fn: () => Promise<unknown>; as: SwarmLeftover | undefined }> = []
   private stopped = false
 
-  /** @param onPaths told the paths whenever they change (the Action saves them for its post step) */
-  constructor(private readonly onPaths: (paths: string[]) => void = () => undefined) {}
+  /**
+   * @param onPaths told the paths whenever they change (the Action saves them for its post step)
+   * @param onSwarm told what the cancel hooks would do on the swarm whenever that changes (the same)
+   */
+  constructor(
+    private readonly onPaths: (paths: string[]) => void = () => undefined,
+    private readonly onSwarm: (items: SwarmLeftover[]) => void = () => undefined
+  ) {}
 
   /** cleanUp has begun: the run was cancelled. */
   get cancelled(): boolean {
@@ -70,12 +76,20 @@ export class RunLeftovers implements Leftovers {
     return () => void this.groups.delete(pid)
   }
 
-  onCancel(fn: () => Promise<unknown>): () => void {
-    this.hooks.push(fn)
+  onCancel(fn: () => Promise<unknown>, as?: SwarmLeftover): () => void {
+    const hook = { fn, as }
+    this.hooks.push(hook)
+    if (as) this.swarmChanged()
     return () => {
-      const at = this.hooks.indexOf(fn)
-      if (at >= 0) this.hooks.splice(at, 1)
+      const at = this.hooks.indexOf(hook)
+      if (at < 0) return
+      this.hooks.splice(at, 1)
+      if (as) this.swarmChanged()
     }
+  }
+
+  private swarmChanged(): void {
+    this.onSwarm(this.hooks.flatMap(h => (h.as ? [h.as] : [])))
   }
 
   /**
@@ -86,12 +100,16 @@ export class RunLeftovers implements Leftovers {
   async cleanUp(): Promise<void> {
     this.stopped = true
     const hooks = this.hooks.splice(0).reverse()
+    let done = false
     const running = (async () => {
-      for (const hook of hooks) await hook().catch(() => undefined)
+      for (const hook of hooks) await hook.fn().catch(() => undefined)
+      done = true
     })()
     let timer: NodeJS.Timeout | undefined
     await Promise.race([running, new Promise(resolve => (timer = setTimeout(resolve, HOOKS_MS)))])
     clearTimeout(timer)
+    // Hooks that did not finish in time stay saved: the post step settles what is still unsettled.
+    if (done && hooks.some(h => h.as)) this.onSwarm([])
     const groups = [...this.groups]
     for (const pid of groups) signalGroup(pid, 'SIGTERM')
     const until = Date.now() + GRACE_MS

@@ -15,9 +15,10 @@ import { INPUTS } from './inputs/table.js'
 import { removePaths, RunLeftovers } from './leftovers.js'
 import { renderSummary } from './report/summary.js'
 import { SECRET_INPUTS, secretsOf } from './secrets.js'
+import { settleMainStep } from './action/post-swarm.js'
 
 /** Names of what the main step saves with `saveState` (the post step gets them as STATE_<name>). */
-export const STATE = { post: 'isPost', leftovers: 'leftovers' } as const
+export const STATE = { post: 'isPost', leftovers: 'leftovers', swarm: 'swarmLeftovers' } as const
 
 export function isPost(): boolean {
   return core.getState(STATE.post) === 'true'
@@ -36,7 +37,10 @@ const never = new Promise<NodeJS.Signals>(() => undefined)
 export async function run(signalled: Promise<NodeJS.Signals> = never): Promise<'cancelled' | undefined> {
   // First, so that a post step after a main step killed at any point knows it is the post step.
   core.saveState(STATE.post, 'true')
-  const leftovers = new RunLeftovers(paths => core.saveState(STATE.leftovers, JSON.stringify(paths)))
+  const leftovers = new RunLeftovers(
+    paths => core.saveState(STATE.leftovers, JSON.stringify(paths)),
+    items => core.saveState(STATE.swarm, JSON.stringify(items))
+  )
   const reporter = actionsReporter()
   try {
     // Every input once. The secret ones then leave the environment, which
@@ -89,4 +93,5 @@ export async function post(): Promise<void> {
   } catch (error) {
     core.warning(`Could not remove what the main step left: ${(error as Error).message}`)
   }
+  await settleMainStep(core.getState(STATE.swarm))
 }

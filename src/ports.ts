@@ -41,9 +41,18 @@ export interface Leftovers {
   /**
    * Work a cancel must still do on the swarm (mark the release cancelled,
    * let go of the deploy lock), run before the children are stopped, newest
-   * first and bounded to a couple of seconds; returns its release.
+   * first and bounded to a couple of seconds; returns its release. `as` says
+   * the same as data, for a front end whose process may be killed outright
+   * (the Action's post step does it then).
    */
-  onCancel?(fn: () => Promise<unknown>): () => void
+  onCancel?(fn: () => Promise<unknown>, as?: SwarmLeftover): () => void
+}
+
+/** A cancel hook as data: a release record still `deploying`, or a deploy lock still held, by its config ID. */
+export interface SwarmLeftover {
+  kind: 'release' | 'lock'
+  stack: string
+  id: string
 }
 
 /** The machine the engine runs on. */

@@ -268,7 +268,7 @@ describe('cancel', () => {
     expect(post.code).toBe(0)
     expect(post.log).toContain(`Removed what the main step left: ${path.join(killed.runnerTemp, left!)}`)
     expect(entriesBelow(killed.runnerTemp)).toEqual([])
-    // The post step deploys nothing: no group, no connection.
+    // The post step deploys nothing (it only connects to mark the release cancelled and let go of the deploy lock): no group.
     expect(post.log).not.toContain('::group::')
   })
 })

@@ -8,14 +8,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import type { ActionRun } from './harness.js'
-import { docker, expectVerdict, inspectService, loadLab, removeStack, runCli, sshInputs, startAction } from './harness.js'
+import { docker, expectVerdict, inspectService, loadLab, removeStack, runCli, runPost, sshInputs, startAction } from './harness.js'
 
 jest.setTimeout(300_000)
 
 // Concurrent tests start before beforeAll hooks run, so the lab is read here.
 const lab = loadLab()
 const run = Date.now().toString(36)
-const STACKS = { pair: `lock-pair-${run}`, killed: `lock-killed-${run}`, unlock: `lock-unlock-${run}`, cancel: `lock-cancel-${run}` }
+const STACKS = { pair: `lock-pair-${run}`, killed: `lock-killed-${run}`, unlock: `lock-unlock-${run}`, cancel: `lock-cancel-${run}`, post: `lock-post-${run}` }
 const SERVER = 'https://github.example'
 const REPOSITORY = 'acme/lock-e2e'
 const runUrl = (id: string): string => `${SERVER}/${REPOSITORY}/actions/runs/${id}`
@@ -192,5 +192,26 @@ describe('deploy lock', () => {
     expect(result.log).toContain(`Released the deploy lock of stack ${STACKS.cancel}`)
     expect(releaseStatuses(STACKS.cancel)).toEqual(['cancelled'])
     expect(lockOf(STACKS.cancel)).toBeUndefined()
+  })
+
+  it.concurrent('after a main step killed outright, the post step marks its release cancelled and lets go of the lock', async () => {
+    const pending = startAction(lab, inputs(STACKS.post, 'post'), { cwd: app(true), env: asRun('5001') })
+    await pending.printed('::group::Wait for the rollout')
+    process.kill(pending.child.pid!, 'SIGKILL')
+    const killed = await pending.done
+    expect(killed.code).toBeNull()
+    expect(lockOf(STACKS.post)?.holder).toBe(runUrl('5001'))
+    expect(releaseStatuses(STACKS.post)).toEqual(['deploying'])
+    expect(JSON.parse(killed.state.swarmLeftovers!)).toEqual([
+      { kind: 'lock', stack: STACKS.post, id: expect.any(String) },
+      { kind: 'release', stack: STACKS.post, id: expect.any(String) }
+    ])
+
+    const post = await runPost(killed)
+    expect(post.code).toBe(0)
+    expect(post.log).toContain(`Release #1 of stack ${STACKS.post}: cancelled (the main step ended without doing it)`)
+    expect(post.log).toContain(`Released the deploy lock of stack ${STACKS.post} (the main step ended without doing it)`)
+    expect(releaseStatuses(STACKS.post)).toEqual(['cancelled'])
+    expect(lockOf(STACKS.post)).toBeUndefined()
   })
 })

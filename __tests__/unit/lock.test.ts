@@ -22,7 +22,9 @@ import {
 import type { LockApi } from '../../src/lock/store.js'
 import { breakLock, LockBusy, readLock, takeLock } from '../../src/lock/store.js'
 import { RunLeftovers } from '../../src/leftovers.js'
+import type { SwarmLeftover } from '../../src/ports.js'
 import type { StoredConfig } from '../../src/swarm/api.js'
+import { settleLeftovers } from '../../src/swarm/cancel-leftovers.js'
 import { COMPOSE, fakeWorld, inputsFor, recordingReporter, STACK } from '../support/fake-world.js'
 
 const T0 = Date.parse('2026-12-01T20:00:00.000Z')
@@ -342,5 +344,60 @@ describe('the engine under the deploy lock', () => {
     fake.files.set('docker-compose.yml', COMPOSE)
     await runDeploy(inputsFor(), fake.host, fake.adapters, recordingReporter())
     expect(fake.cancelHooks).toEqual([])
+  })
+})
+
+describe('what a killed main step left on the swarm (the post step)', () => {
+  it('saves each cancel hook as data while it is registered, and nothing once the hooks have run', async () => {
+    const saved: SwarmLeftover[][] = []
+    const leftovers = new RunLeftovers(
+      () => undefined,
+      items => void saved.push(items)
+    )
+    const forget = leftovers.onCancel(async () => undefined, { kind: 'lock', stack: 'shop', id: 'L' })
+    leftovers.onCancel(async () => undefined, { kind: 'release', stack: 'shop', id: 'R' })
+    forget()
+    await leftovers.cleanUp()
+    expect(saved).toEqual([
+      [{ kind: 'lock', stack: 'shop', id: 'L' }],
+      [
+        { kind: 'lock', stack: 'shop', id: 'L' },
+        { kind: 'release', stack: 'shop', id: 'R' }
+      ],
+      [{ kind: 'release', stack: 'shop', id: 'R' }],
+      []
+    ])
+  })
+
+  it('marks a release still deploying cancelled and removes that very lock; leaves a settled record and a newer lock alone', async () => {
+    const fake = fakeWorld()
+    fake.files.set('docker-compose.yml', COMPOSE)
+    await runDeploy(inputsFor(), fake.host, fake.adapters, recordingReporter())
+    const converged = [...fake.configs.values()].find(c => c.name === `${STACK}_release_1`)!
+    const deploying = {
+      ...converged,
+      id: 'r2',
+      name: `${STACK}_release_2`,
+      labels: { ...converged.labels, 'io.swarm-deploy.release': '2', 'io.swarm-deploy.release.status': 'deploying' }
+    }
+    deploying.data = Buffer.from(JSON.stringify({ ...JSON.parse(converged.data.toString('utf8')), number: 2 }))
+    fake.configs.set('r2', deploying)
+    const lock = newLock(STACK, 'https://github.com/acme/shop/actions/runs/9', fake.now(), 90_000, 'x')
+    fake.configs.set('L', { id: 'L', version: 1, name: `${STACK}_lock`, labels: lockLabels(lock), data: encodeLock(lock) })
+    const api = fake.adapters.swarmApi('/fake')
+    const lines = await settleLeftovers(api, [
+      { kind: 'lock', stack: STACK, id: 'L' },
+      { kind: 'release', stack: STACK, id: 'r2' },
+      { kind: 'release', stack: STACK, id: converged.id }
+    ])
+    expect(lines).toEqual([`Release #2 of stack ${STACK}: cancelled`, `Released the deploy lock of stack ${STACK}`])
+    expect(fake.configs.get('r2')!.labels['io.swarm-deploy.release.status']).toBe('cancelled')
+    expect(fake.configs.get(converged.id)!.labels['io.swarm-deploy.release.status']).toBe('converged')
+    expect(fake.configs.has('L')).toBe(false)
+
+    // A lock of the same name taken since by another run is not the one left.
+    fake.configs.set('L2', { id: 'L2', version: 1, name: `${STACK}_lock`, labels: lockLabels(lock), data: encodeLock(lock) })
+    expect(await settleLeftovers(api, [{ kind: 'lock', stack: STACK, id: 'L' }])).toEqual([])
+    expect(fake.configs.has('L2')).toBe(true)
   })
 })

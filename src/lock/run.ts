@@ -27,7 +27,11 @@ export async function takeDeployLock(
   })
   let released: ReturnType<HeldLock['release']> | undefined
   const release = (): ReturnType<HeldLock['release']> => (released ??= held.release())
-  const forget = host.leftovers.onCancel?.(() => release().then(({ level, message }) => reporter[level](message)))
+  const forget = host.leftovers.onCancel?.(() => release().then(({ level, message }) => reporter[level](message)), {
+    kind: 'lock',
+    stack: inputs.stack,
+    id: held.lock.id
+  })
   return {
     lock: held.lock,
     release: () => {
