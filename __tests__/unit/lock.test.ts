@@ -253,7 +253,7 @@ describe('takeLock', () => {
     place(api, newer)
     expect(await held.release()).toEqual({
       level: 'warn',
-      message: `The deploy lock of stack shop was no longer this run's: it expired and is now held by bo@desk since ${newer.taken}`
+      message: `The deploy lock of stack shop was no longer this run's (it expired or was unlocked), and is now held by bo@desk since ${newer.taken}`
     })
     expect((await readLock(api, 'shop'))!.holder).toBe('bo@desk')
   })

@@ -113,7 +113,7 @@ async function releaseLock(api: LockApi, lock: Lock): Promise<Released> {
     const current = await readLock(api, lock.stack)
     if (current?.id !== lock.id) {
       const message = current
-        ? `The deploy lock of stack ${lock.stack} was no longer this run's: it expired and is now held by ${describeHolder(current)}`
+        ? `The deploy lock of stack ${lock.stack} was no longer this run's (it expired or was unlocked), and is now held by ${describeHolder(current)}`
         : `The deploy lock of stack ${lock.stack} was already removed (swarm-deploy unlock?)`
       return { level: 'warn', message }
     }
