@@ -105,6 +105,7 @@ describe('core pipeline on the lab swarm', () => {
       `Build and push ${lab.registry}/e2e/hello`,
       'Connect',
       'Check the target engine',
+      'Take the deploy lock',
       `Deploy stack ${STACK}`,
       'Wait for the rollout',
       'Remove unused secret and config versions'

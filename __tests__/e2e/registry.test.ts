@@ -117,6 +117,7 @@ describe('build: false on the lab', () => {
       `Resolve ${repository}:v1`,
       'Connect',
       'Check the target engine',
+      'Take the deploy lock',
       `Deploy stack ${STACK}`,
       'Wait for the rollout',
       'Remove unused secret and config versions'

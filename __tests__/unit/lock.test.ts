@@ -3,6 +3,7 @@
 // create is atomic by name, as swarmkit's is; then the engine with it.
 import { describe, expect, it } from '@jest/globals'
 import { runDeploy } from '../../src/engine.js'
+import { getInputs } from '../../src/inputs/inputs.js'
 import type { LockData } from '../../src/lock/lock.js'
 import {
   decodeLock,
@@ -399,5 +400,19 @@ describe('what a killed main step left on the swarm (the post step)', () => {
     fake.configs.set('L2', { id: 'L2', version: 1, name: `${STACK}_lock`, labels: lockLabels(lock), data: encodeLock(lock) })
     expect(await settleLeftovers(api, [{ kind: 'lock', stack: STACK, id: 'L' }])).toEqual([])
     expect(fake.configs.has('L2')).toBe(true)
+  })
+})
+
+describe('lock-timeout', () => {
+  const context = { env: {}, isFile: () => true, readFile: () => '' }
+  const read =
+    (values: Record<string, string>) =>
+    (name: string): string =>
+      ({ stack: 'shop', ...values })[name] ?? ''
+
+  it('is 5m by default and parsed like the other durations', () => {
+    expect(getInputs(read({}), context).lockTimeoutMs).toBe(300_000)
+    expect(getInputs(read({ 'lock-timeout': '90s' }), context).lockTimeoutMs).toBe(90_000)
+    expect(() => getInputs(read({ 'lock-timeout': '5 parsecs' }), context)).toThrow("lock-timeout: '5 parsecs' is not a duration like 90s, 5m or 1h")
   })
 })
