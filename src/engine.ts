@@ -32,6 +32,7 @@ import { makePlan, PlanError, secretKeyOf } from './plan.js'
 import type { Adapters, Host, Reporter } from './ports.js'
 import { resolveExisting } from './registry/existing.js'
 import { login, resolveAuth } from './registry/login.js'
+import { tokenExpiry } from './registry/expiry.js'
 import { RegistryUnreachable } from './registry/manifest.js'
 import type { ReportFacts } from './report/summary.js'
 import { servicesOutput } from './report/summary.js'
@@ -95,6 +96,8 @@ export interface Outcome {
   /** Epoch ms when the run began, and where its time went, phase by phase. */
   startedAt: number
   phases: PhaseTime[]
+  /** ISO time the ECR token this run stored in the services stops working (ECR logins only). */
+  registryAuthExpires?: string
 }
 
 /** The registry or the swarm did not answer. */
@@ -102,7 +105,7 @@ export class UnreachableError extends Error {
   override name = 'UnreachableError'
 }
 
-async function reaching<T>(fn: () => Promise<T>): Promise<T> {
+export async function reaching<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn()
   } catch (error) {
@@ -167,7 +170,7 @@ function deferredLog(reporter: Reporter): { log: Log; flush(): void } {
 }
 
 /** The reporter, with each phase's time also kept for the outcome. */
-function timingPhases(reporter: Reporter, now: () => number, startedAt: number, into: PhaseTime[]): Reporter {
+export function timingPhases(reporter: Reporter, now: () => number, startedAt: number, into: PhaseTime[]): Reporter {
   return {
     secret: value => reporter.secret(value),
     info: line => reporter.info(line),
@@ -206,6 +209,11 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
         // An ECR token is a password too.
         secrets.add(auth.password)
         await reporter.phase(`Log in to ${auth.registry}`, () => reaching(() => login(cli, workdir.dockerConfig, auth)))
+        if (auth.expiresAt) {
+          outcome.registryAuthExpires = auth.expiresAt.toISOString()
+          reporter.info(tokenExpiry(auth.registry, auth.expiresAt, host.now()))
+          reporter.output('registry-auth-expires', outcome.registryAuthExpires)
+        }
       }
 
       if (inputs.image && inputs.rollback) reporter.warn(`image: ignored during a rollback, which deploys the recorded images; nothing is built`)
@@ -329,7 +337,8 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
         diagnoses,
         seconds: Math.round((host.now() - started) / 1000),
         releases: releases.slice(0, 5).map(releaseRow),
-        ...(stackRollback ? { firstVerdict: first.verdict } : {})
+        ...(stackRollback ? { firstVerdict: first.verdict } : {}),
+        ...(outcome.registryAuthExpires ? { registryAuthExpires: outcome.registryAuthExpires } : {})
       }
 
       const kept = await pruneReleases(api, releases, inputs.keepReleases, line => reporter.info(line))
@@ -609,7 +618,7 @@ async function pruneVersions(api: SwarmApi, stack: string, reporter: Reporter, k
 }
 
 /** The engine is a swarm manager: returns the swarm's cluster ID, which keys secret version names. */
-async function checkManager(api: SwarmApi, lastDialError: () => string | undefined, reporter: Reporter): Promise<string> {
+export async function checkManager(api: SwarmApi, lastDialError: () => string | undefined, reporter: Reporter): Promise<string> {
   let info
   try {
     info = await api.info()

@@ -178,6 +178,16 @@ export function fakeWorld(options: WorldOptions = {}) {
       return Buffer.from(options.logText ?? 'starting\nboom\n')
     },
     rollback: async id => void effects.push(`rollback ${id}`),
+    readService: async id => {
+      calls++
+      if (!deployed || id !== service.ID) throw new Error(`fake swarm: no such service ${id}`)
+      return structuredClone(service)
+    },
+    updateRegistryAuth: async (id, version) => {
+      calls++
+      effects.push(`update registry auth ${id} at version ${version}`)
+      return []
+    },
     ensureObject: async (kind, name) => (effects.push(`create ${kind} ${name}`), 'created'),
     listObjects: async () => (effects.push('list objects'), objects),
     removeObject: async (kind, id) => {

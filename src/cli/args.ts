@@ -38,7 +38,7 @@ const FILE_FLAGS: Readonly<Record<string, string>> = {
   'jump-ssh-key-file': 'jump-ssh-key',
   'github-token-file': 'github-token'
 }
-const BOOLEAN = new Set(['insecure-ignore-host-key', 'prune', 'rollback-on-failure', 'build'])
+const BOOLEAN = new Set(['insecure-ignore-host-key', 'prune', 'rollback-on-failure', 'build', 'refresh-registry-auth'])
 const OWN_FLAGS = { config: 'string', json: 'boolean', verbose: 'boolean', help: 'boolean' } as const
 
 export function envName(input: string): string {
@@ -179,6 +179,9 @@ export function helpText(): string {
     '',
     'Releases: swarm-deploy releases --stack NAME [connection flags] [--json] lists the releases recorded',
     'on the swarm; --rollback previous|NUMBER|SHA redeploys one.',
+    '',
+    'Registry credential: swarm-deploy refresh-auth --stack NAME --registry REGISTRY [connection flags] logs in afresh',
+    "and gives the stack's services the new credential and nothing else (see swarm-deploy refresh-auth --help).",
     '',
     'Exit codes: 0 converged; 1 failed, rolled back, timed out, cancelled (SIGINT, SIGTERM) or another error; 2 bad input (nothing done);',
     '3 registry or swarm unreachable.',

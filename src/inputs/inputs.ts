@@ -262,7 +262,7 @@ function readImage(read: ReadInput, context: InputContext): ImageBuild | undefin
   }
 }
 
-function readRegistry(read: ReadInput): Inputs['registry'] {
+export function readRegistry(read: ReadInput): Inputs['registry'] {
   const username = read('registry-username').trim()
   const password = read('registry-password')
   const repository = read('image').trim()

@@ -122,14 +122,20 @@ export const INPUTS: readonly InputSpec[] = [
       'A GitHub environment: the run creates a deployment for it (statuses `in_progress`, then `success` or `failure`; older deployments go inactive on success). A missing token or permission is one warning, never a failed deploy.'
   },
   { name: 'environment-url', description: "The environment's URL, shown on the deployment." },
-  { name: 'github-token', description: 'Token for GitHub Deployments (needs `deployments: write`).', default: '${{ github.token }}', secret: true }
+  { name: 'github-token', description: 'Token for GitHub Deployments (needs `deployments: write`).', default: '${{ github.token }}', secret: true },
+  {
+    name: 'refresh-registry-auth',
+    description:
+      'With true, nothing is built or deployed: a fresh login to registry (a new ECR token, or registry-username and registry-password) and each service of stack whose image is on that registry gets the new credential and nothing else; running tasks keep running. registry is required; compose-file, image and env are not read. For a scheduled workflow (ECR tokens last 12 hours). Output status is `refreshed` or `failed`.',
+    default: 'false'
+  }
 ]
 
 export const OUTPUTS: ReadonlyArray<{ name: string; description: string }> = [
   {
     name: 'status',
     description:
-      '`converged`, `failed`, `rolled-back`, `superseded` (someone else changed or removed a service during the rollout), `timed-out`, or `cancelled` (the run got SIGINT or SIGTERM: it stopped its docker commands and removed its files; Swarm goes on with what reached it).'
+      '`converged`, `failed`, `rolled-back`, `superseded` (someone else changed or removed a service during the rollout), `timed-out`, or `cancelled` (the run got SIGINT or SIGTERM: it stopped its docker commands and removed its files; Swarm goes on with what reached it). With refresh-registry-auth: `refreshed` or `failed`.'
   },
   { name: 'image', description: 'The deployed image, `repo:tag@sha256:…`.' },
   { name: 'digest', description: 'The deployed image digest, `sha256:…` (the one pushed, or with build false the one the registry reports for the tag).' },
@@ -138,5 +144,9 @@ export const OUTPUTS: ReadonlyArray<{ name: string; description: string }> = [
   {
     name: 'services',
     description: 'JSON array: name, image, mode, running, desired, updateState, state (its verdict), message, change, nodes for each service of the stack.'
+  },
+  {
+    name: 'registry-auth-expires',
+    description: 'With an ECR login, when the token stored in the services expires (ISO 8601); refresh it before then (refresh-registry-auth).'
   }
 ]

@@ -6,6 +6,7 @@ import { describeFailure } from '../converge/diagnose.js'
 import type { StackStatus, Verdict } from '../converge/verdict.js'
 import type { ReleaseRow } from './releases.js'
 import { renderFirstVerdict, renderReleases } from './releases.js'
+import { REFRESH_HINT } from '../registry/expiry.js'
 
 export interface ReportFacts {
   stack: string
@@ -18,6 +19,8 @@ export interface ReportFacts {
   releases?: ReleaseRow[]
   /** With on-failure: rollback-stack, the verdict of the deploy that was undone (`verdict` is the rollback's). */
   firstVerdict?: Verdict
+  /** ISO time the ECR token stored in the services expires (ECR logins only). */
+  registryAuthExpires?: string
 }
 
 const BADGE: Record<StackStatus, string> = {
@@ -146,5 +149,11 @@ export function renderSummary(facts: ReportFacts): string {
     }
   }
   lines.push(...renderReleases(facts.releases ?? [], cell, code))
+  if (facts.registryAuthExpires) lines.push('', `> [!NOTE]`, `> ${cell(expiryNote(facts.registryAuthExpires))}`)
   return lines.join('\n') + '\n'
+}
+
+/** For the summaries: the stored ECR token's end, and what keeps the services able to pull after it. */
+export function expiryNote(expiresAt: string): string {
+  return `The registry credential stored in the services (an ECR token) expires at ${expiresAt}. To keep rescheduled tasks and new nodes able to pull after that, ${REFRESH_HINT}.`
 }
