@@ -12,6 +12,7 @@ import { encodeRegistryAuth, isOutOfSequence, refreshDecision, UPDATE_ATTEMPTS }
 import type { PhaseTime, Stopped } from './engine.js'
 import { checkManager, reaching, timingPhases, UnreachableError } from './engine.js'
 import type { RefreshInputs } from './inputs/refresh-inputs.js'
+import { checkKnownHosts, PlanError } from './plan.js'
 import type { Adapters, Host, Reporter } from './ports.js'
 import { hoursFrom, REFRESH_HINT } from './registry/expiry.js'
 import { login, resolveAuth } from './registry/login.js'
@@ -63,11 +64,13 @@ export async function runRefreshAuth(inputs: RefreshInputs, host: Host, adapters
   if (inputs.registry.username !== undefined) secrets.add(inputs.registry.password, 'registry-password')
   const timed = timingPhases(reporter, host.now, startedAt, outcome.phases)
   try {
+    // Before the login: a known-hosts line that cannot serve is bad input, found without the network.
+    checkKnownHosts(inputs.target)
     for (const warning of inputs.warnings) reporter.warn(warning)
     await refresh(inputs, host, adapters, timed, secrets, outcome)
   } catch (error) {
     const message = secrets.redact(error instanceof Error ? error.message : String(error))
-    outcome.stopped = { kind: error instanceof UnreachableError ? 'unreachable' : 'error', message }
+    outcome.stopped = { kind: error instanceof PlanError ? 'input' : error instanceof UnreachableError ? 'unreachable' : 'error', message }
   }
   outcome.seconds = Math.round((host.now() - startedAt) / 1000)
   return outcome

@@ -232,6 +232,22 @@ describe('runRefreshAuth', () => {
     expect(other.updates).toEqual([])
   })
 
+  it('stops on a known-hosts without a key for the manager as bad input, before the login', async () => {
+    const target = {
+      kind: 'ssh' as const,
+      host: 'manager.example.com',
+      port: 22,
+      user: 'deploy',
+      privateKey: 'KEY-0123456789',
+      knownHosts: 'other.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA==',
+      insecureIgnoreHostKey: false
+    }
+    const { outcome, effects } = await refresh([web()], { target })
+    expect(outcome.stopped?.kind).toBe('input')
+    expect(outcome.stopped?.message).toMatch(/^known-hosts: has no key for manager\.example\.com/)
+    expect(effects).toEqual([])
+  })
+
   it('gets a new ECR token, says when it expires, and gives it as the output', async () => {
     const expiresAt = new Date(1_700_000_000_000 + 12 * 3_600_000)
     const services = [service('shop_web', `${ECR}/shop:v1`)]

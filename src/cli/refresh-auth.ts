@@ -25,7 +25,7 @@ export const REFRESH_HELP = [
 ].join('\n')
 
 function exitOf(outcome: RefreshOutcome): number {
-  if (outcome.stopped) return outcome.stopped.kind === 'unreachable' ? EXIT.unreachable : EXIT.failed
+  if (outcome.stopped) return outcome.stopped.kind === 'input' ? EXIT.input : outcome.stopped.kind === 'unreachable' ? EXIT.unreachable : EXIT.failed
   return outcome.status === 'refreshed' ? EXIT.converged : EXIT.failed
 }
 
