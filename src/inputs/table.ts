@@ -122,7 +122,19 @@ export const INPUTS: readonly InputSpec[] = [
       'A GitHub environment: the run creates a deployment for it (statuses `in_progress`, then `success` or `failure`; older deployments go inactive on success). A missing token or permission is one warning, never a failed deploy.'
   },
   { name: 'environment-url', description: "The environment's URL, shown on the deployment." },
-  { name: 'github-token', description: 'Token for GitHub Deployments (needs `deployments: write`).', default: '${{ github.token }}', secret: true }
+  { name: 'github-token', description: 'Token for GitHub Deployments (needs `deployments: write`).', default: '${{ github.token }}', secret: true },
+  {
+    name: 'smoke-url',
+    description:
+      'URL(s) to GET from the runner once the rollout converged, newline- or comma-separated, http or https: the verdict is `converged` only if each answers a status of smoke-expect within smoke-timeout (else `failed`, or with on-failure rollback-stack `rolled-back`). Redirects are not followed. Userinfo is sent as Basic auth; it and query values are masked.',
+    list: true
+  },
+  {
+    name: 'smoke-timeout',
+    description: 'How long the smoke URLs have to pass, like `60s` or `2m`; they are tried again after 1, 2, 4, then every 5 s.',
+    default: '60s'
+  },
+  { name: 'smoke-expect', description: 'Status codes that pass the smoke check: codes and ranges, e.g. `200,204,300-399`.', default: '200-399' }
 ]
 
 export const OUTPUTS: ReadonlyArray<{ name: string; description: string }> = [

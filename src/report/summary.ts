@@ -6,6 +6,8 @@ import { describeFailure } from '../converge/diagnose.js'
 import type { StackStatus, Verdict } from '../converge/verdict.js'
 import type { ReleaseRow } from './releases.js'
 import { renderFirstVerdict, renderReleases } from './releases.js'
+import type { SmokeCheckReport } from './smoke.js'
+import { renderSmoke } from './smoke.js'
 
 export interface ReportFacts {
   stack: string
@@ -18,6 +20,8 @@ export interface ReportFacts {
   releases?: ReleaseRow[]
   /** With on-failure: rollback-stack, the verdict of the deploy that was undone (`verdict` is the rollback's). */
   firstVerdict?: Verdict
+  /** With smoke-url: each smoke check of the run, in order. */
+  smoke?: SmokeCheckReport[]
 }
 
 const BADGE: Record<StackStatus, string> = {
@@ -134,6 +138,7 @@ export function renderSummary(facts: ReportFacts): string {
         `| ${cell(s.name)} | ${code(s.image)} | ${s.running}/${s.desired}${s.mode === 'replicated' ? '' : ` (${s.mode})`} | ${cell(s.nodes.join(', ') || '–')} | ${cell(`${s.state}${s.updateState ? ` (${s.updateState})` : ''}: ${s.message}`)} |`
     )
   ]
+  lines.push(...renderSmoke(facts.smoke ?? [], cell, code))
   lines.push(...renderFirstVerdict(facts.firstVerdict, BADGE, cell))
   const diagram = renderDiagram(verdict)
   if (diagram) lines.push('', '### Tasks by node', '', diagram)
