@@ -448,6 +448,23 @@ describe('the engine with a smoke check', () => {
     expect(renderSummary(outcome.report!)).toContain('### The deploy that was undone: ❌ failed')
   })
 
+  it('checks a rollback to a recorded release too', async () => {
+    const first = await deploy(() => ({ status: 200, body: 'ok' }))
+    const { outcome, requests, configs } = await deploy(
+      () => ({ status: 503, body: 'down' }),
+      { configs: [...first.configs.values()] },
+      {
+        rollback: { kind: 'number', number: 1 }
+      }
+    )
+    expect(requests.length).toBeGreaterThan(0)
+    expect(outcome.status).toBe('failed')
+    expect(releases(configs).map(r => [r.number, r.status, r.rollbackTo])).toEqual([
+      [1, 'converged', undefined],
+      [2, 'failed', 1]
+    ])
+  })
+
   it('checks nothing when the rollout did not converge', async () => {
     const { outcome, requests, reporter } = await deploy(() => ({ status: 200, body: 'ok' }), { scenario: 'crash' })
     expect(outcome.status).not.toBe('converged')
