@@ -104,7 +104,7 @@ describe('smoke-url', () => {
         '--compose-file',
         'site.yml',
         '--compose-file',
-        PORT_FILE[BACK],
+        PORT_FILE[BACK]!,
         '--smoke-url',
         url(BACK),
         '--smoke-expect',
