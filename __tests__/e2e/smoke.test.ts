@@ -83,7 +83,7 @@ describe('smoke-url', () => {
     expect(bad.log).toContain('    body: not here; greeting ***')
     expect(bad.summary).toMatch(/### Smoke check: ❌ failed after \d+\.\ds \(expected 200-399\)/)
     expect(bad.summary).toContain('answered 404 (expected 200-399;')
-    expect(bad.summary).toContain('body: `not here; greeting ***`')
+    expect(bad.summary).toContain('  - body: `not here; greeting ***`')
     // The failed release is not the live one; the swarm runs it, as on-failure: swarm leaves it.
     expect(releaseStatuses(FAILS)).toEqual(['#1 converged', '#2 failed'])
     expect(bad.outputs).toMatchObject({ release: '1', 'previous-release': '1' })

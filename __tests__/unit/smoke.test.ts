@@ -408,7 +408,7 @@ describe('the engine with a smoke check', () => {
     expect(summary).toContain('## swarm-deploy: stack `shop` ❌ failed')
     expect(summary).toMatch(/### Smoke check: ❌ failed after 2\d\.\ds \(expected 200-399\)/)
     expect(summary).toContain('- `http://***@shop.example.test:8080/health?token=***` ❌ answered 404 (expected 200-399; ')
-    expect(summary).toContain('  body: ``Not Found: *** `\\|<b>``')
+    expect(summary).toContain('  - body: ``Not Found: *** `\\|<b>``')
     expect(renderText(outcome.report!)).toContain('    body: Not Found: *** `|<b>')
     for (const text of [summary, reporter.lines(), JSON.stringify(outcome)]) {
       for (const secret of [URL_TOKEN, URL_PASSWORD, DB_PASSWORD]) expect(text).not.toContain(secret)

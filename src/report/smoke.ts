@@ -24,7 +24,8 @@ export function renderSmoke(checks: SmokeCheckReport[], cell: (text: string) => 
         ? `${url.status} after ${url.attempts} attempt${url.attempts === 1 ? '' : 's'}`
         : cell(describeFailure(url, result.expect).replace(`GET ${url.url} `, ''))
       lines.push(`- ${code(url.url)} ${url.passed ? '✅' : '❌'} ${answer}`)
-      if (!url.passed && url.excerpt !== undefined) lines.push(`  body: ${url.excerpt === '' ? '(empty)' : code(url.excerpt)}`)
+      // A nested item: a line of its own under the URL's.
+      if (!url.passed && url.excerpt !== undefined) lines.push(`  - body: ${url.excerpt === '' ? '(empty)' : code(url.excerpt)}`)
     }
   }
   return lines
