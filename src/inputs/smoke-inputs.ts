@@ -85,7 +85,7 @@ function parseOne(input: string, item: string, number: number): SmokeUrl {
     throw new InputError(input, `${which} is not an absolute http or https URL (${EXAMPLE})`)
   }
   if (scheme !== 'http' && scheme !== 'https') {
-    // Only the scheme: another scheme's URL has no userinfo or query to hide, so none of it is shown.
+    // Only the scheme: where another scheme keeps a password is not known here, so none of the URL is shown.
     throw new InputError(input, `${which} is a ${scheme ?? 'relative'} URL: the smoke check speaks http and https only (${EXAMPLE})`)
   }
   if (!/^https?:\/\/[^/?#]/i.test(item) || url.hostname === '') throw new InputError(input, `${which} has no host (${EXAMPLE})`)
