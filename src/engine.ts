@@ -39,6 +39,13 @@ import { servicesOutput } from './report/summary.js'
 import { redactSnapshot, redactStrings, Secrets } from './secrets.js'
 import type { SwarmApi } from './swarm/api.js'
 import { createWorkdir } from './workdir.js'
+import { smokeUrlSecrets } from './inputs/smoke-inputs.js'
+import type { SmokeResult } from './smoke/decide.js'
+import type { SmokeCheckReport } from './report/smoke.js'
+import { smokeVerdict } from './smoke/decide.js'
+import type { SmokeGet } from './smoke/http.js'
+import { httpGet } from './smoke/http.js'
+import { runSmokeCheck } from './smoke/run.js'
 
 export interface Stats {
   /** Snapshots read while waiting. */
@@ -134,6 +141,8 @@ export async function runDeploy(inputs: Inputs, host: Host, adapters: Adapters, 
   if (inputs.registry?.username !== undefined) secrets.add(inputs.registry.password, 'registry-password')
   for (const [name, value] of inputs.env) secrets.add(value, `env ${name}`)
   if (inputs.deployment) secrets.add(inputs.deployment.token, 'github-token')
+  // A smoke URL's userinfo and query values (tokens); the body excerpt is redacted of them too.
+  for (const { value, name } of inputs.smoke ? smokeUrlSecrets(inputs.smoke.urls.map(u => u.href).join('\n')) : []) secrets.add(value, name)
   try {
     const plan = makePlan(inputs, host)
     // What env-passthrough lets through to the compose files is as secret as env.
@@ -273,7 +282,7 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
         source = { compose: plan.compose, composeFiles: inputs.composeFiles, variables, rollbackTo: undefined }
       }
       const deadline = host.now() + plan.rollout.timeoutMs
-      const run: DeployRun = { plan, cli, api, tunnel, host, reporter, secrets, outcome, deadline, secretKey }
+      const run: DeployRun = { plan, cli, api, tunnel, host, reporter, secrets, outcome, deadline, secretKey, smokeGet: adapters.smokeGet ?? httpGet }
       const deployment = githubDeployment(inputs, host, adapters, reporter)
       await deployment?.start(
         source.rollbackTo?.sha || host.env.GITHUB_SHA || host.env.GITHUB_REF || 'HEAD',
@@ -288,6 +297,7 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
         verdict.status === 'converged' ? [] : await reporter.phase('Diagnostics', () => showDiagnostics(api, verdict, first.deployStarted, secrets, reporter))
       const releases = first.release ? [first.release, ...history] : [...history]
       let stackRollback: Verdict | undefined
+      const smokeChecks: SmokeCheckReport[] = first.smoke ? [{ title: 'Smoke check', result: first.smoke }] : []
       if (verdict.status !== 'converged' && inputs.onFailure === 'rollback-stack') {
         const target = liveRelease(history)
         if (!target) reporter.warn(`on-failure: rollback-stack: stack ${inputs.stack} has no converged release to go back to; leaving it as it is`)
@@ -297,6 +307,7 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
           if (first.release) releases[0] = await setStatus(api, first.release, 'rolled-back').catch(() => first.release!)
           const second = await deployAndJudge({ ...run, deadline: host.now() + plan.rollout.timeoutMs }, back, releases)
           if (second.release) releases.unshift(second.release)
+          if (second.smoke) smokeChecks.push({ title: `Smoke check of release #${target.number}, put back`, result: second.smoke })
           stackRollback = second.verdict
           if (second.verdict.status !== 'converged') {
             diagnoses = [
@@ -338,7 +349,8 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
         seconds: Math.round((host.now() - started) / 1000),
         releases: releases.slice(0, 5).map(releaseRow),
         ...(stackRollback ? { firstVerdict: first.verdict } : {}),
-        ...(outcome.registryAuthExpires ? { registryAuthExpires: outcome.registryAuthExpires } : {})
+        ...(outcome.registryAuthExpires ? { registryAuthExpires: outcome.registryAuthExpires } : {}),
+        ...(smokeChecks.length > 0 ? { smoke: smokeChecks } : {})
       }
 
       const kept = await pruneReleases(api, releases, inputs.keepReleases, line => reporter.info(line))
@@ -368,6 +380,7 @@ interface DeployRun {
   deadline: number
   /** Keys secret version names (see secretKeyOf). */
   secretKey: Buffer
+  smokeGet: SmokeGet
 }
 
 /**
@@ -378,7 +391,7 @@ async function deployAndJudge(
   run: DeployRun,
   source: DeploySource,
   known: Release[]
-): Promise<{ verdict: Verdict; release: Release | undefined; deployStarted: number }> {
+): Promise<{ verdict: Verdict; release: Release | undefined; deployStarted: number; smoke?: SmokeResult }> {
   const { plan, cli, api, tunnel, host, reporter, secrets, outcome, deadline, secretKey } = run
   const { inputs } = plan
   const before = await api.snapshot(inputs.stack)
@@ -426,11 +439,20 @@ async function deployAndJudge(
     ? deployStopped(inputs.stack, stopped)
     : await waitForVerdict(api, tunnel, plan.rollout, { baseline, deadline, image: source.rollbackTo ? undefined : outcome.image }, host, reporter, outcome)
   // Every string of it (images, node names, messages) may reach the outputs and the summary.
-  const verdict = redactStrings(judged, text => secrets.redact(text))
+  let verdict = redactStrings(judged, text => secrets.redact(text))
+  // Converged is not enough with smoke-url: the release is labelled by the check's verdict too.
+  const check = inputs.smoke
+  const smoke =
+    check && verdict.status === 'converged'
+      ? await reporter.phase('Smoke check', () =>
+          runSmokeCheck(check, { get: run.smokeGet, now: host.now, sleep: host.sleep, info: line => reporter.info(line), redact: text => secrets.redact(text) })
+        )
+      : undefined
+  if (smoke) verdict = smokeVerdict(verdict, smoke, inputs.stack)
   const status = verdict.status === 'pending' ? 'timed-out' : verdict.status
   const labelled = await label(status)
   if (labelled) reporter.info(`Release #${labelled.number}${source.rollbackTo ? ` (rollback to #${source.rollbackTo.number})` : ''}: ${status}`)
-  return { verdict, release: labelled, deployStarted }
+  return { verdict, release: labelled, deployStarted, ...(smoke ? { smoke } : {}) }
 }
 
 /** What the swarm runs right after the deploy, and how it got there; never a value from env. */

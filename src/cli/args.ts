@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util'
 import * as YAML from 'yaml'
 import { InputError } from '../inputs/parse.js'
+import { smokeUrlSecrets } from '../inputs/smoke-inputs.js'
 import type { InputSpec } from '../inputs/table.js'
 import { INPUTS, OUTPUTS } from '../inputs/table.js'
 
@@ -93,6 +94,9 @@ export function parseCommandLine(argv: string[], sources: Sources): CommandLine 
     const given = flag(spec.name)
     if (given.length > 0 && spec.secret) throw refusal(spec, 'as a command-line flag')
     if (given.length > 1 && !spec.list) throw new InputError(spec.name, 'is given more than once')
+    // A smoke URL's userinfo and query values are secret: not in shell history or ps either.
+    if (spec.name === 'smoke-url' && given.some(value => smokeUrlSecrets(value).length > 0))
+      throw new InputError(spec.name, `a URL with a user, password or query is refused as a command-line flag: give it in ${envName(spec.name)}`)
     const fileFlag = Object.keys(FILE_FLAGS).find(f => FILE_FLAGS[f] === spec.name)
     const files = fileFlag ? flag(fileFlag) : []
     if (files.length > 1) throw new InputError(fileFlag!, 'is given more than once')

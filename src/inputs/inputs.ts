@@ -22,6 +22,8 @@ import { readBuildOptions } from './build-inputs.js'
 import type { HostPort } from './parse.js'
 import { readJumpHost } from './jump-host.js'
 import { readPrivateKey } from './ssh-key.js'
+import type { SmokeCheck } from './smoke-inputs.js'
+import { readSmokeCheck } from './smoke-inputs.js'
 
 export interface SshTarget {
   kind: 'ssh'
@@ -95,6 +97,8 @@ export interface Inputs {
   onFailure: 'swarm' | 'rollback-stack'
   /** GitHub Deployments for this environment, when it is set. */
   deployment: { environment: string; url: string | undefined; token: string } | undefined
+  /** GET these URLs once the rollout converged: the verdict is converged only if they pass. */
+  smoke?: SmokeCheck | undefined
 }
 
 export type ReadInput = (name: string) => string
@@ -139,7 +143,8 @@ export function getInputs(read: ReadInput, context: InputContext): Inputs {
     rollback,
     keepReleases,
     onFailure,
-    deployment: readDeployment(read)
+    deployment: readDeployment(read),
+    smoke: readSmokeCheck(read)
   }
 }
 

@@ -128,7 +128,19 @@ export const INPUTS: readonly InputSpec[] = [
     description:
       'With true, nothing is built or deployed: a fresh login to registry (a new ECR token, or registry-username and registry-password) and each service of stack whose image is on that registry gets the new credential and nothing else; running tasks keep running. registry is required; compose-file, image and env are not read. For a scheduled workflow (ECR tokens last 12 hours). Output status is `refreshed` or `failed`.',
     default: 'false'
-  }
+  },
+  {
+    name: 'smoke-url',
+    description:
+      'URL(s) to GET from the runner once the rollout converged, newline- or comma-separated, http or https: the verdict is `converged` only if each answers a status of smoke-expect within smoke-timeout (else `failed`, or with on-failure rollback-stack `rolled-back`). Redirects are not followed. Userinfo is sent as Basic auth; it and query values are masked.',
+    list: true
+  },
+  {
+    name: 'smoke-timeout',
+    description: 'How long the smoke URLs have to pass, like `60s` or `2m`; they are tried again after 1, 2, 4, then every 5 s.',
+    default: '60s'
+  },
+  { name: 'smoke-expect', description: 'Status codes that pass the smoke check: codes and ranges, e.g. `200,204,300-399`.', default: '200-399' }
 ]
 
 export const OUTPUTS: ReadonlyArray<{ name: string; description: string }> = [

@@ -7,6 +7,8 @@ import type { StackStatus, Verdict } from '../converge/verdict.js'
 import type { ReleaseRow } from './releases.js'
 import { renderFirstVerdict, renderReleases } from './releases.js'
 import { REFRESH_HINT } from '../registry/expiry.js'
+import type { SmokeCheckReport } from './smoke.js'
+import { renderSmoke } from './smoke.js'
 
 export interface ReportFacts {
   stack: string
@@ -21,6 +23,8 @@ export interface ReportFacts {
   firstVerdict?: Verdict
   /** ISO time the ECR token stored in the services expires (ECR logins only). */
   registryAuthExpires?: string
+  /** With smoke-url: each smoke check of the run, in order. */
+  smoke?: SmokeCheckReport[]
 }
 
 const BADGE: Record<StackStatus, string> = {
@@ -137,6 +141,7 @@ export function renderSummary(facts: ReportFacts): string {
         `| ${cell(s.name)} | ${code(s.image)} | ${s.running}/${s.desired}${s.mode === 'replicated' ? '' : ` (${s.mode})`} | ${cell(s.nodes.join(', ') || '–')} | ${cell(`${s.state}${s.updateState ? ` (${s.updateState})` : ''}: ${s.message}`)} |`
     )
   ]
+  lines.push(...renderSmoke(facts.smoke ?? [], cell, code))
   lines.push(...renderFirstVerdict(facts.firstVerdict, BADGE, cell))
   const diagram = renderDiagram(verdict)
   if (diagram) lines.push('', '### Tasks by node', '', diagram)
