@@ -38,6 +38,8 @@ import { servicesOutput } from './report/summary.js'
 import { redactSnapshot, redactStrings, Secrets } from './secrets.js'
 import type { SwarmApi } from './swarm/api.js'
 import { createWorkdir } from './workdir.js'
+import type { StackPlan } from './preview/stack-plan.js'
+import { previewImage, previewStack } from './preview/preview.js'
 
 export interface Stats {
   /** Snapshots read while waiting. */
@@ -95,6 +97,8 @@ export interface Outcome {
   /** Epoch ms when the run began, and where its time went, phase by phase. */
   startedAt: number
   phases: PhaseTime[]
+  /** With dry-run: what a deploy would do; there is no verdict. */
+  plan?: StackPlan
 }
 
 /** The registry or the swarm did not answer. */
@@ -201,14 +205,17 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
     connecting.catch(() => undefined) // a failure is reported by the Connect phase, not as an unhandled rejection
     let tunnel: DockerTunnel | undefined
     try {
-      const auth = await reaching(() => resolveAuth(inputs.registry, adapters.ecrToken))
+      // A preview reads no registry: no login.
+      const auth = inputs.dryRun ? undefined : await reaching(() => resolveAuth(inputs.registry, adapters.ecrToken))
       if (auth) {
         // An ECR token is a password too.
         secrets.add(auth.password)
         await reporter.phase(`Log in to ${auth.registry}`, () => reaching(() => login(cli, workdir.dockerConfig, auth)))
       }
 
-      if (inputs.image && inputs.rollback) reporter.warn(`image: ignored during a rollback, which deploys the recorded images; nothing is built`)
+      if (inputs.image && inputs.dryRun && !inputs.rollback)
+        reporter.info(`Dry run: nothing is built or pushed; IMAGE stands for ${previewImage(inputs.image)}${inputs.image.build ? ' (to be built)' : ''}`)
+      else if (inputs.image && inputs.rollback) reporter.warn(`image: ignored during a rollback, which deploys the recorded images; nothing is built`)
       else if (inputs.image) {
         const build = inputs.image
         // build: false resolves the tag already pushed; either way a digest, never a tag alone.
@@ -263,6 +270,15 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
       } else {
         const variables = outcome.image ? new Map([...plan.values, ['IMAGE', outcome.image.pinned]]) : plan.values
         source = { compose: plan.compose, composeFiles: inputs.composeFiles, variables, rollbackTo: undefined }
+      }
+      if (inputs.dryRun) {
+        const { stack, prune } = inputs
+        const image = inputs.rollback ? undefined : inputs.image
+        const hide = (name: string): void => secrets.add(name)
+        const planned = await reporter.phase('Preview', () => previewStack({ stack, prune, source, image, secretKey, cli, api, host, reporter, hide }))
+        outcome.plan = redactStrings(planned, text => secrets.redact(text))
+        reporter.output('plan', JSON.stringify(outcome.plan))
+        return
       }
       const deadline = host.now() + plan.rollout.timeoutMs
       const run: DeployRun = { plan, cli, api, tunnel, host, reporter, secrets, outcome, deadline, secretKey }

@@ -204,6 +204,7 @@ export function fakeWorld(options: WorldOptions = {}) {
       configs.set(config.id, { ...stored, version: stored.version + 7, labels: { ...labels } })
       effects.push(`label release ${config.name} ${labels['io.swarm-deploy.release.status']}`)
     },
+    networks: async () => [],
     calls: () => calls,
     close: () => undefined
   }

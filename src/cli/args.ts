@@ -38,7 +38,7 @@ const FILE_FLAGS: Readonly<Record<string, string>> = {
   'jump-ssh-key-file': 'jump-ssh-key',
   'github-token-file': 'github-token'
 }
-const BOOLEAN = new Set(['insecure-ignore-host-key', 'prune', 'rollback-on-failure', 'build'])
+const BOOLEAN = new Set(['insecure-ignore-host-key', 'prune', 'rollback-on-failure', 'build', 'dry-run'])
 const OWN_FLAGS = { config: 'string', json: 'boolean', verbose: 'boolean', help: 'boolean' } as const
 
 export function envName(input: string): string {

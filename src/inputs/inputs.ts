@@ -95,6 +95,8 @@ export interface Inputs {
   onFailure: 'swarm' | 'rollback-stack'
   /** GitHub Deployments for this environment, when it is set. */
   deployment: { environment: string; url: string | undefined; token: string } | undefined
+  /** Preview only: build, push and change nothing; report what a deploy would do. */
+  dryRun?: boolean
 }
 
 export type ReadInput = (name: string) => string
@@ -139,7 +141,8 @@ export function getInputs(read: ReadInput, context: InputContext): Inputs {
     rollback,
     keepReleases,
     onFailure,
-    deployment: readDeployment(read)
+    deployment: readDeployment(read),
+    dryRun: parseBoolean('dry-run', read('dry-run'), false)
   }
 }
 

@@ -122,7 +122,13 @@ export const INPUTS: readonly InputSpec[] = [
       'A GitHub environment: the run creates a deployment for it (statuses `in_progress`, then `success` or `failure`; older deployments go inactive on success). A missing token or permission is one warning, never a failed deploy.'
   },
   { name: 'environment-url', description: "The environment's URL, shown on the deployment." },
-  { name: 'github-token', description: 'Token for GitHub Deployments (needs `deployments: write`).', default: '${{ github.token }}', secret: true }
+  { name: 'github-token', description: 'Token for GitHub Deployments (needs `deployments: write`).', default: '${{ github.token }}', secret: true },
+  {
+    name: 'dry-run',
+    description:
+      'Preview: build nothing, push nothing, change nothing on the swarm. Render the stack, read the live services and report per service `create`, `update` (with what differs, never a value), `unchanged` or `remove` (only with prune), in the `plan` output and the summary.',
+    default: 'false'
+  }
 ]
 
 export const OUTPUTS: ReadonlyArray<{ name: string; description: string }> = [
@@ -138,5 +144,10 @@ export const OUTPUTS: ReadonlyArray<{ name: string; description: string }> = [
   {
     name: 'services',
     description: 'JSON array: name, image, mode, running, desired, updateState, state (its verdict), message, change, nodes for each service of the stack.'
+  },
+  {
+    name: 'plan',
+    description:
+      'With dry-run: JSON `{stack, services: [{name, action, image, changes}], kept, warnings}`, action `create`, `update`, `unchanged` or `remove`; changes name what differs, never a value.'
   }
 ]

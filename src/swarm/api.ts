@@ -37,6 +37,8 @@ export interface SwarmApi {
   createConfig(name: string, data: Buffer, labels: Record<string, string>): Promise<'created' | 'exists'>
   /** Replace a config's labels (the only thing Swarm lets change). */
   setConfigLabels(config: Pick<StoredConfig, 'id' | 'version' | 'name'>, labels: Record<string, string>): Promise<void>
+  /** The engine's networks, ID and name (service specs name theirs by ID). */
+  networks(): Promise<Array<{ id: string; name: string }>>
   /** API calls made so far (for benchmarks and logs). */
   calls(): number
   close(): void
@@ -168,6 +170,10 @@ export function dockerodeApi(socketPath: string): SwarmApi {
       // Swarm refuses any change but to labels; the data is left out of the spec.
       const update = docker.getConfig(config.id) as unknown as { update(opts: object): Promise<unknown> }
       await counted(update.update({ _query: { version: config.version }, _body: { Name: config.name, Labels: labels } }))
+    },
+    async networks() {
+      const listed = (await counted(docker.listNetworks())) as Array<{ Id: string; Name: string }>
+      return listed.map(n => ({ id: n.Id, name: n.Name }))
     },
     calls: () => calls,
     close: () => agent.destroy()
