@@ -2,6 +2,7 @@
 // (log in, build, push, create a secret or config, deploy, record a release)
 // is each an effect the fake world would record.
 import { describe, expect, it } from '@jest/globals'
+import { parseCommandLine } from '../../src/cli/args.js'
 import { exitCode } from '../../src/cli/main.js'
 import { runDeploy } from '../../src/engine.js'
 import type { StackPlan } from '../../src/preview/stack-plan.js'
@@ -27,5 +28,14 @@ describe('runDeploy with dry-run', () => {
     expect([...fake.files.keys()]).toEqual(['docker-compose.yml'])
     expect(fake.leftovers.size).toBe(0)
     expect(plan.stack).toBe(STACK)
+  })
+})
+
+describe('the dry-run input', () => {
+  it('is --dry-run or SWARM_DEPLOY_DRY_RUN on the CLI, false by default', () => {
+    const sources = (env: Record<string, string> = {}) => ({ env, readFile: () => undefined })
+    expect(parseCommandLine(['--dry-run', '--stack', 'x'], sources()).read('dry-run')).toBe('true')
+    expect(parseCommandLine(['--stack', 'x'], sources({ SWARM_DEPLOY_DRY_RUN: 'true' })).read('dry-run')).toBe('true')
+    expect(parseCommandLine(['--stack', 'x'], sources()).read('dry-run')).toBe('false')
   })
 })
