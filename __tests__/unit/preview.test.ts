@@ -31,10 +31,35 @@ describe('the preview plan on specs recorded from the lab', () => {
   it('says every service of an identical compose file is unchanged, though Swarm filled in defaults, pinned the digest and added platforms', () => {
     const plan = planStack(stack, composeViews(stack, config(), undefined), live, { prune: false })
     expect(plan.services.map(s => [s.name, s.action, s.changes])).toEqual([
+      ['edge', 'unchanged', []],
+      ['job', 'unchanged', []],
       ['plain', 'unchanged', []],
       ['web', 'unchanged', []]
     ])
     expect(plan.kept).toEqual([])
+  })
+
+  it('tells a change in the fields the CLI rewrites (capabilities, hosts, ulimits, job completions, host ports, mounts) by name', () => {
+    const doc = config()
+    const edge = doc.services.edge!
+    edge.cap_add = ['SYS_TIME']
+    edge.extra_hosts = ['db.local:10.1.2.4']
+    edge.ulimits.nofile.soft = 512
+    edge.deploy.restart_policy.max_attempts = 5
+    edge.ports[1].published = 19001
+    edge.volumes[2].read_only = false
+    edge.networks.back.aliases = ['other-alias']
+    doc.services.job!.deploy.replicas = 3
+    doc.services.job!.configs[0].mode = 0o400
+    const plan = planStack(stack, composeViews(stack, doc, undefined), live, { prune: false })
+    expect(plan.services.find(s => s.name === 'edge')!.changes).toEqual([
+      'ports 19000:9000/udp (host), 9001/tcp (host) → 19000:9000/udp (host), 19001:9001/tcp (host)',
+      'restart_policy max_attempts 3 → 5',
+      'networks preview-rec_back (aliases edge, edge-alias) → preview-rec_back (aliases edge, other-alias)',
+      'mounts /host-tmp changed',
+      'also cap_add, ulimits, extra_hosts changed'
+    ])
+    expect(plan.services.find(s => s.name === 'job')!.changes).toEqual(['replicas 2 → 3', 'config conf: owner or mode 1000:0 440 → 1000:0 400'])
   })
 
   it('lists what a changed compose file would change, naming environment variables and labels without their values', () => {
@@ -81,17 +106,21 @@ describe('the preview plan on specs recorded from the lab', () => {
     doc.services.api = { image: 'reg.example/acme/api:abc123' }
     doc.services.web!.image = 'reg.example/acme/api:abc123'
     delete doc.services.plain
+    delete doc.services.edge
+    delete doc.services.job
     const kept = planStack(stack, composeViews(stack, doc, 'reg.example/acme/api:abc123'), live, { prune: false })
     expect(kept.services.map(s => [s.name, s.action, s.image])).toEqual([
       ['api', 'create', 'reg.example/acme/api:abc123 (to be built)'],
       ['web', 'update', 'reg.example/acme/api:abc123 (to be built)']
     ])
     expect(kept.services[1]!.changes[0]).toMatch(/^image 10\.77\.0\.1:5000\/lab\/busybox:1@sha256:.* → reg\.example\/acme\/api:abc123 \(to be built\)$/)
-    expect(kept.kept).toEqual(['plain'])
+    expect(kept.kept).toEqual(['edge', 'job', 'plain'])
     const pruned = planStack(stack, composeViews(stack, doc, undefined), live, { prune: true })
     expect(pruned.services.map(s => [s.name, s.action])).toEqual([
       ['api', 'create'],
       ['web', 'update'],
+      ['edge', 'remove'],
+      ['job', 'remove'],
       ['plain', 'remove']
     ])
     expect(renderPlanText(pruned)).toContain('- plain: remove')

@@ -137,6 +137,34 @@ function resources(limits: Json, reservations: Json, fromSpec: boolean): Json {
   return out
 }
 
+/** The docker CLI writes capabilities with the `CAP_` prefix. */
+const capabilities = (value: unknown): string[] =>
+  strings(value)
+    .map(c => (c.toUpperCase() === 'ALL' || c.toUpperCase().startsWith('CAP_') ? c.toUpperCase() : `CAP_${c.toUpperCase()}`))
+    .sort()
+
+/** `ulimits: {nofile: {soft, hard}}` or `nofile: 10`, and the API's `[{Name, Soft, Hard}]`, as `nofile=soft:hard`. */
+function ulimits(value: unknown, fromSpec: boolean): string[] {
+  if (fromSpec)
+    return list(value)
+      .map(u => `${String(obj(u).Name)}=${String(obj(u).Soft)}:${String(obj(u).Hard)}`)
+      .sort()
+  return Object.entries(obj(value))
+    .map(([name, limit]) => (isObject(limit) ? `${name}=${String(limit.soft)}:${String(limit.hard)}` : `${name}=${String(limit)}:${String(limit)}`))
+    .sort()
+}
+
+/** `extra_hosts` entries `host:ip` (or `host=ip`) the way the API keeps them: `ip host`. */
+const hosts = (value: unknown): string[] =>
+  (Array.isArray(value) ? strings(value) : Object.entries(obj(value)).map(([h, ip]) => `${h}:${String(ip)}`))
+    .map(entry => {
+      const at = entry.search(/[:=]/)
+      return at < 0 ? entry : `${entry.slice(at + 1)} ${entry.slice(0, at)}`
+    })
+    .sort()
+
+const sysctls = (value: unknown): Record<string, string> => Object.fromEntries(Object.entries(obj(value)).map(([k, v]) => [k, String(v)]))
+
 const portText = (published: unknown, target: unknown, protocol: unknown, mode: unknown): string =>
   `${published ? `${String(published)}:` : ''}${String(target)}/${str(protocol) ?? 'tcp'}${(str(mode) ?? 'ingress') === 'host' ? ' (host)' : ''}`
 
@@ -172,7 +200,7 @@ export function composeView(name: string, service: Json, context: ComposeContext
     for (const raw of list(service[kind])) {
       const entry = typeof raw === 'string' ? { source: raw } : obj(raw)
       const source = String(entry.source)
-      const target = str(entry.target) ?? (kind === 'secrets' ? source : `/${source}`)
+      const target = str(entry.target) ?? source
       const file = `${str(entry.uid) ?? '0'}:${str(entry.gid) ?? '0'} ${Number(entry.mode ?? FILE_MODE_DEFAULT).toString(8)}`
       out[target] = { name: swarmName(doc[kind], source, stack), file }
     }
@@ -221,7 +249,7 @@ export function composeView(name: string, service: Json, context: ComposeContext
     mounts,
     shown: {
       mode,
-      ...(mode === 'replicated' ? { replicas: Number(deploy.replicas ?? 1) } : {}),
+      ...(mode === 'replicated' || mode === 'replicated-job' ? { replicas: Number(deploy.replicas ?? 1) } : {}),
       ports: ports.sort(),
       endpoint_mode: endpoint,
       update_config: updateConfig(obj(deploy.update_config), false),
@@ -260,9 +288,11 @@ export function composeView(name: string, service: Json, context: ComposeContext
       tty: service.tty === true,
       stdin_open: service.stdin_open === true,
       read_only: service.read_only === true,
-      cap_add: strings(service.cap_add).sort(),
-      cap_drop: strings(service.cap_drop).sort(),
-      sysctls: obj(service.sysctls),
+      cap_add: capabilities(service.cap_add),
+      cap_drop: capabilities(service.cap_drop),
+      sysctls: sysctls(service.sysctls),
+      ulimits: ulimits(service.ulimits, false),
+      extra_hosts: hosts(service.extra_hosts),
       dns: strings(service.dns),
       dns_search: strings(service.dns_search),
       logging: { driver: str(logging.driver) ?? '', options: obj(logging.options) },
@@ -329,7 +359,11 @@ export function liveView(stack: string, spec: Json, networkNames: ReadonlyMap<st
     mounts,
     shown: {
       mode,
-      ...(mode === 'replicated' ? { replicas: Number(obj(modeObj.Replicated).Replicas ?? 1) } : {}),
+      ...(mode === 'replicated'
+        ? { replicas: Number(obj(modeObj.Replicated).Replicas ?? 1) }
+        : mode === 'replicated-job'
+          ? { replicas: Number(obj(modeObj.ReplicatedJob).TotalCompletions ?? 1) }
+          : {}),
       ports: list(endpoint.Ports)
         .map(raw => {
           const p = obj(raw)
@@ -377,9 +411,11 @@ export function liveView(stack: string, spec: Json, networkNames: ReadonlyMap<st
       tty: container.TTY === true,
       stdin_open: container.OpenStdin === true,
       read_only: container.ReadOnly === true,
-      cap_add: strings(container.CapabilityAdd).sort(),
-      cap_drop: strings(container.CapabilityDrop).sort(),
-      sysctls: obj(container.Sysctls),
+      cap_add: capabilities(container.CapabilityAdd),
+      cap_drop: capabilities(container.CapabilityDrop),
+      sysctls: sysctls(container.Sysctls),
+      ulimits: ulimits(container.Ulimits, true),
+      extra_hosts: strings(container.Hosts).sort(),
       dns: strings(obj(container.DNSConfig).Nameservers),
       dns_search: strings(obj(container.DNSConfig).Search),
       logging: { driver: str(log.Name) ?? '', options: obj(log.Options) },
