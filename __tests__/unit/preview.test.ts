@@ -158,3 +158,26 @@ describe('ignoredKeyWarnings', () => {
     ])
   })
 })
+
+describe('renderPlanSummary', () => {
+  it('is a "Plan" section with one row per service, that no text from the swarm can break', () => {
+    const summary = renderPlanSummary({
+      stack: 'shop',
+      services: [
+        { name: 'db', action: 'unchanged', image: 'postgres:16', changes: [] },
+        { name: 'web', action: 'update', image: 'reg/app:1', changes: ['placement constraints a|b → c', 'environment A added'] }
+      ],
+      kept: ['old'],
+      warnings: ['compose-file: a.yml: service web: restart (use deploy.restart_policy) is ignored by docker stack deploy']
+    })
+    expect(summary).toContain('### Plan')
+    expect(summary).toContain('1 to update, 1 unchanged')
+    const rows = summary.split('\n').filter(line => line.startsWith('| db') || line.startsWith('| web'))
+    expect(rows).toEqual([
+      '| db | ✔️ unchanged | `postgres:16` | – |',
+      '| web | ✏️ update | `reg/app:1` | placement constraints a\\|b → c<br>environment A added |'
+    ])
+    expect(summary).toContain('kept because prune is off: `old`')
+    expect(summary).toContain('### Warnings')
+  })
+})
