@@ -95,6 +95,18 @@ describe('dry-run', () => {
     expect(swarmState()).toEqual(before)
   })
 
+  it.concurrent('Action: a rollback to the live release previews as unchanged and records nothing', async () => {
+    const before = await deployed
+    const result = await runAction(lab, { ...target(), stack: STACK, rollback: '1', env: envText(BEFORE), 'dry-run': 'true', timeout: '2m' }, { cwd: APP })
+    expect({ code: result.code, log: result.code === 0 ? '' : result.log.slice(-3000) }).toEqual({ code: 0, log: '' })
+    expect(result.log).toContain('Rolling back to release #1')
+    expect(planOf(result).services.map(s => [s.name, s.action])).toEqual([
+      ['web', 'unchanged'],
+      ['worker', 'unchanged']
+    ])
+    expect(swarmState()).toEqual(before)
+  })
+
   it.concurrent('CLI: the identical compose shows every service unchanged, in the readable diff and in --json', async () => {
     const before = await deployed
     const result = await runCli(
