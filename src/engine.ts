@@ -46,6 +46,8 @@ import { smokeVerdict } from './smoke/decide.js'
 import type { SmokeGet } from './smoke/http.js'
 import { httpGet } from './smoke/http.js'
 import { runSmokeCheck } from './smoke/run.js'
+import type { StackPlan } from './preview/stack-plan.js'
+import { previewImage, previewStack } from './preview/preview.js'
 
 export interface Stats {
   /** Snapshots read while waiting. */
@@ -105,6 +107,8 @@ export interface Outcome {
   phases: PhaseTime[]
   /** ISO time the ECR token this run stored in the services stops working (ECR logins only). */
   registryAuthExpires?: string
+  /** With dry-run: what a deploy would do; there is no verdict. */
+  plan?: StackPlan
 }
 
 /** The registry or the swarm did not answer. */
@@ -213,7 +217,8 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
     connecting.catch(() => undefined) // a failure is reported by the Connect phase, not as an unhandled rejection
     let tunnel: DockerTunnel | undefined
     try {
-      const auth = await reaching(() => resolveAuth(inputs.registry, adapters.ecrToken))
+      // A preview reads no registry: no login.
+      const auth = inputs.dryRun ? undefined : await reaching(() => resolveAuth(inputs.registry, adapters.ecrToken))
       if (auth) {
         // An ECR token is a password too.
         secrets.add(auth.password)
@@ -225,7 +230,9 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
         }
       }
 
-      if (inputs.image && inputs.rollback) reporter.warn(`image: ignored during a rollback, which deploys the recorded images; nothing is built`)
+      if (inputs.image && inputs.dryRun && !inputs.rollback)
+        reporter.info(`Dry run: nothing is built or pushed; IMAGE stands for ${previewImage(inputs.image)}${inputs.image.build ? ' (to be built)' : ''}`)
+      else if (inputs.image && inputs.rollback) reporter.warn(`image: ignored during a rollback, which deploys the recorded images; nothing is built`)
       else if (inputs.image) {
         const build = inputs.image
         // build: false resolves the tag already pushed; either way a digest, never a tag alone.
@@ -280,6 +287,15 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
       } else {
         const variables = outcome.image ? new Map([...plan.values, ['IMAGE', outcome.image.pinned]]) : plan.values
         source = { compose: plan.compose, composeFiles: inputs.composeFiles, variables, rollbackTo: undefined }
+      }
+      if (inputs.dryRun) {
+        const { stack, prune } = inputs
+        const image = inputs.rollback ? undefined : inputs.image
+        const hide = (name: string): void => secrets.add(name)
+        const planned = await reporter.phase('Preview', () => previewStack({ stack, prune, source, image, secretKey, cli, api, host, reporter, hide }))
+        outcome.plan = redactStrings(planned, text => secrets.redact(text))
+        reporter.output('plan', JSON.stringify(outcome.plan))
+        return
       }
       const deadline = host.now() + plan.rollout.timeoutMs
       const run: DeployRun = { plan, cli, api, tunnel, host, reporter, secrets, outcome, deadline, secretKey, smokeGet: adapters.smokeGet ?? httpGet }

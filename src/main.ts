@@ -17,6 +17,7 @@ import { renderRefreshSummary } from './report/refresh.js'
 import { INPUTS } from './inputs/table.js'
 import { removePaths, RunLeftovers } from './leftovers.js'
 import { renderSummary } from './report/summary.js'
+import { renderPlanSummary } from './report/plan.js'
 import { SECRET_INPUTS, secretsOf } from './secrets.js'
 
 /** Names of what the main step saves with `saveState` (the post step gets them as STATE_<name>). */
@@ -93,6 +94,10 @@ async function cancel(signal: NodeJS.Signals, leftovers: RunLeftovers, reporter:
 }
 
 async function finish(outcome: Outcome, reporter: ActionsReporter): Promise<void> {
+  if (outcome.plan && !outcome.stopped) {
+    if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(reporter.redact(renderPlanSummary(outcome.plan))).write()
+    return
+  }
   if (outcome.report && process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(reporter.redact(renderSummary(outcome.report))).write()
   if (outcome.stopped) core.setFailed(reporter.redact(outcome.stopped.message))
   else if (outcome.status !== 'converged') core.setFailed(reporter.redact(outcome.verdict?.summary ?? 'no verdict'))

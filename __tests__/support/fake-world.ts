@@ -154,6 +154,13 @@ export function fakeWorld(options: WorldOptions = {}) {
         deployed = true
         return ok()
       }
+      if (args[0] === 'stack' && args[1] === 'config') {
+        // The docker CLI's loader on COMPOSE, interpolated from the child's environment as it would be.
+        effects.push('stack config')
+        return ok(
+          `services:\n  web:\n    image: ${opts.env?.IMAGE ?? ''}\n    environment:\n      DB_PASSWORD: ${JSON.stringify(opts.env?.DB_PASSWORD ?? '')}\n`
+        )
+      }
       throw new Error(`fake docker CLI: unexpected ${args.join(' ')}`)
     }
   }
@@ -214,6 +221,7 @@ export function fakeWorld(options: WorldOptions = {}) {
       configs.set(config.id, { ...stored, version: stored.version + 7, labels: { ...labels } })
       effects.push(`label release ${config.name} ${labels['io.swarm-deploy.release.status']}`)
     },
+    networks: async () => [],
     calls: () => calls,
     close: () => undefined
   }

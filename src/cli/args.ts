@@ -39,7 +39,7 @@ const FILE_FLAGS: Readonly<Record<string, string>> = {
   'jump-ssh-key-file': 'jump-ssh-key',
   'github-token-file': 'github-token'
 }
-const BOOLEAN = new Set(['insecure-ignore-host-key', 'prune', 'rollback-on-failure', 'build', 'refresh-registry-auth'])
+const BOOLEAN = new Set(['insecure-ignore-host-key', 'prune', 'rollback-on-failure', 'build', 'refresh-registry-auth', 'dry-run'])
 const OWN_FLAGS = { config: 'string', json: 'boolean', verbose: 'boolean', help: 'boolean' } as const
 
 export function envName(input: string): string {

@@ -8,6 +8,7 @@ import { getInputs } from '../inputs/inputs.js'
 import { InputError } from '../inputs/parse.js'
 import type { Adapters, Host } from '../ports.js'
 import { renderText } from '../report/text.js'
+import { renderPlanText } from '../report/plan.js'
 import { SECRET_INPUTS, secretsOf } from '../secrets.js'
 import { envName, helpText, parseCommandLine, UsageError } from './args.js'
 import { terminalReporter } from './terminal.js'
@@ -36,6 +37,7 @@ export interface CliIo {
 
 export function exitCode(outcome: Outcome): number {
   if (outcome.stopped) return outcome.stopped.kind === 'input' ? EXIT.input : outcome.stopped.kind === 'unreachable' ? EXIT.unreachable : EXIT.failed
+  if (outcome.plan) return EXIT.converged
   return outcome.status === 'converged' ? EXIT.converged : EXIT.failed
 }
 
@@ -57,7 +59,8 @@ export function jsonResult(
     startedAt: outcome?.startedAt ?? null,
     phases: outcome?.phases ?? [],
     error: error ?? null,
-    exitCode: code
+    exitCode: code,
+    plan: outcome?.plan ?? null
   }
 }
 
@@ -130,6 +133,10 @@ export async function cliMain(argv: string[], io: CliIo, host: Host, adapters: A
   if (outcome.report) {
     reporter.print('')
     reporter.print(renderText(outcome.report).trimEnd())
+  }
+  if (outcome.plan && !outcome.stopped) {
+    reporter.print('')
+    reporter.print(renderPlanText(outcome.plan).trimEnd())
   }
   if (outcome.stopped) reporter.print(`error: ${outcome.stopped.message}`)
   const code = exitCode(outcome)

@@ -99,6 +99,8 @@ export interface Inputs {
   deployment: { environment: string; url: string | undefined; token: string } | undefined
   /** GET these URLs once the rollout converged: the verdict is converged only if they pass. */
   smoke?: SmokeCheck | undefined
+  /** Preview only: build, push and change nothing; report what a deploy would do. */
+  dryRun?: boolean
 }
 
 export type ReadInput = (name: string) => string
@@ -144,7 +146,8 @@ export function getInputs(read: ReadInput, context: InputContext): Inputs {
     keepReleases,
     onFailure,
     deployment: readDeployment(read),
-    smoke: readSmokeCheck(read)
+    smoke: readSmokeCheck(read),
+    dryRun: parseBoolean('dry-run', read('dry-run'), false)
   }
 }
 

@@ -140,7 +140,13 @@ export const INPUTS: readonly InputSpec[] = [
     description: 'How long the smoke URLs have to pass, like `60s` or `2m`; they are tried again after 1, 2, 4, then every 5 s.',
     default: '60s'
   },
-  { name: 'smoke-expect', description: 'Status codes that pass the smoke check: codes and ranges, e.g. `200,204,300-399`.', default: '200-399' }
+  { name: 'smoke-expect', description: 'Status codes that pass the smoke check: codes and ranges, e.g. `200,204,300-399`.', default: '200-399' },
+  {
+    name: 'dry-run',
+    description:
+      'Preview: build nothing, push nothing, change nothing on the swarm. Render the stack, read the live services and report per service `create`, `update` (with what differs, never a value), `unchanged` or `remove` (only with prune), in the `plan` output and the summary.',
+    default: 'false'
+  }
 ]
 
 export const OUTPUTS: ReadonlyArray<{ name: string; description: string }> = [
@@ -160,5 +166,10 @@ export const OUTPUTS: ReadonlyArray<{ name: string; description: string }> = [
   {
     name: 'registry-auth-expires',
     description: 'With an ECR login, when the token stored in the services expires (ISO 8601); refresh it before then (refresh-registry-auth).'
+  },
+  {
+    name: 'plan',
+    description:
+      'With dry-run: JSON `{stack, services: [{name, action, image, changes}], kept, warnings}`, action `create`, `update`, `unchanged` or `remove`; changes name what differs, never a value.'
   }
 ]

@@ -98,12 +98,12 @@ export function renderDiagram(verdict: Verdict): string | undefined {
  * link, HTML, an entity, math or strike-through, or end a table cell,
  * backslash-escaped.
  */
-function cell(text: string): string {
+export function cell(text: string): string {
   return text.replace(/[\r\n]/g, ' ').replace(/[\\`*_[\]<>|~&$]/g, '\\$&')
 }
 
 /** A code span that no backtick in the text can end (and no `|` split, in a table). */
-function code(text: string): string {
+export function code(text: string): string {
   const flat = text.replace(/[\r\n]/g, ' ').replace(/\|/g, '\\|')
   const ticks = '`'.repeat(longestRun(flat, '`') + 1)
   const pad = flat.startsWith('`') || flat.endsWith('`') ? ' ' : ''

@@ -48,6 +48,8 @@ export interface SwarmApi {
    * service update --with-registry-auth` sends it. Swarm's warnings.
    */
   updateRegistryAuth(serviceId: string, version: number, spec: Service['Spec'], registryAuth: string): Promise<string[]>
+  /** The engine's networks, ID and name (service specs name theirs by ID). */
+  networks(): Promise<Array<{ id: string; name: string }>>
   /** API calls made so far (for benchmarks and logs). */
   calls(): number
   close(): void
@@ -188,6 +190,10 @@ export function dockerodeApi(socketPath: string): SwarmApi {
       const service = docker.getService(serviceId) as unknown as { update(auth: object, opts: object): Promise<{ Warnings?: string[] | null } | undefined> }
       const answer = await counted(service.update({ key: registryAuth }, { _query: { version }, _body: spec }))
       return answer?.Warnings ?? []
+    },
+    async networks() {
+      const listed = (await counted(docker.listNetworks())) as Array<{ Id: string; Name: string }>
+      return listed.map(n => ({ id: n.Id, name: n.Name }))
     },
     calls: () => calls,
     close: () => agent.destroy()
