@@ -6,6 +6,7 @@
 #   bash lab/lab.sh up|down|status|env|worker-stop|worker-start|manager-restart|sshd-restart|sshd-drop
 #   bash lab/lab.sh extra-sshd up|down
 #   bash lab/lab.sh bastion up|down
+#   bash lab/lab.sh registry-user set|rm NAME   (set: the password on stdin)
 #
 # Must run as root. All traffic stays on the bridge swl0 (10.77.0.0/24): the
 # namespaces get no default route, so nothing in the lab can reach any other
@@ -833,6 +834,46 @@ cmd_bastion_down() {
   log "bastion down"
 }
 
+# ---------------------------------------------------------------- registry-user
+# A second htpasswd user beside "lab", for a test that changes its password
+# (the refresh test) without touching the password every other run uses.
+# The registry (distribution 2.8) re-reads its htpasswd file whenever the
+# file's mtime changes (registry/auth/htpasswd/access.go): no restart. The
+# new file is written beside it and renamed over it, so a request never reads
+# half a file. `down` removes it with the rest; `up` writes a fresh file.
+cmd_registry_user() { # set|rm NAME
+  [[ $EUID == 0 ]] || die "must run as root"
+  local action=${1:-} name=${2:-} file=$DATA_DIR/registry/htpasswd tmp pw="" i code
+  [[ $action == set || $action == rm ]] || { echo "usage: $0 registry-user set|rm NAME" >&2; exit 2; }
+  [[ $name =~ ^[a-z0-9][a-z0-9_-]{0,62}$ && $name != "$REGISTRY_USER" ]] || die "registry-user: '$name' is not a user name (a-z, 0-9, _ and -) other than $REGISTRY_USER"
+  [[ -f $file ]] || die "registry-user: no $file (is the lab up?)"
+  if [[ $action == set ]]; then
+    IFS= read -r pw || true
+    [[ $pw =~ ^[A-Za-z0-9._~-]{8,128}$ ]] || die "registry-user set: give a password of 8 to 128 characters A-Z a-z 0-9 . _ ~ - on stdin"
+  fi
+  # Two helpers editing at once must not lose each other's lines.
+  exec 8>"$RUN_DIR/htpasswd.lock"
+  flock 8
+  tmp=$(mktemp "$file.XXXXXX")
+  cp "$file" "$tmp"
+  if [[ $action == set ]]; then
+    printf '%s\n' "$pw" | htpasswd -iB "$tmp" "$name" 2>/dev/null || { rm -f "$tmp"; die "registry-user: htpasswd failed"; }
+  else
+    htpasswd -D "$tmp" "$name" >/dev/null 2>&1 || true
+  fi
+  chmod 644 "$tmp"
+  mv -f "$tmp" "$file"
+  flock -u 8
+  [[ $action == set ]] || { log "registry-user: removed $name"; return 0; }
+  # The password stays off argv: curl reads it from its config on stdin.
+  for ((i = 0; i < 50; i++)); do
+    code=$(printf 'user = "%s:%s"\n' "$name" "$pw" | curl -s -o /dev/null -w '%{http_code}' -K - "http://$REGISTRY/v2/" || true)
+    [[ $code == 200 ]] && { log "registry-user: $name set"; return 0; }
+    sleep 0.1
+  done
+  die "registry-user: the registry does not accept the new password of $name (last HTTP code: $code)"
+}
+
 main() {
   local cmd=${1:-}
   case $cmd in
@@ -857,7 +898,8 @@ main() {
         down) cmd_bastion_down ;;
         *) echo "usage: $0 bastion up|down" >&2; exit 2 ;;
       esac ;;
-    *) echo "usage: $0 up|down|status|env|worker-stop|worker-start|manager-restart|sshd-restart|sshd-drop|extra-sshd up|down|bastion up|down" >&2; exit 2 ;;
+    registry-user) cmd_registry_user "${2:-}" "${3:-}" ;;
+    *) echo "usage: $0 up|down|status|env|worker-stop|worker-start|manager-restart|sshd-restart|sshd-drop|extra-sshd up|down|bastion up|down|registry-user set|rm NAME" >&2; exit 2 ;;
   esac
 }
 

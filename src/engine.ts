@@ -32,14 +32,24 @@ import { makePlan, PlanError, secretKeyOf } from './plan.js'
 import type { Adapters, Host, Reporter } from './ports.js'
 import { resolveExisting } from './registry/existing.js'
 import { login, resolveAuth } from './registry/login.js'
+import { tokenExpiry } from './registry/expiry.js'
 import { RegistryUnreachable } from './registry/manifest.js'
 import type { ReportFacts } from './report/summary.js'
 import { servicesOutput } from './report/summary.js'
 import { redactSnapshot, redactStrings, Secrets } from './secrets.js'
 import type { SwarmApi } from './swarm/api.js'
 import { createWorkdir } from './workdir.js'
+import { smokeUrlSecrets } from './inputs/smoke-inputs.js'
+import type { SmokeResult } from './smoke/decide.js'
+import type { SmokeCheckReport } from './report/smoke.js'
+import { smokeVerdict } from './smoke/decide.js'
+import type { SmokeGet } from './smoke/http.js'
+import { httpGet } from './smoke/http.js'
+import { runSmokeCheck } from './smoke/run.js'
+import type { StackPlan } from './preview/stack-plan.js'
+import { previewImage, previewStack } from './preview/preview.js'
 import type { HeldLock } from './lock/store.js'
-import { takeDeployLock } from './lock/run.js'
+import { noteDeployLock, takeDeployLock } from './lock/run.js'
 
 export interface Stats {
   /** Snapshots read while waiting. */
@@ -97,6 +107,10 @@ export interface Outcome {
   /** Epoch ms when the run began, and where its time went, phase by phase. */
   startedAt: number
   phases: PhaseTime[]
+  /** ISO time the ECR token this run stored in the services stops working (ECR logins only). */
+  registryAuthExpires?: string
+  /** With dry-run: what a deploy would do; there is no verdict. */
+  plan?: StackPlan
 }
 
 /** The registry or the swarm did not answer. */
@@ -104,7 +118,7 @@ export class UnreachableError extends Error {
   override name = 'UnreachableError'
 }
 
-async function reaching<T>(fn: () => Promise<T>): Promise<T> {
+export async function reaching<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn()
   } catch (error) {
@@ -133,6 +147,8 @@ export async function runDeploy(inputs: Inputs, host: Host, adapters: Adapters, 
   if (inputs.registry?.username !== undefined) secrets.add(inputs.registry.password, 'registry-password')
   for (const [name, value] of inputs.env) secrets.add(value, `env ${name}`)
   if (inputs.deployment) secrets.add(inputs.deployment.token, 'github-token')
+  // A smoke URL's userinfo and query values (tokens); the body excerpt is redacted of them too.
+  for (const { value, name } of inputs.smoke ? smokeUrlSecrets(inputs.smoke.urls.map(u => u.href).join('\n')) : []) secrets.add(value, name)
   try {
     const plan = makePlan(inputs, host)
     // What env-passthrough lets through to the compose files is as secret as env.
@@ -169,7 +185,7 @@ function deferredLog(reporter: Reporter): { log: Log; flush(): void } {
 }
 
 /** The reporter, with each phase's time also kept for the outcome. */
-function timingPhases(reporter: Reporter, now: () => number, startedAt: number, into: PhaseTime[]): Reporter {
+export function timingPhases(reporter: Reporter, now: () => number, startedAt: number, into: PhaseTime[]): Reporter {
   return {
     secret: value => reporter.secret(value),
     info: line => reporter.info(line),
@@ -203,14 +219,22 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
     connecting.catch(() => undefined) // a failure is reported by the Connect phase, not as an unhandled rejection
     let tunnel: DockerTunnel | undefined
     try {
-      const auth = await reaching(() => resolveAuth(inputs.registry, adapters.ecrToken))
+      // A preview reads no registry: no login.
+      const auth = inputs.dryRun ? undefined : await reaching(() => resolveAuth(inputs.registry, adapters.ecrToken))
       if (auth) {
         // An ECR token is a password too.
         secrets.add(auth.password)
         await reporter.phase(`Log in to ${auth.registry}`, () => reaching(() => login(cli, workdir.dockerConfig, auth)))
+        if (auth.expiresAt) {
+          outcome.registryAuthExpires = auth.expiresAt.toISOString()
+          reporter.info(tokenExpiry(auth.registry, auth.expiresAt, host.now()))
+          reporter.output('registry-auth-expires', outcome.registryAuthExpires)
+        }
       }
 
-      if (inputs.image && inputs.rollback) reporter.warn(`image: ignored during a rollback, which deploys the recorded images; nothing is built`)
+      if (inputs.image && inputs.dryRun && !inputs.rollback)
+        reporter.info(`Dry run: nothing is built or pushed; IMAGE stands for ${previewImage(inputs.image)}${inputs.image.build ? ' (to be built)' : ''}`)
+      else if (inputs.image && inputs.rollback) reporter.warn(`image: ignored during a rollback, which deploys the recorded images; nothing is built`)
       else if (inputs.image) {
         const build = inputs.image
         // build: false resolves the tag already pushed; either way a digest, never a tag alone.
@@ -252,7 +276,9 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
     try {
       const clusterId = await reporter.phase('Check the target engine', () => checkManager(api, tunnel.lastDialError, reporter))
       // Before anything on the swarm changes, and before the releases are read: the last holder may have added one.
-      lock = await reporter.phase('Take the deploy lock', () => takeDeployLock(api, inputs, host, reporter))
+      // A preview changes nothing, the lock included: it only says who holds it.
+      if (inputs.dryRun) await noteDeployLock(api, inputs.stack, reporter)
+      else lock = await reporter.phase('Take the deploy lock', () => takeDeployLock(api, inputs, host, reporter))
       const secretKey = secretKeyOf(inputs.stack, clusterId)
       const history = await loadReleases(api, inputs.stack)
       const previous = liveRelease(history)
@@ -269,8 +295,17 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
         const variables = outcome.image ? new Map([...plan.values, ['IMAGE', outcome.image.pinned]]) : plan.values
         source = { compose: plan.compose, composeFiles: inputs.composeFiles, variables, rollbackTo: undefined }
       }
+      if (inputs.dryRun) {
+        const { stack, prune } = inputs
+        const image = inputs.rollback ? undefined : inputs.image
+        const hide = (name: string): void => secrets.add(name)
+        const planned = await reporter.phase('Preview', () => previewStack({ stack, prune, source, image, secretKey, cli, api, host, reporter, hide }))
+        outcome.plan = redactStrings(planned, text => secrets.redact(text))
+        reporter.output('plan', JSON.stringify(outcome.plan))
+        return
+      }
       const deadline = host.now() + plan.rollout.timeoutMs
-      const run: DeployRun = { plan, cli, api, tunnel, host, reporter, secrets, outcome, deadline, secretKey }
+      const run: DeployRun = { plan, cli, api, tunnel, host, reporter, secrets, outcome, deadline, secretKey, smokeGet: adapters.smokeGet ?? httpGet }
       const deployment = githubDeployment(inputs, host, adapters, reporter)
       await deployment?.start(
         source.rollbackTo?.sha || host.env.GITHUB_SHA || host.env.GITHUB_REF || 'HEAD',
@@ -285,6 +320,7 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
         verdict.status === 'converged' ? [] : await reporter.phase('Diagnostics', () => showDiagnostics(api, verdict, first.deployStarted, secrets, reporter))
       const releases = first.release ? [first.release, ...history] : [...history]
       let stackRollback: Verdict | undefined
+      const smokeChecks: SmokeCheckReport[] = first.smoke ? [{ title: 'Smoke check', result: first.smoke }] : []
       if (verdict.status !== 'converged' && inputs.onFailure === 'rollback-stack') {
         const target = liveRelease(history)
         if (!target) reporter.warn(`on-failure: rollback-stack: stack ${inputs.stack} has no converged release to go back to; leaving it as it is`)
@@ -294,6 +330,7 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
           if (first.release) releases[0] = await setStatus(api, first.release, 'rolled-back').catch(() => first.release!)
           const second = await deployAndJudge({ ...run, deadline: host.now() + plan.rollout.timeoutMs }, back, releases)
           if (second.release) releases.unshift(second.release)
+          if (second.smoke) smokeChecks.push({ title: `Smoke check of release #${target.number}, put back`, result: second.smoke })
           stackRollback = second.verdict
           if (second.verdict.status !== 'converged') {
             diagnoses = [
@@ -334,7 +371,9 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
         diagnoses,
         seconds: Math.round((host.now() - started) / 1000),
         releases: releases.slice(0, 5).map(releaseRow),
-        ...(stackRollback ? { firstVerdict: first.verdict } : {})
+        ...(stackRollback ? { firstVerdict: first.verdict } : {}),
+        ...(outcome.registryAuthExpires ? { registryAuthExpires: outcome.registryAuthExpires } : {}),
+        ...(smokeChecks.length > 0 ? { smoke: smokeChecks } : {})
       }
 
       const kept = await pruneReleases(api, releases, inputs.keepReleases, line => reporter.info(line))
@@ -365,6 +404,7 @@ interface DeployRun {
   deadline: number
   /** Keys secret version names (see secretKeyOf). */
   secretKey: Buffer
+  smokeGet: SmokeGet
 }
 
 /**
@@ -375,7 +415,7 @@ async function deployAndJudge(
   run: DeployRun,
   source: DeploySource,
   known: Release[]
-): Promise<{ verdict: Verdict; release: Release | undefined; deployStarted: number }> {
+): Promise<{ verdict: Verdict; release: Release | undefined; deployStarted: number; smoke?: SmokeResult }> {
   const { plan, cli, api, tunnel, host, reporter, secrets, outcome, deadline, secretKey } = run
   const { inputs } = plan
   const before = await api.snapshot(inputs.stack)
@@ -438,11 +478,20 @@ async function deployAndJudge(
     forgetCancel?.()
   }
   // Every string of it (images, node names, messages) may reach the outputs and the summary.
-  const verdict = redactStrings(judged, text => secrets.redact(text))
+  let verdict = redactStrings(judged, text => secrets.redact(text))
+  // Converged is not enough with smoke-url: the release is labelled by the check's verdict too.
+  const check = inputs.smoke
+  const smoke =
+    check && verdict.status === 'converged'
+      ? await reporter.phase('Smoke check', () =>
+          runSmokeCheck(check, { get: run.smokeGet, now: host.now, sleep: host.sleep, info: line => reporter.info(line), redact: text => secrets.redact(text) })
+        )
+      : undefined
+  if (smoke) verdict = smokeVerdict(verdict, smoke, inputs.stack)
   const status = verdict.status === 'pending' ? 'timed-out' : verdict.status
   const labelled = await label(status)
   if (labelled) reporter.info(`Release #${labelled.number}${source.rollbackTo ? ` (rollback to #${source.rollbackTo.number})` : ''}: ${status}`)
-  return { verdict, release: labelled, deployStarted }
+  return { verdict, release: labelled, deployStarted, ...(smoke ? { smoke } : {}) }
 }
 
 /** What the swarm runs right after the deploy, and how it got there; never a value from env. */
@@ -630,7 +679,7 @@ async function pruneVersions(api: SwarmApi, stack: string, reporter: Reporter, k
 }
 
 /** The engine is a swarm manager: returns the swarm's cluster ID, which keys secret version names. */
-async function checkManager(api: SwarmApi, lastDialError: () => string | undefined, reporter: Reporter): Promise<string> {
+export async function checkManager(api: SwarmApi, lastDialError: () => string | undefined, reporter: Reporter): Promise<string> {
   let info
   try {
     info = await api.info()

@@ -11,9 +11,13 @@ import { runDeploy } from './engine.js'
 import type { Outcome } from './engine.js'
 import { isFile } from './files.js'
 import { getInputs } from './inputs/inputs.js'
+import { getRefreshInputs, wantsRefresh } from './inputs/refresh-inputs.js'
+import { runRefreshAuth } from './refresh-auth.js'
+import { renderRefreshSummary } from './report/refresh.js'
 import { INPUTS } from './inputs/table.js'
 import { removePaths, RunLeftovers } from './leftovers.js'
 import { renderSummary } from './report/summary.js'
+import { renderPlanSummary } from './report/plan.js'
 import { SECRET_INPUTS, secretsOf } from './secrets.js'
 import { settleMainStep } from './action/post-swarm.js'
 
@@ -50,6 +54,7 @@ export async function run(signalled: Promise<NodeJS.Signals> = never): Promise<'
     const read = (name: string): string => raw.get(name) ?? ''
     // Mask first: nothing may print before every secret is registered.
     for (const { value } of secretsOf(read)) reporter.secret(value)
+    if (wantsRefresh(read)) return await refreshAuth(read, leftovers, reporter, signalled)
     const inputs = getInputs(read, { env: process.env, isFile, readFile: file => readFileSync(file, 'utf8') })
     const deploying = runDeploy(inputs, processHost(process.env, process.env.RUNNER_TEMP, leftovers), realAdapters, reporter)
     const ended = await Promise.race([deploying, signalled])
@@ -64,6 +69,25 @@ export async function run(signalled: Promise<NodeJS.Signals> = never): Promise<'
   return undefined
 }
 
+/** refresh-registry-auth: true: the refresh instead of a deploy (src/refresh-auth.ts). */
+async function refreshAuth(
+  read: (name: string) => string,
+  leftovers: RunLeftovers,
+  reporter: ActionsReporter,
+  signalled: Promise<NodeJS.Signals>
+): Promise<'cancelled' | undefined> {
+  const inputs = getRefreshInputs(read)
+  const ended = await Promise.race([runRefreshAuth(inputs, processHost(process.env, process.env.RUNNER_TEMP, leftovers), realAdapters, reporter), signalled])
+  if (typeof ended === 'string') {
+    await cancel(ended, leftovers, reporter)
+    return 'cancelled'
+  }
+  if (ended.target && process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(reporter.redact(renderRefreshSummary(ended))).write()
+  if (ended.stopped) core.setFailed(reporter.redact(ended.stopped.message))
+  else if (ended.status !== 'refreshed') core.setFailed(reporter.redact(`Stack ${ended.stack}: some services did not get the new registry credential`))
+  return undefined
+}
+
 async function cancel(signal: NodeJS.Signals, leftovers: RunLeftovers, reporter: ActionsReporter): Promise<void> {
   reporter.warn(
     `Cancelled (${signal}): stopping the docker commands and removing this run's files. Swarm goes on with whatever reached it; nothing is rolled back.`
@@ -74,6 +98,10 @@ async function cancel(signal: NodeJS.Signals, leftovers: RunLeftovers, reporter:
 }
 
 async function finish(outcome: Outcome, reporter: ActionsReporter): Promise<void> {
+  if (outcome.plan && !outcome.stopped) {
+    if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(reporter.redact(renderPlanSummary(outcome.plan))).write()
+    return
+  }
   if (outcome.report && process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(reporter.redact(renderSummary(outcome.report))).write()
   if (outcome.stopped) core.setFailed(reporter.redact(outcome.stopped.message))
   else if (outcome.status !== 'converged') core.setFailed(reporter.redact(outcome.verdict?.summary ?? 'no verdict'))

@@ -44,24 +44,26 @@ export interface Plan {
 /** Stands in for IMAGE, which is known only after the push. */
 const IMAGE_LATER = 'set after the push'
 
-export function makePlan(inputs: Inputs, host: Pick<Host, 'env' | 'files'>): Plan {
-  if (inputs.target.kind === 'ssh' && inputs.target.knownHosts !== undefined) {
-    const { host: name, port } = inputs.target
-    let entries
-    try {
-      entries = parseKnownHosts(inputs.target.knownHosts)
-    } catch (error) {
-      throw new PlanError(`${(error as Error).message}. Nothing was deployed.`)
-    }
-    // Every manager that may serve, so that a failover cannot stop on a missing line.
-    for (const manager of inputs.target.managers ?? [{ host: name, port }]) {
-      if (hostKeyAlgorithms(entries, manager.host, manager.port).length === 0) {
-        throw new PlanError(
-          `known-hosts: has no key for ${hostKeyName(manager.host, manager.port)}: add the line(s) ssh-keyscan -p ${manager.port} ${manager.host} prints. Nothing was deployed.`
-        )
-      }
+/** known-hosts has a key for every manager that may serve (so that a failover cannot stop on a missing line). */
+export function checkKnownHosts(target: Inputs['target']): void {
+  if (target.kind !== 'ssh' || target.knownHosts === undefined) return
+  let entries
+  try {
+    entries = parseKnownHosts(target.knownHosts)
+  } catch (error) {
+    throw new PlanError(`${(error as Error).message}. Nothing was deployed.`)
+  }
+  for (const manager of target.managers ?? [{ host: target.host, port: target.port }]) {
+    if (hostKeyAlgorithms(entries, manager.host, manager.port).length === 0) {
+      throw new PlanError(
+        `known-hosts: has no key for ${hostKeyName(manager.host, manager.port)}: add the line(s) ssh-keyscan -p ${manager.port} ${manager.host} prints. Nothing was deployed.`
+      )
     }
   }
+}
+
+export function makePlan(inputs: Inputs, host: Pick<Host, 'env' | 'files'>): Plan {
+  checkKnownHosts(inputs.target)
 
   // A missing secret must stop the run, not become an empty string.
   // A rollback's compose text comes from its release record, checked once it is read from the swarm.

@@ -6,6 +6,7 @@ import type { DockerCli } from './docker-cli.js'
 import type { SshTarget } from './inputs/inputs.js'
 import type { DeploymentsClient } from './github/deployments.js'
 import type { EcrTokenSource } from './registry/login.js'
+import type { SmokeGet } from './smoke/http.js'
 import type { SwarmApi } from './swarm/api.js'
 
 /** Where the log goes. Every line the engine prints goes through one of these. */
@@ -98,4 +99,6 @@ export interface Adapters {
   github?: (token: string, baseUrl: string, repository: string) => DeploymentsClient
   /** The registries' HTTP API (a tag's digest for `build: false`); default: the global fetch. */
   registryFetch?: typeof fetch
+  /** One GET of the smoke check (smoke-url); default: Node's fetch (src/smoke/http.ts). */
+  smokeGet?: SmokeGet
 }

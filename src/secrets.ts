@@ -13,6 +13,7 @@
 // `prod` hides in `env=prod` but not in `production`; a runner, which can
 // only mask substrings, is never told about it. Longer values are hidden
 // everywhere, in every encoded form the runner also masks.
+import { smokeUrlSecrets } from './inputs/smoke-inputs.js'
 import type { Snapshot } from './swarm/model.js'
 
 /** Inputs whose values are secret. A command line must never carry them (the CLI refuses them as flags). */
@@ -52,6 +53,8 @@ export function secretsOf(read: (name: string) => string): NamedSecret[] {
     const eq = line.indexOf('=')
     if (eq >= 0) values.push({ name: `env ${line.slice(0, eq).trim()}`, value: line.slice(eq + 1) })
   }
+  // A smoke URL's userinfo and query values, before anything parses the URL.
+  for (const { value } of smokeUrlSecrets(read('smoke-url'))) values.push({ name: 'smoke-url', value })
   return values.filter(secret => secret.value.trim() !== '')
 }
 

@@ -154,6 +154,13 @@ export function fakeWorld(options: WorldOptions = {}) {
         deployed = true
         return ok()
       }
+      if (args[0] === 'stack' && args[1] === 'config') {
+        // The docker CLI's loader on COMPOSE, interpolated from the child's environment as it would be.
+        effects.push('stack config')
+        return ok(
+          `services:\n  web:\n    image: ${opts.env?.IMAGE ?? ''}\n    environment:\n      DB_PASSWORD: ${JSON.stringify(opts.env?.DB_PASSWORD ?? '')}\n`
+        )
+      }
       throw new Error(`fake docker CLI: unexpected ${args.join(' ')}`)
     }
   }
@@ -178,6 +185,16 @@ export function fakeWorld(options: WorldOptions = {}) {
       return Buffer.from(options.logText ?? 'starting\nboom\n')
     },
     rollback: async id => void effects.push(`rollback ${id}`),
+    readService: async id => {
+      calls++
+      if (!deployed || id !== service.ID) throw new Error(`fake swarm: no such service ${id}`)
+      return structuredClone(service)
+    },
+    updateRegistryAuth: async (id, version) => {
+      calls++
+      effects.push(`update registry auth ${id} at version ${version}`)
+      return []
+    },
     ensureObject: async (kind, name) => (effects.push(`create ${kind} ${name}`), 'created'),
     listObjects: async () => (effects.push('list objects'), objects),
     removeObject: async (kind, id) => {
@@ -206,6 +223,7 @@ export function fakeWorld(options: WorldOptions = {}) {
       configs.set(config.id, { ...stored, version: stored.version + 7, labels: { ...labels } })
       effects.push(`label release ${config.name} ${labels['io.swarm-deploy.release.status']}`)
     },
+    networks: async () => [],
     calls: () => calls,
     close: () => undefined
   }

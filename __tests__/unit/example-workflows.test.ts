@@ -33,4 +33,19 @@ describe('examples/workflows', () => {
     expect(rollback.on.workflow_dispatch.inputs.release.default).toBe('previous')
     expect(rollback.jobs.rollback.steps.some(s => s.with?.rollback === '${{ inputs.release }}')).toBe(true)
   })
+  it("has the registry credential refresh every 6 hours, without a checkout, in the deploy's concurrency group", () => {
+    const refresh = YAML.parse(readFileSync(path.join(DIR, 'refresh-registry-auth.yml'), 'utf8')) as {
+      on: { schedule: Array<{ cron: string }> }
+      jobs: { refresh: { concurrency: { group: string }; steps: Array<{ uses?: string; with?: Record<string, unknown> }> } }
+    }
+    const [minute, hour, ...rest] = refresh.on.schedule[0]!.cron.split(' ')
+    expect([/^\d+$/.test(minute!), hour, rest]).toEqual([true, '*/6', ['*', '*', '*']])
+    expect(refresh.jobs.refresh.concurrency.group).toBe('deploy-production')
+    const step = refresh.jobs.refresh.steps.find(s => s.uses?.includes('swarm-deploy'))!
+    expect(step.with?.['refresh-registry-auth']).toBe(true)
+    expect(step.with?.registry).toMatch(/\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com$/)
+    // A refresh reads no compose file and builds nothing.
+    for (const unused of ['compose-file', 'image', 'env']) expect(step.with).not.toHaveProperty(unused)
+    expect(refresh.jobs.refresh.steps.some(s => s.uses?.startsWith('actions/checkout'))).toBe(false)
+  })
 })

@@ -4,6 +4,8 @@
 import { describe, expect, it } from '@jest/globals'
 import { runDeploy } from '../../src/engine.js'
 import { getInputs } from '../../src/inputs/inputs.js'
+import { takeDeployLock } from '../../src/lock/run.js'
+import { readSmokeCheck } from '../../src/inputs/smoke-inputs.js'
 import type { LockData } from '../../src/lock/lock.js'
 import {
   decodeLock,
@@ -338,6 +340,29 @@ describe('the engine under the deploy lock', () => {
     expect(cancelAt).toBeGreaterThan(fake.effects.indexOf('stack deploy'))
     expect(fake.effects.indexOf(`unlock ${STACK}_lock`)).toBeGreaterThan(cancelAt)
     expect(reporter.lines()).toContain('Release #1: cancelled')
+  })
+
+  it('a dry run takes no lock and waits for none: it says who holds one and leaves it', async () => {
+    const fake = fakeWorld()
+    fake.files.set('docker-compose.yml', COMPOSE)
+    const other = newLock(STACK, 'bo@desk', fake.now(), 600_000, 'x')
+    fake.configs.set('held', { id: 'held', version: 1, name: `${STACK}_lock`, labels: lockLabels(other), data: encodeLock(other) })
+    const reporter = recordingReporter()
+    const outcome = await runDeploy(inputsFor({ dryRun: true }), fake.host, fake.adapters, reporter)
+    expect(outcome.stopped).toBeUndefined()
+    expect(reporter.phases()).not.toContain('Take the deploy lock')
+    expect(reporter.lines()).toContain(
+      `Stack ${STACK} is locked (${STACK}_lock): held by bo@desk since ${other.taken} until ${other.expires}; a deploy now would wait for it`
+    )
+    expect([...fake.configs.keys()]).toEqual(['held'])
+  })
+
+  it('lasts through the smoke check too, and both rounds of rollback-stack', async () => {
+    const fake = fakeWorld()
+    fake.files.set('docker-compose.yml', COMPOSE)
+    const smoke = readSmokeCheck(name => ({ 'smoke-url': 'http://127.0.0.1:1/health', 'smoke-timeout': '1m' })[name] ?? '')
+    const held = await takeDeployLock(fake.adapters.swarmApi('/fake'), inputsFor({ smoke, onFailure: 'rollback-stack' }), fake.host, recordingReporter())
+    expect(Date.parse(held.lock.expires) - Date.parse(held.lock.taken)).toBe(2 * (60_000 + 60_000) + LOCK_MARGIN_MS)
   })
 
   it('marks no release cancelled once the verdict is in (the hooks are gone)', async () => {

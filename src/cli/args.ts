@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util'
 import * as YAML from 'yaml'
 import { InputError } from '../inputs/parse.js'
+import { smokeUrlSecrets } from '../inputs/smoke-inputs.js'
 import type { InputSpec } from '../inputs/table.js'
 import { INPUTS, OUTPUTS } from '../inputs/table.js'
 
@@ -38,7 +39,7 @@ const FILE_FLAGS: Readonly<Record<string, string>> = {
   'jump-ssh-key-file': 'jump-ssh-key',
   'github-token-file': 'github-token'
 }
-const BOOLEAN = new Set(['insecure-ignore-host-key', 'prune', 'rollback-on-failure', 'build'])
+const BOOLEAN = new Set(['insecure-ignore-host-key', 'prune', 'rollback-on-failure', 'build', 'refresh-registry-auth', 'dry-run'])
 const OWN_FLAGS = { config: 'string', json: 'boolean', verbose: 'boolean', help: 'boolean' } as const
 
 export function envName(input: string): string {
@@ -93,6 +94,9 @@ export function parseCommandLine(argv: string[], sources: Sources): CommandLine 
     const given = flag(spec.name)
     if (given.length > 0 && spec.secret) throw refusal(spec, 'as a command-line flag')
     if (given.length > 1 && !spec.list) throw new InputError(spec.name, 'is given more than once')
+    // A smoke URL's userinfo and query values are secret: not in shell history or ps either.
+    if (spec.name === 'smoke-url' && given.some(value => smokeUrlSecrets(value).length > 0))
+      throw new InputError(spec.name, `a URL with a user, password or query is refused as a command-line flag: give it in ${envName(spec.name)}`)
     const fileFlag = Object.keys(FILE_FLAGS).find(f => FILE_FLAGS[f] === spec.name)
     const files = fileFlag ? flag(fileFlag) : []
     if (files.length > 1) throw new InputError(fileFlag!, 'is given more than once')
@@ -180,6 +184,8 @@ export function helpText(): string {
     'Releases: swarm-deploy releases --stack NAME [connection flags] [--json] lists the releases recorded',
     'on the swarm; --rollback previous|NUMBER|SHA redeploys one.',
     '',
+    'Registry credential: swarm-deploy refresh-auth --stack NAME --registry REGISTRY [connection flags] logs in afresh',
+    "and gives the stack's services the new credential and nothing else (see swarm-deploy refresh-auth --help).",
     "Deploy lock: swarm-deploy unlock --stack NAME [connection flags] removes a stack's deploy lock left by a",
     'run that is gone, and says whose it was.',
     '',

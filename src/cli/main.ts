@@ -8,10 +8,13 @@ import { getInputs } from '../inputs/inputs.js'
 import { InputError } from '../inputs/parse.js'
 import type { Adapters, Host } from '../ports.js'
 import { renderText } from '../report/text.js'
+import { renderPlanText } from '../report/plan.js'
 import { SECRET_INPUTS, secretsOf } from '../secrets.js'
 import { envName, helpText, parseCommandLine, UsageError } from './args.js'
 import { terminalReporter } from './terminal.js'
 import { releasesMain } from './releases.js'
+import { REFRESH_HELP, refreshAuthMain } from './refresh-auth.js'
+import { wantsRefresh } from '../inputs/refresh-inputs.js'
 import { unlockMain } from './unlock.js'
 
 export const EXIT = { converged: 0, failed: 1, cancelled: 1, input: 2, unreachable: 3 } as const
@@ -35,6 +38,7 @@ export interface CliIo {
 
 export function exitCode(outcome: Outcome): number {
   if (outcome.stopped) return outcome.stopped.kind === 'input' ? EXIT.input : outcome.stopped.kind === 'unreachable' ? EXIT.unreachable : EXIT.failed
+  if (outcome.plan) return EXIT.converged
   return outcome.status === 'converged' ? EXIT.converged : EXIT.failed
 }
 
@@ -56,7 +60,8 @@ export function jsonResult(
     startedAt: outcome?.startedAt ?? null,
     phases: outcome?.phases ?? [],
     error: error ?? null,
-    exitCode: code
+    exitCode: code,
+    plan: outcome?.plan ?? null
   }
 }
 
@@ -72,6 +77,8 @@ export function jsonText(value: object, redact: (text: string) => string): strin
 export async function cliMain(argv: string[], io: CliIo, host: Host, adapters: Adapters, control: CliControl = {}): Promise<number> {
   if (argv[0] === 'releases') return releasesMain(argv.slice(1), io, host, adapters)
   if (argv[0] === 'unlock') return unlockMain(argv.slice(1), io, host, adapters)
+  const refreshCommand = argv[0] === 'refresh-auth'
+  if (refreshCommand) argv = ['--refresh-registry-auth=true', ...argv.slice(1)]
   const readText = (file: string): string | undefined => host.files.read(file)?.toString('utf8')
   let json = argv.includes('--json')
   // Until the command line is read nothing is known to be secret, so errors
@@ -92,13 +99,19 @@ export async function cliMain(argv: string[], io: CliIo, host: Host, adapters: A
     control.forgetEnv?.(SECRET_VARIABLES)
   }
   if (line.help) {
-    io.stdout(helpText())
+    io.stdout(refreshCommand ? REFRESH_HELP : helpText())
     return 0
   }
   json = line.json
   const reporter = terminalReporter(json ? io.stderr : io.stdout, { verbose: line.verbose, now: host.now })
   // Mask first: nothing may print before every secret is registered.
   for (const { value } of secretsOf(line.read)) reporter.secret(value)
+  try {
+    if (wantsRefresh(line.read)) return await refreshAuthMain(line, reporter, io, host, adapters, control)
+  } catch (error) {
+    if (error instanceof InputError) return refuse(reporter.redact(error.message))
+    throw error
+  }
 
   let inputs
   try {
@@ -122,6 +135,10 @@ export async function cliMain(argv: string[], io: CliIo, host: Host, adapters: A
   if (outcome.report) {
     reporter.print('')
     reporter.print(renderText(outcome.report).trimEnd())
+  }
+  if (outcome.plan && !outcome.stopped) {
+    reporter.print('')
+    reporter.print(renderPlanText(outcome.plan).trimEnd())
   }
   if (outcome.stopped) reporter.print(`error: ${outcome.stopped.message}`)
   const code = exitCode(outcome)

@@ -22,6 +22,8 @@ import { readBuildOptions } from './build-inputs.js'
 import type { HostPort } from './parse.js'
 import { readJumpHost } from './jump-host.js'
 import { readPrivateKey } from './ssh-key.js'
+import type { SmokeCheck } from './smoke-inputs.js'
+import { readSmokeCheck } from './smoke-inputs.js'
 
 export interface SshTarget {
   kind: 'ssh'
@@ -95,6 +97,10 @@ export interface Inputs {
   onFailure: 'swarm' | 'rollback-stack'
   /** GitHub Deployments for this environment, when it is set. */
   deployment: { environment: string; url: string | undefined; token: string } | undefined
+  /** GET these URLs once the rollout converged: the verdict is converged only if they pass. */
+  smoke?: SmokeCheck | undefined
+  /** Preview only: build, push and change nothing; report what a deploy would do. */
+  dryRun?: boolean
   /** How long to wait for another run's deploy lock of the stack. */
   lockTimeoutMs: number
 }
@@ -142,6 +148,8 @@ export function getInputs(read: ReadInput, context: InputContext): Inputs {
     keepReleases,
     onFailure,
     deployment: readDeployment(read),
+    smoke: readSmokeCheck(read),
+    dryRun: parseBoolean('dry-run', read('dry-run'), false),
     lockTimeoutMs: parseDuration('lock-timeout', read('lock-timeout') || '5m')
   }
 }
@@ -265,7 +273,7 @@ function readImage(read: ReadInput, context: InputContext): ImageBuild | undefin
   }
 }
 
-function readRegistry(read: ReadInput): Inputs['registry'] {
+export function readRegistry(read: ReadInput): Inputs['registry'] {
   const username = read('registry-username').trim()
   const password = read('registry-password')
   const repository = read('image').trim()

@@ -124,6 +124,30 @@ export const INPUTS: readonly InputSpec[] = [
   { name: 'environment-url', description: "The environment's URL, shown on the deployment." },
   { name: 'github-token', description: 'Token for GitHub Deployments (needs `deployments: write`).', default: '${{ github.token }}', secret: true },
   {
+    name: 'refresh-registry-auth',
+    description:
+      'With true, nothing is built or deployed: a fresh login to registry (a new ECR token, or registry-username and registry-password) and each service of stack whose image is on that registry gets the new credential and nothing else; running tasks keep running. registry is required; compose-file, image and env are not read. For a scheduled workflow (ECR tokens last 12 hours). Output status is `refreshed` or `failed`.',
+    default: 'false'
+  },
+  {
+    name: 'smoke-url',
+    description:
+      'URL(s) to GET from the runner once the rollout converged, newline- or comma-separated, http or https: the verdict is `converged` only if each answers a status of smoke-expect within smoke-timeout (else `failed`, or with on-failure rollback-stack `rolled-back`). Redirects are not followed. Userinfo is sent as Basic auth; it and query values are masked.',
+    list: true
+  },
+  {
+    name: 'smoke-timeout',
+    description: 'How long the smoke URLs have to pass, like `60s` or `2m`; they are tried again after 1, 2, 4, then every 5 s.',
+    default: '60s'
+  },
+  { name: 'smoke-expect', description: 'Status codes that pass the smoke check: codes and ranges, e.g. `200,204,300-399`.', default: '200-399' },
+  {
+    name: 'dry-run',
+    description:
+      'Preview: build nothing, push nothing, change nothing on the swarm. Render the stack, read the live services and report per service `create`, `update` (with what differs, never a value), `unchanged` or `remove` (only with prune), in the `plan` output and the summary.',
+    default: 'false'
+  },
+  {
     name: 'lock-timeout',
     description:
       'How long to wait for the deploy lock of the stack (a swarm config `<stack>_lock`) while another run holds it, like `90s`, `5m` or `1h`; then the run fails naming the holder, with nothing changed.',
@@ -135,7 +159,7 @@ export const OUTPUTS: ReadonlyArray<{ name: string; description: string }> = [
   {
     name: 'status',
     description:
-      '`converged`, `failed`, `rolled-back`, `superseded` (someone else changed or removed a service during the rollout), `timed-out`, or `cancelled` (the run got SIGINT or SIGTERM: it stopped its docker commands and removed its files; Swarm goes on with what reached it).'
+      '`converged`, `failed`, `rolled-back`, `superseded` (someone else changed or removed a service during the rollout), `timed-out`, or `cancelled` (the run got SIGINT or SIGTERM: it stopped its docker commands and removed its files; Swarm goes on with what reached it). With refresh-registry-auth: `refreshed` or `failed`.'
   },
   { name: 'image', description: 'The deployed image, `repo:tag@sha256:…`.' },
   { name: 'digest', description: 'The deployed image digest, `sha256:…` (the one pushed, or with build false the one the registry reports for the tag).' },
@@ -144,5 +168,14 @@ export const OUTPUTS: ReadonlyArray<{ name: string; description: string }> = [
   {
     name: 'services',
     description: 'JSON array: name, image, mode, running, desired, updateState, state (its verdict), message, change, nodes for each service of the stack.'
+  },
+  {
+    name: 'registry-auth-expires',
+    description: 'With an ECR login, when the token stored in the services expires (ISO 8601); refresh it before then (refresh-registry-auth).'
+  },
+  {
+    name: 'plan',
+    description:
+      'With dry-run: JSON `{stack, services: [{name, action, image, changes}], kept, warnings}`, action `create`, `update`, `unchanged` or `remove`; changes name what differs, never a value.'
   }
 ]

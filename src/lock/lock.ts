@@ -73,12 +73,13 @@ export function holderOf(env: Readonly<Record<string, string | undefined>>, host
 }
 
 /**
- * How long a lock lasts if its holder dies: its rollout timeout (twice with
- * on-failure: rollback-stack, which waits a second time for the release it
- * puts back) plus the margin.
+ * How long a lock lasts if its holder dies: the longest one deploy can wait
+ * (its rollout timeout, plus smoke-timeout with a smoke check), twice with
+ * on-failure: rollback-stack, which waits again for the release it puts
+ * back, plus the margin.
  */
-export function lockTtlMs(timeoutMs: number, onFailure: 'swarm' | 'rollback-stack'): number {
-  return timeoutMs * (onFailure === 'rollback-stack' ? 2 : 1) + LOCK_MARGIN_MS
+export function lockTtlMs(roundMs: number, onFailure: 'swarm' | 'rollback-stack'): number {
+  return roundMs * (onFailure === 'rollback-stack' ? 2 : 1) + LOCK_MARGIN_MS
 }
 
 export function newLock(stack: string, holder: string, now: number, ttlMs: number, token: string): LockData {

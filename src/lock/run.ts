@@ -5,20 +5,21 @@
 import { randomBytes } from 'node:crypto'
 import type { Inputs } from '../inputs/inputs.js'
 import type { Host, Reporter } from '../ports.js'
-import { holderOf, lockTtlMs } from './lock.js'
+import { describeHolder, holderOf, lockName, lockTtlMs } from './lock.js'
 import type { HeldLock, LockApi } from './store.js'
-import { takeLock } from './store.js'
+import { readLock, takeLock } from './store.js'
 
 export async function takeDeployLock(
   api: LockApi,
-  inputs: Pick<Inputs, 'stack' | 'timeoutMs' | 'onFailure' | 'lockTimeoutMs'>,
+  inputs: Pick<Inputs, 'stack' | 'timeoutMs' | 'onFailure' | 'lockTimeoutMs' | 'smoke'>,
   host: Pick<Host, 'env' | 'hostname' | 'now' | 'sleep' | 'leftovers'>,
   reporter: Pick<Reporter, 'info' | 'warn'>
 ): Promise<HeldLock> {
   const held = await takeLock(api, {
     stack: inputs.stack,
     holder: holderOf(host.env, host.hostname ?? ''),
-    ttlMs: lockTtlMs(inputs.timeoutMs, inputs.onFailure),
+    // The smoke check runs after the rollout's deadline, with a deadline of its own.
+    ttlMs: lockTtlMs(inputs.timeoutMs + (inputs.smoke?.timeoutMs ?? 0), inputs.onFailure),
     waitMs: inputs.lockTimeoutMs,
     token: randomBytes(8).toString('hex'),
     now: () => host.now(),
@@ -39,4 +40,11 @@ export async function takeDeployLock(
       return release()
     }
   }
+}
+
+/** A dry run takes no lock; it says who holds one, since the deploy it previews would wait for them. */
+export async function noteDeployLock(api: Pick<LockApi, 'listConfigs'>, stack: string, reporter: Pick<Reporter, 'info'>): Promise<void> {
+  const lock = await readLock(api, stack)
+  if (lock)
+    reporter.info(`Stack ${stack} is locked (${lockName(stack)}): held by ${describeHolder(lock)} until ${lock.expires}; a deploy now would wait for it`)
 }

@@ -8,7 +8,17 @@ import { runOrThrow } from '../docker-cli.js'
 import type { Inputs, RegistryAuth } from '../inputs/inputs.js'
 import { parseEcrRegistry } from '../inputs/parse.js'
 
-export type EcrTokenSource = (region: string) => Promise<{ username: string; password: string }>
+/** An ECR login: the token's user and password, and when ECR says the token stops working (about 12 hours on). */
+export interface EcrToken {
+  username: string
+  password: string
+  expiresAt?: Date
+}
+
+export type EcrTokenSource = (region: string) => Promise<EcrToken>
+
+/** The credentials a run logs in with; for ECR, when its token expires. */
+export type LoginAuth = RegistryAuth & { expiresAt?: Date }
 
 const ECR_TIMEOUT_MS = 30_000
 const LOGIN_TIMEOUT_MS = 60_000
@@ -20,7 +30,7 @@ export interface EcrOptions {
   timeoutMs?: number
 }
 
-export async function ecrToken(region: string, options: EcrOptions = {}): Promise<{ username: string; password: string }> {
+export async function ecrToken(region: string, options: EcrOptions = {}): Promise<EcrToken> {
   const { ECRClient, GetAuthorizationTokenCommand } = await import('@aws-sdk/client-ecr')
   const timeoutMs = options.timeoutMs ?? ECR_TIMEOUT_MS
   const client = new ECRClient({ region, ...(options.endpoint ? { endpoint: options.endpoint } : {}) })
@@ -42,15 +52,17 @@ export async function ecrToken(region: string, options: EcrOptions = {}): Promis
     aborted.catch(() => undefined)
     client.destroy()
   }
-  const token = response.authorizationData?.[0]?.authorizationToken
+  const data = response.authorizationData?.[0]
+  const token = data?.authorizationToken
   if (!token) throw new Error(`ECR returned no authorization token for region ${region}`)
   const [username, password] = Buffer.from(token, 'base64').toString('utf8').split(':', 2)
   if (!username || !password) throw new Error('ECR returned a malformed authorization token')
-  return { username, password }
+  const expiresAt = data.expiresAt instanceof Date && !Number.isNaN(data.expiresAt.getTime()) ? data.expiresAt : undefined
+  return { username, password, ...(expiresAt ? { expiresAt } : {}) }
 }
 
 /** The credentials to log in with, or undefined when no login is needed. The caller registers the password as a secret. */
-export async function resolveAuth(registry: Inputs['registry'], ecr: EcrTokenSource): Promise<RegistryAuth | undefined> {
+export async function resolveAuth(registry: Inputs['registry'], ecr: EcrTokenSource): Promise<LoginAuth | undefined> {
   if (registry === undefined) return undefined
   if (registry.username !== undefined) return registry
   const aws = parseEcrRegistry(registry.registry)

@@ -6,6 +6,9 @@ import { describeFailure } from '../converge/diagnose.js'
 import type { StackStatus, Verdict } from '../converge/verdict.js'
 import type { ReleaseRow } from './releases.js'
 import { renderFirstVerdict, renderReleases } from './releases.js'
+import { REFRESH_HINT } from '../registry/expiry.js'
+import type { SmokeCheckReport } from './smoke.js'
+import { renderSmoke } from './smoke.js'
 
 export interface ReportFacts {
   stack: string
@@ -18,6 +21,10 @@ export interface ReportFacts {
   releases?: ReleaseRow[]
   /** With on-failure: rollback-stack, the verdict of the deploy that was undone (`verdict` is the rollback's). */
   firstVerdict?: Verdict
+  /** ISO time the ECR token stored in the services expires (ECR logins only). */
+  registryAuthExpires?: string
+  /** With smoke-url: each smoke check of the run, in order. */
+  smoke?: SmokeCheckReport[]
 }
 
 const BADGE: Record<StackStatus, string> = {
@@ -91,12 +98,12 @@ export function renderDiagram(verdict: Verdict): string | undefined {
  * link, HTML, an entity, math or strike-through, or end a table cell,
  * backslash-escaped.
  */
-function cell(text: string): string {
+export function cell(text: string): string {
   return text.replace(/[\r\n]/g, ' ').replace(/[\\`*_[\]<>|~&$]/g, '\\$&')
 }
 
 /** A code span that no backtick in the text can end (and no `|` split, in a table). */
-function code(text: string): string {
+export function code(text: string): string {
   const flat = text.replace(/[\r\n]/g, ' ').replace(/\|/g, '\\|')
   const ticks = '`'.repeat(longestRun(flat, '`') + 1)
   const pad = flat.startsWith('`') || flat.endsWith('`') ? ' ' : ''
@@ -134,6 +141,7 @@ export function renderSummary(facts: ReportFacts): string {
         `| ${cell(s.name)} | ${code(s.image)} | ${s.running}/${s.desired}${s.mode === 'replicated' ? '' : ` (${s.mode})`} | ${cell(s.nodes.join(', ') || '–')} | ${cell(`${s.state}${s.updateState ? ` (${s.updateState})` : ''}: ${s.message}`)} |`
     )
   ]
+  lines.push(...renderSmoke(facts.smoke ?? [], cell, code))
   lines.push(...renderFirstVerdict(facts.firstVerdict, BADGE, cell))
   const diagram = renderDiagram(verdict)
   if (diagram) lines.push('', '### Tasks by node', '', diagram)
@@ -146,5 +154,11 @@ export function renderSummary(facts: ReportFacts): string {
     }
   }
   lines.push(...renderReleases(facts.releases ?? [], cell, code))
+  if (facts.registryAuthExpires) lines.push('', `> [!NOTE]`, `> ${cell(expiryNote(facts.registryAuthExpires))}`)
   return lines.join('\n') + '\n'
+}
+
+/** For the summaries: the stored ECR token's end, and what keeps the services able to pull after it. */
+export function expiryNote(expiresAt: string): string {
+  return `The registry credential stored in the services (an ECR token) expires at ${expiresAt}. To keep rescheduled tasks and new nodes able to pull after that, ${REFRESH_HINT}.`
 }

@@ -2,6 +2,8 @@
 // text (a services table and the tasks by node), no Markdown, no Mermaid.
 import { describeFailure } from '../converge/diagnose.js'
 import type { ReportFacts } from './summary.js'
+import { expiryNote } from './summary.js'
+import { smokeText } from './smoke.js'
 
 function table(rows: string[][]): string[] {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map(r => r[i]!.length)))
@@ -38,6 +40,7 @@ export function renderText(facts: ReportFacts): string {
       lines.push(`  ${node}: ${here.join(', ')}`)
     }
   }
+  lines.push(...smokeText(facts.smoke ?? []))
   if (facts.diagnoses.length > 0) {
     lines.push('', 'Failed tasks:')
     for (const { failure, logTail } of facts.diagnoses) {
@@ -45,5 +48,6 @@ export function renderText(facts: ReportFacts): string {
       if (logTail !== '') lines.push(...logTail.split('\n').map(l => `    | ${l}`))
     }
   }
+  if (facts.registryAuthExpires) lines.push('', expiryNote(facts.registryAuthExpires))
   return lines.join('\n') + '\n'
 }

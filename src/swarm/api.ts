@@ -37,6 +37,19 @@ export interface SwarmApi {
   createConfig(name: string, data: Buffer, labels: Record<string, string>): Promise<'created' | 'exists'>
   /** Replace a config's labels (the only thing Swarm lets change). */
   setConfigLabels(config: Pick<StoredConfig, 'id' | 'version' | 'name'>, labels: Record<string, string>): Promise<void>
+  /**
+   * One service as GET /services/{id} gives it: the API's JSON whole (the
+   * model's type names only the fields read), so its Spec can go back as it is.
+   */
+  readService(serviceId: string): Promise<Service>
+  /**
+   * POST /services/{id}/update with `spec` and the `version` it was read at,
+   * and a registry credential in the X-Registry-Auth header, as `docker
+   * service update --with-registry-auth` sends it. Swarm's warnings.
+   */
+  updateRegistryAuth(serviceId: string, version: number, spec: Service['Spec'], registryAuth: string): Promise<string[]>
+  /** The engine's networks, ID and name (service specs name theirs by ID). */
+  networks(): Promise<Array<{ id: string; name: string }>>
   /** API calls made so far (for benchmarks and logs). */
   calls(): number
   close(): void
@@ -168,6 +181,19 @@ export function dockerodeApi(socketPath: string): SwarmApi {
       // Swarm refuses any change but to labels; the data is left out of the spec.
       const update = docker.getConfig(config.id) as unknown as { update(opts: object): Promise<unknown> }
       await counted(update.update({ _query: { version: config.version }, _body: { Name: config.name, Labels: labels } }))
+    },
+    async readService(serviceId) {
+      return (await counted(docker.getService(serviceId).inspect())) as Service
+    },
+    async updateRegistryAuth(serviceId, version, spec, registryAuth) {
+      // docker-modem sends `key` as the header's value, verbatim; nothing of it is logged (silenceModem).
+      const service = docker.getService(serviceId) as unknown as { update(auth: object, opts: object): Promise<{ Warnings?: string[] | null } | undefined> }
+      const answer = await counted(service.update({ key: registryAuth }, { _query: { version }, _body: spec }))
+      return answer?.Warnings ?? []
+    },
+    async networks() {
+      const listed = (await counted(docker.listNetworks())) as Array<{ Id: string; Name: string }>
+      return listed.map(n => ({ id: n.Id, name: n.Name }))
     },
     calls: () => calls,
     close: () => agent.destroy()

@@ -1,0 +1,42 @@
+// The inputs of a refresh (`refresh-registry-auth: true`): where the swarm
+// is, the stack, and the registry whose credential its services get. Nothing
+// is built or deployed, so the compose files and the image are not read.
+import type { LocalTarget, ReadInput, RegistryAuth, SshTarget } from './inputs.js'
+import { readRegistry, readTarget } from './inputs.js'
+import { InputError, parseBoolean, parseEcrRegistry, parseStackName } from './parse.js'
+
+export interface RefreshInputs {
+  target: SshTarget | LocalTarget
+  stack: string
+  /** With credentials, or an ECR registry whose token comes from the job's AWS credentials. */
+  registry: RegistryAuth | { registry: string; username?: undefined }
+  /** Said once, before anything is done. */
+  warnings: string[]
+}
+
+export function wantsRefresh(read: ReadInput): boolean {
+  return parseBoolean('refresh-registry-auth', read('refresh-registry-auth'), false)
+}
+
+// Inputs that only a deploy reads: given to a refresh, they are a mistake worth a word.
+const DEPLOY_ONLY = ['image', 'tags', 'build-args', 'cache', 'platforms', 'env', 'env-file', 'environment']
+
+export function getRefreshInputs(read: ReadInput): RefreshInputs {
+  const stack = parseStackName('stack', read('stack'))
+  if (read('rollback').trim() !== '') throw new InputError('rollback', 'cannot go with refresh-registry-auth: true, which changes only the registry credential')
+  // The registry is named outright: the image is not read.
+  const registry = readRegistry(name => (name === 'image' ? '' : read(name)))
+  if (registry === undefined) {
+    throw new InputError('registry', "is required with refresh-registry-auth: true: the registry whose credential the stack's services get")
+  }
+  if (registry.username === undefined && parseEcrRegistry(registry.registry) === undefined) {
+    throw new InputError(
+      'registry-username',
+      `is required with refresh-registry-auth: true for ${registry.registry}, with registry-password (only ECR gets a token from the job's AWS credentials)`
+    )
+  }
+  const warnings = DEPLOY_ONLY.filter(name => read(name).trim() !== '').map(
+    name => `${name}: not used with refresh-registry-auth: true, which deploys nothing and changes only the registry credential`
+  )
+  return { target: readTarget(read), stack, registry, warnings }
+}

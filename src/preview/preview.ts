@@ -1,0 +1,108 @@
+// dry-run: what a deploy would do, with nothing built, pushed or changed.
+// The compose files are rendered exactly as the deploy renders them (the
+// same secret and config version names, keyed by the swarm's cluster ID),
+// merged and interpolated by the docker CLI's own loader (`docker stack
+// config`, which reads files only and talks to no engine), and compared with
+// the live services read over the Engine API. Nothing is created: no secret,
+// config, network, service or release record.
+import * as path from 'node:path'
+import { randomBytes } from 'node:crypto'
+import * as YAML from 'yaml'
+import { stackServices } from '../converge/spec.js'
+import { renderedPath, sourceReader } from '../deploy/stack-deploy.js'
+import { renderStackObjects } from '../deploy/stack-objects.js'
+import type { DockerCli } from '../docker-cli.js'
+import { runOrThrow } from '../docker-cli.js'
+import type { ImageBuild } from '../inputs/inputs.js'
+import type { Host, Reporter } from '../ports.js'
+import type { DeploySource } from '../release/rollback.js'
+import type { SwarmApi } from '../swarm/api.js'
+import { ignoredKeyWarnings } from './ignored-keys.js'
+import type { ServiceView } from './service-view.js'
+import { composeView, liveView } from './service-view.js'
+import type { StackPlan } from './stack-plan.js'
+import { planCounts, planStack } from './stack-plan.js'
+
+export interface PreviewRun {
+  stack: string
+  prune: boolean
+  source: Pick<DeploySource, 'compose' | 'composeFiles' | 'variables'>
+  /** The image input: what IMAGE would be. */
+  image: ImageBuild | undefined
+  /** Keys secret version names, as for the deploy. */
+  secretKey: Buffer
+  cli: DockerCli
+  api: Pick<SwarmApi, 'snapshot' | 'networks'>
+  host: Pick<Host, 'files' | 'leftovers'>
+  reporter: Pick<Reporter, 'info' | 'warn' | 'output'>
+  /** Registers a name that must not be printed (secret version names). */
+  hide: (text: string) => void
+}
+
+const CONFIG_TIMEOUT_MS = 30_000
+
+/** IMAGE as the preview sets it: the first tag, which a deploy would build or resolve to a digest. */
+export function previewImage(image: ImageBuild): string {
+  return `${image.repository}:${image.tags[0]}`
+}
+
+/** The merged, interpolated compose document, from the docker CLI's loader; values only in its environment. */
+async function stackConfig(run: PreviewRun, variables: ReadonlyMap<string, string>): Promise<Record<string, unknown>> {
+  const rendered = renderStackObjects(run.source.compose, {
+    stack: run.stack,
+    values: variables,
+    readSource: sourceReader(run.source.composeFiles, run.host.files.read),
+    secretKey: run.secretKey
+  })
+  for (const object of rendered.objects) if (object.kind === 'secret') run.hide(object.name)
+  // The copies hold names and hashes, never values, as the deploy's do.
+  const token = randomBytes(4).toString('hex')
+  const copies = rendered.files.filter(f => f.text !== undefined).map(f => ({ path: renderedPath(f.path, token), text: f.text! }))
+  const files = rendered.files.map(f => (f.text === undefined ? f.path : renderedPath(f.path, token)))
+  const releases = copies.map(copy => run.host.leftovers.path(path.resolve(copy.path)))
+  try {
+    for (const copy of copies) await run.host.files.write(copy.path, copy.text)
+    const args = ['stack', 'config', ...files.flatMap(file => ['--compose-file', file])]
+    // Silent: its output is the interpolated compose text, values and all.
+    const result = await runOrThrow(run.cli, 'docker stack config', args, {
+      env: Object.fromEntries(variables),
+      silent: true,
+      timeoutMs: CONFIG_TIMEOUT_MS
+    })
+    const doc: unknown = YAML.parse(result.stdout)
+    if (doc === null || typeof doc !== 'object') throw new Error('docker stack config printed no compose document')
+    return doc as Record<string, unknown>
+  } finally {
+    for (const [i, copy] of copies.entries()) {
+      await run.host.files.remove(copy.path).catch(() => undefined)
+      releases[i]!()
+    }
+  }
+}
+
+/** The would-be views of a `docker stack config` document's services. */
+export function composeViews(stack: string, doc: Record<string, unknown>, builtImage: string | undefined): ServiceView[] {
+  const services = doc.services !== null && typeof doc.services === 'object' ? (doc.services as Record<string, Record<string, unknown>>) : {}
+  return Object.entries(services).map(([name, service]) => composeView(name, service ?? {}, { stack, doc, ...(builtImage ? { builtImage } : {}) }))
+}
+
+export async function previewStack(run: PreviewRun): Promise<StackPlan> {
+  const { stack, reporter } = run
+  const builtImage = run.image?.build ? previewImage(run.image) : undefined
+  const variables = run.image ? new Map([...run.source.variables, ['IMAGE', previewImage(run.image)]]) : run.source.variables
+  const doc = await stackConfig(run, variables)
+  const [snapshot, networks] = await Promise.all([run.api.snapshot(stack), run.api.networks()])
+  const names = new Map(networks.map(n => [n.id, n.name]))
+  const live = stackServices(snapshot, stack).map(s => liveView(stack, s.Spec as unknown as Record<string, unknown>, names))
+  const plan = planStack(stack, composeViews(stack, doc, builtImage), live, { prune: run.prune, warnings: ignoredKeyWarnings(run.source.compose) })
+  for (const warning of plan.warnings) reporter.warn(warning)
+  for (const service of plan.services) {
+    reporter.info(
+      `${service.action.padEnd(9)} ${stack}_${service.name}${service.action === 'update' || service.action === 'create' ? ` (${service.image})` : ''}`
+    )
+    for (const change of service.changes) reporter.info(`            ${change}`)
+  }
+  if (plan.kept.length > 0) reporter.info(`Not in the compose files, kept (prune is off): ${plan.kept.map(n => `${stack}_${n}`).join(', ')}`)
+  reporter.info(`Plan for stack ${stack}: ${planCounts(plan)}. Dry run: nothing was built, pushed or changed.`)
+  return plan
+}

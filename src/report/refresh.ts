@@ -1,0 +1,28 @@
+// What a refresh of the stored registry credential did, per service: as a
+// job summary and as terminal text. Pure.
+import type { RefreshOutcome } from '../refresh-auth.js'
+
+const BADGE = { refreshed: '✅ refreshed', failed: '❌ failed' } as const
+
+const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ')
+
+export function renderRefreshSummary(outcome: RefreshOutcome): string {
+  const lines = [
+    `## swarm-deploy: registry credential of stack \`${outcome.stack}\` ${outcome.status ? BADGE[outcome.status] : '❌ failed'}`,
+    '',
+    `Registry \`${outcome.registry}\` · target \`${outcome.target ?? '–'}\` · took ${outcome.seconds}s`
+  ]
+  if (outcome.expiresAt) lines.push('', `The new ECR token expires at ${outcome.expiresAt}: the next scheduled refresh must run before then.`)
+  if (outcome.stopped) lines.push('', cell(outcome.stopped.message))
+  if (outcome.services.length > 0) {
+    lines.push('', '| Service | Result |', '| --- | --- |', ...outcome.services.map(s => `| ${cell(s.name)} | ${cell(`${s.result}: ${s.detail}`)} |`))
+  }
+  return lines.join('\n') + '\n'
+}
+
+export function renderRefreshText(outcome: RefreshOutcome): string {
+  const lines = [`Stack ${outcome.stack}: registry credential ${outcome.status ?? 'not refreshed'} (${outcome.registry}, ${outcome.seconds}s)`]
+  if (outcome.expiresAt) lines.push(`The new ECR token expires at ${outcome.expiresAt}.`)
+  for (const s of outcome.services) lines.push(`  ${s.name}  ${s.result}: ${s.detail}`)
+  return lines.join('\n') + '\n'
+}
