@@ -46,7 +46,7 @@ export async function readLock(api: Pick<SwarmApi, 'listConfigs'>, stack: string
   return decodeLock(found) ?? { format: 1, stack, holder: 'an unreadable lock', taken: 'an unknown time', expires: '', token: '', id: found.id }
 }
 
-/** Removes this lock (by ID: a newer lock of the same name stays); true once it is gone, whoever removed it. */
+/** Removes this lock by its ID (a newer lock of the same name stays); fine if someone else removed it first. */
 async function removeLock(api: LockApi, lock: Lock): Promise<void> {
   try {
     await api.removeObject('config', lock.id)
