@@ -99,7 +99,9 @@ describe('dry-run', () => {
     const before = await deployed
     const result = await runAction(lab, { ...target(), stack: STACK, rollback: '1', env: envText(BEFORE), 'dry-run': 'true', timeout: '2m' }, { cwd: APP })
     expect({ code: result.code, log: result.code === 0 ? '' : result.log.slice(-3000) }).toEqual({ code: 0, log: '' })
-    expect(result.log).toContain('Rolling back to release #1')
+    // It previews the rollback: the log must not say it does one.
+    expect(result.log).toContain('Previewing the rollback to release #1')
+    expect(result.log).not.toContain('Rolling back')
     expect(planOf(result).services.map(s => [s.name, s.action])).toEqual([
       ['web', 'unchanged'],
       ['worker', 'unchanged']

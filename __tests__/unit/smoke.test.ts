@@ -415,6 +415,15 @@ describe('the engine with a smoke check', () => {
     }
   })
 
+  it('a failure of the smoke check alone has no Diagnostics phase (no task failed) and no empty "no failed task" line', async () => {
+    const { outcome, reporter } = await deploy(() => ({ status: 404, body: 'Not Found' }))
+    expect(outcome.status).toBe('failed')
+    expect(reporter.phases()).toContain('Smoke check')
+    expect(reporter.phases()).not.toContain('Diagnostics')
+    expect(reporter.lines()).not.toContain('No failed task')
+    expect(outcome.diagnoses).toEqual([])
+  })
+
   it('registers the URL secrets before anything is printed', async () => {
     const { reporter } = await deploy(() => ({ status: 200, body: 'ok' }))
     const firstOther = reporter.events.findIndex(e => e.kind !== 'secret')
@@ -470,6 +479,8 @@ describe('the engine with a smoke check', () => {
     expect(outcome.status).not.toBe('converged')
     expect(requests).toHaveLength(0)
     expect(reporter.phases()).not.toContain('Smoke check')
+    // Tasks failed: their diagnostics are shown as without a smoke check.
+    expect(reporter.phases()).toContain('Diagnostics')
   })
 
   it('without smoke-url, asks nothing', async () => {
