@@ -42,7 +42,7 @@ import { createWorkdir } from './workdir.js'
 import { smokeUrlSecrets } from './inputs/smoke-inputs.js'
 import type { SmokeResult } from './smoke/decide.js'
 import type { SmokeCheckReport } from './report/smoke.js'
-import { smokeVerdict } from './smoke/decide.js'
+import { checkPlan, smokeVerdict } from './smoke/decide.js'
 import type { SmokeGet } from './smoke/http.js'
 import { httpGet } from './smoke/http.js'
 import { runSmokeCheck } from './smoke/run.js'
@@ -297,6 +297,8 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
         const planned = await reporter.phase('Preview', () => previewStack({ stack, prune, source, image, secretKey, cli, api, host, reporter, hide }))
         outcome.plan = redactStrings(planned, text => secrets.redact(text))
         reporter.output('plan', JSON.stringify(outcome.plan))
+        // The inputs were checked all the same; what the check would do is said, and nothing is asked.
+        if (inputs.smoke) reporter.info(`Dry run: no smoke check (nothing was deployed); a deploy would ${checkPlan(inputs.smoke)}`)
         return
       }
       const deadline = host.now() + plan.rollout.timeoutMs

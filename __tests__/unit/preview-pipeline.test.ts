@@ -5,6 +5,7 @@ import { describe, expect, it } from '@jest/globals'
 import { parseCommandLine } from '../../src/cli/args.js'
 import { exitCode } from '../../src/cli/main.js'
 import { runDeploy } from '../../src/engine.js'
+import { readSmokeCheck } from '../../src/inputs/smoke-inputs.js'
 import type { StackPlan } from '../../src/preview/stack-plan.js'
 import { COMPOSE, DB_PASSWORD, fakeWorld, inputsFor, recordingReporter, REPO, STACK } from '../support/fake-world.js'
 
@@ -28,6 +29,25 @@ describe('runDeploy with dry-run', () => {
     expect([...fake.files.keys()]).toEqual(['docker-compose.yml'])
     expect(fake.leftovers.size).toBe(0)
     expect(plan.stack).toBe(STACK)
+  })
+})
+
+describe('dry-run with smoke-url', () => {
+  it('checks the smoke inputs, asks no URL, and says what a deploy would check', async () => {
+    const fake = fakeWorld()
+    fake.files.set('docker-compose.yml', COMPOSE)
+    let asked = 0
+    fake.adapters.smokeGet = async () => (asked++, { status: 500, body: '' })
+    const reporter = recordingReporter()
+    const smoke = readSmokeCheck(name => ({ 'smoke-url': 'https://shop.example.test/health?token=tok-smoke-7d3f9a2b', 'smoke-timeout': '30s' })[name] ?? '')
+    const outcome = await runDeploy(inputsFor({ dryRun: true, smoke }), fake.host, fake.adapters, reporter)
+    expect(outcome.stopped).toBeUndefined()
+    expect(exitCode(outcome)).toBe(0)
+    expect(asked).toBe(0)
+    expect(reporter.phases()).not.toContain('Smoke check')
+    expect(reporter.lines()).toContain(
+      'Dry run: no smoke check (nothing was deployed); a deploy would GET https://shop.example.test/health?token=*** until it answers 200-399, for up to 30s'
+    )
   })
 })
 

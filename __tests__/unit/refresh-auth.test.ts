@@ -106,6 +106,14 @@ describe('getRefreshInputs', () => {
       'tags: not used with refresh-registry-auth: true, which deploys nothing and changes only the registry credential'
     ])
     expect(() => getRefreshInputs(read({ stack: 'shop', registry: ECR, rollback: 'previous' }))).toThrow('rollback: cannot go with refresh-registry-auth: true')
+    // Refused before anything is done: a refresh that took dry-run would update every service all the same.
+    expect(() => getRefreshInputs(read({ stack: 'shop', registry: ECR, 'dry-run': 'true' }))).toThrow(
+      'dry-run: cannot go with refresh-registry-auth: true, which has no preview'
+    )
+    expect(getRefreshInputs(read({ stack: 'shop', registry: ECR, 'dry-run': 'false' })).stack).toBe('shop')
+    expect(() => getRefreshInputs(read({ stack: 'shop', registry: ECR, 'smoke-url': 'https://shop.example.test/health' }))).toThrow(
+      'smoke-url: cannot go with refresh-registry-auth: true, which starts no task'
+    )
     expect(wantsRefresh(read({ 'refresh-registry-auth': 'true' }))).toBe(true)
     expect(wantsRefresh(read({}))).toBe(false)
     expect(() => wantsRefresh(read({ 'refresh-registry-auth': 'sometimes' }))).toThrow("refresh-registry-auth: 'sometimes' is not a boolean")
@@ -348,6 +356,18 @@ describe('swarm-deploy refresh-auth', () => {
     expect(missing.stderr).toContain('registry: is required with refresh-registry-auth: true')
     expect(JSON.parse(missing.stdout)).toMatchObject({ status: null, error: { kind: 'input' }, exitCode: 2 })
     expect(missing.effects).toEqual([])
+  })
+  it('refuses --dry-run and a smoke URL with exit 2, before the login or anything else', async () => {
+    const args = ['refresh-auth', '--stack', 'shop', '--registry', REGISTRY, '--registry-username', 'ci', '--json']
+    const env = { SWARM_DEPLOY_REGISTRY_PASSWORD: 'registry-pw' }
+    const dry = await run([...args, '--dry-run'], env)
+    expect(dry.code).toBe(2)
+    expect(dry.stderr).toContain('dry-run: cannot go with refresh-registry-auth: true')
+    expect(dry.effects).toEqual([])
+    const smoke = await run(args, { ...env, SWARM_DEPLOY_SMOKE_URL: 'https://shop.example.test/health' })
+    expect(smoke.code).toBe(2)
+    expect(JSON.parse(smoke.stdout)).toMatchObject({ error: { kind: 'input', message: expect.stringContaining('smoke-url: cannot go with') }, exitCode: 2 })
+    expect(smoke.effects).toEqual([])
   })
   it('runs the refresh for --refresh-registry-auth on the main command too, with the password from the environment', async () => {
     const result = await run(['--refresh-registry-auth', '--stack', 'shop', '--registry', REGISTRY, '--registry-username', 'ci', '--json'], {

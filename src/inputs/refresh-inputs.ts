@@ -24,6 +24,15 @@ const DEPLOY_ONLY = ['image', 'tags', 'build-args', 'cache', 'platforms', 'env',
 export function getRefreshInputs(read: ReadInput): RefreshInputs {
   const stack = parseStackName('stack', read('stack'))
   if (read('rollback').trim() !== '') throw new InputError('rollback', 'cannot go with refresh-registry-auth: true, which changes only the registry credential')
+  // Refused, not ignored: a refresh given dry-run would change the services all the same.
+  if (parseBoolean('dry-run', read('dry-run'), false))
+    throw new InputError(
+      'dry-run',
+      'cannot go with refresh-registry-auth: true, which has no preview: it updates the stored credential of every service of the stack'
+    )
+  // A refresh starts no task, so there is no new release for a smoke check to judge.
+  if (read('smoke-url').trim() !== '')
+    throw new InputError('smoke-url', 'cannot go with refresh-registry-auth: true, which starts no task and deploys nothing for a smoke check to judge')
   // The registry is named outright: the image is not read.
   const registry = readRegistry(name => (name === 'image' ? '' : read(name)))
   if (registry === undefined) {
