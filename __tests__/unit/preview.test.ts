@@ -62,6 +62,14 @@ describe('the preview plan on specs recorded from the lab', () => {
     expect(plan.services.find(s => s.name === 'job')!.changes).toEqual(['replicas 2 → 3', 'config conf: owner or mode 1000:0 440 → 1000:0 400'])
   })
 
+  it('names a variable called like an Object method (toString, constructor) as added, not changed', () => {
+    const doc = config()
+    const web = doc.services.web!
+    web.environment = { ...web.environment, toString: 'x-value-1', constructor: 'y-value-2' }
+    const plan = planStack(stack, composeViews(stack, doc, undefined), live, { prune: false })
+    expect(plan.services.find(s => s.name === 'web')!.changes).toEqual(['environment constructor, toString added'])
+  })
+
   it('lists what a changed compose file would change, naming environment variables and labels without their values', () => {
     const doc = config()
     const web = doc.services.web!
