@@ -140,6 +140,18 @@ describe('smoke-expect and smoke-timeout', () => {
     )
     expect(parseCommandLine([], sources({ SWARM_DEPLOY_SMOKE_URL: 'https://u:p@h.example/' })).read('smoke-url')).toBe('https://u:p@h.example/')
   })
+
+  it('the CLI refuses a URL with a user, password or query in --config too (a committed file), and takes one without', () => {
+    const files: Record<string, string> = {
+      'secret.yml': 'stack: shop\nsmoke-url:\n  - https://h.example/health\n  - https://h.example/api?key=tok-in-config-1234\n',
+      'plain.yml': 'stack: shop\nsmoke-url: https://h.example/health\n'
+    }
+    const sources = { env: {}, readFile: (file: string) => files[file] }
+    expect(() => parseCommandLine(['--config', 'secret.yml'], sources)).toThrow(
+      'smoke-url: a URL with a user, password or query is refused in --config secret.yml, a file that gets committed: give it in SWARM_DEPLOY_SMOKE_URL'
+    )
+    expect(parseCommandLine(['--config', 'plain.yml'], sources).read('smoke-url')).toBe('https://h.example/health')
+  })
 })
 
 describe('smoke decisions', () => {
