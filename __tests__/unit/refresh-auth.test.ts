@@ -205,7 +205,27 @@ describe('runRefreshAuth', () => {
     expect(reporter.events.filter(e => e.kind === 'secret').map(e => e.text)).toEqual(expect.arrayContaining(['new-registry-password', updates[0]!.header]))
     const summary = renderRefreshSummary(outcome)
     expect(summary).toContain('## swarm-deploy: registry credential of stack `shop` ✅ refreshed')
-    expect(summary).toContain('| shop_web | refreshed: new credential stored (spec version 40, nothing else changed) |')
+    expect(summary).toContain('| shop\\_web | refreshed: new credential stored (spec version 40, nothing else changed) |')
+  })
+
+  it("escapes Swarm's and the registry's text in the summary as the deploy's summary does", () => {
+    const summary = renderRefreshSummary({
+      status: undefined,
+      stack: 'shop',
+      registry: REGISTRY,
+      target: 'ci@manager:22',
+      services: [{ name: 'shop_web', result: 'busy', detail: 'not refreshed: <img src=x onerror=alert(1)>' }],
+      expiresAt: undefined,
+      stopped: { kind: 'error', message: 'login refused: [click here](https://evil.example) | `x`\nnext' },
+      startedAt: 0,
+      seconds: 3,
+      phases: []
+    })
+    expect(summary).toContain('login refused: \\[click here\\](https://evil.example) \\| \\`x\\` next')
+    expect(summary).toContain('| shop\\_web | busy: not refreshed: \\<img src=x onerror=alert(1)\\> |')
+    // Nothing unescaped: no tag, no link.
+    expect(summary).not.toMatch(/(?<!\\)<img|(?<!\\)\]\(https/)
+    expect(summary).toContain('Registry `registry.example.com:5000` · target `ci@manager:22` · took 3s')
   })
 
   it('reads a service again after update out of sequence, and gives up after three attempts', async () => {
