@@ -32,6 +32,29 @@ describe('runDeploy with dry-run', () => {
   })
 })
 
+describe('dry-run with environment', () => {
+  it('creates no GitHub deployment (the same inputs without dry-run do reach GitHub)', async () => {
+    const asked = async (dryRun: boolean): Promise<number> => {
+      const fake = fakeWorld({ env: { GITHUB_REPOSITORY: 'acme/shop' } })
+      fake.files.set('docker-compose.yml', COMPOSE)
+      let clients = 0
+      fake.adapters.github = () => {
+        clients++
+        throw new Error('no GitHub here')
+      }
+      await runDeploy(
+        inputsFor({ dryRun, deployment: { environment: 'production', url: undefined, token: 'gh-token-1234567' } }),
+        fake.host,
+        fake.adapters,
+        recordingReporter()
+      )
+      return clients
+    }
+    expect(await asked(true)).toBe(0)
+    expect(await asked(false)).toBe(1)
+  })
+})
+
 describe('dry-run with smoke-url', () => {
   it('checks the smoke inputs, asks no URL, and says what a deploy would check', async () => {
     const fake = fakeWorld()
