@@ -111,6 +111,11 @@ describe('getRefreshInputs', () => {
       'dry-run: cannot go with refresh-registry-auth: true, which has no preview'
     )
     expect(getRefreshInputs(read({ stack: 'shop', registry: ECR, 'dry-run': 'false' })).stack).toBe('shop')
+    // smoke-timeout and smoke-expect at their defaults (as the runner passes them) say nothing; another value is named.
+    expect(getRefreshInputs(read({ stack: 'shop', registry: ECR, 'smoke-timeout': '60s', 'smoke-expect': '200-399' })).warnings).toEqual([])
+    expect(getRefreshInputs(read({ stack: 'shop', registry: ECR, 'smoke-timeout': '2m', 'smoke-expect': '200-399' })).warnings).toEqual([
+      'smoke-timeout: not used with refresh-registry-auth: true, which deploys nothing and changes only the registry credential'
+    ])
     expect(() => getRefreshInputs(read({ stack: 'shop', registry: ECR, 'smoke-url': 'https://shop.example.test/health' }))).toThrow(
       'smoke-url: cannot go with refresh-registry-auth: true, which starts no task'
     )

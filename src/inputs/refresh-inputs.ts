@@ -4,6 +4,7 @@
 import type { LocalTarget, ReadInput, RegistryAuth, SshTarget } from './inputs.js'
 import { readRegistry, readTarget } from './inputs.js'
 import { InputError, parseBoolean, parseEcrRegistry, parseStackName } from './parse.js'
+import { SMOKE_DEFAULTS } from './smoke-inputs.js'
 
 export interface RefreshInputs {
   target: SshTarget | LocalTarget
@@ -44,7 +45,9 @@ export function getRefreshInputs(read: ReadInput): RefreshInputs {
       `is required with refresh-registry-auth: true for ${registry.registry}, with registry-password (only ECR gets a token from the job's AWS credentials)`
     )
   }
-  const warnings = DEPLOY_ONLY.filter(name => read(name).trim() !== '').map(
+  // smoke-timeout and smoke-expect have defaults (the runner passes them): only another value is a mistake.
+  const setSmoke = (['timeout', 'expect'] as const).filter(key => ![SMOKE_DEFAULTS[key], ''].includes(read(`smoke-${key}`).trim())).map(key => `smoke-${key}`)
+  const warnings = [...DEPLOY_ONLY.filter(name => read(name).trim() !== ''), ...setSmoke].map(
     name => `${name}: not used with refresh-registry-auth: true, which deploys nothing and changes only the registry credential`
   )
   return { target: readTarget(read), stack, registry, warnings }
