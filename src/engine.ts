@@ -42,7 +42,7 @@ import { createWorkdir } from './workdir.js'
 import { smokeUrlSecrets } from './inputs/smoke-inputs.js'
 import type { SmokeResult } from './smoke/decide.js'
 import type { SmokeCheckReport } from './report/smoke.js'
-import { smokeVerdict } from './smoke/decide.js'
+import { checkPlan, smokeVerdict } from './smoke/decide.js'
 import type { SmokeGet } from './smoke/http.js'
 import { httpGet } from './smoke/http.js'
 import { runSmokeCheck } from './smoke/run.js'
@@ -288,7 +288,9 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
         const rollback = inputs.rollback
         source = await reporter.phase('Choose the release', async () => {
           const target = chooseRelease(history, rollback, inputs.stack)
-          reporter.info(`Rolling back to release #${target.number} (${target.status}, ${target.sha.slice(0, 7) || 'no commit'}, ${target.time})`)
+          reporter.info(
+            `${inputs.dryRun ? 'Previewing the rollback' : 'Rolling back'} to release #${target.number} (${target.status}, ${target.sha.slice(0, 7) || 'no commit'}, ${target.time})${inputs.dryRun ? ': nothing is deployed' : ''}`
+          )
           return rollbackSource(target, plan.values, await existingObjects(api, inputs.stack), workdir.root, host.files)
         })
       } else {
@@ -302,6 +304,8 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
         const planned = await reporter.phase('Preview', () => previewStack({ stack, prune, source, image, secretKey, cli, api, host, reporter, hide }))
         outcome.plan = redactStrings(planned, text => secrets.redact(text))
         reporter.output('plan', JSON.stringify(outcome.plan))
+        // The inputs were checked all the same; what the check would do is said, and nothing is asked.
+        if (inputs.smoke) reporter.info(`Dry run: no smoke check (nothing was deployed); a deploy would ${checkPlan(inputs.smoke)}`)
         return
       }
       const deadline = host.now() + plan.rollout.timeoutMs
@@ -316,8 +320,9 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
         throw error
       })
       let verdict = first.verdict
-      let diagnoses =
-        verdict.status === 'converged' ? [] : await reporter.phase('Diagnostics', () => showDiagnostics(api, verdict, first.deployStarted, secrets, reporter))
+      let diagnoses = needsDiagnostics(first)
+        ? await reporter.phase('Diagnostics', () => showDiagnostics(api, verdict, first.deployStarted, secrets, reporter))
+        : []
       const releases = first.release ? [first.release, ...history] : [...history]
       let stackRollback: Verdict | undefined
       const smokeChecks: SmokeCheckReport[] = first.smoke ? [{ title: 'Smoke check', result: first.smoke }] : []
@@ -332,7 +337,7 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
           if (second.release) releases.unshift(second.release)
           if (second.smoke) smokeChecks.push({ title: `Smoke check of release #${target.number}, put back`, result: second.smoke })
           stackRollback = second.verdict
-          if (second.verdict.status !== 'converged') {
+          if (needsDiagnostics(second)) {
             diagnoses = [
               ...diagnoses,
               ...(await reporter.phase('Diagnostics', () => showDiagnostics(api, second.verdict, second.deployStarted, secrets, reporter)))
@@ -631,6 +636,16 @@ function deployStopped(stack: string, error: CliTimeout): Verdict {
     services: [],
     summary: `Stack ${stack} timed out: ${error.message}. Some services may have been updated; check the manager (docker stack ps ${stack}) and deploy again.`
   }
+}
+
+/**
+ * Whether a deploy's verdict calls for the failed tasks. Not when it is
+ * converged, nor when only its smoke check failed: the smoke check runs once
+ * the rollout converged, so no task of it failed, and the check's phase has
+ * already printed each URL's answer and body.
+ */
+export function needsDiagnostics(judged: { verdict: Verdict; smoke?: SmokeResult }): boolean {
+  return judged.verdict.status !== 'converged' && judged.smoke?.passed !== false
 }
 
 /** Failed tasks with their log tails, printed before the error and kept for the summary. */

@@ -18,7 +18,7 @@ import { INPUTS } from './inputs/table.js'
 import { removePaths, RunLeftovers } from './leftovers.js'
 import { renderSummary } from './report/summary.js'
 import { renderPlanSummary } from './report/plan.js'
-import { SECRET_INPUTS, secretsOf } from './secrets.js'
+import { ENV_SECRET_INPUTS, secretsOf } from './secrets.js'
 import { settleMainStep } from './action/post-swarm.js'
 
 /** Names of what the main step saves with `saveState` (the post step gets them as STATE_<name>). */
@@ -28,8 +28,8 @@ export function isPost(): boolean {
   return core.getState(STATE.post) === 'true'
 }
 
-/** The variables the runner gives secret inputs in (core.getInput's naming). */
-export const SECRET_VARIABLES = SECRET_INPUTS.map(name => `INPUT_${name.replace(/ /g, '_').toUpperCase()}`)
+/** The variables the runner gives secret inputs (and smoke-url) in (core.getInput's naming). */
+export const SECRET_VARIABLES = ENV_SECRET_INPUTS.map(name => `INPUT_${name.replace(/ /g, '_').toUpperCase()}`)
 
 const never = new Promise<NodeJS.Signals>(() => undefined)
 

@@ -19,6 +19,13 @@ import type { Snapshot } from './swarm/model.js'
 /** Inputs whose values are secret. A command line must never carry them (the CLI refuses them as flags). */
 export const SECRET_INPUTS = ['ssh-key', 'registry-password', 'env', 'ssh-key-passphrase', 'jump-ssh-key', 'github-token'] as const
 
+/**
+ * Inputs whose variables leave the process environment once read: the secret
+ * ones, and smoke-url, whose userinfo and query values are secret (a URL
+ * without them is not, so it may still be a flag).
+ */
+export const ENV_SECRET_INPUTS = [...SECRET_INPUTS, 'smoke-url'] as const
+
 /** Shorter than this (in characters): not masked, not redacted. */
 export const MIN_CHARS = 4
 /** Shorter than this: redacted on word boundaries only, and never given to a runner to mask. */

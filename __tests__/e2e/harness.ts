@@ -5,7 +5,7 @@
 import { expect } from '@jest/globals'
 import type { ChildProcess } from 'node:child_process'
 import { execFile, execFileSync, spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -329,4 +329,28 @@ export async function registryDigest(lab: Lab, repository: string, tag: string):
   if (response.status === 404) return undefined
   if (!response.ok) throw new Error(`registry: HEAD ${repository}:${tag}: HTTP ${response.status}`)
   return response.headers.get('docker-content-digest') ?? undefined
+}
+
+/**
+ * Builds an image only this run has from these Dockerfile lines on the
+ * runner's engine and pushes it to the lab registry as the lab's own user,
+ * with a throwaway Docker config: no swarm node has it until it pulls it.
+ */
+export function pushImage(lab: Lab, image: string, dockerfile: string[]): void {
+  const build = mkdtempSync(path.join(os.tmpdir(), 'sd-e2e-image-'))
+  const config = mkdtempSync(path.join(os.tmpdir(), 'sd-e2e-config-'))
+  const env = { ...process.env, DOCKER_HOST: lab.runnerDockerHost, DOCKER_CONFIG: config }
+  try {
+    writeFileSync(path.join(build, 'Dockerfile'), [...dockerfile, ''].join('\n'))
+    execFileSync('docker', ['login', '--username', lab.registryUser, '--password-stdin', lab.registry], {
+      env,
+      input: lab.registryPassword,
+      stdio: ['pipe', 'ignore', 'pipe']
+    })
+    execFileSync('docker', ['build', '--tag', image, build], { env, stdio: 'ignore' })
+    execFileSync('docker', ['push', image], { env, stdio: 'ignore' })
+  } finally {
+    rmSync(config, { recursive: true, force: true })
+    rmSync(build, { recursive: true, force: true })
+  }
 }

@@ -4,6 +4,8 @@
 // appears anywhere, and nothing on the swarm changes (service versions,
 // secrets, configs, release records).
 import { afterAll, describe, expect, it, jest } from '@jest/globals'
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs'
+import * as os from 'node:os'
 import * as path from 'node:path'
 import type { ActionRun, Lab } from './harness.js'
 import { docker, expectVerdict, leaks, loadLab, removeStack, ROOT, runAction, runCli, sshInputs } from './harness.js'
@@ -99,12 +101,33 @@ describe('dry-run', () => {
     const before = await deployed
     const result = await runAction(lab, { ...target(), stack: STACK, rollback: '1', env: envText(BEFORE), 'dry-run': 'true', timeout: '2m' }, { cwd: APP })
     expect({ code: result.code, log: result.code === 0 ? '' : result.log.slice(-3000) }).toEqual({ code: 0, log: '' })
-    expect(result.log).toContain('Rolling back to release #1')
+    // It previews the rollback: the log must not say it does one.
+    expect(result.log).toContain('Previewing the rollback to release #1')
+    expect(result.log).not.toContain('Rolling back')
     expect(planOf(result).services.map(s => [s.name, s.action])).toEqual([
       ['web', 'unchanged'],
       ['worker', 'unchanged']
     ])
     expect(swarmState()).toEqual(before)
+  })
+
+  it.concurrent("Action: a runner whose docker CLI (20.10) has no docker stack config is told so, not shown docker's usage text", async () => {
+    // Debian's docker.io 20.10 client, first on PATH.
+    const bin = mkdtempSync(path.join(os.tmpdir(), 'polish-old-docker-'))
+    symlinkSync('/usr/bin/docker', path.join(bin, 'docker'))
+    try {
+      const result = await runAction(
+        lab,
+        { ...target(), stack: STACK, 'compose-file': 'app.yml', env: envText(BEFORE), 'dry-run': 'true', timeout: '2m' },
+        { cwd: APP, env: { PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}` } }
+      )
+      expect(result.code).not.toBe(0)
+      expect(result.log).toMatch(/::error::dry-run needs docker CLI ≥ 23\.0 on the runner \(for docker stack config\); this one is 20\.10\.\d+/)
+      expect(result.log).not.toMatch(/unknown flag|Usage: +docker stack/)
+      expect(leaks(VALUES, { log: result.log, outputs: result.outputFile, summary: result.summary })).toEqual([])
+    } finally {
+      rmSync(bin, { recursive: true, force: true })
+    }
   })
 
   it.concurrent('CLI: the identical compose shows every service unchanged, in the readable diff and in --json', async () => {

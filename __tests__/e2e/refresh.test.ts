@@ -12,7 +12,7 @@
 // spec, as it does for a task of a lost node): no node stops, nobody else's
 // task moves, so this file needs no exclusive lock on the lab.
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
-import { execFile, execFileSync } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import * as http from 'node:http'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -20,7 +20,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { promisify } from 'node:util'
 import type { Lab } from './harness.js'
-import { docker, expectVerdict, loadLab, removeStack, ROOT, runAction, runCli, sshInputs } from './harness.js'
+import { docker, expectVerdict, loadLab, pushImage, removeStack, ROOT, runAction, runCli, sshInputs } from './harness.js'
 
 jest.setTimeout(240_000)
 
@@ -140,25 +140,7 @@ beforeAll(async () => {
   workerAddress = docker(lab, ['node', 'inspect', '--format', '{{.Status.Addr}}', lab.workerNode]).trim()
   image = `${lab.registry}/${NAME}:v1`
   // An image only this run has, pushed with the lab's own user from the runner's engine: no swarm node has it.
-  const build = mkdtempSync(path.join(os.tmpdir(), 'sd-e2e-image-'))
-  const config = mkdtempSync(path.join(os.tmpdir(), 'sd-e2e-config-'))
-  const env = { ...process.env, DOCKER_HOST: lab.runnerDockerHost, DOCKER_CONFIG: config }
-  try {
-    writeFileSync(
-      path.join(build, 'Dockerfile'),
-      [`FROM ${lab.baseImage}`, `RUN echo ${run} > /www/run.txt`, 'CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]', ''].join('\n')
-    )
-    execFileSync('docker', ['login', '--username', lab.registryUser, '--password-stdin', lab.registry], {
-      env,
-      input: lab.registryPassword,
-      stdio: ['pipe', 'ignore', 'pipe']
-    })
-    execFileSync('docker', ['build', '--tag', image, build], { env, stdio: 'ignore' })
-    execFileSync('docker', ['push', image], { env, stdio: 'ignore' })
-  } finally {
-    rmSync(config, { recursive: true, force: true })
-    rmSync(build, { recursive: true, force: true })
-  }
+  pushImage(lab, image, [`FROM ${lab.baseImage}`, `RUN echo ${run} > /www/run.txt`, 'CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]'])
   await registryUser('set', PASSWORD_A)
   // Each stack follows its own label (named as the stack) from node to node.
   for (const stack of [REFRESHED, LEFT]) nodeLabel(lab.managerNode, '--label-add', stack)

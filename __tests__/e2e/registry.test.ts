@@ -2,12 +2,23 @@
 // a tag already in the registry pinned to the registry's digest, and a
 // missing tag stops the run within 5 s with nothing changed.
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
-import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import type { ActionRun, Lab } from './harness.js'
-import { docker, expectVerdict, inspectService, loadLab, registryDigest, registryTags, removeStack, runAction, runningNodes, sshInputs } from './harness.js'
+import {
+  docker,
+  expectVerdict,
+  inspectService,
+  loadLab,
+  pushImage,
+  registryDigest,
+  registryTags,
+  removeStack,
+  runAction,
+  runningNodes,
+  sshInputs
+} from './harness.js'
 
 jest.setTimeout(240_000)
 
@@ -30,31 +41,12 @@ beforeAll(() => {
   lab = loadLab()
   repository = `${lab.registry}/${NAME}`
   // An image only this run has, pushed with the docker CLI from the runner's engine.
-  const build = mkdtempSync(path.join(os.tmpdir(), 'sd-e2e-image-'))
-  const config = mkdtempSync(path.join(os.tmpdir(), 'sd-e2e-config-'))
-  const env = { ...process.env, DOCKER_HOST: lab.runnerDockerHost, DOCKER_CONFIG: config }
-  try {
-    writeFileSync(
-      path.join(build, 'Dockerfile'),
-      [
-        `FROM ${lab.baseImage}`,
-        `RUN echo ${run} > /www/run.txt`,
-        'HEALTHCHECK --interval=1s --timeout=2s --start-period=2s --retries=2 CMD wget -q -O /dev/null http://127.0.0.1:8080/ || exit 1',
-        'CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]',
-        ''
-      ].join('\n')
-    )
-    execFileSync('docker', ['login', '--username', lab.registryUser, '--password-stdin', lab.registry], {
-      env,
-      input: lab.registryPassword,
-      stdio: ['pipe', 'ignore', 'pipe']
-    })
-    execFileSync('docker', ['build', '--tag', `${repository}:v1`, build], { env, stdio: 'ignore' })
-    execFileSync('docker', ['push', `${repository}:v1`], { env, stdio: 'ignore' })
-  } finally {
-    rmSync(config, { recursive: true, force: true })
-    rmSync(build, { recursive: true, force: true })
-  }
+  pushImage(lab, `${repository}:v1`, [
+    `FROM ${lab.baseImage}`,
+    `RUN echo ${run} > /www/run.txt`,
+    'HEALTHCHECK --interval=1s --timeout=2s --start-period=2s --retries=2 CMD wget -q -O /dev/null http://127.0.0.1:8080/ || exit 1',
+    'CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]'
+  ])
   // The workspace has a compose file and no Dockerfile: nothing here could be built.
   workspace = mkdtempSync(path.join(os.tmpdir(), 'sd-e2e-ws-'))
   writeFileSync(

@@ -89,6 +89,8 @@ describe('smoke-url', () => {
     expect(bad.outputs).toMatchObject({ release: '1', 'previous-release': '1' })
     expect(container(FAILS).Env).toContain('VERSION=2')
     expect(await answer(FAILS)).toBe(404)
+    // The rollout converged, so no task failed: no Diagnostics phase with nothing to show.
+    expect(bad.log).not.toMatch(/::group::Diagnostics|No failed task/)
     for (const result of [good, bad]) {
       expect(leaks([URL_PASSWORD, URL_TOKEN, GREETING], { log: result.log, summary: result.summary, outputs: result.outputFile })).toEqual([])
     }
@@ -117,6 +119,7 @@ describe('smoke-url', () => {
         lab.registryUser,
         '--known-hosts',
         lab.knownHosts,
+        '--json',
         ...connection
       ],
       {
@@ -127,9 +130,16 @@ describe('smoke-url', () => {
         }
       }
     )
-    expect({ code: cli.code, tail: cli.stdout.slice(-1500) }).toMatchObject({ code: 0 })
-    expect(cli.stdout).toContain(`Smoke check passed: ${url(BACK)} 200`)
-    expect(cli.stdout).toMatch(/Smoke check: passed after \d+\.\ds \(expected 200\)/)
+    // With --json the log is on stderr, the result on stdout.
+    expect({ code: cli.code, tail: cli.stderr.slice(-1500) }).toMatchObject({ code: 0 })
+    expect(cli.stderr).toContain(`Smoke check passed: ${url(BACK)} 200`)
+    expect(cli.stderr).toMatch(/Smoke check: passed after \d+\.\ds \(expected 200\)/)
+    const json = JSON.parse(cli.stdout) as {
+      status: string
+      smoke: Array<{ title: string; result: { passed: boolean; urls: Array<{ url: string; status: number }> } }>
+    }
+    expect(json.status).toBe('converged')
+    expect(json.smoke.map(s => [s.title, s.result.passed, s.result.urls.map(u => [u.url, u.status])])).toEqual([['Smoke check', true, [[url(BACK), 200]]]])
     const before = container(BACK)
 
     const result = await runAction(lab, inputs(BACK, ['broken.yml'], { 'on-failure': 'rollback-stack' }), { cwd: SITE })

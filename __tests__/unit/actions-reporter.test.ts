@@ -82,7 +82,7 @@ describe('actionsReporter', () => {
 })
 
 describe('run()', () => {
-  it('drops the secret INPUT_* variables from the environment once read, before anything can start a child', async () => {
+  it('drops the secret INPUT_* variables (smoke-url too) from the environment once read, before anything can start a child', async () => {
     capture()
     const { run, SECRET_VARIABLES } = await import('../../src/main.js')
     expect(SECRET_VARIABLES).toEqual([
@@ -91,9 +91,16 @@ describe('run()', () => {
       'INPUT_ENV',
       'INPUT_SSH-KEY-PASSPHRASE',
       'INPUT_JUMP-SSH-KEY',
-      'INPUT_GITHUB-TOKEN'
+      'INPUT_GITHUB-TOKEN',
+      'INPUT_SMOKE-URL'
     ])
-    const given = { 'INPUT_SSH-KEY': 'key-text', 'INPUT_REGISTRY-PASSWORD': 'registry-pw', INPUT_ENV: 'DB_PASSWORD=hunter2-db', INPUT_STACK: 'x;bad' }
+    const given = {
+      'INPUT_SSH-KEY': 'key-text',
+      'INPUT_REGISTRY-PASSWORD': 'registry-pw',
+      INPUT_ENV: 'DB_PASSWORD=hunter2-db',
+      'INPUT_SMOKE-URL': 'https://probe:smoke-pass-91c2@shop.example.test/health?token=tok-smoke-7d3f',
+      INPUT_STACK: 'x;bad'
+    }
     Object.assign(process.env, given)
     try {
       await run()
@@ -102,7 +109,9 @@ describe('run()', () => {
       expect(process.env['INPUT_SSH-KEY']).toBeUndefined()
       expect(process.env['INPUT_REGISTRY-PASSWORD']).toBeUndefined()
       expect(process.env.INPUT_ENV).toBeUndefined()
+      expect(process.env['INPUT_SMOKE-URL']).toBeUndefined()
       expect(process.env.INPUT_STACK).toBe('x;bad')
+      expect(printed).toContain('::add-mask::smoke-pass-91c2')
       expect(printed).toContain('::add-mask::hunter2-db')
     } finally {
       for (const name of Object.keys(given)) delete process.env[name]

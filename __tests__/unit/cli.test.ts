@@ -131,6 +131,32 @@ describe('cliMain', () => {
     expect(result.stderr).toContain('✔ Connect')
   })
 
+  it('--json has the smoke check: each URL as shown, its last status and a redacted excerpt', async () => {
+    const fake = fakeWorld()
+    fake.files.set('docker-compose.yml', COMPOSE)
+    fake.files.set('Dockerfile', 'FROM scratch\n')
+    fake.adapters.smokeGet = async () => ({ status: 404, body: `Not Found: ${DB_PASSWORD}` })
+    const env = { ...secretEnv, SWARM_DEPLOY_SMOKE_URL: 'http://shop.example.test/health?token=tok-smoke-7d3f9a2b', SWARM_DEPLOY_SMOKE_TIMEOUT: '5s' }
+    const host = { ...fake.host, env: { ...fake.host.env, ...env } }
+    let stdout = ''
+    const code = await cliMain([...deployArgs, '--json'], { stdout: t => void (stdout += t), stderr: () => undefined }, host, fake.adapters)
+    expect({ code, stdout: code === 1 ? '' : stdout }).toEqual({ code: 1, stdout: '' })
+    const json = JSON.parse(stdout) as { status: string; smoke: Array<{ title: string; result: { passed: boolean; urls: Array<Record<string, unknown>> } }> }
+    expect(json.status).toBe('failed')
+    expect(json.smoke).toEqual([
+      {
+        title: 'Smoke check',
+        result: expect.objectContaining({
+          passed: false,
+          expect: '200-399',
+          urls: [expect.objectContaining({ url: 'http://shop.example.test/health?token=***', passed: false, status: 404, excerpt: 'Not Found: ***' })]
+        })
+      }
+    ])
+    expect(stdout).not.toContain('tok-smoke-7d3f9a2b')
+    expect(stdout).not.toContain(DB_PASSWORD)
+  })
+
   it('--json stays JSON when a secret is made of digits: strings are redacted, numbers are not', () => {
     const redact = (text: string): string => text.split('1234').join('***')
     const text = jsonText({ startedAt: 1234567, error: { message: 'token 1234 refused' }, phases: [{ title: 'Connect', ms: 1234 }] }, redact)
@@ -147,7 +173,7 @@ describe('cliMain', () => {
     expect(JSON.parse(result.stdout)).toMatchObject({ status: 'cancelled', error: { kind: 'cancelled' }, exitCode: 1 })
   })
 
-  it('drops the secret SWARM_DEPLOY_* variables from the environment once read', async () => {
+  it('drops the secret SWARM_DEPLOY_* variables (smoke-url too) from the environment once read', async () => {
     const forgotten: string[] = []
     const result = await run(deployArgs, secretEnv, { forgetEnv: names => void forgotten.push(...names) })
     expect(result.code).toBe(0)
@@ -157,7 +183,8 @@ describe('cliMain', () => {
       'SWARM_DEPLOY_ENV',
       'SWARM_DEPLOY_SSH_KEY_PASSPHRASE',
       'SWARM_DEPLOY_JUMP_SSH_KEY',
-      'SWARM_DEPLOY_GITHUB_TOKEN'
+      'SWARM_DEPLOY_GITHUB_TOKEN',
+      'SWARM_DEPLOY_SMOKE_URL'
     ])
   })
 

@@ -4,7 +4,7 @@ import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as YAML from 'yaml'
 import { ignoredKeyWarnings } from '../../src/preview/ignored-keys.js'
-import { composeViews } from '../../src/preview/preview.js'
+import { clientVersionOf, composeViews, hasStackConfig } from '../../src/preview/preview.js'
 import { durationNs, liveView, normalizeImage, showDuration } from '../../src/preview/service-view.js'
 import { planStack } from '../../src/preview/stack-plan.js'
 import { renderPlanSummary, renderPlanText } from '../../src/report/plan.js'
@@ -60,6 +60,14 @@ describe('the preview plan on specs recorded from the lab', () => {
       'also cap_add, ulimits, extra_hosts changed'
     ])
     expect(plan.services.find(s => s.name === 'job')!.changes).toEqual(['replicas 2 → 3', 'config conf: owner or mode 1000:0 440 → 1000:0 400'])
+  })
+
+  it('names a variable called like an Object method (toString, constructor) as added, not changed', () => {
+    const doc = config()
+    const web = doc.services.web!
+    web.environment = { ...web.environment, toString: 'x-value-1', constructor: 'y-value-2' }
+    const plan = planStack(stack, composeViews(stack, doc, undefined), live, { prune: false })
+    expect(plan.services.find(s => s.name === 'web')!.changes).toEqual(['environment constructor, toString added'])
   })
 
   it('lists what a changed compose file would change, naming environment variables and labels without their values', () => {
@@ -179,5 +187,15 @@ describe('renderPlanSummary', () => {
     ])
     expect(summary).toContain('kept because prune is off: `old`')
     expect(summary).toContain('### Warnings')
+  })
+})
+
+describe('the docker CLI version the preview needs', () => {
+  it('reads the version `docker --version` prints, and knows which have docker stack config (22.06 betas, then 23.0)', () => {
+    expect(clientVersionOf('Docker version 20.10.24+dfsg1, build 297e128\n')).toBe('20.10.24+dfsg1')
+    expect(clientVersionOf('Docker version 28.2.2, build e6534b4')).toBe('28.2.2')
+    expect(clientVersionOf('podman version 4.3.1')).toBeUndefined()
+    expect(['20.10.24+dfsg1', '22.06.0-beta.0', '23.0.0', '28.2.2', '100.1'].map(hasStackConfig)).toEqual([false, true, true, true, true])
+    expect(hasStackConfig('dev')).toBeUndefined()
   })
 })

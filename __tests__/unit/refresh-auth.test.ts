@@ -106,6 +106,19 @@ describe('getRefreshInputs', () => {
       'tags: not used with refresh-registry-auth: true, which deploys nothing and changes only the registry credential'
     ])
     expect(() => getRefreshInputs(read({ stack: 'shop', registry: ECR, rollback: 'previous' }))).toThrow('rollback: cannot go with refresh-registry-auth: true')
+    // Refused before anything is done: a refresh that took dry-run would update every service all the same.
+    expect(() => getRefreshInputs(read({ stack: 'shop', registry: ECR, 'dry-run': 'true' }))).toThrow(
+      'dry-run: cannot go with refresh-registry-auth: true, which has no preview'
+    )
+    expect(getRefreshInputs(read({ stack: 'shop', registry: ECR, 'dry-run': 'false' })).stack).toBe('shop')
+    // smoke-timeout and smoke-expect at their defaults (as the runner passes them) say nothing; another value is named.
+    expect(getRefreshInputs(read({ stack: 'shop', registry: ECR, 'smoke-timeout': '60s', 'smoke-expect': '200-399' })).warnings).toEqual([])
+    expect(getRefreshInputs(read({ stack: 'shop', registry: ECR, 'smoke-timeout': '2m', 'smoke-expect': '200-399' })).warnings).toEqual([
+      'smoke-timeout: not used with refresh-registry-auth: true, which deploys nothing and changes only the registry credential'
+    ])
+    expect(() => getRefreshInputs(read({ stack: 'shop', registry: ECR, 'smoke-url': 'https://shop.example.test/health' }))).toThrow(
+      'smoke-url: cannot go with refresh-registry-auth: true, which starts no task'
+    )
     expect(wantsRefresh(read({ 'refresh-registry-auth': 'true' }))).toBe(true)
     expect(wantsRefresh(read({}))).toBe(false)
     expect(() => wantsRefresh(read({ 'refresh-registry-auth': 'sometimes' }))).toThrow("refresh-registry-auth: 'sometimes' is not a boolean")
@@ -197,7 +210,27 @@ describe('runRefreshAuth', () => {
     expect(reporter.events.filter(e => e.kind === 'secret').map(e => e.text)).toEqual(expect.arrayContaining(['new-registry-password', updates[0]!.header]))
     const summary = renderRefreshSummary(outcome)
     expect(summary).toContain('## swarm-deploy: registry credential of stack `shop` ✅ refreshed')
-    expect(summary).toContain('| shop_web | refreshed: new credential stored (spec version 40, nothing else changed) |')
+    expect(summary).toContain('| shop\\_web | refreshed: new credential stored (spec version 40, nothing else changed) |')
+  })
+
+  it("escapes Swarm's and the registry's text in the summary as the deploy's summary does", () => {
+    const summary = renderRefreshSummary({
+      status: undefined,
+      stack: 'shop',
+      registry: REGISTRY,
+      target: 'ci@manager:22',
+      services: [{ name: 'shop_web', result: 'busy', detail: 'not refreshed: <img src=x onerror=alert(1)>' }],
+      expiresAt: undefined,
+      stopped: { kind: 'error', message: 'login refused: [click here](https://evil.example) | `x`\nnext' },
+      startedAt: 0,
+      seconds: 3,
+      phases: []
+    })
+    expect(summary).toContain('login refused: \\[click here\\](https://evil.example) \\| \\`x\\` next')
+    expect(summary).toContain('| shop\\_web | busy: not refreshed: \\<img src=x onerror=alert(1)\\> |')
+    // Nothing unescaped: no tag, no link.
+    expect(summary).not.toMatch(/(?<!\\)<img|(?<!\\)\]\(https/)
+    expect(summary).toContain('Registry `registry.example.com:5000` · target `ci@manager:22` · took 3s')
   })
 
   it('reads a service again after update out of sequence, and gives up after three attempts', async () => {
@@ -348,6 +381,18 @@ describe('swarm-deploy refresh-auth', () => {
     expect(missing.stderr).toContain('registry: is required with refresh-registry-auth: true')
     expect(JSON.parse(missing.stdout)).toMatchObject({ status: null, error: { kind: 'input' }, exitCode: 2 })
     expect(missing.effects).toEqual([])
+  })
+  it('refuses --dry-run and a smoke URL with exit 2, before the login or anything else', async () => {
+    const args = ['refresh-auth', '--stack', 'shop', '--registry', REGISTRY, '--registry-username', 'ci', '--json']
+    const env = { SWARM_DEPLOY_REGISTRY_PASSWORD: 'registry-pw' }
+    const dry = await run([...args, '--dry-run'], env)
+    expect(dry.code).toBe(2)
+    expect(dry.stderr).toContain('dry-run: cannot go with refresh-registry-auth: true')
+    expect(dry.effects).toEqual([])
+    const smoke = await run(args, { ...env, SWARM_DEPLOY_SMOKE_URL: 'https://shop.example.test/health' })
+    expect(smoke.code).toBe(2)
+    expect(JSON.parse(smoke.stdout)).toMatchObject({ error: { kind: 'input', message: expect.stringContaining('smoke-url: cannot go with') }, exitCode: 2 })
+    expect(smoke.effects).toEqual([])
   })
   it('runs the refresh for --refresh-registry-auth on the main command too, with the password from the environment', async () => {
     const result = await run(['--refresh-registry-auth', '--stack', 'shop', '--registry', REGISTRY, '--registry-username', 'ci', '--json'], {

@@ -138,6 +138,16 @@ describe('rollback', () => {
     expect(run.reporter.lines()).toContain('Rolling back to release #2')
   })
 
+  it('with dry-run: says it previews the rollback, not that it does one, and deploys nothing', async () => {
+    const configs = await threeDeploys()
+    const run = await deploy({ configs }, { rollback: { kind: 'previous' }, dryRun: true })
+    expect(run.outcome.stopped).toBeUndefined()
+    expect(run.outcome.plan).toBeDefined()
+    expect(run.effects).not.toContain('stack deploy')
+    expect(run.reporter.lines()).toContain('Previewing the rollback to release #2')
+    expect(run.reporter.lines()).not.toContain('Rolling back')
+  })
+
   it('a SHA: the newest converged release of that commit', () => {
     const r = (number: number, sha: string, status: Release['status'] = 'converged') => ({ number, sha, status, services: [] }) as unknown as Release
     const releases = [r(1, 'abc1234ff'), r(2, 'abc1234ff', 'failed'), r(3, 'def5678aa')]

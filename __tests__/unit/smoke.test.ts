@@ -63,8 +63,19 @@ describe('smoke-url', () => {
   })
 
   it('never quotes an item it cannot parse: it may hold a password', () => {
-    expect(() => parseSmokeUrls('smoke-url', 'https://user:hunter2-secret@[bad/')).toThrow(/^(?!.*hunter2)/)
-    expect(() => parseSmokeUrls('smoke-url', 'mailto:ops:hunter2-secret@example.com')).not.toThrow(/hunter2/)
+    // Each must throw, and say nothing of the password (`not.toThrow(/hunter2/)` would pass on no error at all).
+    const message = (raw: string): string => {
+      try {
+        parseSmokeUrls('smoke-url', raw)
+      } catch (error) {
+        return (error as Error).message
+      }
+      throw new Error(`accepted: ${raw}`)
+    }
+    expect(message('https://user:hunter2-secret@[bad/')).toBe('smoke-url: item 1 is not an absolute http or https URL (like https://shop.example.com/health)')
+    expect(message('mailto:ops:hunter2-secret@example.com')).toBe(
+      'smoke-url: item 1 is a mailto URL: the smoke check speaks http and https only (like https://shop.example.com/health)'
+    )
   })
 
   it('finds the secret parts, as written and decoded, before anything parses the input', () => {
@@ -139,6 +150,18 @@ describe('smoke-expect and smoke-timeout', () => {
       'https://h.example/a\nhttps://h.example/b'
     )
     expect(parseCommandLine([], sources({ SWARM_DEPLOY_SMOKE_URL: 'https://u:p@h.example/' })).read('smoke-url')).toBe('https://u:p@h.example/')
+  })
+
+  it('the CLI refuses a URL with a user, password or query in --config too (a committed file), and takes one without', () => {
+    const files: Record<string, string> = {
+      'secret.yml': 'stack: shop\nsmoke-url:\n  - https://h.example/health\n  - https://h.example/api?key=tok-in-config-1234\n',
+      'plain.yml': 'stack: shop\nsmoke-url: https://h.example/health\n'
+    }
+    const sources = { env: {}, readFile: (file: string) => files[file] }
+    expect(() => parseCommandLine(['--config', 'secret.yml'], sources)).toThrow(
+      'smoke-url: a URL with a user, password or query is refused in --config secret.yml, a file that gets committed: give it in SWARM_DEPLOY_SMOKE_URL'
+    )
+    expect(parseCommandLine(['--config', 'plain.yml'], sources).read('smoke-url')).toBe('https://h.example/health')
   })
 })
 
@@ -415,6 +438,15 @@ describe('the engine with a smoke check', () => {
     }
   })
 
+  it('a failure of the smoke check alone has no Diagnostics phase (no task failed) and no empty "no failed task" line', async () => {
+    const { outcome, reporter } = await deploy(() => ({ status: 404, body: 'Not Found' }))
+    expect(outcome.status).toBe('failed')
+    expect(reporter.phases()).toContain('Smoke check')
+    expect(reporter.phases()).not.toContain('Diagnostics')
+    expect(reporter.lines()).not.toContain('No failed task')
+    expect(outcome.diagnoses).toEqual([])
+  })
+
   it('registers the URL secrets before anything is printed', async () => {
     const { reporter } = await deploy(() => ({ status: 200, body: 'ok' }))
     const firstOther = reporter.events.findIndex(e => e.kind !== 'secret')
@@ -470,6 +502,8 @@ describe('the engine with a smoke check', () => {
     expect(outcome.status).not.toBe('converged')
     expect(requests).toHaveLength(0)
     expect(reporter.phases()).not.toContain('Smoke check')
+    // Tasks failed: their diagnostics are shown as without a smoke check.
+    expect(reporter.phases()).toContain('Diagnostics')
   })
 
   it('without smoke-url, asks nothing', async () => {

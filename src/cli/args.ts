@@ -139,6 +139,8 @@ function readConfig(file: string, sources: Sources): Record<string, string> {
     if (items.some(item => item !== null && typeof item === 'object'))
       throw new InputError(key, `in --config ${file} must be text, a number, a boolean or a list of them`)
     result[key] = items.map(item => String(item ?? '')).join('\n')
+    if (key === 'smoke-url' && smokeUrlSecrets(result[key]).length > 0)
+      throw new InputError(key, `a URL with a user, password or query is refused in --config ${file}, a file that gets committed: give it in ${envName(key)}`)
   }
   return result
 }

@@ -9,7 +9,7 @@ import { InputError } from '../inputs/parse.js'
 import type { Adapters, Host } from '../ports.js'
 import { renderText } from '../report/text.js'
 import { renderPlanText } from '../report/plan.js'
-import { SECRET_INPUTS, secretsOf } from '../secrets.js'
+import { ENV_SECRET_INPUTS, secretsOf } from '../secrets.js'
 import { envName, helpText, parseCommandLine, UsageError } from './args.js'
 import { terminalReporter } from './terminal.js'
 import { releasesMain } from './releases.js'
@@ -19,8 +19,8 @@ import { unlockMain } from './unlock.js'
 
 export const EXIT = { converged: 0, failed: 1, cancelled: 1, input: 2, unreachable: 3 } as const
 
-/** The variables the CLI reads secrets from: dropped from the environment once read. */
-export const SECRET_VARIABLES = SECRET_INPUTS.map(envName)
+/** The variables the CLI reads secrets (and smoke-url) from: dropped from the environment once read. */
+export const SECRET_VARIABLES = ENV_SECRET_INPUTS.map(envName)
 
 export interface CliControl {
   /** Resolves on SIGINT or SIGTERM: the run is cancelled. */
@@ -42,7 +42,7 @@ export function exitCode(outcome: Outcome): number {
   return outcome.status === 'converged' ? EXIT.converged : EXIT.failed
 }
 
-/** What --json prints: the Action's outputs, the stats, and why the run stopped, if it did. */
+/** What --json prints: the Action's outputs, the stats, the smoke checks, and why the run stopped, if it did. */
 export function jsonResult(
   outputs: Record<string, string>,
   outcome: Outcome | undefined,
@@ -61,7 +61,8 @@ export function jsonResult(
     phases: outcome?.phases ?? [],
     error: error ?? null,
     exitCode: code,
-    plan: outcome?.plan ?? null
+    plan: outcome?.plan ?? null,
+    smoke: outcome?.report?.smoke ?? null
   }
 }
 

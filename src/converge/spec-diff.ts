@@ -20,8 +20,8 @@ function envByName(value: unknown): Map<string, string> {
   return new Map(entries.map(e => (e.includes('=') ? [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)] : [e, ''])))
 }
 
-/** Names added, removed or whose values changed, e.g. "environment FOREIGN added, OLD removed". */
-function namedChanges(what: string, before: Map<string, unknown>, after: Map<string, unknown>): string | undefined {
+/** Names added, removed or whose values changed, e.g. "environment FOREIGN added; OLD removed" (names only; the preview's too). */
+export function namedChanges(what: string, before: Map<string, unknown>, after: Map<string, unknown>): string | undefined {
   const added = [...after.keys()].filter(k => !before.has(k)).sort()
   const removed = [...before.keys()].filter(k => !after.has(k)).sort()
   const changed = [...after.keys()].filter(k => before.has(k) && stableStringify(before.get(k)) !== stableStringify(after.get(k))).sort()

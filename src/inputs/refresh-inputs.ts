@@ -4,6 +4,7 @@
 import type { LocalTarget, ReadInput, RegistryAuth, SshTarget } from './inputs.js'
 import { readRegistry, readTarget } from './inputs.js'
 import { InputError, parseBoolean, parseEcrRegistry, parseStackName } from './parse.js'
+import { SMOKE_DEFAULTS } from './smoke-inputs.js'
 
 export interface RefreshInputs {
   target: SshTarget | LocalTarget
@@ -24,6 +25,15 @@ const DEPLOY_ONLY = ['image', 'tags', 'build-args', 'cache', 'platforms', 'env',
 export function getRefreshInputs(read: ReadInput): RefreshInputs {
   const stack = parseStackName('stack', read('stack'))
   if (read('rollback').trim() !== '') throw new InputError('rollback', 'cannot go with refresh-registry-auth: true, which changes only the registry credential')
+  // Refused, not ignored: a refresh given dry-run would change the services all the same.
+  if (parseBoolean('dry-run', read('dry-run'), false))
+    throw new InputError(
+      'dry-run',
+      'cannot go with refresh-registry-auth: true, which has no preview: it updates the stored credential of every service of the stack'
+    )
+  // A refresh starts no task, so there is no new release for a smoke check to judge.
+  if (read('smoke-url').trim() !== '')
+    throw new InputError('smoke-url', 'cannot go with refresh-registry-auth: true, which starts no task and deploys nothing for a smoke check to judge')
   // The registry is named outright: the image is not read.
   const registry = readRegistry(name => (name === 'image' ? '' : read(name)))
   if (registry === undefined) {
@@ -35,7 +45,9 @@ export function getRefreshInputs(read: ReadInput): RefreshInputs {
       `is required with refresh-registry-auth: true for ${registry.registry}, with registry-password (only ECR gets a token from the job's AWS credentials)`
     )
   }
-  const warnings = DEPLOY_ONLY.filter(name => read(name).trim() !== '').map(
+  // smoke-timeout and smoke-expect have defaults (the runner passes them): only another value is a mistake.
+  const setSmoke = (['timeout', 'expect'] as const).filter(key => ![SMOKE_DEFAULTS[key], ''].includes(read(`smoke-${key}`).trim())).map(key => `smoke-${key}`)
+  const warnings = [...DEPLOY_ONLY.filter(name => read(name).trim() !== ''), ...setSmoke].map(
     name => `${name}: not used with refresh-registry-auth: true, which deploys nothing and changes only the registry credential`
   )
   return { target: readTarget(read), stack, registry, warnings }

@@ -11,8 +11,8 @@ import * as YAML from 'yaml'
 import { stackServices } from '../converge/spec.js'
 import { renderedPath, sourceReader } from '../deploy/stack-deploy.js'
 import { renderStackObjects } from '../deploy/stack-objects.js'
-import type { DockerCli } from '../docker-cli.js'
-import { runOrThrow } from '../docker-cli.js'
+import type { CliResult, DockerCli } from '../docker-cli.js'
+import { CliTimeout } from '../docker-cli.js'
 import type { ImageBuild } from '../inputs/inputs.js'
 import type { Host, Reporter } from '../ports.js'
 import type { DeploySource } from '../release/rollback.js'
@@ -40,6 +40,54 @@ export interface PreviewRun {
 }
 
 const CONFIG_TIMEOUT_MS = 30_000
+const VERSION_TIMEOUT_MS = 10_000
+
+/**
+ * The first docker CLI release with `docker stack config` (docker/cli#3544,
+ * in the 22.06 betas, first released in 23.0). An older one answers it with
+ * the usage of `docker stack` (CLI 20.10: "unknown flag: --compose-file",
+ * exit 125).
+ */
+export const STACK_CONFIG_SINCE = '23.0'
+const FIRST_WITH_IT = { major: 22, minor: 6 }
+
+/** The version in `docker --version` ("Docker version 20.10.24+dfsg1, build 297e128"), which asks no engine. */
+export function clientVersionOf(text: string): string | undefined {
+  return /^Docker version (\d+\.\d+[^\s,]*)/m.exec(text)?.[1]
+}
+
+/** Whether a CLI of this version has `docker stack config`; undefined when the version cannot be read. */
+export function hasStackConfig(version: string): boolean | undefined {
+  const match = /^(\d+)\.(\d+)/.exec(version)
+  if (!match) return undefined
+  const { major, minor } = FIRST_WITH_IT
+  return Number(match[1]) > major || (Number(match[1]) === major && Number(match[2]) >= minor)
+}
+
+/**
+ * Why `docker stack config` failed, for the error. From its stderr only:
+ * its stdout is the interpolated compose text, values and all, so it is
+ * never quoted, even when stderr is empty. A CLI too old to have the command
+ * is said to be so, instead of quoting its usage text.
+ */
+export function stackConfigError(result: Pick<CliResult, 'code' | 'stderr'>, clientVersion: string | undefined): Error {
+  if (clientVersion !== undefined && hasStackConfig(clientVersion) === false)
+    return new Error(`dry-run needs docker CLI ≥ ${STACK_CONFIG_SINCE} on the runner (for docker stack config); this one is ${clientVersion}`)
+  const detail = result.stderr.trim().split('\n').slice(-5).join('\n')
+  return new Error(
+    `docker stack config failed (docker exit code ${result.code}): ${detail || '(no error text; its output is not shown, as it holds the values)'}`
+  )
+}
+
+/** The runner's docker CLI version, or undefined when `docker --version` does not give one. */
+async function clientVersion(cli: DockerCli): Promise<string | undefined> {
+  try {
+    const result = await cli.run(['--version'], { silent: true, timeoutMs: VERSION_TIMEOUT_MS })
+    return result.code === 0 ? clientVersionOf(result.stdout) : undefined
+  } catch {
+    return undefined
+  }
+}
 
 /** IMAGE as the preview sets it: the first tag, which a deploy would build or resolve to a digest. */
 export function previewImage(image: ImageBuild): string {
@@ -64,11 +112,9 @@ async function stackConfig(run: PreviewRun, variables: ReadonlyMap<string, strin
     for (const copy of copies) await run.host.files.write(copy.path, copy.text)
     const args = ['stack', 'config', ...files.flatMap(file => ['--compose-file', file])]
     // Silent: its output is the interpolated compose text, values and all.
-    const result = await runOrThrow(run.cli, 'docker stack config', args, {
-      env: Object.fromEntries(variables),
-      silent: true,
-      timeoutMs: CONFIG_TIMEOUT_MS
-    })
+    const result = await run.cli.run(args, { env: Object.fromEntries(variables), silent: true, timeoutMs: CONFIG_TIMEOUT_MS })
+    if (result.timedOut) throw new CliTimeout(`docker stack config did not finish within ${CONFIG_TIMEOUT_MS / 1000} s and was stopped`)
+    if (result.code !== 0) throw stackConfigError(result, await clientVersion(run.cli))
     const doc: unknown = YAML.parse(result.stdout)
     if (doc === null || typeof doc !== 'object') throw new Error('docker stack config printed no compose document')
     return doc as Record<string, unknown>

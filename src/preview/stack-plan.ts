@@ -5,6 +5,7 @@
 // ports, update and rollback config, placement, resources, restart policy,
 // networks, config version names); environment variables and labels are
 // named, the rest by its field.
+import { namedChanges } from '../converge/spec-diff.js'
 import { stableStringify } from '../converge/stable-json.js'
 import type { ObjectRef, ServiceView } from './service-view.js'
 import { normalizeImage, objectKey } from './service-view.js'
@@ -31,23 +32,10 @@ export interface StackPlan {
 
 const same = (a: unknown, b: unknown): boolean => stableStringify(a) === stableStringify(b)
 
-/** "environment A, B added; C removed; D changed" — names only. */
+/** "environment A, B added; C removed; D changed": names only, never a value. */
 function named(what: string, before: Record<string, unknown>, after: Record<string, unknown>): string | undefined {
-  const added = Object.keys(after)
-    .filter(k => !(k in before))
-    .sort()
-  const removed = Object.keys(before)
-    .filter(k => !(k in after))
-    .sort()
-  const changed = Object.keys(after)
-    .filter(k => k in before && !same(before[k], after[k]))
-    .sort()
-  const parts = [
-    added.length > 0 ? `${added.join(', ')} added` : '',
-    removed.length > 0 ? `${removed.join(', ')} removed` : '',
-    changed.length > 0 ? `${changed.join(', ')} changed` : ''
-  ].filter(Boolean)
-  return parts.length > 0 ? `${what} ${parts.join('; ')}` : undefined
+  // Maps, not `in`: a variable named `constructor` or `toString` is not on every object.
+  return namedChanges(what, new Map(Object.entries(before)), new Map(Object.entries(after)))
 }
 
 const show = (value: unknown): string =>

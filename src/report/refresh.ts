@@ -1,16 +1,16 @@
 // What a refresh of the stored registry credential did, per service: as a
-// job summary and as terminal text. Pure.
+// job summary and as terminal text. Pure; text from outside (Swarm's and the
+// registry's errors) is escaped with the deploy summary's own escapes.
 import type { RefreshOutcome } from '../refresh-auth.js'
+import { cell, code } from './summary.js'
 
 const BADGE = { refreshed: '✅ refreshed', failed: '❌ failed' } as const
 
-const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ')
-
 export function renderRefreshSummary(outcome: RefreshOutcome): string {
   const lines = [
-    `## swarm-deploy: registry credential of stack \`${outcome.stack}\` ${outcome.status ? BADGE[outcome.status] : '❌ failed'}`,
+    `## swarm-deploy: registry credential of stack ${code(outcome.stack)} ${outcome.status ? BADGE[outcome.status] : '❌ failed'}`,
     '',
-    `Registry \`${outcome.registry}\` · target \`${outcome.target ?? '–'}\` · took ${outcome.seconds}s`
+    `Registry ${code(outcome.registry)} · target ${outcome.target ? code(outcome.target) : '–'} · took ${outcome.seconds}s`
   ]
   if (outcome.expiresAt) lines.push('', `The new ECR token expires at ${outcome.expiresAt}: the next scheduled refresh must run before then.`)
   if (outcome.stopped) lines.push('', cell(outcome.stopped.message))

@@ -2,7 +2,7 @@
 // URL, whether an answer passes, when to try again, what the log and the
 // summary say, and the verdict once it is done.
 import type { Verdict } from '../converge/verdict.js'
-import type { SmokeUrl, StatusRange } from '../inputs/smoke-inputs.js'
+import type { SmokeCheck, SmokeUrl, StatusRange } from '../inputs/smoke-inputs.js'
 import { describeExpect } from '../inputs/smoke-inputs.js'
 import type { SmokeAnswer, SmokeRequest } from './http.js'
 
@@ -125,6 +125,11 @@ export function describeFailure(result: UrlResult, expect: string): string {
   const tries = `${result.attempts} attempt${result.attempts === 1 ? '' : 's'}`
   if (result.error !== undefined) return `GET ${result.url} failed: ${result.error} (${tries})`
   return `GET ${result.url} answered ${result.status} (expected ${expect}; ${tries})`
+}
+
+/** What a smoke check does, in one line: `GET <urls> until it answers 200-399, for up to 60s`. */
+export function checkPlan(check: SmokeCheck): string {
+  return `GET ${check.urls.map(u => u.shown).join(', ')} until ${check.urls.length === 1 ? 'it answers' : 'each answers'} ${describeExpect(check.expect)}, for up to ${Math.round(check.timeoutMs / 1000)}s`
 }
 
 export function newResult(url: SmokeUrl): UrlResult {

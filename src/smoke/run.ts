@@ -5,6 +5,7 @@ import type { SmokeCheck } from '../inputs/smoke-inputs.js'
 import type { SmokeResult, UrlResult } from './decide.js'
 import {
   afterAnswer,
+  checkPlan,
   describeFailure,
   newResult,
   nextWaitMs,
@@ -30,9 +31,7 @@ export async function runSmokeCheck(check: SmokeCheck, deps: SmokeDeps): Promise
   const started = deps.now()
   const deadline = started + check.timeoutMs
   let results: UrlResult[] = check.urls.map(newResult)
-  deps.info(
-    `GET ${check.urls.map(u => u.shown).join(', ')} until ${check.urls.length === 1 ? 'it answers' : 'each answers'} ${smokeResult(results, check.expect, 0).expect}, for up to ${Math.round(check.timeoutMs / 1000)}s`
-  )
+  deps.info(checkPlan(check))
   let lastKey: string | undefined
   let lastAt = started
   for (let round = 0; ; round++) {
