@@ -19,6 +19,7 @@ import { login, resolveAuth } from './registry/login.js'
 import { Secrets } from './secrets.js'
 import type { SwarmApi } from './swarm/api.js'
 import { createWorkdir } from './workdir.js'
+import { takeDeployLock } from './lock/run.js'
 
 export interface RefreshedService {
   name: string
@@ -105,15 +106,21 @@ async function refresh(inputs: RefreshInputs, host: Host, adapters: Adapters, re
     const api = adapters.swarmApi(tunnel.socketPath)
     try {
       await reporter.phase('Check the target engine', () => checkManager(api, tunnel.lastDialError, reporter))
-      await reporter.phase(`Refresh the registry credential of stack ${inputs.stack}`, async () => {
-        const { services } = await api.snapshot(inputs.stack)
-        if (services.length === 0) throw new Error(`stack ${inputs.stack} has no services on this swarm: nothing to refresh`)
-        for (const listed of [...services].sort((a, b) => a.Spec.Name.localeCompare(b.Spec.Name))) {
-          const result = await refreshService(api, listed.ID, listed.Spec.Name, auth.registry, header, reporter, secrets)
-          outcome.services.push(result)
-          reporter.info(`${result.name}: ${result.detail}`)
-        }
-      })
+      // A deploy of the stack updates the same services: the refresh waits for it, and it for the refresh.
+      const lock = await reporter.phase('Take the deploy lock', () => takeDeployLock(api, { ...inputs, onFailure: 'swarm', smoke: undefined }, host, reporter))
+      try {
+        await reporter.phase(`Refresh the registry credential of stack ${inputs.stack}`, async () => {
+          const { services } = await api.snapshot(inputs.stack)
+          if (services.length === 0) throw new Error(`stack ${inputs.stack} has no services on this swarm: nothing to refresh`)
+          for (const listed of [...services].sort((a, b) => a.Spec.Name.localeCompare(b.Spec.Name))) {
+            const result = await refreshService(api, listed.ID, listed.Spec.Name, auth.registry, header, reporter, secrets)
+            outcome.services.push(result)
+            reporter.info(`${result.name}: ${result.detail}`)
+          }
+        })
+      } finally {
+        await lock.release().then(({ level, message }) => reporter[level](message))
+      }
     } finally {
       api.close()
       await tunnel.close()

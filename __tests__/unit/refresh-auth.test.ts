@@ -14,7 +14,8 @@ import { ecrToken } from '../../src/registry/login.js'
 import { renderRefreshSummary } from '../../src/report/refresh.js'
 import { renderSummary } from '../../src/report/summary.js'
 import { renderText } from '../../src/report/text.js'
-import type { SwarmApi } from '../../src/swarm/api.js'
+import type { StoredConfig, SwarmApi } from '../../src/swarm/api.js'
+import { takeLock } from '../../src/lock/store.js'
 import type { Service, UpdateState } from '../../src/swarm/model.js'
 import { COMPOSE, fakeWorld, inputsFor, recordingReporter } from '../support/fake-world.js'
 
@@ -130,7 +131,20 @@ function swarm(services: Service[], options: { refuse?: number } = {}) {
   const updates: Array<{ id: string; version: number; spec: unknown; header: string }> = []
   const effects: string[] = []
   let refuse = options.refuse ?? 0
+  // The deploy lock is a config: enough of the config calls for it.
+  const configs = new Map<string, StoredConfig>()
   const api: Partial<SwarmApi> = {
+    listConfigs: async labels => [...configs.values()].filter(c => Object.entries(labels).every(([k, v]) => c.labels[k] === v)),
+    createConfig: async (name, data, labels) => {
+      if ([...configs.values()].some(c => c.name === name)) return 'exists'
+      configs.set(`cfg-${name}`, { id: `cfg-${name}`, version: 1, name, labels, data })
+      effects.push(`lock ${name}`)
+      return 'created'
+    },
+    removeObject: async (_kind, id) => {
+      effects.push(`unlock ${configs.get(id)?.name}`)
+      configs.delete(id)
+    },
     info: async () => (effects.push('info'), { serverVersion: '20.10.24', isManager: true, swarmState: 'active', clusterId: 'c' }),
     snapshot: async () => ({ services: structuredClone(services), tasks: [], nodes: [] }),
     readService: async id => (effects.push(`read ${id}`), structuredClone(services.find(s => s.ID === id)!)),
@@ -174,6 +188,8 @@ async function refresh(services: Service[], overrides: Partial<RefreshInputs> = 
     target: { kind: 'local' },
     stack: 'shop',
     registry: { registry: REGISTRY, username: 'ci', password: 'new-registry-password' },
+    timeoutMs: 600_000,
+    lockTimeoutMs: 300_000,
     warnings: [],
     ...overrides
   }
@@ -203,7 +219,15 @@ describe('runRefreshAuth', () => {
       { name: 'shop_web', result: 'refreshed', detail: 'new credential stored (spec version 40, nothing else changed)' }
     ])
     expect(reporter.outputs().status).toBe('refreshed')
-    expect(reporter.phases()).toEqual([`Log in to ${REGISTRY}`, 'Connect', 'Check the target engine', 'Refresh the registry credential of stack shop'])
+    expect(reporter.phases()).toEqual([
+      `Log in to ${REGISTRY}`,
+      'Connect',
+      'Check the target engine',
+      'Take the deploy lock',
+      'Refresh the registry credential of stack shop'
+    ])
+    // Under the stack's deploy lock, as a deploy is: taken before the first update, let go of after the last.
+    expect(effects).toEqual(['login', 'connect', 'info', 'lock shop_lock', 'read id-shop_db', 'read id-shop_web', 'update id-shop_web', 'unlock shop_lock'])
     // The password and its header never reach the log, and are masked first.
     expect(reporter.lines()).not.toContain('new-registry-password')
     expect(reporter.lines()).not.toContain(updates[0]!.header)
@@ -211,6 +235,38 @@ describe('runRefreshAuth', () => {
     const summary = renderRefreshSummary(outcome)
     expect(summary).toContain('## swarm-deploy: registry credential of stack `shop` ✅ refreshed')
     expect(summary).toContain('| shop\\_web | refreshed: new credential stored (spec version 40, nothing else changed) |')
+  })
+
+  it('waits for a deploy that holds the stack lock, and gives up after lock-timeout having updated nothing', async () => {
+    const world = fakeWorld()
+    const engine = swarm([web()])
+    // A deploy took the lock a moment ago and holds it for ten minutes.
+    const deploy = {
+      stack: 'shop',
+      holder: 'https://github.com/acme/shop/actions/runs/7',
+      ttlMs: 600_000,
+      waitMs: 0,
+      token: 't',
+      now: world.now,
+      sleep: async () => undefined
+    }
+    await takeLock(engine.api, { ...deploy, log: { info: () => undefined, warn: () => undefined } })
+    const reporter = recordingReporter()
+    const adapters = { ...world.adapters, swarmApi: () => engine.api }
+    const inputs: RefreshInputs = {
+      target: { kind: 'local' },
+      stack: 'shop',
+      registry: { registry: REGISTRY, username: 'ci', password: 'new-registry-password' },
+      timeoutMs: 600_000,
+      lockTimeoutMs: 20_000,
+      warnings: []
+    }
+    const outcome = await runRefreshAuth(inputs, world.host, adapters, reporter)
+    expect(outcome.stopped?.message).toContain('stack shop is locked by another deploy')
+    expect(outcome.stopped?.message).toContain('https://github.com/acme/shop/actions/runs/7')
+    expect(reporter.lines()).toContain('Waiting for the deploy lock held by https://github.com/acme/shop/actions/runs/7')
+    expect(engine.updates).toEqual([])
+    expect(engine.effects.filter(e => e.startsWith('unlock'))).toEqual([])
   })
 
   it("escapes Swarm's and the registry's text in the summary as the deploy's summary does", () => {
@@ -400,7 +456,8 @@ describe('swarm-deploy refresh-auth', () => {
     })
     // The fake swarm has no stack yet: the refresh logged in, connected, found nothing to refresh and said so.
     expect(result.code).toBe(1)
-    expect(result.effects).toEqual(['login', 'connect', 'info', 'tunnel closed'])
+    // The lock is let go of on the way out, the error's way too.
+    expect(result.effects).toEqual(['login', 'connect', 'info', 'lock shop_lock', 'unlock shop_lock', 'tunnel closed'])
     expect(JSON.parse(result.stdout)).toMatchObject({
       error: { kind: 'error', message: 'stack shop has no services on this swarm: nothing to refresh' },
       exitCode: 1

@@ -3,7 +3,7 @@
 // is built or deployed, so the compose files and the image are not read.
 import type { LocalTarget, ReadInput, RegistryAuth, SshTarget } from './inputs.js'
 import { readRegistry, readTarget } from './inputs.js'
-import { InputError, parseBoolean, parseEcrRegistry, parseStackName } from './parse.js'
+import { InputError, parseBoolean, parseDuration, parseEcrRegistry, parseStackName } from './parse.js'
 import { SMOKE_DEFAULTS } from './smoke-inputs.js'
 
 export interface RefreshInputs {
@@ -11,6 +11,10 @@ export interface RefreshInputs {
   stack: string
   /** With credentials, or an ECR registry whose token comes from the job's AWS credentials. */
   registry: RegistryAuth | { registry: string; username?: undefined }
+  /** The run's bound (`timeout`): how long the deploy lock it takes lasts if it dies. */
+  timeoutMs: number
+  /** How long to wait for a deploy of the stack that holds the lock (`lock-timeout`). */
+  lockTimeoutMs: number
   /** Said once, before anything is done. */
   warnings: string[]
 }
@@ -50,5 +54,12 @@ export function getRefreshInputs(read: ReadInput): RefreshInputs {
   const warnings = [...DEPLOY_ONLY.filter(name => read(name).trim() !== ''), ...setSmoke].map(
     name => `${name}: not used with refresh-registry-auth: true, which deploys nothing and changes only the registry credential`
   )
-  return { target: readTarget(read), stack, registry, warnings }
+  return {
+    target: readTarget(read),
+    stack,
+    registry,
+    timeoutMs: parseDuration('timeout', read('timeout') || '10m'),
+    lockTimeoutMs: parseDuration('lock-timeout', read('lock-timeout') || '5m'),
+    warnings
+  }
 }
