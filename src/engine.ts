@@ -5,6 +5,7 @@
 import type { PushedImage } from './build/image.js'
 import { buildAndPush } from './build/image.js'
 import type { DockerTunnel } from './connect/docker-tunnel.js'
+import type { EngineFacts } from './connect/managers.js'
 import type { Diagnosis } from './converge/diagnose.js'
 import { describeFailure, diagnose } from './converge/diagnose.js'
 import type { Baseline, StackStatus, Verdict } from './converge/verdict.js'
@@ -247,7 +248,7 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
       snapshot: async (stack, serviceIds) => redactSnapshot(await engine.snapshot(stack, serviceIds), text => secrets.redact(text))
     }
     try {
-      const clusterId = await reporter.phase('Check the target engine', () => checkManager(api, tunnel.lastDialError, reporter))
+      const clusterId = await reporter.phase('Check the target engine', () => checkManager(api, tunnel.lastDialError, reporter, tunnel.engine?.()))
       const secretKey = secretKeyOf(inputs.stack, clusterId)
       const history = await loadReleases(api, inputs.stack)
       const previous = liveRelease(history)
@@ -608,11 +609,14 @@ async function pruneVersions(api: SwarmApi, stack: string, reporter: Reporter, k
   if (unused.length === 0) reporter.info('Nothing to remove.')
 }
 
-/** The engine is a swarm manager: returns the swarm's cluster ID, which keys secret version names. */
-async function checkManager(api: SwarmApi, lastDialError: () => string | undefined, reporter: Reporter): Promise<string> {
+/**
+ * The engine is a swarm manager: returns the swarm's cluster ID, which keys secret version names.
+ * `known`: the engine's /info as the connection read it, which spares asking again.
+ */
+async function checkManager(api: SwarmApi, lastDialError: () => string | undefined, reporter: Reporter, known?: EngineFacts): Promise<string> {
   let info
   try {
-    info = await api.info()
+    info = known?.clusterId === undefined ? await api.info() : { ...known, clusterId: known.clusterId }
   } catch (error) {
     const far = lastDialError()
     throw new UnreachableError(`cannot reach the Docker engine: ${far ?? (error as Error).message}`)
