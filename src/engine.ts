@@ -50,6 +50,9 @@ export interface Stats {
   /** Bytes read from the engine while waiting, and in the whole run; the most engine connections open at once. */
   bytesRead: number
   bytesReadTotal: number
+  /** What the first poll of the wait cost (it reads the whole stack; later polls only what is undecided). */
+  firstPollApiCalls: number
+  firstPollBytesRead: number
   maxChannels: number
   maxRssBytes: number
   /** Epoch ms: `docker stack deploy` returned, and the verdict was reached. */
@@ -518,11 +521,16 @@ async function waitForVerdict(
   for (const warning of configWarnings(stackServices(after, rollout.stack), images, wait.deadline - host.now())) reporter.warn(warning)
   const callsBeforeWait = api.calls()
   const readBeforeWait = tunnel.traffic().bytesRead
+  const firstPoll = { calls: 0, bytes: 0 }
+  const onPoll = (n: number): void => {
+    if (n !== 1) return
+    firstPoll.calls = api.calls() - callsBeforeWait
+    firstPoll.bytes = tunnel.traffic().bytesRead - readBeforeWait
+  }
 
   const { verdict, polls, verdictAt } = await reporter.phase('Wait for the rollout', () =>
-    watch(
-      api,
-      watchOptions(rollout, {
+    watch(api, {
+      ...watchOptions(rollout, {
         baseline: wait.baseline,
         deployed,
         deployedAt,
@@ -530,8 +538,9 @@ async function waitForVerdict(
         log: line => reporter.info(line),
         now: host.now,
         sleep: host.sleep
-      })
-    )
+      }),
+      onPoll
+    })
   )
 
   const waitCalls = api.calls() - callsBeforeWait
@@ -545,6 +554,8 @@ async function waitForVerdict(
     sshConnections: tunnel.sshConnections(),
     bytesRead: tunnel.traffic().bytesRead - readBeforeWait,
     bytesReadTotal: tunnel.traffic().bytesRead,
+    firstPollApiCalls: firstPoll.calls,
+    firstPollBytesRead: firstPoll.bytes,
     maxChannels: tunnel.traffic().maxChannels,
     maxRssBytes: host.maxRssBytes(),
     verdictAt,
