@@ -178,8 +178,11 @@ export function engineApi(socketPath: string): SwarmApi {
       const tasksOf = async (ids: string[]): Promise<Task[]> =>
         ids.length === 0 ? [] : (await list<Task>('tasks', JSON.stringify({ service: ids }))).map(taskSlice)
       if (serviceIds === undefined) {
-        const [services, nodeList] = await Promise.all([list<Service>('services', stackFilter(stack)), nodes()])
-        return { services, tasks: await tasksOf(services.map(s => s.ID)), nodes: nodeList }
+        // The nodes with the tasks, not with the services: two round trips either way, and a second
+        // connection is needed a round trip later, when the tunnel's spare channel is more likely ready.
+        const services = await list<Service>('services', stackFilter(stack))
+        const [tasks, nodeList] = await Promise.all([tasksOf(services.map(s => s.ID)), nodes()])
+        return { services, tasks, nodes: nodeList }
       }
       // The services are known: their tasks are asked for at the same time, so a poll takes one round trip.
       const filters = JSON.stringify({ label: [`${STACK_LABEL}=${stack}`], id: serviceIds })
