@@ -8,13 +8,13 @@ import { ExecDockerCli } from './docker-cli.js'
 import { octokitDeployments } from './github/octokit.js'
 import type { Adapters, Host, Leftovers } from './ports.js'
 import { ecrToken } from './registry/login.js'
-import { dockerodeApi } from './swarm/api.js'
+import { engineApi } from './swarm/api.js'
 import { httpGet } from './smoke/http.js'
 
 export const realAdapters: Adapters = {
   dockerCli: (configDir, host, reporter) => new ExecDockerCli(configDir, host, reporter),
   openTunnel: (target, socketPath, reporter, host) => openTunnel(target, socketPath, reporter, { env: host.env, leftovers: host.leftovers }),
-  swarmApi: dockerodeApi,
+  swarmApi: engineApi,
   ecrToken,
   github: octokitDeployments,
   smokeGet: httpGet

@@ -5,6 +5,7 @@
 import type { PushedImage } from './build/image.js'
 import { buildAndPush } from './build/image.js'
 import type { DockerTunnel } from './connect/docker-tunnel.js'
+import type { EngineFacts } from './connect/managers.js'
 import type { Diagnosis } from './converge/diagnose.js'
 import { describeFailure, diagnose } from './converge/diagnose.js'
 import type { Baseline, StackStatus, Verdict } from './converge/verdict.js'
@@ -61,6 +62,9 @@ export interface Stats {
   /** Bytes read from the engine while waiting, and in the whole run; the most engine connections open at once. */
   bytesRead: number
   bytesReadTotal: number
+  /** What the first poll of the wait cost (it reads the whole stack; later polls only what is undecided). */
+  firstPollApiCalls: number
+  firstPollBytesRead: number
   maxChannels: number
   maxRssBytes: number
   /** Epoch ms: `docker stack deploy` returned, and the verdict was reached. */
@@ -274,7 +278,7 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
     }
     let lock: HeldLock | undefined
     try {
-      const clusterId = await reporter.phase('Check the target engine', () => checkManager(api, tunnel.lastDialError, reporter))
+      const clusterId = await reporter.phase('Check the target engine', () => checkManager(api, tunnel.lastDialError, reporter, tunnel.engine?.()))
       // Before anything on the swarm changes, and before the releases are read: the last holder may have added one.
       // A preview changes nothing, the lock included: it only says who holds it.
       if (inputs.dryRun) await noteDeployLock(api, inputs.stack, reporter)
@@ -592,11 +596,16 @@ async function waitForVerdict(
   for (const warning of configWarnings(stackServices(after, rollout.stack), images, wait.deadline - host.now())) reporter.warn(warning)
   const callsBeforeWait = api.calls()
   const readBeforeWait = tunnel.traffic().bytesRead
+  const firstPoll = { calls: 0, bytes: 0 }
+  const onPoll = (n: number): void => {
+    if (n !== 1) return
+    firstPoll.calls = api.calls() - callsBeforeWait
+    firstPoll.bytes = tunnel.traffic().bytesRead - readBeforeWait
+  }
 
   const { verdict, polls, verdictAt } = await reporter.phase('Wait for the rollout', () =>
-    watch(
-      api,
-      watchOptions(rollout, {
+    watch(api, {
+      ...watchOptions(rollout, {
         baseline: wait.baseline,
         deployed,
         deployedAt,
@@ -604,8 +613,9 @@ async function waitForVerdict(
         log: line => reporter.info(line),
         now: host.now,
         sleep: host.sleep
-      })
-    )
+      }),
+      onPoll
+    })
   )
 
   const waitCalls = api.calls() - callsBeforeWait
@@ -619,6 +629,8 @@ async function waitForVerdict(
     sshConnections: tunnel.sshConnections(),
     bytesRead: tunnel.traffic().bytesRead - readBeforeWait,
     bytesReadTotal: tunnel.traffic().bytesRead,
+    firstPollApiCalls: firstPoll.calls,
+    firstPollBytesRead: firstPoll.bytes,
     maxChannels: tunnel.traffic().maxChannels,
     maxRssBytes: host.maxRssBytes(),
     verdictAt,
@@ -693,11 +705,14 @@ async function pruneVersions(api: SwarmApi, stack: string, reporter: Reporter, k
   if (unused.length === 0) reporter.info('Nothing to remove.')
 }
 
-/** The engine is a swarm manager: returns the swarm's cluster ID, which keys secret version names. */
-export async function checkManager(api: SwarmApi, lastDialError: () => string | undefined, reporter: Reporter): Promise<string> {
+/**
+ * The engine is a swarm manager: returns the swarm's cluster ID, which keys secret version names.
+ * `known`: the engine's /info as the connection read it, which spares asking again.
+ */
+export async function checkManager(api: SwarmApi, lastDialError: () => string | undefined, reporter: Reporter, known?: EngineFacts): Promise<string> {
   let info
   try {
-    info = await api.info()
+    info = known?.clusterId === undefined ? await api.info() : { ...known, clusterId: known.clusterId }
   } catch (error) {
     const far = lastDialError()
     throw new UnreachableError(`cannot reach the Docker engine: ${far ?? (error as Error).message}`)

@@ -105,7 +105,7 @@ async function refresh(inputs: RefreshInputs, host: Host, adapters: Adapters, re
     outcome.target = tunnel.description
     const api = adapters.swarmApi(tunnel.socketPath)
     try {
-      await reporter.phase('Check the target engine', () => checkManager(api, tunnel.lastDialError, reporter))
+      await reporter.phase('Check the target engine', () => checkManager(api, tunnel.lastDialError, reporter, tunnel.engine?.()))
       // A deploy of the stack updates the same services: the refresh waits for it, and it for the refresh.
       const lock = await reporter.phase('Take the deploy lock', () => takeDeployLock(api, { ...inputs, onFailure: 'swarm', smoke: undefined }, host, reporter))
       try {

@@ -1,7 +1,8 @@
-// docker-modem logs every Engine API request and reply through the `debug`
-// module when DEBUG names it (DEBUG=* in a job's env is enough): service
-// specs with their env values, unredacted, four times a second. The API
-// client must keep that channel shut whatever DEBUG says.
+// docker-modem (dockerode's HTTP layer) logs every Engine API request and
+// reply through the `debug` module when DEBUG names it (DEBUG=* in a job's
+// env is enough): service specs with their env values, unredacted, four
+// times a second. Whatever client the API uses must print nothing of that
+// whatever DEBUG says.
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import { mkdtempSync, rmSync } from 'node:fs'
 import * as http from 'node:http'
@@ -35,7 +36,7 @@ describe('the Engine API client', () => {
   it('prints no Engine API reply with DEBUG=*, and leaves DEBUG as it was', async () => {
     process.env.DEBUG = '*'
     // Loaded only now, so that the debug module reads DEBUG=* as in a job.
-    const { dockerodeApi } = await import('../../src/swarm/api.js')
+    const { engineApi } = await import('../../src/swarm/api.js')
     const written: string[] = []
     const capture = (chunk: unknown): boolean => {
       written.push(String(chunk))
@@ -43,7 +44,7 @@ describe('the Engine API client', () => {
     }
     const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(capture as never)
     const stdout = jest.spyOn(process.stdout, 'write').mockImplementation(capture as never)
-    const api = dockerodeApi(path.join(dir, 'engine.sock'))
+    const api = engineApi(path.join(dir, 'engine.sock'))
     let snapshot
     try {
       snapshot = await api.snapshot('web')

@@ -49,6 +49,10 @@ describe('runDeploy', () => {
     // Bytes read while waiting, and in the whole run (the baseline and the first snapshot after the deploy too).
     expect(outcome.stats!.bytesRead).toBeGreaterThan(0)
     expect(outcome.stats!.bytesReadTotal).toBeGreaterThan(outcome.stats!.bytesRead)
+    // The first poll's own cost, so that per-poll figures can leave it out.
+    expect(outcome.stats!.firstPollApiCalls).toBe(1)
+    expect(outcome.stats!.firstPollBytesRead).toBeGreaterThan(0)
+    expect(outcome.stats!.firstPollBytesRead).toBeLessThan(outcome.stats!.bytesRead)
     expect(outcome.stats!.maxChannels).toBe(1)
     expect(outcome.report).toMatchObject({ stack: STACK, target: 'fake@manager:22', image: PINNED })
   })

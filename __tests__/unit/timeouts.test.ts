@@ -110,15 +110,17 @@ describe('SSH channels of the tunnel', () => {
       local.on('close', () => resolve(true))
     })
     expect(closed).toBe(true)
-    expect(requests).toEqual(['docker system dial-stdio'])
+    // The channel opened ahead of time (the one this connection waited for), and the next spare.
+    expect(requests).toEqual(['docker system dial-stdio', 'docker system dial-stdio'])
   })
 
   it('closes the remote channel of a local connection that went away while it opened', async () => {
     const server = await sshServer()
+    // The first channel asked for: the spare the connection below takes (a second spare is asked for then).
     let accept: (() => import('ssh2').ServerChannel) | undefined
     const requested = new Promise<void>(resolve => {
       server.onExec = open => {
-        accept = open
+        accept ??= open
         resolve()
       }
     })

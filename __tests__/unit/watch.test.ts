@@ -72,6 +72,26 @@ describe('watch', () => {
     expect(log[log.length - 1]).toMatch(/web_app: created, 1\/1 running/)
   })
 
+  it('reports each snapshot read, not a failed one, so the first poll can be told from the rest', async () => {
+    const fake = scripted([starting, new Error('socket hang up'), running])
+    const seen: number[] = []
+    const result = await watch(fake.api, {
+      stack: 'web',
+      baseline,
+      deployed: leftBy(starting, baseline),
+      deployedAt: 0,
+      deadline: 60_000,
+      pollMs: 500,
+      rollbackOnFailure: true,
+      log: () => undefined,
+      onPoll: n => seen.push(n),
+      now: fake.now,
+      sleep: fake.sleep
+    })
+    expect(seen).toEqual(Array.from({ length: result.polls }, (_, i) => i + 1))
+    expect(fake.asked.length).toBe(result.polls + 1)
+  })
+
   it('does not let a slow reply stretch how long a task has proven to stay up', async () => {
     // Running at 0 s; the next reply takes 6 s. What it shows may be from 0.5 s,
     // so the task has proven 0.5 s, not 6.5 s; the poll at 7 s proves 7 s.

@@ -9,11 +9,13 @@ import { spawn } from 'node:child_process'
 import * as net from 'node:net'
 import { Duplex } from 'node:stream'
 import { NodeSSH } from 'node-ssh'
+import type { ClientChannel } from 'ssh2'
 import { childEnvironment } from '../docker-cli.js'
 import type { SshTarget } from '../inputs/inputs.js'
 import type { Leftovers, Reporter } from '../ports.js'
 import { checkHostKey, fingerprint, hostKeyAlgorithms, parseKnownHosts } from './known-hosts.js'
 import { connectReason } from './ssh-errors.js'
+import type { EngineFacts } from './managers.js'
 import { DIAL_COMMAND, ManagerLink, reachManager } from './managers.js'
 
 export { DIAL_COMMAND }
@@ -32,6 +34,8 @@ export interface DockerTunnel {
   sshConnections(): number
   /** What went through the socket so far. */
   traffic(): TunnelTraffic
+  /** What the engine answered when the connection was made (its /info), if it was asked. */
+  engine?(): EngineFacts | undefined
   close(): Promise<void>
 }
 
@@ -195,19 +199,24 @@ class ChannelSlots {
 
   constructor(private readonly limit: number) {}
 
+  /** Take a slot; the function returned gives it back (once, however often it is called). */
+  private take(): () => void {
+    this.open += 1
+    this.peak = Math.max(this.peak, this.open)
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      this.open -= 1
+      this.waiting.shift()?.()
+    }
+  }
+
   acquire(timeoutMs: number): Promise<() => void> {
     return new Promise((resolve, reject) => {
-      let released = false
       const grant = (): void => {
         clearTimeout(timer)
-        this.open += 1
-        this.peak = Math.max(this.peak, this.open)
-        resolve(() => {
-          if (released) return
-          released = true
-          this.open -= 1
-          this.waiting.shift()?.()
-        })
+        resolve(this.take())
       }
       const timer = setTimeout(() => {
         const at = this.waiting.indexOf(grant)
@@ -219,21 +228,61 @@ class ChannelSlots {
     })
   }
 
+  /** A slot only if one is free now: a spare channel must never keep a request waiting. */
+  tryAcquire(): (() => void) | undefined {
+    return this.open < this.limit && this.waiting.length === 0 ? this.take() : undefined
+  }
+
   max(): number {
     return this.peak
   }
 }
 
 /**
+ * End a stream whose output nobody will read. An SSH channel reports its
+ * close only once its output has been read to the end, so that output is
+ * drained (and dropped); without it the channel's slot would stay taken.
+ */
+function endUnread(stream: Duplex): void {
+  stream.unpipe()
+  stream.resume()
+  stream.destroy()
+}
+
+/** A channel opened ahead of time on one connection, for the next dial. */
+interface Spare {
+  ssh: NodeSSH
+  /** The channel, or why the manager did not open it. */
+  channel: Promise<ClientChannel | Error>
+  /** Closed (or never opened): not to be handed out. */
+  gone: boolean
+}
+
+interface SshDialer {
+  dial: Dial
+  /** Open a spare channel on this connection, if there is none and a slot is free. */
+  prepare(ssh: NodeSSH): void
+  close(): void
+}
+
+/**
  * Channels on one SSH connection. If the connection drops (sshd restarted,
  * network blip), the link reconnects through the next manager that answers,
  * verified like the first; requests in flight fail and the watcher retries them.
+ *
+ * Starting `docker system dial-stdio` on the manager takes longer than a
+ * request through it, so one channel is kept open ahead of time: each
+ * connection (the engine check, the docker CLI's deploy, a second poll
+ * request) takes it at once and the next spare starts meanwhile. At most
+ * one spare, only in a free slot, closed with the tunnel.
  */
-function sshDial(link: ManagerLink, slots: ChannelSlots, onError: (text: string) => void, channelTimeoutMs: number): Dial {
-  return async () => {
-    const ssh = await link.connection()
-    const release = await slots.acquire(channelTimeoutMs)
-    return new Promise((resolve, reject) => {
+function sshDialer(link: () => ManagerLink, slots: ChannelSlots, onError: (text: string) => void, channelTimeoutMs: number): SshDialer {
+  let spare: Spare | undefined
+  let closed = false
+
+  /** One channel on `ssh`; it holds `release` until it closes. */
+  const open = (ssh: NodeSSH, release: () => void, background: boolean): Promise<ClientChannel> =>
+    new Promise((resolve, reject) => {
       const client = ssh.connection
       if (!client) {
         release()
@@ -243,9 +292,11 @@ function sshDial(link: ManagerLink, slots: ChannelSlots, onError: (text: string)
       const timer = setTimeout(() => {
         late = true
         release()
-        const { host } = link.serving()
+        const { host } = link().serving()
         reject(new Error(`ssh: ${host} did not open a channel for ${DIAL_COMMAND} within ${channelTimeoutMs / 1000} s`))
       }, channelTimeoutMs)
+      // Nobody waits for a spare: its timer must not hold the process open.
+      if (background) timer.unref()
       client.exec(DIAL_COMMAND, (error, channel) => {
         clearTimeout(timer)
         if (late) {
@@ -266,6 +317,69 @@ function sshDial(link: ManagerLink, slots: ChannelSlots, onError: (text: string)
         resolve(channel)
       })
     })
+
+  const discard = (entry: Spare): void => {
+    entry.gone = true
+    if (spare === entry) spare = undefined
+    void entry.channel.then(channel => (channel instanceof Error ? undefined : endUnread(channel)))
+  }
+
+  const prepare = (ssh: NodeSSH): void => {
+    if (closed || spare || !ssh.connection) return
+    const release = slots.tryAcquire()
+    if (!release) return
+    const entry: Spare = { ssh, gone: false, channel: Promise.resolve(new Error('not opened')) }
+    const gone = (): void => {
+      entry.gone = true
+      if (spare === entry) spare = undefined
+    }
+    entry.channel = open(ssh, release, true).then(
+      channel => {
+        channel.once('close', gone)
+        // dial-stdio ended before anyone used it (its engine restarted, say). Nothing
+        // reads its output, so its close would never come: end it here, which frees the slot.
+        channel.once('exit', () => {
+          if (spare === entry) {
+            gone()
+            endUnread(channel)
+          }
+        })
+        return channel
+      },
+      (error: Error) => {
+        gone()
+        return error
+      }
+    )
+    spare = entry
+  }
+
+  const dial: Dial = async () => {
+    const ssh = await link().connection()
+    const entry = spare
+    if (entry && entry.ssh !== ssh) discard(entry)
+    else if (entry) {
+      spare = undefined
+      // The next one starts while this one finishes opening.
+      prepare(ssh)
+      const channel = await entry.channel
+      // A channel the manager refused or did not open in time is this dial's answer; one that closed since is replaced.
+      if (channel instanceof Error) throw channel
+      if (!entry.gone) return channel
+    }
+    const release = await slots.acquire(channelTimeoutMs)
+    const channel = await open(ssh, release, false)
+    prepare(ssh)
+    return channel
+  }
+
+  return {
+    dial,
+    prepare,
+    close() {
+      closed = true
+      if (spare) discard(spare)
+    }
   }
 }
 
@@ -317,6 +431,9 @@ async function serve(socketPath: string, dial: Dial, log: Log): Promise<{ close(
         local.on('error', closeBoth)
         remote.on('error', closeBoth)
         remote.on('close', () => local.end())
+        // Gone for good: nothing reads the channel any more, and an SSH channel whose
+        // output nobody reads never reports its close, which would keep its slot taken.
+        local.on('close', () => endUnread(remote))
       },
       (error: Error) => {
         log.debug(`dial failed: ${error.message}`)
@@ -350,9 +467,18 @@ export async function openTunnel(target: SshTarget | { kind: 'local' }, socketPa
   const children = new Set<ChildProcess>()
   const slots = new ChannelSlots(options.maxChannels ?? MAX_CHANNELS)
   let link: ManagerLink | undefined
+  let engine: EngineFacts | undefined
+  const dialer = sshDialer(() => link!, slots, onError, options.channelTimeoutMs ?? CHANNEL_TIMEOUT_MS)
   if (target.kind === 'ssh') {
-    const reach = { open: (one: SshTarget) => openSsh(one, log), probe: options.probe ?? true }
+    const open = async (one: SshTarget): Promise<NodeSSH> => {
+      const ssh = await openSsh(one, log)
+      // The first channel starts while the engine is probed on another.
+      dialer.prepare(ssh)
+      return ssh
+    }
+    const reach = { open, probe: options.probe ?? true }
     const first = await reachManager(target, log, reach)
+    engine = first.engine
     opened.push(first.ssh)
     const onConnection = (ssh: NodeSSH): void => {
       // A reconnect that finishes after close() must not outlive it.
@@ -361,9 +487,10 @@ export async function openTunnel(target: SshTarget | { kind: 'local' }, socketPa
     }
     link = new ManagerLink(target, first, log, { ...reach, onConnection })
   }
-  const dial = link ? sshDial(link, slots, onError, options.channelTimeoutMs ?? CHANNEL_TIMEOUT_MS) : localDial(onError, children, options)
+  const dial = link ? dialer.dial : localDial(onError, children, options)
   const release = (): void => {
     closed = true
+    dialer.close()
     for (const ssh of opened) ssh.dispose()
     for (const child of children) child.kill()
   }
@@ -387,6 +514,7 @@ export async function openTunnel(target: SshTarget | { kind: 'local' }, socketPa
     lastDialError: () => lastError,
     sshConnections: () => opened.length,
     traffic: () => ({ ...server.traffic }),
+    engine: () => engine,
     close: async () => {
       await server.close()
       release()

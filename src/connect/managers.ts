@@ -18,6 +18,8 @@ export interface EngineFacts {
   serverVersion: string
   isManager: boolean
   swarmState: string
+  /** The swarm's cluster ID, which /info gives on a manager. */
+  clusterId?: string
 }
 
 /** A manager that could not be used, and why. */
@@ -67,13 +69,17 @@ export function probeEngine(ssh: NodeSSH, user: string, timeoutMs: number): Prom
         const split = text.indexOf('\r\n\r\n')
         if (!/^HTTP\/1\.[01] 200 /.test(text) || split < 0) return fail(dialReason(stderr, user))
         try {
-          const info = JSON.parse(text.slice(split + 4)) as { ServerVersion?: string; Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean } }
+          const info = JSON.parse(text.slice(split + 4)) as {
+            ServerVersion?: string
+            Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean; Cluster?: { ID?: string } | null }
+          }
           settled = true
           clearTimeout(timer)
           resolve({
             serverVersion: info.ServerVersion ?? 'unknown',
             isManager: info.Swarm?.ControlAvailable === true,
-            swarmState: info.Swarm?.LocalNodeState ?? 'unknown'
+            swarmState: info.Swarm?.LocalNodeState ?? 'unknown',
+            ...(info.Swarm?.Cluster?.ID ? { clusterId: info.Swarm.Cluster.ID } : {})
           })
         } catch {
           fail('its Docker engine answered /info with something that is not JSON')

@@ -19,6 +19,8 @@ export interface WatchOptions {
   /** Ask Swarm to roll back an update it paused (else report it as failed). */
   rollbackOnFailure: boolean
   log: (line: string) => void
+  /** Called after each snapshot read, with how many have been read (for the run's stats). */
+  onPoll?: (polls: number) => void
   now?: () => number
   sleep?: (ms: number) => Promise<void>
 }
@@ -58,6 +60,7 @@ export async function watch(api: Pick<SwarmApi, 'snapshot' | 'rollback'>, option
     try {
       current = await api.snapshot(options.stack, judging)
       polls += 1
+      options.onPoll?.(polls)
       lastError = ''
     } catch (error) {
       // A failed poll is never a verdict, and an older snapshot is not judged

@@ -4,7 +4,7 @@
 // reach the manager inside API request bodies and nowhere else.
 import { randomBytes } from 'node:crypto'
 import * as path from 'node:path'
-import * as YAML from 'yaml'
+import { parsedCompose } from './compose-yaml.js'
 import type { Host } from '../ports.js'
 import type { SwarmApi } from '../swarm/api.js'
 import type { DockerCli } from '../docker-cli.js'
@@ -81,7 +81,7 @@ export function referencedNames(files: Array<{ path: string; text: string }>): S
   const names = new Set<string>()
   for (const { path: file, text } of files) {
     for (const ref of [...findVariables(text, file), ...findBareEnvironment(text, file)]) if (ref.name !== '') names.add(ref.name)
-    const parsed = YAML.parseDocument(text)
+    const parsed = parsedCompose(text).doc
     if (parsed.errors.length > 0) continue
     const doc = parsed.toJS() as Record<string, unknown> | null
     for (const section of ['secrets', 'configs']) {
@@ -107,7 +107,7 @@ const MAX_SWARM_NAME = 63
 export function swarmNameProblems(files: Array<{ path: string; text: string }>, stack: string): string[] {
   const problems: string[] = []
   for (const { path: file, text } of files) {
-    const parsed = YAML.parseDocument(text)
+    const parsed = parsedCompose(text).doc
     // Docker reports a file it cannot read in its own words.
     if (parsed.errors.length > 0) continue
     const doc = parsed.toJS() as { services?: unknown; networks?: unknown } | null

@@ -7,6 +7,7 @@
 // Pure: compose text in, rewritten compose text and the objects to create out.
 import { createHash, createHmac } from 'node:crypto'
 import * as YAML from 'yaml'
+import { parsedCompose } from './compose-yaml.js'
 
 export type ObjectKind = 'secret' | 'config'
 
@@ -106,7 +107,7 @@ function addKey(text: string, entry: YAML.YAMLMap, key: string, value: string): 
 export function renderStackObjects(files: Array<{ path: string; text: string }>, context: RenderContext): Rendered {
   const objects: StackObject[] = []
   const rendered = files.map(({ path, text }) => {
-    const doc = YAML.parseDocument(text)
+    const doc = parsedCompose(text).doc
     const edits: Edit[] = []
     for (const [section, kind] of [
       ['secrets', 'secret'],

@@ -28,6 +28,7 @@
 // Each limit errs towards reporting a reference docker would not use.
 
 import * as YAML from 'yaml'
+import { parsedCompose } from './compose-yaml.js'
 
 export interface VariableRef {
   /** '' for an invalid reference (see checkVariables). */
@@ -94,8 +95,7 @@ export function findVariables(text: string, file: string): VariableRef[] {
  * parse; a file that does not is left to docker to refuse.
  */
 export function findBareEnvironment(text: string, file: string): VariableRef[] {
-  const lines = new YAML.LineCounter()
-  const doc = YAML.parseDocument(text, { lineCounter: lines })
+  const { doc, lines } = parsedCompose(text)
   if (doc.errors.length > 0) return []
   const refs: VariableRef[] = []
   const add = (name: string, node: YAML.Node): void => {
@@ -141,8 +141,7 @@ export interface EnvironmentUse {
  * records and every container's config, in plain text.
  */
 export function findEnvironmentUses(text: string, file: string): EnvironmentUse[] {
-  const lines = new YAML.LineCounter()
-  const doc = YAML.parseDocument(text, { lineCounter: lines })
+  const { doc, lines } = parsedCompose(text)
   if (doc.errors.length > 0) return []
   const uses: EnvironmentUse[] = []
   const resolve = (node: unknown): unknown => (YAML.isAlias(node) ? node.resolve(doc) : node)

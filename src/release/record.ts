@@ -3,6 +3,7 @@
 // it as a file. The data is immutable; only the status label changes once
 // the verdict is known. Pure: records in and out, no I/O.
 import * as YAML from 'yaml'
+import { parsedCompose } from '../deploy/compose-yaml.js'
 import { findBareEnvironment, findVariables } from '../deploy/variables.js'
 import type { Service } from '../swarm/model.js'
 import { STACK_LABEL } from '../swarm/model.js'
@@ -149,7 +150,7 @@ export function objectsOf(release: Pick<ReleaseData, 'services'>): string[] {
  * like the deploy's own copy, so Docker reads every other scalar the same.
  */
 export function externalized(text: string): string {
-  const doc = YAML.parseDocument(text)
+  const doc = parsedCompose(text).doc
   if (doc.errors.length > 0) return text
   const edits: Array<{ start: number; end: number; text: string }> = []
   for (const section of ['secrets', 'configs']) {
@@ -169,7 +170,7 @@ export function externalized(text: string): string {
 
 /** The recorded text with each service's `image:` set to the image the release ran. */
 export function pinnedImages(text: string, stack: string, services: ReleaseService[]): string {
-  const doc = YAML.parseDocument(text)
+  const doc = parsedCompose(text).doc
   if (doc.errors.length > 0) return text
   const images = new Map(services.map(s => [s.name, s.image]))
   const edits: Array<{ start: number; end: number; text: string }> = []

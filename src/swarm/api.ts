@@ -1,8 +1,9 @@
 // The seam to the Engine API, through the tunnel socket. One poll cycle is
 // three calls whatever the stack size: services by stack label, their tasks
-// in one filtered list, and the nodes.
-import createDebug from 'debug'
-import Docker from 'dockerode'
+// in one filtered list, and the nodes. Plain node:http: the few JSON calls
+// made here need no client library, and dockerode would bring its BuildKit
+// (gRPC, protobuf) code into the bundle, and docker-modem's debug channel,
+// which logs request bodies (secret values) when DEBUG names it.
 import * as http from 'node:http'
 import type { Node, Service, Snapshot, Task } from './model.js'
 import { STACK_LABEL } from './model.js'
@@ -65,39 +66,118 @@ export interface StoredConfig {
 
 const REQUEST_TIMEOUT_MS = 30_000
 
-/**
- * docker-modem logs every request and reply through the `debug` module, as
- * `modem`, whenever DEBUG names it (DEBUG=* in a job is enough): service
- * specs with their env values and secret bodies, unredacted, several times a
- * second. That namespace stays off whatever DEBUG says; any other keeps its
- * setting.
- */
-function silenceModem(): void {
-  if (!createDebug.enabled('modem')) return
-  const job = process.env.DEBUG
-  createDebug.enable(`${createDebug.disable()},-modem`)
-  // enable() also writes DEBUG into process.env, which children inherit: keep the job's own.
-  if (job === undefined) delete process.env.DEBUG
-  else process.env.DEBUG = job
+/** The engine answered with an error status; `statusCode` is that status. */
+export class EngineApiError extends Error {
+  override name = 'EngineApiError'
+  constructor(
+    readonly statusCode: number,
+    message: string
+  ) {
+    super(message)
+  }
 }
 
-export function dockerodeApi(socketPath: string): SwarmApi {
-  silenceModem()
+interface EngineRequest {
+  method?: 'GET' | 'POST' | 'DELETE'
+  path: string
+  query?: Record<string, string | number | boolean>
+  body?: unknown
+  /** Extra request headers (X-Registry-Auth); never logged. */
+  headers?: Record<string, string>
+  /** The reply body as it came, not parsed as JSON (task logs). */
+  raw?: boolean
+  timeoutMs?: number
+}
+
+/**
+ * One Engine API request over the tunnel socket, with node's own HTTP client:
+ * unversioned paths (the engine's own API version), JSON in and out. A reply
+ * that is not 2xx is an EngineApiError with the engine's message.
+ */
+function requester(socketPath: string, agent: http.Agent) {
+  return <T>(request: EngineRequest): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const query = request.query ? `?${new URLSearchParams(Object.entries(request.query).map(([k, v]): [string, string] => [k, String(v)])).toString()}` : ''
+      const body = request.body === undefined ? undefined : Buffer.from(JSON.stringify(request.body))
+      const method = request.method ?? 'GET'
+      const req = http.request(
+        {
+          socketPath,
+          agent,
+          method,
+          path: `${request.path}${query}`,
+          headers: { Host: 'docker', ...request.headers, ...(body ? { 'Content-Type': 'application/json', 'Content-Length': body.length } : {}) },
+          signal: AbortSignal.timeout(request.timeoutMs ?? REQUEST_TIMEOUT_MS)
+        },
+        res => {
+          const chunks: Buffer[] = []
+          res.on('data', (chunk: Buffer) => chunks.push(chunk))
+          res.on('error', reject)
+          res.on('end', () => {
+            const data = Buffer.concat(chunks)
+            const status = res.statusCode ?? 0
+            if (status < 200 || status > 299) {
+              let message = data.toString('utf8').trim()
+              try {
+                message = (JSON.parse(message) as { message?: string }).message ?? message
+              } catch {
+                // not JSON: the text as it came
+              }
+              return reject(new EngineApiError(status, `(HTTP code ${status}) ${method} ${request.path}: ${message}`))
+            }
+            if (request.raw) return resolve(data as T)
+            try {
+              resolve((data.length === 0 ? undefined : JSON.parse(data.toString('utf8'))) as T)
+            } catch (error) {
+              reject(new Error(`${method} ${request.path}: the engine's reply is not JSON: ${(error as Error).message}`))
+            }
+          })
+        }
+      )
+      req.on('error', error =>
+        reject(
+          error.name === 'AbortError' || error.name === 'TimeoutError'
+            ? new Error(`${method} ${request.path}: no answer within ${(request.timeoutMs ?? REQUEST_TIMEOUT_MS) / 1000} s`)
+            : error
+        )
+      )
+      req.end(body)
+    })
+}
+
+/** A few task fields are judged; the rest (each task repeats its service's whole spec) would only take memory. */
+function taskSlice(task: Task): Task {
+  const { ID, CreatedAt, ServiceID, Slot, NodeID, Spec, DesiredState, Status } = task
+  const image = Spec?.ContainerSpec?.Image
+  return {
+    ID,
+    CreatedAt,
+    ServiceID,
+    Slot,
+    NodeID,
+    Spec: { ContainerSpec: image === undefined ? {} : { Image: image }, ForceUpdate: Spec?.ForceUpdate, Placement: Spec?.Placement },
+    DesiredState,
+    Status
+  }
+}
+
+export function engineApi(socketPath: string): SwarmApi {
   // Keep-alive: each new connection costs a `dial-stdio` process on the manager.
   const agent = new http.Agent({ keepAlive: true, maxSockets: 4 })
-  const docker = new Docker({ socketPath, timeout: REQUEST_TIMEOUT_MS, agent } as Docker.DockerOptions)
+  const request = requester(socketPath, agent)
   let calls = 0
-  const counted = <T>(promise: Promise<T>): Promise<T> => {
+  const counted = <T>(req: EngineRequest): Promise<T> => {
     calls += 1
-    return promise
+    return request<T>(req)
   }
+  const list = <T>(what: string, filters: string): Promise<T[]> => counted<T[]>({ path: `/${what}`, query: { filters } })
   return {
     async info() {
       type Info = { ServerVersion?: string; Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean; Cluster?: { ID?: string } | null } }
-      const info = (await counted(docker.info())) as Info
+      const info = await counted<Info>({ path: '/info' })
       const isManager = info.Swarm?.ControlAvailable === true
       let clusterId = info.Swarm?.Cluster?.ID || undefined
-      if (isManager && clusterId === undefined) clusterId = ((await counted(docker.swarmInspect())) as { ID?: string }).ID || undefined
+      if (isManager && clusterId === undefined) clusterId = (await counted<{ ID?: string }>({ path: '/swarm' })).ID || undefined
       return {
         serverVersion: info.ServerVersion ?? 'unknown',
         isManager,
@@ -106,35 +186,46 @@ export function dockerodeApi(socketPath: string): SwarmApi {
       }
     },
     async snapshot(stack, serviceIds) {
+      const nodes = (): Promise<Node[]> => counted<Node[]>({ path: '/nodes' })
       // The engine matches IDs by prefix, and all are the same length: a full ID matches only itself.
       // An empty list would be no filter at all, so asking for no service lists none.
-      if (serviceIds?.length === 0) return { services: [], tasks: [], nodes: (await counted(docker.listNodes())) as unknown as Node[] }
-      const filters = serviceIds === undefined ? stackFilter(stack) : JSON.stringify({ label: [`${STACK_LABEL}=${stack}`], id: serviceIds })
-      const [services, nodes] = await Promise.all([
-        counted(docker.listServices({ filters }) as Promise<unknown>) as Promise<Service[]>,
-        counted(docker.listNodes()) as unknown as Promise<Node[]>
-      ])
-      const ids = services.map(s => s.ID)
-      const tasks = ids.length === 0 ? [] : ((await counted(docker.listTasks({ filters: JSON.stringify({ service: ids }) }) as Promise<unknown>)) as Task[])
-      return { services, tasks, nodes }
+      if (serviceIds?.length === 0) return { services: [], tasks: [], nodes: await nodes() }
+      const tasksOf = async (ids: string[]): Promise<Task[]> =>
+        ids.length === 0 ? [] : (await list<Task>('tasks', JSON.stringify({ service: ids }))).map(taskSlice)
+      if (serviceIds === undefined) {
+        // The nodes with the tasks, not with the services: two round trips either way, and a second
+        // connection is needed a round trip later, when the tunnel's spare channel is more likely ready.
+        const services = await list<Service>('services', stackFilter(stack))
+        const [tasks, nodeList] = await Promise.all([tasksOf(services.map(s => s.ID)), nodes()])
+        return { services, tasks, nodes: nodeList }
+      }
+      // The services are known: their tasks are asked for at the same time, so a poll takes one round trip.
+      const filters = JSON.stringify({ label: [`${STACK_LABEL}=${stack}`], id: serviceIds })
+      const [services, tasks, nodeList] = await Promise.all([list<Service>('services', filters), tasksOf(serviceIds), nodes()])
+      // A service removed meanwhile: its tasks are not the stack's any more.
+      const listed = new Set(services.map(s => s.ID))
+      return { services, tasks: tasks.filter(t => listed.has(t.ServiceID)), nodes: nodeList }
     },
     async taskLogs(taskId, sinceSeconds, tail, timeoutMs) {
-      const task = docker.getTask(taskId) as unknown as { logs(opts: object): Promise<Buffer> }
-      return (await counted(
-        task.logs({ stdout: true, stderr: true, follow: false, since: sinceSeconds, tail, timestamps: false, abortSignal: AbortSignal.timeout(timeoutMs) })
-      )) as Buffer
+      // Raw: the stream is multiplexed (stdout/stderr frames) unless the service has a TTY; diagnose demuxes it.
+      return counted<Buffer>({
+        path: `/tasks/${encodeURIComponent(taskId)}/logs`,
+        query: { stdout: true, stderr: true, follow: false, since: sinceSeconds, tail, timestamps: false },
+        raw: true,
+        timeoutMs
+      })
     },
     async rollback(serviceId) {
-      const service = docker.getService(serviceId)
-      const current = (await counted(service.inspect())) as { Version: { Index: number }; Spec: object }
+      const at = `/services/${encodeURIComponent(serviceId)}`
+      const current = await counted<{ Version: { Index: number }; Spec: object }>({ path: at })
       // The API's rollback takes the current spec and version, like the CLI sends.
-      await counted(service.update({ _query: { version: current.Version.Index, rollback: 'previous' }, _body: current.Spec } as never))
+      await counted({ method: 'POST', path: `${at}/update`, query: { version: current.Version.Index, rollback: 'previous' }, body: current.Spec })
     },
     async ensureObject(kind, name, data, stack) {
       // The value travels only in this request body, base64 as the API wants it.
       const spec = { Name: name, Data: data.toString('base64'), Labels: { [STACK_LABEL]: stack } }
       try {
-        await counted(kind === 'secret' ? docker.createSecret(spec) : docker.createConfig(spec))
+        await counted({ method: 'POST', path: `/${kind}s/create`, body: spec })
         return 'created'
       } catch (error) {
         if ((error as { statusCode?: number }).statusCode === 409) return 'exists'
@@ -142,24 +233,21 @@ export function dockerodeApi(socketPath: string): SwarmApi {
       }
     },
     async listObjects(stack) {
-      type Named = Array<{ ID: string; Spec: { Name: string } }>
+      type Named = { ID: string; Spec: { Name: string } }
       const filters = stackFilter(stack)
-      const [secrets, configs] = (await Promise.all([counted(docker.listSecrets({ filters })), counted(docker.listConfigs({ filters }))])) as unknown as [
-        Named,
-        Named
-      ]
+      const [secrets, configs] = await Promise.all([list<Named>('secrets', filters), list<Named>('configs', filters)])
       return [
         ...secrets.map(s => ({ kind: 'secret' as const, id: s.ID, name: s.Spec.Name })),
         ...configs.map(c => ({ kind: 'config' as const, id: c.ID, name: c.Spec.Name }))
       ]
     },
     async removeObject(kind, id) {
-      await counted(kind === 'secret' ? docker.getSecret(id).remove() : docker.getConfig(id).remove())
+      await counted({ method: 'DELETE', path: `/${kind}s/${encodeURIComponent(id)}` })
     },
     async listConfigs(labels) {
       const filters = JSON.stringify({ label: Object.entries(labels).map(([k, v]) => (v === '' ? k : `${k}=${v}`)) })
-      type Raw = Array<{ ID: string; Version: { Index: number }; Spec: { Name: string; Labels?: Record<string, string>; Data?: string } }>
-      const configs = (await counted(docker.listConfigs({ filters }))) as unknown as Raw
+      type Raw = { ID: string; Version: { Index: number }; Spec: { Name: string; Labels?: Record<string, string>; Data?: string } }
+      const configs = await list<Raw>('configs', filters)
       return configs.map(c => ({
         id: c.ID,
         version: c.Version.Index,
@@ -170,7 +258,7 @@ export function dockerodeApi(socketPath: string): SwarmApi {
     },
     async createConfig(name, data, labels) {
       try {
-        await counted(docker.createConfig({ Name: name, Data: data.toString('base64'), Labels: labels }))
+        await counted({ method: 'POST', path: '/configs/create', body: { Name: name, Data: data.toString('base64'), Labels: labels } })
         return 'created'
       } catch (error) {
         if ((error as { statusCode?: number }).statusCode === 409) return 'exists'
@@ -179,20 +267,29 @@ export function dockerodeApi(socketPath: string): SwarmApi {
     },
     async setConfigLabels(config, labels) {
       // Swarm refuses any change but to labels; the data is left out of the spec.
-      const update = docker.getConfig(config.id) as unknown as { update(opts: object): Promise<unknown> }
-      await counted(update.update({ _query: { version: config.version }, _body: { Name: config.name, Labels: labels } }))
+      await counted({
+        method: 'POST',
+        path: `/configs/${encodeURIComponent(config.id)}/update`,
+        query: { version: config.version },
+        body: { Name: config.name, Labels: labels }
+      })
     },
     async readService(serviceId) {
-      return (await counted(docker.getService(serviceId).inspect())) as Service
+      return counted<Service>({ path: `/services/${encodeURIComponent(serviceId)}` })
     },
     async updateRegistryAuth(serviceId, version, spec, registryAuth) {
-      // docker-modem sends `key` as the header's value, verbatim; nothing of it is logged (silenceModem).
-      const service = docker.getService(serviceId) as unknown as { update(auth: object, opts: object): Promise<{ Warnings?: string[] | null } | undefined> }
-      const answer = await counted(service.update({ key: registryAuth }, { _query: { version }, _body: spec }))
+      // The credential travels only in this header, as `docker service update --with-registry-auth` sends it.
+      const answer = await counted<{ Warnings?: string[] | null } | undefined>({
+        method: 'POST',
+        path: `/services/${encodeURIComponent(serviceId)}/update`,
+        query: { version },
+        headers: { 'X-Registry-Auth': registryAuth },
+        body: spec
+      })
       return answer?.Warnings ?? []
     },
     async networks() {
-      const listed = (await counted(docker.listNetworks())) as Array<{ Id: string; Name: string }>
+      const listed = await counted<Array<{ Id: string; Name: string }>>({ path: '/networks' })
       return listed.map(n => ({ id: n.Id, name: n.Name }))
     },
     calls: () => calls,
