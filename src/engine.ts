@@ -39,6 +39,7 @@ import type { ReportFacts } from './report/summary.js'
 import { servicesOutput } from './report/summary.js'
 import { redactSnapshot, redactStrings, Secrets } from './secrets.js'
 import type { SwarmApi } from './swarm/api.js'
+import type { Snapshot } from './swarm/model.js'
 import { createWorkdir } from './workdir.js'
 import { smokeUrlSecrets } from './inputs/smoke-inputs.js'
 import type { SmokeResult } from './smoke/decide.js'
@@ -433,8 +434,8 @@ async function deployAndJudge(
   const deployPlan = { stack: inputs.stack, composeFiles: source.composeFiles, prune: inputs.prune, variables: source.variables, secretKey, deadline }
   let recorded: Promise<Release | undefined> | undefined
   // A record that cannot be written is a warning: it must not fail a deploy the swarm took.
-  const record = (): Promise<Release | undefined> =>
-    (recorded ??= recordDeploy(api, inputs.stack, source, secretKey, host, secrets, known, reporter).catch((error: unknown) => {
+  const record = (after?: Snapshot): Promise<Release | undefined> =>
+    (recorded ??= recordDeploy(api, inputs.stack, source, secretKey, host, secrets, known, reporter, after).catch((error: unknown) => {
       reporter.warn(`Could not record the release: ${(error as Error).message}`)
       return undefined
     }))
@@ -467,25 +468,45 @@ async function deployAndJudge(
       if (error instanceof Error && error.message.startsWith('docker stack deploy')) await label('failed')
       throw error
     })
-  // A cancel from here until the verdict marks the record cancelled, rather than leaving it deploying.
-  const recordedRelease = await record()
-  const forgetCancel = recordedRelease
-    ? host.leftovers.onCancel?.(
-        async () => {
-          const cancelled = await label('cancelled')
-          if (cancelled) reporter.info(`Release #${cancelled.number}: cancelled`)
-        },
-        { kind: 'release', stack: inputs.stack, id: recordedRelease.id }
-      )
-    : undefined
+  // One snapshot right after the deploy serves the release record, the specs the deploy is judged
+  // by and the wait's first poll; the record is written while the wait begins.
+  const deployedAt = host.now()
+  const read0 = { calls: api.calls(), bytes: tunnel.traffic().bytesRead }
+  const after = stopped ? undefined : await api.snapshot(inputs.stack)
+  const firstPoll = { calls: api.calls() - read0.calls, bytes: tunnel.traffic().bytesRead - read0.bytes }
+  const recording = record(after)
+  // A cancel from here until the verdict marks the record cancelled, rather than leaving it deploying:
+  // in this process once the record is written; and by the post step (which needs its ID) once it is.
+  let judgedYet = false
+  const forget: Array<() => void> = []
+  const cancelHook = host.leftovers.onCancel?.(async () => {
+    const cancelled = await label('cancelled')
+    if (cancelled) reporter.info(`Release #${cancelled.number}: cancelled`)
+  })
+  if (cancelHook) forget.push(cancelHook)
+  void recording.then(release => {
+    if (!release || judgedYet) return
+    const asData = host.leftovers.onCancel?.(async () => undefined, { kind: 'release', stack: inputs.stack, id: release.id })
+    if (asData) forget.push(asData)
+  })
   let judged: Verdict
   try {
     judged = stopped
       ? deployStopped(inputs.stack, stopped)
-      : await waitForVerdict(api, tunnel, plan.rollout, { baseline, deadline, image: source.rollbackTo ? undefined : outcome.image }, host, reporter, outcome)
+      : await waitForVerdict(
+          api,
+          tunnel,
+          plan.rollout,
+          { baseline, deadline, image: source.rollbackTo ? undefined : outcome.image, after: after!, deployedAt, firstPoll, recording },
+          host,
+          reporter,
+          outcome
+        )
   } finally {
-    forgetCancel?.()
+    judgedYet = true
+    for (const undo of forget) undo()
   }
+  await recording
   // Every string of it (images, node names, messages) may reach the outputs and the summary.
   let verdict = redactStrings(judged, text => secrets.redact(text))
   // Converged is not enough with smoke-url: the release is labelled by the check's verdict too.
@@ -512,11 +533,13 @@ async function recordDeploy(
   host: Host,
   secrets: Secrets,
   known: Release[],
-  reporter: Reporter
+  reporter: Reporter,
+  /** The stack as read right after the deploy, if it was. */
+  after?: Snapshot
 ): Promise<Release> {
   // IMAGE is the image this run pushed, not a value from env.
   const variables = new Map([...source.variables].filter(([name]) => name !== 'IMAGE'))
-  const services = releaseServices(stackServices(await api.snapshot(stack), stack), variables, secrets.list())
+  const services = releaseServices(stackServices(after ?? (await api.snapshot(stack)), stack), variables, secrets.list())
   const env = host.env
   const recorded = source.rollbackTo
     ? { compose: source.rollbackTo.compose, variables: source.rollbackTo.variables }
@@ -576,6 +599,14 @@ interface Wait {
   baseline: Baseline
   deadline: number
   image: PushedImage | undefined
+  /** The stack read right after the deploy: the wait's first poll. */
+  after: Snapshot
+  /** Epoch ms when `docker stack deploy` returned. */
+  deployedAt: number
+  /** What reading `after` cost: the wait's first poll. */
+  firstPoll: { calls: number; bytes: number }
+  /** The release record being written, which the second poll waits for. */
+  recording: Promise<unknown>
 }
 
 /** Warn about settings Swarm cannot judge by, then watch the rollout to a verdict. */
@@ -588,20 +619,19 @@ async function waitForVerdict(
   reporter: Reporter,
   outcome: Outcome
 ): Promise<Verdict> {
-  const deployedAt = host.now()
+  const { deployedAt, after } = wait
   const images = new Map(wait.image?.healthcheck ? [[wait.image.pinned, wait.image.healthcheck]] : [])
   // Right after the deploy: the specs it put there, which later changes by others are told apart from.
-  const after = await api.snapshot(rollout.stack)
   const deployed = deployedOf(wait.baseline, after, rollout.stack)
   for (const warning of configWarnings(stackServices(after, rollout.stack), images, wait.deadline - host.now())) reporter.warn(warning)
-  const callsBeforeWait = api.calls()
-  const readBeforeWait = tunnel.traffic().bytesRead
-  const firstPoll = { calls: 0, bytes: 0 }
-  const onPoll = (n: number): void => {
-    if (n !== 1) return
-    firstPoll.calls = api.calls() - callsBeforeWait
-    firstPoll.bytes = tunnel.traffic().bytesRead - readBeforeWait
-  }
+  const { firstPoll } = wait
+  // The polls after the first begin once the record is written: from then on every call is the wait's.
+  let settled = { calls: 0, bytes: 0 }
+  const recorded = wait.recording
+    .catch(() => undefined)
+    .then(() => {
+      settled = { calls: api.calls(), bytes: tunnel.traffic().bytesRead }
+    })
 
   const { verdict, polls, verdictAt } = await reporter.phase('Wait for the rollout', () =>
     watch(api, {
@@ -614,11 +644,12 @@ async function waitForVerdict(
         now: host.now,
         sleep: host.sleep
       }),
-      onPoll
+      first: { snapshot: after, polledAt: deployedAt, settle: recorded }
     })
   )
+  await recorded
 
-  const waitCalls = api.calls() - callsBeforeWait
+  const waitCalls = firstPoll.calls + api.calls() - settled.calls
   reporter.info(
     `Verdict ${verdict.status} after ${((verdictAt - deployedAt) / 1000).toFixed(1)}s: ${polls} polls, ${waitCalls} API calls, ${tunnel.sshConnections() || 'no'} SSH connection(s)`
   )
@@ -627,7 +658,7 @@ async function waitForVerdict(
     apiCalls: waitCalls,
     apiCallsTotal: api.calls(),
     sshConnections: tunnel.sshConnections(),
-    bytesRead: tunnel.traffic().bytesRead - readBeforeWait,
+    bytesRead: firstPoll.bytes + tunnel.traffic().bytesRead - settled.bytes,
     bytesReadTotal: tunnel.traffic().bytesRead,
     firstPollApiCalls: firstPoll.calls,
     firstPollBytesRead: firstPoll.bytes,

@@ -57,6 +57,33 @@ describe('runDeploy', () => {
     expect(outcome.report).toMatchObject({ stack: STACK, target: 'fake@manager:22', image: PINNED })
   })
 
+  it('reads the whole stack once after the deploy: for the release record, the specs it is judged by and the first poll', async () => {
+    const fake = fakeWorld()
+    fake.files.set('docker-compose.yml', COMPOSE)
+    const reporter = recordingReporter()
+    // Each read, by the phase it was made in.
+    let phase = ''
+    const tracking = { ...reporter, phase: <T>(title: string, fn: () => Promise<T>) => ((phase = title), reporter.phase(title, fn)) }
+    const reads: string[] = []
+    const adapters = {
+      ...fake.adapters,
+      swarmApi: (socketPath: string) => {
+        const api = fake.adapters.swarmApi(socketPath)
+        return { ...api, snapshot: (stack: string, ids?: string[]) => (reads.push(`${phase}: ${ids ? 'some' : 'all'}`), api.snapshot(stack, ids)) }
+      }
+    }
+    const outcome = await runDeploy(inputsFor(), fake.host, adapters, tracking)
+    expect(outcome.status).toBe('converged')
+    // Before: the baseline. After: one read, then nothing of the whole stack until the versions in use are pruned.
+    expect(reads.filter(r => r.endsWith('all'))).toEqual([
+      'Take the deploy lock: all',
+      `Deploy stack ${STACK}: all`,
+      'Remove unused secret and config versions: all'
+    ])
+    expect(fake.effects).toContain(`create release ${STACK}_release_1`)
+    expect(outcome.stats!.firstPollApiCalls).toBe(1)
+  })
+
   it('keeps where the time went, phase by phase, in the outcome', async () => {
     const { outcome, reporter } = await deploy()
     expect(outcome.phases.map(p => p.title)).toEqual(reporter.phases())

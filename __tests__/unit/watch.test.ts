@@ -92,6 +92,37 @@ describe('watch', () => {
     expect(fake.asked.length).toBe(result.polls + 1)
   })
 
+  it('judges a snapshot read before the wait as its first poll, and polls again only once the work begun with it settled', async () => {
+    const fake = scripted([running])
+    let settledAt: number | undefined
+    let release!: () => void
+    const settle = new Promise<void>(resolve => (release = resolve)).then(() => void (settledAt = fake.now()))
+    const log: string[] = []
+    const watching = watch(fake.api, {
+      stack: 'web',
+      baseline,
+      deployed: leftBy(starting, baseline),
+      deployedAt: 0,
+      deadline: 60_000,
+      pollMs: 500,
+      rollbackOnFailure: true,
+      log: l => log.push(l),
+      first: { snapshot: starting, polledAt: 0, settle },
+      now: fake.now,
+      sleep: fake.sleep
+    })
+    // The first poll is the snapshot given: nothing is asked of the engine until the record settles.
+    await new Promise(resolve => setTimeout(resolve, 20))
+    expect(fake.asked).toEqual([])
+    expect(log[0]).toMatch(/web_app: starting: 0\/1 running/)
+    release()
+    const result = await watching
+    expect(settledAt).toBe(500)
+    expect(fake.asked[0]).toEqual(['s1'])
+    expect(result.verdict.status).toBe('converged')
+    expect(result.polls).toBe(fake.asked.length + 1)
+  })
+
   it('does not let a slow reply stretch how long a task has proven to stay up', async () => {
     // Running at 0 s; the next reply takes 6 s. What it shows may be from 0.5 s,
     // so the task has proven 0.5 s, not 6.5 s; the poll at 7 s proves 7 s.

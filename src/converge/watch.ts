@@ -21,6 +21,12 @@ export interface WatchOptions {
   log: (line: string) => void
   /** Called after each snapshot read, with how many have been read (for the run's stats). */
   onPoll?: (polls: number) => void
+  /**
+   * A snapshot already read (right after the deploy) and when its read began: the first poll, not
+   * asked for again. `settle`: work begun with it (the release record) that the second poll waits for,
+   * so that no poll overlaps it and the wait's figures are its own.
+   */
+  first?: { snapshot: Snapshot; polledAt: number; settle?: Promise<unknown> }
   now?: () => number
   sleep?: (ms: number) => Promise<void>
 }
@@ -52,13 +58,16 @@ export async function watch(api: Pick<SwarmApi, 'snapshot' | 'rollback'>, option
   // what is still changing, not the size of the stack.
   const decided = new Map<string, ServiceVerdict>()
   let judging: string[] | undefined
+  let first = options.first
+  let settle = first?.settle
   for (;;) {
     // The snapshot shows the swarm somewhere between this time and its reply.
-    const polledAt = now()
+    const polledAt = first?.polledAt ?? now()
     const deadlineReached = polledAt >= options.deadline
     let current: Snapshot | undefined
     try {
-      current = await api.snapshot(options.stack, judging)
+      current = first?.snapshot ?? (await api.snapshot(options.stack, judging))
+      first = undefined
       polls += 1
       options.onPoll?.(polls)
       lastError = ''
@@ -108,6 +117,7 @@ export async function watch(api: Pick<SwarmApi, 'snapshot' | 'rollback'>, option
       }
       return { verdict, polls, verdictAt: now() }
     }
-    await sleep(Math.max(0, Math.min(options.pollMs, options.deadline - now())))
+    await Promise.all([sleep(Math.max(0, Math.min(options.pollMs, options.deadline - now()))), settle?.catch(() => undefined)])
+    settle = undefined
   }
 }
