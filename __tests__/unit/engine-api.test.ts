@@ -12,6 +12,8 @@ import { engineApi } from '../../src/swarm/api.js'
 let dir: string
 let server: http.Server
 let connections = 0
+// The next task list answers 404, as when a service was removed between the service list and it.
+let goneOnce = false
 const requests: string[] = []
 
 const service = (id: string) => ({
@@ -40,7 +42,16 @@ beforeAll(async () => {
       // s2 was removed: the engine lists only s1, while its tasks may still be there.
       return res.end(JSON.stringify([service('s1')]))
     }
-    if (url.pathname === '/tasks') return res.end(JSON.stringify([task('t1', 's1'), task('t2', 's2')]))
+    if (url.pathname === '/tasks') {
+      // As engine 20.10 on the lab answers: a task filter that names a service which is gone is a 404, not an empty list.
+      const named = (JSON.parse(url.searchParams.get('filters') ?? '{}') as { service?: string[] }).service ?? []
+      if (named.includes('s2') || goneOnce) {
+        goneOnce = false
+        res.statusCode = 404
+        return res.end(JSON.stringify({ message: 'service s2 not found' }))
+      }
+      return res.end(JSON.stringify([task('t1', 's1')]))
+    }
     if (url.pathname === '/nodes') return res.end(JSON.stringify([{ ID: 'n1', Status: { State: 'ready' } }]))
     if (url.pathname === '/configs/create') {
       res.statusCode = 409
@@ -74,8 +85,24 @@ describe('the Engine API client', () => {
       const next = await api.snapshot('web', ['s1', 's2'])
       expect(requests).toContain('GET /services?filters={"label":["com.docker.stack.namespace=web"],"id":["s1","s2"]}')
       expect(requests).toContain('GET /tasks?filters={"service":["s1","s2"]}')
+      // s2 is gone: the snapshot lists s1 and its tasks (asked for again, of the listed services only), never an error.
+      expect(requests).toContain('GET /tasks?filters={"service":["s1"]}')
+      expect(next.services.map(s => s.ID)).toEqual(['s1'])
       expect(next.tasks.map(t => t.ID)).toEqual(['t1'])
-      expect(api.calls()).toBe(6)
+      expect(api.calls()).toBe(7)
+    } finally {
+      api.close()
+    }
+  })
+
+  it('lists the stack again when a service went between the service list and the task list', async () => {
+    const api = engineApi(path.join(dir, 'engine.sock'))
+    try {
+      goneOnce = true
+      requests.length = 0
+      const snapshot = await api.snapshot('web')
+      expect(requests.filter(r => r.startsWith('GET /services'))).toHaveLength(2)
+      expect(snapshot.tasks.map(t => t.ID)).toEqual(['t1'])
     } finally {
       api.close()
     }

@@ -195,15 +195,29 @@ export function engineApi(socketPath: string): SwarmApi {
       if (serviceIds === undefined) {
         // The nodes with the tasks, not with the services: two round trips either way, and a second
         // connection is needed a round trip later, when the tunnel's spare channel is more likely ready.
-        const services = await list<Service>('services', stackFilter(stack))
-        const [tasks, nodeList] = await Promise.all([tasksOf(services.map(s => s.ID)), nodes()])
-        return { services, tasks, nodes: nodeList }
+        // A service removed between the two requests makes the task filter a 404: list them again.
+        for (let attempt = 1; ; attempt++) {
+          const services = await list<Service>('services', stackFilter(stack))
+          try {
+            const [tasks, nodeList] = await Promise.all([tasksOf(services.map(s => s.ID)), nodes()])
+            return { services, tasks, nodes: nodeList }
+          } catch (error) {
+            if ((error as { statusCode?: number }).statusCode !== 404 || attempt >= 3) throw error
+          }
+        }
       }
       // The services are known: their tasks are asked for at the same time, so a poll takes one round trip.
       const filters = JSON.stringify({ label: [`${STACK_LABEL}=${stack}`], id: serviceIds })
-      const [services, tasks, nodeList] = await Promise.all([list<Service>('services', filters), tasksOf(serviceIds), nodes()])
-      // A service removed meanwhile: its tasks are not the stack's any more.
+      // The engine answers a task filter that names a removed service with 404 "service … not found",
+      // not an empty list: then the tasks are asked for again, of the services still listed.
+      const gone = (error: unknown): undefined => {
+        if ((error as { statusCode?: number }).statusCode === 404) return undefined
+        throw error
+      }
+      const [services, some, nodeList] = await Promise.all([list<Service>('services', filters), tasksOf(serviceIds).catch(gone), nodes()])
       const listed = new Set(services.map(s => s.ID))
+      const tasks = some ?? (await tasksOf([...listed]))
+      // A service removed meanwhile: its tasks are not the stack's any more.
       return { services, tasks: tasks.filter(t => listed.has(t.ServiceID)), nodes: nodeList }
     },
     async taskLogs(taskId, sinceSeconds, tail, timeoutMs) {
