@@ -469,26 +469,23 @@ async function deployAndJudge(
       throw error
     })
   // One snapshot right after the deploy serves the release record, the specs the deploy is judged
-  // by and the wait's first poll; the record is written while the wait begins.
+  // by and the wait's first poll. The record is written before the wait: from then on a killed run's
+  // post step knows its ID and marks it cancelled.
   const deployedAt = host.now()
   const read0 = { calls: api.calls(), bytes: tunnel.traffic().bytesRead }
   const after = stopped ? undefined : await api.snapshot(inputs.stack)
   const firstPoll = { calls: api.calls() - read0.calls, bytes: tunnel.traffic().bytesRead - read0.bytes }
-  const recording = record(after)
-  // A cancel from here until the verdict marks the record cancelled, rather than leaving it deploying:
-  // in this process once the record is written; and by the post step (which needs its ID) once it is.
-  let judgedYet = false
-  const forget: Array<() => void> = []
-  const cancelHook = host.leftovers.onCancel?.(async () => {
-    const cancelled = await label('cancelled')
-    if (cancelled) reporter.info(`Release #${cancelled.number}: cancelled`)
-  })
-  if (cancelHook) forget.push(cancelHook)
-  void recording.then(release => {
-    if (!release || judgedYet) return
-    const asData = host.leftovers.onCancel?.(async () => undefined, { kind: 'release', stack: inputs.stack, id: release.id })
-    if (asData) forget.push(asData)
-  })
+  const recordedRelease = await record(after)
+  // A cancel from here until the verdict marks the record cancelled, rather than leaving it deploying.
+  const forgetCancel = recordedRelease
+    ? host.leftovers.onCancel?.(
+        async () => {
+          const cancelled = await label('cancelled')
+          if (cancelled) reporter.info(`Release #${cancelled.number}: cancelled`)
+        },
+        { kind: 'release', stack: inputs.stack, id: recordedRelease.id }
+      )
+    : undefined
   let judged: Verdict
   try {
     judged = stopped
@@ -497,16 +494,14 @@ async function deployAndJudge(
           api,
           tunnel,
           plan.rollout,
-          { baseline, deadline, image: source.rollbackTo ? undefined : outcome.image, after: after!, deployedAt, firstPoll, recording },
+          { baseline, deadline, image: source.rollbackTo ? undefined : outcome.image, after: after!, deployedAt, firstPoll },
           host,
           reporter,
           outcome
         )
   } finally {
-    judgedYet = true
-    for (const undo of forget) undo()
+    forgetCancel?.()
   }
-  await recording
   // Every string of it (images, node names, messages) may reach the outputs and the summary.
   let verdict = redactStrings(judged, text => secrets.redact(text))
   // Converged is not enough with smoke-url: the release is labelled by the check's verdict too.
@@ -605,8 +600,6 @@ interface Wait {
   deployedAt: number
   /** What reading `after` cost: the wait's first poll. */
   firstPoll: { calls: number; bytes: number }
-  /** The release record being written, which the second poll waits for. */
-  recording: Promise<unknown>
 }
 
 /** Warn about settings Swarm cannot judge by, then watch the rollout to a verdict. */
@@ -625,13 +618,8 @@ async function waitForVerdict(
   const deployed = deployedOf(wait.baseline, after, rollout.stack)
   for (const warning of configWarnings(stackServices(after, rollout.stack), images, wait.deadline - host.now())) reporter.warn(warning)
   const { firstPoll } = wait
-  // The polls after the first begin once the record is written: from then on every call is the wait's.
-  let settled = { calls: 0, bytes: 0 }
-  const recorded = wait.recording
-    .catch(() => undefined)
-    .then(() => {
-      settled = { calls: api.calls(), bytes: tunnel.traffic().bytesRead }
-    })
+  // The first poll is `after`, read before the release record was written; the wait's own calls begin here.
+  const settled = { calls: api.calls(), bytes: tunnel.traffic().bytesRead }
 
   const { verdict, polls, verdictAt } = await reporter.phase('Wait for the rollout', () =>
     watch(api, {
@@ -644,10 +632,9 @@ async function waitForVerdict(
         now: host.now,
         sleep: host.sleep
       }),
-      first: { snapshot: after, polledAt: deployedAt, settle: recorded }
+      first: { snapshot: after, polledAt: deployedAt }
     })
   )
-  await recorded
 
   const waitCalls = firstPoll.calls + api.calls() - settled.calls
   reporter.info(

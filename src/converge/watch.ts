@@ -21,12 +21,8 @@ export interface WatchOptions {
   log: (line: string) => void
   /** Called after each snapshot read, with how many have been read (for the run's stats). */
   onPoll?: (polls: number) => void
-  /**
-   * A snapshot already read (right after the deploy) and when its read began: the first poll, not
-   * asked for again. `settle`: work begun with it (the release record) that the second poll waits for,
-   * so that no poll overlaps it and the wait's figures are its own.
-   */
-  first?: { snapshot: Snapshot; polledAt: number; settle?: Promise<unknown> }
+  /** A snapshot already read (right after the deploy) and when its read began: the first poll, not asked for again. */
+  first?: { snapshot: Snapshot; polledAt: number }
   now?: () => number
   sleep?: (ms: number) => Promise<void>
 }
@@ -59,7 +55,6 @@ export async function watch(api: Pick<SwarmApi, 'snapshot' | 'rollback'>, option
   const decided = new Map<string, ServiceVerdict>()
   let judging: string[] | undefined
   let first = options.first
-  let settle = first?.settle
   for (;;) {
     // The snapshot shows the swarm somewhere between this time and its reply.
     const polledAt = first?.polledAt ?? now()
@@ -117,7 +112,6 @@ export async function watch(api: Pick<SwarmApi, 'snapshot' | 'rollback'>, option
       }
       return { verdict, polls, verdictAt: now() }
     }
-    await Promise.all([sleep(Math.max(0, Math.min(options.pollMs, options.deadline - now()))), settle?.catch(() => undefined)])
-    settle = undefined
+    await sleep(Math.max(0, Math.min(options.pollMs, options.deadline - now())))
   }
 }
