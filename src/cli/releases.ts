@@ -1,46 +1,18 @@
 // `swarm-deploy releases --stack NAME [--json]`: the stack's releases, newest
 // first, as a table or JSON. The connection flags are the deploy's.
-import { readTarget } from '../inputs/inputs.js'
-import { InputError, parseStackName } from '../inputs/parse.js'
 import type { Adapters, Host } from '../ports.js'
 import { listReleases } from '../release/list.js'
 import { releaseSummary, releaseTable } from '../release/select.js'
-import { secretsOf } from '../secrets.js'
 import type { CliIo } from './main.js'
-import { parseCommandLine, UsageError } from './args.js'
-import { terminalReporter } from './terminal.js'
+import { readStackCommand } from './stack-command.js'
+
+const HELP =
+  'Usage: swarm-deploy releases --stack NAME [--host HOST --user USER ...] [--json]\n\nLists the releases recorded on the swarm for a stack, newest first. The connection flags are those of a deploy.\n'
 
 export async function releasesMain(argv: string[], io: CliIo, host: Host, adapters: Adapters): Promise<number> {
-  const readText = (file: string): string | undefined => host.files.read(file)?.toString('utf8')
-  let line
-  try {
-    line = parseCommandLine(argv, { env: host.env, readFile: readText })
-  } catch (error) {
-    if (error instanceof UsageError || error instanceof InputError) {
-      io.stderr(`swarm-deploy releases: ${error.message}\n`)
-      return 2
-    }
-    throw error
-  }
-  if (line.help) {
-    io.stdout(
-      'Usage: swarm-deploy releases --stack NAME [--host HOST --user USER ...] [--json]\n\nLists the releases recorded on the swarm for a stack, newest first. The connection flags are those of a deploy.\n'
-    )
-    return 0
-  }
-  const reporter = terminalReporter(io.stderr, { verbose: line.verbose, now: host.now })
-  for (const { value } of secretsOf(line.read)) reporter.secret(value)
-  let target, stack
-  try {
-    stack = parseStackName('stack', line.read('stack'))
-    target = readTarget(line.read)
-  } catch (error) {
-    if (error instanceof InputError) {
-      io.stderr(`swarm-deploy releases: ${reporter.redact(error.message)}\n`)
-      return 2
-    }
-    throw error
-  }
+  const command = readStackCommand('releases', HELP, argv, io, host)
+  if (typeof command === 'number') return command
+  const { line, reporter, stack, target } = command
   let releases
   try {
     releases = await listReleases(target, stack, host, adapters, reporter)

@@ -1,0 +1,50 @@
+// What the stack sub-commands (`releases`, `unlock`) share before their own
+// work: the command line, --help, every secret masked, then the stack and
+// where the swarm is. A bad command line or input is exit 2, said on stderr.
+import type { LocalTarget, SshTarget } from '../inputs/inputs.js'
+import { readTarget } from '../inputs/inputs.js'
+import { InputError, parseStackName } from '../inputs/parse.js'
+import type { Host } from '../ports.js'
+import { secretsOf } from '../secrets.js'
+import type { CommandLine } from './args.js'
+import { parseCommandLine, UsageError } from './args.js'
+import type { CliIo } from './main.js'
+import type { TerminalReporter } from './terminal.js'
+import { terminalReporter } from './terminal.js'
+
+export interface StackCommand {
+  line: CommandLine
+  reporter: TerminalReporter
+  stack: string
+  target: SshTarget | LocalTarget
+}
+
+/** The command's parts, or the exit code it ended with (help, or bad input). */
+export function readStackCommand(name: string, help: string, argv: string[], io: CliIo, host: Host): StackCommand | number {
+  const readText = (file: string): string | undefined => host.files.read(file)?.toString('utf8')
+  let line
+  try {
+    line = parseCommandLine(argv, { env: host.env, readFile: readText })
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof InputError) {
+      io.stderr(`swarm-deploy ${name}: ${error.message}\n`)
+      return 2
+    }
+    throw error
+  }
+  if (line.help) {
+    io.stdout(help)
+    return 0
+  }
+  const reporter = terminalReporter(io.stderr, { verbose: line.verbose, now: host.now })
+  for (const { value } of secretsOf(line.read)) reporter.secret(value)
+  try {
+    return { line, reporter, stack: parseStackName('stack', line.read('stack')), target: readTarget(line.read) }
+  } catch (error) {
+    if (error instanceof InputError) {
+      io.stderr(`swarm-deploy ${name}: ${reporter.redact(error.message)}\n`)
+      return 2
+    }
+    throw error
+  }
+}
