@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import type { Lab } from './harness.js'
-import { APP, docker, loadLab, registryTags, removeStack, runCli, stackExists } from './harness.js'
+import { APP, docker, loadLab, registryTags, removeStack, runCli, stackExists, sshFlags } from './harness.js'
 
 jest.setTimeout(240_000)
 
@@ -28,11 +28,6 @@ afterAll(async () => {
   await removeStack(lab, STACK)
 })
 
-/** Flags that reach the lab manager; the secrets come from files and the environment. */
-function connection(knownHosts = lab.knownHosts): string[] {
-  return ['--host', lab.sshHost, '--port', String(lab.sshPort), '--user', lab.sshUser, '--ssh-key-file', lab.sshKeyFile, '--known-hosts', knownHosts]
-}
-
 const secretEnv = (): Record<string, string> => ({
   SWARM_DEPLOY_REGISTRY_PASSWORD: lab.registryPassword,
   SWARM_DEPLOY_ENV: `DB_PASSWORD=${DB_PASSWORD}\nGREETING=${GREETING}`
@@ -47,7 +42,7 @@ const keyLines = (): string[] => key.split('\n').filter(line => line.length >= 2
 
 describe('swarm-deploy CLI on the lab swarm', () => {
   it('deploys examples/hello: exit 0, --json on stdout, a clean log without workflow commands or secrets', async () => {
-    const result = await runCli(lab, [...connection(), '--stack', STACK, ...build('e2e/cli-hello', `v1-${run}`), '--timeout', '3m', '--json'], {
+    const result = await runCli(lab, [...sshFlags(lab), '--stack', STACK, ...build('e2e/cli-hello', `v1-${run}`), '--timeout', '3m', '--json'], {
       env: secretEnv()
     })
     const all = result.stdout + result.stderr
@@ -90,7 +85,7 @@ describe('swarm-deploy CLI on the lab swarm', () => {
   })
 
   it('exits 2 on a bad input and names it; nothing is done', async () => {
-    const result = await runCli(lab, [...connection(), '--stack', PLAN, '--timeout', '5 parsecs'], { env: secretEnv() })
+    const result = await runCli(lab, [...sshFlags(lab), '--stack', PLAN, '--timeout', '5 parsecs'], { env: secretEnv() })
     expect(result.code).toBe(2)
     expect(result.stderr).toContain("timeout: '5 parsecs' is not a duration like 90s, 5m or 1h")
     expect(result.seconds).toBeLessThan(2)
@@ -107,7 +102,7 @@ describe('swarm-deploy CLI on the lab swarm', () => {
   it('stops a known-hosts with no line for the host before anything is built or pushed', async () => {
     const repository = `e2e/cli-plan-hosts-${run}`
     const elsewhere = lab.knownHosts.replaceAll(`${lab.sshHost} `, '10.77.0.99 ')
-    const result = await runCli(lab, [...connection(elsewhere), '--stack', PLAN, ...build(repository, `v1-${run}`)], { env: secretEnv() })
+    const result = await runCli(lab, [...sshFlags(lab, elsewhere), '--stack', PLAN, ...build(repository, `v1-${run}`)], { env: secretEnv() })
     expect(result.code).toBe(2)
     expect(result.stdout).toContain(`error: known-hosts: has no key for ${lab.sshHost}`)
     expect(result.stdout).not.toContain('Build and push')
@@ -120,7 +115,7 @@ describe('swarm-deploy CLI on the lab swarm', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'sd-cli-compose-'))
     const compose = path.join(dir, 'secret.yml')
     writeFileSync(compose, 'services:\n  web:\n    image: ${IMAGE}\n    secrets: [api]\nsecrets:\n  api:\n    environment: API_KEY_NOBODY_SET\n')
-    const result = await runCli(lab, [...connection(), '--stack', PLAN, '--compose-file', compose, ...build(repository, `v1-${run}`)], {
+    const result = await runCli(lab, [...sshFlags(lab), '--stack', PLAN, '--compose-file', compose, ...build(repository, `v1-${run}`)], {
       env: secretEnv(),
       cwd: APP
     })

@@ -48,6 +48,11 @@ export function sshInputs(lab: Lab): Record<string, string> {
   }
 }
 
+/** CLI flags that reach the lab manager; the key comes from its file. */
+export function sshFlags(lab: Lab, knownHosts = lab.knownHosts): string[] {
+  return ['--host', lab.sshHost, '--port', String(lab.sshPort), '--user', lab.sshUser, '--ssh-key-file', lab.sshKeyFile, '--known-hosts', knownHosts]
+}
+
 export interface ActionRun {
   code: number | null
   stdout: string

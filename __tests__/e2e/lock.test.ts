@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import type { ActionRun } from './harness.js'
-import { docker, expectVerdict, inspectService, loadLab, removeStack, runCli, runPost, sshInputs, startAction } from './harness.js'
+import { docker, expectVerdict, inspectService, loadLab, removeStack, runCli, runPost, sshInputs, startAction, sshFlags } from './harness.js'
 
 jest.setTimeout(300_000)
 
@@ -95,19 +95,6 @@ function releaseStatuses(stack: string): string[] {
     )
 }
 
-const cliConnection = (): string[] => [
-  '--host',
-  lab.sshHost,
-  '--port',
-  String(lab.sshPort),
-  '--user',
-  lab.sshUser,
-  '--ssh-key-file',
-  lab.sshKeyFile,
-  '--known-hosts',
-  lab.knownHosts
-]
-
 afterAll(async () => {
   for (const stack of Object.values(STACKS)) {
     await removeStack(lab, stack)
@@ -168,13 +155,13 @@ describe('deploy lock', () => {
     const left = lockOf(STACKS.unlock)
     expect(left?.holder).toBe(`ana@${os.hostname()}`)
 
-    const unlocked = await runCli(lab, ['unlock', '--stack', STACKS.unlock, ...cliConnection()])
+    const unlocked = await runCli(lab, ['unlock', '--stack', STACKS.unlock, ...sshFlags(lab)])
     expect(unlocked.code).toBe(0)
     expect(unlocked.stdout).toBe(
       `Removed the deploy lock of stack ${STACKS.unlock} (${STACKS.unlock}_lock), held by ana@${os.hostname()} since ${left!.taken} until ${left!.expires}.\n`
     )
     expect(lockOf(STACKS.unlock)).toBeUndefined()
-    const again = await runCli(lab, ['unlock', '--stack', STACKS.unlock, ...cliConnection()])
+    const again = await runCli(lab, ['unlock', '--stack', STACKS.unlock, ...sshFlags(lab)])
     expect(again.code).toBe(0)
     expect(again.stdout).toBe(`Stack ${STACKS.unlock} has no deploy lock.\n`)
   })

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, symlinkSync } from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import type { ActionRun, Lab } from './harness.js'
-import { docker, expectVerdict, leaks, loadLab, removeStack, ROOT, runAction, runCli, sshInputs } from './harness.js'
+import { docker, expectVerdict, leaks, loadLab, removeStack, ROOT, runAction, runCli, sshInputs, sshFlags } from './harness.js'
 import type { StackPlan } from '../../src/preview/stack-plan.js'
 
 jest.setTimeout(180_000)
@@ -132,26 +132,10 @@ describe('dry-run', () => {
 
   it.concurrent('CLI: the identical compose shows every service unchanged, in the readable diff and in --json', async () => {
     const before = await deployed
-    const result = await runCli(
-      lab,
-      [
-        '--host',
-        lab.sshHost,
-        '--user',
-        lab.sshUser,
-        '--ssh-key-file',
-        lab.sshKeyFile,
-        '--known-hosts',
-        lab.knownHosts,
-        '--stack',
-        STACK,
-        '--compose-file',
-        'app.yml',
-        '--dry-run',
-        '--json'
-      ],
-      { cwd: APP, env: { SWARM_DEPLOY_ENV: envText(BEFORE) } }
-    )
+    const result = await runCli(lab, [...sshFlags(lab), '--stack', STACK, '--compose-file', 'app.yml', '--dry-run', '--json'], {
+      cwd: APP,
+      env: { SWARM_DEPLOY_ENV: envText(BEFORE) }
+    })
     expect({ code: result.code, stderr: result.code === 0 ? '' : result.stderr.slice(-3000) }).toEqual({ code: 0, stderr: '' })
     const json = JSON.parse(result.stdout) as { plan: StackPlan; status: unknown; exitCode: number }
     expect(json.plan.services.map(s => [s.name, s.action, s.changes])).toEqual([

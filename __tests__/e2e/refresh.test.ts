@@ -20,7 +20,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { promisify } from 'node:util'
 import type { Lab } from './harness.js'
-import { docker, expectVerdict, loadLab, pushImage, removeStack, ROOT, runAction, runCli, sshInputs } from './harness.js'
+import { docker, expectVerdict, loadLab, pushImage, removeStack, ROOT, runAction, runCli, sshInputs, sshFlags } from './harness.js'
 
 jest.setTimeout(240_000)
 
@@ -225,27 +225,10 @@ describe('refresh-registry-auth on the lab', () => {
     expect(await registryAnswers(PASSWORD_B)).toBe(200)
 
     // A refresh with a credential the registry refuses stops at the login and changes nothing.
-    const refused = await runCli(
-      lab,
-      [
-        'refresh-auth',
-        '--stack',
-        REFRESHED,
-        '--host',
-        lab.sshHost,
-        '--user',
-        lab.sshUser,
-        '--known-hosts',
-        lab.knownHosts,
-        '--ssh-key-file',
-        lab.sshKeyFile,
-        '--registry',
-        lab.registry,
-        '--registry-username',
-        USER
-      ],
-      { env: { SWARM_DEPLOY_REGISTRY_PASSWORD: PASSWORD_A }, cwd: empty }
-    )
+    const refused = await runCli(lab, ['refresh-auth', '--stack', REFRESHED, ...sshFlags(lab), '--registry', lab.registry, '--registry-username', USER], {
+      env: { SWARM_DEPLOY_REGISTRY_PASSWORD: PASSWORD_A },
+      cwd: empty
+    })
     expect(refused.code).not.toBe(0)
     expect(refused.stdout + refused.stderr).toContain(`docker login to ${lab.registry}`)
     expect((await inspect(service)).Version.Index).toBe(before.Version.Index)

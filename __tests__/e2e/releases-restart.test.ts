@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process'
 import * as path from 'node:path'
 import { promisify } from 'node:util'
 import type { Lab } from './harness.js'
-import { expectVerdict, loadLab, removeStack, ROOT, runAction, runCli, sshInputs } from './harness.js'
+import { expectVerdict, loadLab, removeStack, ROOT, runAction, runCli, sshInputs, sshFlags } from './harness.js'
 
 jest.setTimeout(300_000)
 
@@ -37,22 +37,7 @@ const inputs = (i: number, extra: Record<string, string> = {}): Record<string, s
 })
 
 async function listed(): Promise<Array<{ number: number; status: string }>> {
-  const result = await runCli(lab, [
-    'releases',
-    '--stack',
-    STACK,
-    '--json',
-    '--host',
-    lab.sshHost,
-    '--port',
-    String(lab.sshPort),
-    '--user',
-    lab.sshUser,
-    '--ssh-key-file',
-    lab.sshKeyFile,
-    '--known-hosts',
-    lab.knownHosts
-  ])
+  const result = await runCli(lab, ['releases', '--stack', STACK, '--json', ...sshFlags(lab)])
   expect(result.code).toBe(0)
   return JSON.parse(result.stdout) as Array<{ number: number; status: string }>
 }

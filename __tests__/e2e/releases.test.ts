@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import * as path from 'node:path'
 import type { ActionRun, Lab } from './harness.js'
-import { docker, expectVerdict, inspectService, loadLab, removeStack, ROOT, runAction, runCli, sshInputs } from './harness.js'
+import { docker, expectVerdict, inspectService, loadLab, removeStack, ROOT, runAction, runCli, sshInputs, sshFlags } from './harness.js'
 
 jest.setTimeout(300_000)
 
@@ -55,10 +55,6 @@ function releaseConfigs(stack: string): Array<{ name: string; labels: Record<str
   return configs
     .map(c => ({ name: c.Spec.Name, labels: c.Spec.Labels, data: Buffer.from(c.Spec.Data, 'base64').toString('utf8') }))
     .sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }))
-}
-
-function cliConnection(): string[] {
-  return ['--host', lab.sshHost, '--port', String(lab.sshPort), '--user', lab.sshUser, '--ssh-key-file', lab.sshKeyFile, '--known-hosts', lab.knownHosts]
 }
 
 describe('releases and rollback of the hello stack', () => {
@@ -115,15 +111,15 @@ describe('releases and rollback of the hello stack', () => {
   })
 
   it('swarm-deploy releases lists them (table and --json), and --rollback rolls back from a shell', async () => {
-    const table = await runCli(lab, ['releases', '--stack', STACK, ...cliConnection()])
+    const table = await runCli(lab, ['releases', '--stack', STACK, ...sshFlags(lab)])
     expect(table.code).toBe(0)
     expect(table.stdout).toMatch(/^RELEASE +STATUS +SHA +ACTOR +TIME +IMAGES/)
     expect(table.stdout).toMatch(/#4 +converged +2222222 +octo .*rollback to #2/)
-    const json = await runCli(lab, ['releases', '--stack', STACK, '--json', ...cliConnection()])
+    const json = await runCli(lab, ['releases', '--stack', STACK, '--json', ...sshFlags(lab)])
     const listed = JSON.parse(json.stdout) as Array<{ number: number; status: string }>
     expect(listed.map(r => r.number)).toEqual([5, 4, 3, 2, 1])
 
-    const back = await runCli(lab, ['--stack', STACK, '--rollback', '3', '--json', ...cliConnection()], {
+    const back = await runCli(lab, ['--stack', STACK, '--rollback', '3', '--json', ...sshFlags(lab)], {
       env: {
         SWARM_DEPLOY_ENV: `DB_PASSWORD=${DB_PASSWORD}\nGREETING=${GREETING}`,
         SWARM_DEPLOY_REGISTRY_PASSWORD: lab.registryPassword,
