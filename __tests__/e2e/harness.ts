@@ -53,6 +53,29 @@ export function sshFlags(lab: Lab, knownHosts = lab.knownHosts): string[] {
   return ['--host', lab.sshHost, '--port', String(lab.sshPort), '--user', lab.sshUser, '--ssh-key-file', lab.sshKeyFile, '--known-hosts', knownHosts]
 }
 
+/** The stack's release records on the swarm, by number, with the status their labels hold. */
+export function releaseRecords(lab: Lab, stack: string): Array<{ number: number; status: string }> {
+  const listed = docker(lab, [
+    'config',
+    'ls',
+    '--filter',
+    `label=com.docker.stack.namespace=${stack}`,
+    '--filter',
+    'label=io.swarm-deploy.release',
+    '--format',
+    '{{.Name}} {{.Labels}}'
+  ])
+  return listed
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map(line => ({
+      number: Number(line.split(' ')[0]!.slice(`${stack}_release_`.length)),
+      status: /io\.swarm-deploy\.release\.status=([a-z-]+)/.exec(line)?.[1] ?? ''
+    }))
+    .sort((a, b) => a.number - b.number)
+}
+
 export interface ActionRun {
   code: number | null
   stdout: string

@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import type { ActionRun } from './harness.js'
-import { docker, expectVerdict, inspectService, loadLab, removeStack, runCli, runPost, sshInputs, startAction, sshFlags } from './harness.js'
+import { docker, expectVerdict, inspectService, loadLab, removeStack, runCli, runPost, sshInputs, startAction, sshFlags, releaseRecords } from './harness.js'
 
 jest.setTimeout(300_000)
 
@@ -72,28 +72,7 @@ function lockOf(stack: string): { holder: string; taken: string; expires: string
   return JSON.parse(Buffer.from(config!.Spec.Data, 'base64').toString('utf8')) as { holder: string; taken: string; expires: string }
 }
 
-function releaseStatuses(stack: string): string[] {
-  return docker(lab, [
-    'config',
-    'ls',
-    '--filter',
-    `label=com.docker.stack.namespace=${stack}`,
-    '--filter',
-    'label=io.swarm-deploy.release',
-    '--format',
-    '{{.Name}}'
-  ])
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .sort()
-    .map(
-      name =>
-        (JSON.parse(docker(lab, ['config', 'inspect', name])) as Array<{ Spec: { Labels: Record<string, string> } }>)[0]!.Spec.Labels[
-          'io.swarm-deploy.release.status'
-        ]!
-    )
-}
+const releaseStatuses = (stack: string): string[] => releaseRecords(lab, stack).map(r => r.status)
 
 afterAll(async () => {
   for (const stack of Object.values(STACKS)) {

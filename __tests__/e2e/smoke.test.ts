@@ -6,7 +6,7 @@
 // side, on ports no other test publishes.
 import { afterAll, describe, expect, it, jest } from '@jest/globals'
 import * as path from 'node:path'
-import { docker, expectVerdict, inspectService, leaks, loadLab, removeStack, ROOT, runAction, runCli, sshInputs } from './harness.js'
+import { docker, expectVerdict, inspectService, leaks, loadLab, removeStack, ROOT, runAction, runCli, sshInputs, releaseRecords } from './harness.js'
 
 jest.setTimeout(240_000)
 
@@ -46,21 +46,7 @@ function inputs(stack: string, files: string[], extra: Record<string, string> = 
 }
 
 const container = (stack: string) => inspectService(lab, `${stack}_web`).Spec.TaskTemplate.ContainerSpec
-const releaseStatuses = (stack: string): string[] =>
-  docker(lab, [
-    'config',
-    'ls',
-    '--filter',
-    `label=com.docker.stack.namespace=${stack}`,
-    '--filter',
-    'label=io.swarm-deploy.release',
-    '--format',
-    '{{.Name}} {{.Labels}}'
-  ])
-    .trim()
-    .split('\n')
-    .map(line => `${line.split(' ')[0]!.replace(`${stack}_release_`, '#')} ${/io\.swarm-deploy\.release\.status=([a-z-]+)/.exec(line)?.[1]}`)
-    .sort()
+const releaseStatuses = (stack: string): string[] => releaseRecords(lab, stack).map(r => `#${r.number} ${r.status}`)
 
 const answer = async (stack: string): Promise<number> => (await fetch(url(stack), { signal: AbortSignal.timeout(5_000) })).status
 
