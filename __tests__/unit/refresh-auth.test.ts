@@ -164,6 +164,17 @@ function swarm(services: Service[], options: { refuse?: number } = {}) {
   return { api: api as SwarmApi, updates, effects }
 }
 
+/** A refresh of stack shop on the local engine, with a new password for REGISTRY. */
+const refreshInputs = (overrides: Partial<RefreshInputs> = {}): RefreshInputs => ({
+  target: { kind: 'local' },
+  stack: 'shop',
+  registry: { registry: REGISTRY, username: 'ci', password: 'new-registry-password' },
+  timeoutMs: 600_000,
+  lockTimeoutMs: 300_000,
+  warnings: [],
+  ...overrides
+})
+
 async function refresh(services: Service[], overrides: Partial<RefreshInputs> = {}, options: { refuse?: number; expiresAt?: Date } = {}) {
   const world = fakeWorld()
   const engine = swarm(services, options)
@@ -184,16 +195,7 @@ async function refresh(services: Service[], overrides: Partial<RefreshInputs> = 
       return login.run(args, opts)
     }
   })
-  const inputs: RefreshInputs = {
-    target: { kind: 'local' },
-    stack: 'shop',
-    registry: { registry: REGISTRY, username: 'ci', password: 'new-registry-password' },
-    timeoutMs: 600_000,
-    lockTimeoutMs: 300_000,
-    warnings: [],
-    ...overrides
-  }
-  const outcome = await runRefreshAuth(inputs, world.host, adapters, reporter)
+  const outcome = await runRefreshAuth(refreshInputs(overrides), world.host, adapters, reporter)
   return { outcome, reporter, ...engine, loginStdin: world.loginStdin }
 }
 
@@ -253,15 +255,7 @@ describe('runRefreshAuth', () => {
     await takeLock(engine.api, { ...deploy, log: { info: () => undefined, warn: () => undefined } })
     const reporter = recordingReporter()
     const adapters = { ...world.adapters, swarmApi: () => engine.api }
-    const inputs: RefreshInputs = {
-      target: { kind: 'local' },
-      stack: 'shop',
-      registry: { registry: REGISTRY, username: 'ci', password: 'new-registry-password' },
-      timeoutMs: 600_000,
-      lockTimeoutMs: 20_000,
-      warnings: []
-    }
-    const outcome = await runRefreshAuth(inputs, world.host, adapters, reporter)
+    const outcome = await runRefreshAuth(refreshInputs({ lockTimeoutMs: 20_000 }), world.host, adapters, reporter)
     expect(outcome.stopped?.message).toContain('stack shop is locked by another deploy')
     expect(outcome.stopped?.message).toContain('https://github.com/acme/shop/actions/runs/7')
     expect(reporter.lines()).toContain('Waiting for the deploy lock held by https://github.com/acme/shop/actions/runs/7')
