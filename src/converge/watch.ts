@@ -19,8 +19,6 @@ export interface WatchOptions {
   /** Ask Swarm to roll back an update it paused (else report it as failed). */
   rollbackOnFailure: boolean
   log: (line: string) => void
-  /** Called after each snapshot read, with how many have been read (for the run's stats). */
-  onPoll?: (polls: number) => void
   /** A snapshot already read (right after the deploy) and when its read began: the first poll, not asked for again. */
   first?: { snapshot: Snapshot; polledAt: number }
   now?: () => number
@@ -64,7 +62,6 @@ export async function watch(api: Pick<SwarmApi, 'snapshot' | 'rollback'>, option
       current = first?.snapshot ?? (await api.snapshot(options.stack, judging))
       first = undefined
       polls += 1
-      options.onPoll?.(polls)
       lastError = ''
     } catch (error) {
       // A failed poll is never a verdict, and an older snapshot is not judged
