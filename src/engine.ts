@@ -37,7 +37,7 @@ import { tokenExpiry } from './registry/expiry.js'
 import { RegistryUnreachable } from './registry/manifest.js'
 import type { ReportFacts } from './report/summary.js'
 import { servicesOutput } from './report/summary.js'
-import { redactSnapshot, redactStrings, Secrets } from './secrets.js'
+import { addConnectionSecrets, redactSnapshot, redactStrings, Secrets } from './secrets.js'
 import type { SwarmApi } from './swarm/api.js'
 import type { Snapshot } from './swarm/model.js'
 import { createWorkdir } from './workdir.js'
@@ -146,10 +146,7 @@ export async function runDeploy(inputs: Inputs, host: Host, adapters: Adapters, 
   }
   const secrets = new Secrets(reporter)
   // Mask first: nothing may print before every secret is registered.
-  if (inputs.target.kind === 'ssh') secrets.add(inputs.target.privateKey, 'ssh-key')
-  if (inputs.target.kind === 'ssh' && inputs.target.passphrase !== undefined) secrets.add(inputs.target.passphrase, 'ssh-key-passphrase')
-  if (inputs.target.kind === 'ssh' && inputs.target.jump) secrets.add(inputs.target.jump.privateKey, 'jump-ssh-key')
-  if (inputs.registry?.username !== undefined) secrets.add(inputs.registry.password, 'registry-password')
+  addConnectionSecrets(secrets, inputs.target, inputs.registry)
   for (const [name, value] of inputs.env) secrets.add(value, `env ${name}`)
   if (inputs.deployment) secrets.add(inputs.deployment.token, 'github-token')
   // A smoke URL's userinfo and query values (tokens); the body excerpt is redacted of them too.

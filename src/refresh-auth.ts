@@ -16,7 +16,7 @@ import { checkKnownHosts, PlanError } from './plan.js'
 import type { Adapters, Host, Reporter } from './ports.js'
 import { hoursFrom, REFRESH_HINT } from './registry/expiry.js'
 import { login, resolveAuth } from './registry/login.js'
-import { Secrets } from './secrets.js'
+import { addConnectionSecrets, Secrets } from './secrets.js'
 import type { SwarmApi } from './swarm/api.js'
 import { createWorkdir } from './workdir.js'
 import { takeDeployLock } from './lock/run.js'
@@ -59,10 +59,7 @@ export async function runRefreshAuth(inputs: RefreshInputs, host: Host, adapters
   }
   const secrets = new Secrets(reporter)
   // Mask first: nothing may print before every secret is registered.
-  if (inputs.target.kind === 'ssh') secrets.add(inputs.target.privateKey, 'ssh-key')
-  if (inputs.target.kind === 'ssh' && inputs.target.passphrase !== undefined) secrets.add(inputs.target.passphrase, 'ssh-key-passphrase')
-  if (inputs.target.kind === 'ssh' && inputs.target.jump) secrets.add(inputs.target.jump.privateKey, 'jump-ssh-key')
-  if (inputs.registry.username !== undefined) secrets.add(inputs.registry.password, 'registry-password')
+  addConnectionSecrets(secrets, inputs.target, inputs.registry)
   const timed = timingPhases(reporter, host.now, startedAt, outcome.phases)
   try {
     // Before the login: a known-hosts line that cannot serve is bad input, found without the network.

@@ -14,6 +14,7 @@
 // only mask substrings, is never told about it. Longer values are hidden
 // everywhere, in every encoded form the runner also masks.
 import { smokeUrlSecrets } from './inputs/smoke-inputs.js'
+import type { LocalTarget, SshTarget } from './inputs/inputs.js'
 import type { Snapshot } from './swarm/model.js'
 
 /** Inputs whose values are secret. A command line must never carry them (the CLI refuses them as flags). */
@@ -280,6 +281,20 @@ export function redactSnapshot(snapshot: Snapshot, clean: ((text: string) => str
  * a value too short to hide is not kept, and the front end is warned once,
  * by the value's name, never the value.
  */
+/** Registers what reaching the swarm and the registry takes: the SSH keys, a key's passphrase, the registry password. */
+export function addConnectionSecrets(
+  secrets: Pick<Secrets, 'add'>,
+  target: SshTarget | LocalTarget,
+  registry: { username?: string; password?: string } | undefined
+): void {
+  if (target.kind === 'ssh') {
+    secrets.add(target.privateKey, 'ssh-key')
+    if (target.passphrase !== undefined) secrets.add(target.passphrase, 'ssh-key-passphrase')
+    if (target.jump) secrets.add(target.jump.privateKey, 'jump-ssh-key')
+  }
+  if (registry?.username !== undefined && registry.password !== undefined) secrets.add(registry.password, 'registry-password')
+}
+
 export class Secrets {
   private readonly redactor = new Redactor()
   private readonly warned = new Set<string>()
