@@ -95,7 +95,7 @@ afterAll(async () => {
 })
 
 describe('service modes', () => {
-  it('converges a global service with one running task on each node', async () => {
+  it('converges a global service with one running task on each node, or on each node its constraints admit', async () => {
     const stack = STACKS.global
     const result = await runIn(baseInputs(stack, 'global.yml'))
     expectVerdict(result, 0, 'converged')
@@ -112,10 +112,19 @@ describe('service modes', () => {
         state: 'converged',
         change: 'created',
         nodes: [lab.managerNode, lab.workerNode].sort()
+      }),
+      expect.objectContaining({
+        name: `${stack}_worker-agent`,
+        mode: 'global',
+        running: 1,
+        desired: 1,
+        state: 'converged',
+        nodes: [lab.workerNode]
       })
     ])
     expect(inspectService(lab, `${stack}_agent`).Spec.Mode.Global).toBeDefined()
     expect(runningNodes(lab, `${stack}_agent`)).toEqual([lab.managerNode, lab.workerNode].sort())
+    expect(runningNodes(lab, `${stack}_worker-agent`)).toEqual([lab.workerNode])
   })
 
   it('returns as soon as a replicated-job completes', async () => {

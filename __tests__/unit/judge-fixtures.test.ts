@@ -130,6 +130,16 @@ describe('judge on recorded lab snapshots', () => {
     expect(last.services[0]).toMatchObject({ mode: 'global', running: 2, desired: 2, nodes: ['swl-mgr', 'swl-wrk'] })
   })
 
+  it('global service read before the orchestrator added its tasks: pending, owing one task to each node', () => {
+    // CI saw this: the read right after the deploy found the new service with
+    // no task yet, and counting the tasks said 0/0, converged.
+    const f = load('global')
+    const created = { ...afterDeploy(f)[0]!, tasks: [] }
+    const verdict = judgeFixture(f, created, clock())
+    expect(verdict.status).toBe('pending')
+    expect(verdict.services[0]).toMatchObject({ mode: 'global', state: 'pending', running: 0, desired: 2 })
+  })
+
   it('replicated-job: converged when it completes; a failed job fails at once', () => {
     const ok = load('job')
     expectPendingThen(statuses(ok), 'converged')

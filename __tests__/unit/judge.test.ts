@@ -305,6 +305,28 @@ describe('judge: other stacks and modes', () => {
     expect(judge(baselineOf(snap([], []), STACK), snap([other], []), STACK, clock).services).toEqual([])
   })
 
+  it('owes a global service a task on each node its constraints admit, before any task exists', () => {
+    const onWorkers = (extra: Partial<Service['Spec']> = {}): Service =>
+      service('agent:1', {
+        Spec: {
+          ...service('agent:1').Spec,
+          Mode: { Global: {} },
+          TaskTemplate: { ContainerSpec: { Image: 'agent:1' }, Placement: { Constraints: ['node.role==worker'] } },
+          ...extra
+        }
+      })
+    const workers: Node[] = [
+      { ...nodes[0]!, Spec: { Role: 'manager' } },
+      { ...nodes[1]!, Spec: { Role: 'worker' } }
+    ]
+    const baseline = baselineOf(snap([], []), STACK)
+    const none = judge(baseline, { services: [onWorkers()], tasks: [], nodes: workers }, STACK, clock)
+    expect(none.status).toBe('pending')
+    expect(none.services[0]).toMatchObject({ desired: 1, running: 0, state: 'pending' })
+    const up = judge(baseline, { services: [onWorkers()], tasks: [task('t2', 'agent:1', 'running')], nodes: workers }, STACK, clock)
+    expect(up.services[0]).toMatchObject({ desired: 1, running: 1, state: 'converged', nodes: ['wrk'] })
+  })
+
   it('counts a global service per node and a job by completions', () => {
     const global = service('agent:1', { Spec: { ...service('agent:1').Spec, Mode: { Global: {} } } })
     const verdict = judge(baselineOf(snap([], []), STACK), snap([global], [task('t1', 'agent:1', 'running'), task('t2', 'agent:1', 'running')]), STACK, clock)

@@ -2,6 +2,7 @@
 // have stayed up long enough to count, which failed, and why the rest are
 // pending. Swarm keeps history tasks; only those it still wants count.
 import type { Node, Service, Snapshot, Task } from '../swarm/model.js'
+import { globalNodes } from '../swarm/placement.js'
 import { isJob, monitorMs, runsCurrentSpec } from './spec.js'
 import type { JudgeClock, ServiceMode, TaskFailure, TaskView } from './verdict.js'
 
@@ -70,6 +71,11 @@ export function countTasks(
       t.Status.State === 'pending' &&
       /no suitable node/.test(t.Status.Err ?? '')
   )?.Status.Err
+  // A global service owes a task to each node its constraints admit, and to any
+  // node Swarm placed one of its current tasks on: counting tasks alone would
+  // find 0 of 0 before the orchestrator has created them.
+  const owedNodes = (placed: Task[]): number =>
+    new Set([...globalNodes(service.Spec.TaskTemplate.Placement?.Constraints ?? [], nodes.values()), ...placed.flatMap(t => (t.NodeID ? [t.NodeID] : []))]).size
   if (isJob(mode)) {
     // A job is done when this deploy's tasks have completed.
     const mine = tasks.filter(t => fresh(t) && runsCurrentSpec(t, service))
@@ -77,7 +83,7 @@ export function countTasks(
     const desired =
       mode === 'replicated-job'
         ? (service.Spec.Mode.ReplicatedJob?.TotalCompletions ?? service.Spec.Mode.ReplicatedJob?.MaxConcurrent ?? 1)
-        : Math.max(mine.filter(live).length, 1)
+        : Math.max(owedNodes(mine.filter(live)), 1)
     const waiting = mine.filter(t => t.Status.State !== 'complete' && !FAILED_STATES.has(t.Status.State))
     return {
       desired,
@@ -94,11 +100,11 @@ export function countTasks(
   const current = active.filter(t => runsCurrentSpec(t, service))
   const running = current.filter(t => t.Status.State === 'running')
   const stale = active.filter(t => !runsCurrentSpec(t, service))
-  const desired = mode === 'replicated' ? (service.Spec.Mode.Replicated?.Replicas ?? 1) : current.length
+  const desired = mode === 'replicated' ? (service.Spec.Mode.Replicated?.Replicas ?? 1) : owedNodes(current)
   // A node lost during a start-first update can leave two running tasks of
   // the current spec in one slot, which Swarm does not clean up: a replicated
-  // service counts the slots that run the current spec, not the tasks.
-  const runningCount = mode === 'replicated' ? new Set(running.map(t => t.Slot ?? t.ID)).size : running.length
+  // service counts the slots that run the current spec, a global one the nodes.
+  const runningCount = new Set(running.map(t => (mode === 'replicated' ? (t.Slot ?? t.ID) : (t.NodeID ?? t.ID)))).size
   const window = monitorMs(service)
   const isUp = (t: Task): boolean => !fresh(t) || clock.sinceDeployMs - (clock.runningSince.get(t.ID) ?? clock.sinceDeployMs) >= window
   const reasons = current.filter(t => t.Status.State !== 'running').map(reasonOf)

@@ -85,9 +85,9 @@ export interface Task {
 
 export interface Node {
   ID: string
-  Description?: { Hostname?: string }
+  Description?: { Hostname?: string; Platform?: { OS?: string; Architecture?: string }; Engine?: { Labels?: Record<string, string> | null } }
   Status: { State: 'unknown' | 'down' | 'ready' | 'disconnected'; Addr?: string }
-  Spec?: { Availability?: 'active' | 'pause' | 'drain'; Role?: string }
+  Spec?: { Availability?: 'active' | 'pause' | 'drain'; Role?: string; Labels?: Record<string, string> | null }
 }
 
 /** Everything the judge needs, fetched in one poll cycle (three API calls). */
