@@ -193,14 +193,15 @@ export function engineApi(socketPath: string): SwarmApi {
       const tasksOf = async (ids: string[]): Promise<Task[]> =>
         ids.length === 0 ? [] : (await list<Task>('tasks', JSON.stringify({ service: ids }))).map(taskSlice)
       if (serviceIds === undefined) {
-        // The nodes with the tasks, not with the services: two round trips either way, and a second
-        // connection is needed a round trip later, when the tunnel's spare channel is more likely ready.
+        // One request after the other, on one connection: the full reads come just before and just
+        // after the deploy, and a second connection would take the spare channel the docker CLI's
+        // deploy is about to need (a round trip costs far less than starting another dial-stdio).
         // A service removed between the two requests makes the task filter a 404: list them again.
         for (let attempt = 1; ; attempt++) {
           const services = await list<Service>('services', stackFilter(stack))
           try {
-            const [tasks, nodeList] = await Promise.all([tasksOf(services.map(s => s.ID)), nodes()])
-            return { services, tasks, nodes: nodeList }
+            const tasks = await tasksOf(services.map(s => s.ID))
+            return { services, tasks, nodes: await nodes() }
           } catch (error) {
             if ((error as { statusCode?: number }).statusCode !== 404 || attempt >= 3) throw error
           }
