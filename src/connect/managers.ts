@@ -41,9 +41,29 @@ export function connectTimeoutOf(target: SshTarget): number {
   return target.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS
 }
 
+/** What /info says, once its body is whole; undefined while more is to come. */
+function infoOf(text: string): EngineFacts | undefined {
+  const split = text.indexOf('\r\n\r\n')
+  if (split < 0) return undefined
+  let info: { ServerVersion?: string; Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean; Cluster?: { ID?: string } | null } }
+  try {
+    info = JSON.parse(text.slice(split + 4)) as typeof info
+  } catch {
+    return undefined
+  }
+  return {
+    serverVersion: info.ServerVersion ?? 'unknown',
+    isManager: info.Swarm?.ControlAvailable === true,
+    swarmState: info.Swarm?.LocalNodeState ?? 'unknown',
+    ...(info.Swarm?.Cluster?.ID ? { clusterId: info.Swarm.Cluster.ID } : {})
+  }
+}
+
 /**
  * `GET /info` over one `dial-stdio` channel, as HTTP/1.0 so that the engine
- * closes the stream after its answer and the channel ends with it.
+ * sends the body as it is (no chunks). The answer is read as soon as its body
+ * parses as JSON, an object being whole only at its last brace; waiting for
+ * the channel to close would add the time dial-stdio takes to exit.
  */
 export function probeEngine(ssh: NodeSSH, user: string, timeoutMs: number): Promise<EngineFacts> {
   return new Promise((resolve, reject) => {
@@ -62,28 +82,26 @@ export function probeEngine(ssh: NodeSSH, user: string, timeoutMs: number): Prom
     client.exec(DIAL_COMMAND, (error, channel) => {
       if (error) return fail(`the manager refused to run ${DIAL_COMMAND}: ${error.message}`)
       channel.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')))
-      channel.on('data', (chunk: Buffer) => (body = Buffer.concat([body, chunk])))
+      const answer = (): EngineFacts | undefined => {
+        const text = body.toString('utf8')
+        return /^HTTP\/1\.[01] 200 /.test(text) ? infoOf(text) : undefined
+      }
+      channel.on('data', (chunk: Buffer) => {
+        body = Buffer.concat([body, chunk])
+        const facts = settled ? undefined : answer()
+        if (!facts) return
+        settled = true
+        clearTimeout(timer)
+        resolve(facts)
+        // Nothing more is read from it: drained, it closes (and frees its session on the manager).
+        channel.resume()
+        channel.close()
+      })
       channel.on('close', () => {
         if (settled) return
         const text = body.toString('utf8')
-        const split = text.indexOf('\r\n\r\n')
-        if (!/^HTTP\/1\.[01] 200 /.test(text) || split < 0) return fail(dialReason(stderr, user))
-        try {
-          const info = JSON.parse(text.slice(split + 4)) as {
-            ServerVersion?: string
-            Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean; Cluster?: { ID?: string } | null }
-          }
-          settled = true
-          clearTimeout(timer)
-          resolve({
-            serverVersion: info.ServerVersion ?? 'unknown',
-            isManager: info.Swarm?.ControlAvailable === true,
-            swarmState: info.Swarm?.LocalNodeState ?? 'unknown',
-            ...(info.Swarm?.Cluster?.ID ? { clusterId: info.Swarm.Cluster.ID } : {})
-          })
-        } catch {
-          fail('its Docker engine answered /info with something that is not JSON')
-        }
+        if (!/^HTTP\/1\.[01] 200 /.test(text) || !text.includes('\r\n\r\n')) return fail(dialReason(stderr, user))
+        fail('its Docker engine answered /info with something that is not JSON')
       })
       channel.end('GET /info HTTP/1.0\r\nHost: docker\r\n\r\n')
     })
