@@ -56,6 +56,27 @@ async function tunnel(target: SshTarget, log = recorder(), options: TunnelOption
   return opened
 }
 
+describe('the engine check on connect', () => {
+  it("reads the engine's /info as soon as its body is whole, without waiting for dial-stdio to exit", async () => {
+    const server = await manager()
+    // An engine that answers and keeps the stream open: the probe must not wait for its end.
+    server.onExec = accept => {
+      const channel: ServerChannel = accept()
+      channel.on('data', (chunk: Buffer) => {
+        const text = chunk.toString('latin1')
+        if (text.startsWith('GET /info ')) {
+          const body = JSON.stringify({ ServerVersion: '20.10.24', Swarm: { ControlAvailable: true, LocalNodeState: 'active', Cluster: { ID: 'c1' } } })
+          // In two pieces, the first not yet a whole document.
+          channel.write(`HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n${body.slice(0, 20)}`)
+          setTimeout(() => channel.write(body.slice(20)), 50)
+        } else if (text.startsWith('HEAD /_ping ')) channel.write('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n')
+      })
+    }
+    const opened = await tunnel({ ...server.target, connectTimeoutMs: 3000 })
+    expect(opened.engine?.()).toEqual({ serverVersion: '20.10.24', isManager: true, swarmState: 'active', clusterId: 'c1' })
+  })
+})
+
 describe('several managers', () => {
   it('skips an address where nothing listens and one that is no manager, logging why, and uses the next', async () => {
     const worker = await startSshServer({ hostKeyType: 'ed25519' })
