@@ -100,16 +100,27 @@ export async function startSshServer(options: { hostKeyType: 'rsa' | 'ed25519'; 
 /** A log for the tunnel and SSH code that prints nothing. */
 export const QUIET = { info: (): void => undefined, warn: (): void => undefined, debug: (): void => undefined }
 
-/** Answers one `dial-stdio` channel as the engine's `GET /info` would. */
+/**
+ * The engine's answer to `GET /info`, as dockerd gives it through dial-stdio:
+ * HTTP/1.1, and the connection stays open for the next request.
+ */
 export function answerInfo(channel: ServerChannel, swarm: { ControlAvailable: boolean; LocalNodeState: string }): void {
   const body = JSON.stringify({ ServerVersion: '20.10.24', Swarm: swarm })
-  channel.resume()
-  channel.write(`HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n${body}`)
-  channel.exit(0)
-  channel.end()
+  channel.write(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
 }
 
-/** A manager engine behind the test server: /info on every `dial-stdio`. */
+/** The engine's answer to a spare channel's warm-up `HEAD /_ping`. */
+export const PING_ANSWER = 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'
+
+/** A manager engine behind the test server: /info and the ping answered on every `dial-stdio`, which ends with its input. */
 export function actAsManager(server: TestSshServer): void {
-  server.onExec = accept => answerInfo(accept(), { ControlAvailable: true, LocalNodeState: 'active' })
+  server.onExec = accept => {
+    const channel = accept()
+    channel.on('data', (chunk: Buffer) => {
+      const text = chunk.toString('latin1')
+      if (text.startsWith('GET /info ')) answerInfo(channel, { ControlAvailable: true, LocalNodeState: 'active' })
+      else if (text.startsWith('HEAD /_ping ')) channel.write(PING_ANSWER)
+    })
+    channel.on('end', () => channel.end())
+  }
 }

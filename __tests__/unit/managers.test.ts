@@ -11,7 +11,7 @@ import type { DockerTunnel, TunnelOptions } from '../../src/connect/docker-tunne
 import { openTunnel } from '../../src/connect/docker-tunnel.js'
 import type { SshTarget } from '../../src/inputs/inputs.js'
 import type { TestSshServer } from '../support/ssh-server.js'
-import { actAsManager, answerInfo, sshKeyPair, startSshServer } from '../support/ssh-server.js'
+import { actAsManager, answerInfo, PING_ANSWER, sshKeyPair, startSshServer } from '../support/ssh-server.js'
 
 const cleanups: Array<() => unknown> = []
 afterEach(async () => {
@@ -57,23 +57,31 @@ async function tunnel(target: SshTarget, log = recorder(), options: TunnelOption
 }
 
 describe('the engine check on connect', () => {
-  it("reads the engine's /info as soon as its body is whole, without waiting for dial-stdio to exit", async () => {
+  it('reads /info as dockerd sends it (chunked) and keeps its channel open as a spare: one session fewer on the manager', async () => {
     const server = await manager()
-    // An engine that answers and keeps the stream open: the probe must not wait for its end.
+    let execs = 0
     server.onExec = accept => {
+      const number = ++execs
       const channel: ServerChannel = accept()
       channel.on('data', (chunk: Buffer) => {
         const text = chunk.toString('latin1')
         if (text.startsWith('GET /info ')) {
           const body = JSON.stringify({ ServerVersion: '20.10.24', Swarm: { ControlAvailable: true, LocalNodeState: 'active', Cluster: { ID: 'c1' } } })
-          // In two pieces, the first not yet a whole document.
-          channel.write(`HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n${body.slice(0, 20)}`)
-          setTimeout(() => channel.write(body.slice(20)), 50)
-        } else if (text.startsWith('HEAD /_ping ')) channel.write('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n')
+          // Chunked, in two pieces, the connection kept open.
+          const chunked = (part: string): string => `${Buffer.byteLength(part).toString(16)}\r\n${part}\r\n`
+          channel.write(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${chunked(body.slice(0, 20))}`)
+          setTimeout(() => channel.write(`${chunked(body.slice(20))}0\r\n\r\n`), 50)
+        } else if (text.startsWith('HEAD /_ping ')) channel.write(PING_ANSWER)
+        else channel.end(`channel ${number};`)
       })
+      channel.on('end', () => channel.end())
     }
     const opened = await tunnel({ ...server.target, connectTimeoutMs: 3000 })
     expect(opened.engine?.()).toEqual({ serverVersion: '20.10.24', isManager: true, swarmState: 'active', clusterId: 'c1' })
+    // The check's channel and one spare: two sessions, and a connection is answered on either at once.
+    await new Promise(resolve => setTimeout(resolve, 100))
+    expect(execs).toBe(2)
+    expect(await exchange(opened.socketPath)).toMatch(/^channel [12];$/)
   })
 })
 

@@ -307,8 +307,10 @@ interface Spare {
 
 interface SshDialer {
   dial: Dial
-  /** Open spare channels on this connection, up to the number kept and while slots are free. */
-  prepare(ssh: NodeSSH): void
+  /** Open spare channels on this connection, up to `upTo` (the number kept) and while slots are free. */
+  prepare(ssh: NodeSSH, upTo?: number): void
+  /** Keep a channel already open on a live engine connection (the engine check's) as a spare. */
+  adopt(ssh: NodeSSH, channel: ClientChannel): void
   close(): void
 }
 
@@ -408,36 +410,48 @@ function sshDialer(
     void entry.channel.then(channel => (channel instanceof Error ? undefined : endUnread(channel)))
   }
 
-  const prepare = (ssh: NodeSSH): void => {
-    while (!closed && spares.length < keep && ssh.connection) {
+  /** List a spare: ready once `channel` resolves, gone once it closes, or ends unused. */
+  const enlist = (ssh: NodeSSH, channel: Promise<ClientChannel>): void => {
+    const entry: Spare = { ssh, ready: false, gone: false, channel: Promise.resolve(new Error('not opened')) }
+    const gone = (): void => {
+      entry.gone = true
+      unlist(entry)
+    }
+    entry.channel = channel.then(
+      channel => {
+        entry.ready = true
+        channel.once('close', gone)
+        // dial-stdio ended before anyone used it (its engine restarted, say). Nothing
+        // reads its output, so its close would never come: end it here, which frees the slot.
+        channel.once('exit', () => {
+          if (spares.includes(entry)) {
+            gone()
+            endUnread(channel)
+          }
+        })
+        return channel
+      },
+      (error: Error) => {
+        gone()
+        return error
+      }
+    )
+    spares.push(entry)
+  }
+
+  const prepare = (ssh: NodeSSH, upTo: number = keep): void => {
+    while (!closed && spares.length < upTo && ssh.connection) {
       const release = slots.tryAcquire()
       if (!release) return
-      const entry: Spare = { ssh, ready: false, gone: false, channel: Promise.resolve(new Error('not opened')) }
-      const gone = (): void => {
-        entry.gone = true
-        unlist(entry)
-      }
-      entry.channel = open(ssh, release, true).then(
-        channel => {
-          entry.ready = true
-          channel.once('close', gone)
-          // dial-stdio ended before anyone used it (its engine restarted, say). Nothing
-          // reads its output, so its close would never come: end it here, which frees the slot.
-          channel.once('exit', () => {
-            if (spares.includes(entry)) {
-              gone()
-              endUnread(channel)
-            }
-          })
-          return channel
-        },
-        (error: Error) => {
-          gone()
-          return error
-        }
-      )
-      spares.push(entry)
+      enlist(ssh, open(ssh, release, true))
     }
+  }
+
+  const adopt = (ssh: NodeSSH, channel: ClientChannel): void => {
+    const release = closed || spares.length >= keep ? undefined : slots.tryAcquire()
+    if (!release) return endUnread(channel)
+    channel.on('close', release)
+    enlist(ssh, Promise.resolve(channel))
   }
 
   const dial: Dial = async () => {
@@ -463,6 +477,7 @@ function sshDialer(
   return {
     dial,
     prepare,
+    adopt,
     close() {
       closed = true
       for (const entry of [...spares]) discard(entry)
@@ -557,13 +572,15 @@ export async function openTunnel(target: SshTarget | { kind: 'local' }, socketPa
   let engine: EngineFacts | undefined
   const dialer = sshDialer(() => link!, slots, onError, options.channelTimeoutMs ?? CHANNEL_TIMEOUT_MS, options.spareChannels ?? SPARE_CHANNELS)
   if (target.kind === 'ssh') {
+    const probe = options.probe ?? true
     const open = async (one: SshTarget): Promise<NodeSSH> => {
       const ssh = await openSsh(one, log)
-      // The first channels start while the engine is probed on another.
-      dialer.prepare(ssh)
+      // The first spare starts while the engine is checked on another channel, which becomes the second.
+      dialer.prepare(ssh, probe ? (options.spareChannels ?? SPARE_CHANNELS) - 1 : undefined)
       return ssh
     }
-    const reach = { open, probe: options.probe ?? true }
+    const adopt = (ssh: NodeSSH, channel: ClientChannel | undefined): void => (channel ? dialer.adopt(ssh, channel) : dialer.prepare(ssh))
+    const reach = { open, probe, adopt }
     const first = await reachManager(target, log, reach)
     engine = first.engine
     opened.push(first.ssh)

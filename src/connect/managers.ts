@@ -3,7 +3,10 @@
 // engine answers as a swarm manager. When the connection drops, the next
 // manager that answers takes over, with backoff between handshakes so that a
 // refusing sshd sees at most one a second, and fewer as failures go on.
+import * as http from 'node:http'
+import type { Socket } from 'node:net'
 import type { NodeSSH } from 'node-ssh'
+import type { ClientChannel } from 'ssh2'
 import type { HostPort } from '../inputs/parse.js'
 import type { SshTarget } from '../inputs/inputs.js'
 import type { Reporter } from '../ports.js'
@@ -41,16 +44,9 @@ export function connectTimeoutOf(target: SshTarget): number {
   return target.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS
 }
 
-/** What /info says, once its body is whole; undefined while more is to come. */
-function infoOf(text: string): EngineFacts | undefined {
-  const split = text.indexOf('\r\n\r\n')
-  if (split < 0) return undefined
-  let info: { ServerVersion?: string; Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean; Cluster?: { ID?: string } | null } }
-  try {
-    info = JSON.parse(text.slice(split + 4)) as typeof info
-  } catch {
-    return undefined
-  }
+type Info = { ServerVersion?: string; Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean; Cluster?: { ID?: string } | null } }
+
+function factsOf(info: Info): EngineFacts {
   return {
     serverVersion: info.ServerVersion ?? 'unknown',
     isManager: info.Swarm?.ControlAvailable === true,
@@ -59,51 +55,67 @@ function infoOf(text: string): EngineFacts | undefined {
   }
 }
 
+export interface Probed {
+  engine: EngineFacts
+  /** The channel, still open on a live engine connection (HTTP/1.1 keep-alive): the tunnel's first spare. */
+  channel?: ClientChannel
+}
+
 /**
- * `GET /info` over one `dial-stdio` channel, as HTTP/1.0 so that the engine
- * sends the body as it is (no chunks). The answer is read as soon as its body
- * parses as JSON, an object being whole only at its last brace; waiting for
- * the channel to close would add the time dial-stdio takes to exit.
+ * `GET /info` over one `dial-stdio` channel, read by Node's HTTP client.
+ * Keep-alive: once answered, the channel is a live engine connection that
+ * the tunnel keeps as a spare, so the check costs no session of its own on
+ * the manager (each one starts a shell there).
  */
-export function probeEngine(ssh: NodeSSH, user: string, timeoutMs: number): Promise<EngineFacts> {
+export function probeEngine(ssh: NodeSSH, user: string, timeoutMs: number): Promise<Probed> {
   return new Promise((resolve, reject) => {
     const client = ssh.connection
     if (!client) return reject(new ManagerError('the SSH connection closed', 'the SSH connection closed'))
     let settled = false
     let stderr = ''
-    let body = Buffer.alloc(0)
+    let opened: ClientChannel | undefined
     const fail = (reason: string): void => {
       if (settled) return
       settled = true
       clearTimeout(timer)
+      opened?.destroy()
       reject(new ManagerError(reason, reason))
     }
     const timer = setTimeout(() => fail(`its Docker engine did not answer within ${timeoutMs / 1000}s`), timeoutMs)
     client.exec(DIAL_COMMAND, (error, channel) => {
       if (error) return fail(`the manager refused to run ${DIAL_COMMAND}: ${error.message}`)
+      if (settled) return channel.destroy()
+      opened = channel
       channel.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')))
-      const answer = (): EngineFacts | undefined => {
-        const text = body.toString('utf8')
-        return /^HTTP\/1\.[01] 200 /.test(text) ? infoOf(text) : undefined
-      }
-      channel.on('data', (chunk: Buffer) => {
-        body = Buffer.concat([body, chunk])
-        const facts = settled ? undefined : answer()
-        if (!facts) return
+      let facts: EngineFacts | undefined
+      const request = http.request(
+        { createConnection: () => channel as unknown as Socket, path: '/info', headers: { Host: 'docker', Connection: 'keep-alive' } },
+        response => {
+          const chunks: Buffer[] = []
+          response.on('data', (chunk: Buffer) => chunks.push(chunk))
+          response.on('end', () => {
+            if (response.statusCode !== 200) return
+            try {
+              facts = factsOf(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Info)
+            } catch {
+              fail('its Docker engine answered /info with something that is not JSON')
+            }
+          })
+        }
+      )
+      // The HTTP client lets go of the channel here: open still if the engine kept the connection.
+      request.on('close', () => {
+        if (settled) return
+        if (!facts) return fail(dialReason(stderr, user))
         settled = true
         clearTimeout(timer)
-        resolve(facts)
-        // Nothing more is read from it: drained, it closes (and frees its session on the manager).
-        channel.resume()
-        channel.close()
+        channel.pause()
+        const live = !channel.destroyed && channel.readable && channel.writable
+        if (!live) channel.destroy()
+        resolve({ engine: facts, ...(live ? { channel } : {}) })
       })
-      channel.on('close', () => {
-        if (settled) return
-        const text = body.toString('utf8')
-        if (!/^HTTP\/1\.[01] 200 /.test(text) || !text.includes('\r\n\r\n')) return fail(dialReason(stderr, user))
-        fail('its Docker engine answered /info with something that is not JSON')
-      })
-      channel.end('GET /info HTTP/1.0\r\nHost: docker\r\n\r\n')
+      request.on('error', () => undefined) // the close that follows says why
+      request.end()
     })
   })
 }
@@ -120,6 +132,8 @@ export interface ReachOptions {
   open: (target: SshTarget) => Promise<NodeSSH>
   /** Check the engine answers as a swarm manager (off in tests of the channels alone). */
   probe: boolean
+  /** Takes the check's channel when it is still open (else undefined), for the tunnel to keep as a spare. */
+  adopt?: (ssh: NodeSSH, channel: ClientChannel | undefined) => void
 }
 
 /** One manager: SSH, then its engine, together within connect-timeout. */
@@ -131,9 +145,14 @@ export async function tryManager(target: SshTarget, index: number, log: Log, opt
   const ssh = await options.open(one)
   if (!options.probe) return { ssh, index, engine: undefined }
   try {
-    const engine = await probeEngine(ssh, target.user, Math.max(1000, timeoutMs - (Date.now() - started)))
-    if (!engine.isManager) throw new ManagerError(`not a swarm manager (Docker ${engine.serverVersion}, swarm state ${engine.swarmState})`, 'not a manager')
+    const { engine, channel } = await probeEngine(ssh, target.user, Math.max(1000, timeoutMs - (Date.now() - started)))
+    if (!engine.isManager) {
+      channel?.destroy()
+      throw new ManagerError(`not a swarm manager (Docker ${engine.serverVersion}, swarm state ${engine.swarmState})`, 'not a manager')
+    }
     log.debug(`Docker ${engine.serverVersion} on ${manager.host}:${manager.port} is a swarm manager`)
+    if (options.adopt) options.adopt(ssh, channel)
+    else channel?.destroy()
     return { ssh, index, engine }
   } catch (error) {
     ssh.dispose()
