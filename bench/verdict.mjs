@@ -495,7 +495,7 @@ async function runScenario(scenario, waiterIds, { parallel }) {
   const before = await labState()
   const rounds = scenario.rounds ?? 1
   let results
-  if (rounds === 1) results = parallel ? await Promise.all(waiterIds.map(one)) : await serially(waiterIds, one)
+  if (rounds === 1) results = parallel ? await Promise.all(waiterIds.map(id => one(id))) : await serially(waiterIds, id => one(id))
   else {
     const runs = Object.fromEntries(waiterIds.map(id => [id, []]))
     for (let round = 0; round < rounds; round++) {
