@@ -345,7 +345,8 @@ function sshDialer(
   /**
    * One channel on `ssh`; it holds `release` until it closes. A spare is
    * warmed up: it counts as open once its dial-stdio has answered a ping, since
-   * sshd accepts the exec long before the docker CLI on the manager is up.
+   * sshd accepts the exec long before the command runs (the user's shell
+   * starts first, and reads its rc files).
    */
   const open = (ssh: NodeSSH, release: () => void, spare: boolean): Promise<ClientChannel> =>
     new Promise((resolve, reject) => {
