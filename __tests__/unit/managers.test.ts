@@ -291,7 +291,7 @@ describe('channels on the one connection', () => {
       channel.on('close', () => (open -= 1))
       // A spare's warm-up ping gets the engine's answer (headers alone); a request gets its pong.
       channel.on('data', (chunk: Buffer) => {
-        if (chunk.toString('latin1').startsWith('HEAD /_ping ')) channel.write('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n')
+        if (chunk.toString('latin1').startsWith('HEAD /_ping ')) channel.write(PING_ANSWER)
         else setTimeout(() => channel.end('pong'), 50)
       })
     }

@@ -12,7 +12,7 @@ import type { ServerChannel } from 'ssh2'
 import type { DockerTunnel, TunnelOptions } from '../../src/connect/docker-tunnel.js'
 import { openTunnel } from '../../src/connect/docker-tunnel.js'
 import type { TestSshServer } from '../support/ssh-server.js'
-import { startSshServer } from '../support/ssh-server.js'
+import { PING_ANSWER, startSshServer } from '../support/ssh-server.js'
 
 const QUIET = { info: () => undefined, warn: () => undefined, debug: () => undefined }
 const cleanups: Array<() => unknown> = []
@@ -32,9 +32,7 @@ async function manager(): Promise<{ server: TestSshServer; execs: number; open: 
     state.peak = Math.max(state.peak, state.open.size)
     channel.on('close', () => state.open.delete(number))
     // A spare is warmed up with a ping, which the engine answers with headers alone.
-    channel.on('data', (chunk: Buffer) =>
-      channel.write(chunk.toString('latin1').startsWith('HEAD /_ping ') ? 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n' : `channel ${number};`)
-    )
+    channel.on('data', (chunk: Buffer) => channel.write(chunk.toString('latin1').startsWith('HEAD /_ping ') ? PING_ANSWER : `channel ${number};`))
     // As dial-stdio does: the end of its input ends it.
     channel.on('end', () => channel.end())
   }
@@ -94,7 +92,7 @@ describe('the spare channels', () => {
       sshd.execs += 1
       const channel: ServerChannel = accept()
       channel.on('data', (chunk: Buffer) => {
-        if (chunk.toString('latin1').startsWith('HEAD /_ping ')) answerPing = () => channel.write('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n')
+        if (chunk.toString('latin1').startsWith('HEAD /_ping ')) answerPing = () => channel.write(PING_ANSWER)
         else channel.write('channel 1;')
       })
       channel.on('end', () => channel.end())

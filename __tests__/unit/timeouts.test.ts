@@ -12,7 +12,7 @@ import type { DockerTunnel } from '../../src/connect/docker-tunnel.js'
 import type { CliOptions, CliResult, DockerCli } from '../../src/docker-cli.js'
 import { ecrToken, login } from '../../src/registry/login.js'
 import type { TestSshServer } from '../support/ssh-server.js'
-import { QUIET, startSshServer } from '../support/ssh-server.js'
+import { PING_ANSWER, QUIET, startSshServer } from '../support/ssh-server.js'
 
 const cleanups: Array<() => Promise<void> | void> = []
 afterEach(async () => {
@@ -133,7 +133,7 @@ describe('SSH channels of the tunnel', () => {
     const channel = accept!()
     // Its dial-stdio answers the warm-up ping; only then is the channel the connection's.
     channel.on('data', (chunk: Buffer) => {
-      if (chunk.toString('latin1').startsWith('HEAD /_ping ')) channel.write('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n')
+      if (chunk.toString('latin1').startsWith('HEAD /_ping ')) channel.write(PING_ANSWER)
     })
     const remoteClosed = await new Promise<boolean>(resolve => channel.on('close', () => resolve(true)))
     expect(remoteClosed).toBe(true)
