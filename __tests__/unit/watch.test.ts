@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals'
 import { baselineOf, deployedOf } from '../../src/converge/spec.js'
 import type { Snapshot } from '../../src/swarm/model.js'
 import type { SwarmApi } from '../../src/swarm/api.js'
+import type { WatchOptions, WatchResult } from '../../src/converge/watch.js'
 import { watch } from '../../src/converge/watch.js'
 
 const LABELS = { 'com.docker.stack.namespace': 'web' }
@@ -39,6 +40,23 @@ function scripted(steps: Array<Snapshot | Error>, replyMs: number[] = []) {
   return { api, rollbacks, asked, now: () => now, sleep: async (ms: number) => void (now += ms) }
 }
 
+type Scripted = ReturnType<typeof scripted>
+
+/** watch on a scripted engine and its clock: stack web, deployed at 0, a 60 s deadline, 500 ms polls, rollback on failure, no log, unless a test says otherwise. */
+function watchOn(fake: Scripted, options: Pick<WatchOptions, 'baseline' | 'deployed'> & Partial<WatchOptions>): Promise<WatchResult> {
+  return watch(fake.api, {
+    stack: 'web',
+    deployedAt: 0,
+    deadline: 60_000,
+    pollMs: 500,
+    rollbackOnFailure: true,
+    log: () => undefined,
+    now: fake.now,
+    sleep: fake.sleep,
+    ...options
+  })
+}
+
 /** What the deploy left: the first snapshot the watcher gets, as the action records it. */
 const leftBy = (first: Snapshot, baseline: ReturnType<typeof baselineOf>) => deployedOf(baseline, first, 'web')
 
@@ -50,17 +68,10 @@ describe('watch', () => {
   it('prints progress on change only and returns the verdict', async () => {
     const fake = scripted([starting, starting, starting, new Error('socket hang up'), running])
     const log: string[] = []
-    const result = await watch(fake.api, {
-      stack: 'web',
+    const result = await watchOn(fake, {
       baseline,
       deployed: leftBy(starting, baseline),
-      deployedAt: 0,
-      deadline: 60_000,
-      pollMs: 500,
-      rollbackOnFailure: true,
-      log: l => log.push(l),
-      now: fake.now,
-      sleep: fake.sleep
+      log: l => log.push(l)
     })
     expect(result.verdict.status).toBe('converged')
     // Running from the poll at 2 s, the new task is up once it stays so for Swarm's default 5 s monitor.
@@ -74,17 +85,9 @@ describe('watch', () => {
 
   it('counts each snapshot read as a poll, not a failed one', async () => {
     const fake = scripted([starting, new Error('socket hang up'), running])
-    const result = await watch(fake.api, {
-      stack: 'web',
+    const result = await watchOn(fake, {
       baseline,
-      deployed: leftBy(starting, baseline),
-      deployedAt: 0,
-      deadline: 60_000,
-      pollMs: 500,
-      rollbackOnFailure: true,
-      log: () => undefined,
-      now: fake.now,
-      sleep: fake.sleep
+      deployed: leftBy(starting, baseline)
     })
     expect(fake.asked.length).toBe(result.polls + 1)
   })
@@ -92,18 +95,11 @@ describe('watch', () => {
   it('judges a snapshot read before the wait as its first poll, without asking for it again', async () => {
     const fake = scripted([running])
     const log: string[] = []
-    const result = await watch(fake.api, {
-      stack: 'web',
+    const result = await watchOn(fake, {
       baseline,
       deployed: leftBy(starting, baseline),
-      deployedAt: 0,
-      deadline: 60_000,
-      pollMs: 500,
-      rollbackOnFailure: true,
       log: l => log.push(l),
-      first: { snapshot: starting, polledAt: 0 },
-      now: fake.now,
-      sleep: fake.sleep
+      first: { snapshot: starting, polledAt: 0 }
     })
     // The first verdict is of the snapshot given; the engine is asked from the second poll on, for the undecided service only.
     expect(log[0]).toMatch(/^\[0s\]\n {2}web_app: starting: 0\/1 running/)
@@ -116,17 +112,9 @@ describe('watch', () => {
     // Running at 0 s; the next reply takes 6 s. What it shows may be from 0.5 s,
     // so the task has proven 0.5 s, not 6.5 s; the poll at 7 s proves 7 s.
     const fake = scripted([running, running, running], [0, 6_000, 0])
-    const result = await watch(fake.api, {
-      stack: 'web',
+    const result = await watchOn(fake, {
       baseline,
-      deployed: leftBy(starting, baseline),
-      deployedAt: 0,
-      deadline: 60_000,
-      pollMs: 500,
-      rollbackOnFailure: true,
-      log: () => undefined,
-      now: fake.now,
-      sleep: fake.sleep
+      deployed: leftBy(starting, baseline)
     })
     expect(result.verdict.status).toBe('converged')
     expect(result.polls).toBe(3)
@@ -135,17 +123,10 @@ describe('watch', () => {
 
   it('never turns an unreachable engine into success', async () => {
     const fake = scripted([new Error('connection lost')])
-    const result = await watch(fake.api, {
-      stack: 'web',
+    const result = await watchOn(fake, {
       baseline,
       deployed: leftBy(starting, baseline),
-      deployedAt: 0,
-      deadline: 5_000,
-      pollMs: 500,
-      rollbackOnFailure: true,
-      log: () => undefined,
-      now: fake.now,
-      sleep: fake.sleep
+      deadline: 5_000
     })
     expect(result.verdict.status).toBe('timed-out')
     expect(result.verdict.summary).toContain('connection lost')
@@ -161,17 +142,10 @@ describe('watch', () => {
     const at = (service: typeof svc): Snapshot => ({ services: [service], tasks: [tsk('running')], nodes })
     const fake = scripted([at(paused), at(paused), at(rolling), at(back)])
     const log: string[] = []
-    const result = await watch(fake.api, {
-      stack: 'web',
+    const result = await watchOn(fake, {
       baseline: before,
       deployed: leftBy(at(paused), before),
-      deployedAt: 0,
-      deadline: 60_000,
-      pollMs: 500,
-      rollbackOnFailure: true,
-      log: l => log.push(l),
-      now: fake.now,
-      sleep: fake.sleep
+      log: l => log.push(l)
     })
     expect(fake.rollbacks).toEqual(['s1'])
     expect(log).toContain('Swarm paused the update of web_app; asking it to roll back (rollback-on-failure: true)')
@@ -186,17 +160,10 @@ describe('watch', () => {
     const changed = { ...old, Spec: { ...svc.Spec, TaskTemplate: { ContainerSpec: { Image: 'a:1' }, ForceUpdate: 0, Placement: { Constraints: ['x'] } } } }
     const first = { services: [changed], tasks: [tsk('running')], nodes }
     const fake = scripted([first, new Error('connection lost')])
-    const result = await watch(fake.api, {
-      stack: 'web',
+    const result = await watchOn(fake, {
       baseline: before,
       deployed: leftBy(first, before),
-      deployedAt: 0,
-      deadline: 30_000,
-      pollMs: 500,
-      rollbackOnFailure: true,
-      log: () => undefined,
-      now: fake.now,
-      sleep: fake.sleep
+      deadline: 30_000
     })
     expect(result.verdict.status).toBe('timed-out')
     expect(result.verdict.summary).toMatch(/could not be read before the deadline \(connection lost\)/)
@@ -210,17 +177,9 @@ describe('watch', () => {
     const first: Snapshot = { services: [db, svc], tasks: [dbTask, tsk('starting')], nodes }
     // Later polls ask for web_app only, and the fake answers with web_app only.
     const fake = scripted([first, starting, running])
-    const result = await watch(fake.api, {
-      stack: 'web',
+    const result = await watchOn(fake, {
       baseline: before,
-      deployed: leftBy(first, before),
-      deployedAt: 0,
-      deadline: 60_000,
-      pollMs: 500,
-      rollbackOnFailure: true,
-      log: () => undefined,
-      now: fake.now,
-      sleep: fake.sleep
+      deployed: leftBy(first, before)
     })
     expect(fake.asked[0]).toBeUndefined()
     expect(fake.asked.slice(1).every(ids => ids?.length === 1 && ids[0] === 's1')).toBe(true)
