@@ -2,14 +2,12 @@
 // have stayed up long enough to count, which failed, and why the rest are
 // pending. Swarm keeps history tasks; only those it still wants count.
 import type { Node, Service, Snapshot, Task } from '../swarm/model.js'
-import { globalNodes } from '../swarm/placement.js'
+import { globalNodes, GONE_NODE_STATES } from '../swarm/placement.js'
 import { isJob, monitorMs, runsCurrentSpec } from './spec.js'
 import type { JudgeClock, ServiceMode, TaskFailure, TaskView } from './verdict.js'
 
 export const ACTIVE_DESIRED = new Set(['new', 'allocated', 'pending', 'assigned', 'accepted', 'preparing', 'ready', 'starting', 'running'])
 export const FAILED_STATES = new Set(['failed', 'rejected'])
-// Tasks on these nodes will be replaced elsewhere (or, for a global service, are not owed).
-const GONE_NODE_STATES = new Set(['down', 'disconnected'])
 
 /**
  * Fold one snapshot into the record of when each task was first seen running.

@@ -24,6 +24,9 @@ function parse(expression: string): Constraint | undefined {
   return undefined
 }
 
+/** A node in these states is gone for now: its tasks will be replaced elsewhere, and a global service owes it none. */
+export const GONE_NODE_STATES: ReadonlySet<string> = new Set(['down', 'disconnected'])
+
 const NODE_LABEL = 'node.labels.'
 const ENGINE_LABEL = 'engine.labels.'
 
@@ -63,7 +66,7 @@ export function nodeMeets(constraints: readonly string[], node: Node): boolean {
 export function globalNodes(constraints: readonly string[], nodes: Iterable<Node>): string[] {
   const owed: string[] = []
   for (const node of nodes) {
-    if (node.Status.State === 'down' || node.Status.State === 'disconnected') continue
+    if (GONE_NODE_STATES.has(node.Status.State)) continue
     const availability = node.Spec?.Availability ?? 'active'
     if (availability !== 'active') continue
     if (nodeMeets(constraints, node)) owed.push(node.ID)
