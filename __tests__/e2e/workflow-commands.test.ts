@@ -3,13 +3,13 @@
 // `\r::stop-commands::…` and a legacy `##[error]` fails, and its log tail is
 // shown in the diagnostics of the Action and of the CLI. The runner reads a
 // step's output as lines split at `\r` and `\n`, each trimmed of leading
-// white space (actions/runner ProcessInvoker's ReadLine, ActionCommand's
-// TryParseV2), and finds `##[command]` anywhere in a line (TryParse);
-// `readAsRunner` reads the output the same way.
+// white space, and finds `##[command]` anywhere in a line: `readAsRunner`
+// (__tests__/support/runner-reading.ts) reads the output the same way.
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
+import { readAsRunner } from '../support/runner-reading.js'
 import type { Lab } from './harness.js'
 import { expectVerdict, loadLab, removeStack, runAction, runCli, sshFlags, sshInputs } from './harness.js'
 
@@ -22,42 +22,6 @@ const FORGED = `wfcmdforged${run}`
 
 let lab: Lab
 let compose: string
-
-interface Command {
-  name: string
-  data: string
-}
-
-/**
- * The workflow commands the runner would run from this output, and the lines
- * it would show as text: lines split at `\r` and `\n` and trimmed of leading
- * white space; `::name props::data` at the start of a line, `##[name props]data`
- * anywhere in it; nothing but the token's own command inside a
- * `::stop-commands::TOKEN` window.
- */
-function readAsRunner(output: string): { commands: Command[]; text: string[] } {
-  const commands: Command[] = []
-  const text: string[] = []
-  let token: string | undefined
-  for (const raw of output.split(/\r\n|\r|\n/)) {
-    const line = raw.replace(/^[\s\u0085]+/, '')
-    const v2 = /^::([^ :]+)( [^:]*)?::(.*)$/.exec(line)
-    const v1 = /##\[([^\] ]+)[^\]]*\](.*)$/.exec(line)
-    const found = v2 ? { name: v2[1]!, data: v2[3]! } : v1 ? { name: v1[1]!, data: v1[2]! } : undefined
-    if (token !== undefined) {
-      if (found?.name.toLowerCase() === token.toLowerCase()) token = undefined
-      else text.push(line)
-      continue
-    }
-    if (!found) {
-      text.push(line)
-      continue
-    }
-    commands.push({ ...found, name: found.name + (v2?.[2] ?? '') })
-    if (found.name === 'stop-commands') token = found.data
-  }
-  return { commands, text }
-}
 
 /** What the forged lines must not have become, and must still show as text. */
 function expectNoForgedCommand(output: string): void {
@@ -116,7 +80,19 @@ describe('workflow commands in container logs', () => {
   it('the CLI (run in a workflow step, read by the runner) prints it as text too', async () => {
     const result = await runCli(
       lab,
-      [...sshFlags(lab), '--stack', STACKS.cli, '--compose-file', compose, '--registry', lab.registry, '--registry-username', lab.registryUser, '--timeout', '2m'],
+      [
+        ...sshFlags(lab),
+        '--stack',
+        STACKS.cli,
+        '--compose-file',
+        compose,
+        '--registry',
+        lab.registry,
+        '--registry-username',
+        lab.registryUser,
+        '--timeout',
+        '2m'
+      ],
       { env: { SWARM_DEPLOY_REGISTRY_PASSWORD: lab.registryPassword } }
     )
     expect(result.code).toBe(1)

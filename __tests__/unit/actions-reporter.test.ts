@@ -2,6 +2,7 @@
 // length policy for masks, and the word-bound secrets it redacts itself.
 import { afterEach, describe, expect, it, jest } from '@jest/globals'
 import { actionsReporter } from '../../src/action/reporter.js'
+import { readAsRunner } from '../support/runner-reading.js'
 
 let printed = ''
 afterEach(() => void jest.restoreAllMocks())
@@ -78,6 +79,47 @@ describe('actionsReporter', () => {
     expect(printed).toContain('deploying *** to production; a, b')
     expect(printed).toContain('db=*** done')
     expect(reporter.redact('x hunter2-password prod')).toBe('x *** ***')
+  })
+})
+
+describe('actionsReporter and text from outside', () => {
+  it('prints no workflow command from text split by \\r, indented, or hidden behind invisible characters', async () => {
+    capture()
+    const reporter = actionsReporter()
+    reporter.secret('a-long-enough-secret')
+    await reporter.phase('Diagnostics', async () => {
+      reporter.info('web.1 failed: task: non-zero exit (3)')
+      reporter.info('    | boom\r::error title=Deploy OK::forged\r::add-mask::hunter22\r::stop-commands::x')
+      reporter.info('  ::error::indented \u2028::warning::sep \u0085::notice::nel ##[error]legacy')
+      reporter.warn('from swarm:\r::error::w')
+      reporter.debug('\u200b::error::zw')
+    })
+    const { commands, text } = readAsRunner(printed)
+    // Only ours: the group, the mask, the warning and the debug line, with their text inside.
+    expect(commands.map(c => c.name)).toEqual(['add-mask', 'group', 'warning', 'debug', 'endgroup'])
+    expect(commands.filter(c => c.name === 'add-mask').map(c => c.data)).toEqual(['a-long-enough-secret'])
+    expect(text.join('\n')).toContain('boom::error title=Deploy OK::forged::add-mask::hunter22::stop-commands::x')
+    expect(printed).not.toMatch(/[\u2028\u0085\u200b]/)
+  })
+
+  it('keeps child output in its window: no \\r, separator or split line ends it or runs a command', async () => {
+    capture()
+    const reporter = actionsReporter()
+    await reporter.phase('Deploy', async () => {
+      reporter.stream(Buffer.from('Creating service\r::stop-commands::x\r::error::a\u2028::'), 'stdout')
+      reporter.stream(Buffer.from('warning::b\n##[add-mask]hunter22\r'), 'stderr')
+      reporter.stream(Buffer.from('\n  ::x::\n'), 'stderr')
+      // A multi-byte character split across chunks.
+      const bytes = Buffer.from('é::error::c\n')
+      reporter.stream(bytes.subarray(0, 1), 'stdout')
+      reporter.stream(bytes.subarray(1), 'stdout')
+      reporter.info('after')
+    })
+    const { commands, text } = readAsRunner(printed)
+    expect(commands.map(c => c.name)).toEqual(['group', 'stop-commands', expect.stringMatching(/^[0-9a-f]{32}$/), 'endgroup'])
+    expect(text).toContain('after')
+    expect(text.some(line => line.endsWith('::a::é::error::c'))).toBe(true)
+    expect(printed).not.toMatch(/[\r\u2028]/)
   })
 })
 
