@@ -161,3 +161,40 @@ describe('run()', () => {
     }
   })
 })
+
+describe('post()', () => {
+  it.each([
+    ['not JSON', '{"kind":"lock",'],
+    ['JSON null', 'null'],
+    ['not a list', '{"kind":"lock","stack":"shop","id":"L"}'],
+    ['a list of something else', '[{"kind":"lock"}, 3]']
+  ])('warns and succeeds when the saved swarm state is %s', async (_what, state) => {
+    capture()
+    const { post } = await import('../../src/main.js')
+    const given = { STATE_leftovers: '[]', STATE_swarmLeftovers: state }
+    Object.assign(process.env, given)
+    try {
+      await expect(post()).resolves.toBeUndefined()
+      expect(printed).toContain('Nothing left to remove.')
+      expect(printed).toMatch(/^::warning::Could not settle what the main step left on the swarm: /m)
+      expect(printed).not.toContain('::error::')
+      expect(process.exitCode ?? 0).toBe(0)
+    } finally {
+      for (const name of Object.keys(given)) delete process.env[name]
+      process.exitCode = 0
+    }
+  })
+
+  it('warns and succeeds when the saved file state is not JSON', async () => {
+    capture()
+    const { post } = await import('../../src/main.js')
+    const given = { STATE_leftovers: '["/tmp/x",', STATE_swarmLeftovers: '' }
+    Object.assign(process.env, given)
+    try {
+      await expect(post()).resolves.toBeUndefined()
+      expect(printed).toMatch(/^::warning::Could not remove what the main step left: /m)
+    } finally {
+      for (const name of Object.keys(given)) delete process.env[name]
+    }
+  })
+})
