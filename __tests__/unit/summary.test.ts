@@ -27,6 +27,10 @@ const service: ServiceVerdict = {
 }
 const verdict: Verdict = { status: 'rolled-back', services: [service], summary: 'Stack web was rolled back by Swarm.' }
 
+/** The summary of the rolled-back verdict with one failed task and this log tail. */
+const withLogTail = (logTail: string): string =>
+  renderSummary({ stack: 'web', target: 'root@mgr:22', image: undefined, verdict, diagnoses: [{ failure: service.failures[0]!, logTail }], seconds: 1 })
+
 describe('report', () => {
   it('renders a table row per service, escaping cells, with failed tasks and their logs', () => {
     const md = renderSummary({
@@ -48,14 +52,7 @@ describe('report', () => {
   // Task errors, update messages, node names and log lines come from the swarm and its containers.
   it('fences a log tail with more backticks than any run in it', () => {
     const logTail = 'before\n```\n## not a heading\n<script>alert(1)</script>\n`````x'
-    const md = renderSummary({
-      stack: 'web',
-      target: 'root@mgr:22',
-      image: undefined,
-      verdict,
-      diagnoses: [{ failure: service.failures[0]!, logTail }],
-      seconds: 1
-    })
+    const md = withLogTail(logTail)
     const lines = md.split('\n')
     const open = lines.findIndex(l => l.startsWith('  ``````'))
     expect(lines[open]).toBe('  ``````text')
@@ -140,14 +137,7 @@ describe('report', () => {
 
   it('keeps every line of a log tail in its fence, a carriage return in it too', () => {
     const logTail = 'boom\r# Deploy OK\r![x](https://evil.example/p.png)\u2028::x\nnext'
-    const md = renderSummary({
-      stack: 'web',
-      target: 'root@mgr:22',
-      image: undefined,
-      verdict,
-      diagnoses: [{ failure: service.failures[0]!, logTail }],
-      seconds: 1
-    })
+    const md = withLogTail(logTail)
     // Markdown ends a line at \r too: an unindented one would end the list item, and its fence, early.
     const lines = md.split(/\r\n|\r|\n/)
     const open = lines.indexOf('  ```text')
