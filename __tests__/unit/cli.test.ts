@@ -110,6 +110,23 @@ describe('cliMain', () => {
   const deployArgs = ['--stack', 'shop', '--image', 'registry.example.com:5000/acme/shop', '--tags', 'v1', '--registry-username', 'ci']
   const secretEnv = { SWARM_DEPLOY_REGISTRY_PASSWORD: 'registry-pw', SWARM_DEPLOY_ENV: `DB_PASSWORD=${DB_PASSWORD}` }
 
+  it.each([[[]], [['--json']]])('prints a failed task and its log from the swarm as text, no workflow command (%j)', async extra => {
+    const fake = fakeWorld({
+      scenario: 'crash',
+      taskError: 'task: non-zero exit (3)\r::error title=Deploy OK::forged',
+      logText: 'boom\r::add-mask::forged-mask\r::stop-commands::x\n\u2028##[error]legacy\n'
+    })
+    fake.files.set('docker-compose.yml', COMPOSE)
+    fake.files.set('Dockerfile', 'FROM scratch\n')
+    let printed = ''
+    const io = { stdout: (t: string) => void (printed += t), stderr: (t: string) => void (printed += t) }
+    const code = await cliMain([...deployArgs, ...extra], io, { ...fake.host, env: { ...fake.host.env, ...secretEnv } }, fake.adapters)
+    expect(code).toBe(1)
+    expect(readAsRunner(printed).commands).toEqual([])
+    expect(printed).toContain('::add-mask::forged-mask')
+    expect(printed).toContain('title=Deploy OK::forged')
+  })
+
   it('deploys, prints one line per phase with its duration, and no workflow command or secret', async () => {
     const result = await run(deployArgs, secretEnv)
     expect(result.code).toBe(0)
