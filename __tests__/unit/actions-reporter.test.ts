@@ -102,6 +102,15 @@ describe('actionsReporter and text from outside', () => {
     expect(printed).not.toMatch(/[\u2028\u0085\u200b]/)
   })
 
+  it('hides a secret with a control character in it: cleaned, the runner mask would no longer match it', () => {
+    capture()
+    const reporter = actionsReporter()
+    reporter.secret('pass\u001bword-1234')
+    reporter.secret('ab\rcd')
+    reporter.info('got pass\u001bword-1234 and ab\rcd here')
+    expect(printed).toContain('got *** and *** here')
+  })
+
   it('keeps child output in its window: no \\r, separator or split line ends it or runs a command', async () => {
     capture()
     const reporter = actionsReporter()

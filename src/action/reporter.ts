@@ -31,8 +31,10 @@ export function actionsReporter(write: (text: string) => void = text => void pro
   const masked = new Set<string>()
   const redactor = new Redactor()
   const words = (text: string): string => redactor.redactWords(text)
-  // Redacted before and after: a control character inside a secret would otherwise hide it from both.
-  const shown = (text: string): string => words(inertText(words(text)))
+  // Every secret before cleaning: one with a control character in it would
+  // no longer match the runner's mask once cleaned. The short ones again
+  // after: cleaning can join a word.
+  const shown = (text: string): string => words(inertText(redactor.redact(text)))
   let token: string | undefined
   const partial = { stdout: '', stderr: '' }
   const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') }
