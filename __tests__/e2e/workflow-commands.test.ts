@@ -11,7 +11,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { readAsRunner } from '../support/runner-reading.js'
 import type { Lab } from './harness.js'
-import { expectVerdict, loadLab, removeStack, runAction, runCli, sshFlags, sshInputs } from './harness.js'
+import { expectVerdict, loadLab, removeStack, runAction, runCli, runPost, sshFlags, sshInputs } from './harness.js'
 
 jest.setTimeout(240_000)
 
@@ -62,7 +62,7 @@ afterAll(async () => {
 })
 
 describe('workflow commands in container logs', () => {
-  it('the Action shows the failing container log as text: no forged error, add-mask or stop-commands', async () => {
+  it('the Action shows the failing container log as text: no forged error, add-mask or stop-commands; a corrupt post state is a warning', async () => {
     const result = await runAction(lab, {
       ...sshInputs(lab),
       'registry-username': lab.registryUser,
@@ -75,6 +75,13 @@ describe('workflow commands in container logs', () => {
     expectVerdict(result, 'non-zero', 'failed')
     expectNoForgedCommand(result.stdout)
     expectNoForgedCommand(result.stdout + '\n' + result.stderr)
+
+    // The post step with its state cut short: a warning, never a failed job.
+    const post = await runPost({ ...result, state: { ...result.state, leftovers: '["/tmp/x",', swarmLeftovers: '[{"kind":"lock",' } })
+    expect(post.code).toBe(0)
+    expect(post.stdout).toMatch(/^::warning::Could not remove what the main step left: /m)
+    expect(post.stdout).toMatch(/^::warning::Could not settle what the main step left on the swarm: /m)
+    expect(post.stdout).not.toContain('::error::')
   })
 
   it('the CLI (run in a workflow step, read by the runner) prints it as text too', async () => {
