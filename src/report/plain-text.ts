@@ -8,8 +8,8 @@
 //   U+202F, U+205F, U+3000), it starts with `::` (ActionCommand.TryParseV2),
 //   or when `##[` is anywhere in it (ActionCommand.TryParse, reached from
 //   Handlers/OutputManager.cs for any line holding `##[` or `::`);
-// - compares with culture-sensitive `StartsWith`/`IndexOf`, for which ICU
-//   ignores zero-width and other format characters.
+// - compares with the culture-sensitive `StartsWith(string)`/`IndexOf(string)`,
+//   which under ICU can skip zero-width and other format characters.
 // So: every control and invisible format character goes (a tab stays), and a
 // line that would still start with `::` once trimmed gets a visible `\` in
 // front, and `##[` becomes `##\[`. An indentation is no guard: it is trimmed.
