@@ -312,7 +312,7 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
       }
       const deadline = host.now() + plan.rollout.timeoutMs
       const run: DeployRun = { plan, cli, api, tunnel, host, reporter, secrets, outcome, deadline, secretKey, smokeGet: adapters.smokeGet ?? httpGet }
-      const deployment = githubDeployment(inputs, host, adapters, reporter)
+      const deployment = githubDeployment(inputs, host, adapters, reporter, secrets)
       await deployment?.start(
         source.rollbackTo?.sha || host.env.GITHUB_SHA || host.env.GITHUB_REF || 'HEAD',
         source.rollbackTo ? `swarm-deploy ${inputs.stack}: rollback to #${source.rollbackTo.number}` : `swarm-deploy ${inputs.stack}`
@@ -563,7 +563,7 @@ async function recordDeploy(
 }
 
 /** GitHub Deployments when an environment is set and the job can reach the API; undefined otherwise. */
-function githubDeployment(inputs: Inputs, host: Host, adapters: Adapters, reporter: Reporter): Deployment | undefined {
+function githubDeployment(inputs: Inputs, host: Host, adapters: Adapters, reporter: Reporter, secrets: Secrets): Deployment | undefined {
   const wanted = inputs.deployment
   if (!wanted) return undefined
   const { GITHUB_REPOSITORY: repository, GITHUB_SERVER_URL: server, GITHUB_RUN_ID: runId } = host.env
@@ -579,7 +579,8 @@ function githubDeployment(inputs: Inputs, host: Host, adapters: Adapters, report
     client,
     { environment: wanted.environment, environmentUrl: wanted.url, logUrl },
     line => reporter.warn(line),
-    line => reporter.info(line)
+    line => reporter.info(line),
+    text => secrets.redact(text)
   )
 }
 

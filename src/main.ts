@@ -18,6 +18,7 @@ import { INPUTS } from './inputs/table.js'
 import { removePaths, RunLeftovers } from './leftovers.js'
 import { renderSummary } from './report/summary.js'
 import { renderPlanSummary } from './report/plan.js'
+import { inertText } from './report/plain-text.js'
 import { ENV_SECRET_INPUTS, secretsOf } from './secrets.js'
 import { settleMainStep } from './action/post-swarm.js'
 
@@ -64,9 +65,14 @@ export async function run(signalled: Promise<NodeJS.Signals> = never): Promise<'
     }
     await finish(ended, reporter)
   } catch (error) {
-    core.setFailed(reporter.redact(error instanceof Error ? error.message : String(error)))
+    fail(reporter, error instanceof Error ? error.message : String(error))
   }
   return undefined
+}
+
+/** The step's error, redacted and cleaned: it quotes text from outside (docker's stderr, Swarm's messages). */
+function fail(reporter: ActionsReporter, message: string): void {
+  core.setFailed(inertText(reporter.redact(message)))
 }
 
 /** refresh-registry-auth: true: the refresh instead of a deploy (src/refresh-auth.ts). */
@@ -83,8 +89,8 @@ async function refreshAuth(
     return 'cancelled'
   }
   if (ended.target && process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(reporter.redact(renderRefreshSummary(ended))).write()
-  if (ended.stopped) core.setFailed(reporter.redact(ended.stopped.message))
-  else if (ended.status !== 'refreshed') core.setFailed(reporter.redact(`Stack ${ended.stack}: some services did not get the new registry credential`))
+  if (ended.stopped) fail(reporter, ended.stopped.message)
+  else if (ended.status !== 'refreshed') fail(reporter, `Stack ${ended.stack}: some services did not get the new registry credential`)
   return undefined
 }
 
@@ -103,8 +109,8 @@ async function finish(outcome: Outcome, reporter: ActionsReporter): Promise<void
     return
   }
   if (outcome.report && process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(reporter.redact(renderSummary(outcome.report))).write()
-  if (outcome.stopped) core.setFailed(reporter.redact(outcome.stopped.message))
-  else if (outcome.status !== 'converged') core.setFailed(reporter.redact(outcome.verdict?.summary ?? 'no verdict'))
+  if (outcome.stopped) fail(reporter, outcome.stopped.message)
+  else if (outcome.status !== 'converged') fail(reporter, outcome.verdict?.summary ?? 'no verdict')
 }
 
 /**
@@ -117,9 +123,9 @@ export async function post(): Promise<void> {
   try {
     const saved = core.getState(STATE.leftovers)
     const removed = removePaths(saved === '' ? [] : (JSON.parse(saved) as string[]))
-    core.info(removed.length === 0 ? 'Nothing left to remove.' : `Removed what the main step left: ${removed.join(', ')}`)
+    core.info(inertText(removed.length === 0 ? 'Nothing left to remove.' : `Removed what the main step left: ${removed.join(', ')}`))
   } catch (error) {
-    core.warning(`Could not remove what the main step left: ${(error as Error).message}`)
+    core.warning(inertText(`Could not remove what the main step left: ${(error as Error).message}`))
   }
   await settleMainStep(core.getState(STATE.swarm))
 }

@@ -2,6 +2,7 @@
 // length policy for masks, and the word-bound secrets it redacts itself.
 import { afterEach, describe, expect, it, jest } from '@jest/globals'
 import { actionsReporter } from '../../src/action/reporter.js'
+import { readAsRunner } from '../support/runner-reading.js'
 
 let printed = ''
 afterEach(() => void jest.restoreAllMocks())
@@ -81,6 +82,56 @@ describe('actionsReporter', () => {
   })
 })
 
+describe('actionsReporter and text from outside', () => {
+  it('prints no workflow command from text split by \\r, indented, or hidden behind invisible characters', async () => {
+    capture()
+    const reporter = actionsReporter()
+    reporter.secret('a-long-enough-secret')
+    await reporter.phase('Diagnostics', async () => {
+      reporter.info('web.1 failed: task: non-zero exit (3)')
+      reporter.info('    | boom\r::error title=Deploy OK::forged\r::add-mask::hunter22\r::stop-commands::x')
+      reporter.info('  ::error::indented \u2028::warning::sep \u0085::notice::nel ##[error]legacy')
+      reporter.warn('from swarm:\r::error::w')
+      reporter.debug('\u200b::error::zw')
+    })
+    const { commands, text } = readAsRunner(printed)
+    // Only ours: the group, the mask, the warning and the debug line, with their text inside.
+    expect(commands.map(c => c.name)).toEqual(['add-mask', 'group', 'warning', 'debug', 'endgroup'])
+    expect(commands.filter(c => c.name === 'add-mask').map(c => c.data)).toEqual(['a-long-enough-secret'])
+    expect(text.join('\n')).toContain('boom::error title=Deploy OK::forged::add-mask::hunter22::stop-commands::x')
+    expect(printed).not.toMatch(/[\u2028\u0085\u200b]/)
+  })
+
+  it('hides a secret with a control character in it: cleaned, the runner mask would no longer match it', () => {
+    capture()
+    const reporter = actionsReporter()
+    reporter.secret('pass\u001bword-1234')
+    reporter.secret('ab\rcd')
+    reporter.info('got pass\u001bword-1234 and ab\rcd here')
+    expect(printed).toContain('got *** and *** here')
+  })
+
+  it('keeps child output in its window: no \\r, separator or split line ends it or runs a command', async () => {
+    capture()
+    const reporter = actionsReporter()
+    await reporter.phase('Deploy', async () => {
+      reporter.stream(Buffer.from('Creating service\r::stop-commands::x\r::error::a\u2028::'), 'stdout')
+      reporter.stream(Buffer.from('warning::b\n##[add-mask]hunter22\r'), 'stderr')
+      reporter.stream(Buffer.from('\n  ::x::\n'), 'stderr')
+      // A multi-byte character split across chunks.
+      const bytes = Buffer.from('é::error::c\n')
+      reporter.stream(bytes.subarray(0, 1), 'stdout')
+      reporter.stream(bytes.subarray(1), 'stdout')
+      reporter.info('after')
+    })
+    const { commands, text } = readAsRunner(printed)
+    expect(commands.map(c => c.name)).toEqual(['group', 'stop-commands', expect.stringMatching(/^[0-9a-f]{32}$/), 'endgroup'])
+    expect(text).toContain('after')
+    expect(text.some(line => line.endsWith('::a::é::error::c'))).toBe(true)
+    expect(printed).not.toMatch(/[\r\u2028]/)
+  })
+})
+
 describe('run()', () => {
   it('drops the secret INPUT_* variables (smoke-url too) from the environment once read, before anything can start a child', async () => {
     capture()
@@ -116,6 +167,43 @@ describe('run()', () => {
     } finally {
       for (const name of Object.keys(given)) delete process.env[name]
       process.exitCode = 0
+    }
+  })
+})
+
+describe('post()', () => {
+  it.each([
+    ['not JSON', '{"kind":"lock",'],
+    ['JSON null', 'null'],
+    ['not a list', '{"kind":"lock","stack":"shop","id":"L"}'],
+    ['a list of something else', '[{"kind":"lock"}, 3]']
+  ])('warns and succeeds when the saved swarm state is %s', async (_what, state) => {
+    capture()
+    const { post } = await import('../../src/main.js')
+    const given = { STATE_leftovers: '[]', STATE_swarmLeftovers: state }
+    Object.assign(process.env, given)
+    try {
+      await expect(post()).resolves.toBeUndefined()
+      expect(printed).toContain('Nothing left to remove.')
+      expect(printed).toMatch(/^::warning::Could not settle what the main step left on the swarm: /m)
+      expect(printed).not.toContain('::error::')
+      expect(process.exitCode ?? 0).toBe(0)
+    } finally {
+      for (const name of Object.keys(given)) delete process.env[name]
+      process.exitCode = 0
+    }
+  })
+
+  it('warns and succeeds when the saved file state is not JSON', async () => {
+    capture()
+    const { post } = await import('../../src/main.js')
+    const given = { STATE_leftovers: '["/tmp/x",', STATE_swarmLeftovers: '' }
+    Object.assign(process.env, given)
+    try {
+      await expect(post()).resolves.toBeUndefined()
+      expect(printed).toMatch(/^::warning::Could not remove what the main step left: /m)
+    } finally {
+      for (const name of Object.keys(given)) delete process.env[name]
     }
   })
 })

@@ -9,6 +9,7 @@ import type { CliControl } from '../../src/cli/main.js'
 import { terminalReporter } from '../../src/cli/terminal.js'
 import { INPUTS, OUTPUTS } from '../../src/inputs/table.js'
 import { COMPOSE, DB_PASSWORD, fakeWorld, PINNED } from '../support/fake-world.js'
+import { readAsRunner } from '../support/runner-reading.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const files: Record<string, string> = {
@@ -108,6 +109,23 @@ describe('cliMain', () => {
   }
   const deployArgs = ['--stack', 'shop', '--image', 'registry.example.com:5000/acme/shop', '--tags', 'v1', '--registry-username', 'ci']
   const secretEnv = { SWARM_DEPLOY_REGISTRY_PASSWORD: 'registry-pw', SWARM_DEPLOY_ENV: `DB_PASSWORD=${DB_PASSWORD}` }
+
+  it.each([[[]], [['--json']]])('prints a failed task and its log from the swarm as text, no workflow command (%j)', async extra => {
+    const fake = fakeWorld({
+      scenario: 'crash',
+      taskError: 'task: non-zero exit (3)\r::error title=Deploy OK::forged',
+      logText: 'boom\r::add-mask::forged-mask\r::stop-commands::x\n\u2028##[error]legacy\n'
+    })
+    fake.files.set('docker-compose.yml', COMPOSE)
+    fake.files.set('Dockerfile', 'FROM scratch\n')
+    let printed = ''
+    const io = { stdout: (t: string) => void (printed += t), stderr: (t: string) => void (printed += t) }
+    const code = await cliMain([...deployArgs, ...extra], io, { ...fake.host, env: { ...fake.host.env, ...secretEnv } }, fake.adapters)
+    expect(code).toBe(1)
+    expect(readAsRunner(printed).commands).toEqual([])
+    expect(printed).toContain('::add-mask::forged-mask')
+    expect(printed).toContain('title=Deploy OK::forged')
+  })
 
   it('deploys, prints one line per phase with its duration, and no workflow command or secret', async () => {
     const result = await run(deployArgs, secretEnv)
@@ -227,5 +245,22 @@ describe('terminalReporter', () => {
     expect(text).toContain('✔ Build (0.0s)')
     expect(text).toContain('warning: careful')
     expect(text.split('\n').filter(l => l.startsWith('::'))).toEqual([])
+  })
+
+  it('prints no workflow command the runner would read, indented or split by \\r, and keeps the text', async () => {
+    let text = ''
+    const reporter = terminalReporter(t => void (text += t), { verbose: true, now: () => 0 })
+    await reporter.phase('Diagnostics', async () => {
+      // Indented beneath the phase: the runner trims the indentation.
+      reporter.info('::error title=Deploy OK::forged')
+      reporter.info('    | boom\r::add-mask::hunter22\r::stop-commands::x')
+      reporter.info('node \u2028::warning::sep ##[error]legacy \u202eevil')
+      reporter.stream(Buffer.from('\u0085::set-output name=a::b\n'), 'stderr')
+    })
+    reporter.print('\t::notice::x')
+    expect(readAsRunner(text).commands).toEqual([])
+    expect(text).toContain('title=Deploy OK::forged')
+    expect(text).toContain('boom::add-mask::hunter22::stop-commands::x')
+    expect(text).not.toMatch(/[\r\u2028\u202e\u0085]/)
   })
 })

@@ -1,8 +1,11 @@
 // GitHub Deployments: the calls made, through the real Octokit client against
 // the local stand-in, and that a refusal is one warning and never an error.
 import { afterEach, describe, expect, it } from '@jest/globals'
+import { runDeploy } from '../../src/engine.js'
 import { Deployment } from '../../src/github/deployments.js'
 import { octokitDeployments } from '../../src/github/octokit.js'
+import { Redactor } from '../../src/secrets.js'
+import { COMPOSE, DB_PASSWORD, fakeWorld, inputsFor, recordingReporter } from '../support/fake-world.js'
 import { githubStandIn } from '../support/github-api.js'
 import type { GitHubStandIn } from '../support/github-api.js'
 
@@ -12,16 +15,21 @@ afterEach(async () => {
   standIn = undefined
 })
 
-function track(url: string) {
+function track(url: string, redact: (text: string) => string = text => text) {
   const warnings: string[] = []
   const deployment = new Deployment(
     octokitDeployments('ghs_token_value', url, 'acme/shop'),
     { environment: 'lab', environmentUrl: 'https://shop.example', logUrl: 'https://github.com/acme/shop/actions/runs/9' },
     line => warnings.push(line),
-    () => undefined
+    () => undefined,
+    redact
   )
   return { deployment, warnings }
 }
+
+/** The descriptions GitHub was sent, in order. */
+const descriptions = (requests: Array<{ body: Record<string, unknown> | undefined }>): string[] =>
+  requests.map(r => r.body?.description).filter((d): d is string => typeof d === 'string')
 
 describe('GitHub Deployments', () => {
   it('creates a deployment, then in_progress and success with log_url, and marks older ones inactive', async () => {
@@ -82,4 +90,43 @@ describe('GitHub Deployments', () => {
     expect(took).toBeLessThan(8_000)
     expect(warnings).toHaveLength(1)
   }, 15_000)
+
+  it('sends every description redacted, as the log is', async () => {
+    standIn = await githubStandIn()
+    const redactor = new Redactor()
+    redactor.add('hunter2-db-password')
+    redactor.add('prod')
+    const { deployment } = track(standIn.url, text => redactor.redact(text))
+    await deployment.start('abc123', 'swarm-deploy prod')
+    await deployment.finish(false, 'failed to create service shop_web: invalid env "DB_PASSWORD=hunter2-db-password"')
+    expect(descriptions(standIn.requests)).toEqual(['swarm-deploy ***', 'swarm-deploy ***', 'failed to create service shop_web: invalid env "DB_PASSWORD=***"'])
+  })
+
+  it('the engine sends GitHub the failed docker stack deploy redacted, even where its stderr quoted a secret', async () => {
+    standIn = await githubStandIn()
+    const fake = fakeWorld({ env: { GITHUB_REPOSITORY: 'acme/shop', GITHUB_API_URL: standIn.url } })
+    fake.files.set('docker-compose.yml', COMPOSE)
+    fake.adapters.github = octokitDeployments
+    const dockerCli = fake.adapters.dockerCli
+    fake.adapters.dockerCli = (...args) => {
+      const cli = dockerCli(...args)
+      return {
+        run: async (argv, options) =>
+          argv[0] === 'stack' && argv[1] === 'deploy'
+            ? {
+                code: 1,
+                stdout: '',
+                stderr: `invalid env "DB_PASSWORD=${DB_PASSWORD}"\n`,
+                timedOut: false
+              }
+            : cli.run(argv, options)
+      }
+    }
+    const reporter = recordingReporter()
+    await runDeploy(inputsFor({ deployment: { environment: 'production', url: undefined, token: 'gh-token-1234567' } }), fake.host, fake.adapters, reporter)
+    const sent = standIn.requests.filter(r => r.body?.state === 'failure')
+    expect(sent).toHaveLength(1)
+    expect(JSON.stringify(standIn.requests)).not.toContain(DB_PASSWORD.slice(0, 6))
+    expect(sent[0]!.body!.description).toBe('docker stack deploy failed (docker exit code 1): invalid env "DB_PASSWORD=***"')
+  })
 })

@@ -27,6 +27,10 @@ const service: ServiceVerdict = {
 }
 const verdict: Verdict = { status: 'rolled-back', services: [service], summary: 'Stack web was rolled back by Swarm.' }
 
+/** The summary of the rolled-back verdict with one failed task and this log tail. */
+const withLogTail = (logTail: string): string =>
+  renderSummary({ stack: 'web', target: 'root@mgr:22', image: undefined, verdict, diagnoses: [{ failure: service.failures[0]!, logTail }], seconds: 1 })
+
 describe('report', () => {
   it('renders a table row per service, escaping cells, with failed tasks and their logs', () => {
     const md = renderSummary({
@@ -48,14 +52,7 @@ describe('report', () => {
   // Task errors, update messages, node names and log lines come from the swarm and its containers.
   it('fences a log tail with more backticks than any run in it', () => {
     const logTail = 'before\n```\n## not a heading\n<script>alert(1)</script>\n`````x'
-    const md = renderSummary({
-      stack: 'web',
-      target: 'root@mgr:22',
-      image: undefined,
-      verdict,
-      diagnoses: [{ failure: service.failures[0]!, logTail }],
-      seconds: 1
-    })
+    const md = withLogTail(logTail)
     const lines = md.split('\n')
     const open = lines.findIndex(l => l.startsWith('  ``````'))
     expect(lines[open]).toBe('  ``````text')
@@ -81,7 +78,7 @@ describe('report', () => {
     })
     const row = md.split('\n').find(l => l.startsWith('| web'))!
     expect(row).toBe(
-      '| web\\_app | ``reg/app`x`\\|y`` | 2/2 | n\\<b\\>1\\</b\\> | rolled-back (rollback\\_completed): oops # Heading \\<img src=x onerror=alert(1)\\> \\*\\*bold\\*\\* \\[click\\](https://evil.example) \\~\\~gone\\~\\~ \\&lt; \\$x\\$ back\\\\slash |'
+      '| web\\_app | ``reg/app`x`\\|y`` | 2/2 | n\\<b\\>1\\</b\\> | rolled-back (rollback\\_completed): oops # Heading \\<img src=x onerror=alert(1)\\> \\*\\*bold\\*\\* `[click](https://evil.example)` \\~\\~gone\\~\\~ \\&lt; \\$x\\$ back\\\\slash |'
     )
     expect(md).toContain('\nStack web failed: # big \\<i\\>x\\</i\\>\n')
     expect(md).toContain('\n- web\\_app.1 task t3xxxxxxxxxx on wrk: failed: bad  ## injected \\[x\\](y) \\<b\\> (exit code 143)\n')
@@ -92,7 +89,60 @@ describe('report', () => {
     const odd: ServiceVerdict = { ...service, tasks: [{ service: 'web_app', slot: 1, node: 'n```\n```js\nalert(1)', state: 'running', current: true }] }
     const diagram = renderDiagram({ ...verdict, services: [odd] })!
     expect(diagram.split('\n').filter(l => l.includes('```'))).toEqual(['```mermaid', '```'])
-    expect(diagram).toContain('  subgraph node0["n js alert(1)"]')
+    expect(diagram).toContain('  subgraph node0["n#96;#96;#96; #96;#96;#96;js alert(1)"]')
+  })
+
+  it('keeps a task state or name from the swarm inside its Mermaid label: every other character an entity code', () => {
+    const odd: ServiceVerdict = {
+      ...service,
+      tasks: [
+        {
+          service: 'web"]; click n0t0 call alert()',
+          slot: 1,
+          node: 'mgr"]\nclick node0 href "https://evil.example"',
+          state: '"]; click A call x%%',
+          current: true
+        }
+      ]
+    }
+    const diagram = renderDiagram({ ...verdict, services: [odd] })!
+    const lines = diagram.split('\n')
+    // Every line is one of ours: a label is one quoted string with no quote, bracket, semicolon, % or backtick but in entity codes.
+    expect(lines.filter(l => /^\s*click\b/.test(l))).toEqual([])
+    expect(lines.filter(l => /\["/.test(l)).every(l => /^\s+(subgraph node\d+|n\d+t\d+)\["([^"\];`%#]|#\d+;)*"\]$/.test(l))).toBe(true)
+    expect(diagram).toContain('n0t0["web#34;#93;#59; click n0t0 call alert().1<br/>#34;#93;#59; click A call x#37;#37;"]')
+  })
+
+  it('lets no text from the swarm become a link: URLs, www. and e-mail addresses are code, not autolinks', () => {
+    const linky: ServiceVerdict = {
+      ...service,
+      message: 'see https://evil.example/x or www.evil.example, ops@evil.example',
+      failures: [{ ...service.failures[0]!, error: 'pull https://evil.example/login?x=1 denied' }]
+    }
+    const md = renderSummary({
+      stack: 'web',
+      target: 'root@mgr:22',
+      image: undefined,
+      verdict: { status: 'failed', services: [linky], summary: 'Stack web failed: http://evil.example' },
+      diagnoses: [{ failure: linky.failures[0]!, logTail: '' }],
+      seconds: 1
+    })
+    // What is left once code spans are taken out holds nothing GFM would link.
+    const outsideCode = md.replace(/(`+)[^`]*?\1/g, '')
+    expect(outsideCode).not.toMatch(/:\/\/|www\.|@evil/)
+    expect(md).toContain('`https://evil.example/x`')
+    expect(md).toContain('`ops@evil.example`')
+    expect(md).toContain('`https://evil.example/login?x=1`')
+  })
+
+  it('keeps every line of a log tail in its fence, a carriage return in it too', () => {
+    const logTail = 'boom\r# Deploy OK\r![x](https://evil.example/p.png)\u2028::x\nnext'
+    const md = withLogTail(logTail)
+    // Markdown ends a line at \r too: an unindented one would end the list item, and its fence, early.
+    const lines = md.split(/\r\n|\r|\n/)
+    const open = lines.indexOf('  ```text')
+    expect(lines.slice(open + 1, open + 3)).toEqual(['  boom# Deploy OK![x](https://evil.example/p.png)::x', '  next'])
+    expect(lines[open + 3]).toBe('  ```')
   })
 
   it('draws tasks by node, coloured by state', () => {

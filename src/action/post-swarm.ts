@@ -12,11 +12,24 @@ import { settleLeftovers } from '../swarm/cancel-leftovers.js'
 import { withSwarmApi } from '../swarm/session.js'
 import { actionsReporter } from './reporter.js'
 
+/** The main step's saved list; anything else (a state cut short or changed) is an error, never a guess. */
+function parseLeftovers(saved: string): SwarmLeftover[] {
+  if (saved === '') return []
+  const items = JSON.parse(saved) as unknown
+  const valid = (item: unknown): item is SwarmLeftover => {
+    const { kind, stack, id } = (item ?? {}) as Partial<Record<keyof SwarmLeftover, unknown>>
+    return (kind === 'release' || kind === 'lock') && typeof stack === 'string' && typeof id === 'string'
+  }
+  if (!Array.isArray(items) || !items.every(valid)) throw new Error('the saved state is not the list of leftovers the main step writes')
+  return items
+}
+
 export async function settleMainStep(saved: string): Promise<void> {
-  const items = saved === '' ? [] : (JSON.parse(saved) as SwarmLeftover[])
-  if (items.length === 0) return
   const reporter = actionsReporter()
   try {
+    // Inside the try: the post step never fails the job, whatever its state holds.
+    const items = parseLeftovers(saved)
+    if (items.length === 0) return
     const raw = new Map(INPUTS.map(spec => [spec.name, core.getInput(spec.name)]))
     const read = (name: string): string => raw.get(name) ?? ''
     for (const { value } of secretsOf(read)) reporter.secret(value)

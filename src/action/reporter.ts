@@ -10,10 +10,16 @@
 // window first. Secrets the runner does not mask (shorter than 8
 // characters: hidden only as whole words) are redacted here, child output
 // by whole lines, so one split across chunks is still found.
+//
+// No line printed here is meant as a command (groups, masks and outputs go
+// through @actions/core's API), so every line, ours and the children's, is
+// made inert (src/report/plain-text.ts): text from outside cannot end the
+// window with a `\r` of its own, nor start a command where it is not in one.
 import * as core from '@actions/core'
 import { randomBytes } from 'node:crypto'
 import { StringDecoder } from 'node:string_decoder'
 import type { Reporter } from '../ports.js'
+import { inertText } from '../report/plain-text.js'
 import { maskedParts, Redactor } from '../secrets.js'
 
 export interface ActionsReporter extends Reporter {
@@ -25,6 +31,10 @@ export function actionsReporter(write: (text: string) => void = text => void pro
   const masked = new Set<string>()
   const redactor = new Redactor()
   const words = (text: string): string => redactor.redactWords(text)
+  // Every secret before cleaning: one with a control character in it would
+  // no longer match the runner's mask once cleaned. The short ones again
+  // after: cleaning can join a word.
+  const shown = (text: string): string => words(inertText(redactor.redact(text)))
   let token: string | undefined
   const partial = { stdout: '', stderr: '' }
   const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') }
@@ -33,7 +43,7 @@ export function actionsReporter(write: (text: string) => void = text => void pro
   const close = (): void => {
     for (const from of ['stdout', 'stderr'] as const) {
       const rest = partial[from] + decoders[from].end()
-      if (rest !== '') write(`${words(rest)}\n`)
+      if (rest !== '') write(`${shown(rest)}\n`)
       partial[from] = ''
     }
     if (token !== undefined) write(`::${token}::\n`)
@@ -64,11 +74,12 @@ export function actionsReporter(write: (text: string) => void = text => void pro
           close()
         }
       }),
-    info: ours(line => core.info(words(line))),
-    warn: ours(line => core.warning(words(line))),
-    debug: ours(line => core.debug(words(line))),
+    info: ours(line => core.info(shown(line))),
+    // @actions/core escapes `\r` and `\n` in these; cleaned all the same, so the log reads as info's does.
+    warn: ours(line => core.warning(shown(line))),
+    debug: ours(line => core.debug(shown(line))),
     // The runner shows `[command]` lines as commands.
-    command: ours(argv => write(`[command]${words(argv.join(' '))}\n`)),
+    command: ours(argv => write(`[command]${shown(argv.join(' ')).replace(/\n/g, ' ')}\n`)),
     stream(chunk, from) {
       if (token === undefined) {
         token = randomBytes(16).toString('hex')
@@ -78,7 +89,7 @@ export function actionsReporter(write: (text: string) => void = text => void pro
       const text = partial[from] + decoders[from].write(chunk)
       const end = text.lastIndexOf('\n')
       partial[from] = text.slice(end + 1)
-      if (end >= 0) write(`${words(text.slice(0, end))}\n`)
+      if (end >= 0) write(`${shown(text.slice(0, end))}\n`)
     },
     output: ours((name, value) => core.setOutput(name, value))
   }

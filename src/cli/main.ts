@@ -9,6 +9,7 @@ import { InputError } from '../inputs/parse.js'
 import type { Adapters, Host } from '../ports.js'
 import { renderText } from '../report/text.js'
 import { renderPlanText } from '../report/plan.js'
+import { inertOutput } from '../report/plain-text.js'
 import { ENV_SECRET_INPUTS, secretsOf } from '../secrets.js'
 import { envName, helpText, parseCommandLine, UsageError } from './args.js'
 import { terminalReporter } from './terminal.js'
@@ -75,7 +76,9 @@ export function jsonText(value: object, redact: (text: string) => string): strin
   return JSON.stringify(value, (_key, item: unknown) => (typeof item === 'string' ? redact(item) : item))
 }
 
-export async function cliMain(argv: string[], io: CliIo, host: Host, adapters: Adapters, control: CliControl = {}): Promise<number> {
+export async function cliMain(argv: string[], given: CliIo, host: Host, adapters: Adapters, control: CliControl = {}): Promise<number> {
+  // The CLI runs in workflow steps too: nothing it prints, a release table or a lock holder included, may be a workflow command there.
+  const io: CliIo = { stdout: text => given.stdout(inertOutput(text)), stderr: text => given.stderr(inertOutput(text)) }
   if (argv[0] === 'releases') return releasesMain(argv.slice(1), io, host, adapters)
   if (argv[0] === 'unlock') return unlockMain(argv.slice(1), io, host, adapters)
   const refreshCommand = argv[0] === 'refresh-auth'

@@ -1,8 +1,12 @@
 // The engine's reporter for a terminal: a line when a phase starts and one
 // with its duration when it ends, the engine's messages indented beneath,
-// progress while waiting. No workflow command is ever printed, and every
-// line is redacted first: outside a runner nothing would mask a secret.
+// progress while waiting. Every line is redacted first: outside a runner
+// nothing would mask a secret. The CLI also runs in a workflow's `run:` step,
+// where the runner reads its output: every line is made inert
+// (src/report/plain-text.ts), so no text from outside, nor any line of ours,
+// is a workflow command.
 import type { Reporter } from '../ports.js'
+import { inertText } from '../report/plain-text.js'
 import { Redactor } from '../secrets.js'
 
 export interface TerminalReporter extends Reporter {
@@ -21,10 +25,10 @@ export function terminalReporter(write: (text: string) => void, options: { verbo
   const clean = (text: string): string => redactor.redact(text)
   const emit = (text: string, prefix = ''): void => {
     const indent = '  '.repeat(depth)
-    const lines = clean(text)
+    // Redacted before and after: a control character inside a secret would otherwise hide it from both.
+    const lines = clean(inertText(clean(text)))
       .split('\n')
-      // A line starting with `::` would be a workflow command if this ran on a runner.
-      .map(line => `${indent}${prefix}${line}`.replace(/^::/, ' ::'))
+      .map(line => inertText(`${indent}${prefix}${line}`))
     write(lines.join('\n') + '\n')
   }
   const flush = (): void => {

@@ -1,7 +1,11 @@
 // GitHub Deployments for a run with an `environment`: a deployment for the
 // ref, `in_progress` while it rolls out, then `success` (older deployments of
 // the environment go inactive) or `failure`. This API never fails a deploy:
-// the first error is one warning, and no further call is made.
+// the first error is one warning, and no further call is made. Every
+// description is redacted by the run's secrets before it leaves: an error
+// can quote docker's stderr, and GitHub keeps what it is sent.
+
+import { plainText } from '../report/plain-text.js'
 
 /** The slice of the REST API used, behind a seam (Octokit in production, a fake in tests). */
 export interface DeploymentsClient {
@@ -36,7 +40,9 @@ export class Deployment {
     private readonly client: DeploymentsClient,
     private readonly target: DeploymentTarget,
     private readonly warn: (line: string) => void,
-    private readonly info: (line: string) => void
+    private readonly info: (line: string) => void,
+    /** The log's redaction (the run's Secrets). */
+    private readonly redact: (text: string) => string
   ) {}
 
   private async call<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
@@ -57,7 +63,7 @@ export class Deployment {
 
   async start(ref: string, description: string): Promise<void> {
     const created = await this.call(`create a deployment for ${this.target.environment}`, () =>
-      this.client.createDeployment({ ref, environment: this.target.environment, description })
+      this.client.createDeployment({ ref, environment: this.target.environment, description: this.describe(description) })
     )
     if (!created) return
     this.id = created.id
@@ -77,6 +83,11 @@ export class Deployment {
     }
   }
 
+  /** Redacted first, then cut to GitHub's 140 characters: cut first, a secret's head would go out. */
+  private describe(description: string): string {
+    return plainText(this.redact(description)).slice(0, 140)
+  }
+
   private async status(state: DeploymentState, description: string): Promise<void> {
     const id = this.id
     if (id === undefined) return
@@ -85,8 +96,7 @@ export class Deployment {
         state,
         ...(this.target.logUrl ? { log_url: this.target.logUrl } : {}),
         ...(this.target.environmentUrl ? { environment_url: this.target.environmentUrl } : {}),
-        // GitHub limits a status description to 140 characters.
-        description: description.slice(0, 140),
+        description: this.describe(description),
         ...(state === 'success' ? { auto_inactive: true } : {})
       })
     )

@@ -9,6 +9,7 @@ import { renderFirstVerdict, renderReleases } from './releases.js'
 import { REFRESH_HINT } from '../registry/expiry.js'
 import type { SmokeCheckReport } from './smoke.js'
 import { renderSmoke } from './smoke.js'
+import { plainText } from './plain-text.js'
 
 export interface ReportFacts {
   stack: string
@@ -53,6 +54,17 @@ export function servicesOutput(verdict: Verdict): string {
   )
 }
 
+/**
+ * Text from the swarm (node and service names, task states) as a Mermaid
+ * label: letters, digits and a few marks as they are, every other character
+ * as Mermaid's entity code (`#34;` for `"`), so nothing in it can end the
+ * label, start a statement (`click`), a comment (`%%`) or HTML, or close the
+ * fence.
+ */
+export function label(text: string): string {
+  return [...plainText(text).replace(/\s+/g, ' ')].map(c => (/[\p{L}\p{N} ._\-/:@+,()]/u.test(c) ? c : `#${c.codePointAt(0)!};`)).join('')
+}
+
 const STATE_CLASS: Record<string, string> = { running: 'running', complete: 'complete', failed: 'failed', rejected: 'failed' }
 
 /**
@@ -64,8 +76,6 @@ export function renderDiagram(verdict: Verdict): string | undefined {
   if (tasks.length === 0) return undefined
   const byNode = new Map<string, typeof tasks>()
   for (const task of tasks) byNode.set(task.node, [...(byNode.get(task.node) ?? []), task])
-  // Node and service names come from the swarm: nothing in them may end the label or the fence.
-  const label = (text: string): string => text.replace(/["<>`]/g, '').replace(/[\r\n]+/g, ' ')
   const lines = ['```mermaid', 'flowchart LR']
   const classes: string[] = []
   let n = 0
@@ -74,7 +84,7 @@ export function renderDiagram(verdict: Verdict): string | undefined {
     onNode.forEach((task, i) => {
       const id = `n${n}t${i}`
       const slot = task.slot ? `.${task.slot}` : ''
-      lines.push(`    ${id}["${label(task.service)}${slot}<br/>${task.state}${task.current ? '' : ' (other spec)'}"]`)
+      lines.push(`    ${id}["${label(task.service)}${slot}<br/>${label(task.state)}${task.current ? '' : ' (other spec)'}"]`)
       classes.push(`  class ${id} ${task.current ? (STATE_CLASS[task.state] ?? 'pending') : 'other'}`)
     })
     lines.push('  end')
@@ -92,19 +102,27 @@ export function renderDiagram(verdict: Verdict): string | undefined {
   return lines.join('\n')
 }
 
+/** A word GitHub's Markdown would make a link of (an extended autolink: a URL, `www.`, an e-mail address). */
+const LINKISH = /:\/\/|www\.|@[^@]*\./i
+
 /**
  * Text from the swarm (task errors, update messages, node names) as inline
  * Markdown: on one line, with every character that could start emphasis, a
  * link, HTML, an entity, math or strike-through, or end a table cell,
- * backslash-escaped.
+ * backslash-escaped; a word that would become a link is a code span, where
+ * GFM finds no autolink (a backslash does not stop every autolink).
  */
 export function cell(text: string): string {
-  return text.replace(/[\r\n]/g, ' ').replace(/[\\`*_[\]<>|~&$]/g, '\\$&')
+  return plainText(text)
+    .replace(/\n/g, ' ')
+    .split(/(\s+)/)
+    .map(word => (LINKISH.test(word) ? code(word) : word.replace(/[\\`*_[\]<>|~&$]/g, '\\$&')))
+    .join('')
 }
 
 /** A code span that no backtick in the text can end (and no `|` split, in a table). */
 export function code(text: string): string {
-  const flat = text.replace(/[\r\n]/g, ' ').replace(/\|/g, '\\|')
+  const flat = plainText(text).replace(/\n/g, ' ').replace(/\|/g, '\\|')
   const ticks = '`'.repeat(longestRun(flat, '`') + 1)
   const pad = flat.startsWith('`') || flat.endsWith('`') ? ' ' : ''
   return `${ticks}${pad}${flat}${pad}${ticks}`
@@ -149,8 +167,10 @@ export function renderSummary(facts: ReportFacts): string {
     lines.push('', '### Failed tasks', '')
     for (const { failure, logTail } of facts.diagnoses) {
       lines.push(`- ${cell(describeFailure(failure))}`)
-      const ticks = fence(logTail)
-      if (logTail !== '') lines.push('', `  ${ticks}text`, ...logTail.split('\n').map(l => `  ${l}`), `  ${ticks}`)
+      // Markdown ends a line at \r too: an unindented line would end the list item, and the fence with it.
+      const tail = plainText(logTail)
+      const ticks = fence(tail)
+      if (tail !== '') lines.push('', `  ${ticks}text`, ...tail.split('\n').map(l => `  ${l}`), `  ${ticks}`)
     }
   }
   lines.push(...renderReleases(facts.releases ?? [], cell, code))
