@@ -8,8 +8,20 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import type { ActionRun, Lab } from './harness.js'
-import { expectVerdict, inspectService, loadLab, pushImage, registryDigest, removeStack, runAction, runningNodes, sshInputs, stackExists } from './harness.js'
+import type { Lab } from './harness.js'
+import {
+  expectVerdict,
+  inspectService,
+  loadLab,
+  phaseGroups,
+  pushImage,
+  registryDigest,
+  removeStack,
+  runAction,
+  runningNodes,
+  sshInputs,
+  stackExists
+} from './harness.js'
 
 jest.setTimeout(240_000)
 
@@ -32,13 +44,6 @@ function dockerConfig(helper: string): string {
   mkdirSync(dir, { recursive: true })
   writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ credHelpers: { [lab.registry]: helper } }))
   return dir
-}
-
-function groups(result: ActionRun): string[] {
-  return result.stdout
-    .split('\n')
-    .filter(l => l.startsWith('::group::'))
-    .map(l => l.slice(9))
 }
 
 beforeAll(() => {
@@ -133,7 +138,7 @@ describe("a login kept by the runner's credential helper", () => {
     expect(result.log).toContain(
       `::error::the credential helper docker-credential-missing-${run} (credHelpers for ${lab.registry} in the runner's Docker config) is not on the runner's PATH.`
     )
-    expect(groups(result)).toEqual([])
+    expect(phaseGroups(result)).toEqual([])
     expect(result.log).not.toMatch(/\[command\]docker (build|push|stack)/)
     expect(stackExists(lab, MISSING_STACK)).toBe(false)
     expect(await registryDigest(lab, NAME, `never-${run}`)).toBeUndefined()
