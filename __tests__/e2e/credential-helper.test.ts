@@ -127,6 +127,14 @@ describe("a login kept by the runner's credential helper", () => {
     expectVerdict(result, 0, 'converged')
     const digest = await registryDigest(lab, NAME, tag)
     expect(result.outputs.digest).toBe(digest)
+    // The run logged in with the helper's answer: the docker CLI never ran the helper itself.
+    expect(result.log).toContain(`Logging in to ${lab.registry} as ${lab.registryUser} with the login the credential helper docker-credential-${HELPER}`)
+    expect(readFileSync(seen, 'utf8').split('\n').filter(Boolean)).toEqual([
+      `get ${lab.registry}`,
+      'AWS_ACCESS_KEY_ID',
+      `get ${lab.registry}`,
+      'AWS_ACCESS_KEY_ID'
+    ])
     expect(inspectService(lab, `${STACK}_web`).Spec.TaskTemplate.ContainerSpec.Image).toBe(`${repository}:${tag}@${digest}`)
     expect(runningNodes(lab, `${STACK}_web`)).toEqual([lab.managerNode, lab.workerNode].sort())
     expect(result.log).not.toContain(lab.registryPassword)
