@@ -225,7 +225,13 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
       // A preview reads no registry: no login.
       // A credential helper that is missing or fails is an error of its own, not an unreachable registry.
       const stored = (registry: string) =>
-        helperLogin(registry, { stores: workdir.credentialStores, env: host.env, run: adapters.credentialHelper ?? runCredentialHelper, log: reporter })
+        helperLogin(registry, {
+          stores: workdir.credentialStores,
+          env: host.env,
+          run: adapters.credentialHelper ?? runCredentialHelper,
+          log: reporter,
+          hide: secret => secrets.add(secret)
+        })
       const auth = inputs.dryRun ? undefined : await resolveAuth(inputs.registry, region => reaching(() => adapters.ecrToken(region)), stored)
       if (auth) {
         // An ECR token, a helper's secret: a password too.

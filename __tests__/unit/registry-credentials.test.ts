@@ -73,8 +73,9 @@ describe('runCredentialHelper', () => {
     const { bin, seen } = helperProgram('lab')
     const env = { PATH: `${bin}:/usr/bin:/bin`, AWS_ACCESS_KEY_ID: 'AKIA', 'INPUT_REGISTRY-PASSWORD': 'pw', GITHUB_TOKEN: 'ghs_x' }
     const log = { info: () => undefined, warn: () => undefined }
-    const got = await helperLogin(REGISTRY, { stores: { credHelpers: { [REGISTRY]: 'lab' } }, env, run: runCredentialHelper, log })
-    expect(got).toEqual({ username: 'ci', password: 'registry-pw', source: 'docker-credential-lab' })
+    const hide = () => undefined
+    const got = await helperLogin(REGISTRY, { stores: { credHelpers: { [REGISTRY]: 'lab' } }, env, run: runCredentialHelper, log, hide })
+    expect(got).toEqual({ username: 'ci', password: 'registry-pw' })
     expect(readFileSync(seen, 'utf8')).toBe(`arg=get\nserver=${REGISTRY}\nAWS_ACCESS_KEY_ID\n`)
   })
 
@@ -82,7 +83,8 @@ describe('runCredentialHelper', () => {
     const env = { PATH: mkdtempSync(path.join(os.tmpdir(), 'sd-empty-')) }
     await expect(runCredentialHelper('nowhere', REGISTRY, env)).rejects.toBeInstanceOf(HelperMissing)
     const log = { info: () => undefined, warn: () => undefined }
-    await expect(helperLogin(REGISTRY, { stores: { credHelpers: { [REGISTRY]: 'nowhere' } }, env, run: runCredentialHelper, log })).rejects.toThrow(
+    const hide = () => undefined
+    await expect(helperLogin(REGISTRY, { stores: { credHelpers: { [REGISTRY]: 'nowhere' } }, env, run: runCredentialHelper, log, hide })).rejects.toThrow(
       `the credential helper docker-credential-nowhere (credHelpers for ${REGISTRY} in the runner's Docker config) is not on the runner's PATH. Install it, remove it from the config, or give registry-username and registry-password. Nothing was built or deployed.`
     )
   })
@@ -91,7 +93,13 @@ describe('runCredentialHelper', () => {
     const { bin } = helperProgram('lab')
     const warnings: string[] = []
     const log = { info: () => undefined, warn: (line: string) => void warnings.push(line) }
-    const got = await helperLogin('quay.io', { stores: { credsStore: 'lab', credHelpers: {} }, env: { PATH: bin }, run: runCredentialHelper, log })
+    const got = await helperLogin('quay.io', {
+      stores: { credsStore: 'lab', credHelpers: {} },
+      env: { PATH: bin },
+      run: runCredentialHelper,
+      log,
+      hide: () => undefined
+    })
     expect(got).toBeUndefined()
     expect(warnings).toEqual([
       "the credential helper docker-credential-lab (credsStore for quay.io in the runner's Docker config) has no login for it: going on without one (a private image cannot be pushed or pulled; give registry-username and registry-password)"

@@ -113,6 +113,8 @@ export interface HelperLoginOptions {
   env: Host['env']
   run: HelperRun
   log: Pick<Reporter, 'info' | 'warn'>
+  /** Registers the helper's secret, before anything else prints. */
+  hide: (secret: string) => void
 }
 
 /**
@@ -121,7 +123,7 @@ export interface HelperLoginOptions {
  * none. A helper that is missing or fails stops the run: going on without
  * its login would deploy what the nodes cannot pull.
  */
-export async function helperLogin(registry: string, options: HelperLoginOptions): Promise<(Credentials & { source: string }) | undefined> {
+export async function helperLogin(registry: string, options: HelperLoginOptions): Promise<Credentials | undefined> {
   const choice = helperFor(options.stores, registry)
   if (choice === undefined) return undefined
   let answer: HelperAnswer
@@ -134,6 +136,7 @@ export async function helperLogin(registry: string, options: HelperLoginOptions)
     )
   }
   const credentials = helperCredentials(choice, registry, answer)
+  if (credentials !== undefined) options.hide(credentials.password)
   if (credentials === undefined) {
     options.log.warn(
       `${named(choice, registry)} has no login for it: going on without one (a private image cannot be pushed or pulled; give registry-username and registry-password)`
@@ -141,7 +144,7 @@ export async function helperLogin(registry: string, options: HelperLoginOptions)
     return undefined
   }
   options.log.info(`Logging in to ${registry} as ${credentials.username} with the login ${named(choice, registry)} keeps`)
-  return { ...credentials, source: `docker-credential-${choice.helper}` }
+  return credentials
 }
 
 const HELPER_TIMEOUT_MS = 30_000

@@ -21,11 +21,11 @@ export interface EcrToken {
 
 export type EcrTokenSource = (region: string) => Promise<EcrToken>
 
-/** The credentials a run logs in with; for ECR, when its token expires; for a credential helper's login, which helper gave it. */
-export type LoginAuth = RegistryAuth & { expiresAt?: Date; source?: string }
+/** The credentials a run logs in with; for ECR, when its token expires. */
+export type LoginAuth = RegistryAuth & { expiresAt?: Date }
 
 /** A login kept outside the inputs for a registry (a credential helper's), or undefined. */
-export type StoredLogin = (registry: string) => Promise<(Credentials & { source: string }) | undefined>
+export type StoredLogin = (registry: string) => Promise<Credentials | undefined>
 
 const ECR_TIMEOUT_MS = 30_000
 const LOGIN_TIMEOUT_MS = 60_000
