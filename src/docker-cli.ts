@@ -121,10 +121,12 @@ export async function runOrThrow(cli: DockerCli, what: string, args: string[], o
 // nothing else of the runner's: which binaries and home, locale and temp,
 // which engine and builder (DOCKER_HOST, DOCKER_CONTEXT, DOCKER_BUILDKIT,
 // BUILDX_BUILDER, …), TLS and proxies, an SSH agent for ssh:// engines and
-// `build --ssh`, XDG_RUNTIME_DIR for rootless engines, and the cloud
-// credentials registry helpers read (docker-credential-ecr-login, gcloud).
-// The runner's other variables (INPUT_*, GITHUB_TOKEN, ACTIONS_RUNTIME_TOKEN)
-// stay out, and so compose interpolation sees only the `env` input.
+// `build --ssh`, XDG_RUNTIME_DIR for rootless engines, and where gcloud's
+// helper finds its credentials. The runner's other variables (INPUT_*,
+// GITHUB_TOKEN, ACTIONS_RUNTIME_TOKEN) stay out, and so compose
+// interpolation sees only the `env` input. AWS_* are credentials, not paths:
+// only a credential helper this project runs itself gets them
+// (credentialHelperEnvironment); the ECR token is fetched in-process.
 const KEPT = [
   'PATH',
   'HOME',
@@ -163,7 +165,7 @@ const KEPT = [
   'GOOGLE_APPLICATION_CREDENTIALS',
   'CLOUDSDK_CONFIG'
 ]
-const KEPT_PREFIXES = ['LC_', 'AWS_']
+const KEPT_PREFIXES = ['LC_']
 
 /** The environment every child starts from: the few variables of `source` docker needs (KEPT). */
 export function childEnvironment(source: Readonly<Record<string, string | undefined>>): Record<string, string> {
@@ -171,5 +173,12 @@ export function childEnvironment(source: Readonly<Record<string, string | undefi
   for (const [name, value] of Object.entries(source)) {
     if (value !== undefined && (KEPT.includes(name) || KEPT_PREFIXES.some(prefix => name.startsWith(prefix)))) env[name] = value
   }
+  return env
+}
+
+/** A credential helper's environment: a docker child's, plus the AWS credentials docker-credential-ecr-login reads. */
+export function credentialHelperEnvironment(source: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const env = childEnvironment(source)
+  for (const [name, value] of Object.entries(source)) if (value !== undefined && name.startsWith('AWS_')) env[name] = value
   return env
 }

@@ -33,7 +33,8 @@ import { makePlan, PlanError, secretKeyOf } from './plan.js'
 import type { Adapters, Host, Reporter } from './ports.js'
 import { resolveExisting } from './registry/existing.js'
 import { login, resolveAuth } from './registry/login.js'
-import { tokenExpiry } from './registry/expiry.js'
+import { shortLivedToken, shortLivedWarning, tokenExpiry } from './registry/expiry.js'
+import { helperLogin, runCredentialHelper } from './registry/credential-helper.js'
 import { RegistryUnreachable } from './registry/manifest.js'
 import type { ReportFacts } from './report/summary.js'
 import { servicesOutput } from './report/summary.js'
@@ -222,9 +223,18 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
     let tunnel: DockerTunnel | undefined
     try {
       // A preview reads no registry: no login.
-      const auth = inputs.dryRun ? undefined : await reaching(() => resolveAuth(inputs.registry, adapters.ecrToken))
+      // A credential helper that is missing or fails is an error of its own, not an unreachable registry.
+      const stored = (registry: string) =>
+        helperLogin(registry, {
+          stores: workdir.credentialStores,
+          env: host.env,
+          run: adapters.credentialHelper ?? runCredentialHelper,
+          log: reporter,
+          hide: secret => secrets.add(secret)
+        })
+      const auth = inputs.dryRun ? undefined : await resolveAuth(inputs.registry, region => reaching(() => adapters.ecrToken(region)), stored)
       if (auth) {
-        // An ECR token is a password too.
+        // An ECR token, a helper's secret: a password too.
         secrets.add(auth.password)
         await reporter.phase(`Log in to ${auth.registry}`, () => reaching(() => login(cli, workdir.dockerConfig, auth)))
         if (auth.expiresAt) {
@@ -232,6 +242,8 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
           reporter.info(tokenExpiry(auth.registry, auth.expiresAt, host.now()))
           reporter.output('registry-auth-expires', outcome.registryAuthExpires)
         }
+        const shortLived = shortLivedToken(auth, host.env)
+        if (shortLived) reporter.warn(shortLivedWarning(auth.registry, shortLived))
       }
 
       if (inputs.image && inputs.dryRun && !inputs.rollback)

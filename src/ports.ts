@@ -5,6 +5,7 @@ import type { DockerTunnel } from './connect/docker-tunnel.js'
 import type { DockerCli } from './docker-cli.js'
 import type { SshTarget } from './inputs/inputs.js'
 import type { DeploymentsClient } from './github/deployments.js'
+import type { HelperRun } from './registry/credential-helper.js'
 import type { EcrTokenSource } from './registry/login.js'
 import type { SmokeGet } from './smoke/http.js'
 import type { SwarmApi } from './swarm/api.js'
@@ -97,6 +98,8 @@ export interface Adapters {
   ecrToken: EcrTokenSource
   /** The GitHub REST API's deployments, at `baseUrl` (GITHUB_API_URL), for `owner/repo`. */
   github?: (token: string, baseUrl: string, repository: string) => DeploymentsClient
+  /** Runs a Docker credential helper's `get` (a login the user's Docker config keeps in one); default: the program on PATH. */
+  credentialHelper?: HelperRun
   /** The registries' HTTP API (a tag's digest for `build: false`); default: the global fetch. */
   registryFetch?: typeof fetch
   /** One GET of the smoke check (smoke-url); default: Node's fetch (src/smoke/http.ts). */

@@ -14,7 +14,7 @@ import { checkManager, reaching, timingPhases, UnreachableError } from './engine
 import type { RefreshInputs } from './inputs/refresh-inputs.js'
 import { checkKnownHosts, PlanError } from './plan.js'
 import type { Adapters, Host, Reporter } from './ports.js'
-import { hoursFrom, REFRESH_HINT } from './registry/expiry.js'
+import { hoursFrom, REFRESH_HINT, shortLivedRefresh, shortLivedToken } from './registry/expiry.js'
 import { login, resolveAuth } from './registry/login.js'
 import { addConnectionSecrets, Secrets } from './secrets.js'
 import type { SwarmApi } from './swarm/api.js'
@@ -37,6 +37,8 @@ export interface RefreshOutcome {
   services: RefreshedService[]
   /** ISO time the new credential stops working (ECR tokens). */
   expiresAt: string | undefined
+  /** Why the new credential stops working soon though its time is unknown (a GitHub token that dies with the job). */
+  shortLived?: string
   stopped: Stopped | undefined
   startedAt: number
   seconds: number
@@ -89,6 +91,11 @@ async function refresh(inputs: RefreshInputs, host: Host, adapters: Adapters, re
         `The new ECR token for ${auth.registry} expires at ${outcome.expiresAt} (${hoursFrom(host.now(), auth.expiresAt)}): refresh again before then (${REFRESH_HINT})`
       )
       reporter.output('registry-auth-expires', outcome.expiresAt)
+    }
+    const shortLived = shortLivedToken(auth, host.env)
+    if (shortLived) {
+      outcome.shortLived = shortLivedRefresh(auth.registry, shortLived)
+      reporter.warn(outcome.shortLived)
     }
     const header = encodeRegistryAuth(auth)
     // Every encoded form the header could be seen in is hidden too.

@@ -8,11 +8,15 @@ import * as fs from 'node:fs/promises'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import type { Leftovers } from './ports.js'
+import type { CredentialStores } from './registry/credential-helper.js'
+import { credentialStoresOf } from './registry/credential-helper.js'
 
 export interface Workdir {
   root: string
   dockerConfig: string
   dockerSocket: string
+  /** The credential helpers the user's own config names: the run asks them itself (src/registry/credential-helper.ts). */
+  credentialStores: CredentialStores
   remove(): Promise<void>
 }
 
@@ -29,10 +33,12 @@ export async function createWorkdir(parent: string, env: Readonly<Record<string,
   await fs.chmod(root, 0o700)
   const dockerConfig = path.join(root, 'docker')
   await fs.mkdir(dockerConfig, { mode: 0o700 })
-  await fs.writeFile(path.join(dockerConfig, 'config.json'), JSON.stringify(seedConfig(env), null, 2), { mode: 0o600 })
+  const user = userConfig(env)
+  await fs.writeFile(path.join(dockerConfig, 'config.json'), JSON.stringify(seedConfig(user, env), null, 2), { mode: 0o600 })
   return {
     root,
     dockerConfig,
+    credentialStores: credentialStoresOf(user),
     dockerSocket: path.join(root, 'docker.sock'),
     remove: async () => {
       await fs.rm(root, { recursive: true, force: true })
@@ -41,18 +47,27 @@ export async function createWorkdir(parent: string, env: Readonly<Record<string,
   }
 }
 
+function userConfigDir(env: Readonly<Record<string, string | undefined>>): string {
+  return env.DOCKER_CONFIG || path.join(env.HOME || os.homedir(), '.docker')
+}
+
+function userConfig(env: Readonly<Record<string, string | undefined>>): Record<string, unknown> {
+  try {
+    const parsed = JSON.parse(readFileSync(path.join(userConfigDir(env), 'config.json'), 'utf8')) as unknown
+    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {}
+  } catch {
+    return {}
+  }
+}
+
 /**
  * Keep what the user's own Docker config provides (logins made by earlier
- * steps, credential helpers, CLI plugins such as buildx) without writing to it.
+ * steps, credential helpers of other registries, CLI plugins such as buildx)
+ * without writing to it.
  */
-function seedConfig(env: Readonly<Record<string, string | undefined>>): Record<string, unknown> {
-  const home = env.DOCKER_CONFIG || path.join(env.HOME || os.homedir(), '.docker')
-  let config: Record<string, unknown> = {}
-  try {
-    config = JSON.parse(readFileSync(path.join(home, 'config.json'), 'utf8')) as Record<string, unknown>
-  } catch {
-    config = {}
-  }
+function seedConfig(user: Record<string, unknown>, env: Readonly<Record<string, string | undefined>>): Record<string, unknown> {
+  const home = userConfigDir(env)
+  const config = { ...user }
   // A credential store would keep our login after the run: logins go to this file only.
   delete config.credsStore
   const extra = Array.isArray(config.cliPluginsExtraDirs) ? (config.cliPluginsExtraDirs as string[]) : []

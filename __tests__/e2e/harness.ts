@@ -382,3 +382,11 @@ export function pushImage(lab: Lab, image: string, dockerfile: string[]): void {
     rmSync(build, { recursive: true, force: true })
   }
 }
+
+/** The titles of the log groups (the run's phases) a run printed, in order. */
+export function phaseGroups(result: ActionRun): string[] {
+  return result.stdout
+    .split('\n')
+    .filter(l => l.startsWith('::group::'))
+    .map(l => l.slice(9))
+}

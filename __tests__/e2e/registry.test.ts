@@ -5,12 +5,13 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import type { ActionRun, Lab } from './harness.js'
+import type { Lab } from './harness.js'
 import {
   docker,
   expectVerdict,
   inspectService,
   loadLab,
+  phaseGroups,
   pushImage,
   registryDigest,
   registryTags,
@@ -29,13 +30,6 @@ const NAME = `e2e/existing-${run}`
 let lab: Lab
 let repository = ''
 let workspace = ''
-
-function groups(result: ActionRun): string[] {
-  return result.stdout
-    .split('\n')
-    .filter(l => l.startsWith('::group::'))
-    .map(l => l.slice(9))
-}
 
 beforeAll(() => {
   lab = loadLab()
@@ -104,7 +98,7 @@ describe('build: false on the lab', () => {
     expect(await registryDigest(lab, NAME, 'v1')).toBe(digest)
     expect((await registryTags(lab, NAME)).sort()).toEqual(['v1'])
     expect(result.log).not.toMatch(/\[command\]docker (build|push|buildx)/)
-    expect(groups(result)).toEqual([
+    expect(phaseGroups(result)).toEqual([
       `Log in to ${lab.registry}`,
       `Resolve ${repository}:v1`,
       'Connect',
@@ -135,7 +129,7 @@ describe('build: false on the lab', () => {
     )
     expect(result.outputs.status).toBeUndefined()
     expect(result.outputs.image).toBeUndefined()
-    expect(groups(result)).toEqual([`Log in to ${lab.registry}`, `Resolve ${repository}:${missing}`])
+    expect(phaseGroups(result)).toEqual([`Log in to ${lab.registry}`, `Resolve ${repository}:${missing}`])
 
     expect(docker(lab, ['service', 'inspect', '--format', '{{.Version.Index}} {{.Spec.TaskTemplate.ContainerSpec.Image}}', `${STACK}_web`]).trim()).toBe(before)
     expect(docker(lab, ['service', 'ps', '-q', `${STACK}_web`]).trim()).toBe(tasksBefore)

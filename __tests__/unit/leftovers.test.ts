@@ -81,8 +81,7 @@ describe('child environments', () => {
       PATH: '/usr/bin:/bin',
       HOME: '/home/runner',
       DOCKER_HOST: 'unix:///var/run/docker.sock',
-      LC_ALL: 'C.UTF-8',
-      AWS_REGION: 'eu-west-1'
+      LC_ALL: 'C.UTF-8'
     })
   })
 

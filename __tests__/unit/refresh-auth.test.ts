@@ -11,7 +11,7 @@ import { getRefreshInputs, wantsRefresh } from '../../src/inputs/refresh-inputs.
 import type { RefreshInputs } from '../../src/inputs/refresh-inputs.js'
 import { runRefreshAuth } from '../../src/refresh-auth.js'
 import { ecrToken } from '../../src/registry/login.js'
-import { renderRefreshSummary } from '../../src/report/refresh.js'
+import { renderRefreshSummary, renderRefreshText } from '../../src/report/refresh.js'
 import { renderSummary } from '../../src/report/summary.js'
 import { renderText } from '../../src/report/text.js'
 import type { StoredConfig, SwarmApi } from '../../src/swarm/api.js'
@@ -342,6 +342,23 @@ describe('runRefreshAuth', () => {
     expect(reporter.lines()).toContain(`The new ECR token for ${ECR} expires at ${expiresAt.toISOString()} (in 12.0 h)`)
     expect(decodeAsDaemon(updates[0]!.header)).toEqual({ username: 'AWS', password: 'fresh-ecr-token', serveraddress: ECR })
     expect(reporter.lines()).not.toContain('fresh-ecr-token')
+  })
+})
+
+describe('a refresh with a GitHub token that dies with the job', () => {
+  it('says so in its log, its summary and its text: the credential it stored is short-lived too', async () => {
+    const token = 'ghs_' + 'R'.repeat(36)
+    const { outcome, reporter } = await refresh([service('shop_web', `ghcr.io/acme/web:v1@sha256:${'a'.repeat(64)}`)], {
+      registry: { registry: 'ghcr.io', username: 'acme', password: token }
+    })
+    expect(outcome.status).toBe('refreshed')
+    expect(outcome.shortLived).toMatch(
+      /^The credential now stored for ghcr\.io is a GitHub App installation token \(ghs_…\): the job's GITHUB_TOKEN expires when the job ends/
+    )
+    expect(reporter.events.filter(e => e.kind === 'warn').map(e => e.text)).toEqual([outcome.shortLived])
+    expect(renderRefreshSummary(outcome)).toContain('a personal access token (classic) with the read:packages scope')
+    expect(renderRefreshText(outcome)).toContain(outcome.shortLived)
+    expect(reporter.lines()).not.toContain(token)
   })
 })
 

@@ -11,6 +11,7 @@ import type { DockerCli } from '../docker-cli.js'
 import { runOrThrow } from '../docker-cli.js'
 import { renderStackObjects } from './stack-objects.js'
 import { checkVariables, findBareEnvironment, findVariables } from './variables.js'
+import { InputError } from '../inputs/parse.js'
 
 export interface DeployPlan {
   stack: string
@@ -36,6 +37,16 @@ export function deployEnvironment(plan: Pick<DeployPlan, 'variables'>, socketPat
   return { ...Object.fromEntries(plan.variables), DOCKER_HOST: `unix://${socketPath}` }
 }
 
+/**
+ * The values the deploy child gets: only those the compose files read. The
+ * rest (everything `env-passthrough: true` let through, values for `secrets:`
+ * created over the API) has no business in docker's environment.
+ */
+export function deployVariables(variables: ReadonlyMap<string, string>, compose: Array<{ path: string; text: string }>): Map<string, string> {
+  const read = referencedNames(compose)
+  return new Map([...variables].filter(([name]) => read.has(name)))
+}
+
 export async function stackDeploy(cli: DockerCli, plan: DeployPlan, socketPath: string, now: () => number): Promise<void> {
   await runOrThrow(cli, 'docker stack deploy', stackDeployArgs(plan), {
     // The one child that gets the compose values.
@@ -44,6 +55,18 @@ export async function stackDeploy(cli: DockerCli, plan: DeployPlan, socketPath: 
     timeoutMs: Math.max(1_000, plan.deadline - now())
   })
 }
+
+// The runner's and this action's own credentials and inputs: `env-passthrough:
+// true` never lets them through. The action's inputs (INPUT_*, and the CLI's
+// SWARM_DEPLOY_*) hold the SSH key and the registry password, STATE_* the
+// post step's state, GITHUB_TOKEN and GH_TOKEN the job's token.
+const NEVER_ALL = [/^INPUT_/i, /^STATE_/, /^SWARM_DEPLOY_/, /^ACTIONS_/, /^GITHUB_TOKEN$/, /^GH_TOKEN$/]
+// ACTIONS_* are the runner's tokens and URLs for GitHub's services (the
+// runtime token, the OIDC token request that mints cloud credentials, the
+// cache's signed URLs): no compose file has a use for them, and whatever
+// reaches a service spec is readable by anyone with Engine API access to a
+// manager, so they are refused even when named.
+const NEVER = /^ACTIONS_/
 
 /**
  * What compose interpolation may read: runner variables let through by
@@ -55,7 +78,14 @@ export function interpolationValues(
   runnerEnv: Record<string, string | undefined>
 ): Map<string, string> {
   const values = new Map<string, string>()
-  const names = passthrough === 'all' ? Object.keys(runnerEnv) : passthrough
+  const refused = passthrough === 'all' ? [] : passthrough.filter(name => NEVER.test(name))
+  if (refused.length > 0) {
+    throw new InputError(
+      'env-passthrough',
+      `${refused.join(', ')}: the runner's ACTIONS_* variables are its own tokens for GitHub's services and are never passed to a deploy`
+    )
+  }
+  const names = passthrough === 'all' ? Object.keys(runnerEnv).filter(name => !NEVER_ALL.some(pattern => pattern.test(name))) : passthrough
   for (const name of names) {
     const value = runnerEnv[name]
     if (value !== undefined) values.set(name, value)
@@ -174,7 +204,7 @@ export async function deployStack(
   const releases = copies.map(copy => host.leftovers.path(path.resolve(copy.path)))
   try {
     for (const copy of copies) await host.files.write(copy.path, copy.text)
-    await stackDeploy(cli, { ...plan, composeFiles: files }, socketPath, host.now)
+    await stackDeploy(cli, { ...plan, composeFiles: files, variables: deployVariables(plan.variables, compose) }, socketPath, host.now)
   } finally {
     for (const [i, copy] of copies.entries()) {
       await host.files.remove(copy.path).catch(() => undefined)

@@ -1,12 +1,16 @@
 // Registry login into the throwaway Docker config: the password goes through
 // stdin, never argv. ECR without explicit credentials gets a token from the
-// AWS SDK, using whatever credentials the job configured (OIDC, keys, role).
+// AWS SDK, using whatever credentials the job configured (OIDC, keys, role);
+// another registry without them, the login a credential helper of the user's
+// Docker config keeps (src/registry/credential-helper.ts).
 import { readFile, writeFile } from 'node:fs/promises'
 import * as path from 'node:path'
 import type { DockerCli } from '../docker-cli.js'
 import { runOrThrow } from '../docker-cli.js'
 import type { Inputs, RegistryAuth } from '../inputs/inputs.js'
 import { parseEcrRegistry } from '../inputs/parse.js'
+import { configKey } from './credential-helper.js'
+import type { Credentials } from './manifest.js'
 
 /** An ECR login: the token's user and password, and when ECR says the token stops working (about 12 hours on). */
 export interface EcrToken {
@@ -19,6 +23,9 @@ export type EcrTokenSource = (region: string) => Promise<EcrToken>
 
 /** The credentials a run logs in with; for ECR, when its token expires. */
 export type LoginAuth = RegistryAuth & { expiresAt?: Date }
+
+/** A login kept outside the inputs for a registry (a credential helper's), or undefined. */
+export type StoredLogin = (registry: string) => Promise<Credentials | undefined>
 
 const ECR_TIMEOUT_MS = 30_000
 const LOGIN_TIMEOUT_MS = 60_000
@@ -61,14 +68,18 @@ export async function ecrToken(region: string, options: EcrOptions = {}): Promis
   return { username, password, ...(expiresAt ? { expiresAt } : {}) }
 }
 
-/** The credentials to log in with, or undefined when no login is needed. The caller registers the password as a secret. */
-export async function resolveAuth(registry: Inputs['registry'], ecr: EcrTokenSource): Promise<LoginAuth | undefined> {
+/**
+ * The credentials to log in with, or undefined when no login is needed: the
+ * inputs, else an ECR token, else a login a credential helper keeps. The
+ * caller registers the password as a secret.
+ */
+export async function resolveAuth(registry: Inputs['registry'], ecr: EcrTokenSource, stored?: StoredLogin): Promise<LoginAuth | undefined> {
   if (registry === undefined) return undefined
   if (registry.username !== undefined) return registry
   const aws = parseEcrRegistry(registry.registry)
-  if (aws === undefined) return undefined
-  const token = await ecr(aws.region)
-  return { registry: registry.registry, ...token }
+  if (aws !== undefined) return { registry: registry.registry, ...(await ecr(aws.region)) }
+  const kept = await stored?.(registry.registry)
+  return kept && { registry: registry.registry, ...kept }
 }
 
 /** Docker Hub's login server is the CLI default; naming it differs in the config key. */
@@ -88,8 +99,9 @@ export async function login(cli: DockerCli, configDir: string, auth: RegistryAut
 async function dropCredentialHelper(configDir: string, registry: string): Promise<void> {
   const file = path.join(configDir, 'config.json')
   const config = JSON.parse(await readFile(file, 'utf8')) as { credHelpers?: Record<string, string> }
-  if (config.credHelpers && registry in config.credHelpers) {
-    delete config.credHelpers[registry]
+  const key = configKey(registry)
+  if (config.credHelpers && Object.hasOwn(config.credHelpers, key)) {
+    delete config.credHelpers[key]
     await writeFile(file, JSON.stringify(config, null, 2), { mode: 0o600 })
   }
 }

@@ -13,6 +13,7 @@ export function renderRefreshSummary(outcome: RefreshOutcome): string {
     `Registry ${code(outcome.registry)} · target ${outcome.target ? code(outcome.target) : '–'} · took ${outcome.seconds}s`
   ]
   if (outcome.expiresAt) lines.push('', `The new ECR token expires at ${outcome.expiresAt}: the next scheduled refresh must run before then.`)
+  if (outcome.shortLived) lines.push('', `⚠️ ${cell(outcome.shortLived)}`)
   if (outcome.stopped) lines.push('', cell(outcome.stopped.message))
   if (outcome.services.length > 0) {
     lines.push('', '| Service | Result |', '| --- | --- |', ...outcome.services.map(s => `| ${cell(s.name)} | ${cell(`${s.result}: ${s.detail}`)} |`))
@@ -23,6 +24,7 @@ export function renderRefreshSummary(outcome: RefreshOutcome): string {
 export function renderRefreshText(outcome: RefreshOutcome): string {
   const lines = [`Stack ${outcome.stack}: registry credential ${outcome.status ?? 'not refreshed'} (${outcome.registry}, ${outcome.seconds}s)`]
   if (outcome.expiresAt) lines.push(`The new ECR token expires at ${outcome.expiresAt}.`)
+  if (outcome.shortLived) lines.push(outcome.shortLived)
   for (const s of outcome.services) lines.push(`  ${s.name}  ${s.result}: ${s.detail}`)
   return lines.join('\n') + '\n'
 }
