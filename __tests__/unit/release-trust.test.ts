@@ -3,8 +3,11 @@
 // next to genuine ones.
 import { describe, expect, it } from '@jest/globals'
 import { runDeploy } from '../../src/engine.js'
-import { decodeRelease } from '../../src/release/record.js'
+import type { SshTarget } from '../../src/inputs/inputs.js'
+import { PROOF_LABEL, refusedLine, releaseKeysOf, signedLabels, trustRecord } from '../../src/release/proof.js'
+import { dataDigest, decodeRelease } from '../../src/release/record.js'
 import type { Release } from '../../src/release/record.js'
+import { chooseRelease, liveRelease, releaseTable } from '../../src/release/select.js'
 import type { StoredConfig } from '../../src/swarm/api.js'
 import type { Inputs } from '../../src/inputs/inputs.js'
 import { COMPOSE, DB_PASSWORD, fakeWorld, inputsFor, recordingReporter, STACK } from '../support/fake-world.js'
@@ -134,5 +137,103 @@ describe('a rollback reads only what the release read', () => {
     expect(run.outcome.stopped).toBeUndefined()
     expect(run.deployEnvs).toHaveLength(1)
     expect(Object.keys(run.deployEnvs[0]!).sort()).toEqual(['DB_PASSWORD', 'DOCKER_HOST', 'IMAGE'])
+  })
+})
+
+describe('the release proof', () => {
+  const KEY = 'first-release-key-0123456789'
+  const OLD = 'older-release-key-9876543210'
+  const keys = (...lines: string[]) => releaseKeysOf(lines, { kind: 'local' })
+  /** A record as this project writes it, signed with the first line of `lines`. */
+  const signed = (lines: string[], status: Release['status'] = 'converged', number = 3): StoredConfig => {
+    const data = Buffer.from(JSON.stringify({ ...JSON.parse(forgedRecord(number).data.toString('utf8')), number }))
+    return {
+      id: `c${number}`,
+      version: 1,
+      name: `${STACK}_release_${number}`,
+      labels: signedLabels(STACK, number, dataDigest(data), status, keys(...lines).sign),
+      data
+    }
+  }
+  const reason = (config: StoredConfig, lines = [KEY]): string | undefined => {
+    const checked = trustRecord(config, STACK, keys(...lines))
+    return 'refused' in checked ? checked.refused.reason : undefined
+  }
+
+  it('verifies a record as written, with its status, and with any line of release-key (rotation)', () => {
+    expect(reason(signed([KEY]))).toBeUndefined()
+    expect(trustRecord(signed([KEY], 'failed'), STACK, keys(KEY))).toMatchObject({ release: { number: 3, status: 'failed', id: 'c3' } })
+    expect(reason(signed([OLD]), [KEY, OLD])).toBeUndefined()
+  })
+
+  it('refuses a wrong key, changed data, a changed status label, another name, and a record without a proof', () => {
+    expect(reason(signed([OLD]))).toMatch(/proof matches no line of release-key/)
+    const record = signed([KEY])
+    expect(reason({ ...record, data: Buffer.concat([record.data, Buffer.from(' ')]) })).toMatch(/proof matches no line/)
+    expect(reason({ ...record, labels: { ...record.labels, 'io.swarm-deploy.release.status': 'failed' } })).toMatch(/proof matches no line/)
+    // The proof of #3 on a copy named #4: name, number and data all disagree.
+    const copy = { ...record, name: `${STACK}_release_4`, labels: { ...record.labels, 'io.swarm-deploy.release': '4' } }
+    expect(reason(copy)).toMatch(/its data is of another release/)
+    expect(reason({ ...record, name: `${STACK}_release_03` })).toMatch(/its name is not/)
+    const { [PROOF_LABEL]: _proof, ...unsigned } = record.labels
+    expect(reason({ ...record, labels: unsigned })).toMatch(/carries no proof: written by a swarm-deploy from before release proofs/)
+    expect(reason(record, [])).toMatch(/no release key to check it with: set release-key/)
+    expect(reason({ ...record, labels: { ...record.labels, [PROOF_LABEL]: 'v1.zz' } })).toMatch(/proof matches no line/)
+  })
+
+  it('derives a key from ssh-key when release-key is not set, and has none for the local engine without release-key', () => {
+    const ssh = { kind: 'ssh', privateKey: '-----BEGIN KEY-----\nabc\n-----END KEY-----\n' } as SshTarget
+    const derived = releaseKeysOf([], ssh)
+    expect(derived.source).toBe('ssh-key')
+    expect(derived.sign!.toString('hex')).not.toContain(Buffer.from('abc').toString('hex'))
+    expect(releaseKeysOf([], { ...ssh, privateKey: `${ssh.privateKey}\r\n` }).sign).toEqual(derived.sign)
+    expect(releaseKeysOf([KEY], ssh).source).toBe('release-key')
+    expect(releaseKeysOf([], { kind: 'local' })).toMatchObject({ sign: undefined, verify: [], source: 'none' })
+  })
+
+  it('quotes names from the swarm as data: no control characters', () => {
+    const line = refusedLine({ id: 'x\r::error::y', name: `${STACK}_release_9\n::add-mask::z`, number: 9, reason: 'r' })
+    expect(line).not.toMatch(/[\r\n]/)
+    expect(line).toContain('"shop_release_9?::add-mask::z"')
+  })
+})
+
+describe('choosing among trusted releases', () => {
+  const r = (number: number, status: Release['status'] = 'converged') =>
+    ({ number, status, sha: 'a'.repeat(40), actor: 'octo', time: '2026-01-01T00:00:00Z', services: [] }) as unknown as Release
+  const refused = [{ id: 'f99', name: `${STACK}_release_99`, number: 99, reason: 'it carries no proof' }]
+
+  it('a number only a refused record has is refused with its reason; previous and rollback-stack take the trusted ones', () => {
+    expect(() => chooseRelease([r(1), r(2)], { kind: 'number', number: 99 }, STACK, refused)).toThrow(
+      `rollback: release #99 of stack ${STACK} is not one this project wrote, or it was changed since: "${STACK}_release_99" (config f99): it carries no proof. Nothing was changed.`
+    )
+    expect(chooseRelease([r(1), r(2)], { kind: 'previous' }, STACK, refused).number).toBe(1)
+    expect(liveRelease([r(1), r(2)])!.number).toBe(2)
+    expect(() => chooseRelease([], { kind: 'previous' }, STACK, refused)).toThrow(/has no release this run can trust \(1 refused/)
+  })
+
+  it('the CLI table lists refused records as such', () => {
+    const table = releaseTable([r(1)], refused)
+    expect(table.split('\n')[1]).toMatch(/^#99\s+REFUSED .*"shop_release_99" \(config f99\): it carries no proof/)
+    expect(table.split('\n')[2]).toMatch(/^#1\s+converged/)
+  })
+})
+
+describe('without any key (the local engine, no release-key)', () => {
+  it('records without a proof, warns once, and a rollback refuses the unsigned record, saying to set release-key', async () => {
+    const first = await deploy({}, { releaseKey: [] })
+    expect(first.outcome.status).toBe('converged')
+    expect([...first.configs.values()].find(c => c.name === `${STACK}_release_1`)!.labels[PROOF_LABEL]).toBeUndefined()
+    expect(warnings(first.reporter.events).match(/release-key is not set/g)).toHaveLength(1)
+    const back = await deploy({ configs: [...first.configs.values()] }, { releaseKey: [], rollback: { kind: 'number', number: 1 } })
+    expect(back.outcome.stopped!.message).toMatch(/release #1 .*no release key to check it with: set release-key/)
+    expect(back.effects).not.toContain('stack deploy')
+  })
+
+  it('release-key given later: the records are checked with it, and a record written before is refused', async () => {
+    const first = await deploy({}, { releaseKey: [] })
+    const second = await deploy({ configs: [...first.configs.values()] })
+    expect(warnings(second.reporter.events)).toContain(`"${STACK}_release_1" (config cfg2-${STACK}_release_1): it carries no proof`)
+    expect(second.reporter.outputs()).toMatchObject({ release: '2', 'previous-release': '' })
   })
 })

@@ -14,7 +14,7 @@ import { objectsOf, variablesOf } from './record.js'
 /** Keys of a service that read files on the runner. */
 const FILE_KEYS = new Set(['build', 'env_file', 'extends', 'label_file'])
 /** Top-level keys a recorded compose may have (and `x-` extensions). */
-const TOP_KEYS = new Set(['version', 'services', 'networks', 'volumes', 'secrets', 'configs'])
+const TOP_KEYS = new Set(['version', 'name', 'services', 'networks', 'volumes', 'secrets', 'configs'])
 
 /** One key of a mapping as Docker may read it: its name, and each value it may have. */
 interface Entry {

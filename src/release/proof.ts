@@ -9,7 +9,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto'
 import type { LocalTarget, SshTarget } from '../inputs/inputs.js'
 import { STACK_LABEL } from '../swarm/model.js'
 import type { Release, ReleaseData, ReleaseStatus } from './record.js'
-import { dataDigest, RELEASE_LABEL, releaseName, STATUS_LABEL } from './record.js'
+import { dataDigest, decodeRelease, RELEASE_LABEL, releaseName, STATUS_LABEL } from './record.js'
 
 export const PROOF_LABEL = 'io.swarm-deploy.release.proof'
 
@@ -125,15 +125,8 @@ export function trustRecord(config: StoredRecord, stack: string, keys: ReleaseKe
         : 'its proof does not match the key derived from ssh-key: written with another key (set release-key), or changed since it was written'
     )
   }
-  const release: Release = {
-    ...data,
-    rollbackTo: data.rollbackTo ?? undefined,
-    image: data.image ?? undefined,
-    status: status as ReleaseStatus,
-    id: config.id,
-    version: config.version,
-    digest
-  }
+  const release = decodeRelease(config)
+  if (!release) return refuse('its data is not a release record this version can read')
   return { release }
 }
 
