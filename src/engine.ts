@@ -341,7 +341,10 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
       const smokeChecks: SmokeCheckReport[] = first.smoke ? [{ title: 'Smoke check', result: first.smoke }] : []
       if (verdict.status !== 'converged' && inputs.onFailure === 'rollback-stack') {
         const target = liveRelease(history)
-        if (!target) reporter.warn(`on-failure: rollback-stack: stack ${inputs.stack} has no converged release to go back to; leaving it as it is`)
+        if (!target)
+          reporter.warn(
+            `on-failure: rollback-stack: stack ${inputs.stack} has no converged release${refused.length > 0 ? ' this run trusts' : ''} to go back to; leaving it as it is`
+          )
         else {
           readsPassed(target)
           reporter.info(`Stack ${inputs.stack} ${verdict.status}: putting release #${target.number} back for every service (on-failure: rollback-stack)`)

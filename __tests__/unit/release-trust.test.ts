@@ -237,3 +237,15 @@ describe('without any key (the local engine, no release-key)', () => {
     expect(second.reporter.outputs()).toMatchObject({ release: '2', 'previous-release': '' })
   })
 })
+
+describe('on-failure: rollback-stack with only a forged record', () => {
+  it('leaves the stack as it is, with a warning, and deploys nothing of it', async () => {
+    const run = await deploy({ configs: [forgedRecord()], scenario: 'crash' }, { onFailure: 'rollback-stack' })
+    expect(run.effects.filter(e => e === 'stack deploy')).toHaveLength(1)
+    expect(warnings(run.reporter.events)).toContain(
+      `on-failure: rollback-stack: stack ${STACK} has no converged release this run trusts to go back to; leaving it as it is`
+    )
+    // Numbered past the forged one: no name collides with it.
+    expect(run.effects).toContain(`create release ${STACK}_release_100`)
+  })
+})
