@@ -2,6 +2,7 @@
 // never deployed: the engine in-process with the fake swarm, a forged record
 // next to genuine ones.
 import { describe, expect, it } from '@jest/globals'
+import { releasesMain } from '../../src/cli/releases.js'
 import { runDeploy } from '../../src/engine.js'
 import type { SshTarget } from '../../src/inputs/inputs.js'
 import { PROOF_LABEL, refusedLine, releaseKeysOf, signedLabels, trustRecord } from '../../src/release/proof.js'
@@ -10,7 +11,7 @@ import type { Release } from '../../src/release/record.js'
 import { chooseRelease, liveRelease, releaseTable } from '../../src/release/select.js'
 import type { StoredConfig } from '../../src/swarm/api.js'
 import type { Inputs } from '../../src/inputs/inputs.js'
-import { COMPOSE, DB_PASSWORD, fakeWorld, inputsFor, recordingReporter, STACK } from '../support/fake-world.js'
+import { COMPOSE, DB_PASSWORD, fakeWorld, inputsFor, recordingReporter, STACK, UNIT_RELEASE_KEY } from '../support/fake-world.js'
 import type { WorldOptions } from '../support/fake-world.js'
 
 async function deploy(world: WorldOptions = {}, overrides: Partial<Inputs> = {}, compose = COMPOSE) {
@@ -247,5 +248,27 @@ describe('on-failure: rollback-stack with only a forged record', () => {
     )
     // Numbered past the forged one: no name collides with it.
     expect(run.effects).toContain(`create release ${STACK}_release_100`)
+  })
+})
+
+describe('swarm-deploy releases', () => {
+  it('lists refused records as such, in the table and in --json, with the key from SWARM_DEPLOY_RELEASE_KEY', async () => {
+    const configs = [...(await genuine()), forgedRecord()]
+    const fake = fakeWorld({ configs, env: { SWARM_DEPLOY_RELEASE_KEY: UNIT_RELEASE_KEY } })
+    const list = async (...args: string[]) => {
+      let stdout = ''
+      const code = await releasesMain(['--stack', STACK, ...args], { stdout: t => void (stdout += t), stderr: () => undefined }, fake.host, fake.adapters)
+      return { code, stdout }
+    }
+    const table = await list()
+    expect(table.code).toBe(0)
+    expect(table.stdout).toMatch(/^#99 +REFUSED .*"shop_release_99" \(config forged99\): it carries no proof/m)
+    expect(table.stdout).toMatch(/^#2 +converged/m)
+    const json = JSON.parse((await list('--json')).stdout) as Array<{ number: number; status: string; reason?: string }>
+    expect(json.map(r => [r.number, r.status])).toEqual([
+      [2, 'converged'],
+      [1, 'converged'],
+      [99, 'refused']
+    ])
   })
 })
