@@ -21,7 +21,9 @@ import { isReleaseName, objectsOf, releaseName, releaseServices } from './releas
 import type { DeploySource } from './release/rollback.js'
 import { recordedCompose, rollbackSource } from './release/rollback.js'
 import { chooseRelease, liveRelease, ReleaseError } from './release/select.js'
+import type { ReleaseHistory } from './release/store.js'
 import { createRelease, loadReleases, pruneReleases, setStatus } from './release/store.js'
+import { trustNotes } from './release/proof.js'
 import { releaseRow } from './report/releases.js'
 import { HASH_CHARS, isVersionOf, namesInUse } from './deploy/stack-objects.js'
 import { CliTimeout } from './docker-cli.js'
@@ -29,7 +31,7 @@ import { Deployment } from './github/deployments.js'
 import { InputError } from './inputs/parse.js'
 import type { Inputs } from './inputs/inputs.js'
 import type { Plan } from './plan.js'
-import { makePlan, PlanError, secretKeyOf } from './plan.js'
+import { makePlan, passedSecretsOf, PlanError, secretKeyOf } from './plan.js'
 import type { Adapters, Host, Reporter } from './ports.js'
 import { resolveExisting } from './registry/existing.js'
 import { login, resolveAuth } from './registry/login.js'
@@ -149,6 +151,7 @@ export async function runDeploy(inputs: Inputs, host: Host, adapters: Adapters, 
   // Mask first: nothing may print before every secret is registered.
   addConnectionSecrets(secrets, inputs.target, inputs.registry)
   for (const [name, value] of inputs.env) secrets.add(value, `env ${name}`)
+  for (const line of inputs.releaseKey) secrets.add(line, 'release-key')
   if (inputs.deployment) secrets.add(inputs.deployment.token, 'github-token')
   // A smoke URL's userinfo and query values (tokens); the body excerpt is redacted of them too.
   for (const { value, name } of inputs.smoke ? smokeUrlSecrets(inputs.smoke.urls.map(u => u.href).join('\n')) : []) secrets.add(value, name)
@@ -156,6 +159,8 @@ export async function runDeploy(inputs: Inputs, host: Host, adapters: Adapters, 
     const plan = makePlan(inputs, host)
     // What env-passthrough lets through to the compose files is as secret as env.
     for (const { name, value } of plan.passedSecrets) secrets.add(value, `env-passthrough ${name}`)
+    // Never printed; hidden all the same, should any text ever carry one.
+    for (const key of plan.releaseKeys.verify) secrets.add(key.toString('hex'))
     for (const warning of plan.warnings) reporter.warn(warning)
     await execute(plan, host, adapters, timingPhases(reporter, host.now, startedAt, outcome.phases), secrets, outcome)
   } catch (error) {
@@ -294,14 +299,20 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
       if (inputs.dryRun) await noteDeployLock(api, inputs.stack, reporter)
       else lock = await reporter.phase('Take the deploy lock', () => takeDeployLock(api, inputs, host, reporter))
       const secretKey = secretKeyOf(inputs.stack, clusterId)
-      const history = await loadReleases(api, inputs.stack)
+      const { releases: history, refused } = await loadReleases(api, inputs.stack, plan.releaseKeys)
+      for (const note of trustNotes(plan.releaseKeys, refused, inputs.dryRun === true)) reporter.warn(note)
       const previous = liveRelease(history)
+      // A rollback reads the recorded files, not the checkout's: the values env-passthrough gives them are as secret as env.
+      const readsPassed = (target: Release): void => {
+        for (const { name, value } of passedSecretsOf(target.compose, plan.values, inputs.env)) secrets.add(value, `env-passthrough ${name}`)
+      }
 
       let source: DeploySource
       if (inputs.rollback) {
         const rollback = inputs.rollback
         source = await reporter.phase('Choose the release', async () => {
-          const target = chooseRelease(history, rollback, inputs.stack)
+          const target = chooseRelease(history, rollback, inputs.stack, refused)
+          readsPassed(target)
           reporter.info(
             `${inputs.dryRun ? 'Previewing the rollback' : 'Rolling back'} to release #${target.number} (${target.status}, ${target.sha.slice(0, 7) || 'no commit'}, ${target.time})${inputs.dryRun ? ': nothing is deployed' : ''}`
           )
@@ -329,7 +340,7 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
         source.rollbackTo?.sha || host.env.GITHUB_SHA || host.env.GITHUB_REF || 'HEAD',
         source.rollbackTo ? `swarm-deploy ${inputs.stack}: rollback to #${source.rollbackTo.number}` : `swarm-deploy ${inputs.stack}`
       )
-      const first = await deployAndJudge(run, source, history).catch(async (error: unknown) => {
+      const first = await deployAndJudge(run, source, { releases: history, refused }).catch(async (error: unknown) => {
         await deployment?.finish(false, (error as Error).message)
         throw error
       })
@@ -342,12 +353,16 @@ async function execute(plan: Plan, host: Host, adapters: Adapters, reporter: Rep
       const smokeChecks: SmokeCheckReport[] = first.smoke ? [{ title: 'Smoke check', result: first.smoke }] : []
       if (verdict.status !== 'converged' && inputs.onFailure === 'rollback-stack') {
         const target = liveRelease(history)
-        if (!target) reporter.warn(`on-failure: rollback-stack: stack ${inputs.stack} has no converged release to go back to; leaving it as it is`)
+        if (!target)
+          reporter.warn(
+            `on-failure: rollback-stack: stack ${inputs.stack} has no converged release${refused.length > 0 ? ' this run trusts' : ''} to go back to; leaving it as it is`
+          )
         else {
+          readsPassed(target)
           reporter.info(`Stack ${inputs.stack} ${verdict.status}: putting release #${target.number} back for every service (on-failure: rollback-stack)`)
           const back = await rollbackSource(target, plan.values, await existingObjects(api, inputs.stack), workdir.root, host.files)
-          if (first.release) releases[0] = await setStatus(api, first.release, 'rolled-back').catch(() => first.release!)
-          const second = await deployAndJudge({ ...run, deadline: host.now() + plan.rollout.timeoutMs }, back, releases)
+          if (first.release) releases[0] = await setStatus(api, first.release, 'rolled-back', plan.releaseKeys).catch(() => first.release!)
+          const second = await deployAndJudge({ ...run, deadline: host.now() + plan.rollout.timeoutMs }, back, { releases, refused })
           if (second.release) releases.unshift(second.release)
           if (second.smoke) smokeChecks.push({ title: `Smoke check of release #${target.number}, put back`, result: second.smoke })
           stackRollback = second.verdict
@@ -433,7 +448,7 @@ interface DeployRun {
 async function deployAndJudge(
   run: DeployRun,
   source: DeploySource,
-  known: Release[]
+  known: ReleaseHistory
 ): Promise<{ verdict: Verdict; release: Release | undefined; deployStarted: number; smoke?: SmokeResult }> {
   const { plan, cli, api, tunnel, host, reporter, secrets, outcome, deadline, secretKey } = run
   const { inputs } = plan
@@ -444,14 +459,14 @@ async function deployAndJudge(
   let recorded: Promise<Release | undefined> | undefined
   // A record that cannot be written is a warning: it must not fail a deploy the swarm took.
   const record = (after?: Snapshot): Promise<Release | undefined> =>
-    (recorded ??= recordDeploy(api, inputs.stack, source, secretKey, host, secrets, known, reporter, after).catch((error: unknown) => {
+    (recorded ??= recordDeploy(api, inputs.stack, source, secretKey, host, secrets, known, plan, reporter, after).catch((error: unknown) => {
       reporter.warn(`Could not record the release: ${(error as Error).message}`)
       return undefined
     }))
   const label = async (status: ReleaseStatus): Promise<Release | undefined> => {
     const release = await record()
     if (!release) return undefined
-    return setStatus(api, release, status).catch((error: unknown) => {
+    return setStatus(api, release, status, plan.releaseKeys).catch((error: unknown) => {
       reporter.warn(`Could not set release #${release.number} to ${status}: ${(error as Error).message}`)
       return release
     })
@@ -536,7 +551,8 @@ async function recordDeploy(
   secretKey: Buffer,
   host: Host,
   secrets: Secrets,
-  known: Release[],
+  known: ReleaseHistory,
+  plan: Plan,
   reporter: Reporter,
   /** The stack as read right after the deploy, if it was. */
   after?: Snapshot
@@ -568,7 +584,8 @@ async function recordDeploy(
       compose: recorded.compose,
       variables: recorded.variables
     },
-    known
+    known,
+    plan.releaseKeys
   )
   reporter.info(`Recorded release #${release.number} as config ${releaseName(stack, release.number)}`)
   return release

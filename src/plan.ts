@@ -10,6 +10,8 @@ import type { StackObject } from './deploy/stack-objects.js'
 import { renderStackObjects } from './deploy/stack-objects.js'
 import { findEnvironmentUses } from './deploy/variables.js'
 import type { Inputs } from './inputs/inputs.js'
+import type { ReleaseKeys } from './release/proof.js'
+import { releaseKeysOf } from './release/proof.js'
 import type { Host } from './ports.js'
 
 /** Bad input found while planning: nothing was done. */
@@ -39,6 +41,8 @@ export interface Plan {
   /** Said once, before anything is done. */
   warnings: string[]
   rollout: Rollout
+  /** What signs this run's release records and checks the stack's (src/release/proof.ts). */
+  releaseKeys: ReleaseKeys
 }
 
 /** Stands in for IMAGE, which is known only after the push. */
@@ -92,9 +96,31 @@ export function makePlan(inputs: Inputs, host: Pick<Host, 'env' | 'files'>): Pla
   } catch (error) {
     throw new PlanError(`${(error as Error).message}\nNothing was deployed.`)
   }
+  const passedSecrets = passedSecretsOf(compose, values, inputs.env)
+  return {
+    inputs,
+    compose,
+    values,
+    objects,
+    passedSecrets,
+    warnings: credentialWarnings(compose, inputs.env),
+    rollout: rolloutOf(inputs),
+    releaseKeys: releaseKeysOf(inputs.releaseKey, inputs.target)
+  }
+}
+
+/**
+ * The values env-passthrough lets through that the compose files read: as
+ * secret as env. A rollback reads the recorded files, known only once the
+ * record is read, and asks again with those.
+ */
+export function passedSecretsOf(
+  compose: ComposeFile[],
+  values: ReadonlyMap<string, string>,
+  env: ReadonlyMap<string, string>
+): Array<{ name: string; value: string }> {
   const read = referencedNames(compose)
-  const passedSecrets = [...values].filter(([name]) => read.has(name) && !inputs.env.has(name)).map(([name, value]) => ({ name, value }))
-  return { inputs, compose, values, objects, passedSecrets, warnings: credentialWarnings(compose, inputs.env), rollout: rolloutOf(inputs) }
+  return [...values].filter(([name]) => read.has(name) && !env.has(name)).map(([name, value]) => ({ name, value }))
 }
 
 /** Only for the plan's name checks: a versioned name is as long whatever the key. */

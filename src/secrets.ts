@@ -18,7 +18,7 @@ import type { LocalTarget, SshTarget } from './inputs/inputs.js'
 import type { Snapshot } from './swarm/model.js'
 
 /** Inputs whose values are secret. A command line must never carry them (the CLI refuses them as flags). */
-export const SECRET_INPUTS = ['ssh-key', 'registry-password', 'env', 'ssh-key-passphrase', 'jump-ssh-key', 'github-token'] as const
+export const SECRET_INPUTS = ['ssh-key', 'registry-password', 'env', 'ssh-key-passphrase', 'jump-ssh-key', 'github-token', 'release-key'] as const
 
 /**
  * Inputs whose variables leave the process environment once read: the secret
@@ -54,7 +54,8 @@ export function secretsOf(read: (name: string) => string): NamedSecret[] {
     { name: 'registry-password', value: read('registry-password') },
     { name: 'ssh-key-passphrase', value: read('ssh-key-passphrase') },
     { name: 'jump-ssh-key', value: read('jump-ssh-key') },
-    { name: 'github-token', value: read('github-token') }
+    { name: 'github-token', value: read('github-token') },
+    { name: 'release-key', value: read('release-key') }
   ]
   // Parsing can fail later; mask every `=`-value it might hold regardless.
   for (const line of read('env').split(/\r?\n/)) {

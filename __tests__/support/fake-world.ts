@@ -9,6 +9,9 @@ import type { DockerTunnel } from '../../src/connect/docker-tunnel.js'
 import type { CliOptions, CliResult, DockerCli } from '../../src/docker-cli.js'
 import type { Inputs } from '../../src/inputs/inputs.js'
 import type { Adapters, Host, Reporter } from '../../src/ports.js'
+import { releaseKeysOf, signedLabels } from '../../src/release/proof.js'
+import type { ReleaseStatus } from '../../src/release/record.js'
+import { dataDigest } from '../../src/release/record.js'
 import type { StoredConfig, SwarmApi } from '../../src/swarm/api.js'
 import type { Node, Service, Snapshot, Task } from '../../src/swarm/model.js'
 
@@ -96,6 +99,8 @@ export function fakeWorld(options: WorldOptions = {}) {
   const effects: string[] = []
   const loginStdin: string[] = []
   const ecrRegions: string[] = []
+  /** The environment each `docker stack deploy` child got. */
+  const deployEnvs: Array<Record<string, string>> = []
   const objects = [...(options.objects ?? [])]
   const configs = new Map<string, StoredConfig>((options.configs ?? []).map(c => [c.id, c]))
 
@@ -147,6 +152,7 @@ export function fakeWorld(options: WorldOptions = {}) {
       if (args[0] === 'image' && args[1] === 'inspect') return ok(`["${REPO}@${DIGEST}"]\tnull\n`)
       if (args[0] === 'stack' && args[1] === 'deploy') {
         effects.push('stack deploy')
+        deployEnvs.push({ ...opts.env })
         if (scenario === 'deploy-hangs') {
           clock += opts.timeoutMs ?? 0
           return { code: -1, stdout: '', stderr: '', timedOut: true }
@@ -287,7 +293,7 @@ export function fakeWorld(options: WorldOptions = {}) {
     maxRssBytes: () => 42
   }
 
-  return { adapters, host, files, effects, loginStdin, ecrRegions, leftovers, recorded, configs, cancelHooks, now: () => clock }
+  return { adapters, host, files, effects, deployEnvs, loginStdin, ecrRegions, leftovers, recorded, configs, cancelHooks, now: () => clock }
 }
 
 export const COMPOSE = `services:
@@ -296,6 +302,9 @@ export const COMPOSE = `services:
     environment:
       DB_PASSWORD: \${DB_PASSWORD}
 `
+
+/** Signs the fake's release records: the target is the local engine, which has no ssh-key to derive one from. */
+export const UNIT_RELEASE_KEY = 'unit-test-release-key-0123456789'
 
 /** Inputs for a build-and-deploy to a local engine, with overrides. */
 export function inputsFor(overrides: Partial<Inputs> = {}): Inputs {
@@ -324,6 +333,20 @@ export function inputsFor(overrides: Partial<Inputs> = {}): Inputs {
     onFailure: 'swarm',
     deployment: undefined,
     lockTimeoutMs: 300_000,
+    releaseKey: [UNIT_RELEASE_KEY],
     ...overrides
   }
+}
+
+/** A record's data changed as this project would have written it: signed anew with the fake's key. */
+export function rewrittenRecord(
+  config: StoredConfig,
+  change: (data: Record<string, unknown> & { services: Array<{ secrets: string[] }> }) => void
+): StoredConfig {
+  const data = JSON.parse(config.data.toString('utf8')) as Parameters<typeof change>[0]
+  change(data)
+  const bytes = Buffer.from(JSON.stringify(data))
+  const status = config.labels['io.swarm-deploy.release.status'] as ReleaseStatus
+  const { sign } = releaseKeysOf([UNIT_RELEASE_KEY], { kind: 'local' })
+  return { ...config, data: bytes, labels: signedLabels(String(data.stack), Number(data.number), dataDigest(bytes), status, sign) }
 }

@@ -143,6 +143,7 @@ describe('run()', () => {
       'INPUT_SSH-KEY-PASSPHRASE',
       'INPUT_JUMP-SSH-KEY',
       'INPUT_GITHUB-TOKEN',
+      'INPUT_RELEASE-KEY',
       'INPUT_SMOKE-URL'
     ])
     const given = {

@@ -202,6 +202,7 @@ describe('cliMain', () => {
       'SWARM_DEPLOY_SSH_KEY_PASSPHRASE',
       'SWARM_DEPLOY_JUMP_SSH_KEY',
       'SWARM_DEPLOY_GITHUB_TOKEN',
+      'SWARM_DEPLOY_RELEASE_KEY',
       'SWARM_DEPLOY_SMOKE_URL'
     ])
   })

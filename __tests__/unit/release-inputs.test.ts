@@ -2,6 +2,7 @@
 import { describe, expect, it } from '@jest/globals'
 import { getInputs } from '../../src/inputs/inputs.js'
 import { secretsOf } from '../../src/secrets.js'
+import { parseCommandLine } from '../../src/cli/args.js'
 
 const base: Record<string, string> = { stack: 'web' }
 const context = { env: {}, isFile: (p: string) => p === 'docker-compose.yml', readFile: () => '' }
@@ -39,5 +40,25 @@ describe('release inputs', () => {
     })
     expect(get({ environment: 'prod', 'github-token': '${{ github.token }}' }).deployment?.token).toBe('')
     expect(secretsOf(name => ({ 'github-token': 'ghs_secret_token' })[name] ?? '').map(s => s.value)).toContain('ghs_secret_token')
+  })
+
+  it('reads release-key as lines (rotation), refuses a short one without echoing it, masks it, and takes it from a file on the CLI, never a flag', () => {
+    expect(get({}).releaseKey).toEqual([])
+    expect(get({ 'release-key': ' new-key-0123456789abcdef \n\nold-key-0123456789abcdef\n' }).releaseKey).toEqual([
+      'new-key-0123456789abcdef',
+      'old-key-0123456789abcdef'
+    ])
+    expect(() => get({ 'release-key': 'new-key-0123456789abcdef\nshortkey' })).toThrow(
+      'release-key: line 2 is shorter than 16 characters: use a random key, e.g. the output of openssl rand -hex 32'
+    )
+    expect(secretsOf(name => ({ 'release-key': 'the-release-key-0123456789' })[name] ?? '')).toContainEqual({
+      name: 'release-key',
+      value: 'the-release-key-0123456789'
+    })
+    const readFile = (file: string) => (file === 'release.key' ? 'from-file-key-0123456789\n' : undefined)
+    expect(parseCommandLine(['--release-key-file', 'release.key'], { env: {}, readFile }).read('release-key')).toBe('from-file-key-0123456789\n')
+    expect(() => parseCommandLine(['--release-key', 'on-the-command-line-key'], { env: {}, readFile })).toThrow(
+      /release-key: is refused as a command-line flag/
+    )
   })
 })

@@ -9,7 +9,7 @@ import { chooseRelease, parseRollback } from '../../src/release/select.js'
 import { pruneReleases } from '../../src/release/store.js'
 import type { StoredConfig } from '../../src/swarm/api.js'
 import type { Inputs } from '../../src/inputs/inputs.js'
-import { COMPOSE, DB_PASSWORD, fakeWorld, inputsFor, PINNED, recordingReporter, STACK } from '../support/fake-world.js'
+import { COMPOSE, DB_PASSWORD, fakeWorld, inputsFor, PINNED, recordingReporter, rewrittenRecord, STACK } from '../support/fake-world.js'
 import type { WorldOptions } from '../support/fake-world.js'
 
 async function deploy(world: WorldOptions = {}, overrides: Partial<Inputs> = {}, env: Record<string, string> = {}) {
@@ -99,10 +99,8 @@ describe('release records', () => {
     for (let i = 0; i < 4; i++) configs = [...(await deploy({ configs }, { keepReleases: 2 })).configs.values()]
     expect(releasesIn(new Map(configs.map(c => [c.id, c]))).map(r => r.number)).toEqual([3, 4])
     // Release 4 stays after the next deploy and names shop_db_0123456789: pruning must leave it.
-    const kept = configs.find(c => c.name === `${STACK}_release_4`)!
-    const data = JSON.parse(kept.data.toString('utf8')) as { services: Array<{ secrets: string[] }> }
-    data.services[0]!.secrets = [`${STACK}_db_0123456789`]
-    kept.data = Buffer.from(JSON.stringify(data))
+    const at = configs.findIndex(c => c.name === `${STACK}_release_4`)
+    configs[at] = rewrittenRecord(configs[at]!, data => void (data.services[0]!.secrets = [`${STACK}_db_0123456789`]))
     const objects = [
       { kind: 'secret' as const, id: 'x1', name: `${STACK}_db_0123456789` },
       { kind: 'secret' as const, id: 'x2', name: `${STACK}_db_abcdefabcd` }
@@ -174,11 +172,7 @@ describe('rollback', () => {
     expect(noVar.outcome.stopped!.message).toMatch(/DB_PASSWORD/)
     expect(noVar.effects).not.toContain('stack deploy')
 
-    const withSecret = configs.map(c => {
-      const data = JSON.parse(c.data.toString('utf8')) as { services: Array<{ secrets: string[] }> }
-      data.services[0]!.secrets = [`${STACK}_db_0123456789`]
-      return { ...c, data: Buffer.from(JSON.stringify(data)) }
-    })
+    const withSecret = configs.map(c => rewrittenRecord(c, data => void (data.services[0]!.secrets = [`${STACK}_db_0123456789`])))
     const pruned = await deploy({ configs: withSecret }, { rollback: { kind: 'number', number: 1 } })
     expect(pruned.outcome.stopped!.message).toMatch(/shop_db_0123456789 were removed/)
     expect(pruned.effects).not.toContain('stack deploy')

@@ -3,7 +3,8 @@
 // deploy lock, through the same connection inputs. Never fails the job.
 import * as core from '@actions/core'
 import { processHost, realAdapters } from '../adapters.js'
-import { readTarget } from '../inputs/inputs.js'
+import { readReleaseKey, readTarget } from '../inputs/inputs.js'
+import { releaseKeysOf } from '../release/proof.js'
 import { INPUTS } from '../inputs/table.js'
 import { RunLeftovers } from '../leftovers.js'
 import type { SwarmLeftover } from '../ports.js'
@@ -35,7 +36,9 @@ export async function settleMainStep(saved: string): Promise<void> {
     for (const { value } of secretsOf(read)) reporter.secret(value)
     const leftovers = new RunLeftovers()
     const host = processHost(process.env, process.env.RUNNER_TEMP, leftovers)
-    const lines = await withSwarmApi(readTarget(read), host, realAdapters, reporter, api => settleLeftovers(api, items))
+    const target = readTarget(read)
+    const keys = releaseKeysOf(readReleaseKey(read), target)
+    const lines = await withSwarmApi(target, host, realAdapters, reporter, api => settleLeftovers(api, items, keys))
     for (const line of lines) reporter.info(`${line} (the main step ended without doing it)`)
   } catch (error) {
     reporter.warn(`Could not settle what the main step left on the swarm: ${(error as Error).message}`)

@@ -28,7 +28,8 @@ export const SECRET_FILES: Readonly<Record<string, string>> = {
   env: 'env-file',
   'ssh-key-passphrase': 'ssh-key-passphrase-file',
   'jump-ssh-key': 'jump-ssh-key-file',
-  'github-token': 'github-token-file'
+  'github-token': 'github-token-file',
+  'release-key': 'release-key-file'
 }
 // known-hosts is not secret, but a file is the natural way to give it.
 const FILE_FLAGS: Readonly<Record<string, string>> = {
@@ -37,7 +38,8 @@ const FILE_FLAGS: Readonly<Record<string, string>> = {
   'known-hosts-file': 'known-hosts',
   'ssh-key-passphrase-file': 'ssh-key-passphrase',
   'jump-ssh-key-file': 'jump-ssh-key',
-  'github-token-file': 'github-token'
+  'github-token-file': 'github-token',
+  'release-key-file': 'release-key'
 }
 const BOOLEAN = new Set(['insecure-ignore-host-key', 'prune', 'rollback-on-failure', 'build', 'refresh-registry-auth', 'dry-run'])
 const OWN_FLAGS = { config: 'string', json: 'boolean', verbose: 'boolean', help: 'boolean' } as const

@@ -103,6 +103,8 @@ export interface Inputs {
   dryRun?: boolean
   /** How long to wait for another run's deploy lock of the stack. */
   lockTimeoutMs: number
+  /** release-key lines: the first signs release records, each verifies. Empty: derived from ssh-key (src/release/proof.ts). */
+  releaseKey: string[]
 }
 
 export type ReadInput = (name: string) => string
@@ -150,8 +152,27 @@ export function getInputs(read: ReadInput, context: InputContext): Inputs {
     deployment: readDeployment(read),
     smoke: readSmokeCheck(read),
     dryRun: parseBoolean('dry-run', read('dry-run'), false),
-    lockTimeoutMs: parseDuration('lock-timeout', read('lock-timeout') || '5m')
+    lockTimeoutMs: parseDuration('lock-timeout', read('lock-timeout') || '5m'),
+    releaseKey: readReleaseKey(read)
   }
+}
+
+/** A short key could be guessed offline from a record and its proof. */
+const RELEASE_KEY_CHARS = 16
+
+/** release-key: one key per line; never echoed. */
+export function readReleaseKey(read: ReadInput): string[] {
+  const lines = read('release-key')
+    .split(/\r?\n/)
+    .map(line => line.trim())
+    .filter(Boolean)
+  const short = lines.findIndex(line => line.length < RELEASE_KEY_CHARS)
+  if (short >= 0)
+    throw new InputError(
+      'release-key',
+      `line ${short + 1} is shorter than ${RELEASE_KEY_CHARS} characters: use a random key, e.g. the output of openssl rand -hex 32`
+    )
+  return lines
 }
 
 function readDeployment(read: ReadInput): Inputs['deployment'] {

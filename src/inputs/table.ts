@@ -111,6 +111,13 @@ export const INPUTS: readonly InputSpec[] = [
     default: '10'
   },
   {
+    name: 'release-key',
+    description:
+      'Key(s) that sign the release records (HMAC-SHA256), one per line: the first signs, every line verifies (rotation). A rollback (rollback, on-failure rollback-stack) deploys only records whose proof verifies. Default: a key derived from ssh-key; without host, set it, or no record can be rolled back to. At least 16 characters a line, e.g. `openssl rand -hex 32`.',
+    list: true,
+    secret: true
+  },
+  {
     name: 'on-failure',
     description:
       "`swarm`: each service's own `failure_action`. `rollback-stack`: a deploy that does not converge puts the last converged release back for every service, waits for it, and reports `rolled-back`.",

@@ -3,9 +3,18 @@
 import type { Adapters, Host, Reporter } from '../ports.js'
 import type { SshTarget, LocalTarget } from '../inputs/inputs.js'
 import { withSwarmApi } from '../swarm/session.js'
-import type { Release } from './record.js'
+import type { ReleaseKeys } from './proof.js'
+import type { ReleaseHistory } from './store.js'
 import { loadReleases } from './store.js'
 
-export async function listReleases(target: SshTarget | LocalTarget, stack: string, host: Host, adapters: Adapters, reporter: Reporter): Promise<Release[]> {
-  return withSwarmApi(target, host, adapters, reporter, api => loadReleases(api, stack))
+/** The records this run trusts, and those it refused (listed as such, never hidden). */
+export async function listReleases(
+  target: SshTarget | LocalTarget,
+  stack: string,
+  keys: ReleaseKeys,
+  host: Host,
+  adapters: Adapters,
+  reporter: Reporter
+): Promise<ReleaseHistory> {
+  return withSwarmApi(target, host, adapters, reporter, api => loadReleases(api, stack, keys))
 }

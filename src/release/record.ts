@@ -2,11 +2,11 @@
 // config (`<stack>_release_<n>`), so raft replicates it and no manager keeps
 // it as a file. The data is immutable; only the status label changes once
 // the verdict is known. Pure: records in and out, no I/O.
+import { createHash } from 'node:crypto'
 import * as YAML from 'yaml'
 import { parsedCompose } from '../deploy/compose-yaml.js'
 import { findBareEnvironment, findVariables } from '../deploy/variables.js'
 import type { Service } from '../swarm/model.js'
-import { STACK_LABEL } from '../swarm/model.js'
 
 export type ReleaseStatus = 'deploying' | 'converged' | 'rolled-back' | 'failed' | 'timed-out' | 'superseded' | 'cancelled'
 
@@ -50,6 +50,8 @@ export interface Release extends ReleaseData {
   /** The swarm config holding it. */
   id: string
   version: number
+  /** SHA-256 (hex) of the config's data, which the release proof binds. */
+  digest: string
 }
 
 export function releaseName(stack: string, n: number): string {
@@ -60,21 +62,29 @@ export function isReleaseName(stack: string, name: string): boolean {
   return new RegExp(`^${stack.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}_release_\\d+$`).test(name)
 }
 
-export function releaseLabels(stack: string, n: number, status: ReleaseStatus): Record<string, string> {
-  return { [STACK_LABEL]: stack, [RELEASE_LABEL]: String(n), [STATUS_LABEL]: status }
-}
-
 export function encodeRelease(data: ReleaseData): Buffer {
   return Buffer.from(JSON.stringify(data, (_key, value: unknown) => (value === undefined ? null : value), 2) + '\n', 'utf8')
 }
 
-/** A stored config back as a release; undefined for anything that is not one of ours. */
+export function dataDigest(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex')
+}
+
+/** A stored config back as a release, unchecked (trustRecord checks it); undefined for anything that cannot be one. */
 export function decodeRelease(config: { id: string; version: number; labels: Record<string, string>; data: Buffer }): Release | undefined {
   try {
     const data = JSON.parse(config.data.toString('utf8')) as ReleaseData & { rollbackTo: number | null; image: string | null }
     if (data.format !== 1 || typeof data.number !== 'number') return undefined
     const status = (config.labels[STATUS_LABEL] ?? 'deploying') as ReleaseStatus
-    return { ...data, rollbackTo: data.rollbackTo ?? undefined, image: data.image ?? undefined, status, id: config.id, version: config.version }
+    return {
+      ...data,
+      rollbackTo: data.rollbackTo ?? undefined,
+      image: data.image ?? undefined,
+      status,
+      id: config.id,
+      version: config.version,
+      digest: dataDigest(config.data)
+    }
   } catch {
     return undefined
   }
@@ -83,10 +93,6 @@ export function decodeRelease(config: { id: string; version: number; labels: Rec
 /** Newest first. */
 export function sortReleases(releases: Release[]): Release[] {
   return [...releases].sort((a, b) => b.number - a.number)
-}
-
-export function nextNumber(releases: Release[]): number {
-  return releases.reduce((max, r) => Math.max(max, r.number), 0) + 1
 }
 
 /**

@@ -8,6 +8,7 @@ import { composeVariableProblems } from '../deploy/stack-deploy.js'
 import type { Host } from '../ports.js'
 import type { Release } from './record.js'
 import { externalized, HIDDEN, objectsOf, pinnedImages, variablesOf } from './record.js'
+import { recordedComposeProblems } from './compose-check.js'
 import { ReleaseError } from './select.js'
 
 export interface DeploySource {
@@ -30,7 +31,9 @@ export function recordedCompose(
 
 /**
  * The files a rollback deploys, written into the run's scratch folder. Every
- * check comes first, so a rollback that cannot be done changes nothing.
+ * check comes first, so a rollback that cannot be done changes nothing. The
+ * docker child gets only the variables the release read (and IMAGE), so the
+ * recorded text can reach no other value of the run.
  */
 export async function rollbackSource(
   target: Release,
@@ -39,9 +42,16 @@ export async function rollbackSource(
   dir: string,
   files: Host['files']
 ): Promise<DeploySource> {
-  const variables = new Map(values)
+  const read = new Set(target.variables)
+  const variables = new Map([...values].filter(([name]) => read.has(name)))
   if (target.image !== undefined && !target.image.includes(HIDDEN)) variables.set('IMAGE', target.image)
   const compose = target.compose.map(f => ({ path: f.path, text: pinnedImages(f.text, target.stack, target.services) }))
+  const unsafe = recordedComposeProblems(compose, target)
+  if (unsafe.length > 0) {
+    throw new ReleaseError(
+      `rollback to #${target.number}: the recorded compose files ask for what the release did not do:\n${unsafe.map(line => `  ${line}`).join('\n')}\nNothing was changed.`
+    )
+  }
   const problems = composeVariableProblems(compose, variables)
   if (problems.length > 0) {
     throw new ReleaseError(
