@@ -87,7 +87,8 @@ export const INPUTS: readonly InputSpec[] = [
   },
   {
     name: 'env-passthrough',
-    description: 'Runner environment variables compose may also read. `true` for all, or names separated by commas or newlines. Default none.',
+    description:
+      "Runner environment variables compose may also read. `true` for all but the runner's and the action's own (`ACTIONS_*`, `GITHUB_TOKEN`, `GH_TOKEN`, `INPUT_*`, `STATE_*`, `SWARM_DEPLOY_*`), or names separated by commas or newlines (`ACTIONS_*` are refused). Default none.",
     default: 'false',
     list: true
   },
