@@ -39,6 +39,7 @@ export async function takeDeployLock(
   let renewing = false
   let stopped = false
   const renew = async (): Promise<Renewal> => {
+    // Nothing to do: a renewal is under way, or the lock was let go of.
     if (renewing || stopped) return { kind: 'renewed' }
     renewing = true
     try {
@@ -51,7 +52,8 @@ export async function takeDeployLock(
       renewing = false
     }
   }
-  const stopTimer = every(renewEveryMs(ttlMs), () => void renew())
+  // A renewal never throws; a reporter that did must not end the process from a timer.
+  const stopTimer = every(renewEveryMs(ttlMs), () => void renew().catch(() => undefined))
   const stop = (): void => {
     stopped = true
     stopTimer()
