@@ -86,8 +86,9 @@ export function tooShort(secret: string): boolean {
 }
 
 // JSON's and Go's quoting of a string, without the quotes. Go's encoding/json
-// also escapes <, > and & (and U+2028/9) for HTML; strconv.Quote (%q in error
-// messages) writes \a \b \f \v and \x00 for other control characters.
+// also escapes <, > and & (and U+2028/9) for HTML; strconv.Quote (%q in the
+// Engine's and the CLI's error messages) escapes every rune that is not
+// printable by unicode.IsPrint, and %+q (QuoteToASCII) every non-ASCII one.
 const hex = (code: number, width: number): string => code.toString(16).padStart(width, '0')
 
 function jsonQuoted(value: string): string {
@@ -110,14 +111,25 @@ const GO_SHORT: Record<string, string> = {
   '\\': '\\\\'
 }
 
-function goQuoted(value: string): string {
+// unicode.IsPrint: letters, marks, numbers, punctuation, symbols and the ASCII
+// space; so U+00A0, U+200B, U+FEFF and the soft hyphen are escaped.
+const GO_PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u
+
+/**
+ * Go's strconv.Quote (`asciiOnly`: QuoteToASCII) without the quotes, as
+ * quote.go's appendEscapedRune writes each rune. A JS string holds no
+ * invalid UTF-8, so Go's `\xff` for a bad byte has no counterpart here.
+ */
+export function goQuoted(value: string, asciiOnly: boolean): string {
   let out = ''
   for (const c of value) {
     const code = c.codePointAt(0)!
-    if (GO_SHORT[c]) out += GO_SHORT[c]
+    const short = GO_SHORT[c]
+    if (short) out += short
+    else if (asciiOnly ? code < 0x80 && GO_PRINTABLE.test(c) : GO_PRINTABLE.test(c)) out += c
     else if (code < 0x20 || code === 0x7f) out += `\\x${hex(code, 2)}`
-    else if ((code >= 0x80 && code < 0xa0) || code === 0xad || code === 0x2028 || code === 0x2029) out += `\\u${hex(code, 4)}`
-    else out += c
+    else if (code < 0x10000) out += `\\u${hex(code, 4)}`
+    else out += `\\U${hex(code, 8)}`
   }
   return out
 }
@@ -153,7 +165,8 @@ export function encodedForms(part: string): string[] {
     part,
     jsonQuoted(part),
     goJsonQuoted(part),
-    goQuoted(part),
+    goQuoted(part, false),
+    goQuoted(part, true),
     encodeURIComponent(part),
     percentEncoded(part, false),
     percentEncoded(part, true),

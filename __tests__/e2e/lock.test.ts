@@ -1,6 +1,6 @@
 // The deploy lock on the lab swarm: a second deploy of a stack waits for
-// the first and then runs; a lock left by a run killed outright is taken
-// over once it expires; `swarm-deploy unlock` clears one; a cancelled run
+// the first and then runs; a live holder renews its lock, and a lock left by
+// a run killed outright is taken over once it expires by the swarm's clock; `swarm-deploy unlock` clears one; a cancelled run
 // lets go of it and marks its release record cancelled. The four stacks run
 // side by side.
 import { afterAll, describe, expect, it, jest } from '@jest/globals'
@@ -72,6 +72,19 @@ function lockOf(stack: string): { holder: string; taken: string; expires: string
   return JSON.parse(Buffer.from(config!.Spec.Data, 'base64').toString('utf8')) as { holder: string; taken: string; expires: string }
 }
 
+/** The lock's config as the swarm shows it: its labels, and the times a manager stamped on it. */
+function lockConfig(stack: string): { CreatedAt: string; UpdatedAt: string; Spec: { Labels: Record<string, string> } } | undefined {
+  const ids = docker(lab, ['config', 'ls', '-q', '--filter', `name=${stack}_lock`, '--filter', `label=io.swarm-deploy.lock=${stack}`]).trim()
+  if (ids === '') return undefined
+  return (
+    JSON.parse(docker(lab, ['config', 'inspect', ...ids.split('\n')])) as Array<{
+      CreatedAt: string
+      UpdatedAt: string
+      Spec: { Labels: Record<string, string> }
+    }>
+  )[0]
+}
+
 const releaseStatuses = (stack: string): string[] => releaseRecords(lab, stack).map(r => r.status)
 
 afterAll(async () => {
@@ -105,22 +118,32 @@ describe('deploy lock', () => {
     expect(lockOf(STACKS.pair)).toBeUndefined()
   })
 
-  it.concurrent('a lock left by a run killed outright is taken over once it expires', async () => {
-    const dir = app()
-    // timeout 5s: the lock lasts 5 s plus the 30 s margin.
-    const killed = startAction(lab, inputs(STACKS.killed, 'killed', { timeout: '5s' }), { cwd: dir, env: asRun('2001') })
+  it.concurrent('a live holder renews its lock; a lock left by a run killed outright is taken over once it expires', async () => {
+    // timeout 20s: the lock lasts 20 s plus the 30 s margin, renewed every 12.5 s; the stuck service keeps the run going past that.
+    const killed = startAction(lab, inputs(STACKS.killed, 'killed', { timeout: '20s' }), { cwd: app(true), env: asRun('2001') })
     await killed.printed('Took the deploy lock')
+    // A renewal is a label update, which the manager stamps (UpdatedAt) and which moves the expiry label on.
+    let renewed = lockConfig(STACKS.killed)
+    for (const until = Date.now() + 30_000; Date.now() < until && renewed?.UpdatedAt === renewed?.CreatedAt; renewed = lockConfig(STACKS.killed)) {
+      await new Promise(resolve => setTimeout(resolve, 500))
+    }
     process.kill(killed.child.pid!, 'SIGKILL')
     expect((await killed.done).code).toBeNull()
     const left = lockOf(STACKS.killed)
+    const stamped = lockConfig(STACKS.killed)!.UpdatedAt
     expect(left).toMatchObject({ holder: runUrl('2001') })
-    expect(Date.parse(left!.expires) - Date.parse(left!.taken)).toBe(35_000)
+    expect(Date.parse(left!.expires) - Date.parse(left!.taken)).toBe(50_000)
+    expect(Date.parse(renewed!.UpdatedAt)).toBeGreaterThan(Date.parse(renewed!.CreatedAt))
+    expect(Date.parse(renewed!.Spec.Labels['io.swarm-deploy.lock.expires']!)).toBeGreaterThan(Date.parse(left!.expires))
 
-    const next = startAction(lab, inputs(STACKS.killed, 'next', { 'lock-timeout': '2m' }), { cwd: dir, env: asRun('2002') })
+    const next = startAction(lab, inputs(STACKS.killed, 'next', { 'lock-timeout': '2m' }), { cwd: app(), env: asRun('2002') })
     const result = await next.done
     expectVerdict(result, 0, 'converged')
     expect(result.log).toContain(`Waiting for the deploy lock held by ${runUrl('2001')} since ${left!.taken}`)
-    expect(result.log).toContain(`The deploy lock held by ${runUrl('2001')} since ${left!.taken} expired at ${left!.expires}: taking it over`)
+    // Judged by the swarm's clock: its last renewal, plus the TTL and the margin.
+    const last = new Date(Date.parse(stamped)).toISOString()
+    expect(result.log).toContain(`The deploy lock held by ${runUrl('2001')} since ${left!.taken} was last renewed at ${last}`)
+    expect(result.log).toContain("by the swarm's clock (its TTL of 50s, and 30s more for clocks that differ, have passed): taking it over")
     expect(lockOf(STACKS.killed)).toBeUndefined()
   })
 

@@ -104,7 +104,7 @@ export const QUIET = { info: (): void => undefined, warn: (): void => undefined,
  * The engine's answer to `GET /info`, as dockerd gives it through dial-stdio:
  * HTTP/1.1, and the connection stays open for the next request.
  */
-export function answerInfo(channel: ServerChannel, swarm: { ControlAvailable: boolean; LocalNodeState: string }): void {
+export function answerInfo(channel: ServerChannel, swarm: { ControlAvailable: boolean; LocalNodeState: string; Cluster?: { ID: string } }): void {
   const body = JSON.stringify({ ServerVersion: '20.10.24', Swarm: swarm })
   channel.write(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
 }
@@ -112,13 +112,14 @@ export function answerInfo(channel: ServerChannel, swarm: { ControlAvailable: bo
 /** The engine's answer to a spare channel's warm-up `HEAD /_ping`. */
 export const PING_ANSWER = 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'
 
-/** A manager engine behind the test server: /info and the ping answered on every `dial-stdio`, which ends with its input. */
-export function actAsManager(server: TestSshServer): void {
+/** A manager engine behind the test server (of the swarm `clusterId`): /info and the ping answered on every `dial-stdio`, which ends with its input. */
+export function actAsManager(server: TestSshServer, clusterId?: string): void {
   server.onExec = accept => {
     const channel = accept()
     channel.on('data', (chunk: Buffer) => {
       const text = chunk.toString('latin1')
-      if (text.startsWith('GET /info ')) answerInfo(channel, { ControlAvailable: true, LocalNodeState: 'active' })
+      if (text.startsWith('GET /info '))
+        answerInfo(channel, { ControlAvailable: true, LocalNodeState: 'active', ...(clusterId ? { Cluster: { ID: clusterId } } : {}) })
       else if (text.startsWith('HEAD /_ping ')) channel.write(PING_ANSWER)
     })
     channel.on('end', () => channel.end())

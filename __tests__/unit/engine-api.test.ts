@@ -53,6 +53,21 @@ beforeAll(async () => {
       return res.end(JSON.stringify([task('t1', 's1')]))
     }
     if (url.pathname === '/nodes') return res.end(JSON.stringify([{ ID: 'n1', Status: { State: 'ready' } }]))
+    if (url.pathname === '/info') {
+      return res.end(
+        JSON.stringify({
+          ServerVersion: '20.10.24',
+          SystemTime: '2026-12-01T20:00:00.123456789Z',
+          Swarm: { LocalNodeState: 'active', ControlAvailable: true, Cluster: { ID: 'cluster-1' } }
+        })
+      )
+    }
+    if (url.pathname === '/configs') {
+      const lock = { Name: 'web_lock', Labels: { 'io.swarm-deploy.lock': 'web' }, Data: Buffer.from('{}').toString('base64') }
+      return res.end(
+        JSON.stringify([{ ID: 'c1', Version: { Index: 12 }, CreatedAt: '2026-12-01T19:59:00.5Z', UpdatedAt: '2026-12-01T19:59:30.987654321Z', Spec: lock }])
+      )
+    }
     if (url.pathname === '/configs/create') {
       res.statusCode = 409
       return res.end(JSON.stringify({ message: 'config web_a already exists' }))
@@ -133,6 +148,32 @@ describe('the Engine API client', () => {
       for (let i = 0; i < 5; i++) await api.listObjects('web')
       // listObjects asks for secrets and configs at once: two connections, then both reused.
       expect(connections - before).toBe(2)
+    } finally {
+      api.close()
+    }
+  })
+
+  // The deploy lock is judged by the swarm's clock: a manager's SystemTime against the time it stamped the lock.
+  it("reads the swarm's clock: /info's SystemTime and a config's UpdatedAt", async () => {
+    const api = engineApi(path.join(dir, 'engine.sock'))
+    try {
+      expect(await api.info()).toEqual({
+        serverVersion: '20.10.24',
+        isManager: true,
+        swarmState: 'active',
+        clusterId: 'cluster-1',
+        systemTime: Date.parse('2026-12-01T20:00:00.123Z')
+      })
+      expect(await api.listConfigs({ 'io.swarm-deploy.lock': 'web' })).toEqual([
+        {
+          id: 'c1',
+          version: 12,
+          name: 'web_lock',
+          labels: { 'io.swarm-deploy.lock': 'web' },
+          data: Buffer.from('{}'),
+          updatedAt: '2026-12-01T19:59:30.987654321Z'
+        }
+      ])
     } finally {
       api.close()
     }

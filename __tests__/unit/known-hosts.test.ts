@@ -40,6 +40,34 @@ describe('known-hosts', () => {
     expect(matchesHost('10.77.0.?', '10.77.0.2', 22)).toBe(true)
   })
 
+  // OpenSSH's match_pattern semantics: `*` any run, `?` one character, whole name, case-insensitive.
+  it('matches globs as OpenSSH does', () => {
+    expect(matchesHost('*', 'anything', 22)).toBe(true)
+    expect(matchesHost('m*r', 'mr', 22)).toBe(true)
+    expect(matchesHost('m*r', 'manager', 22)).toBe(true)
+    expect(matchesHost('m*r', 'managers', 22)).toBe(false)
+    expect(matchesHost('*.example.com', 'example.com', 22)).toBe(false)
+    expect(matchesHost('??', 'ab', 22)).toBe(true)
+    expect(matchesHost('??', 'abc', 22)).toBe(false)
+    expect(matchesHost('a*b*c', 'aXbYbZc', 22)).toBe(true)
+    expect(matchesHost('a*b*c', 'aXbYbZ', 22)).toBe(false)
+    expect(matchesHost('[mgr]:*', 'mgr', 2222)).toBe(true)
+    expect(matchesHost('[mgr]:22?', 'mgr', 2222)).toBe(false)
+    expect(matchesHost('10.77.0.+', '10.77.0.2', 22)).toBe(false)
+    expect(matchesHost('(a|b)', 'a', 22)).toBe(false)
+    expect(matchesHost('', 'mgr', 22)).toBe(false)
+    expect(matchesHost('!mgr', 'mgr', 22)).toBe(false)
+    expect(matchesHost('!other', 'mgr', 22)).toBe(false)
+  })
+
+  // A regex with one `.*` per star backtracked exponentially: this pair took 269 s and blocked the event loop.
+  it('matches a pathological glob in linear time', () => {
+    const host = 'a'.repeat(60)
+    expect(matchesHost('*a*a*a*a*a*a*a*a*b', host, 22)).toBe(false)
+    expect(matchesHost('*a*a*a*a*a*a*a*a*a', host, 22)).toBe(true)
+    expect(matchesHost(`${'*'.repeat(500)}b`, 'a'.repeat(5000), 22)).toBe(false)
+  })
+
   it('refuses a revoked key even if also listed', () => {
     const entries = parseKnownHosts(`${line('mgr', 1)}\n@revoked ${line('mgr', 1)}`)
     expect(checkHostKey(entries, 'mgr', 22, blob(1))).toEqual({ ok: false, reason: 'the host key is marked @revoked in known-hosts' })

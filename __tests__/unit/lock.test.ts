@@ -6,7 +6,6 @@ import { runDeploy } from '../../src/engine.js'
 import { getInputs } from '../../src/inputs/inputs.js'
 import { takeDeployLock } from '../../src/lock/run.js'
 import { readSmokeCheck } from '../../src/inputs/smoke-inputs.js'
-import type { LockData } from '../../src/lock/lock.js'
 import {
   decodeLock,
   describeHolder,
@@ -16,19 +15,19 @@ import {
   LOCK_LABEL,
   LOCK_MARGIN_MS,
   lockLabels,
-  lockName,
   lockTtlMs,
   newLock,
   nextPollMs,
-  shouldReport
+  renewEveryMs,
+  shouldReport,
+  SKEW_MARGIN_MS
 } from '../../src/lock/lock.js'
-import type { LockApi } from '../../src/lock/store.js'
 import { breakLock, LockBusy, readLock, takeLock } from '../../src/lock/store.js'
 import { RunLeftovers } from '../../src/leftovers.js'
 import type { SwarmLeftover } from '../../src/ports.js'
-import type { StoredConfig } from '../../src/swarm/api.js'
 import { settleLeftovers } from '../../src/swarm/cancel-leftovers.js'
 import { COMPOSE, fakeWorld, inputsFor, recordingReporter, STACK } from '../support/fake-world.js'
+import { memorySwarm, place, type MemorySwarm } from '../support/memory-swarm.js'
 
 const T0 = Date.parse('2026-12-01T20:00:00.000Z')
 
@@ -61,7 +60,19 @@ describe('lock content', () => {
       'io.swarm-deploy.lock.holder': 'ana@laptop',
       'io.swarm-deploy.lock.expires': '2026-12-01T20:01:30.000Z'
     })
-    expect(decodeLock({ id: 'c1', name: 'shop_lock', data: encodeLock(data) })).toEqual({ ...data, id: 'c1' })
+    expect(decodeLock({ id: 'c1', name: 'shop_lock', data: encodeLock(data) })).toEqual({ ...data, id: 'c1', version: 0, ttlMs: 90_000 })
+    // Renewed: the label's later expiry, the manager's stamp; the TTL stays the one written.
+    const renewed = { ...lockLabels(data), 'io.swarm-deploy.lock.expires': '2026-12-01T20:05:00.000Z' }
+    expect(
+      decodeLock({ id: 'c1', name: 'shop_lock', data: encodeLock(data), version: 7, labels: renewed, updatedAt: '2026-12-01T20:03:30.123456789Z' })
+    ).toEqual({
+      ...data,
+      id: 'c1',
+      version: 7,
+      ttlMs: 90_000,
+      expires: '2026-12-01T20:05:00.000Z',
+      renewedAt: Date.parse('2026-12-01T20:03:30.123Z')
+    })
     expect(describeHolder(data)).toBe('ana@laptop since 2026-12-01T20:00:00.000Z')
   })
 
@@ -77,6 +88,22 @@ describe('lock content', () => {
     expect(isExpired(lock, T0 + 89_999)).toBe(false)
     expect(isExpired(lock, T0 + 90_000)).toBe(true)
     expect(isExpired({ expires: 'soon' }, T0)).toBe(true)
+  })
+
+  it("is judged by the swarm's clock when the swarm stamped it: TTL and margin after its last renewal, whatever the runner's clock says", () => {
+    const lock = { ...newLock('shop', 'ana@laptop', T0 - 86_400_000, 90_000, 'abc'), ttlMs: 90_000, renewedAt: T0 }
+    expect(isExpired(lock, T0 + 86_400_000, T0 + 90_000 + SKEW_MARGIN_MS - 1)).toBe(false)
+    expect(isExpired(lock, T0 - 86_400_000, T0 + 90_000 + SKEW_MARGIN_MS)).toBe(true)
+    expect(isExpired({ ...lock, ttlMs: Number.NaN }, T0, T0)).toBe(true)
+    // Not told the swarm's time: the runner's clock against the expiry written.
+    expect(isExpired(lock, T0, undefined)).toBe(true)
+  })
+
+  it('is renewed every quarter of its TTL, at most every minute', () => {
+    expect(renewEveryMs(35_000)).toBe(8_750)
+    expect(renewEveryMs(90_000)).toBe(22_500)
+    expect(renewEveryMs(3_600_000)).toBe(60_000)
+    expect(renewEveryMs(0)).toBe(1_000)
   })
 })
 
@@ -101,43 +128,9 @@ describe('wait schedule', () => {
   })
 })
 
-/** Configs by name, created atomically (409 as 'exists'); every call yields first, so concurrent callers interleave. */
-function memorySwarm(): LockApi & { configs: Map<string, StoredConfig>; removals: string[] } {
-  const configs = new Map<string, StoredConfig>()
-  const removals: string[] = []
-  let ids = 0
-  const tick = (): Promise<void> => new Promise(resolve => setImmediate(resolve))
-  return {
-    configs,
-    removals,
-    async listConfigs(labels) {
-      await tick()
-      return [...configs.values()].filter(c => Object.entries(labels).every(([k, v]) => (v === '' ? k in c.labels : c.labels[k] === v)))
-    },
-    async createConfig(name, data, labels) {
-      await tick()
-      if (configs.has(name)) return 'exists'
-      configs.set(name, { id: `id${++ids}`, version: 1, name, labels, data })
-      return 'created'
-    },
-    async removeObject(_kind, id) {
-      await tick()
-      const found = [...configs.values()].find(c => c.id === id)
-      if (!found) throw Object.assign(new Error(`config ${id} not found`), { statusCode: 404 })
-      removals.push(id)
-      configs.delete(found.name)
-    }
-  }
-}
-
-function place(api: ReturnType<typeof memorySwarm>, data: LockData): string {
-  const id = `held-${data.holder}`
-  api.configs.set(lockName(data.stack), { id, version: 1, name: lockName(data.stack), labels: lockLabels(data), data: encodeLock(data) })
-  return id
-}
-
-function clockAndLog(start = T0) {
-  const clock = { now: start }
+/** The runner's clock and log; here the runner's clock is the swarm's (they agree). */
+function clockAndLog(api: MemorySwarm) {
+  const clock = api.clock
   const lines: string[] = []
   return {
     clock,
@@ -162,7 +155,7 @@ const take = (holder: string, t: ReturnType<typeof clockAndLog>, waitMs = 60_000
 describe('takeLock', () => {
   it('takes a free lock at once and lets go of it', async () => {
     const api = memorySwarm()
-    const t = clockAndLog()
+    const t = clockAndLog(api)
     const held = await takeLock(api, take('ana@laptop', t))
     expect(held.lock).toMatchObject({ holder: 'ana@laptop', taken: new Date(T0).toISOString(), expires: new Date(T0 + 90_000).toISOString() })
     expect(t.lines).toEqual([`info Took the deploy lock of stack shop (config shop_lock) until ${new Date(T0 + 90_000).toISOString()}`])
@@ -174,7 +167,7 @@ describe('takeLock', () => {
     const api = memorySwarm()
     const other = newLock('shop', 'https://github.com/acme/shop/actions/runs/1', T0 - 1_000, 600_000, 'x')
     place(api, other)
-    const t = clockAndLog()
+    const t = clockAndLog(api)
     // The holder lets go 40 s on.
     const sleep = t.sleep
     const timed = {
@@ -198,7 +191,7 @@ describe('takeLock', () => {
     const api = memorySwarm()
     const other = newLock('shop', 'bo@desk', T0, 600_000, 'x')
     const id = place(api, other)
-    const t = clockAndLog()
+    const t = clockAndLog(api)
     const error = await takeLock(api, take('ana@laptop', t, 20_000)).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(LockBusy)
     expect((error as Error).message).toBe(
@@ -210,30 +203,34 @@ describe('takeLock', () => {
 
   it('takes over a lock that has expired, saying whose it was', async () => {
     const api = memorySwarm()
-    const dead = newLock('shop', 'bo@desk', T0 - 100_000, 90_000, 'x')
+    // Taken 130 s ago, never renewed: its TTL of 90 s and the 30 s margin have passed.
+    const dead = newLock('shop', 'bo@desk', T0 - 130_000, 90_000, 'x')
     const id = place(api, dead)
-    const t = clockAndLog()
+    const t = clockAndLog(api)
     const held = await takeLock(api, take('ana@laptop', t))
     expect(held.lock.holder).toBe('ana@laptop')
     expect(api.removals).toEqual([id])
-    expect(t.lines[0]).toBe(`warn The deploy lock held by bo@desk since ${dead.taken} expired at ${dead.expires}: taking it over`)
+    expect(t.lines[0]).toBe(
+      `warn The deploy lock held by bo@desk since ${dead.taken} was last renewed at ${dead.taken} and expired at ${dead.expires} by the swarm's clock (its TTL of 90s, and 30s more for clocks that differ, have passed): taking it over`
+    )
   })
 
   it('waits until a live lock expires, then takes it over', async () => {
     const api = memorySwarm()
     place(api, newLock('shop', 'bo@desk', T0 - 80_000, 90_000, 'x'))
-    const t = clockAndLog()
+    const t = clockAndLog(api)
     const held = await takeLock(api, take('ana@laptop', t))
     expect(held.lock.holder).toBe('ana@laptop')
-    expect(t.clock.now).toBeGreaterThanOrEqual(T0 + 10_000)
-    expect(t.clock.now).toBeLessThan(T0 + 11_000)
+    // 10 s left of its TTL, then the 30 s margin.
+    expect(t.clock.now).toBeGreaterThanOrEqual(T0 + 40_000)
+    expect(t.clock.now).toBeLessThan(T0 + 41_000)
   })
 
   it('of two waiters racing for the same expired lock, one takes it and the other waits for the winner', async () => {
     const api = memorySwarm()
-    place(api, newLock('shop', 'bo@desk', T0 - 100_000, 90_000, 'x'))
-    const a = clockAndLog()
-    const b = clockAndLog()
+    place(api, newLock('shop', 'bo@desk', T0 - 130_000, 90_000, 'x'))
+    const a = clockAndLog(api)
+    const b = clockAndLog(api)
     const results = await Promise.allSettled([takeLock(api, take('ana@laptop', a, 5_000)), takeLock(api, take('cy@box', b, 5_000))])
     const won = results.filter(r => r.status === 'fulfilled')
     const lost = results.filter(r => r.status === 'rejected')
@@ -249,7 +246,7 @@ describe('takeLock', () => {
 
   it('does not remove a lock taken over from it, and says so', async () => {
     const api = memorySwarm()
-    const t = clockAndLog()
+    const t = clockAndLog(api)
     const held = await takeLock(api, take('ana@laptop', t))
     api.configs.clear()
     const newer = newLock('shop', 'bo@desk', T0 + 100_000, 90_000, 'y')
@@ -264,7 +261,7 @@ describe('takeLock', () => {
   it('stops with a clear error on a config of that name that is not a lock', async () => {
     const api = memorySwarm()
     api.configs.set('shop_lock', { id: 'mine', version: 1, name: 'shop_lock', labels: {}, data: Buffer.from('user data') })
-    await expect(takeLock(api, take('ana@laptop', clockAndLog()))).rejects.toThrow(
+    await expect(takeLock(api, take('ana@laptop', clockAndLog(api)))).rejects.toThrow(
       "a swarm config named shop_lock exists and is not swarm-deploy's deploy lock: rename or remove it (docker config rm shop_lock)"
     )
     expect(api.removals).toEqual([])

@@ -23,9 +23,10 @@ function recorder(): { lines: string[]; info: (l: string) => void; warn: (l: str
   return { lines, info: l => void lines.push(l), warn: l => void lines.push(l), debug: () => undefined }
 }
 
-async function manager(options: { authorizedKey?: string } = {}): Promise<TestSshServer> {
-  const server = await startSshServer({ hostKeyType: 'ed25519', ...options })
-  actAsManager(server)
+async function manager(options: { authorizedKey?: string; clusterId?: string } = {}): Promise<TestSshServer> {
+  const { clusterId, ...rest } = options
+  const server = await startSshServer({ hostKeyType: 'ed25519', ...rest })
+  actAsManager(server, clusterId)
   cleanups.push(() => server.close())
   return server
 }
@@ -223,6 +224,42 @@ describe('after a drop', () => {
     expect(opened.description).toBe(`test@127.0.0.1:${second.target.port}`)
     expect(opened.sshConnections()).toBe(2)
     expect(log.lines).toContain(`SSH reconnected through test@127.0.0.1:${second.target.port}`)
+    await closing
+  }, 15_000)
+
+  // Cluster IDs are secret (they key the secret version names): the refusal names the hosts only.
+  it('refuses a manager of another swarm than the first connection, naming both hosts, and goes on to one of the same swarm', async () => {
+    const first = await manager({ clusterId: 'swarm-a' })
+    const other = await manager({ clusterId: 'swarm-b' })
+    const third = await manager({ clusterId: 'swarm-a' })
+    const target = several(first.target, [other.target, third.target])
+    const log = recorder()
+    const opened = await tunnel(target, log)
+    const answering = (server: TestSshServer, clusterId: string, answer: string): void => {
+      server.onExec = accept => {
+        const channel = accept()
+        channel.once('data', (chunk: Buffer) => {
+          if (chunk.toString().startsWith('GET /info')) answerInfo(channel, { ControlAvailable: true, LocalNodeState: 'active', Cluster: { ID: clusterId } })
+          else channel.end(answer)
+        })
+      }
+    }
+    answering(other, 'swarm-b', 'from another swarm')
+    answering(third, 'swarm-a', 'pong')
+    const closing = first.close()
+    await new Promise(resolve => setTimeout(resolve, 200))
+    const answers: string[] = []
+    for (let i = 0; i < 30 && answers.at(-1) !== 'pong'; i++) {
+      answers.push(await exchange(opened.socketPath))
+      if (answers.at(-1) !== 'pong') await new Promise(resolve => setTimeout(resolve, 250))
+    }
+    expect(answers).not.toContain('from another swarm')
+    expect(answers.at(-1)).toBe('pong')
+    expect(opened.description).toBe(`test@127.0.0.1:${third.target.port}`)
+    expect(log.lines).toContain(
+      `Refused manager 127.0.0.1:${other.target.port}: it belongs to another swarm than 127.0.0.1:${first.target.port}, which this run connected to first (their cluster IDs differ)`
+    )
+    expect(log.lines.join('\n')).not.toMatch(/swarm-[ab]/)
     await closing
   }, 15_000)
 

@@ -1,6 +1,6 @@
 // The length policy of src/secrets.ts and the encoded forms it redacts.
 import { describe, expect, it } from '@jest/globals'
-import { encodedForms, maskedParts, reachOf, redact, redactStrings, Redactor, Secrets } from '../../src/secrets.js'
+import { encodedForms, goQuoted, maskedParts, reachOf, redact, redactStrings, Redactor, Secrets } from '../../src/secrets.js'
 
 describe('the length policy', () => {
   it("neither masks nor redacts a value under 4 characters, so Swarm's words stay readable", () => {
@@ -65,6 +65,42 @@ describe('encoded forms', () => {
     ]
     for (const text of texts) expect(redact(text, [secret])).not.toMatch(/xxxx/)
     expect(encodedForms(secret)).toEqual(expect.arrayContaining([go, goJson]))
+  })
+
+  // The cases of Go's own strconv tests (quote_test.go, example_test.go): [input, Quote (%q), QuoteToASCII (%+q)].
+  it.each([
+    ['\x07\b\f\r\n\t\v', String.raw`\a\b\f\r\n\t\v`, String.raw`\a\b\f\r\n\t\v`],
+    ['\\', String.raw`\\`, String.raw`\\`],
+    ['\u263a', '\u263a', String.raw`\u263a`],
+    ['\u{10ffff}', String.raw`\U0010ffff`, String.raw`\U0010ffff`],
+    ['\x04', String.raw`\x04`, String.raw`\x04`],
+    ['\x7f', String.raw`\x7f`, String.raw`\x7f`],
+    ['!\u00a0!\u2000!\u3000!', String.raw`!\u00a0!\u2000!\u3000!`, String.raw`!\u00a0!\u2000!\u3000!`],
+    ['\u00ff', '\u00ff', String.raw`\u00ff`],
+    ['\ufffd', '\ufffd', String.raw`\ufffd`],
+    ['\u20ac\u{1f438}', '\u20ac\u{1f438}', String.raw`\u20ac\U0001f438`],
+    [`"Fran & Freddie's Diner\t\u263a"`, String.raw`\"Fran & Freddie's Diner\t` + '\u263a\\"', String.raw`\"Fran & Freddie's Diner\t\u263a\"`],
+    ['a\u200bb\ufeffc\u00add', String.raw`a\u200bb\ufeffc\u00add`, String.raw`a\u200bb\ufeffc\u00add`]
+  ])('quotes %j as Go does', (input, quoted, ascii) => {
+    expect(goQuoted(input, false)).toBe(quoted)
+    expect(goQuoted(input, true)).toBe(ascii)
+  })
+
+  it("redacts a secret in Go's %q and %+q quoting of invisible and non-ASCII runes", () => {
+    for (const secret of ['nbsp\u00a0secret', 'zero\u200bwidth-secret', '\ufeffbom-secret', 'emoji-\u{1f600}-secret', 'caf\u00e9-secret']) {
+      const ascii = [...secret]
+        .map(c =>
+          c.codePointAt(0)! < 0x80
+            ? c
+            : c.codePointAt(0)! > 0xffff
+              ? `\\U${c.codePointAt(0)!.toString(16).padStart(8, '0')}`
+              : `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}`
+        )
+        .join('')
+      const printable = secret.replace(/[\u00a0\u200b\ufeff]/g, c => `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}`)
+      expect(redact(`invalid env "${printable}": refused`, [secret])).toBe('invalid env "***": refused')
+      expect(redact(`invalid env "${ascii}": refused`, [secret])).toBe('invalid env "***": refused')
+    }
   })
 
   it('finds base64 of a value wherever it starts in a longer base64 text', () => {

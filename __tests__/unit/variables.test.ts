@@ -1,5 +1,7 @@
 import { describe, expect, it } from '@jest/globals'
-import { checkVariables, findVariables, type VariableRef } from '../../src/deploy/variables.js'
+import { composeVariableProblems, referencedNames } from '../../src/deploy/stack-deploy.js'
+import { checkVariables, findBareEnvironment, findEnvironmentUses, findVariables, type VariableRef } from '../../src/deploy/variables.js'
+import { credentialWarnings } from '../../src/plan.js'
 
 // The parts of a reference most tests care about.
 const brief = (refs: VariableRef[]) => refs.map(r => [r.name, r.form, r.colon, ...(r.message === undefined ? [] : [r.message])])
@@ -246,5 +248,86 @@ describe('checkVariables', () => {
     expect(check(text, { IMAGE: 'r/api:1', DB_PASSWORD: '', API_TOKEN: 't' })).toEqual([
       'compose-file: c.yml line 5: ${DB_PASSWORD} is required: set DB_PASSWORD in secrets'
     ])
+  })
+})
+
+// Docker reads compose files as YAML 1.1, where `<<` merges maps: a service's
+// environment may come from an anchor (`x-env: &env`) through `<<: *env`, or
+// the whole service from a template (`<<: *common`).
+describe('YAML merge keys', () => {
+  const text = [
+    'x-env: &env',
+    '  DB_PASSWORD:',
+    '  LOG_LEVEL: info',
+    '  SHARED_TOKEN: ${SHARED_TOKEN}',
+    'x-common: &common',
+    '  image: app',
+    '  environment:',
+    '    - API_TOKEN',
+    'services:',
+    '  web:',
+    '    image: app',
+    '    environment:',
+    '      <<: *env',
+    '      MODE: web',
+    '  worker:',
+    '    <<: *common',
+    '  api:',
+    '    image: app',
+    '    environment:',
+    '      <<: [*env, {SESSION_SECRET: }]',
+    '      DB_PASSWORD: set-here',
+    '  own:',
+    '    <<: *common',
+    '    environment: {MODE: own}'
+  ].join('\n')
+  const files = [{ path: 'c.yml', text }]
+
+  it('finds the bare names a merge brings into environment:, and no name an own key overrides', () => {
+    expect(findBareEnvironment(text, 'c.yml').map(r => [r.name, r.line])).toEqual(
+      expect.arrayContaining([
+        ['DB_PASSWORD', 2],
+        ['API_TOKEN', 8],
+        ['SESSION_SECRET', 20]
+      ])
+    )
+    const uses = findEnvironmentUses(text, 'c.yml').map(u => `${u.service} ${u.name}`)
+    expect(uses.sort()).toEqual(['api SESSION_SECRET', 'api SHARED_TOKEN', 'web DB_PASSWORD', 'web SHARED_TOKEN', 'worker API_TOKEN'])
+  })
+
+  it('reports a missing variable named bare through a merge', () => {
+    const problems = composeVariableProblems(files, new Map([['SHARED_TOKEN', 'shared-token-value']]))
+    expect(problems).toEqual([
+      expect.stringMatching(/^compose-file: c\.yml line 2: environment entry DB_PASSWORD has no value/),
+      expect.stringMatching(/^compose-file: c\.yml line 8: environment entry API_TOKEN has no value/),
+      expect.stringMatching(/^compose-file: c\.yml line 20: environment entry SESSION_SECRET has no value/)
+    ])
+  })
+
+  it('registers the names a merge brings in, so their passthrough values are secret', () => {
+    expect([...referencedNames(files)]).toEqual(expect.arrayContaining(['DB_PASSWORD', 'API_TOKEN', 'SESSION_SECRET', 'SHARED_TOKEN']))
+  })
+
+  it('warns about a credential put into environment: through a merge', () => {
+    const env = new Map([
+      ['DB_PASSWORD', 'a-long-db-password'],
+      ['API_TOKEN', 'a-long-api-token']
+    ])
+    const [warning] = credentialWarnings([{ path: 'c.yml', text }] as never, env)
+    expect(warning).toContain('DB_PASSWORD (service web, c.yml line 2)')
+    expect(warning).toContain('API_TOKEN (service worker, c.yml line 8)')
+  })
+
+  it('follows a merge that reaches itself no further', () => {
+    const looped = [
+      'x-a: &a',
+      '  environment: [LOOP_NAME]',
+      'services:',
+      '  s: &s',
+      '    <<: [*a, *s]',
+      '  t:',
+      '    environment: &e {<<: *e, OWN_NAME: }'
+    ].join('\n')
+    expect(findBareEnvironment(looped, 'c.yml').map(r => r.name)).toEqual(['LOOP_NAME', 'OWN_NAME'])
   })
 })

@@ -44,12 +44,33 @@ export function hostKeyName(host: string, port: number): string {
   return port === 22 ? name : `[${name}]:${port}`
 }
 
-function globToRegExp(glob: string): RegExp {
-  const body = glob
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*/g, '.*')
-    .replace(/\?/g, '.')
-  return new RegExp(`^${body}$`, 'i')
+/**
+ * OpenSSH's `match_pattern`: `*` any run, `?` one character, the whole name.
+ * Greedy with a return to the last `*` only: each star restarts no earlier
+ * than the one before did, so it is O(name × glob) at worst (a regex of
+ * `.*` per star backtracked exponentially on `*a*a*a*a*a*a*a*a*b`).
+ */
+function globMatches(glob: string, name: string): boolean {
+  let g = 0
+  let n = 0
+  let star = -1
+  let resume = 0
+  while (n < name.length) {
+    if (g < glob.length && (glob[g] === '?' || glob[g] === name[n])) {
+      g++
+      n++
+    } else if (g < glob.length && glob[g] === '*') {
+      star = g++
+      resume = n
+    } else if (star >= 0) {
+      g = star + 1
+      n = ++resume
+    } else {
+      return false
+    }
+  }
+  while (glob[g] === '*') g++
+  return g === glob.length
 }
 
 function hashedMatch(pattern: string, name: string): boolean {
@@ -65,7 +86,8 @@ export function matchesHost(patterns: string, host: string, port: number): boole
   let matched = false
   for (const pattern of patterns.split(',')) {
     const negated = pattern.startsWith('!')
-    if (globToRegExp(negated ? pattern.slice(1) : pattern).test(name)) {
+    // ssh lower-cases the pattern as well as the name (match_hostname).
+    if (globMatches((negated ? pattern.slice(1) : pattern).toLowerCase(), name)) {
       if (negated) return false
       matched = true
     }

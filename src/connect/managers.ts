@@ -2,7 +2,8 @@
 // connect-timeout, until one completes SSH with a pinned host key and its
 // engine answers as a swarm manager. When the connection drops, the next
 // manager that answers takes over, with backoff between handshakes so that a
-// refusing sshd sees at most one a second, and fewer as failures go on.
+// refusing sshd sees at most one a second, and fewer as failures go on. A
+// reconnect must reach the swarm of the first connection (its cluster ID).
 import * as http from 'node:http'
 import type { Socket } from 'node:net'
 import type { NodeSSH } from 'node-ssh'
@@ -34,6 +35,24 @@ export class ManagerError extends Error {
   ) {
     super(message)
   }
+}
+
+/**
+ * A manager of another swarm than the run's first connection. Swarm does
+ * not stop an address of `host` from pointing at another cluster (a
+ * rebuilt node, a DNS name moved, someone's machine in the middle with a
+ * key the run trusts), and a reconnect that went there would deploy, read
+ * releases and take the lock in the wrong swarm.
+ */
+export class ForeignSwarm extends ManagerError {
+  override name = 'ForeignSwarm'
+}
+
+/** The swarm of the run's first connection, which every reconnect must reach. */
+export interface SwarmPin {
+  clusterId: string
+  /** The manager it was read from, for the message. */
+  manager: HostPort
 }
 
 export function managersOf(target: SshTarget): HostPort[] {
@@ -136,8 +155,8 @@ export interface ReachOptions {
   adopt?: (ssh: NodeSSH, channel: ClientChannel | undefined) => void
 }
 
-/** One manager: SSH, then its engine, together within connect-timeout. */
-export async function tryManager(target: SshTarget, index: number, log: Log, options: ReachOptions): Promise<Reached> {
+/** One manager: SSH, then its engine, together within connect-timeout; with `pin`, only a manager of that swarm. */
+export async function tryManager(target: SshTarget, index: number, log: Log, options: ReachOptions, pin?: SwarmPin): Promise<Reached> {
   const manager = managersOf(target)[index]!
   const one: SshTarget = { ...target, host: manager.host, port: manager.port }
   const timeoutMs = connectTimeoutOf(target)
@@ -149,6 +168,16 @@ export async function tryManager(target: SshTarget, index: number, log: Log, opt
     if (!engine.isManager) {
       channel?.destroy()
       throw new ManagerError(`not a swarm manager (Docker ${engine.serverVersion}, swarm state ${engine.swarmState})`, 'not a manager')
+    }
+    // The cluster IDs stay out of the message: they key the secret version names (plan.ts, secretKeyOf).
+    if (pin && engine.clusterId !== pin.clusterId) {
+      channel?.destroy()
+      const first = `${pin.manager.host}:${pin.manager.port}, which this run connected to first`
+      const reason =
+        engine.clusterId === undefined
+          ? `it gave no cluster ID, so nothing shows it belongs to the swarm of ${first}`
+          : `it belongs to another swarm than ${first} (their cluster IDs differ)`
+      throw new ForeignSwarm(reason, `Refused manager ${manager.host}:${manager.port}: ${reason}`)
     }
     log.debug(`Docker ${engine.serverVersion} on ${manager.host}:${manager.port} is a swarm manager`)
     if (options.adopt) options.adopt(ssh, channel)
@@ -220,6 +249,7 @@ export class ManagerLink {
   private notBefore = 0
   private lostNoted = false
   private readonly now: () => number
+  private readonly pin: SwarmPin | undefined
 
   constructor(
     private readonly target: SshTarget,
@@ -229,6 +259,8 @@ export class ManagerLink {
   ) {
     this.now = options.now ?? Date.now
     this.index = first.index
+    const clusterId = first.engine?.clusterId
+    this.pin = clusterId === undefined ? undefined : { clusterId, manager: managersOf(target)[first.index]! }
     this.adopt(first.ssh)
   }
 
@@ -254,7 +286,7 @@ export class ManagerLink {
     // The manager after the lost one first: the lost one may be what went away.
     const index = managers.length === 1 ? 0 : (this.index + 1 + this.failures) % managers.length
     const { host, port } = managers[index]!
-    this.pending = tryManager(this.target, index, this.log, this.options).then(
+    this.pending = tryManager(this.target, index, this.log, this.options, this.pin).then(
       reached => {
         this.pending = undefined
         this.failures = 0
@@ -271,6 +303,7 @@ export class ManagerLink {
         this.failures += 1
         const wait = backoffMs(this.failures)
         this.notBefore = this.now() + wait
+        if (error instanceof ForeignSwarm) this.log.warn(error.message)
         this.log.info(`Reconnect through ${host}:${port} failed: ${reasonOf(error)}; next attempt in ${wait / 1000}s`)
         throw error
       }

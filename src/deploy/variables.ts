@@ -28,7 +28,7 @@
 // Each limit errs towards reporting a reference docker would not use.
 
 import * as YAML from 'yaml'
-import { parsedCompose } from './compose-yaml.js'
+import { keyText, mergedGet, mergedPairs, parsedCompose, unaliased } from './compose-yaml.js'
 
 export interface VariableRef {
   /** '' for an invalid reference (see checkVariables). */
@@ -88,41 +88,59 @@ export function findVariables(text: string, file: string): VariableRef[] {
   return refs
 }
 
+/** A service's `environment:` entry: a name with no value, which docker fills from its own environment, or a value's text. */
+interface EnvironmentEntry {
+  service: string
+  node: YAML.Node
+  bare?: string
+  value?: string
+}
+
 /**
- * `environment:` entries of services that have a name and no value
- * (`- JWT_SECRET`, `JWT_SECRET:`, `JWT_SECRET: ~`): docker takes their value
- * from its own environment, so they are references too. Needs the YAML to
- * parse; a file that does not is left to docker to refuse.
+ * Every service's `environment:` entries, as docker's loader reads them:
+ * YAML 1.1 merge keys resolved (a service from `<<: *common`, entries from
+ * `<<: *env`), aliases followed. Needs the YAML to parse; a file that does
+ * not is left to docker to refuse.
  */
-export function findBareEnvironment(text: string, file: string): VariableRef[] {
-  const { doc, lines } = parsedCompose(text)
-  if (doc.errors.length > 0) return []
-  const refs: VariableRef[] = []
-  const add = (name: string, node: YAML.Node): void => {
-    const { line, col } = lines.linePos(node.range?.[0] ?? 0)
-    refs.push({ name, file, line, column: col, form: 'bare', colon: false })
-  }
-  const resolve = (node: unknown): unknown => (YAML.isAlias(node) ? node.resolve(doc) : node)
-  const services = resolve(doc.get('services', true))
-  if (!YAML.isMap(services)) return refs
-  for (const service of services.items) {
-    const spec = resolve(service.value)
-    if (!YAML.isMap(spec)) continue
-    const environment = resolve(spec.get('environment', true))
+function environmentEntries(text: string): EnvironmentEntry[] {
+  const { doc } = parsedCompose(text)
+  const entries: EnvironmentEntry[] = []
+  if (doc.errors.length > 0) return entries
+  const services = mergedGet(doc, doc.contents, 'services')
+  if (!YAML.isMap(services)) return entries
+  for (const pair of mergedPairs(doc, services)) {
+    const service = keyText(pair.key)
+    const environment = mergedGet(doc, pair.value, 'environment')
     if (YAML.isSeq(environment)) {
       for (const item of environment.items) {
-        const entry = resolve(item)
-        if (YAML.isScalar(entry) && typeof entry.value === 'string' && !entry.value.includes('=') && !entry.value.includes('$')) add(entry.value, entry)
+        const entry = unaliased(doc, item)
+        if (!YAML.isScalar(entry) || typeof entry.value !== 'string') continue
+        const bare = !entry.value.includes('=') && !entry.value.includes('$')
+        entries.push(bare ? { service, node: entry, bare: entry.value } : { service, node: entry, value: entry.value })
       }
     } else if (YAML.isMap(environment)) {
-      for (const pair of environment.items) {
-        const value = resolve(pair.value)
-        const key = pair.key
-        if ((value === null || (YAML.isScalar(value) && value.value === null)) && YAML.isScalar(key) && key.value !== '<<') add(String(key.value), key)
+      for (const { key, value: raw } of mergedPairs(doc, environment)) {
+        const value = unaliased(doc, raw)
+        if ((value === null || (YAML.isScalar(value) && value.value === null)) && YAML.isScalar(key)) entries.push({ service, node: key, bare: keyText(key) })
+        else if (YAML.isScalar(value) && typeof value.value === 'string') entries.push({ service, node: value, value: value.value })
       }
     }
   }
-  return refs
+  return entries
+}
+
+/**
+ * `environment:` entries of services that have a name and no value
+ * (`- JWT_SECRET`, `JWT_SECRET:`, `JWT_SECRET: ~`): docker takes their value
+ * from its own environment, so they are references too.
+ */
+export function findBareEnvironment(text: string, file: string): VariableRef[] {
+  const { lines } = parsedCompose(text)
+  return environmentEntries(text).flatMap(({ bare, node }) => {
+    if (bare === undefined) return []
+    const { line, col } = lines.linePos(node.range?.[0] ?? 0)
+    return [{ name: bare, file, line, column: col, form: 'bare' as const, colon: false }]
+  })
 }
 
 /** A variable whose value ends up in a service's `environment:`, and the service. */
@@ -141,39 +159,12 @@ export interface EnvironmentUse {
  * records and every container's config, in plain text.
  */
 export function findEnvironmentUses(text: string, file: string): EnvironmentUse[] {
-  const { doc, lines } = parsedCompose(text)
-  if (doc.errors.length > 0) return []
-  const uses: EnvironmentUse[] = []
-  const resolve = (node: unknown): unknown => (YAML.isAlias(node) ? node.resolve(doc) : node)
-  const services = resolve(doc.get('services', true))
-  if (!YAML.isMap(services)) return uses
-  for (const service of services.items) {
-    const name = String(YAML.isScalar(service.key) ? service.key.value : service.key)
-    const spec = resolve(service.value)
-    if (!YAML.isMap(spec)) continue
-    const use = (variable: string, node: YAML.Node | null | undefined): void =>
-      void uses.push({ name: variable, service: name, file, line: lines.linePos(node?.range?.[0] ?? 0).line })
-    const scan = (value: string, node: YAML.Node): void => {
-      for (const ref of findVariables(value, file)) if (ref.name !== '' && !ref.outer) use(ref.name, node)
-    }
-    const environment = resolve(spec.get('environment', true))
-    if (YAML.isSeq(environment)) {
-      for (const item of environment.items) {
-        const entry = resolve(item)
-        if (!YAML.isScalar(entry) || typeof entry.value !== 'string') continue
-        if (!entry.value.includes('=') && !entry.value.includes('$')) use(entry.value, entry)
-        else scan(entry.value, entry)
-      }
-    } else if (YAML.isMap(environment)) {
-      for (const pair of environment.items) {
-        const value = resolve(pair.value)
-        const key = pair.key
-        if ((value === null || (YAML.isScalar(value) && value.value === null)) && YAML.isScalar(key) && key.value !== '<<') use(String(key.value), key)
-        else if (YAML.isScalar(value) && typeof value.value === 'string') scan(value.value, value)
-      }
-    }
-  }
-  return uses
+  const { lines } = parsedCompose(text)
+  return environmentEntries(text).flatMap(({ service, node, bare, value }) => {
+    const line = lines.linePos(node.range?.[0] ?? 0).line
+    const names = bare !== undefined ? [bare] : findVariables(value ?? '', file).flatMap(ref => (ref.name !== '' && !ref.outer ? [ref.name] : []))
+    return names.map(name => ({ name, service, file, line }))
+  })
 }
 
 type Quote = '"' | "'" | undefined

@@ -1,13 +1,21 @@
 // The deploy lock as a run holds it: taken with the run's holder text and
-// expiry, let go of at the end, and on a cancel through the front end's
-// cancel hook (Host.leftovers.onCancel), so a cancelled run does not leave
-// the next deployer waiting for the expiry.
+// expiry, renewed while the run lasts (its diagnostics, a rollback-stack's
+// second round, whatever outlasts the TTL), let go of at the end, and on a
+// cancel through the front end's cancel hook (Host.leftovers.onCancel), so a
+// cancelled run does not leave the next deployer waiting for the expiry.
 import { randomBytes } from 'node:crypto'
 import type { Inputs } from '../inputs/inputs.js'
 import type { Host, Reporter } from '../ports.js'
-import { describeHolder, holderOf, lockName, lockTtlMs } from './lock.js'
-import type { HeldLock, LockApi } from './store.js'
+import { describeHolder, holderOf, lockName, lockTtlMs, renewEveryMs } from './lock.js'
+import type { HeldLock, LockApi, Renewal } from './store.js'
 import { readLock, takeLock } from './store.js'
+
+/** Runs `fn` every `ms` until the returned stop; the timer never keeps the process alive. */
+function every(ms: number, fn: () => void): () => void {
+  const timer = setInterval(fn, ms)
+  timer.unref()
+  return () => clearInterval(timer)
+}
 
 export async function takeDeployLock(
   api: LockApi,
@@ -15,19 +23,46 @@ export async function takeDeployLock(
   host: Pick<Host, 'env' | 'hostname' | 'now' | 'sleep' | 'leftovers'>,
   reporter: Pick<Reporter, 'info' | 'warn'>
 ): Promise<HeldLock> {
+  // The smoke check runs after the rollout's deadline, with a deadline of its own.
+  const ttlMs = lockTtlMs(inputs.timeoutMs + (inputs.smoke?.timeoutMs ?? 0), inputs.onFailure)
   const held = await takeLock(api, {
     stack: inputs.stack,
     holder: holderOf(host.env, host.hostname ?? ''),
-    // The smoke check runs after the rollout's deadline, with a deadline of its own.
-    ttlMs: lockTtlMs(inputs.timeoutMs + (inputs.smoke?.timeoutMs ?? 0), inputs.onFailure),
+    ttlMs,
     waitMs: inputs.lockTimeoutMs,
     token: randomBytes(8).toString('hex'),
     now: () => host.now(),
     sleep: ms => host.sleep(ms),
     log: { info: line => reporter.info(line), warn: line => reporter.warn(line) }
   })
+  // One renewal at a time; a lost lock is said once and renewed no more, a failed renewal is tried again next time.
+  let renewing = false
+  let stopped = false
+  const renew = async (): Promise<Renewal> => {
+    // Nothing to do: a renewal is under way, or the lock was let go of.
+    if (renewing || stopped) return { kind: 'renewed' }
+    renewing = true
+    try {
+      const renewal = await held.renew()
+      if (stopped) return renewal
+      if (renewal.kind === 'lost') stop()
+      if (renewal.kind !== 'renewed') reporter.warn(renewal.message)
+      return renewal
+    } finally {
+      renewing = false
+    }
+  }
+  // A renewal never throws; a reporter that did must not end the process from a timer.
+  const stopTimer = every(renewEveryMs(ttlMs), () => void renew().catch(() => undefined))
+  const stop = (): void => {
+    stopped = true
+    stopTimer()
+  }
   let released: ReturnType<HeldLock['release']> | undefined
-  const release = (): ReturnType<HeldLock['release']> => (released ??= held.release())
+  const release = (): ReturnType<HeldLock['release']> => {
+    stop()
+    return (released ??= held.release())
+  }
   const forget = host.leftovers.onCancel?.(() => release().then(({ level, message }) => reporter[level](message)), {
     kind: 'lock',
     stack: inputs.stack,
@@ -38,7 +73,8 @@ export async function takeDeployLock(
     release: () => {
       forget?.()
       return release()
-    }
+    },
+    renew
   }
 }
 

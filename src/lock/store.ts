@@ -3,11 +3,27 @@
 // expired removes that config by its ID (never by name) and then races for
 // the create like anyone else, so of two waiters that saw the same expired
 // lock one takes it and the other finds the winner's fresh lock and waits.
+// A holder renews its lock with a label update, which the manager stamps
+// (UpdatedAt); a waiter judges it by the swarm's clock (lock.ts).
 import type { SwarmApi } from '../swarm/api.js'
 import type { Lock } from './lock.js'
-import { decodeLock, describeHolder, encodeLock, isExpired, LOCK_LABEL, lockLabels, lockName, newLock, nextPollMs, shouldReport } from './lock.js'
+import {
+  decodeLock,
+  describeHolder,
+  encodeLock,
+  isExpired,
+  LOCK_LABEL,
+  lockLabels,
+  lockName,
+  newLock,
+  nextPollMs,
+  renewedLabels,
+  shouldReport,
+  SKEW_MARGIN_MS,
+  takeoverAt
+} from './lock.js'
 
-export type LockApi = Pick<SwarmApi, 'listConfigs' | 'createConfig' | 'removeObject'>
+export type LockApi = Pick<SwarmApi, 'listConfigs' | 'createConfig' | 'removeObject' | 'setConfigLabels' | 'info'>
 
 /** The lock stayed held by another run for the whole lock-timeout; nothing was changed. */
 export class LockBusy extends Error {
@@ -32,10 +48,15 @@ export interface Released {
   message: string
 }
 
+/** A renewal: done, the lock is another run's or gone (lost), or the swarm could not be asked (failed; the next one may succeed). */
+export type Renewal = { kind: 'renewed' } | { kind: 'lost'; message: string } | { kind: 'failed'; message: string }
+
 export interface HeldLock {
   lock: Lock
   /** Removes the lock if it is still this run's; never throws. Returns what happened, for the log. */
   release(): Promise<Released>
+  /** Moves the lock's expiry on, if it is still this run's; never throws. */
+  renew(): Promise<Renewal>
 }
 
 /** The stack's deploy lock, if any. */
@@ -43,7 +64,24 @@ export async function readLock(api: Pick<SwarmApi, 'listConfigs'>, stack: string
   const found = (await api.listConfigs({ [LOCK_LABEL]: stack })).find(c => c.name === lockName(stack))
   if (!found) return undefined
   // Ours by name and label but unreadable: no expiry to respect, so it counts as expired.
-  return decodeLock(found) ?? { format: 1, stack, holder: 'an unreadable lock', taken: 'an unknown time', expires: '', token: '', id: found.id }
+  return (
+    decodeLock(found) ?? {
+      format: 1,
+      stack,
+      holder: 'an unreadable lock',
+      taken: 'an unknown time',
+      expires: '',
+      token: '',
+      id: found.id,
+      version: found.version,
+      ttlMs: Number.NaN
+    }
+  )
+}
+
+/** The swarm's clock (a manager's /info SystemTime), only needed for a lock the swarm stamped. */
+async function swarmNow(api: Pick<LockApi, 'info'>, lock: Lock): Promise<number | undefined> {
+  return lock.renewedAt === undefined ? undefined : (await api.info()).systemTime
 }
 
 /** Removes this lock by its ID (a newer lock of the same name stays); fine if someone else removed it first. */
@@ -75,7 +113,7 @@ export async function takeLock(api: LockApi, take: TakeLock): Promise<HeldLock> 
         `Took the deploy lock of stack ${stack} (config ${lockName(stack)}) until ${lock.expires}` +
           (waitedFor ? `, after waiting ${seconds(now() - began)} for ${waitedFor.holder}` : '')
       )
-      return { lock, release: () => releaseLock(api, lock) }
+      return { lock, release: () => releaseLock(api, lock), renew: () => renewLock(api, lock, now()) }
     }
     const lock = await readLock(api, stack)
     if (!lock) {
@@ -87,8 +125,9 @@ export async function takeLock(api: LockApi, take: TakeLock): Promise<HeldLock> 
       continue
     }
     unexplained = 0
-    if (isExpired(lock, now())) {
-      log.warn(`The deploy lock held by ${describeHolder(lock)} expired at ${lock.expires || 'an unknown time'}: taking it over`)
+    const swarmTime = await swarmNow(api, lock)
+    if (isExpired(lock, now(), swarmTime)) {
+      log.warn(`The deploy lock held by ${describeHolder(lock)} ${howExpired(lock, swarmTime)}: taking it over`)
       await removeLock(api, lock)
       continue
     }
@@ -104,7 +143,39 @@ export async function takeLock(api: LockApi, take: TakeLock): Promise<HeldLock> 
       )
       reported = { id: lock.id, at: now() }
     }
-    await take.sleep(nextPollMs(attempt++, now(), deadline, Date.parse(lock.expires)))
+    // Wake just after the takeover time, whichever clock it is on.
+    const { at, clock } = takeoverAt(lock, swarmTime)
+    const wake = clock === 'swarm' ? now() + (at - swarmTime!) : at
+    await take.sleep(nextPollMs(attempt++, now(), deadline, wake))
+  }
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString()
+
+function howExpired(lock: Lock, swarmTime: number | undefined): string {
+  if (lock.renewedAt === undefined || swarmTime === undefined) return `expired at ${lock.expires || 'an unknown time'}`
+  if (Number.isNaN(lock.ttlMs)) return `has no TTL one can read (last renewed at ${iso(lock.renewedAt)})`
+  return `was last renewed at ${iso(lock.renewedAt)} and expired at ${iso(lock.renewedAt + lock.ttlMs)} by the swarm's clock (its TTL of ${seconds(lock.ttlMs)}, and ${seconds(SKEW_MARGIN_MS)} more for clocks that differ, have passed)`
+}
+
+/** Renews this very lock (by ID, at its current version); `now` is the holder's clock, for the expiry label people read. */
+async function renewLock(api: LockApi, lock: Lock, now: number): Promise<Renewal> {
+  try {
+    const current = await readLock(api, lock.stack)
+    if (current?.id !== lock.id) {
+      const whose = current ? `it is held by ${describeHolder(current)}` : 'it is gone'
+      return {
+        kind: 'lost',
+        message: `The deploy lock of stack ${lock.stack} is no longer this run's: ${whose} (taken over, or removed with swarm-deploy unlock, while this run held it). Another deploy of the stack may be running at the same time as this one.`
+      }
+    }
+    await api.setConfigLabels({ id: current.id, version: current.version, name: lockName(current.stack) }, renewedLabels(current, now))
+    return { kind: 'renewed' }
+  } catch (error) {
+    return {
+      kind: 'failed',
+      message: `Could not renew the deploy lock of stack ${lock.stack} (another run may take it over ${seconds(lock.ttlMs + SKEW_MARGIN_MS)} after its last renewal): ${(error as Error).message}`
+    }
   }
 }
 

@@ -17,6 +17,8 @@ export interface EngineInfo {
   swarmState: string
   /** The swarm's cluster ID (GET /swarm's ID, also in /info on a manager); only managers know it. */
   clusterId: string | undefined
+  /** The engine's clock (SystemTime), in ms: the deploy lock is judged by the swarm's clock, not the runner's. */
+  systemTime?: number
 }
 
 export interface SwarmApi {
@@ -62,6 +64,8 @@ export interface StoredConfig {
   name: string
   labels: Record<string, string>
   data: Buffer
+  /** When a manager last stamped it (created, labels changed), by the swarm's clock. */
+  updatedAt?: string
 }
 
 const REQUEST_TIMEOUT_MS = 30_000
@@ -173,16 +177,22 @@ export function engineApi(socketPath: string): SwarmApi {
   const list = <T>(what: string, filters: string): Promise<T[]> => counted<T[]>({ path: `/${what}`, query: { filters } })
   return {
     async info() {
-      type Info = { ServerVersion?: string; Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean; Cluster?: { ID?: string } | null } }
+      type Info = {
+        ServerVersion?: string
+        SystemTime?: string
+        Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean; Cluster?: { ID?: string } | null }
+      }
       const info = await counted<Info>({ path: '/info' })
       const isManager = info.Swarm?.ControlAvailable === true
       let clusterId = info.Swarm?.Cluster?.ID || undefined
       if (isManager && clusterId === undefined) clusterId = (await counted<{ ID?: string }>({ path: '/swarm' })).ID || undefined
+      const systemTime = Date.parse(info.SystemTime ?? '')
       return {
         serverVersion: info.ServerVersion ?? 'unknown',
         isManager,
         swarmState: info.Swarm?.LocalNodeState ?? 'unknown',
-        clusterId
+        clusterId,
+        ...(Number.isNaN(systemTime) ? {} : { systemTime })
       }
     },
     async snapshot(stack, serviceIds) {
@@ -261,14 +271,15 @@ export function engineApi(socketPath: string): SwarmApi {
     },
     async listConfigs(labels) {
       const filters = JSON.stringify({ label: Object.entries(labels).map(([k, v]) => (v === '' ? k : `${k}=${v}`)) })
-      type Raw = { ID: string; Version: { Index: number }; Spec: { Name: string; Labels?: Record<string, string>; Data?: string } }
+      type Raw = { ID: string; Version: { Index: number }; UpdatedAt?: string; Spec: { Name: string; Labels?: Record<string, string>; Data?: string } }
       const configs = await list<Raw>('configs', filters)
       return configs.map(c => ({
         id: c.ID,
         version: c.Version.Index,
         name: c.Spec.Name,
         labels: c.Spec.Labels ?? {},
-        data: Buffer.from(c.Spec.Data ?? '', 'base64')
+        data: Buffer.from(c.Spec.Data ?? '', 'base64'),
+        ...(c.UpdatedAt ? { updatedAt: c.UpdatedAt } : {})
       }))
     },
     async createConfig(name, data, labels) {
