@@ -57,6 +57,11 @@ describe('judge: a new service', () => {
     expect(up.services[0]).toMatchObject({ state: 'converged', running: 2, desired: 2, nodes: ['mgr', 'wrk'] })
   })
 
+  it('sums up a pending stack by the services not converged yet', () => {
+    const starting = judge(baseline, snap([service('app:1')], [task('t1', 'app:1', 'running'), task('t2', 'app:1', 'starting')]), STACK, clock)
+    expect(starting.summary).toBe('Stack web: waiting for web_app.')
+  })
+
   it('times out with the scheduler reason when no node fits', () => {
     const pending = task('t1', 'app:1', 'pending', {}, { Err: 'no suitable node (scheduling constraints not satisfied on 2 nodes)' })
     delete pending.NodeID
@@ -182,6 +187,14 @@ describe('judge: an update', () => {
     const done = judge(baseline, snap([updated({ State: 'completed', StartedAt: '2026-02-01T00:00:00Z' })], newTasks), STACK, clock)
     expect(done.status).toBe('converged')
     expect(done.services[0]).toMatchObject({ change: 'updated', state: 'converged', updateState: 'completed' })
+  })
+
+  it('judges by the tasks an update state it does not know (a newer engine)', () => {
+    const newTasks = [task('t3', 'app:2', 'running'), task('t4', 'app:2', 'running')]
+    const state = 'some_new_state' as NonNullable<Service['UpdateStatus']>['State']
+    const verdict = judge(baseline, snap([updated({ State: state, StartedAt: '2026-02-01T00:00:00Z' })], newTasks), STACK, late)
+    expect(verdict.status).toBe('converged')
+    expect(verdict.services[0]).toMatchObject({ state: 'converged', message: 'updated, 2/2 running' })
   })
 
   it('does not take a completed update whose tasks are not running as converged', () => {
