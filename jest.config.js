@@ -1,5 +1,7 @@
-// Two projects: fast pure-logic tests, and end-to-end tests that run the
-// bundled action against the lab swarm (lab/lab.sh up), one at a time.
+// Two projects: fast tests (pure logic in __tests__/unit, mirroring src/, and
+// the whole engine in-process with fakes in __tests__/behaviour), and
+// end-to-end tests that run the bundled action against the lab swarm
+// (lab/lab.sh up), one at a time.
 const tsJest = {
   '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }]
 }
@@ -15,7 +17,7 @@ export default {
   verbose: true,
   maxWorkers: 1,
   projects: [
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/__tests__/unit/**/*.test.ts'] },
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/__tests__/unit/**/*.test.ts', '<rootDir>/__tests__/behaviour/**/*.test.ts'] },
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/__tests__/e2e/**/*.test.ts'], slowTestThreshold: 120 }
   ]
 }

@@ -3,6 +3,7 @@
 // snapshots and asks this module what they mean.
 import type { Node, Service, Snapshot, Task } from '../swarm/model.js'
 import { isJob, modeOf, runsCurrentSpec, specKeyOf, stackServices, templateKey } from './spec.js'
+import { unlisted, unreachable } from '../exhaustive.js'
 import { specChanges } from './spec-diff.js'
 import type { TaskCount } from './tasks.js'
 import { countTasks, failuresOf, taskViews } from './tasks.js'
@@ -122,7 +123,8 @@ function judgeService(
   // "no suitable node" can clear when a node joins or frees up; past the grace period it will not.
   const unplaceable = count.unschedulable !== undefined && clock.sinceDeployMs >= UNSCHEDULABLE_GRACE_MS
   const stuck = hopeless(mode, change, count, currentFailures, unplaceable)
-  switch (ownUpdate?.State) {
+  const updateState = ownUpdate?.State
+  switch (updateState) {
     case 'paused':
       return !clock.rollbackOnFailure
         ? { ...verdict, state: 'failed', message: `update paused by Swarm${swarmSays}; left paused (rollback-on-failure: false)` }
@@ -147,8 +149,11 @@ function judgeService(
       // Swarm's failure_action handles failing tasks; a task no node can take stalls it for good.
       if (unplaceable) return { ...verdict, state: 'failed', message: `update stalled: ${stuck}` }
       return { ...verdict, message: `updating: ${count.running}/${count.desired} of the new spec running` }
-    default:
+    case undefined:
       break
+    default:
+      // A state of a newer engine: judged by its tasks, as with no update.
+      unlisted(updateState)
   }
   const job = isJob(mode)
   const progress = `${count.running}/${count.desired} ${job ? 'complete' : 'running'}`
@@ -260,10 +265,12 @@ function summarize(services: ServiceVerdict[], stack: string, status: StackStatu
         .map(s => `${s.name} (${s.message}${s.pending.length ? `; ${s.pending.slice(0, 2).join('; ')}` : ''})`)
         .join('; ')}.`
     }
-    default:
+    case 'pending':
       return `Stack ${stack}: waiting for ${services
         .filter(s => s.state !== 'converged')
         .map(s => s.name)
         .join(', ')}.`
+    default:
+      return unreachable(status)
   }
 }
