@@ -358,7 +358,10 @@ PrintMotd no
 # Deploys open many sessions in a row (one docker dial-stdio per API client)
 MaxSessions 64
 MaxStartups 64:30:128
-SetEnv DOCKER_HOST=unix://$(sock mgr)
+# SHLVL=1: Debian's bash sources ~/.bashrc for a command sshd starts only at
+# shell level 1; this machine's root .bashrc runs pyenv init (0.2-4 s a session
+# under load), which a manager's shell would not. A session now starts at once.
+SetEnv DOCKER_HOST=unix://$(sock mgr) SHLVL=1
 Subsystem sftp internal-sftp
 EOF
 }
@@ -580,6 +583,8 @@ cmd_manager_restart() {
 cmd_sshd_restart() {
   log "restarting manager sshd"
   stop_pidfile "$(pidfile sshd)" sshd 10
+  # The config anew (same keys), so a changed lab.sh takes effect without a rebuild.
+  sshd_config_write
   sshd_start
 }
 
@@ -685,7 +690,10 @@ X11Forwarding no
 PrintMotd no
 # OpenSSH's default, unlike the lab's main sshd
 MaxSessions 10
-SetEnv DOCKER_HOST=unix://$(sock mgr)
+# SHLVL=1: Debian's bash sources ~/.bashrc for a command sshd starts only at
+# shell level 1; this machine's root .bashrc runs pyenv init (0.2-4 s a session
+# under load), which a manager's shell would not. A session now starts at once.
+SetEnv DOCKER_HOST=unix://$(sock mgr) SHLVL=1
 END_CONFIG
   node -e '
     const fs = require("fs");
@@ -756,7 +764,10 @@ StrictModes yes
 X11Forwarding no
 PrintMotd no
 AllowTcpForwarding yes
-SetEnv DOCKER_HOST=unix://$(sock mgr)
+# SHLVL=1: Debian's bash sources ~/.bashrc for a command sshd starts only at
+# shell level 1; this machine's root .bashrc runs pyenv init (0.2-4 s a session
+# under load), which a manager's shell would not. A session now starts at once.
+SetEnv DOCKER_HOST=unix://$(sock mgr) SHLVL=1
 END_CONFIG
 }
 
