@@ -11,41 +11,15 @@ import { Duplex } from 'node:stream'
 import { NodeSSH } from 'node-ssh'
 import type { ClientChannel } from 'ssh2'
 import { childEnvironment } from '../docker-cli.js'
-import type { SshTarget } from '../inputs/inputs.js'
-import type { Leftovers, Reporter } from '../ports.js'
+import type { DockerTunnel, EngineFacts, Leftovers, Reporter, SshTarget, TunnelTraffic } from '../ports.js'
 import { checkHostKey, fingerprint, hostKeyAlgorithms, parseKnownHosts } from './known-hosts.js'
 import { connectReason } from './ssh-errors.js'
-import type { EngineFacts } from './managers.js'
 import { DIAL_COMMAND, ManagerLink, reachManager } from './managers.js'
 
 export { DIAL_COMMAND }
 
 /** Opens one byte stream to the Docker engine. */
 type Dial = () => Promise<Duplex>
-
-export interface DockerTunnel {
-  /** Unix socket on the runner that reaches the target engine. */
-  socketPath: string
-  /** For logs: where the engine is. */
-  description: string
-  /** The last error text the far end printed, to explain a failed request. */
-  lastDialError(): string | undefined
-  /** SSH connections opened so far (1 unless one dropped and was reopened). */
-  sshConnections(): number
-  /** What went through the socket so far. */
-  traffic(): TunnelTraffic
-  /** What the engine answered when the connection was made (its /info), if it was asked. */
-  engine?(): EngineFacts | undefined
-  close(): Promise<void>
-}
-
-export interface TunnelTraffic {
-  /** Bytes from the engine to the runner. */
-  bytesRead: number
-  /** Engine connections (SSH channels) open now, and the most open at once. */
-  channels: number
-  maxChannels: number
-}
 
 const CONNECT_TIMEOUT_MS = 10_000
 /** For the manager to open a `dial-stdio` channel on a live connection. */
