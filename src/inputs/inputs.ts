@@ -19,7 +19,7 @@ import {
 } from './parse.js'
 import type { BuildOptions } from './build-inputs.js'
 import { readBuildOptions } from './build-inputs.js'
-import type { HostPort, LocalTarget, SshTarget } from '../ports.js'
+import type { LocalTarget, SshTarget } from '../ports.js'
 import { readJumpHost } from './jump-host.js'
 import { readPrivateKey } from './ssh-key.js'
 import type { SmokeCheck } from './smoke-inputs.js'

@@ -5,7 +5,7 @@
 // (gRPC, protobuf) code into the bundle, and docker-modem's debug channel,
 // which logs request bodies (secret values) when DEBUG names it.
 import * as http from 'node:http'
-import type { Node, Service, Snapshot, Task } from './model.js'
+import type { Node, Service, Task } from './model.js'
 import { STACK_LABEL } from './model.js'
 import type { SwarmApi } from '../ports.js'
 
