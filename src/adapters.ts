@@ -3,7 +3,7 @@
 import { readFileSync, statSync } from 'node:fs'
 import { rm, writeFile } from 'node:fs/promises'
 import * as os from 'node:os'
-import { openTunnel } from './connect/docker-tunnel.js'
+import { openTunnel } from './connect/tunnel.js'
 import { ExecDockerCli } from './docker-cli.js'
 import { octokitDeployments } from './github/octokit.js'
 import type { Adapters, Host, Leftovers } from './ports.js'

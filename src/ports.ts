@@ -1,14 +1,23 @@
 // The engine's three seams. Front ends (the Action, the CLI, in-process
 // tests) implement them; the engine itself reads no process state and
 // prints nothing directly.
-import type { DockerTunnel } from './connect/docker-tunnel.js'
-import type { DockerCli } from './docker-cli.js'
-import type { SshTarget } from './inputs/inputs.js'
-import type { DeploymentsClient } from './github/deployments.js'
-import type { HelperRun } from './registry/credential-helper.js'
-import type { EcrTokenSource } from './registry/login.js'
-import type { SmokeGet } from './smoke/http.js'
-import type { SwarmApi } from './swarm/api.js'
+import type { HelperRun, EcrTokenSource } from './ports/credentials.js'
+import type { DeploymentsClient } from './ports/deployments.js'
+import type { DockerCli } from './ports/docker-cli.js'
+import type { SmokeGet } from './ports/smoke.js'
+import type { SwarmApi } from './ports/swarm-api.js'
+import type { LocalTarget, SshTarget } from './ports/target.js'
+import type { DockerTunnel } from './ports/tunnel.js'
+
+// The interfaces of the world's seams, each in its own file under src/ports/;
+// implementations import them from here, never the other way round.
+export type * from './ports/credentials.js'
+export type * from './ports/deployments.js'
+export type * from './ports/docker-cli.js'
+export type * from './ports/smoke.js'
+export type * from './ports/swarm-api.js'
+export type * from './ports/target.js'
+export type * from './ports/tunnel.js'
 
 /** Where the log goes. Every line the engine prints goes through one of these. */
 export interface Reporter {
@@ -87,7 +96,7 @@ export interface Adapters {
   dockerCli(configDir: string, host: Pick<Host, 'env' | 'leftovers'>, reporter: Reporter): DockerCli
   /** A unix socket at `socketPath` that reaches the target engine. */
   openTunnel(
-    target: SshTarget | { kind: 'local' },
+    target: SshTarget | LocalTarget,
     socketPath: string,
     log: Pick<Reporter, 'info' | 'warn' | 'debug'>,
     host: Pick<Host, 'env' | 'leftovers'>

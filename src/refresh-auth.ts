@@ -6,18 +6,16 @@
 // does not restart running tasks for a change of pull credentials alone
 // (swarmkit#2351); the tasks it starts later pull with the new one.
 // Its own entry point beside runDeploy, with the same connect and check.
-import type { DockerTunnel } from './connect/docker-tunnel.js'
 import type { RefreshDecision } from './deploy/registry-auth.js'
 import { encodeRegistryAuth, isOutOfSequence, refreshDecision, UPDATE_ATTEMPTS } from './deploy/registry-auth.js'
 import type { PhaseTime, Stopped } from './engine.js'
 import { checkManager, reaching, timingPhases, UnreachableError } from './engine.js'
 import type { RefreshInputs } from './inputs/refresh-inputs.js'
 import { checkKnownHosts, PlanError } from './plan.js'
-import type { Adapters, Host, Reporter } from './ports.js'
+import type { Adapters, DockerTunnel, Host, Reporter, SwarmApi } from './ports.js'
 import { hoursFrom, REFRESH_HINT, shortLivedRefresh, shortLivedToken } from './registry/expiry.js'
 import { login, resolveAuth } from './registry/login.js'
 import { addConnectionSecrets, Secrets } from './secrets.js'
-import type { SwarmApi } from './swarm/api.js'
 import { createWorkdir } from './workdir.js'
 import { takeDeployLock } from './lock/run.js'
 

@@ -14,7 +14,7 @@
 // only mask substrings, is never told about it. Longer values are hidden
 // everywhere, in every encoded form the runner also masks.
 import { smokeUrlSecrets } from './inputs/smoke-inputs.js'
-import type { LocalTarget, SshTarget } from './inputs/inputs.js'
+import type { LocalTarget, SshTarget } from './ports.js'
 import type { Snapshot } from './swarm/model.js'
 
 /** Inputs whose values are secret. A command line must never carry them (the CLI refuses them as flags). */

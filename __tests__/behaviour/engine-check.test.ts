@@ -2,7 +2,7 @@
 // (/info, when the tunnel probed the manager): no second /info through a new
 // channel, and the same cluster ID keys the secret versions.
 import { describe, expect, it } from '@jest/globals'
-import type { EngineFacts } from '../../src/connect/managers.js'
+import type { EngineFacts } from '../../src/ports.js'
 import { runDeploy } from '../../src/engine.js'
 import { COMPOSE, fakeWorld, inputsFor, recordingReporter } from '../support/fake-world.js'
 

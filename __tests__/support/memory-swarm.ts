@@ -2,7 +2,7 @@
 // atomically (409 as 'exists'), as swarmkit's store does; labels that only
 // change at the config's version; and the manager's own clock, which stamps
 // UpdatedAt and answers /info's SystemTime, apart from any runner's clock.
-import type { EngineInfo, StoredConfig } from '../../src/swarm/api.js'
+import type { EngineInfo, StoredConfig } from '../../src/ports.js'
 import type { LockApi } from '../../src/lock/store.js'
 import { encodeLock, lockLabels, lockName, type LockData } from '../../src/lock/lock.js'
 

@@ -4,7 +4,7 @@ import type { Connection, ServerChannel, Session } from 'ssh2'
 import ssh2 from 'ssh2'
 import * as net from 'node:net'
 import type { AddressInfo } from 'node:net'
-import type { SshTarget } from '../../src/inputs/inputs.js'
+import type { SshTarget } from '../../src/ports.js'
 
 const { Server, utils } = ssh2
 

@@ -4,11 +4,10 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import type { DockerCli } from '../docker-cli.js'
 import { runOrThrow } from '../docker-cli.js'
 import type { BuildCache } from '../inputs/build-inputs.js'
 import type { ImageBuild } from '../inputs/inputs.js'
-import type { Host, Reporter } from '../ports.js'
+import type { DockerCli, Host, Reporter } from '../ports.js'
 
 /**
  * Where buildx keeps its builders. The throwaway DOCKER_CONFIG would hide

@@ -1,8 +1,7 @@
 // Build with the runner's Docker, push every tag, and return the image
 // pinned by digest: the deploy never names a mutable tag.
-import type { DockerCli } from '../docker-cli.js'
 import { runOrThrow } from '../docker-cli.js'
-import type { Host, Reporter } from '../ports.js'
+import type { DockerCli, Host, Reporter } from '../ports.js'
 import type { Healthcheck } from '../swarm/model.js'
 import { buildxBuildAndPush, buildxEnvironment, hasBuildx } from './buildx.js'
 import type { ImageBuild } from '../inputs/inputs.js'

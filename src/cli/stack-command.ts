@@ -1,10 +1,9 @@
 // What the stack sub-commands (`releases`, `unlock`) share before their own
 // work: the command line, --help, every secret masked, then the stack and
 // where the swarm is. A bad command line or input is exit 2, said on stderr.
-import type { LocalTarget, SshTarget } from '../inputs/inputs.js'
 import { readTarget } from '../inputs/inputs.js'
 import { InputError, parseStackName } from '../inputs/parse.js'
-import type { Host } from '../ports.js'
+import type { Host, LocalTarget, SshTarget } from '../ports.js'
 import { secretsOf } from '../secrets.js'
 import type { CommandLine } from './args.js'
 import { parseCommandLine, UsageError } from './args.js'

@@ -8,23 +8,13 @@ import * as http from 'node:http'
 import type { Socket } from 'node:net'
 import type { NodeSSH } from 'node-ssh'
 import type { ClientChannel } from 'ssh2'
-import type { HostPort } from '../inputs/parse.js'
-import type { SshTarget } from '../inputs/inputs.js'
-import type { Reporter } from '../ports.js'
+import type { EngineFacts, HostPort, Reporter, SshTarget } from '../ports.js'
 import { dialReason } from './ssh-errors.js'
 
 type Log = Pick<Reporter, 'info' | 'warn' | 'debug'>
 
 export const DIAL_COMMAND = 'docker system dial-stdio'
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000
-
-export interface EngineFacts {
-  serverVersion: string
-  isManager: boolean
-  swarmState: string
-  /** The swarm's cluster ID, which /info gives on a manager. */
-  clusterId?: string
-}
 
 /** A manager that could not be used, and why. */
 export class ManagerError extends Error {

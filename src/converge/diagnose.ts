@@ -1,7 +1,7 @@
 // What a person needs to act on a failed rollout, printed before the error:
 // each failed task's error, exit code and node, and its last log lines.
 import type { TaskFailure, Verdict } from './verdict.js'
-import type { SwarmApi } from '../swarm/api.js'
+import type { SwarmApi } from '../ports.js'
 
 export interface Diagnosis {
   failure: TaskFailure

@@ -4,7 +4,7 @@ import type { Baseline, Deployed, ServiceVerdict, Verdict } from './verdict.js'
 import { conclude, isDecided, judge } from './judge.js'
 import { seenRunning } from './tasks.js'
 import type { Snapshot } from '../swarm/model.js'
-import type { SwarmApi } from '../swarm/api.js'
+import type { SwarmApi } from '../ports.js'
 
 export interface WatchOptions {
   stack: string

@@ -6,19 +6,7 @@
 // can quote docker's stderr, and GitHub keeps what it is sent.
 
 import { plainText } from '../report/plain-text.js'
-
-/** The slice of the REST API used, behind a seam (Octokit in production, a fake in tests). */
-export interface DeploymentsClient {
-  createDeployment(body: { ref: string; environment: string; description: string }): Promise<{ id: number }>
-  createStatus(
-    id: number,
-    body: { state: DeploymentState; log_url?: string; environment_url?: string; description: string; auto_inactive?: boolean }
-  ): Promise<void>
-  /** The newest deployments of an environment (one page). */
-  listDeployments(environment: string): Promise<Array<{ id: number }>>
-}
-
-export type DeploymentState = 'in_progress' | 'success' | 'failure' | 'inactive'
+import type { DeploymentState, DeploymentsClient } from '../ports.js'
 
 export interface DeploymentTarget {
   environment: string

@@ -1,7 +1,7 @@
 // The real DeploymentsClient: @actions/github's Octokit at GITHUB_API_URL,
 // each call bounded to 5 s. Loaded on first use: only runs with an
 // environment need it, and it is a large part of the bundle (undici).
-import type { DeploymentsClient } from './deployments.js'
+import type { DeploymentsClient } from '../ports.js'
 
 type Octokit = ReturnType<typeof import('@actions/github').getOctokit>
 

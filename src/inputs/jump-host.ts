@@ -2,9 +2,9 @@
 // connections are forwarded through. Checked here like the manager's inputs,
 // its known-hosts line included, before anything is done.
 import { hostKeyAlgorithms, hostKeyName, parseKnownHosts } from '../connect/known-hosts.js'
-import type { JumpHost, ReadInput } from './inputs.js'
 import { InputError, parseHost } from './parse.js'
 import { readPrivateKey } from './ssh-key.js'
+import type { JumpHost } from '../ports.js'
 
 const USER = /^[a-zA-Z0-9_][a-zA-Z0-9_.-]*$/
 
@@ -15,7 +15,7 @@ interface ManagerLogin {
   insecureIgnoreHostKey: boolean
 }
 
-export function readJumpHost(read: ReadInput, manager: ManagerLogin): JumpHost | undefined {
+export function readJumpHost(read: (name: string) => string, manager: ManagerLogin): JumpHost | undefined {
   const raw = read('jump-host').trim()
   if (raw === '') {
     for (const name of ['jump-ssh-key', 'jump-known-hosts']) {

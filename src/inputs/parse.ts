@@ -1,5 +1,6 @@
 // Pure parsers for action inputs. Every error names the input and the
 // accepted forms, and never echoes a value that might be a secret.
+import type { HostPort } from '../ports.js'
 
 export class InputError extends Error {
   constructor(input: string, message: string) {
@@ -123,11 +124,6 @@ export function parseStackName(input: string, raw: string): string {
     )
   }
   return name
-}
-
-export interface HostPort {
-  host: string
-  port: number
 }
 
 /** `name`, `name:port`, `1.2.3.4:2222`, `[::1]:22`, or a bare IPv6 address. */

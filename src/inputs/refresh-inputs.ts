@@ -1,10 +1,11 @@
 // The inputs of a refresh (`refresh-registry-auth: true`): where the swarm
 // is, the stack, and the registry whose credential its services get. Nothing
 // is built or deployed, so the compose files and the image are not read.
-import type { LocalTarget, ReadInput, RegistryAuth, SshTarget } from './inputs.js'
+import type { ReadInput, RegistryAuth } from './inputs.js'
 import { readRegistry, readTarget } from './inputs.js'
 import { InputError, parseBoolean, parseDuration, parseEcrRegistry, parseStackName } from './parse.js'
 import { SMOKE_DEFAULTS } from './smoke-inputs.js'
+import type { LocalTarget, SshTarget } from '../ports.js'
 
 export interface RefreshInputs {
   target: SshTarget | LocalTarget

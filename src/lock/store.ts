@@ -5,7 +5,7 @@
 // lock one takes it and the other finds the winner's fresh lock and waits.
 // A holder renews its lock with a label update, which the manager stamps
 // (UpdatedAt); a waiter judges it by the swarm's clock (lock.ts).
-import type { SwarmApi } from '../swarm/api.js'
+import type { SwarmApi } from '../ports.js'
 import type { Lock } from './lock.js'
 import {
   decodeLock,

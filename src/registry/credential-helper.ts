@@ -9,7 +9,7 @@
 // lookup, `--with-registry-auth`): only the helper's child ever sees AWS_*.
 import { spawn } from 'node:child_process'
 import { credentialHelperEnvironment } from '../docker-cli.js'
-import type { Host, Reporter } from '../ports.js'
+import type { HelperAnswer, HelperRun, Host, Reporter } from '../ports.js'
 import type { Credentials } from './manifest.js'
 
 /** What the user's Docker config says about credential helpers. */
@@ -54,16 +54,6 @@ export function helperFor(stores: CredentialStores, registry: string): HelperCho
   }
   return stores.credsStore ? { helper: stores.credsStore, setting: 'credsStore', serverUrl: key } : undefined
 }
-
-/** What a helper's `get` printed and how it exited. */
-export interface HelperAnswer {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-/** Runs `docker-credential-<helper> get` with `serverUrl` on stdin; rejects with `HelperMissing` when it is not on PATH. */
-export type HelperRun = (helper: string, serverUrl: string, env: Record<string, string>) => Promise<HelperAnswer>
 
 /** The helper's program is not on the runner's PATH. */
 export class HelperMissing extends Error {}

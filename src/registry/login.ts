@@ -5,21 +5,12 @@
 // Docker config keeps (src/registry/credential-helper.ts).
 import { readFile, writeFile } from 'node:fs/promises'
 import * as path from 'node:path'
-import type { DockerCli } from '../docker-cli.js'
+import type { DockerCli, EcrToken, EcrTokenSource } from '../ports.js'
 import { runOrThrow } from '../docker-cli.js'
 import type { Inputs, RegistryAuth } from '../inputs/inputs.js'
 import { parseEcrRegistry } from '../inputs/parse.js'
 import { configKey } from './credential-helper.js'
 import type { Credentials } from './manifest.js'
-
-/** An ECR login: the token's user and password, and when ECR says the token stops working (about 12 hours on). */
-export interface EcrToken {
-  username: string
-  password: string
-  expiresAt?: Date
-}
-
-export type EcrTokenSource = (region: string) => Promise<EcrToken>
 
 /** The credentials a run logs in with; for ECR, when its token expires. */
 export type LoginAuth = RegistryAuth & { expiresAt?: Date }

@@ -1,7 +1,6 @@
 // `swarm-deploy releases`: read the stack's release records from the swarm,
 // through the same tunnel a deploy opens. Changes nothing.
-import type { Adapters, Host, Reporter } from '../ports.js'
-import type { SshTarget, LocalTarget } from '../inputs/inputs.js'
+import type { Adapters, Host, LocalTarget, Reporter, SshTarget } from '../ports.js'
 import { withSwarmApi } from '../swarm/session.js'
 import type { ReleaseKeys } from './proof.js'
 import type { ReleaseHistory } from './store.js'

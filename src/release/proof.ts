@@ -6,7 +6,7 @@
 // whose proof does not verify is refused: never rolled back to, never the
 // live release, never pruned. Pure: no I/O.
 import { createHmac, timingSafeEqual } from 'node:crypto'
-import type { LocalTarget, SshTarget } from '../inputs/inputs.js'
+import type { LocalTarget, SshTarget } from '../ports.js'
 import { STACK_LABEL } from '../swarm/model.js'
 import type { Release, ReleaseData, ReleaseStatus } from './record.js'
 import { dataDigest, decodeRelease, RELEASE_LABEL, releaseName, STATUS_LABEL } from './record.js'

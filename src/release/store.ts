@@ -3,7 +3,7 @@
 // race on the config's name, and the loser takes the next one. Each record
 // carries a proof (proof.ts) that this project wrote it as it is; one that
 // has none, or a wrong one, is refused when read.
-import type { SwarmApi } from '../swarm/api.js'
+import type { SwarmApi } from '../ports.js'
 import { STACK_LABEL } from '../swarm/model.js'
 import type { RefusedRecord, ReleaseKeys } from './proof.js'
 import { signedLabels, trustRecord } from './proof.js'

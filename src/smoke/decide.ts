@@ -4,7 +4,7 @@
 import type { Verdict } from '../converge/verdict.js'
 import type { SmokeCheck, SmokeUrl, StatusRange } from '../inputs/smoke-inputs.js'
 import { describeExpect } from '../inputs/smoke-inputs.js'
-import type { SmokeAnswer, SmokeRequest } from './http.js'
+import type { SmokeAnswer, SmokeRequest } from '../ports.js'
 
 /** One URL's state: passed once it answered an expected status; else its last answer. */
 export interface UrlResult {

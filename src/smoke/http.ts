@@ -1,18 +1,7 @@
 // The smoke check's one HTTP call, the seam the engine reaches URLs through
 // (Adapters.smokeGet): a GET with a deadline, redirects not followed, and
 // only the start of the body read.
-
-/** One GET: the URL without userinfo (fetch refuses it), the headers (Basic auth from it), a deadline. */
-export interface SmokeRequest {
-  url: string
-  headers: Record<string, string>
-  timeoutMs: number
-}
-
-/** What came back: a status and the start of the body, or why nothing did. */
-export type SmokeAnswer = { status: number; body: string } | { error: string }
-
-export type SmokeGet = (request: SmokeRequest) => Promise<SmokeAnswer>
+import type { SmokeGet } from '../ports.js'
 
 /** Enough of the body for an excerpt; the rest is not read. */
 export const BODY_BYTES = 4096

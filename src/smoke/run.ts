@@ -16,7 +16,7 @@ import {
   smokeResult,
   stateKey
 } from './decide.js'
-import type { SmokeAnswer, SmokeGet } from './http.js'
+import type { SmokeAnswer, SmokeGet } from '../ports.js'
 
 export interface SmokeDeps {
   get: SmokeGet

@@ -5,68 +5,12 @@
 // (gRPC, protobuf) code into the bundle, and docker-modem's debug channel,
 // which logs request bodies (secret values) when DEBUG names it.
 import * as http from 'node:http'
-import type { Node, Service, Snapshot, Task } from './model.js'
+import type { Node, Service, Task } from './model.js'
 import { STACK_LABEL } from './model.js'
+import type { SwarmApi } from '../ports.js'
 
 /** An Engine API filter for what belongs to one stack. */
 const stackFilter = (stack: string): string => JSON.stringify({ label: [`${STACK_LABEL}=${stack}`] })
-
-export interface EngineInfo {
-  serverVersion: string
-  isManager: boolean
-  swarmState: string
-  /** The swarm's cluster ID (GET /swarm's ID, also in /info on a manager); only managers know it. */
-  clusterId: string | undefined
-  /** The engine's clock (SystemTime), in ms: the deploy lock is judged by the swarm's clock, not the runner's. */
-  systemTime?: number
-}
-
-export interface SwarmApi {
-  info(): Promise<EngineInfo>
-  /** The stack's services (only those of `serviceIds`, when given), their tasks, and the nodes. */
-  snapshot(stack: string, serviceIds?: string[]): Promise<Snapshot>
-  /** The last `tail` log lines of a task since `sinceSeconds` (Unix time), bounded by `timeoutMs`. */
-  taskLogs(taskId: string, sinceSeconds: number, tail: number, timeoutMs: number): Promise<Buffer>
-  /** Ask Swarm to roll a service back to its previous spec (`docker service rollback`). */
-  rollback(serviceId: string): Promise<void>
-  /** Create a secret or config unless one of that name exists (names carry a content hash). */
-  ensureObject(kind: 'secret' | 'config', name: string, data: Buffer, stack: string): Promise<'created' | 'exists'>
-  /** The stack's secrets and configs. */
-  listObjects(stack: string): Promise<Array<{ kind: 'secret' | 'config'; id: string; name: string }>>
-  removeObject(kind: 'secret' | 'config', id: string): Promise<void>
-  /** Configs with every one of these labels (a label given as '' only needs to be there), with their data. */
-  listConfigs(labels: Record<string, string>): Promise<StoredConfig[]>
-  /** Create a config with labels; 'exists' when the name is taken. */
-  createConfig(name: string, data: Buffer, labels: Record<string, string>): Promise<'created' | 'exists'>
-  /** Replace a config's labels (the only thing Swarm lets change). */
-  setConfigLabels(config: Pick<StoredConfig, 'id' | 'version' | 'name'>, labels: Record<string, string>): Promise<void>
-  /**
-   * One service as GET /services/{id} gives it: the API's JSON whole (the
-   * model's type names only the fields read), so its Spec can go back as it is.
-   */
-  readService(serviceId: string): Promise<Service>
-  /**
-   * POST /services/{id}/update with `spec` and the `version` it was read at,
-   * and a registry credential in the X-Registry-Auth header, as `docker
-   * service update --with-registry-auth` sends it. Swarm's warnings.
-   */
-  updateRegistryAuth(serviceId: string, version: number, spec: Service['Spec'], registryAuth: string): Promise<string[]>
-  /** The engine's networks, ID and name (service specs name theirs by ID). */
-  networks(): Promise<Array<{ id: string; name: string }>>
-  /** API calls made so far (for benchmarks and logs). */
-  calls(): number
-  close(): void
-}
-
-export interface StoredConfig {
-  id: string
-  version: number
-  name: string
-  labels: Record<string, string>
-  data: Buffer
-  /** When a manager last stamped it (created, labels changed), by the swarm's clock. */
-  updatedAt?: string
-}
 
 const REQUEST_TIMEOUT_MS = 30_000
 

@@ -8,8 +8,7 @@ import type { ReleaseKeys } from '../release/proof.js'
 import { NO_KEYS } from '../release/proof.js'
 import { decodeRelease, RELEASE_LABEL } from '../release/record.js'
 import { setStatus } from '../release/store.js'
-import type { SwarmLeftover } from '../ports.js'
-import type { SwarmApi } from './api.js'
+import type { SwarmApi, SwarmLeftover } from '../ports.js'
 import { STACK_LABEL } from './model.js'
 
 type Api = Pick<SwarmApi, 'listConfigs' | 'createConfig' | 'setConfigLabels' | 'removeObject'>

@@ -1,10 +1,8 @@
 // A short session with the swarm for the CLI's sub-commands (releases,
 // unlock): the same tunnel a deploy opens, the Engine API through it, and
 // everything closed and removed afterwards.
-import type { LocalTarget, SshTarget } from '../inputs/inputs.js'
-import type { Adapters, Host, Reporter } from '../ports.js'
+import type { Adapters, Host, LocalTarget, Reporter, SshTarget, SwarmApi } from '../ports.js'
 import { createWorkdir } from '../workdir.js'
-import type { SwarmApi } from './api.js'
 
 export async function withSwarmApi<T>(
   target: SshTarget | LocalTarget,

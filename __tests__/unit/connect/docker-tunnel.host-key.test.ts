@@ -1,7 +1,7 @@
 // RSA host keys are verified with SHA-2 signatures only, against a real SSH
 // server on loopback.
 import { afterEach, describe, expect, it } from '@jest/globals'
-import { openSsh } from '../../../src/connect/docker-tunnel.js'
+import { openSsh } from '../../../src/connect/ssh.js'
 import type { TestSshServer } from '../../support/ssh-server.js'
 import { QUIET, startSshServer } from '../../support/ssh-server.js'
 

@@ -9,10 +9,11 @@ import * as net from 'node:net'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import type { ServerChannel } from 'ssh2'
-import type { DockerTunnel, TunnelOptions } from '../../../src/connect/docker-tunnel.js'
-import { openTunnel } from '../../../src/connect/docker-tunnel.js'
+import type { TunnelOptions } from '../../../src/connect/tunnel.js'
+import { openTunnel } from '../../../src/connect/tunnel.js'
 import type { TestSshServer } from '../../support/ssh-server.js'
 import { PING_ANSWER, startSshServer } from '../../support/ssh-server.js'
+import type { DockerTunnel } from '../../../src/ports.js'
 
 const QUIET = { info: () => undefined, warn: () => undefined, debug: () => undefined }
 const cleanups: Array<() => unknown> = []

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals'
 import { baselineOf, deployedOf } from '../../../src/converge/spec.js'
 import type { Snapshot } from '../../../src/swarm/model.js'
-import type { SwarmApi } from '../../../src/swarm/api.js'
+import type { SwarmApi } from '../../../src/ports.js'
 import type { WatchOptions, WatchResult } from '../../../src/converge/watch.js'
 import { watch } from '../../../src/converge/watch.js'
 

@@ -2,7 +2,7 @@
 // only for a credential helper, and the deploy child only the values its
 // compose files read: never the runner's tokens, whatever env-passthrough says.
 import { describe, expect, it } from '@jest/globals'
-import type { CliOptions, DockerCli } from '../../../src/docker-cli.js'
+import type { CliOptions, DockerCli } from '../../../src/ports.js'
 import { childEnvironment, credentialHelperEnvironment } from '../../../src/docker-cli.js'
 import { deployStack, deployVariables, interpolationValues } from '../../../src/deploy/stack-deploy.js'
 import { runDeploy } from '../../../src/engine.js'

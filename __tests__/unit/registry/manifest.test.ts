@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from '@jest/globals'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import type { CliOptions, CliResult, DockerCli } from '../../../src/docker-cli.js'
+import type { CliOptions, CliResult, DockerCli } from '../../../src/ports.js'
 import type { ImageBuild } from '../../../src/inputs/inputs.js'
 import { insecureForDaemon, registryHost, resolveExisting } from '../../../src/registry/existing.js'
 import {

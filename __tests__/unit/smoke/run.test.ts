@@ -27,10 +27,9 @@ import {
   smokeVerdict,
   statusPasses
 } from '../../../src/smoke/decide.js'
-import type { SmokeAnswer, SmokeGet, SmokeRequest } from '../../../src/smoke/http.js'
+import type { SmokeAnswer, SmokeGet, SmokeRequest, StoredConfig } from '../../../src/ports.js'
 import { BODY_BYTES, httpGet } from '../../../src/smoke/http.js'
 import { runSmokeCheck } from '../../../src/smoke/run.js'
-import type { StoredConfig } from '../../../src/swarm/api.js'
 import { COMPOSE, DB_PASSWORD, fakeWorld, inputsFor, recordingReporter } from '../../support/fake-world.js'
 import type { WorldOptions } from '../../support/fake-world.js'
 
