@@ -1,5 +1,6 @@
 // Pure parsers for action inputs. Every error names the input and the
 // accepted forms, and never echoes a value that might be a secret.
+import { defaultOf } from './table.js'
 
 export class InputError extends Error {
   constructor(input: string, message: string) {
@@ -19,6 +20,11 @@ export function parseDuration(input: string, raw: string): number {
     throw new InputError(input, `'${text}' is not a duration like 90s, 5m or 1h`)
   }
   return ms
+}
+
+/** A boolean input by its name, the table's default when it is empty. */
+export function readBoolean(read: (name: string) => string, name: string): boolean {
+  return parseBoolean(name, read(name), defaultOf(name) === 'true')
 }
 
 export function parseBoolean(input: string, raw: string, fallback: boolean): boolean {

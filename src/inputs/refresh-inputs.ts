@@ -3,8 +3,8 @@
 // is built or deployed, so the compose files and the image are not read.
 import type { LocalTarget, ReadInput, RegistryAuth, SshTarget } from './inputs.js'
 import { readRegistry, readTarget } from './inputs.js'
-import { InputError, parseBoolean, parseDuration, parseEcrRegistry, parseStackName } from './parse.js'
-import { SMOKE_DEFAULTS } from './smoke-inputs.js'
+import { InputError, parseDuration, parseEcrRegistry, parseStackName, readBoolean } from './parse.js'
+import { defaultOf } from './table.js'
 
 export interface RefreshInputs {
   target: SshTarget | LocalTarget
@@ -20,7 +20,7 @@ export interface RefreshInputs {
 }
 
 export function wantsRefresh(read: ReadInput): boolean {
-  return parseBoolean('refresh-registry-auth', read('refresh-registry-auth'), false)
+  return readBoolean(read, 'refresh-registry-auth')
 }
 
 // Inputs that only a deploy reads: given to a refresh, they are a mistake worth a word.
@@ -30,7 +30,7 @@ export function getRefreshInputs(read: ReadInput): RefreshInputs {
   const stack = parseStackName('stack', read('stack'))
   if (read('rollback').trim() !== '') throw new InputError('rollback', 'cannot go with refresh-registry-auth: true, which changes only the registry credential')
   // Refused, not ignored: a refresh given dry-run would change the services all the same.
-  if (parseBoolean('dry-run', read('dry-run'), false))
+  if (readBoolean(read, 'dry-run'))
     throw new InputError(
       'dry-run',
       'cannot go with refresh-registry-auth: true, which has no preview: it updates the stored credential of every service of the stack'
@@ -50,7 +50,7 @@ export function getRefreshInputs(read: ReadInput): RefreshInputs {
     )
   }
   // smoke-timeout and smoke-expect have defaults (the runner passes them): only another value is a mistake.
-  const setSmoke = (['timeout', 'expect'] as const).filter(key => ![SMOKE_DEFAULTS[key], ''].includes(read(`smoke-${key}`).trim())).map(key => `smoke-${key}`)
+  const setSmoke = ['smoke-timeout', 'smoke-expect'].filter(name => ![defaultOf(name), ''].includes(read(name).trim()))
   const warnings = [...DEPLOY_ONLY.filter(name => read(name).trim() !== ''), ...setSmoke].map(
     name => `${name}: not used with refresh-registry-auth: true, which deploys nothing and changes only the registry credential`
   )
@@ -58,8 +58,8 @@ export function getRefreshInputs(read: ReadInput): RefreshInputs {
     target: readTarget(read),
     stack,
     registry,
-    timeoutMs: parseDuration('timeout', read('timeout') || '10m'),
-    lockTimeoutMs: parseDuration('lock-timeout', read('lock-timeout') || '5m'),
+    timeoutMs: parseDuration('timeout', read('timeout') || defaultOf('timeout')),
+    lockTimeoutMs: parseDuration('lock-timeout', read('lock-timeout') || defaultOf('lock-timeout')),
     warnings
   }
 }
