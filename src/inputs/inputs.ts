@@ -80,7 +80,7 @@ export interface Inputs {
   stack: string
   composeFiles: string[]
   image: ImageBuild | undefined
-  /** Credentials given as inputs; an ECR registry without them uses the AWS SDK. */
+  /** The registry, with the credentials given as inputs; without them a credential source finds the login (src/registry/credentials/). */
   registry: RegistryAuth | { registry: string; username?: undefined } | undefined
   /** `env-file` then `env` (which wins): the values compose interpolation gets. */
   env: Map<string, string>

@@ -243,14 +243,3 @@ function hasDomain(name: string): boolean {
   const first = name.slice(0, slash)
   return first.includes('.') || first.includes(':') || first === 'localhost'
 }
-
-export interface EcrRegistry {
-  accountId: string
-  region: string
-}
-
-/** `123456789012.dkr.ecr.eu-west-1.amazonaws.com` → account and region. */
-export function parseEcrRegistry(registry: string): EcrRegistry | undefined {
-  const match = /^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$/.exec(registry)
-  return match ? { accountId: match[1]!, region: match[2]! } : undefined
-}

@@ -3,13 +3,14 @@
 // is built or deployed, so the compose files and the image are not read.
 import type { LocalTarget, ReadInput, RegistryAuth, SshTarget } from './inputs.js'
 import { readRegistry, readTarget } from './inputs.js'
-import { InputError, parseDuration, parseEcrRegistry, parseStackName, readBoolean } from './parse.js'
+import { SELF_SERVED_ONLY, selfServed } from '../registry/credentials/sources.js'
+import { InputError, parseDuration, parseStackName, readBoolean } from './parse.js'
 import { defaultOf } from './table.js'
 
 export interface RefreshInputs {
   target: SshTarget | LocalTarget
   stack: string
-  /** With credentials, or an ECR registry whose token comes from the job's AWS credentials. */
+  /** With credentials, or a registry whose source gets a fresh token by itself (src/registry/credentials/). */
   registry: RegistryAuth | { registry: string; username?: undefined }
   /** The run's bound (`timeout`): how long the deploy lock it takes lasts if it dies. */
   timeoutMs: number
@@ -43,10 +44,10 @@ export function getRefreshInputs(read: ReadInput): RefreshInputs {
   if (registry === undefined) {
     throw new InputError('registry', "is required with refresh-registry-auth: true: the registry whose credential the stack's services get")
   }
-  if (registry.username === undefined && parseEcrRegistry(registry.registry) === undefined) {
+  if (registry.username === undefined && !selfServed(registry.registry)) {
     throw new InputError(
       'registry-username',
-      `is required with refresh-registry-auth: true for ${registry.registry}, with registry-password (only ECR gets a token from the job's AWS credentials)`
+      `is required with refresh-registry-auth: true for ${registry.registry}, with registry-password (${SELF_SERVED_ONLY})`
     )
   }
   // smoke-timeout and smoke-expect have defaults (the runner passes them): only another value is a mistake.
