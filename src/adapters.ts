@@ -7,7 +7,7 @@ import { openTunnel } from './connect/tunnel.js'
 import { ExecDockerCli } from './docker-cli.js'
 import { octokitDeployments } from './github/octokit.js'
 import type { Adapters, Host, Leftovers } from './ports.js'
-import { ecrToken } from './registry/login.js'
+import { ecrToken } from './registry/credentials/ecr.js'
 import { engineApi } from './swarm/api.js'
 import { httpGet } from './smoke/http.js'
 

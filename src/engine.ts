@@ -33,7 +33,7 @@ import type { Adapters, DockerCli, DockerTunnel, EngineFacts, Host, Reporter, Sm
 import { resolveExisting } from './registry/existing.js'
 import { login, resolveAuth } from './registry/login.js'
 import { shortLivedToken, shortLivedWarning, tokenExpiry } from './registry/expiry.js'
-import { helperLogin, runCredentialHelper } from './registry/credential-helper.js'
+import { helperLogin, runCredentialHelper } from './registry/credentials/credential-helper.js'
 import { RegistryUnreachable } from './registry/manifest.js'
 import type { ReportFacts } from './report/summary.js'
 import { servicesOutput } from './report/summary.js'

@@ -13,7 +13,7 @@ import { checkManager, reaching, timingPhases, UnreachableError } from './engine
 import type { RefreshInputs } from './inputs/refresh-inputs.js'
 import { checkKnownHosts, PlanError } from './plan.js'
 import type { Adapters, DockerTunnel, Host, Reporter, SwarmApi } from './ports.js'
-import { hoursFrom, REFRESH_HINT, shortLivedRefresh, shortLivedToken } from './registry/expiry.js'
+import { shortLivedRefresh, shortLivedToken, STORED_EXPIRY } from './registry/expiry.js'
 import { login, resolveAuth } from './registry/login.js'
 import { addConnectionSecrets, Secrets } from './secrets.js'
 import { createWorkdir } from './workdir.js'
@@ -85,9 +85,7 @@ async function refresh(inputs: RefreshInputs, host: Host, adapters: Adapters, re
     await reporter.phase(`Log in to ${auth.registry}`, () => reaching(() => login(cli, workdir.dockerConfig, auth)))
     if (auth.expiresAt) {
       outcome.expiresAt = auth.expiresAt.toISOString()
-      reporter.info(
-        `The new ECR token for ${auth.registry} expires at ${outcome.expiresAt} (${hoursFrom(host.now(), auth.expiresAt)}): refresh again before then (${REFRESH_HINT})`
-      )
+      reporter.info(STORED_EXPIRY.refreshed(auth.registry, auth.expiresAt, host.now()))
       reporter.output('registry-auth-expires', outcome.expiresAt)
     }
     const shortLived = shortLivedToken(auth, host.env)

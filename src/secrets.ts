@@ -15,17 +15,18 @@
 // everywhere, in every encoded form the runner also masks.
 import { smokeUrlSecrets } from './inputs/smoke-inputs.js'
 import type { LocalTarget, SshTarget } from './ports.js'
+import { INPUTS, kindOf } from './inputs/table.js'
 import type { Snapshot } from './swarm/model.js'
 
-/** Inputs whose values are secret. A command line must never carry them (the CLI refuses them as flags). */
-export const SECRET_INPUTS = ['ssh-key', 'registry-password', 'env', 'ssh-key-passphrase', 'jump-ssh-key', 'github-token', 'release-key'] as const
+/** Inputs whose values are secret (the table's `secret`). A command line must never carry them (the CLI refuses them as flags). */
+export const SECRET_INPUTS: readonly string[] = INPUTS.filter(spec => spec.secret).map(spec => spec.name)
 
 /**
  * Inputs whose variables leave the process environment once read: the secret
- * ones, and smoke-url, whose userinfo and query values are secret (a URL
- * without them is not, so it may still be a flag).
+ * ones, and those only parts of which are secret (smoke-url's userinfo and
+ * query values: a URL without them is not, so it may still be a flag).
  */
-export const ENV_SECRET_INPUTS = [...SECRET_INPUTS, 'smoke-url'] as const
+export const ENV_SECRET_INPUTS: readonly string[] = INPUTS.filter(spec => spec.secret || spec.secretParts).map(spec => spec.name)
 
 /** Shorter than this (in characters): not masked, not redacted. */
 export const MIN_CHARS = 4
@@ -49,21 +50,20 @@ export interface NamedSecret {
 
 /** Values that must be masked before anything is printed, from the raw inputs, with the name a warning would give. */
 export function secretsOf(read: (name: string) => string): NamedSecret[] {
-  const values: NamedSecret[] = [
-    { name: 'ssh-key', value: read('ssh-key') },
-    { name: 'registry-password', value: read('registry-password') },
-    { name: 'ssh-key-passphrase', value: read('ssh-key-passphrase') },
-    { name: 'jump-ssh-key', value: read('jump-ssh-key') },
-    { name: 'github-token', value: read('github-token') },
-    { name: 'release-key', value: read('release-key') }
-  ]
-  // Parsing can fail later; mask every `=`-value it might hold regardless.
-  for (const line of read('env').split(/\r?\n/)) {
-    const eq = line.indexOf('=')
-    if (eq >= 0) values.push({ name: `env ${line.slice(0, eq).trim()}`, value: line.slice(eq + 1) })
+  const values: NamedSecret[] = []
+  for (const spec of INPUTS) {
+    const raw = read(spec.name)
+    if (spec.secretParts === 'url') {
+      // A URL's userinfo and query values, before anything parses the URL.
+      for (const { value } of smokeUrlSecrets(raw)) values.push({ name: spec.name, value })
+    } else if (spec.secret && kindOf(spec) === 'map') {
+      // Parsing can fail later; mask every `=`-value it might hold regardless.
+      for (const line of raw.split(/\r?\n/)) {
+        const eq = line.indexOf('=')
+        if (eq >= 0) values.push({ name: `${spec.name} ${line.slice(0, eq).trim()}`, value: line.slice(eq + 1) })
+      }
+    } else if (spec.secret) values.push({ name: spec.name, value: raw })
   }
-  // A smoke URL's userinfo and query values, before anything parses the URL.
-  for (const { value } of smokeUrlSecrets(read('smoke-url'))) values.push({ name: 'smoke-url', value })
   return values.filter(secret => secret.value.trim() !== '')
 }
 

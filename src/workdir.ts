@@ -8,14 +8,14 @@ import * as fs from 'node:fs/promises'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import type { Leftovers } from './ports.js'
-import type { CredentialStores } from './registry/credential-helper.js'
-import { credentialStoresOf } from './registry/credential-helper.js'
+import type { CredentialStores } from './registry/credentials/credential-helper.js'
+import { credentialStoresOf } from './registry/credentials/credential-helper.js'
 
 export interface Workdir {
   root: string
   dockerConfig: string
   dockerSocket: string
-  /** The credential helpers the user's own config names: the run asks them itself (src/registry/credential-helper.ts). */
+  /** The credential helpers the user's own config names: the run asks them itself (src/registry/credentials/credential-helper.ts). */
   credentialStores: CredentialStores
   remove(): Promise<void>
 }

@@ -7,7 +7,7 @@ import * as YAML from 'yaml'
 import { InputError } from '../inputs/parse.js'
 import { smokeUrlSecrets } from '../inputs/smoke-inputs.js'
 import type { InputSpec } from '../inputs/table.js'
-import { INPUTS, OUTPUTS } from '../inputs/table.js'
+import { INPUTS, isInputName, kindOf, OUTPUTS, repeatable } from '../inputs/table.js'
 
 export interface CommandLine {
   read: (name: string) => string
@@ -21,27 +21,12 @@ export class UsageError extends Error {
   override name = 'UsageError'
 }
 
-/** Files a secret may come from instead of a flag value. */
-export const SECRET_FILES: Readonly<Record<string, string>> = {
-  'ssh-key': 'ssh-key-file',
-  'registry-password': 'registry-password-file',
-  env: 'env-file',
-  'ssh-key-passphrase': 'ssh-key-passphrase-file',
-  'jump-ssh-key': 'jump-ssh-key-file',
-  'github-token': 'github-token-file',
-  'release-key': 'release-key-file'
-}
-// known-hosts is not secret, but a file is the natural way to give it.
-const FILE_FLAGS: Readonly<Record<string, string>> = {
-  'ssh-key-file': 'ssh-key',
-  'registry-password-file': 'registry-password',
-  'known-hosts-file': 'known-hosts',
-  'ssh-key-passphrase-file': 'ssh-key-passphrase',
-  'jump-ssh-key-file': 'jump-ssh-key',
-  'github-token-file': 'github-token',
-  'release-key-file': 'release-key'
-}
-const BOOLEAN = new Set(['insecure-ignore-host-key', 'prune', 'rollback-on-failure', 'build', 'refresh-registry-auth', 'dry-run'])
+// `--X-file FILE` flags the CLI reads itself, to the input they give: a file
+// form that is an input of its own (env-file) reads its file in getInputs.
+const FILE_FLAGS: Readonly<Record<string, string>> = Object.fromEntries(
+  INPUTS.filter(spec => spec.file !== undefined && !isInputName(spec.file)).map(spec => [spec.file!, spec.name])
+)
+const BOOLEAN = new Set(INPUTS.filter(spec => kindOf(spec) === 'boolean').map(spec => spec.name))
 const OWN_FLAGS = { config: 'string', json: 'boolean', verbose: 'boolean', help: 'boolean' } as const
 
 export function envName(input: string): string {
@@ -49,7 +34,7 @@ export function envName(input: string): string {
 }
 
 function refusal(spec: InputSpec, where: string): InputError {
-  const file = SECRET_FILES[spec.name] === 'env-file' ? '--env-file FILE (KEY=VALUE lines)' : `--${SECRET_FILES[spec.name]} FILE`
+  const file = isInputName(spec.file!) ? `--${spec.file} FILE (KEY=VALUE lines)` : `--${spec.file} FILE`
   return new InputError(
     spec.name,
     `is refused ${where}: a secret there lands in shell history, ps or a committed file. Give it in ${envName(spec.name)} or with ${file}`
@@ -95,11 +80,11 @@ export function parseCommandLine(argv: string[], sources: Sources): CommandLine 
   for (const spec of INPUTS) {
     const given = flag(spec.name)
     if (given.length > 0 && spec.secret) throw refusal(spec, 'as a command-line flag')
-    if (given.length > 1 && !spec.list) throw new InputError(spec.name, 'is given more than once')
+    if (given.length > 1 && !repeatable(spec)) throw new InputError(spec.name, 'is given more than once')
     // A smoke URL's userinfo and query values are secret: not in shell history or ps either.
-    if (spec.name === 'smoke-url' && given.some(value => smokeUrlSecrets(value).length > 0))
+    if (spec.secretParts === 'url' && given.some(value => smokeUrlSecrets(value).length > 0))
       throw new InputError(spec.name, `a URL with a user, password or query is refused as a command-line flag: give it in ${envName(spec.name)}`)
-    const fileFlag = Object.keys(FILE_FLAGS).find(f => FILE_FLAGS[f] === spec.name)
+    const fileFlag = spec.file !== undefined && spec.file in FILE_FLAGS ? spec.file : undefined
     const files = fileFlag ? flag(fileFlag) : []
     if (files.length > 1) throw new InputError(fileFlag!, 'is given more than once')
     let value: string | undefined
@@ -137,11 +122,11 @@ function readConfig(file: string, sources: Sources): Record<string, string> {
     if (!spec) throw new UsageError(`--config: ${file} has '${key}', which is not an input (see --help)`)
     if (spec.secret) throw refusal(spec, `in --config ${file}`)
     const items = Array.isArray(raw) ? raw : [raw]
-    if (items.length > 1 && !spec.list) throw new InputError(key, `takes one value in --config ${file}, not a list`)
+    if (items.length > 1 && !repeatable(spec)) throw new InputError(key, `takes one value in --config ${file}, not a list`)
     if (items.some(item => item !== null && typeof item === 'object'))
       throw new InputError(key, `in --config ${file} must be text, a number, a boolean or a list of them`)
     result[key] = items.map(item => String(item ?? '')).join('\n')
-    if (key === 'smoke-url' && smokeUrlSecrets(result[key]).length > 0)
+    if (spec.secretParts === 'url' && smokeUrlSecrets(result[key]).length > 0)
       throw new InputError(key, `a URL with a user, password or query is refused in --config ${file}, a file that gets committed: give it in ${envName(key)}`)
   }
   return result
@@ -151,17 +136,21 @@ export function helpText(): string {
   const rows: Array<[string, string]> = []
   for (const spec of INPUTS) {
     if (spec.secret) {
-      const file = SECRET_FILES[spec.name]!
-      if (file !== 'env-file') rows.push([`--${file} FILE`, `${spec.name} from a file. ${spec.description}`])
-      rows.push([`  (${envName(spec.name)})`, `${spec.name}: not a flag, it is secret.${file === 'env-file' ? ` ${spec.description}` : ''}`])
+      const ownInput = isInputName(spec.file!)
+      if (!ownInput) rows.push([`--${spec.file} FILE`, `${spec.name} from a file. ${spec.description}`])
+      rows.push([`  (${envName(spec.name)})`, `${spec.name}: not a flag, it is secret.${ownInput ? ` ${spec.description}` : ''}`])
       continue
     }
     const value = BOOLEAN.has(spec.name) ? '[true|false]' : 'VALUE'
-    const notes = [spec.required ? 'Required.' : '', spec.list ? 'Repeat for several.' : '', spec.default !== undefined ? `Default: ${spec.default}.` : '']
+    const notes = [
+      spec.required ? 'Required.' : '',
+      repeatable(spec) ? 'Repeat for several.' : '',
+      spec.default !== undefined ? `Default: ${spec.default}.` : ''
+    ]
       .filter(Boolean)
       .join(' ')
     rows.push([`--${spec.name} ${value}`, `${spec.description}${notes ? ` ${notes}` : ''}`])
-    if (spec.name === 'known-hosts') rows.push(['--known-hosts-file FILE', 'known-hosts from a file.'])
+    if (spec.file !== undefined) rows.push([`--${spec.file} FILE`, `${spec.name} from a file.`])
   }
   const width = Math.max(...rows.map(([left]) => left.length)) + 2
   return [

@@ -1,6 +1,6 @@
 // The inputs that say how the image comes to be: built here (with BuildKit
 // where the runner has buildx) or taken as it is from the registry.
-import { InputError, parseBoolean } from './parse.js'
+import { InputError, readBoolean } from './parse.js'
 
 /** `auto`: the Actions cache where the runner exposes one, else a registry cache beside the image. */
 export type BuildCache = { kind: 'auto'; actionsCache: boolean } | { kind: 'off' } | { kind: 'given'; value: string }
@@ -16,7 +16,7 @@ export interface BuildOptions {
 export type ReadInput = (name: string) => string
 
 export function readBuildOptions(read: ReadInput, env: Record<string, string | undefined>): BuildOptions {
-  const build = parseBoolean('build', read('build'), true)
+  const build = readBoolean(read, 'build')
   const cache = parseCache('cache', read('cache'), Boolean(env.ACTIONS_CACHE_URL || env.ACTIONS_RESULTS_URL))
   const platforms = parsePlatforms('platforms', read('platforms'))
   if (!build) {

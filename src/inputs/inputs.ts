@@ -6,7 +6,6 @@ import {
   ENV_KEY,
   InputError,
   normalizeRegistry,
-  parseBoolean,
   parseDuration,
   parseHosts,
   parseKeyValues,
@@ -15,6 +14,7 @@ import {
   parseRepository,
   parseStackName,
   parseTags,
+  readBoolean,
   registryOf
 } from './parse.js'
 import type { BuildOptions } from './build-inputs.js'
@@ -24,6 +24,7 @@ import { readJumpHost } from './jump-host.js'
 import { readPrivateKey } from './ssh-key.js'
 import type { SmokeCheck } from './smoke-inputs.js'
 import { readSmokeCheck } from './smoke-inputs.js'
+import { defaultOf } from './table.js'
 
 export interface ImageBuild extends BuildOptions {
   repository: string
@@ -44,7 +45,7 @@ export interface Inputs {
   stack: string
   composeFiles: string[]
   image: ImageBuild | undefined
-  /** Credentials given as inputs; an ECR registry without them uses the AWS SDK. */
+  /** The registry, with the credentials given as inputs; without them a credential source finds the login (src/registry/credentials/). */
   registry: RegistryAuth | { registry: string; username?: undefined } | undefined
   /** `env-file` then `env` (which wins): the values compose interpolation gets. */
   env: Map<string, string>
@@ -84,16 +85,16 @@ export interface InputContext {
 
 export function getInputs(read: ReadInput, context: InputContext): Inputs {
   const stack = parseStackName('stack', read('stack'))
-  const timeoutMs = parseDuration('timeout', read('timeout') || '10m')
-  const prune = parseBoolean('prune', read('prune'), false)
-  const rollbackOnFailure = parseBoolean('rollback-on-failure', read('rollback-on-failure'), true)
+  const timeoutMs = parseDuration('timeout', read('timeout') || defaultOf('timeout'))
+  const prune = readBoolean(read, 'prune')
+  const rollbackOnFailure = readBoolean(read, 'rollback-on-failure')
   const env = readEnv(read, context)
   if (env.has('IMAGE') && read('image').trim() !== '') {
     throw new InputError('env', 'IMAGE is set by the action to the pushed image; use another name')
   }
 
   const { rollback, keepReleases, onFailure } = readReleases(read)
-  const composeFiles = parseLines(read('compose-file') || 'docker-compose.yml')
+  const composeFiles = parseLines(read('compose-file') || defaultOf('compose-file'))
   // A rollback deploys the compose text recorded on the swarm, not the checkout's.
   if (!rollback)
     for (const file of composeFiles) {
@@ -116,8 +117,8 @@ export function getInputs(read: ReadInput, context: InputContext): Inputs {
     onFailure,
     deployment: readDeployment(read),
     smoke: readSmokeCheck(read),
-    dryRun: parseBoolean('dry-run', read('dry-run'), false),
-    lockTimeoutMs: parseDuration('lock-timeout', read('lock-timeout') || '5m'),
+    dryRun: readBoolean(read, 'dry-run'),
+    lockTimeoutMs: parseDuration('lock-timeout', read('lock-timeout') || defaultOf('lock-timeout')),
     releaseKey: readReleaseKey(read)
   }
 }
@@ -160,9 +161,9 @@ function readReleases(read: ReadInput): Pick<Inputs, 'rollback' | 'keepReleases'
   if (raw.trim() !== '' && !rollback) {
     throw new InputError('rollback', `'${raw.trim()}' is not previous, a release number or a commit SHA (7 to 40 hex characters)`)
   }
-  const keepRaw = read('keep-releases').trim() || '10'
+  const keepRaw = read('keep-releases').trim() || defaultOf('keep-releases')
   if (!/^[1-9]\d{0,3}$/.test(keepRaw)) throw new InputError('keep-releases', `'${keepRaw}' is not a whole number from 1 to 9999`)
-  const onFailure = read('on-failure').trim() || 'swarm'
+  const onFailure = read('on-failure').trim() || defaultOf('on-failure')
   if (onFailure !== 'swarm' && onFailure !== 'rollback-stack') throw new InputError('on-failure', `'${onFailure}' is not swarm or rollback-stack`)
   return { rollback, keepReleases: Number(keepRaw), onFailure }
 }
@@ -180,7 +181,7 @@ function readEnv(read: ReadInput, context: InputContext): Map<string, string> {
 
 function readPassthrough(read: ReadInput): 'all' | string[] {
   const raw = read('env-passthrough').trim()
-  if (raw === '' || raw === 'false') return []
+  if (raw === '' || raw === defaultOf('env-passthrough')) return []
   if (raw === 'true') return 'all'
   const names = raw.split(/[\s,]+/).filter(Boolean)
   for (const name of names) {
@@ -198,10 +199,10 @@ export function readTarget(read: ReadInput): SshTarget | LocalTarget {
     }
     return { kind: 'local' }
   }
-  const defaultPort = parsePort('port', read('port') || '22')
+  const defaultPort = parsePort('port', read('port') || defaultOf('port'))
   const managers = parseHosts('host', rawHost, defaultPort)
   const { host, port } = managers[0]!
-  const connectTimeoutMs = parseDuration('connect-timeout', read('connect-timeout') || '10s')
+  const connectTimeoutMs = parseDuration('connect-timeout', read('connect-timeout') || defaultOf('connect-timeout'))
   const user = read('user').trim()
   if (user === '') throw new InputError('user', 'is required with host')
   if (!/^[a-zA-Z0-9_][a-zA-Z0-9_.-]*$/.test(user)) throw new InputError('user', `'${user}' is not a valid user name`)
@@ -210,7 +211,7 @@ export function readTarget(read: ReadInput): SshTarget | LocalTarget {
   if (rawKey.trim() === '') throw new InputError('ssh-key', 'is required with host')
   const { privateKey, passphrase } = readPrivateKey(rawKey, read('ssh-key-passphrase'))
 
-  const insecureIgnoreHostKey = parseBoolean('insecure-ignore-host-key', read('insecure-ignore-host-key'), false)
+  const insecureIgnoreHostKey = readBoolean(read, 'insecure-ignore-host-key')
   const knownHosts = read('known-hosts').trim()
   if (knownHosts === '' && !insecureIgnoreHostKey) {
     throw new InputError(
@@ -240,13 +241,13 @@ function readImage(read: ReadInput, context: InputContext): ImageBuild | undefin
     for (const name of ['tags', 'build-args', 'cache', 'platforms']) {
       if (read(name).trim() !== '') throw new InputError(name, 'is set but image is empty: nothing is built without image')
     }
-    if (!parseBoolean('build', read('build'), true)) throw new InputError('build', 'is false but image is empty: give the image whose tag to deploy')
+    if (!readBoolean(read, 'build')) throw new InputError('build', 'is false but image is empty: give the image whose tag to deploy')
     return undefined
   }
   const repository = parseRepository('image', rawRepository)
   const options = readBuildOptions(read, context.env)
-  const contextDir = read('context').trim() || '.'
-  const dockerfile = read('dockerfile').trim() || 'Dockerfile'
+  const contextDir = read('context').trim() || defaultOf('context')
+  const dockerfile = read('dockerfile').trim() || defaultOf('dockerfile')
   const dockerfilePath = dockerfile.startsWith('/') ? dockerfile : `${contextDir}/${dockerfile}`
   if (options.build && !context.isFile(dockerfilePath)) throw new InputError('dockerfile', `'${dockerfilePath}' does not exist or is not a file`)
   return {

@@ -1,6 +1,7 @@
 // Pure parsers for action inputs. Every error names the input and the
 // accepted forms, and never echoes a value that might be a secret.
 import type { HostPort } from '../ports.js'
+import { defaultOf } from './table.js'
 
 export class InputError extends Error {
   constructor(input: string, message: string) {
@@ -20,6 +21,11 @@ export function parseDuration(input: string, raw: string): number {
     throw new InputError(input, `'${text}' is not a duration like 90s, 5m or 1h`)
   }
   return ms
+}
+
+/** A boolean input by its name, the table's default when it is empty. */
+export function readBoolean(read: (name: string) => string, name: string): boolean {
+  return parseBoolean(name, read(name), defaultOf(name) === 'true')
 }
 
 export function parseBoolean(input: string, raw: string, fallback: boolean): boolean {
@@ -232,15 +238,4 @@ function hasDomain(name: string): boolean {
   if (slash < 0) return false
   const first = name.slice(0, slash)
   return first.includes('.') || first.includes(':') || first === 'localhost'
-}
-
-export interface EcrRegistry {
-  accountId: string
-  region: string
-}
-
-/** `123456789012.dkr.ecr.eu-west-1.amazonaws.com` → account and region. */
-export function parseEcrRegistry(registry: string): EcrRegistry | undefined {
-  const match = /^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$/.exec(registry)
-  return match ? { accountId: match[1]!, region: match[2]! } : undefined
 }

@@ -3,14 +3,15 @@
 // is built or deployed, so the compose files and the image are not read.
 import type { ReadInput, RegistryAuth } from './inputs.js'
 import { readRegistry, readTarget } from './inputs.js'
-import { InputError, parseBoolean, parseDuration, parseEcrRegistry, parseStackName } from './parse.js'
-import { SMOKE_DEFAULTS } from './smoke-inputs.js'
 import type { LocalTarget, SshTarget } from '../ports.js'
+import { SELF_SERVED_ONLY, selfServed } from '../registry/credentials/sources.js'
+import { InputError, parseDuration, parseStackName, readBoolean } from './parse.js'
+import { defaultOf } from './table.js'
 
 export interface RefreshInputs {
   target: SshTarget | LocalTarget
   stack: string
-  /** With credentials, or an ECR registry whose token comes from the job's AWS credentials. */
+  /** With credentials, or a registry whose source gets a fresh token by itself (src/registry/credentials/). */
   registry: RegistryAuth | { registry: string; username?: undefined }
   /** The run's bound (`timeout`): how long the deploy lock it takes lasts if it dies. */
   timeoutMs: number
@@ -21,7 +22,7 @@ export interface RefreshInputs {
 }
 
 export function wantsRefresh(read: ReadInput): boolean {
-  return parseBoolean('refresh-registry-auth', read('refresh-registry-auth'), false)
+  return readBoolean(read, 'refresh-registry-auth')
 }
 
 // Inputs that only a deploy reads: given to a refresh, they are a mistake worth a word.
@@ -31,7 +32,7 @@ export function getRefreshInputs(read: ReadInput): RefreshInputs {
   const stack = parseStackName('stack', read('stack'))
   if (read('rollback').trim() !== '') throw new InputError('rollback', 'cannot go with refresh-registry-auth: true, which changes only the registry credential')
   // Refused, not ignored: a refresh given dry-run would change the services all the same.
-  if (parseBoolean('dry-run', read('dry-run'), false))
+  if (readBoolean(read, 'dry-run'))
     throw new InputError(
       'dry-run',
       'cannot go with refresh-registry-auth: true, which has no preview: it updates the stored credential of every service of the stack'
@@ -44,14 +45,14 @@ export function getRefreshInputs(read: ReadInput): RefreshInputs {
   if (registry === undefined) {
     throw new InputError('registry', "is required with refresh-registry-auth: true: the registry whose credential the stack's services get")
   }
-  if (registry.username === undefined && parseEcrRegistry(registry.registry) === undefined) {
+  if (registry.username === undefined && !selfServed(registry.registry)) {
     throw new InputError(
       'registry-username',
-      `is required with refresh-registry-auth: true for ${registry.registry}, with registry-password (only ECR gets a token from the job's AWS credentials)`
+      `is required with refresh-registry-auth: true for ${registry.registry}, with registry-password (${SELF_SERVED_ONLY})`
     )
   }
   // smoke-timeout and smoke-expect have defaults (the runner passes them): only another value is a mistake.
-  const setSmoke = (['timeout', 'expect'] as const).filter(key => ![SMOKE_DEFAULTS[key], ''].includes(read(`smoke-${key}`).trim())).map(key => `smoke-${key}`)
+  const setSmoke = ['smoke-timeout', 'smoke-expect'].filter(name => ![defaultOf(name), ''].includes(read(name).trim()))
   const warnings = [...DEPLOY_ONLY.filter(name => read(name).trim() !== ''), ...setSmoke].map(
     name => `${name}: not used with refresh-registry-auth: true, which deploys nothing and changes only the registry credential`
   )
@@ -59,8 +60,8 @@ export function getRefreshInputs(read: ReadInput): RefreshInputs {
     target: readTarget(read),
     stack,
     registry,
-    timeoutMs: parseDuration('timeout', read('timeout') || '10m'),
-    lockTimeoutMs: parseDuration('lock-timeout', read('lock-timeout') || '5m'),
+    timeoutMs: parseDuration('timeout', read('timeout') || defaultOf('timeout')),
+    lockTimeoutMs: parseDuration('lock-timeout', read('lock-timeout') || defaultOf('lock-timeout')),
     warnings
   }
 }

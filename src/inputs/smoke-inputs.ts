@@ -3,6 +3,7 @@
 // credentials (userinfo) or tokens (query values): errors and the log show
 // it only as `shownUrl` gives it, with those parts as ***.
 import { InputError, parseDuration } from './parse.js'
+import { defaultOf } from './table.js'
 
 /** One URL of the smoke check. */
 export interface SmokeUrl {
@@ -25,8 +26,6 @@ export interface SmokeCheck {
   expect: StatusRange[]
 }
 
-export const SMOKE_DEFAULTS = { timeout: '60s', expect: '200-399' } as const
-
 const EXAMPLE = 'like https://shop.example.com/health'
 
 /**
@@ -35,14 +34,16 @@ const EXAMPLE = 'like https://shop.example.com/health'
  * anything but their defaults without a URL to check.
  */
 export function readSmokeCheck(read: (name: string) => string): SmokeCheck | undefined {
-  const timeoutRaw = read('smoke-timeout').trim() || SMOKE_DEFAULTS.timeout
-  const expectRaw = read('smoke-expect').trim() || SMOKE_DEFAULTS.expect
+  const timeoutDefault = defaultOf('smoke-timeout')
+  const expectDefault = defaultOf('smoke-expect')
+  const timeoutRaw = read('smoke-timeout').trim() || timeoutDefault
+  const expectRaw = read('smoke-expect').trim() || expectDefault
   const timeoutMs = parseDuration('smoke-timeout', timeoutRaw)
   const expect = parseExpect('smoke-expect', expectRaw)
   const urls = parseSmokeUrls('smoke-url', read('smoke-url'))
   if (urls.length === 0) {
-    if (timeoutRaw !== SMOKE_DEFAULTS.timeout) throw new InputError('smoke-timeout', 'is set but smoke-url is empty: give the URL(s) to check')
-    if (expectRaw !== SMOKE_DEFAULTS.expect) throw new InputError('smoke-expect', 'is set but smoke-url is empty: give the URL(s) to check')
+    if (timeoutRaw !== timeoutDefault) throw new InputError('smoke-timeout', 'is set but smoke-url is empty: give the URL(s) to check')
+    if (expectRaw !== expectDefault) throw new InputError('smoke-expect', 'is set but smoke-url is empty: give the URL(s) to check')
     return undefined
   }
   return { urls, timeoutMs, expect }

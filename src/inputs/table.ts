@@ -1,16 +1,45 @@
-// Every input of the Action, once: action.yml must match this table (a unit
-// test checks it), and the CLI's flags and --help are generated from it.
+// Every input of the Action, once, with all that is known of it: action.yml
+// must match this table (a unit test checks it); the CLI's flags, file flags
+// and --help, the secret inputs (masked, refused as flags, dropped from the
+// environment) and the parsers' defaults are all derived from it.
+
+/** How an input's text is read; what the CLI makes of its flag follows from it. */
+export type InputKind =
+  /** Text as it is. */
+  | 'string'
+  /** true or false (yes/no, 1/0): the CLI's `--name` alone means true, `--no-name` false. */
+  | 'boolean'
+  /** Like `90s`, `5m` or `1h30m`. */
+  | 'duration'
+  /** A whole number. */
+  | 'number'
+  /** Several values, one per line: a CLI flag may be repeated. */
+  | 'list'
+  /** `KEY=VALUE` lines: a CLI flag may be repeated. */
+  | 'map'
 
 export interface InputSpec {
   name: string
   description: string
-  /** The default action.yml gives, if any. */
+  /** The default action.yml gives, if any; the parsers fall back to it (`defaultOf`), the CLI passes it. */
   default?: string
   required?: boolean
-  /** Several values, one per line: a CLI flag may be repeated. */
-  list?: boolean
-  /** Secret-bearing: never a CLI flag value (it would land in shell history and `ps`). */
+  /** Absent: `string`. */
+  kind?: InputKind
+  /**
+   * Secret-bearing: masked before anything prints, never a CLI flag value
+   * or a --config key (it would land in shell history, `ps` or a committed
+   * file), its variable dropped from the environment once read.
+   */
   secret?: boolean
+  /** Only parts of the value are secret (a URL's userinfo and query values): masked, and refused as a flag only when it has them. */
+  secretParts?: 'url'
+  /**
+   * The CLI flag that gives the value from a file (`ssh-key-file`); every
+   * secret input has one. When it names another input (`env-file`), that
+   * input reads the file itself.
+   */
+  file?: string
 }
 
 export const INPUTS: readonly InputSpec[] = [
@@ -18,48 +47,70 @@ export const INPUTS: readonly InputSpec[] = [
     name: 'host',
     description:
       "Swarm manager address(es) (`name` or `name:port`), newline- or comma-separated, tried in order, the first that answers as a swarm manager serves. Empty deploys through the runner's own Docker engine (a self-hosted runner on a manager).",
-    list: true
+    kind: 'list'
   },
-  { name: 'port', description: 'SSH port.', default: '22' },
+  { name: 'port', kind: 'number', description: 'SSH port.', default: '22' },
   { name: 'user', description: 'SSH user (required with host). It must be able to run `docker` on the manager.' },
-  { name: 'ssh-key', description: 'Private key (OpenSSH or PEM, no passphrase). Held in memory only, never written to disk.', secret: true },
-  { name: 'ssh-key-passphrase', description: 'Passphrase of an encrypted ssh-key.', secret: true },
+  {
+    name: 'ssh-key',
+    description: 'Private key (OpenSSH or PEM, no passphrase). Held in memory only, never written to disk.',
+    secret: true,
+    file: 'ssh-key-file'
+  },
+  { name: 'ssh-key-passphrase', description: 'Passphrase of an encrypted ssh-key.', secret: true, file: 'ssh-key-passphrase-file' },
   {
     name: 'known-hosts',
     description:
       'known_hosts line(s) for the manager, e.g. the output of `ssh-keyscan -p PORT HOST`. Required with host unless insecure-ignore-host-key is true.',
-    list: true
+    kind: 'list',
+    file: 'known-hosts-file'
   },
-  { name: 'insecure-ignore-host-key', description: 'Skip host key verification (logs a loud warning). Only for throwaway test setups.', default: 'false' },
+  {
+    name: 'insecure-ignore-host-key',
+    kind: 'boolean',
+    description: 'Skip host key verification (logs a loud warning). Only for throwaway test setups.',
+    default: 'false'
+  },
   {
     name: 'jump-host',
     description:
       'Reach the managers through this SSH server (a bastion), `user@host:port` (user defaults to user, port to 22), by SSH port forwarding in the action itself: no ssh binary or config is used.'
   },
-  { name: 'jump-ssh-key', description: 'Private key for jump-host (default: ssh-key; ssh-key-passphrase is used if it is encrypted).', secret: true },
-  { name: 'jump-known-hosts', description: 'known_hosts line(s) for jump-host. Required with jump-host unless insecure-ignore-host-key is true.', list: true },
+  {
+    name: 'jump-ssh-key',
+    description: 'Private key for jump-host (default: ssh-key; ssh-key-passphrase is used if it is encrypted).',
+    secret: true,
+    file: 'jump-ssh-key-file'
+  },
+  {
+    name: 'jump-known-hosts',
+    description: 'known_hosts line(s) for jump-host. Required with jump-host unless insecure-ignore-host-key is true.',
+    kind: 'list'
+  },
   {
     name: 'connect-timeout',
+    kind: 'duration',
     description: 'Bound on reaching one manager (SSH handshake, then its engine), like `10s`; with several hosts each gets this long.',
     default: '10s'
   },
   { name: 'stack', description: 'Stack name.', required: true },
-  { name: 'compose-file', description: 'Compose file(s), newline-separated, merged in order like repeated `-c`.', default: 'docker-compose.yml', list: true },
+  { name: 'compose-file', description: 'Compose file(s), newline-separated, merged in order like repeated `-c`.', default: 'docker-compose.yml', kind: 'list' },
   {
     name: 'image',
     description:
       'Repository to build and push, e.g. `docker.io/acme/api`. Empty deploys the compose file as it is. The compose file can use `${IMAGE}`, set to the pushed image pinned by digest.'
   },
-  { name: 'tags', description: 'Tags to push, newline-separated. Default is the commit SHA. The first is the one deployed (by digest).', list: true },
+  { name: 'tags', description: 'Tags to push, newline-separated. Default is the commit SHA. The first is the one deployed (by digest).', kind: 'list' },
   {
     name: 'build',
+    kind: 'boolean',
     description:
       'With false, nothing is built or pushed: the first tag, which must already be in the registry, is deployed pinned to the digest the registry reports for it (read with the registry-* credentials or an earlier login). A missing tag fails the run and nothing is deployed.',
     default: 'true'
   },
   { name: 'context', description: 'Build context.', default: '.' },
   { name: 'dockerfile', description: 'Dockerfile, relative to the context.', default: 'Dockerfile' },
-  { name: 'build-args', description: 'Build arguments, multiline `KEY=VALUE`.', list: true },
+  { name: 'build-args', description: 'Build arguments, multiline `KEY=VALUE`.', kind: 'map' },
   {
     name: 'cache',
     description:
@@ -71,14 +122,16 @@ export const INPUTS: readonly InputSpec[] = [
   {
     name: 'registry-password',
     description: 'Password or token for the registry. For ECR without these, the AWS credentials of the job are used.',
-    secret: true
+    secret: true,
+    file: 'registry-password-file'
   },
   {
     name: 'env',
     description:
       'Multiline `KEY=VALUE` for compose interpolation, e.g. `DB_PASSWORD=${{ secrets.DB_PASSWORD }}`, and for `secrets:` entries with `environment:` sources (use those for credentials, since a value in `environment:` is stored in plain text in the service spec). Values are masked and redacted by length (8 characters or more everywhere, 4 to 7 as whole words, shorter ones not at all, with a warning). Only these values (and IMAGE, env-file, env-passthrough) reach the compose files; a referenced variable with no value and no default stops the deploy.',
-    list: true,
-    secret: true
+    kind: 'map',
+    secret: true,
+    file: 'env-file'
   },
   {
     name: 'env-file',
@@ -90,12 +143,13 @@ export const INPUTS: readonly InputSpec[] = [
     description:
       "Runner environment variables compose may also read. `true` for all but the runner's and the action's own (`ACTIONS_*`, `GITHUB_TOKEN`, `GH_TOKEN`, `INPUT_*`, `STATE_*`, `SWARM_DEPLOY_*`), or names separated by commas or newlines (`ACTIONS_*` are refused). Default none.",
     default: 'false',
-    list: true
+    kind: 'list'
   },
-  { name: 'timeout', description: 'Deadline for the whole rollout, like `90s`, `5m` or `1h`.', default: '10m' },
-  { name: 'prune', description: 'Remove services no longer in the compose files (`--prune`).', default: 'false' },
+  { name: 'timeout', kind: 'duration', description: 'Deadline for the whole rollout, like `90s`, `5m` or `1h`.', default: '10m' },
+  { name: 'prune', kind: 'boolean', description: 'Remove services no longer in the compose files (`--prune`).', default: 'false' },
   {
     name: 'rollback-on-failure',
+    kind: 'boolean',
     description:
       'When Swarm pauses a failing update (`failure_action` pause, its default), ask it to roll back and report `rolled-back`. With false, report `failed` and leave the service paused.',
     default: 'true'
@@ -107,6 +161,7 @@ export const INPUTS: readonly InputSpec[] = [
   },
   {
     name: 'keep-releases',
+    kind: 'number',
     description:
       'Release records kept on the swarm (configs `<stack>_release_<n>`); older ones are removed, and secret and config versions a kept release uses are kept.',
     default: '10'
@@ -115,8 +170,9 @@ export const INPUTS: readonly InputSpec[] = [
     name: 'release-key',
     description:
       'Key(s) that sign the release records (HMAC-SHA256), one per line: the first signs, every line verifies (rotation). A rollback (rollback, on-failure rollback-stack) deploys only records whose proof verifies. Default: a key derived from ssh-key; without host, set it, or no record can be rolled back to. At least 16 characters a line, e.g. `openssl rand -hex 32`.',
-    list: true,
-    secret: true
+    kind: 'list',
+    secret: true,
+    file: 'release-key-file'
   },
   {
     name: 'on-failure',
@@ -130,9 +186,16 @@ export const INPUTS: readonly InputSpec[] = [
       'A GitHub environment: the run creates a deployment for it (statuses `in_progress`, then `success` or `failure`; older deployments go inactive on success). A missing token or permission is one warning, never a failed deploy.'
   },
   { name: 'environment-url', description: "The environment's URL, shown on the deployment." },
-  { name: 'github-token', description: 'Token for GitHub Deployments (needs `deployments: write`).', default: '${{ github.token }}', secret: true },
+  {
+    name: 'github-token',
+    description: 'Token for GitHub Deployments (needs `deployments: write`).',
+    default: '${{ github.token }}',
+    secret: true,
+    file: 'github-token-file'
+  },
   {
     name: 'refresh-registry-auth',
+    kind: 'boolean',
     description:
       'With true, nothing is built or deployed: a fresh login to registry (a new ECR token, or registry-username and registry-password) and each service of stack whose image is on that registry gets the new credential and nothing else; running tasks keep running. registry is required; compose-file, image and env are not read. For a scheduled workflow (ECR tokens last 12 hours). Output status is `refreshed` or `failed`.',
     default: 'false'
@@ -141,22 +204,26 @@ export const INPUTS: readonly InputSpec[] = [
     name: 'smoke-url',
     description:
       'URL(s) to GET from the runner once the rollout converged, newline- or comma-separated, http or https: the verdict is `converged` only if each answers a status of smoke-expect within smoke-timeout (else `failed`, or with on-failure rollback-stack `rolled-back`). Redirects are not followed. Userinfo is sent as Basic auth; it and query values are masked.',
-    list: true
+    kind: 'list',
+    secretParts: 'url'
   },
   {
     name: 'smoke-timeout',
+    kind: 'duration',
     description: 'How long the smoke URLs have to pass, like `60s` or `2m`; they are tried again after 1, 2, 4, then every 5 s.',
     default: '60s'
   },
   { name: 'smoke-expect', description: 'Status codes that pass the smoke check: codes and ranges, e.g. `200,204,300-399`.', default: '200-399' },
   {
     name: 'dry-run',
+    kind: 'boolean',
     description:
       'Preview: build nothing, push nothing, change nothing on the swarm. Render the stack, read the live services and report per service `create`, `update` (with what differs, never a value), `unchanged` or `remove` (only with prune), in the `plan` output and the summary.',
     default: 'false'
   },
   {
     name: 'lock-timeout',
+    kind: 'duration',
     description:
       'How long to wait for the deploy lock of the stack (a swarm config `<stack>_lock`) while another run holds it, like `90s`, `5m` or `1h`; then the run fails naming the holder, with nothing changed.',
     default: '5m'
@@ -187,3 +254,33 @@ export const OUTPUTS: ReadonlyArray<{ name: string; description: string }> = [
       'With dry-run: JSON `{stack, services: [{name, action, image, changes}], kept, warnings}`, action `create`, `update`, `unchanged` or `remove`; changes name what differs, never a value.'
   }
 ]
+
+const BY_NAME = new Map(INPUTS.map(spec => [spec.name, spec]))
+
+/** The row of an input; an unknown name is a mistake in the code, not in the inputs. */
+export function inputSpec(name: string): InputSpec {
+  const spec = BY_NAME.get(name)
+  if (!spec) throw new Error(`${name} is not an input of the table`)
+  return spec
+}
+
+export function isInputName(name: string): boolean {
+  return BY_NAME.has(name)
+}
+
+export function kindOf(spec: InputSpec): InputKind {
+  return spec.kind ?? 'string'
+}
+
+/** Several values: the CLI takes the flag more than once, and --config a list. */
+export function repeatable(spec: InputSpec): boolean {
+  const kind = kindOf(spec)
+  return kind === 'list' || kind === 'map'
+}
+
+/** The default the table gives an input: what an empty value means. */
+export function defaultOf(name: string): string {
+  const value = inputSpec(name).default
+  if (value === undefined) throw new Error(`${name} has no default in the table`)
+  return value
+}

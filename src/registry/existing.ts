@@ -2,15 +2,15 @@
 // digest the registry gives for it now. No build, no push, and never the
 // mutable tag alone (docker/cli#787): without a digest nothing is deployed.
 import { lookup } from 'node:dns/promises'
-import { readFile } from 'node:fs/promises'
 import { isIP } from 'node:net'
-import * as path from 'node:path'
 import type { PushedImage } from '../build/image.js'
 import type { ImageBuild, RegistryAuth } from '../inputs/inputs.js'
 import type { DockerCli, Reporter } from '../ports.js'
 import { splitRepository } from '../inputs/parse.js'
-import type { Credentials } from './manifest.js'
-import { credentialsFromConfig, RegistryUnreachable, resolveTag, TagNotFound } from './manifest.js'
+import { dockerConfigSource } from './credentials/docker-config.js'
+import { loginFrom } from './credentials/sources.js'
+import { staticSource } from './credentials/static.js'
+import { RegistryUnreachable, resolveTag, TagNotFound } from './manifest.js'
 
 // A missing tag must fail within 5 s; this bounds a registry that does not answer.
 const RESOLVE_TIMEOUT_MS = 20_000
@@ -23,9 +23,8 @@ export interface ResolveOptions {
 
 /**
  * The first tag of `image`, pinned by the digest its registry reports,
- * read with the login's credentials: the `registry-*` inputs (or the ECR
- * token) when they are for this registry, else a login already in the
- * Docker config (an earlier `docker/login-action` step).
+ * read with the run's login when it is for this registry, else a login
+ * already in the Docker config (an earlier `docker/login-action` step).
  */
 export async function resolveExisting(
   cli: DockerCli,
@@ -39,7 +38,7 @@ export async function resolveExisting(
   if (image.tags.length > 1)
     reporter.warn(`build is false: ${image.repository}:${tag} is deployed; the other tags (${image.tags.slice(1).join(', ')}) are neither pushed nor moved`)
   const { registry, repository } = splitRepository(image.repository)
-  const credentials = auth?.registry === registry ? auth : await configCredentials(configDir, registry)
+  const credentials = await loginFrom([staticSource(auth), dockerConfigSource(configDir)], registry)
   reporter.info(`Asking ${registry} for the digest of ${image.repository}:${tag}${credentials ? ` as ${credentials.username}` : ' anonymously'}`)
   let resolved: { digest: string; healthcheck: PushedImage['healthcheck'] }
   try {
@@ -61,11 +60,6 @@ export async function resolveExisting(
   const { digest, healthcheck } = resolved
   reporter.info(`${image.repository}:${tag} is ${digest}`)
   return { digest, pinned: `${image.repository}:${tag}@${digest}`, healthcheck }
-}
-
-async function configCredentials(configDir: string, registry: string): Promise<Credentials | undefined> {
-  const text = await readFile(path.join(configDir, 'config.json'), 'utf8').catch(() => '{}')
-  return credentialsFromConfig(text, registry)
 }
 
 /** What `docker info` says of the registries the daemon reaches over plain http. */

@@ -1,27 +1,27 @@
-// An ECR token works for 12 hours, and the copy Swarm keeps in each service's
-// spec with it: after that a node that must pull again (a task rescheduled
-// after a node failure, a new node) fails with "no basic auth credentials"
-// (moby#31063). What the log and the summary say about it. Pure.
+// How long the registry credential stored in the services (for the nodes
+// that pull later) keeps working, as the log and the summaries say it: a
+// token with a known end, in the words of its source, and GitHub tokens given
+// as a password that die with the job. Pure.
+import type { ExpiryNote } from '../ports.js'
+import { ECR_EXPIRY } from './credentials/ecr.js'
 
-/** The scheduled refresh the README and the examples describe. */
-export const REFRESH_HINT =
-  'run the action with refresh-registry-auth: true (or swarm-deploy refresh-auth) on a schedule shorter than that, e.g. every 6 hours: examples/workflows/refresh-registry-auth.yml'
+/**
+ * The words for a stored credential's end where only its time is kept (the
+ * outcome, the summaries): one source alone (credentials/ecr.ts) reports when
+ * its credentials end. A second such source would put its kind in the outcome.
+ */
+export const STORED_EXPIRY: ExpiryNote = ECR_EXPIRY
 
-export function hoursFrom(now: number, at: Date): string {
-  const hours = (at.getTime() - now) / 3_600_000
-  return hours >= 1 ? `in ${hours.toFixed(1)} h` : `in ${Math.max(0, Math.round(hours * 60))} min`
-}
-
-/** One log line: when the credential now stored in the services stops working, and what keeps it fresh. */
+/** The deploy's log line: when the credential now stored in the services stops working, and what keeps it fresh. */
 export function tokenExpiry(registry: string, expiresAt: Date, now: number): string {
-  return `The ECR token for ${registry} stored in the services expires at ${expiresAt.toISOString()} (${hoursFrom(now, expiresAt)}); after that a node that must pull again (a rescheduled task, a new node) fails with "no basic auth credentials": ${REFRESH_HINT}`
+  return STORED_EXPIRY.stored(registry, expiresAt, now)
 }
 
 // A GitHub registry login whose password is a GitHub App installation token
 // (`ghs_…`): the job's GITHUB_TOKEN, which GitHub's docs say expires when
 // the job finishes (or after 24 hours at most), or another app's, which
-// expires within an hour. Swarm keeps it in each service's spec like an ECR
-// token, and a node that pulls after that fails with "No such image".
+// expires within an hour. Swarm keeps it in each service's spec like any
+// registry credential, and a node that pulls after that fails with "No such image".
 const GITHUB_REGISTRIES = ['ghcr.io', 'docker.pkg.github.com']
 
 export type ShortLived = 'job-token' | 'installation-token'

@@ -10,6 +10,7 @@
 // rule the Docker daemon follows, so credentials never go over plain http to
 // a registry the runner's Docker would only reach over TLS.
 import { createHash } from 'node:crypto'
+import type { Credentials } from '../ports.js'
 import type { Healthcheck } from '../swarm/model.js'
 
 /** Every manifest kind a tag can point to: multi-platform indexes first, as the docker CLI asks. */
@@ -21,11 +22,6 @@ export const MANIFEST_TYPES = [
 ]
 
 const DIGEST = /^sha256:[0-9a-f]{64}$/
-
-export interface Credentials {
-  username: string
-  password: string
-}
 
 export interface ManifestQuery {
   /** As `splitRepository` gives it: `docker.io`, `ghcr.io`, `10.77.0.1:5000`. */
@@ -84,34 +80,6 @@ export function tokenUrl(challenge: Challenge, repository: string, registryUrl: 
   if (challenge.params.service) url.searchParams.set('service', challenge.params.service)
   url.searchParams.set('scope', challenge.params.scope ?? `repository:${repository}:pull`)
   return url
-}
-
-/**
- * Credentials for a registry from a Docker config.json's `auths`, whose keys
- * come in every spelling the CLI ever wrote (`https://index.docker.io/v1/`,
- * `ghcr.io`, `https://registry:5000`).
- */
-export function credentialsFromConfig(configJson: string, registry: string): Credentials | undefined {
-  let config: { auths?: Record<string, { auth?: string; username?: string; password?: string }> }
-  try {
-    config = JSON.parse(configJson) as typeof config
-  } catch {
-    return undefined
-  }
-  for (const [key, entry] of Object.entries(config.auths ?? {})) {
-    if (authKeyRegistry(key) !== registry) continue
-    if (entry.username && entry.password) return { username: entry.username, password: entry.password }
-    if (!entry.auth) continue
-    const decoded = Buffer.from(entry.auth, 'base64').toString('utf8')
-    const colon = decoded.indexOf(':')
-    if (colon > 0) return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) }
-  }
-  return undefined
-}
-
-function authKeyRegistry(key: string): string {
-  const host = key.replace(/^[a-z]+:\/\//, '').replace(/\/.*$/, '')
-  return ['index.docker.io', 'registry-1.docker.io', 'docker.io'].includes(host) ? 'docker.io' : host
 }
 
 export interface ResolvedTag {

@@ -6,7 +6,7 @@ import { describeFailure } from '../converge/diagnose.js'
 import type { StackStatus, Verdict } from '../converge/verdict.js'
 import type { ReleaseRow } from './releases.js'
 import { renderFirstVerdict, renderReleases } from './releases.js'
-import { REFRESH_HINT } from '../registry/expiry.js'
+import { STORED_EXPIRY } from '../registry/expiry.js'
 import type { SmokeCheckReport } from './smoke.js'
 import { renderSmoke } from './smoke.js'
 import { plainText } from './plain-text.js'
@@ -178,7 +178,7 @@ export function renderSummary(facts: ReportFacts): string {
   return lines.join('\n') + '\n'
 }
 
-/** For the summaries: the stored ECR token's end, and what keeps the services able to pull after it. */
+/** For the summaries: the stored credential's end, and what keeps the services able to pull after it. */
 export function expiryNote(expiresAt: string): string {
-  return `The registry credential stored in the services (an ECR token) expires at ${expiresAt}. To keep rescheduled tasks and new nodes able to pull after that, ${REFRESH_HINT}.`
+  return STORED_EXPIRY.summary(expiresAt)
 }

@@ -138,12 +138,12 @@ describe('run()', () => {
     const { run, SECRET_VARIABLES } = await import('../../../src/main.js')
     expect(SECRET_VARIABLES).toEqual([
       'INPUT_SSH-KEY',
-      'INPUT_REGISTRY-PASSWORD',
-      'INPUT_ENV',
       'INPUT_SSH-KEY-PASSPHRASE',
       'INPUT_JUMP-SSH-KEY',
-      'INPUT_GITHUB-TOKEN',
+      'INPUT_REGISTRY-PASSWORD',
+      'INPUT_ENV',
       'INPUT_RELEASE-KEY',
+      'INPUT_GITHUB-TOKEN',
       'INPUT_SMOKE-URL'
     ])
     const given = {

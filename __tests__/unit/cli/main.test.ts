@@ -197,12 +197,12 @@ describe('cliMain', () => {
     expect(result.code).toBe(0)
     expect(forgotten).toEqual([
       'SWARM_DEPLOY_SSH_KEY',
-      'SWARM_DEPLOY_REGISTRY_PASSWORD',
-      'SWARM_DEPLOY_ENV',
       'SWARM_DEPLOY_SSH_KEY_PASSPHRASE',
       'SWARM_DEPLOY_JUMP_SSH_KEY',
-      'SWARM_DEPLOY_GITHUB_TOKEN',
+      'SWARM_DEPLOY_REGISTRY_PASSWORD',
+      'SWARM_DEPLOY_ENV',
       'SWARM_DEPLOY_RELEASE_KEY',
+      'SWARM_DEPLOY_GITHUB_TOKEN',
       'SWARM_DEPLOY_SMOKE_URL'
     ])
   })

@@ -168,7 +168,8 @@ describe('one-line reasons', () => {
     const server = await manager({ authorizedKey: pair.public })
     const opened = await tunnel({ ...server.target, privateKey: pair.private, passphrase: 'pass phrase' })
     expect(opened.sshConnections()).toBe(1)
-  })
+    // Making and decrypting the bcrypt-protected key takes ~2.5 s alone, past jest's 5 s on a busy machine.
+  }, 20_000)
 
   it('says the user cannot reach the Docker engine when the socket refuses it', async () => {
     const server = await manager()

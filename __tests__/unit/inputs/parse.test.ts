@@ -1,15 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
-import {
-  parseBoolean,
-  parseDuration,
-  parseEcrRegistry,
-  parseHost,
-  parseKeyValues,
-  parseRepository,
-  parseStackName,
-  parseTags,
-  registryOf
-} from '../../../src/inputs/parse.js'
+import { parseBoolean, parseDuration, parseHost, parseKeyValues, parseRepository, parseStackName, parseTags, registryOf } from '../../../src/inputs/parse.js'
+import { parseEcrRegistry } from '../../../src/registry/credentials/ecr.js'
 
 describe('parseDuration', () => {
   it.each([

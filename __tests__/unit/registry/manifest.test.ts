@@ -4,17 +4,9 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import type { CliOptions, CliResult, DockerCli } from '../../../src/ports.js'
 import type { ImageBuild } from '../../../src/inputs/inputs.js'
+import { credentialsFromConfig } from '../../../src/registry/credentials/docker-config.js'
 import { insecureForDaemon, registryHost, resolveExisting } from '../../../src/registry/existing.js'
-import {
-  apiHost,
-  credentialsFromConfig,
-  MANIFEST_TYPES,
-  parseChallenge,
-  resolveDigest,
-  resolveTag,
-  TagNotFound,
-  tokenUrl
-} from '../../../src/registry/manifest.js'
+import { apiHost, MANIFEST_TYPES, parseChallenge, resolveDigest, resolveTag, TagNotFound, tokenUrl } from '../../../src/registry/manifest.js'
 import type { ManifestQuery } from '../../../src/registry/manifest.js'
 import type { StandIn, StandInOptions } from '../../support/stand-in-registry.js'
 import { sha256, startStandIn } from '../../support/stand-in-registry.js'

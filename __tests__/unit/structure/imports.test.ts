@@ -104,7 +104,7 @@ describe('the import graph of src/', () => {
     expect(graph.get('src/ports.ts')).toContain('src/ports/tunnel.ts') // export type * from
     expect(graph.get('src/adapters.ts')).toContain('src/ports.ts') // import type
     expect(graph.get('src/preview/service-view.ts')).toContain('src/preview/spec-values.ts') // export { … } from
-    expect(importsOf('src/registry/login.ts')).toContain('@aws-sdk/client-ecr') // await import(…)
+    expect(importsOf('src/registry/credentials/ecr.ts')).toContain('@aws-sdk/client-ecr') // await import(…)
   })
 })
 

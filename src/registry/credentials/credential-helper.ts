@@ -8,9 +8,8 @@
 // the run's login (docker login into the throwaway config, the digest
 // lookup, `--with-registry-auth`): only the helper's child ever sees AWS_*.
 import { spawn } from 'node:child_process'
-import { credentialHelperEnvironment } from '../docker-cli.js'
-import type { HelperAnswer, HelperRun, Host, Reporter } from '../ports.js'
-import type { Credentials } from './manifest.js'
+import { credentialHelperEnvironment } from '../../docker-cli.js'
+import type { Credentials, CredentialSource, HelperAnswer, HelperRun, Host, Reporter } from '../../ports.js'
 
 /** What the user's Docker config says about credential helpers. */
 export interface CredentialStores {
@@ -135,6 +134,25 @@ export async function helperLogin(registry: string, options: HelperLoginOptions)
   }
   options.log.info(`Logging in to ${registry} as ${credentials.username} with the login ${named(choice, registry)} keeps`)
   return credentials
+}
+
+/** A login kept outside the inputs for a registry (a credential helper's), or undefined. */
+export type StoredLogin = (registry: string) => Promise<Credentials | undefined>
+
+/**
+ * The logins credential helpers keep, as the run asks for them (`helperLogin`
+ * with the run's stores): last in line, it says none when no helper is set
+ * for the registry.
+ */
+export function credentialHelperSource(stored: StoredLogin): CredentialSource {
+  return {
+    kind: 'credential-helper',
+    matches: () => true,
+    login: async registry => {
+      const kept = await stored(registry)
+      return kept && { registry, ...kept }
+    }
+  }
 }
 
 const HELPER_TIMEOUT_MS = 30_000
