@@ -2,7 +2,7 @@
 // decides the exit code: 0 converged; 1 failed, rolled back, timed out,
 // cancelled or another error; 2 bad input (nothing done); 3 registry or swarm
 // unreachable.
-import type { Outcome } from '../engine.js'
+import type { Outcome } from '../outcome.js'
 import { runDeploy } from '../engine.js'
 import { getInputs } from '../inputs/inputs.js'
 import { InputError } from '../inputs/parse.js'

@@ -2,7 +2,7 @@
 // through the same tunnel a deploy opens. Changes nothing.
 import type { Adapters, Host, Reporter } from '../ports.js'
 import type { SshTarget, LocalTarget } from '../inputs/inputs.js'
-import { withSwarmApi } from '../swarm/session.js'
+import { withSession } from '../session.js'
 import type { ReleaseKeys } from './proof.js'
 import type { ReleaseHistory } from './store.js'
 import { loadReleases } from './store.js'
@@ -16,5 +16,5 @@ export async function listReleases(
   adapters: Adapters,
   reporter: Reporter
 ): Promise<ReleaseHistory> {
-  return withSwarmApi(target, host, adapters, reporter, api => loadReleases(api, stack, keys))
+  return withSession(target, { host, adapters, reporter }, { quiet: true }, ({ api }) => loadReleases(api, stack, keys))
 }
