@@ -17,25 +17,14 @@ import { releasesMain } from './releases.js'
 import { REFRESH_HELP, refreshAuthMain } from './refresh-auth.js'
 import { wantsRefresh } from '../inputs/refresh-inputs.js'
 import { unlockMain } from './unlock.js'
+import type { CliControl, CliIo } from './io.js'
+import { EXIT, jsonText } from './io.js'
 
-export const EXIT = { converged: 0, failed: 1, cancelled: 1, input: 2, unreachable: 3 } as const
+export type { CliControl, CliIo } from './io.js'
+export { EXIT, jsonText } from './io.js'
 
 /** The variables the CLI reads secrets (and smoke-url) from: dropped from the environment once read. */
 export const SECRET_VARIABLES = ENV_SECRET_INPUTS.map(envName)
-
-export interface CliControl {
-  /** Resolves on SIGINT or SIGTERM: the run is cancelled. */
-  signalled?: Promise<NodeJS.Signals>
-  /** On cancel: stops the docker children and removes the run's files. */
-  cleanUp?: () => Promise<void>
-  /** Removes variables from the process environment (the secret ones, once read). */
-  forgetEnv?: (names: readonly string[]) => void
-}
-
-export interface CliIo {
-  stdout(text: string): void
-  stderr(text: string): void
-}
 
 export function exitCode(outcome: Outcome): number {
   if (outcome.stopped) return outcome.stopped.kind === 'input' ? EXIT.input : outcome.stopped.kind === 'unreachable' ? EXIT.unreachable : EXIT.failed
@@ -65,15 +54,6 @@ export function jsonResult(
     plan: outcome?.plan ?? null,
     smoke: outcome?.report?.smoke ?? null
   }
-}
-
-/**
- * The --json text, each string in it redacted on its own: redacting the
- * serialised text would reach into numbers and JSON syntax, and a secret made
- * of digits would leave text that no longer parses.
- */
-export function jsonText(value: object, redact: (text: string) => string): string {
-  return JSON.stringify(value, (_key, item: unknown) => (typeof item === 'string' ? redact(item) : item))
 }
 
 export async function cliMain(argv: string[], given: CliIo, host: Host, adapters: Adapters, control: CliControl = {}): Promise<number> {

@@ -9,8 +9,8 @@ import { runRefreshAuth } from '../refresh-auth.js'
 import type { RefreshOutcome } from '../refresh-auth.js'
 import { renderRefreshText } from '../report/refresh.js'
 import type { CommandLine } from './args.js'
-import type { CliControl, CliIo } from './main.js'
-import { EXIT, jsonText } from './main.js'
+import type { CliControl, CliIo } from './io.js'
+import { EXIT, jsonText } from './io.js'
 import type { TerminalReporter } from './terminal.js'
 
 export const REFRESH_HELP = [

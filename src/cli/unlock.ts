@@ -5,7 +5,7 @@ import { describeHolder, lockName } from '../lock/lock.js'
 import { breakLock } from '../lock/store.js'
 import type { Adapters, Host } from '../ports.js'
 import { withSession } from '../session.js'
-import type { CliIo } from './main.js'
+import type { CliIo } from './io.js'
 import { readStackCommand } from './stack-command.js'
 
 const HELP =
