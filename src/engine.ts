@@ -108,7 +108,6 @@ async function preview(run: DeployRun, source: DeploySource): Promise<void> {
   const hide = (name: string): void => secrets.add(name)
   const planned = await reporter.phase('Preview', () => previewStack({ stack, prune, source, image, secretKey, cli, api, host, reporter, hide }))
   outcome.plan = redactStrings(planned, text => secrets.redact(text))
-  reporter.output('plan', JSON.stringify(outcome.plan))
   // The inputs were checked all the same; what the check would do is said, and nothing is asked.
   if (inputs.smoke) reporter.info(`Dry run: no smoke check (nothing was deployed); a deploy would ${checkPlan(inputs.smoke)}`)
 }

@@ -45,9 +45,9 @@ export interface RefreshOutcome {
   phases: PhaseTime[]
 }
 
-export async function runRefreshAuth(inputs: RefreshInputs, host: Host, adapters: Adapters, reporter: Reporter): Promise<RefreshOutcome> {
-  const startedAt = host.now()
-  const outcome: RefreshOutcome = {
+/** A refresh that has not begun: what it is known to be so far is filled in as it goes. */
+export function emptyRefreshOutcome(inputs: Pick<RefreshInputs, 'stack' | 'registry'>, startedAt: number): RefreshOutcome {
+  return {
     status: undefined,
     stack: inputs.stack,
     registry: inputs.registry.registry,
@@ -59,6 +59,17 @@ export async function runRefreshAuth(inputs: RefreshInputs, host: Host, adapters
     seconds: 0,
     phases: []
   }
+}
+
+/** `outcome`: the front end's, when it must read what was known so far after a cancel. */
+export async function runRefreshAuth(
+  inputs: RefreshInputs,
+  host: Host,
+  adapters: Adapters,
+  reporter: Reporter,
+  outcome: RefreshOutcome = emptyRefreshOutcome(inputs, host.now())
+): Promise<RefreshOutcome> {
+  const { startedAt } = outcome
   const secrets = new Secrets(reporter)
   // Mask first: nothing may print before every secret is registered.
   addConnectionSecrets(secrets, inputs.target, inputs.registry)
@@ -88,7 +99,6 @@ async function refresh(inputs: RefreshInputs, host: Host, adapters: Adapters, re
       reporter.info(
         `The new ECR token for ${auth.registry} expires at ${outcome.expiresAt} (${hoursFrom(host.now(), auth.expiresAt)}): refresh again before then (${REFRESH_HINT})`
       )
-      reporter.output('registry-auth-expires', outcome.expiresAt)
     }
     const shortLived = shortLivedToken(auth, host.env)
     if (shortLived) {
@@ -120,7 +130,6 @@ async function refresh(inputs: RefreshInputs, host: Host, adapters: Adapters, re
   const busy = outcome.services.filter(s => s.result === 'busy').length
   if (refreshed + busy === 0) throw new Error(`no service of stack ${inputs.stack} runs an image from ${registry}: nothing to refresh`)
   outcome.status = busy === 0 ? 'refreshed' : 'failed'
-  reporter.output('status', outcome.status)
   reporter.info(
     busy === 0
       ? `Stack ${inputs.stack}: ${refreshed} service(s) have the new credential for ${registry}; running tasks were left running`

@@ -4,6 +4,8 @@
 // unreachable.
 import type { Outcome } from '../outcome.js'
 import { runDeploy } from '../engine.js'
+import { emptyOutcome } from '../outcome.js'
+import { deployOutputs } from '../report/outputs.js'
 import { getInputs } from '../inputs/inputs.js'
 import { InputError } from '../inputs/parse.js'
 import type { Adapters, Host } from '../ports.js'
@@ -104,15 +106,17 @@ export async function cliMain(argv: string[], given: CliIo, host: Host, adapters
     if (error instanceof InputError) return refuse(reporter.redact(error.message))
     throw error
   }
-  const ended = await Promise.race([runDeploy(inputs, host, adapters, reporter), control.signalled ?? new Promise<never>(() => undefined)])
+  // Kept here: after a cancel, what the run knew by then is still in --json.
+  const sofar = emptyOutcome(host.now())
+  const ended = await Promise.race([runDeploy(inputs, host, adapters, reporter, sofar), control.signalled ?? new Promise<never>(() => undefined)])
   if (typeof ended === 'string') {
     reporter.print(
       `Cancelled (${ended}): stopping the docker commands and removing this run's files. Swarm goes on with whatever reached it; nothing is rolled back.`
     )
     await control.cleanUp?.()
-    reporter.output('status', 'cancelled')
+    const outputs = { ...Object.fromEntries(deployOutputs(sofar)), status: 'cancelled' }
     const error = { kind: 'cancelled', message: `the run was cancelled (${ended}) before it had a verdict` }
-    if (json) io.stdout(jsonText(jsonResult(reporter.outputs, undefined, error, EXIT.cancelled), text => reporter.redact(text)) + '\n')
+    if (json) io.stdout(jsonText(jsonResult(outputs, undefined, error, EXIT.cancelled), text => reporter.redact(text)) + '\n')
     return EXIT.cancelled
   }
   const outcome = ended
@@ -126,6 +130,6 @@ export async function cliMain(argv: string[], given: CliIo, host: Host, adapters
   }
   if (outcome.stopped) reporter.print(`error: ${outcome.stopped.message}`)
   const code = exitCode(outcome)
-  if (json) io.stdout(jsonText(jsonResult(reporter.outputs, outcome, outcome.stopped, code), text => reporter.redact(text)) + '\n')
+  if (json) io.stdout(jsonText(jsonResult(Object.fromEntries(deployOutputs(outcome)), outcome, outcome.stopped, code), text => reporter.redact(text)) + '\n')
   return code
 }

@@ -40,7 +40,7 @@ export async function refreshAuthMain(
   const result = (outcome: RefreshOutcome | undefined, error: { kind: string; message: string } | undefined, code: number): void => {
     if (!line.json) return
     const json = {
-      status: reporter.outputs.status ?? null,
+      status: outcome?.status ?? null,
       registryAuthExpires: outcome?.expiresAt ?? null,
       services: outcome?.services ?? [],
       phases: outcome?.phases ?? [],

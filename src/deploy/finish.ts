@@ -8,7 +8,6 @@ import { liveRelease } from '../release/select.js'
 import type { Rounds } from '../release/stack-rollback.js'
 import { pruneReleases } from '../release/store.js'
 import { releaseRow } from '../report/releases.js'
-import { servicesOutput } from '../report/summary.js'
 import type { DeployRun } from './deploy-and-judge.js'
 import { pruneVersions } from './prune-versions.js'
 
@@ -32,10 +31,6 @@ export async function finish(run: DeployRun, { rounds, previous, deployment, sta
 
   const live = liveRelease(releases)
   outcome.releaseNumbers = { live: live?.number, previous: previous?.number }
-  reporter.output('status', verdict.status)
-  reporter.output('services', servicesOutput(verdict))
-  reporter.output('release', live ? String(live.number) : '')
-  reporter.output('previous-release', previous ? String(previous.number) : '')
   outcome.releases = releases
   outcome.report = {
     stack: inputs.stack,

@@ -45,7 +45,6 @@ export async function loginAndBuild(plan: Plan, { workdir, cli }: Local, deps: P
     if (auth.expiresAt) {
       outcome.registryAuthExpires = auth.expiresAt.toISOString()
       reporter.info(tokenExpiry(auth.registry, auth.expiresAt, host.now()))
-      reporter.output('registry-auth-expires', outcome.registryAuthExpires)
     }
     const shortLived = shortLivedToken(auth, host.env)
     if (shortLived) reporter.warn(shortLivedWarning(auth.registry, shortLived))
@@ -66,7 +65,5 @@ export async function loginAndBuild(plan: Plan, { workdir, cli }: Local, deps: P
         )
     outcome.image = image
     reporter.info(`${build.build ? 'Pushed' : 'Deploying'} ${image.pinned}`)
-    reporter.output('image', image.pinned)
-    reporter.output('digest', image.digest)
   }
 }
