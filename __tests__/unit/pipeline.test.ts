@@ -304,7 +304,7 @@ describe('secrets in the engine', () => {
   it('redacts every string of the services output and the summary, the image too', async () => {
     const image = 'registry.example.com:5000/private-repo-name:v1'
     const compose = `services:\n  web:\n    image: ${image}\n`
-    const { reporter, outcome } = await deploy(
+    const { outcome } = await deploy(
       { image },
       {
         image: undefined,
