@@ -5,9 +5,8 @@
 import type { DockerTunnel } from '../connect/docker-tunnel.js'
 import { baselineOf, deployedOf, stackServices } from '../converge/spec.js'
 import type { Baseline, Verdict } from '../converge/verdict.js'
-import type { Rollout } from '../converge/rollout.js'
-import { watchOptions } from '../converge/rollout.js'
 import { configWarnings } from '../converge/warnings.js'
+import type { Wait } from '../converge/watch.js'
 import { watch } from '../converge/watch.js'
 import type { DockerCli } from '../docker-cli.js'
 import { CliTimeout } from '../docker-cli.js'
@@ -118,15 +117,7 @@ export async function deployAndJudge(
   try {
     judged = stopped
       ? deployStopped(inputs.stack, stopped)
-      : await waitForVerdict(
-          api,
-          tunnel,
-          plan.rollout,
-          { baseline, deadline, image: source.rollbackTo ? undefined : outcome.image, after: after!, deployedAt, firstPoll },
-          host,
-          reporter,
-          outcome
-        )
+      : await waitForVerdict(run, waitOf(run, baseline, after!, deployedAt), source.rollbackTo ? undefined : outcome.image, firstPoll)
   } finally {
     forgetCancel?.()
   }
@@ -147,51 +138,42 @@ export async function deployAndJudge(
   return { verdict, release: labelled, deployStarted, ...(smoke ? { smoke } : {}) }
 }
 
-interface Wait {
-  baseline: Baseline
-  deadline: number
-  image: PushedImage | undefined
-  /** The stack read right after the deploy: the wait's first poll. */
-  after: Snapshot
-  /** Epoch ms when `docker stack deploy` returned. */
-  deployedAt: number
-  /** What reading `after` cost: the wait's first poll. */
-  firstPoll: { calls: number; bytes: number }
+/** The wait for this round's verdict: the rollout's settings, from `after` (its first poll) to the round's deadline. */
+function waitOf(run: DeployRun, baseline: Baseline, after: Snapshot, deployedAt: number): Wait {
+  const { plan, host, reporter, deadline } = run
+  const { stack, pollMs, rollbackOnFailure } = plan.rollout
+  // Right after the deploy: the specs it put there, which later changes by others are told apart from.
+  const deployed = deployedOf(baseline, after, stack)
+  const log = (line: string): void => reporter.info(line)
+  return {
+    stack,
+    pollMs,
+    rollbackOnFailure,
+    baseline,
+    deployed,
+    deployedAt,
+    deadline,
+    log,
+    now: host.now,
+    sleep: host.sleep,
+    first: { snapshot: after, polledAt: deployedAt }
+  }
 }
 
-/** Warn about settings Swarm cannot judge by, then watch the rollout to a verdict. */
-async function waitForVerdict(
-  api: SwarmApi,
-  tunnel: DockerTunnel,
-  rollout: Rollout,
-  wait: Wait,
-  host: Host,
-  reporter: Reporter,
-  outcome: Outcome
-): Promise<Verdict> {
-  const { deployedAt, after } = wait
-  const images = new Map(wait.image?.healthcheck ? [[wait.image.pinned, wait.image.healthcheck]] : [])
-  // Right after the deploy: the specs it put there, which later changes by others are told apart from.
-  const deployed = deployedOf(wait.baseline, after, rollout.stack)
-  for (const warning of configWarnings(stackServices(after, rollout.stack), images, wait.deadline - host.now())) reporter.warn(warning)
-  const { firstPoll } = wait
+/**
+ * Warn about settings Swarm cannot judge by, then watch the rollout to a verdict.
+ * `firstPoll`: what reading the wait's first snapshot cost, before the release record was written.
+ */
+async function waitForVerdict(run: DeployRun, wait: Wait, image: PushedImage | undefined, firstPoll: { calls: number; bytes: number }): Promise<Verdict> {
+  const { api, tunnel, host, reporter, outcome } = run
+  const { deployedAt } = wait
+  const after = wait.first!.snapshot
+  const images = new Map(image?.healthcheck ? [[image.pinned, image.healthcheck]] : [])
+  for (const warning of configWarnings(stackServices(after, wait.stack), images, wait.deadline - host.now())) reporter.warn(warning)
   // The first poll is `after`, read before the release record was written; the wait's own calls begin here.
   const settled = { calls: api.calls(), bytes: tunnel.traffic().bytesRead }
 
-  const { verdict, polls, verdictAt } = await reporter.phase('Wait for the rollout', () =>
-    watch(api, {
-      ...watchOptions(rollout, {
-        baseline: wait.baseline,
-        deployed,
-        deployedAt,
-        deadline: wait.deadline,
-        log: line => reporter.info(line),
-        now: host.now,
-        sleep: host.sleep
-      }),
-      first: { snapshot: after, polledAt: deployedAt }
-    })
-  )
+  const { verdict, polls, verdictAt } = await reporter.phase('Wait for the rollout', () => watch(api, wait))
 
   const waitCalls = firstPoll.calls + api.calls() - settled.calls
   reporter.info(
