@@ -8,11 +8,14 @@ import { actionsReporter } from './action/reporter.js'
 import type { ActionsReporter } from './action/reporter.js'
 import { processHost, realAdapters } from './adapters.js'
 import { runDeploy } from './engine.js'
-import type { Outcome } from './engine.js'
+import { emptyOutcome } from './outcome.js'
+import type { Outputs } from './report/outputs.js'
+import { deployOutputs, refreshOutputs } from './report/outputs.js'
+import type { Outcome } from './outcome.js'
 import { isFile } from './files.js'
 import { getInputs } from './inputs/inputs.js'
 import { getRefreshInputs, wantsRefresh } from './inputs/refresh-inputs.js'
-import { runRefreshAuth } from './refresh-auth.js'
+import { emptyRefreshOutcome, runRefreshAuth } from './refresh-auth.js'
 import { renderRefreshSummary } from './report/refresh.js'
 import { INPUTS } from './inputs/table.js'
 import { removePaths, RunLeftovers } from './leftovers.js'
@@ -57,12 +60,15 @@ export async function run(signalled: Promise<NodeJS.Signals> = never): Promise<'
     for (const { value } of secretsOf(read)) reporter.secret(value)
     if (wantsRefresh(read)) return await refreshAuth(read, leftovers, reporter, signalled)
     const inputs = getInputs(read, { env: process.env, isFile, readFile: file => readFileSync(file, 'utf8') })
-    const deploying = runDeploy(inputs, processHost(process.env, process.env.RUNNER_TEMP, leftovers), realAdapters, reporter)
-    const ended = await Promise.race([deploying, signalled])
+    const host = processHost(process.env, process.env.RUNNER_TEMP, leftovers)
+    // Kept here: after a cancel, what the run knew by then is still given as outputs.
+    const sofar = emptyOutcome(host.now())
+    const ended = await Promise.race([runDeploy(inputs, host, realAdapters, reporter, sofar), signalled])
     if (typeof ended === 'string') {
-      await cancel(ended, leftovers, reporter)
+      await cancel(ended, leftovers, reporter, deployOutputs(sofar))
       return 'cancelled'
     }
+    writeOutputs(reporter, deployOutputs(ended))
     await finish(ended, reporter)
   } catch (error) {
     fail(reporter, error instanceof Error ? error.message : String(error))
@@ -83,23 +89,31 @@ async function refreshAuth(
   signalled: Promise<NodeJS.Signals>
 ): Promise<'cancelled' | undefined> {
   const inputs = getRefreshInputs(read)
-  const ended = await Promise.race([runRefreshAuth(inputs, processHost(process.env, process.env.RUNNER_TEMP, leftovers), realAdapters, reporter), signalled])
+  const host = processHost(process.env, process.env.RUNNER_TEMP, leftovers)
+  const sofar = emptyRefreshOutcome(inputs, host.now())
+  const ended = await Promise.race([runRefreshAuth(inputs, host, realAdapters, reporter, sofar), signalled])
   if (typeof ended === 'string') {
-    await cancel(ended, leftovers, reporter)
+    await cancel(ended, leftovers, reporter, refreshOutputs(sofar))
     return 'cancelled'
   }
+  writeOutputs(reporter, refreshOutputs(ended))
   if (ended.target && process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(reporter.redact(renderRefreshSummary(ended))).write()
   if (ended.stopped) fail(reporter, ended.stopped.message)
   else if (ended.status !== 'refreshed') fail(reporter, `Stack ${ended.stack}: some services did not get the new registry credential`)
   return undefined
 }
 
-async function cancel(signal: NodeJS.Signals, leftovers: RunLeftovers, reporter: ActionsReporter): Promise<void> {
+/** The outputs, each once: the engine returns them as data (src/report/outputs.ts). */
+function writeOutputs(reporter: ActionsReporter, outputs: Outputs): void {
+  for (const [name, value] of outputs) reporter.output(name, value)
+}
+
+async function cancel(signal: NodeJS.Signals, leftovers: RunLeftovers, reporter: ActionsReporter, known: Outputs): Promise<void> {
   reporter.warn(
     `Cancelled (${signal}): stopping the docker commands and removing this run's files. Swarm goes on with whatever reached it; nothing is rolled back.`
   )
   await leftovers.cleanUp()
-  reporter.output('status', 'cancelled')
+  writeOutputs(reporter, [...known.filter(([name]) => name !== 'status'), ['status', 'cancelled']])
   core.setFailed(`The run was cancelled (${signal}) before it had a verdict`)
 }
 

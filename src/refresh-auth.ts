@@ -5,19 +5,20 @@
 // it was read at, with the credential in the X-Registry-Auth header. Swarm
 // does not restart running tasks for a change of pull credentials alone
 // (swarmkit#2351); the tasks it starts later pull with the new one.
-// Its own entry point beside runDeploy, with the same connect and check.
+// Its own entry point beside runDeploy, in the same session (src/session.ts).
 import type { RefreshDecision } from './deploy/registry-auth.js'
 import { encodeRegistryAuth, isOutOfSequence, refreshDecision, UPDATE_ATTEMPTS } from './deploy/registry-auth.js'
-import type { PhaseTime, Stopped } from './engine.js'
-import { checkManager, reaching, timingPhases, UnreachableError } from './engine.js'
 import type { RefreshInputs } from './inputs/refresh-inputs.js'
+import { lockTtlMs } from './lock/lock.js'
+import type { PhaseTime, Stopped } from './phases.js'
+import { reaching, timingPhases, UnreachableError } from './phases.js'
 import { checkKnownHosts, PlanError } from './plan.js'
-import type { Adapters, DockerTunnel, Host, Reporter, SwarmApi } from './ports.js'
+import type { Adapters, Host, Reporter, SwarmApi } from './ports.js'
 import { shortLivedRefresh, shortLivedToken, STORED_EXPIRY } from './registry/expiry.js'
 import { login, resolveAuth } from './registry/login.js'
 import { addConnectionSecrets, Secrets } from './secrets.js'
-import { createWorkdir } from './workdir.js'
-import { takeDeployLock } from './lock/run.js'
+import type { Local } from './session.js'
+import { withSession } from './session.js'
 
 export interface RefreshedService {
   name: string
@@ -43,9 +44,9 @@ export interface RefreshOutcome {
   phases: PhaseTime[]
 }
 
-export async function runRefreshAuth(inputs: RefreshInputs, host: Host, adapters: Adapters, reporter: Reporter): Promise<RefreshOutcome> {
-  const startedAt = host.now()
-  const outcome: RefreshOutcome = {
+/** A refresh that has not begun: what it is known to be so far is filled in as it goes. */
+export function emptyRefreshOutcome(inputs: Pick<RefreshInputs, 'stack' | 'registry'>, startedAt: number): RefreshOutcome {
+  return {
     status: undefined,
     stack: inputs.stack,
     registry: inputs.registry.registry,
@@ -57,6 +58,17 @@ export async function runRefreshAuth(inputs: RefreshInputs, host: Host, adapters
     seconds: 0,
     phases: []
   }
+}
+
+/** `outcome`: the front end's, when it must read what was known so far after a cancel. */
+export async function runRefreshAuth(
+  inputs: RefreshInputs,
+  host: Host,
+  adapters: Adapters,
+  reporter: Reporter,
+  outcome: RefreshOutcome = emptyRefreshOutcome(inputs, host.now())
+): Promise<RefreshOutcome> {
+  const { startedAt } = outcome
   const secrets = new Secrets(reporter)
   // Mask first: nothing may print before every secret is registered.
   addConnectionSecrets(secrets, inputs.target, inputs.registry)
@@ -75,10 +87,8 @@ export async function runRefreshAuth(inputs: RefreshInputs, host: Host, adapters
 }
 
 async function refresh(inputs: RefreshInputs, host: Host, adapters: Adapters, reporter: Reporter, secrets: Secrets, outcome: RefreshOutcome): Promise<void> {
-  const workdir = await createWorkdir(host.tempDir, host.env, host.leftovers)
-  try {
-    const cli = adapters.dockerCli(workdir.dockerConfig, host, reporter)
-    // Before the swarm is touched: a credential the registry refuses must not replace one that may still work.
+  // Before the swarm is touched: a credential the registry refuses must not replace one that may still work.
+  const logIn = async ({ cli, workdir }: Local) => {
     const auth = await reaching(() => resolveAuth(inputs.registry, adapters.ecrToken))
     if (!auth) throw new Error(`no credentials for ${inputs.registry.registry}`)
     secrets.add(auth.password)
@@ -86,7 +96,6 @@ async function refresh(inputs: RefreshInputs, host: Host, adapters: Adapters, re
     if (auth.expiresAt) {
       outcome.expiresAt = auth.expiresAt.toISOString()
       reporter.info(STORED_EXPIRY.refreshed(auth.registry, auth.expiresAt, host.now()))
-      reporter.output('registry-auth-expires', outcome.expiresAt)
     }
     const shortLived = shortLivedToken(auth, host.env)
     if (shortLived) {
@@ -96,48 +105,33 @@ async function refresh(inputs: RefreshInputs, host: Host, adapters: Adapters, re
     const header = encodeRegistryAuth(auth)
     // Every encoded form the header could be seen in is hidden too.
     secrets.add(header)
-
-    const tunnel: DockerTunnel = await reporter.phase('Connect', async () => {
-      const opened = await reaching(() => adapters.openTunnel(inputs.target, workdir.dockerSocket, reporter, host))
-      reporter.info(`Docker engine reached through ${opened.description}`)
-      return opened
-    })
-    outcome.target = tunnel.description
-    const api = adapters.swarmApi(tunnel.socketPath)
-    try {
-      await reporter.phase('Check the target engine', () => checkManager(api, tunnel.lastDialError, reporter, tunnel.engine?.()))
-      // A deploy of the stack updates the same services: the refresh waits for it, and it for the refresh.
-      const lock = await reporter.phase('Take the deploy lock', () => takeDeployLock(api, { ...inputs, onFailure: 'swarm', smoke: undefined }, host, reporter))
-      try {
-        await reporter.phase(`Refresh the registry credential of stack ${inputs.stack}`, async () => {
-          const { services } = await api.snapshot(inputs.stack)
-          if (services.length === 0) throw new Error(`stack ${inputs.stack} has no services on this swarm: nothing to refresh`)
-          for (const listed of [...services].sort((a, b) => a.Spec.Name.localeCompare(b.Spec.Name))) {
-            const result = await refreshService(api, listed.ID, listed.Spec.Name, auth.registry, header, reporter, secrets)
-            outcome.services.push(result)
-            reporter.info(`${result.name}: ${result.detail}`)
-          }
-        })
-      } finally {
-        await lock.release().then(({ level, message }) => reporter[level](message))
-      }
-    } finally {
-      api.close()
-      await tunnel.close()
-    }
-    const refreshed = outcome.services.filter(s => s.result === 'refreshed').length
-    const busy = outcome.services.filter(s => s.result === 'busy').length
-    if (refreshed + busy === 0) throw new Error(`no service of stack ${inputs.stack} runs an image from ${auth.registry}: nothing to refresh`)
-    outcome.status = busy === 0 ? 'refreshed' : 'failed'
-    reporter.output('status', outcome.status)
-    reporter.info(
-      busy === 0
-        ? `Stack ${inputs.stack}: ${refreshed} service(s) have the new credential for ${auth.registry}; running tasks were left running`
-        : `Stack ${inputs.stack}: ${busy} service(s) kept the old credential (a rollout under way or paused); run the refresh again once it has ended`
-    )
-  } finally {
-    await workdir.remove()
+    return { registry: auth.registry, header }
   }
+  // A deploy of the stack updates the same services: the refresh waits for it, and it for the refresh.
+  const lock = { stack: inputs.stack, ttlMs: lockTtlMs(inputs.timeoutMs, 'swarm'), waitMs: inputs.lockTimeoutMs }
+  const deps = { host, adapters, reporter, redact: (text: string) => secrets.redact(text) }
+  const { registry } = await withSession(inputs.target, deps, { login: logIn, connectAfterLogin: true, lock }, async ({ prepared, tunnel, api }) => {
+    outcome.target = tunnel.description
+    await reporter.phase(`Refresh the registry credential of stack ${inputs.stack}`, async () => {
+      const { services } = await api.snapshot(inputs.stack)
+      if (services.length === 0) throw new Error(`stack ${inputs.stack} has no services on this swarm: nothing to refresh`)
+      for (const listed of [...services].sort((a, b) => a.Spec.Name.localeCompare(b.Spec.Name))) {
+        const result = await refreshService(api, listed.ID, listed.Spec.Name, prepared.registry, prepared.header, reporter, secrets)
+        outcome.services.push(result)
+        reporter.info(`${result.name}: ${result.detail}`)
+      }
+    })
+    return prepared
+  })
+  const refreshed = outcome.services.filter(s => s.result === 'refreshed').length
+  const busy = outcome.services.filter(s => s.result === 'busy').length
+  if (refreshed + busy === 0) throw new Error(`no service of stack ${inputs.stack} runs an image from ${registry}: nothing to refresh`)
+  outcome.status = busy === 0 ? 'refreshed' : 'failed'
+  reporter.info(
+    busy === 0
+      ? `Stack ${inputs.stack}: ${refreshed} service(s) have the new credential for ${registry}; running tasks were left running`
+      : `Stack ${inputs.stack}: ${busy} service(s) kept the old credential (a rollout under way or paused); run the refresh again once it has ended`
+  )
 }
 
 /**

@@ -6,6 +6,7 @@ import { exitCode } from '../../src/cli/main.js'
 import { runDeploy } from '../../src/engine.js'
 import type { Inputs } from '../../src/inputs/inputs.js'
 import { COMPOSE, DIGEST, fakeWorld, inputsFor, REPO, recordingReporter } from '../support/fake-world.js'
+import { deployOutputs } from '../../src/report/outputs.js'
 
 const REGISTRY_DIGEST = `sha256:${'cd'.repeat(32)}`
 
@@ -44,7 +45,7 @@ describe('build: false in the engine', () => {
     expect(effects).not.toContain('build')
     expect(effects.filter(e => e.startsWith('push'))).toEqual([])
     expect(outcome.image).toEqual({ digest: REGISTRY_DIGEST, pinned: `${REPO}:v1@${REGISTRY_DIGEST}`, healthcheck: undefined })
-    expect(reporter.outputs()).toMatchObject({ image: `${REPO}:v1@${REGISTRY_DIGEST}`, digest: REGISTRY_DIGEST })
+    expect(Object.fromEntries(deployOutputs(outcome))).toMatchObject({ image: `${REPO}:v1@${REGISTRY_DIGEST}`, digest: REGISTRY_DIGEST })
     expect(REGISTRY_DIGEST).not.toBe(DIGEST)
     expect(asked.slice(0, 2)).toEqual([
       'HEAD https://registry.example.com:5000/v2/acme/shop/manifests/v1',
@@ -65,7 +66,7 @@ describe('build: false in the engine', () => {
     // The SSH handshake may have begun meanwhile; the swarm is never asked or changed.
     expect(reporter.phases()).toEqual(['Log in to registry.example.com:5000', `Resolve ${REPO}:v9`])
     expect(effects.filter(e => !['login', 'connect', 'tunnel closed'].includes(e))).toEqual([])
-    expect(reporter.outputs().image).toBeUndefined()
+    expect(Object.fromEntries(deployOutputs(outcome)).image).toBeUndefined()
     expect(exitCode(outcome)).toBe(1)
   })
 

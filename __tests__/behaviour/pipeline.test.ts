@@ -8,6 +8,7 @@ import { exitCode } from '../../src/cli/main.js'
 import { COMPOSE, DB_PASSWORD, DIGEST, fakeWorld, inputsFor, PINNED, recordingReporter, STACK } from '../support/fake-world.js'
 import type { WorldOptions } from '../support/fake-world.js'
 import type { Inputs } from '../../src/inputs/inputs.js'
+import { deployOutputs } from '../../src/report/outputs.js'
 
 async function deploy(world: WorldOptions = {}, overrides: Partial<Inputs> = {}, compose = COMPOSE) {
   const fake = fakeWorld(world)
@@ -95,14 +96,20 @@ describe('runDeploy', () => {
   })
 
   it('sets every output once it is known', async () => {
-    const { reporter } = await deploy()
-    const outputs = reporter.outputs()
+    const { outcome } = await deploy()
+    const outputs = Object.fromEntries(deployOutputs(outcome))
     expect(outputs).toMatchObject({ status: 'converged', image: PINNED, digest: DIGEST })
     const services = JSON.parse(outputs.services!) as Array<{ name: string; state: string; change: string }>
     expect(services).toEqual([expect.objectContaining({ name: `${STACK}_web`, state: 'converged', change: 'created' })])
-    // The image is an output as soon as it is pushed, before anything connects.
-    const events = reporter.events.map(e => (e.kind === 'output' ? `output ${e.text.split('\0')[0]}` : `${e.kind} ${e.text}`))
-    expect(events.indexOf('output image')).toBeLessThan(events.indexOf('phase Connect'))
+  })
+
+  it('gives the pushed image as an output even when the run stops after the push', async () => {
+    const { outcome } = await deploy({ unreachable: true })
+    expect(outcome.stopped?.kind).toBe('unreachable')
+    expect(deployOutputs(outcome)).toEqual([
+      ['image', PINNED],
+      ['digest', DIGEST]
+    ])
   })
 
   it('registers every secret before anything is printed, the registry password included', async () => {
@@ -297,7 +304,7 @@ describe('secrets in the engine', () => {
   it('redacts every string of the services output and the summary, the image too', async () => {
     const image = 'registry.example.com:5000/private-repo-name:v1'
     const compose = `services:\n  web:\n    image: ${image}\n`
-    const { reporter, outcome } = await deploy(
+    const { outcome } = await deploy(
       { image },
       {
         image: undefined,
@@ -308,7 +315,7 @@ describe('secrets in the engine', () => {
       },
       compose
     )
-    const [service] = JSON.parse(reporter.outputs().services!) as Array<{ image: string }>
+    const [service] = JSON.parse(Object.fromEntries(deployOutputs(outcome)).services!) as Array<{ image: string }>
     expect(service!.image).toBe('registry.example.com:5000/***:v1')
     expect(JSON.stringify(outcome.report)).not.toContain('private-repo-name')
   })

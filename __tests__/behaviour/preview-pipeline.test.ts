@@ -8,6 +8,7 @@ import { runDeploy } from '../../src/engine.js'
 import { readSmokeCheck } from '../../src/inputs/smoke-inputs.js'
 import type { StackPlan } from '../../src/preview/stack-plan.js'
 import { COMPOSE, DB_PASSWORD, fakeWorld, inputsFor, recordingReporter, REPO, STACK } from '../support/fake-world.js'
+import { deployOutputs } from '../../src/report/outputs.js'
 
 describe('runDeploy with dry-run', () => {
   it('connects, checks the engine and previews: no login, build, push, secret, deploy or release; the plan is an output', async () => {
@@ -19,10 +20,10 @@ describe('runDeploy with dry-run', () => {
     expect(reporter.phases()).toEqual(['Connect', 'Check the target engine', 'Preview'])
     expect(fake.effects).toEqual(['connect', 'info', 'stack config', 'tunnel closed'])
     expect(fake.loginStdin).toEqual([])
-    const plan = JSON.parse(reporter.outputs().plan!) as StackPlan
+    const plan = JSON.parse(Object.fromEntries(deployOutputs(outcome)).plan!) as StackPlan
     expect(plan).toEqual(outcome.plan)
     expect(plan.services).toEqual([{ name: 'web', action: 'create', image: `${REPO}:v1 (to be built)`, changes: [] }])
-    expect(reporter.outputs().status).toBeUndefined()
+    expect(Object.fromEntries(deployOutputs(outcome)).status).toBeUndefined()
     expect(exitCode(outcome)).toBe(0)
     expect(reporter.lines()).not.toContain(DB_PASSWORD)
     // Nothing of the run is left on the runner.

@@ -12,6 +12,7 @@ import { chooseRelease, liveRelease, releaseTable } from '../../src/release/sele
 import type { Inputs } from '../../src/inputs/inputs.js'
 import { COMPOSE, DB_PASSWORD, fakeWorld, inputsFor, recordingReporter, STACK, UNIT_RELEASE_KEY } from '../support/fake-world.js'
 import type { WorldOptions } from '../support/fake-world.js'
+import { deployOutputs } from '../../src/report/outputs.js'
 
 async function deploy(world: WorldOptions = {}, overrides: Partial<Inputs> = {}, compose = COMPOSE) {
   const fake = fakeWorld(world)
@@ -103,7 +104,7 @@ describe('a forged release record', () => {
     expect(run.effects.some(e => e.includes('leak'))).toBe(false)
     expect(JSON.stringify(run.deployEnvs)).not.toContain('evil.example')
     expect(warnings(run.reporter.events)).toContain(`"${STACK}_release_99" (config forged99)`)
-    expect(run.reporter.outputs()).toMatchObject({ 'previous-release': '2' })
+    expect(Object.fromEntries(deployOutputs(run.outcome))).toMatchObject({ 'previous-release': '2' })
   })
 
   it('rollback: previous never lands on it, nor counts it as the live release', async () => {
@@ -235,7 +236,7 @@ describe('without any key (the local engine, no release-key)', () => {
     const first = await deploy({}, { releaseKey: [] })
     const second = await deploy({ configs: [...first.configs.values()] })
     expect(warnings(second.reporter.events)).toContain(`"${STACK}_release_1" (config cfg2-${STACK}_release_1): it carries no proof`)
-    expect(second.reporter.outputs()).toMatchObject({ release: '2', 'previous-release': '' })
+    expect(Object.fromEntries(deployOutputs(second.outcome))).toMatchObject({ release: '2', 'previous-release': '' })
   })
 })
 

@@ -11,6 +11,7 @@ import type { StoredConfig } from '../../src/ports.js'
 import type { Inputs } from '../../src/inputs/inputs.js'
 import { COMPOSE, DB_PASSWORD, fakeWorld, inputsFor, PINNED, recordingReporter, rewrittenRecord, STACK } from '../support/fake-world.js'
 import type { WorldOptions } from '../support/fake-world.js'
+import { deployOutputs } from '../../src/report/outputs.js'
 
 async function deploy(world: WorldOptions = {}, overrides: Partial<Inputs> = {}, env: Record<string, string> = {}) {
   const fake = fakeWorld(world)
@@ -59,11 +60,11 @@ describe('release records', () => {
     expect(release.services).toEqual([{ name: `${STACK}_web`, image: PINNED, secrets: [], configs: [] }])
     expect(release.compose).toEqual([{ path: 'docker-compose.yml', text: COMPOSE }])
     expect(release.variables).toEqual(['DB_PASSWORD', 'IMAGE'])
-    expect(first.reporter.outputs()).toMatchObject({ release: '1', 'previous-release': '' })
+    expect(Object.fromEntries(deployOutputs(first.outcome))).toMatchObject({ release: '1', 'previous-release': '' })
 
     const second = await deploy({ configs: [...first.configs.values()] })
     expect(releasesIn(second.configs).map(r => r.number)).toEqual([1, 2])
-    expect(second.reporter.outputs()).toMatchObject({ release: '2', 'previous-release': '1' })
+    expect(Object.fromEntries(deployOutputs(second.outcome))).toMatchObject({ release: '2', 'previous-release': '1' })
     expect(second.outcome.report!.releases!.map(r => r.number)).toEqual([2, 1])
   })
 

@@ -18,6 +18,7 @@ import type { StoredConfig, SwarmApi } from '../../src/ports.js'
 import { takeLock } from '../../src/lock/store.js'
 import type { Service, UpdateState } from '../../src/swarm/model.js'
 import { COMPOSE, fakeWorld, inputsFor, recordingReporter } from '../support/fake-world.js'
+import { deployOutputs, refreshOutputs } from '../../src/report/outputs.js'
 
 const REGISTRY = 'registry.example.com:5000'
 const ECR = '123456789012.dkr.ecr.eu-west-1.amazonaws.com'
@@ -220,7 +221,7 @@ describe('runRefreshAuth', () => {
       { name: 'shop_db', result: 'skipped', detail: `left as it is: its image postgres:16 is not on ${REGISTRY}` },
       { name: 'shop_web', result: 'refreshed', detail: 'new credential stored (spec version 40, nothing else changed)' }
     ])
-    expect(reporter.outputs().status).toBe('refreshed')
+    expect(Object.fromEntries(refreshOutputs(outcome)).status).toBe('refreshed')
     expect(reporter.phases()).toEqual([
       `Log in to ${REGISTRY}`,
       'Connect',
@@ -338,7 +339,7 @@ describe('runRefreshAuth', () => {
     const { outcome, reporter, updates, effects } = await refresh(services, { registry: { registry: ECR } }, { expiresAt })
     expect(effects.slice(0, 2)).toEqual(['ecr token', 'login'])
     expect(outcome.expiresAt).toBe(expiresAt.toISOString())
-    expect(reporter.outputs()['registry-auth-expires']).toBe(expiresAt.toISOString())
+    expect(Object.fromEntries(refreshOutputs(outcome))['registry-auth-expires']).toBe(expiresAt.toISOString())
     expect(reporter.lines()).toContain(`The new ECR token for ${ECR} expires at ${expiresAt.toISOString()} (in 12.0 h)`)
     expect(decodeAsDaemon(updates[0]!.header)).toEqual({ username: 'AWS', password: 'fresh-ecr-token', serveraddress: ECR })
     expect(reporter.lines()).not.toContain('fresh-ecr-token')
@@ -376,7 +377,7 @@ describe('an ECR deploy', () => {
       reporter
     )
     expect(outcome.stopped).toBeUndefined()
-    expect(reporter.outputs()['registry-auth-expires']).toBe(expiresAt.toISOString())
+    expect(Object.fromEntries(deployOutputs(outcome))['registry-auth-expires']).toBe(expiresAt.toISOString())
     expect(reporter.lines()).toContain(`The ECR token for ${ECR} stored in the services expires at ${expiresAt.toISOString()} (in 12.0 h)`)
     expect(reporter.lines()).toContain('refresh-registry-auth: true')
     expect(renderSummary(outcome.report!)).toContain(`expires at ${expiresAt.toISOString()}. To keep rescheduled tasks and new nodes able to pull`)
@@ -388,7 +389,7 @@ describe('an ECR deploy', () => {
     world.files.set('docker-compose.yml', COMPOSE)
     const reporter = recordingReporter()
     const outcome = await runDeploy(inputsFor(), world.host, world.adapters, reporter)
-    expect(reporter.outputs()['registry-auth-expires']).toBeUndefined()
+    expect(Object.fromEntries(deployOutputs(outcome))['registry-auth-expires']).toBeUndefined()
     expect(renderSummary(outcome.report!)).not.toContain('expires')
   })
 })

@@ -10,7 +10,7 @@ import { RunLeftovers } from '../leftovers.js'
 import type { SwarmLeftover } from '../ports.js'
 import { secretsOf } from '../secrets.js'
 import { settleLeftovers } from '../swarm/cancel-leftovers.js'
-import { withSwarmApi } from '../swarm/session.js'
+import { withSession } from '../session.js'
 import { actionsReporter } from './reporter.js'
 
 /** The main step's saved list; anything else (a state cut short or changed) is an error, never a guess. */
@@ -38,7 +38,7 @@ export async function settleMainStep(saved: string): Promise<void> {
     const host = processHost(process.env, process.env.RUNNER_TEMP, leftovers)
     const target = readTarget(read)
     const keys = releaseKeysOf(readReleaseKey(read), target)
-    const lines = await withSwarmApi(target, host, realAdapters, reporter, api => settleLeftovers(api, items, keys))
+    const lines = await withSession(target, { host, adapters: realAdapters, reporter }, { quiet: true }, ({ api }) => settleLeftovers(api, items, keys))
     for (const line of lines) reporter.info(`${line} (the main step ended without doing it)`)
   } catch (error) {
     reporter.warn(`Could not settle what the main step left on the swarm: ${(error as Error).message}`)

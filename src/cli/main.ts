@@ -2,8 +2,10 @@
 // decides the exit code: 0 converged; 1 failed, rolled back, timed out,
 // cancelled or another error; 2 bad input (nothing done); 3 registry or swarm
 // unreachable.
-import type { Outcome } from '../engine.js'
+import type { Outcome } from '../outcome.js'
 import { runDeploy } from '../engine.js'
+import { emptyOutcome } from '../outcome.js'
+import { deployOutputs } from '../report/outputs.js'
 import { getInputs } from '../inputs/inputs.js'
 import { InputError } from '../inputs/parse.js'
 import type { Adapters, Host } from '../ports.js'
@@ -17,25 +19,14 @@ import { releasesMain } from './releases.js'
 import { REFRESH_HELP, refreshAuthMain } from './refresh-auth.js'
 import { wantsRefresh } from '../inputs/refresh-inputs.js'
 import { unlockMain } from './unlock.js'
+import type { CliControl, CliIo } from './io.js'
+import { EXIT, jsonText } from './io.js'
 
-export const EXIT = { converged: 0, failed: 1, cancelled: 1, input: 2, unreachable: 3 } as const
+export type { CliControl, CliIo } from './io.js'
+export { EXIT, jsonText } from './io.js'
 
 /** The variables the CLI reads secrets (and smoke-url) from: dropped from the environment once read. */
 export const SECRET_VARIABLES = ENV_SECRET_INPUTS.map(envName)
-
-export interface CliControl {
-  /** Resolves on SIGINT or SIGTERM: the run is cancelled. */
-  signalled?: Promise<NodeJS.Signals>
-  /** On cancel: stops the docker children and removes the run's files. */
-  cleanUp?: () => Promise<void>
-  /** Removes variables from the process environment (the secret ones, once read). */
-  forgetEnv?: (names: readonly string[]) => void
-}
-
-export interface CliIo {
-  stdout(text: string): void
-  stderr(text: string): void
-}
 
 export function exitCode(outcome: Outcome): number {
   if (outcome.stopped) return outcome.stopped.kind === 'input' ? EXIT.input : outcome.stopped.kind === 'unreachable' ? EXIT.unreachable : EXIT.failed
@@ -65,15 +56,6 @@ export function jsonResult(
     plan: outcome?.plan ?? null,
     smoke: outcome?.report?.smoke ?? null
   }
-}
-
-/**
- * The --json text, each string in it redacted on its own: redacting the
- * serialised text would reach into numbers and JSON syntax, and a secret made
- * of digits would leave text that no longer parses.
- */
-export function jsonText(value: object, redact: (text: string) => string): string {
-  return JSON.stringify(value, (_key, item: unknown) => (typeof item === 'string' ? redact(item) : item))
 }
 
 export async function cliMain(argv: string[], given: CliIo, host: Host, adapters: Adapters, control: CliControl = {}): Promise<number> {
@@ -124,15 +106,17 @@ export async function cliMain(argv: string[], given: CliIo, host: Host, adapters
     if (error instanceof InputError) return refuse(reporter.redact(error.message))
     throw error
   }
-  const ended = await Promise.race([runDeploy(inputs, host, adapters, reporter), control.signalled ?? new Promise<never>(() => undefined)])
+  // Kept here: after a cancel, what the run knew by then is still in --json.
+  const sofar = emptyOutcome(host.now())
+  const ended = await Promise.race([runDeploy(inputs, host, adapters, reporter, sofar), control.signalled ?? new Promise<never>(() => undefined)])
   if (typeof ended === 'string') {
     reporter.print(
       `Cancelled (${ended}): stopping the docker commands and removing this run's files. Swarm goes on with whatever reached it; nothing is rolled back.`
     )
     await control.cleanUp?.()
-    reporter.output('status', 'cancelled')
+    const outputs = { ...Object.fromEntries(deployOutputs(sofar)), status: 'cancelled' }
     const error = { kind: 'cancelled', message: `the run was cancelled (${ended}) before it had a verdict` }
-    if (json) io.stdout(jsonText(jsonResult(reporter.outputs, undefined, error, EXIT.cancelled), text => reporter.redact(text)) + '\n')
+    if (json) io.stdout(jsonText(jsonResult(outputs, undefined, error, EXIT.cancelled), text => reporter.redact(text)) + '\n')
     return EXIT.cancelled
   }
   const outcome = ended
@@ -146,6 +130,6 @@ export async function cliMain(argv: string[], given: CliIo, host: Host, adapters
   }
   if (outcome.stopped) reporter.print(`error: ${outcome.stopped.message}`)
   const code = exitCode(outcome)
-  if (json) io.stdout(jsonText(jsonResult(reporter.outputs, outcome, outcome.stopped, code), text => reporter.redact(text)) + '\n')
+  if (json) io.stdout(jsonText(jsonResult(Object.fromEntries(deployOutputs(outcome)), outcome, outcome.stopped, code), text => reporter.redact(text)) + '\n')
   return code
 }

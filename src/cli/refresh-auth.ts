@@ -9,8 +9,8 @@ import { runRefreshAuth } from '../refresh-auth.js'
 import type { RefreshOutcome } from '../refresh-auth.js'
 import { renderRefreshText } from '../report/refresh.js'
 import type { CommandLine } from './args.js'
-import type { CliControl, CliIo } from './main.js'
-import { EXIT, jsonText } from './main.js'
+import type { CliControl, CliIo } from './io.js'
+import { EXIT, jsonText } from './io.js'
 import type { TerminalReporter } from './terminal.js'
 
 export const REFRESH_HELP = [
@@ -40,7 +40,7 @@ export async function refreshAuthMain(
   const result = (outcome: RefreshOutcome | undefined, error: { kind: string; message: string } | undefined, code: number): void => {
     if (!line.json) return
     const json = {
-      status: reporter.outputs.status ?? null,
+      status: outcome?.status ?? null,
       registryAuthExpires: outcome?.expiresAt ?? null,
       services: outcome?.services ?? [],
       phases: outcome?.phases ?? [],

@@ -6,7 +6,7 @@ import { InputError } from '../inputs/parse.js'
 import { listReleases } from '../release/list.js'
 import { releaseKeysOf } from '../release/proof.js'
 import { refusedSummary, releaseSummary, releaseTable } from '../release/select.js'
-import type { CliIo } from './main.js'
+import type { CliIo } from './io.js'
 import { readStackCommand } from './stack-command.js'
 
 const HELP =

@@ -7,7 +7,7 @@ import type { Host, LocalTarget, SshTarget } from '../ports.js'
 import { secretsOf } from '../secrets.js'
 import type { CommandLine } from './args.js'
 import { parseCommandLine, UsageError } from './args.js'
-import type { CliIo } from './main.js'
+import type { CliIo } from './io.js'
 import type { TerminalReporter } from './terminal.js'
 import { terminalReporter } from './terminal.js'
 

@@ -4,8 +4,8 @@
 import { describeHolder, lockName } from '../lock/lock.js'
 import { breakLock } from '../lock/store.js'
 import type { Adapters, Host } from '../ports.js'
-import { withSwarmApi } from '../swarm/session.js'
-import type { CliIo } from './main.js'
+import { withSession } from '../session.js'
+import type { CliIo } from './io.js'
 import { readStackCommand } from './stack-command.js'
 
 const HELP =
@@ -17,7 +17,7 @@ export async function unlockMain(argv: string[], io: CliIo, host: Host, adapters
   const { reporter, stack, target } = command
   let removed
   try {
-    removed = await withSwarmApi(target, host, adapters, reporter, api => breakLock(api, stack))
+    removed = await withSession(target, { host, adapters, reporter }, { quiet: true }, ({ api }) => breakLock(api, stack))
   } catch (error) {
     io.stderr(`swarm-deploy unlock: cannot remove the deploy lock of ${stack}: ${reporter.redact((error as Error).message)}\n`)
     return 3

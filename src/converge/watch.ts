@@ -5,9 +5,10 @@ import { conclude, isDecided, judge } from './judge.js'
 import { seenRunning } from './tasks.js'
 import type { Snapshot } from '../swarm/model.js'
 import type { SwarmApi } from '../ports.js'
+import type { Rollout } from './rollout.js'
 
-export interface WatchOptions {
-  stack: string
+/** One wait: the rollout's settings (but its timeout, which the deadline is), where it starts and ends, and how it logs and tells time. */
+export interface Wait extends Omit<Rollout, 'timeoutMs'> {
   baseline: Baseline
   /** What `docker stack deploy` put on the swarm (deployedOf): the specs this deploy is judged by. */
   deployed: Deployed
@@ -15,9 +16,6 @@ export interface WatchOptions {
   deployedAt: number
   /** Epoch ms after which pending means timed out. */
   deadline: number
-  pollMs: number
-  /** Ask Swarm to roll back an update it paused (else report it as failed). */
-  rollbackOnFailure: boolean
   log: (line: string) => void
   /** A snapshot already read (right after the deploy) and when its read began: the first poll, not asked for again. */
   first?: { snapshot: Snapshot; polledAt: number }
@@ -38,7 +36,7 @@ export function progressLines(verdict: Verdict): string[] {
   return verdict.services.map(s => `${s.name}: ${s.message}${s.pending.length > 0 ? ` [${s.pending.slice(0, 2).join('; ')}]` : ''}`)
 }
 
-export async function watch(api: Pick<SwarmApi, 'snapshot' | 'rollback'>, options: WatchOptions): Promise<WatchResult> {
+export async function watch(api: Pick<SwarmApi, 'snapshot' | 'rollback'>, options: Wait): Promise<WatchResult> {
   const now = options.now ?? Date.now
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms)))
   let printed = ''

@@ -17,19 +17,32 @@ function every(ms: number, fn: () => void): () => void {
   return () => clearInterval(timer)
 }
 
+/** What taking the lock needs: whose, for how long it may be held unrenewed, how long to wait for another holder. */
+export interface LockRequest {
+  stack: string
+  ttlMs: number
+  waitMs: number
+}
+
+/** A deploy holds the lock for its whole round: the rollout, then the smoke check, twice with rollback-stack. */
+export function deployLockRequest(inputs: Pick<Inputs, 'stack' | 'timeoutMs' | 'onFailure' | 'lockTimeoutMs' | 'smoke'>): LockRequest {
+  // The smoke check runs after the rollout's deadline, with a deadline of its own.
+  const ttlMs = lockTtlMs(inputs.timeoutMs + (inputs.smoke?.timeoutMs ?? 0), inputs.onFailure)
+  return { stack: inputs.stack, ttlMs, waitMs: inputs.lockTimeoutMs }
+}
+
 export async function takeDeployLock(
   api: LockApi,
-  inputs: Pick<Inputs, 'stack' | 'timeoutMs' | 'onFailure' | 'lockTimeoutMs' | 'smoke'>,
+  request: LockRequest,
   host: Pick<Host, 'env' | 'hostname' | 'now' | 'sleep' | 'leftovers'>,
   reporter: Pick<Reporter, 'info' | 'warn'>
 ): Promise<HeldLock> {
-  // The smoke check runs after the rollout's deadline, with a deadline of its own.
-  const ttlMs = lockTtlMs(inputs.timeoutMs + (inputs.smoke?.timeoutMs ?? 0), inputs.onFailure)
+  const { stack, ttlMs, waitMs } = request
   const held = await takeLock(api, {
-    stack: inputs.stack,
+    stack,
     holder: holderOf(host.env, host.hostname ?? ''),
     ttlMs,
-    waitMs: inputs.lockTimeoutMs,
+    waitMs,
     token: randomBytes(8).toString('hex'),
     now: () => host.now(),
     sleep: ms => host.sleep(ms),
@@ -65,7 +78,7 @@ export async function takeDeployLock(
   }
   const forget = host.leftovers.onCancel?.(() => release().then(({ level, message }) => reporter[level](message)), {
     kind: 'lock',
-    stack: inputs.stack,
+    stack,
     id: held.lock.id
   })
   return {

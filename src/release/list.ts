@@ -1,7 +1,7 @@
 // `swarm-deploy releases`: read the stack's release records from the swarm,
 // through the same tunnel a deploy opens. Changes nothing.
 import type { Adapters, Host, LocalTarget, Reporter, SshTarget } from '../ports.js'
-import { withSwarmApi } from '../swarm/session.js'
+import { withSession } from '../session.js'
 import type { ReleaseKeys } from './proof.js'
 import type { ReleaseHistory } from './store.js'
 import { loadReleases } from './store.js'
@@ -15,5 +15,5 @@ export async function listReleases(
   adapters: Adapters,
   reporter: Reporter
 ): Promise<ReleaseHistory> {
-  return withSwarmApi(target, host, adapters, reporter, api => loadReleases(api, stack, keys))
+  return withSession(target, { host, adapters, reporter }, { quiet: true }, ({ api }) => loadReleases(api, stack, keys))
 }

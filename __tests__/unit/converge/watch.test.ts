@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals'
 import { baselineOf, deployedOf } from '../../../src/converge/spec.js'
 import type { Snapshot } from '../../../src/swarm/model.js'
 import type { SwarmApi } from '../../../src/ports.js'
-import type { WatchOptions, WatchResult } from '../../../src/converge/watch.js'
+import type { Wait, WatchResult } from '../../../src/converge/watch.js'
 import { watch } from '../../../src/converge/watch.js'
 
 const LABELS = { 'com.docker.stack.namespace': 'web' }
@@ -43,7 +43,7 @@ function scripted(steps: Array<Snapshot | Error>, replyMs: number[] = []) {
 type Scripted = ReturnType<typeof scripted>
 
 /** watch on a scripted engine and its clock: stack web, deployed at 0, a 60 s deadline, 500 ms polls, rollback on failure, no log, unless a test says otherwise. */
-function watchOn(fake: Scripted, options: Pick<WatchOptions, 'baseline' | 'deployed'> & Partial<WatchOptions>): Promise<WatchResult> {
+function watchOn(fake: Scripted, options: Pick<Wait, 'baseline' | 'deployed'> & Partial<Wait>): Promise<WatchResult> {
   return watch(fake.api, {
     stack: 'web',
     deployedAt: 0,

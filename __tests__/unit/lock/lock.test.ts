@@ -4,7 +4,7 @@
 import { describe, expect, it } from '@jest/globals'
 import { runDeploy } from '../../../src/engine.js'
 import { getInputs } from '../../../src/inputs/inputs.js'
-import { takeDeployLock } from '../../../src/lock/run.js'
+import { deployLockRequest, takeDeployLock } from '../../../src/lock/run.js'
 import { readSmokeCheck } from '../../../src/inputs/smoke-inputs.js'
 import {
   decodeLock,
@@ -358,7 +358,12 @@ describe('the engine under the deploy lock', () => {
     const fake = fakeWorld()
     fake.files.set('docker-compose.yml', COMPOSE)
     const smoke = readSmokeCheck(name => ({ 'smoke-url': 'http://127.0.0.1:1/health', 'smoke-timeout': '1m' })[name] ?? '')
-    const held = await takeDeployLock(fake.adapters.swarmApi('/fake'), inputsFor({ smoke, onFailure: 'rollback-stack' }), fake.host, recordingReporter())
+    const held = await takeDeployLock(
+      fake.adapters.swarmApi('/fake'),
+      deployLockRequest(inputsFor({ smoke, onFailure: 'rollback-stack' })),
+      fake.host,
+      recordingReporter()
+    )
     expect(Date.parse(held.lock.expires) - Date.parse(held.lock.taken)).toBe(2 * (60_000 + 60_000) + LOCK_MARGIN_MS)
   })
 

@@ -8,7 +8,7 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals'
 import { RunLeftovers } from '../../../src/leftovers.js'
 import { newLock } from '../../../src/lock/lock.js'
-import { takeDeployLock } from '../../../src/lock/run.js'
+import { deployLockRequest, takeDeployLock } from '../../../src/lock/run.js'
 import { LockBusy } from '../../../src/lock/store.js'
 import { memorySwarm, place, type MemorySwarm } from '../../support/memory-swarm.js'
 
@@ -39,7 +39,7 @@ function world() {
     const lines: string[] = []
     const host = { env: { USER: user }, hostname: 'box', now: () => clock.now, sleep: (ms: number) => pass(ms), leftovers: new RunLeftovers() }
     const reporter = { info: (line: string) => void lines.push(`info ${line}`), warn: (line: string) => void lines.push(`warn ${line}`) }
-    const take = (lockTimeoutMs = 60_000) => takeDeployLock(swarm, { ...INPUTS, lockTimeoutMs }, host, reporter)
+    const take = (lockTimeoutMs = 60_000) => takeDeployLock(swarm, deployLockRequest({ ...INPUTS, lockTimeoutMs }), host, reporter)
     return { clock, lines, take }
   }
   return { swarm, pass, runner }

@@ -32,6 +32,7 @@ import { BODY_BYTES, httpGet } from '../../../src/smoke/http.js'
 import { runSmokeCheck } from '../../../src/smoke/run.js'
 import { COMPOSE, DB_PASSWORD, fakeWorld, inputsFor, recordingReporter } from '../../support/fake-world.js'
 import type { WorldOptions } from '../../support/fake-world.js'
+import { deployOutputs } from '../../../src/report/outputs.js'
 
 const read = (values: Record<string, string>) => (name: string) => values[name] ?? ''
 
@@ -424,7 +425,7 @@ describe('the engine with a smoke check', () => {
       [1, 'converged'],
       [2, 'failed']
     ])
-    expect(reporter.outputs()).toMatchObject({ status: 'failed', release: '1', 'previous-release': '1' })
+    expect(Object.fromEntries(deployOutputs(outcome))).toMatchObject({ status: 'failed', release: '1', 'previous-release': '1' })
     expect(reporter.lines()).toContain('    body: Not Found: *** `|<b>')
     const summary = renderSummary(outcome.report!)
     expect(summary).toContain('## swarm-deploy: stack `shop` ❌ failed')
@@ -471,7 +472,7 @@ describe('the engine with a smoke check', () => {
     ])
     expect(requests.length).toBeGreaterThan(2)
     expect(reporter.phases().filter(p => p === 'Smoke check')).toHaveLength(2)
-    expect(reporter.outputs()).toMatchObject({ status: 'rolled-back', release: '3' })
+    expect(Object.fromEntries(deployOutputs(outcome))).toMatchObject({ status: 'rolled-back', release: '3' })
     expect(outcome.report!.smoke!.map(s => [s.title, s.result.passed])).toEqual([
       ['Smoke check', false],
       ['Smoke check of release #1, put back', true]

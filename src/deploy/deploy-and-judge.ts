@@ -1,0 +1,204 @@
+// One round of a deploy: `docker stack deploy` of a source (the compose
+// files, or a recorded release), the release record written right after it,
+// the wait for Swarm's verdict, the smoke check, and the record's status.
+// A rollback and rollback-stack's second round are the same round.
+import { baselineOf, deployedOf, stackServices } from '../converge/spec.js'
+import type { Baseline, Verdict } from '../converge/verdict.js'
+import { configWarnings } from '../converge/warnings.js'
+import type { Wait } from '../converge/watch.js'
+import { watch } from '../converge/watch.js'
+import { CliTimeout } from '../docker-cli.js'
+import type { PushedImage } from '../build/image.js'
+import type { Outcome, Stats } from '../outcome.js'
+import type { Plan } from '../plan.js'
+import type { DockerCli, DockerTunnel, Host, Reporter, SmokeGet, SwarmApi } from '../ports.js'
+import type { Release, ReleaseStatus } from '../release/record.js'
+import { recordDeploy } from '../release/record-deploy.js'
+import type { DeploySource } from '../release/rollback.js'
+import type { ReleaseHistory } from '../release/store.js'
+import { setStatus } from '../release/store.js'
+import type { Secrets } from '../secrets.js'
+import { redactStrings } from '../secrets.js'
+import type { SmokeResult } from '../smoke/decide.js'
+import { smokeVerdict } from '../smoke/decide.js'
+import { runSmokeCheck } from '../smoke/run.js'
+import type { Snapshot } from '../swarm/model.js'
+import { deployStack } from './stack-deploy.js'
+
+export interface DeployRun {
+  plan: Plan
+  cli: DockerCli
+  api: SwarmApi
+  tunnel: DockerTunnel
+  host: Host
+  reporter: Reporter
+  secrets: Secrets
+  outcome: Outcome
+  deadline: number
+  /** Keys secret version names (see secretKeyOf). */
+  secretKey: Buffer
+  smokeGet: SmokeGet
+}
+
+/**
+ * One deploy of a source (the compose files, or a recorded release) to a
+ * verdict, recorded as a release as soon as `docker stack deploy` has run.
+ */
+export async function deployAndJudge(
+  run: DeployRun,
+  source: DeploySource,
+  known: ReleaseHistory
+): Promise<{ verdict: Verdict; release: Release | undefined; deployStarted: number; smoke?: SmokeResult }> {
+  const { plan, cli, api, tunnel, host, reporter, secrets, outcome, deadline, secretKey } = run
+  const { inputs } = plan
+  const before = await api.snapshot(inputs.stack)
+  const baseline = baselineOf(before, inputs.stack)
+  const deployStarted = host.now()
+  const deployPlan = { stack: inputs.stack, composeFiles: source.composeFiles, prune: inputs.prune, variables: source.variables, secretKey, deadline }
+  let recorded: Promise<Release | undefined> | undefined
+  // A record that cannot be written is a warning: it must not fail a deploy the swarm took.
+  const record = (after?: Snapshot): Promise<Release | undefined> =>
+    (recorded ??= recordDeploy(api, inputs.stack, source, secretKey, host, secrets, known, plan, reporter, after).catch((error: unknown) => {
+      reporter.warn(`Could not record the release: ${(error as Error).message}`)
+      return undefined
+    }))
+  const label = async (status: ReleaseStatus): Promise<Release | undefined> => {
+    const release = await record()
+    if (!release) return undefined
+    return setStatus(api, release, status, plan.releaseKeys).catch((error: unknown) => {
+      reporter.warn(`Could not set release #${release.number} to ${status}: ${(error as Error).message}`)
+      return release
+    })
+  }
+  const stopped = await reporter
+    .phase(`Deploy stack ${inputs.stack}`, async () => {
+      try {
+        await deployStack(cli, api, deployPlan, source.compose, tunnel.socketPath, {
+          files: host.files,
+          leftovers: host.leftovers,
+          now: host.now,
+          info: line => reporter.info(line),
+          hide: name => secrets.add(name)
+        })
+        return undefined
+      } catch (error) {
+        if (error instanceof CliTimeout) return error
+        throw error
+      }
+    })
+    .catch(async (error: unknown) => {
+      // It reached docker stack deploy, which may have changed some services.
+      if (error instanceof Error && error.message.startsWith('docker stack deploy')) await label('failed')
+      throw error
+    })
+  // One snapshot right after the deploy serves the release record, the specs the deploy is judged
+  // by and the wait's first poll. The record is written before the wait: from then on a killed run's
+  // post step knows its ID and marks it cancelled.
+  const deployedAt = host.now()
+  const read0 = { calls: api.calls(), bytes: tunnel.traffic().bytesRead }
+  const after = stopped ? undefined : await api.snapshot(inputs.stack)
+  const firstPoll = { calls: api.calls() - read0.calls, bytes: tunnel.traffic().bytesRead - read0.bytes }
+  const recordedRelease = await record(after)
+  // A cancel from here until the verdict marks the record cancelled, rather than leaving it deploying.
+  const forgetCancel = recordedRelease
+    ? host.leftovers.onCancel?.(
+        async () => {
+          const cancelled = await label('cancelled')
+          if (cancelled) reporter.info(`Release #${cancelled.number}: cancelled`)
+        },
+        { kind: 'release', stack: inputs.stack, id: recordedRelease.id }
+      )
+    : undefined
+  let judged: Verdict
+  try {
+    judged = stopped
+      ? deployStopped(inputs.stack, stopped)
+      : await waitForVerdict(run, waitOf(run, baseline, after!, deployedAt), source.rollbackTo ? undefined : outcome.image, firstPoll)
+  } finally {
+    forgetCancel?.()
+  }
+  // Every string of it (images, node names, messages) may reach the outputs and the summary.
+  let verdict = redactStrings(judged, text => secrets.redact(text))
+  // Converged is not enough with smoke-url: the release is labelled by the check's verdict too.
+  const check = inputs.smoke
+  const smoke =
+    check && verdict.status === 'converged'
+      ? await reporter.phase('Smoke check', () =>
+          runSmokeCheck(check, { get: run.smokeGet, now: host.now, sleep: host.sleep, info: line => reporter.info(line), redact: text => secrets.redact(text) })
+        )
+      : undefined
+  if (smoke) verdict = smokeVerdict(verdict, smoke, inputs.stack)
+  const status = verdict.status === 'pending' ? 'timed-out' : verdict.status
+  const labelled = await label(status)
+  if (labelled) reporter.info(`Release #${labelled.number}${source.rollbackTo ? ` (rollback to #${source.rollbackTo.number})` : ''}: ${status}`)
+  return { verdict, release: labelled, deployStarted, ...(smoke ? { smoke } : {}) }
+}
+
+/** The wait for this round's verdict: the rollout's settings, from `after` (its first poll) to the round's deadline. */
+function waitOf(run: DeployRun, baseline: Baseline, after: Snapshot, deployedAt: number): Wait {
+  const { plan, host, reporter, deadline } = run
+  const { stack, pollMs, rollbackOnFailure } = plan.rollout
+  // Right after the deploy: the specs it put there, which later changes by others are told apart from.
+  const deployed = deployedOf(baseline, after, stack)
+  const log = (line: string): void => reporter.info(line)
+  return {
+    stack,
+    pollMs,
+    rollbackOnFailure,
+    baseline,
+    deployed,
+    deployedAt,
+    deadline,
+    log,
+    now: host.now,
+    sleep: host.sleep,
+    first: { snapshot: after, polledAt: deployedAt }
+  }
+}
+
+/**
+ * Warn about settings Swarm cannot judge by, then watch the rollout to a verdict.
+ * `firstPoll`: what reading the wait's first snapshot cost, before the release record was written.
+ */
+async function waitForVerdict(run: DeployRun, wait: Wait, image: PushedImage | undefined, firstPoll: { calls: number; bytes: number }): Promise<Verdict> {
+  const { api, tunnel, host, reporter, outcome } = run
+  const { deployedAt } = wait
+  const after = wait.first!.snapshot
+  const images = new Map(image?.healthcheck ? [[image.pinned, image.healthcheck]] : [])
+  for (const warning of configWarnings(stackServices(after, wait.stack), images, wait.deadline - host.now())) reporter.warn(warning)
+  // The first poll is `after`, read before the release record was written; the wait's own calls begin here.
+  const settled = { calls: api.calls(), bytes: tunnel.traffic().bytesRead }
+
+  const { verdict, polls, verdictAt } = await reporter.phase('Wait for the rollout', () => watch(api, wait))
+
+  const waitCalls = firstPoll.calls + api.calls() - settled.calls
+  reporter.info(
+    `Verdict ${verdict.status} after ${((verdictAt - deployedAt) / 1000).toFixed(1)}s: ${polls} polls, ${waitCalls} API calls, ${tunnel.sshConnections() || 'no'} SSH connection(s)`
+  )
+  const stats: Stats = {
+    polls,
+    apiCalls: waitCalls,
+    apiCallsTotal: api.calls(),
+    sshConnections: tunnel.sshConnections(),
+    bytesRead: firstPoll.bytes + tunnel.traffic().bytesRead - settled.bytes,
+    bytesReadTotal: tunnel.traffic().bytesRead,
+    firstPollApiCalls: firstPoll.calls,
+    firstPollBytesRead: firstPoll.bytes,
+    maxChannels: tunnel.traffic().maxChannels,
+    maxRssBytes: host.maxRssBytes(),
+    verdictAt,
+    deployedAt
+  }
+  outcome.stats = stats
+  reporter.debug(`swarm-deploy stats ${JSON.stringify(stats)}`)
+  return verdict
+}
+
+/** `docker stack deploy` ran into the deadline: what reached Swarm is unknown, so no service is judged. */
+function deployStopped(stack: string, error: CliTimeout): Verdict {
+  return {
+    status: 'timed-out',
+    services: [],
+    summary: `Stack ${stack} timed out: ${error.message}. Some services may have been updated; check the manager (docker stack ps ${stack}) and deploy again.`
+  }
+}
