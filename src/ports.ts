@@ -35,7 +35,10 @@ export interface Reporter {
   command(argv: string[]): void
   /** A child's output as it arrives: text the reporter must never run as a command of its own. */
   stream(chunk: Buffer, from: 'stdout' | 'stderr'): void
-  /** An output of the run (`status`, `image`, `digest`, `services`), as soon as it is known. */
+  /**
+   * An output of the run (`status`, `image`, `digest`, `services`). The engine never calls it: it returns
+   * the outcome, and the front ends write the outputs made from it (src/report/outputs.ts) through this.
+   */
   output(name: string, value: string): void
 }
 
