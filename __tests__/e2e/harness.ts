@@ -243,7 +243,15 @@ export function stackExists(lab: Lab, stack: string): boolean {
 
 /** Remove a stack and wait until its services and networks are gone. */
 export async function removeStack(lab: Lab, stack: string): Promise<void> {
-  if (!stackExists(lab, stack)) return
+  if (!stackExists(lab, stack)) {
+    // A run whose deploy never created a service still recorded its release (a config of the stack's).
+    const configs = docker(lab, ['config', 'ls', '--filter', `label=com.docker.stack.namespace=${stack}`, '-q'])
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+    if (configs.length > 0) docker(lab, ['config', 'rm', ...configs])
+    return
+  }
   docker(lab, ['stack', 'rm', stack])
   for (let i = 0; i < 60; i++) {
     const left = docker(lab, ['network', 'ls', '--filter', `label=com.docker.stack.namespace=${stack}`, '-q']).trim()

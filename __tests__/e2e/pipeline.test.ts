@@ -218,6 +218,7 @@ describe('core pipeline on the lab swarm', () => {
       }
     }
     expect(pids.filter(alive)).toEqual([])
+    await removeStack(lab, stack)
   })
 
   it('refuses a manager whose host key does not match, before deploying anything', async () => {
