@@ -1,7 +1,7 @@
 // The scheduled refresh of the credential stored in the services
 // (refresh-registry-auth), which every note on a credential's end points to.
 
-/** The scheduled refresh the README and the examples describe. */
+/** The scheduled refresh docs/refresh.md and the examples describe. */
 export const REFRESH_HINT =
   'run the action with refresh-registry-auth: true (or swarm-deploy refresh-auth) on a schedule shorter than that, e.g. every 6 hours: examples/workflows/refresh-registry-auth.yml'
 
