@@ -89,7 +89,8 @@ export async function cliMain(argv: string[], given: CliIo, host: Host, adapters
     return 0
   }
   json = line.json
-  const reporter = terminalReporter(json ? io.stderr : io.stdout, { verbose: line.verbose, now: host.now })
+  // The terminal reporter makes every line it prints inert itself: it writes past the io wrapper, which would only do it again.
+  const reporter = terminalReporter(json ? given.stderr : given.stdout, { verbose: line.verbose, now: host.now })
   // Mask first: nothing may print before every secret is registered.
   for (const { value } of secretsOf(line.read)) reporter.secret(value)
   try {
