@@ -129,7 +129,7 @@ async function firstRound(
     throw error
   })
   const diagnoses = needsDiagnostics(first)
-    ? await reporter.phase('Diagnostics', () => showDiagnostics(api, first.verdict, first.deployStarted, secrets, reporter))
+    ? await reporter.phase('Diagnostics', () => showDiagnostics(api, first.verdict, first.deployStarted, secrets, reporter, plan.inputs.stack))
     : []
   const releases = first.release ? [first.release, ...known.releases] : [...known.releases]
   const smokeChecks = first.smoke ? [{ title: 'Smoke check', result: first.smoke }] : []

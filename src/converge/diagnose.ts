@@ -6,6 +6,8 @@ import type { SwarmApi } from '../ports.js'
 export interface Diagnosis {
   failure: TaskFailure
   logTail: string
+  /** What to do about it, where the failure is one this action can explain (a subnet still held elsewhere). */
+  advice?: string
 }
 
 const MAX_TASKS = 6

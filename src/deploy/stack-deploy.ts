@@ -8,6 +8,7 @@ import { parsedCompose } from './compose-yaml.js'
 import type { DockerCli, Host, SwarmApi } from '../ports.js'
 import { runOrThrow } from '../docker-cli.js'
 import { renderStackObjects } from './stack-objects.js'
+import { networksToCreate, planSubnets, poolText } from './stack-networks.js'
 import { checkVariables, findBareEnvironment, findVariables } from './variables.js'
 import { InputError } from '../inputs/parse.js'
 
@@ -169,13 +170,35 @@ export function sourceReader(composeFiles: string[], read: Host['files']['read']
 }
 
 /**
+ * The subnets of the networks this deploy creates (see subnets.ts): per
+ * file, the text with them in, or undefined. One API call when every network
+ * exists already (every deploy but a stack's first, or one adding a network).
+ */
+async function newNetworkSubnets(
+  api: Pick<SwarmApi, 'networks' | 'addressPool'>,
+  stack: string,
+  files: Array<{ path: string; text: string }>,
+  info: (line: string) => void
+): Promise<Array<string | undefined>> {
+  const networks = await api.networks()
+  const create = networksToCreate(files, stack, new Set(networks.map(n => n.name)))
+  if (create.length === 0) return []
+  const pool = await api.addressPool()
+  const planned = planSubnets(files, create, pool, networks)
+  for (const { name, subnet } of planned.assigned) info(`network ${name} → subnet ${subnet}, a free one of ${poolText(pool)}`)
+  for (const name of planned.unassigned)
+    info(`network ${name}: its subnet is left to Docker (no free subnet in ${poolText(pool)}, or an entry this deploy does not edit)`)
+  return planned.texts
+}
+
+/**
  * The deploy step: create the secrets whose values come from env, write
  * compose copies that name every secret and config version, run
  * `docker stack deploy` on them, and remove the copies.
  */
 export async function deployStack(
   cli: DockerCli,
-  api: Pick<SwarmApi, 'ensureObject'>,
+  api: Pick<SwarmApi, 'ensureObject' | 'networks' | 'addressPool'>,
   plan: DeployPlan,
   compose: Array<{ path: string; text: string }>,
   socketPath: string,
@@ -194,10 +217,17 @@ export async function deployStack(
     // A secret's versioned name is never logged: it is keyed, but it need not be shown to be used.
     host.info(object.kind === 'secret' ? `secret ${object.key} (${how})` : `${object.kind} ${object.key} → ${object.name} (${how})`)
   }
-  // The copies hold names and hashes, never values.
+  const withSubnets = await newNetworkSubnets(
+    api,
+    plan.stack,
+    rendered.files.map((f, i) => ({ path: f.path, text: f.text ?? compose[i]!.text })),
+    host.info
+  )
+  const texts = rendered.files.map((f, i) => withSubnets[i] ?? f.text)
+  // The copies hold names, hashes and subnets, never values.
   const token = randomBytes(4).toString('hex')
-  const copies = rendered.files.filter(f => f.text !== undefined).map(f => ({ path: renderedPath(f.path, token), text: f.text! }))
-  const files = rendered.files.map(f => (f.text === undefined ? f.path : renderedPath(f.path, token)))
+  const copies = rendered.files.flatMap((f, i) => (texts[i] === undefined ? [] : [{ path: renderedPath(f.path, token), text: texts[i] }]))
+  const files = rendered.files.map((f, i) => (texts[i] === undefined ? f.path : renderedPath(f.path, token)))
   // Recorded before they exist, so a cancelled or killed run still removes them.
   const releases = copies.map(copy => host.leftovers.path(path.resolve(copy.path)))
   try {

@@ -65,7 +65,7 @@ export interface RenderContext {
 }
 
 /** A change to the compose text: replace [start, end) with text. */
-interface Edit {
+export interface Edit {
   start: number
   end: number
   text: string
@@ -78,29 +78,37 @@ interface Edit {
  * re-serialising the document would change what Docker reads: `mode: 0400`
  * would come out as `mode: 400` in YAML 1.2, `1:20` as `01:20` in YAML 1.1.
  */
-function applyEdits(text: string, edits: Edit[]): string {
+export function applyEdits(text: string, edits: Edit[]): string {
   let result = text
   for (const edit of [...edits].sort((a, b) => b.start - a.start)) result = result.slice(0, edit.start) + edit.text + result.slice(edit.end)
   return result
 }
 
 /** Replaces an entry's text (block or flow) with a flow mapping. */
-function replaceEntry(text: string, entry: YAML.YAMLMap, replacement: string): Edit {
+export function replaceEntry(text: string, entry: YAML.YAMLMap, replacement: string): Edit {
   const [start, end] = entry.range!
   return { start, end: start + text.slice(start, end).trimEnd().length, text: replacement }
 }
 
 /** Adds `key: "value"` to an entry as its first key, in the entry's own style. */
 function addKey(text: string, entry: YAML.YAMLMap, key: string, value: string): Edit {
-  const start = entry.range![0]
   // Names are quoted: Go's yaml reads `1_2_0123456789` as a number.
-  const pair = `${key}: ${JSON.stringify(value)}`
-  if (entry.flow) return { start: start + 1, end: start + 1, text: `${pair}, ` }
+  return addPair(text, entry, key, JSON.stringify(value), Object.assign(new YAML.Scalar(value), { type: YAML.Scalar.QUOTE_DOUBLE }))
+}
+
+/**
+ * Adds `key: <valueText>` to a map as its first key, in the map's own style;
+ * `valueText` is YAML in flow style, `value` the same as a node.
+ */
+export function addPair(text: string, entry: YAML.YAMLMap, key: string, valueText: string, value: unknown): Edit {
+  const start = entry.range![0]
+  const pair = `${key}: ${valueText}`
+  if (entry.flow) return entry.items.length === 0 ? replaceEntry(text, entry, `{${pair}}`) : { start: start + 1, end: start + 1, text: `${pair}, ` }
   const indent = text.slice(text.lastIndexOf('\n', start - 1) + 1, start)
   if (/^ *$/.test(indent)) return { start, end: start, text: `${pair}${text.includes('\r\n') ? '\r\n' : '\n'}${indent}` }
   // A layout too unusual to edit in place (the entry starts after other text on its line).
   const copy = entry.clone() as YAML.YAMLMap
-  copy.set(key, Object.assign(new YAML.Scalar(value), { type: YAML.Scalar.QUOTE_DOUBLE }))
+  copy.set(key, value)
   return replaceEntry(text, entry, YAML.stringify(copy, { collectionStyle: 'flow' }).trim())
 }
 

@@ -42,11 +42,34 @@ export interface SwarmApi {
    * service update --with-registry-auth` sends it. Swarm's warnings.
    */
   updateRegistryAuth(serviceId: string, version: number, spec: Service['Spec'], registryAuth: string): Promise<string[]>
-  /** The engine's networks, ID and name (service specs name theirs by ID). */
-  networks(): Promise<Array<{ id: string; name: string }>>
+  /** The engine's networks (service specs name theirs by ID), with the subnets they hold; the manager's own local ones too. */
+  networks(): Promise<NetworkSubnets[]>
+  /** The swarm's default address pool and subnet size (GET /info), or Docker's defaults where it does not say. */
+  addressPool(): Promise<AddressPool>
   /** API calls made so far (for benchmarks and logs). */
   calls(): number
   close(): void
+}
+
+/** The swarm's default address pool, as `docker swarm init --default-addr-pool` set it. */
+export interface AddressPool {
+  /** CIDRs, in the order the swarm's allocator walks them. */
+  pools: string[]
+  /** The prefix length of each subnet handed out (`--default-addr-pool-mask-length`). */
+  size: number
+  /** True when /info did not say (an engine before API 1.39, or not a manager): Docker's own defaults. */
+  defaulted: boolean
+}
+
+/** A network as GET /networks lists it, with the subnets it holds. */
+export interface NetworkSubnets {
+  id: string
+  name: string
+  /** `swarm` for a swarm's networks, `local` for a node's own (bridge, docker_gwbridge). */
+  scope: string
+  driver: string
+  labels: Record<string, string>
+  subnets: string[]
 }
 
 export interface StoredConfig {

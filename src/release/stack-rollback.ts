@@ -49,7 +49,10 @@ export async function rollbackStack(run: DeployRun, rounds: Rounds, first: Relea
     ? [...rounds.smokeChecks, { title: `Smoke check of release #${target.number}, put back`, result: second.smoke }]
     : rounds.smokeChecks
   const diagnoses = needsDiagnostics(second)
-    ? [...rounds.diagnoses, ...(await reporter.phase('Diagnostics', () => showDiagnostics(api, second.verdict, second.deployStarted, secrets, reporter)))]
+    ? [
+        ...rounds.diagnoses,
+        ...(await reporter.phase('Diagnostics', () => showDiagnostics(api, second.verdict, second.deployStarted, secrets, reporter, inputs.stack)))
+      ]
     : rounds.diagnoses
   const ended: Verdict =
     second.verdict.status === 'converged'

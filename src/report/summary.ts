@@ -165,8 +165,9 @@ export function renderSummary(facts: ReportFacts): string {
   if (diagram) lines.push('', '### Tasks by node', '', diagram)
   if (facts.diagnoses.length > 0) {
     lines.push('', '### Failed tasks', '')
-    for (const { failure, logTail } of facts.diagnoses) {
+    for (const { failure, logTail, advice } of facts.diagnoses) {
       lines.push(`- ${cell(describeFailure(failure))}`)
+      if (advice) lines.push(`  ${cell(advice)}`)
       // Markdown ends a line at \r too: an unindented line would end the list item, and the fence with it.
       const tail = plainText(logTail)
       const ticks = fence(tail)

@@ -43,8 +43,9 @@ export function renderText(facts: ReportFacts): string {
   lines.push(...smokeText(facts.smoke ?? []))
   if (facts.diagnoses.length > 0) {
     lines.push('', 'Failed tasks:')
-    for (const { failure, logTail } of facts.diagnoses) {
+    for (const { failure, logTail, advice } of facts.diagnoses) {
       lines.push(`  ${describeFailure(failure)}`)
+      if (advice) lines.push(`    → ${advice}`)
       if (logTail !== '') lines.push(...logTail.split('\n').map(l => `    | ${l}`))
     }
   }

@@ -8,6 +8,7 @@ import * as http from 'node:http'
 import type { Node, Service, Task } from './model.js'
 import { STACK_LABEL } from './model.js'
 import type { SwarmApi } from '../ports.js'
+import { addressPoolOf, networkSubnetsOf } from './networks.js'
 
 /** An Engine API filter for what belongs to one stack. */
 const stackFilter = (stack: string): string => JSON.stringify({ label: [`${STACK_LABEL}=${stack}`] })
@@ -259,8 +260,10 @@ export function engineApi(socketPath: string): SwarmApi {
       return answer?.Warnings ?? []
     },
     async networks() {
-      const listed = await counted<Array<{ Id: string; Name: string }>>({ path: '/networks' })
-      return listed.map(n => ({ id: n.Id, name: n.Name }))
+      return networkSubnetsOf(await counted<unknown>({ path: '/networks' }))
+    },
+    async addressPool() {
+      return addressPoolOf(await counted<unknown>({ path: '/info' }))
     },
     calls: () => calls,
     close: () => agent.destroy()

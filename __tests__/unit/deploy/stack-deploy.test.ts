@@ -96,7 +96,7 @@ describe('the docker stack deploy child', () => {
     const files = new Map<string, string>()
     await deployStack(
       cli,
-      { ensureObject: async () => 'created' },
+      { ensureObject: async () => 'created', networks: async () => [], addressPool: async () => ({ pools: ['10.0.0.0/8'], size: 24, defaulted: true }) },
       {
         stack: 'shop',
         composeFiles: ['/w/docker-compose.yml'],
