@@ -74,20 +74,18 @@ export function networksToCreate(files: readonly File[], stack: string, existing
   if ([...naming.values()].some(named => !named)) used.add('default')
   const result: NetworkToCreate[] = []
   for (const key of [...used].sort()) {
-    let name = `${stack}_${key}`
-    let declared = false
-    let reason: string | undefined
+    // Docker's merge takes a network's entry whole from the last file that declares it.
+    let last: { doc: YAML.Document.Parsed; entry: unknown } | undefined
     for (const doc of docs) {
       const networks = mergedGet(doc, doc.contents, 'networks')
       if (!YAML.isMap(networks)) continue
       const pair = mergedPairs(doc, networks).find(p => keyText(p.key) === key)
-      if (!pair) continue
-      declared = true
-      const entry = unaliased(doc, pair.value)
-      reason ??= leftAsWritten(doc, entry)
-      const own = mergedGet(doc, entry, 'name')
-      if (YAML.isScalar(own) && typeof own.value === 'string') name = own.value
+      if (pair) last = { doc, entry: unaliased(doc, pair.value) }
     }
+    const declared = last !== undefined
+    const reason = last && leftAsWritten(last.doc, last.entry)
+    const own = last && mergedGet(last.doc, last.entry, 'name')
+    const name = YAML.isScalar(own) && typeof own.value === 'string' ? own.value : `${stack}_${key}`
     // An undeclared network other than `default` is Docker's error to report.
     if (reason !== undefined || (!declared && key !== 'default') || existing.has(name)) continue
     result.push({ key, name })

@@ -69,6 +69,15 @@ networks:
     expect(networksToCreate([file(text)], 'shop', new Set(['shop_f']))).toEqual([{ key: 'g', name: 'shop_g' }])
   })
 
+  it('reads the last entry of a network, as docker merges files', () => {
+    const base = file('services:\n  web:\n    image: x\n    networks: [a, b]\nnetworks:\n  a: {name: shared}\n  b: {external: true}\n')
+    const override = file('networks:\n  a: {attachable: true}\n  b: {}\n', '/w/override.yml')
+    expect(networksToCreate([base, override], 'shop', none)).toEqual([
+      { key: 'a', name: 'shop_a' },
+      { key: 'b', name: 'shop_b' }
+    ])
+  })
+
   it('reads every file: a network declared in one and used in another, a service given networks by an override', () => {
     const base = file('services:\n  web:\n    image: x\n  db:\n    image: y\n')
     const override = file('services:\n  db:\n    networks: [back]\nnetworks:\n  back: {}\n', '/w/override.yml')
@@ -135,7 +144,7 @@ networks:
     }
   })
 
-  it('edits the last file that declares the network, which is the entry docker reads last', () => {
+  it('edits the last file that declares the network: docker takes that entry whole', () => {
     const base = file('services:\n  web:\n    image: x\n    networks: [front]\nnetworks:\n  front: {driver: overlay}\n')
     const override = file('networks:\n  front:\n    attachable: true\n', '/w/override.yml')
     const [first, second] = edited([base, override], [{ key: 'front', subnet: '10.201.40.0/24' }])
