@@ -98,6 +98,8 @@ export function fakeWorld(options: WorldOptions = {}) {
   const ecrRegions: string[] = []
   /** The environment each `docker stack deploy` child got. */
   const deployEnvs: Array<Record<string, string>> = []
+  /** The compose texts each `docker stack deploy` child was given (the copies, where the deploy wrote any). */
+  const deployedCompose: string[][] = []
   const objects = [...(options.objects ?? [])]
   const configs = new Map<string, StoredConfig>((options.configs ?? []).map(c => [c.id, c]))
 
@@ -150,6 +152,7 @@ export function fakeWorld(options: WorldOptions = {}) {
       if (args[0] === 'stack' && args[1] === 'deploy') {
         effects.push('stack deploy')
         deployEnvs.push({ ...opts.env })
+        deployedCompose.push(args.flatMap((arg, i) => (args[i - 1] === '--compose-file' ? [files.get(path.normalize(arg)) ?? ''] : [])))
         if (scenario === 'deploy-hangs') {
           clock += opts.timeoutMs ?? 0
           return { code: -1, stdout: '', stderr: '', timedOut: true }
@@ -291,7 +294,7 @@ export function fakeWorld(options: WorldOptions = {}) {
     maxRssBytes: () => 42
   }
 
-  return { adapters, host, files, effects, deployEnvs, loginStdin, ecrRegions, leftovers, recorded, configs, cancelHooks, now: () => clock }
+  return { adapters, host, files, effects, deployEnvs, deployedCompose, loginStdin, ecrRegions, leftovers, recorded, configs, cancelHooks, now: () => clock }
 }
 
 export const COMPOSE = `services:

@@ -11,9 +11,10 @@ import * as YAML from 'yaml'
 import { stackServices } from '../converge/spec.js'
 import { renderedPath, sourceReader } from '../deploy/stack-deploy.js'
 import { renderStackObjects } from '../deploy/stack-objects.js'
+import { networksToCreate, planSubnets, poolText } from '../deploy/stack-networks.js'
 import { CliTimeout } from '../docker-cli.js'
 import type { ImageBuild } from '../inputs/inputs.js'
-import type { CliResult, DockerCli, Host, Reporter, SwarmApi } from '../ports.js'
+import type { CliResult, DockerCli, Host, NetworkSubnets, Reporter, SwarmApi } from '../ports.js'
 import type { DeploySource } from '../release/rollback.js'
 import { ignoredKeyWarnings } from './ignored-keys.js'
 import type { ServiceView } from './service-view.js'
@@ -30,7 +31,7 @@ export interface PreviewRun {
   /** Keys secret version names, as for the deploy. */
   secretKey: Buffer
   cli: DockerCli
-  api: Pick<SwarmApi, 'snapshot' | 'networks'>
+  api: Pick<SwarmApi, 'snapshot' | 'networks' | 'addressPool'>
   host: Pick<Host, 'files' | 'leftovers'>
   reporter: Pick<Reporter, 'info' | 'warn' | 'output'>
   /** Registers a name that must not be printed (secret version names). */
@@ -146,7 +147,19 @@ export async function previewStack(run: PreviewRun): Promise<StackPlan> {
     )
     for (const change of service.changes) reporter.info(`            ${change}`)
   }
+  await previewSubnets(run, networks)
   if (plan.kept.length > 0) reporter.info(`Not in the compose files, kept (prune is off): ${plan.kept.map(n => `${stack}_${n}`).join(', ')}`)
   reporter.info(`Plan for stack ${stack}: ${planCounts(plan)}. Dry run: nothing was built, pushed or changed.`)
   return plan
+}
+
+/** The networks a deploy would create, with the subnet it would give each now (subnets.ts: a deploy chooses again). */
+async function previewSubnets(run: PreviewRun, networks: NetworkSubnets[]): Promise<void> {
+  const create = networksToCreate(run.source.compose, run.stack, new Set(networks.map(n => n.name)))
+  if (create.length === 0) return
+  const pool = await run.api.addressPool()
+  const planned = planSubnets(run.source.compose, create, pool, networks)
+  for (const { name, subnet } of planned.assigned)
+    run.reporter.info(`create    network ${name} (subnet ${subnet}, a free one of ${poolText(pool)}; the deploy chooses again)`)
+  for (const name of planned.unassigned) run.reporter.info(`create    network ${name} (its subnet left to Docker)`)
 }

@@ -3,8 +3,14 @@
 // where a subnet freed a moment ago sits), and spread by chance over the
 // rest so that a stack removed a moment ago is unlikely to give its own back.
 import { describe, expect, it } from '@jest/globals'
-import { chooseSubnets } from '../../../src/deploy/subnets.js'
-import { overlaps, parseCidr } from '../../../src/swarm/networks.js'
+import { readFileSync } from 'node:fs'
+import * as path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { chooseSubnets, takenSubnets } from '../../../src/deploy/subnets.js'
+import { addressPoolOf, networkSubnetsOf, overlaps, parseCidr } from '../../../src/swarm/networks.js'
+
+const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures/networks')
+const fixture = (name: string): unknown => JSON.parse(readFileSync(path.join(FIXTURES, name), 'utf8'))
 
 const LAB = { pools: ['10.201.0.0/16'], size: 24, defaulted: false }
 const DEFAULT = { pools: ['10.0.0.0/8'], size: 24, defaulted: true }
@@ -16,6 +22,17 @@ const sequence = (...values: number[]) => {
 const third = (subnet: string): number => Number(subnet.split('.')[2])
 
 describe('chooseSubnets', () => {
+  it("gives a subnet of the lab's pool that none of its recorded networks holds (engine 28.5's /info and /networks)", () => {
+    const pool = addressPoolOf(fixture('info-28-manager.json'))
+    const taken = takenSubnets(networkSubnetsOf(fixture('networks-28-manager.json')))
+    expect(taken).toEqual(expect.arrayContaining(['10.201.0.0/24', '172.30.1.0/24']))
+    for (const r of [0, 0.25, 0.5, 0.75, 0.9999]) {
+      const [subnet] = chooseSubnets(pool, taken, 1, () => r)
+      expect(subnet).toMatch(/^10\.201\.\d+\.0\/24$/)
+      expect(taken).not.toContain(subnet)
+    }
+  })
+
   it('never gives a subnet that a listed network holds, nor one overlapping it', () => {
     const taken = ['10.201.0.0/24', '10.201.1.0/24', '10.201.16.0/20', '172.30.1.0/24']
     for (let r = 0; r < 1; r += 0.01) {
