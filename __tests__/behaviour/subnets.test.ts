@@ -31,7 +31,9 @@ describe('subnets of the networks a deploy creates', () => {
   it('says in a dry run which subnet a deploy would give now', async () => {
     const { reporter, effects } = await deploy({}, true)
     expect(effects).not.toContain('stack deploy')
-    expect(reporter.lines()).toMatch(new RegExp(`create {4}network ${STACK}_default \\(subnet 10\\.\\d+\\.\\d+\\.0/24, a free one of Docker's default pool 10\\.0\\.0\\.0/8 in /24s`))
+    expect(reporter.lines()).toMatch(
+      new RegExp(`create {4}network ${STACK}_default \\(subnet 10\\.\\d+\\.\\d+\\.0/24, a free one of Docker's default pool 10\\.0\\.0\\.0/8 in /24s`)
+    )
   })
 
   it('explains a task refused its subnet: no listed network holds it, so a node still tears a removed one down', async () => {
