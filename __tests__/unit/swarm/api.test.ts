@@ -62,6 +62,9 @@ beforeAll(async () => {
         })
       )
     }
+    if (url.pathname === '/networks') {
+      return res.end(JSON.stringify([{ Id: 'n1', Name: 'web_default', Scope: 'swarm', Driver: 'overlay', IPAM: { Config: [{ Subnet: '10.201.3.0/24' }] } }]))
+    }
     if (url.pathname === '/configs') {
       const lock = { Name: 'web_lock', Labels: { 'io.swarm-deploy.lock': 'web' }, Data: Buffer.from('{}').toString('base64') }
       return res.end(
@@ -148,6 +151,18 @@ describe('the Engine API client', () => {
       for (let i = 0; i < 5; i++) await api.listObjects('web')
       // listObjects asks for secrets and configs at once: two connections, then both reused.
       expect(connections - before).toBe(2)
+    } finally {
+      api.close()
+    }
+  })
+
+  it("reads the networks with their subnets, and the swarm's address pool from /info (Docker's defaults where it does not say)", async () => {
+    const api = engineApi(path.join(dir, 'engine.sock'))
+    try {
+      requests.length = 0
+      expect(await api.networks()).toEqual([{ id: 'n1', name: 'web_default', scope: 'swarm', driver: 'overlay', labels: {}, subnets: ['10.201.3.0/24'] }])
+      expect(await api.addressPool()).toEqual({ pools: ['10.0.0.0/8'], size: 24, defaulted: true })
+      expect(requests).toEqual(['GET /networks', 'GET /info'])
     } finally {
       api.close()
     }
