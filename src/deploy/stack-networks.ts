@@ -52,6 +52,9 @@ function leftAsWritten(doc: YAML.Document.Parsed, entry: unknown): string | unde
   const external = mergedGet(doc, entry, 'external')
   if (external !== undefined && !(YAML.isScalar(external) && external.value === false)) return 'external'
   if (mergedGet(doc, entry, 'ipam') !== undefined) return 'its own ipam'
+  // An IPv6 network needs a v6 subnet beside the v4 one given here: its addresses are left to Docker.
+  const ipv6 = mergedGet(doc, entry, 'enable_ipv6')
+  if (ipv6 !== undefined && !(YAML.isScalar(ipv6) && ipv6.value === false)) return 'IPv6'
   const driver = mergedGet(doc, entry, 'driver')
   if (driver !== undefined && !(YAML.isScalar(driver) && driver.value === 'overlay')) return 'another driver'
   const name = mergedGet(doc, entry, 'name')

@@ -47,11 +47,11 @@ networks:
     ])
   })
 
-  it('leaves external networks, those with their own ipam, another driver or a name from a variable, and those already on the swarm', () => {
+  it('leaves external networks, those with their own ipam, IPv6, another driver or a name from a variable, and those already on the swarm', () => {
     const text = `services:
   web:
     image: x
-    networks: [a, b, c, d, e, f, g]
+    networks: [a, b, c, d, e, f, g, h]
 networks:
   a: {external: true}
   b:
@@ -65,6 +65,7 @@ networks:
   e: {name: "\${NET}"}
   f:
   g: {external: false}
+  h: {enable_ipv6: true}
 `
     expect(networksToCreate([file(text)], 'shop', new Set(['shop_f']))).toEqual([{ key: 'g', name: 'shop_g' }])
   })
