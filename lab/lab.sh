@@ -7,6 +7,11 @@
 #   bash lab/lab.sh extra-sshd up|down
 #   bash lab/lab.sh bastion up|down
 #   bash lab/lab.sh registry-user set|rm NAME   (set: the password on stdin)
+#   bash lab/lab.sh engine-path                  (PATH prefix of the engine's binaries)
+#
+# LAB_ENGINE=28 (default: Debian sid's docker.io 28.5, containerd 2.1, buildx
+# and compose plugins for the runner) or LAB_ENGINE=20 (Debian bookworm's
+# docker.io 20.10, no plugins). Switching engines needs a `down` in between.
 #
 # Must run as root. All traffic stays on the bridge swl0 (10.77.0.0/24): the
 # namespaces get no default route, so nothing in the lab can reach any other
@@ -37,6 +42,15 @@ SWARM_ADDR_POOL=10.201.0.0/16
 
 # Prefer the newer CLI in /usr/local/bin (28.x; talks to the 20.10 engine fine).
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+SYSTEM_PATH=$PATH
+
+# Engine 28's packages, unpacked once and kept across `down` (a rebuild then
+# needs no network). Not under /usr: the system's Docker stays as it is.
+ENGINE_CACHE=/var/cache/swarm-lab
+ENGINE_FILE=$RUN_DIR/engine        # the running lab's engine, also in lab.json
+# Where the docker CLI looks for plugins whatever DOCKER_CONFIG says, as on a
+# GitHub runner (docker-ce installs buildx and compose in such a folder).
+CLI_PLUGIN_DIR=/usr/local/lib/docker/cli-plugins
 
 log() { echo "lab: $*" >&2; }
 die() { echo "lab: ERROR: $*" >&2; exit 1; }
@@ -114,6 +128,113 @@ install_packages() {
   [[ -z $added_policy ]] || rm -f "$policy"
   ((rc == 0)) || die "apt-get failed (exit $rc)"
   for b in "${bins[@]}"; do command -v "$b" >/dev/null || die "$b still missing after apt-get"; done
+}
+
+# ---------------------------------------------------------------- engine
+# ENGINE is this command's engine: LAB_ENGINE, else the running lab's, else 28.
+# An `up` that names another engine than the lab's own is refused: the
+# engines have their own data roots, and one lab runs at a time.
+resolve_engine() {
+  local recorded=""
+  [[ -s $ENGINE_FILE ]] && recorded=$(<"$ENGINE_FILE")
+  ENGINE=${LAB_ENGINE:-${recorded:-28}}
+  [[ $ENGINE == 28 || $ENGINE == 20 ]] ||
+    die "LAB_ENGINE=$ENGINE: choose 28 (Docker 28.5 from Debian sid, the default) or 20 (Docker 20.10 from Debian bookworm)"
+  if [[ -n $recorded && $recorded != "$ENGINE" ]]; then
+    die "the lab runs engine $recorded, not $ENGINE; switch with: sudo bash lab/lab.sh down && sudo LAB_ENGINE=$ENGINE bash lab/lab.sh up"
+  fi
+  ENGINE_DIR=$ENGINE_CACHE/engine-$ENGINE
+  NODE_ROOT=$DATA_DIR/engine-$ENGINE   # the nodes' data roots: $NODE_ROOT/{mgr,wrk,run}
+}
+
+# What every daemon of the lab runs with first on its PATH: dockerd finds
+# containerd, the runc shim, docker-proxy and docker-init there.
+engine_path_prefix() {
+  [[ $ENGINE == 28 ]] && echo "$ENGINE_DIR/root/usr/sbin:$ENGINE_DIR/root/usr/bin:"
+  return 0
+}
+
+# docker.io's docker-init is a link to tini-static, which it depends on.
+ENGINE28_PACKAGES=(docker.io containerd docker-buildx docker-compose tini-static)
+ENGINE28_FILES=(usr/sbin/dockerd usr/sbin/docker-proxy usr/bin/docker-init usr/bin/containerd
+                usr/bin/containerd-shim-runc-v2 usr/libexec/docker/cli-plugins/docker-buildx
+                usr/libexec/docker/cli-plugins/docker-compose)
+
+# The Debian mirror the system's own apt sources use (deb822 or one-line).
+debian_mirror() {
+  local f uris=()
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [[ -f $f ]] && mapfile -t -O "${#uris[@]}" uris < <(awk 'tolower($1) == "uris:" {for (i = 2; i <= NF; i++) print $i}' "$f")
+  done
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [[ -f $f ]] && mapfile -t -O "${#uris[@]}" uris < <(sed -E 's/\[[^]]*\]//' "$f" | awk '$1 == "deb" {print $2}')
+  done
+  printf '%s\n' "${uris[@]}" | grep -E '^https?://[^ ]*/debian/?$' | head -1 | sed 's:/$::'
+}
+
+# Engine 28: Debian sid's docker.io, containerd, docker-buildx and
+# docker-compose, downloaded with apt-get into the lab's own folder using a
+# private apt state (sources, lists, cache), so the system's apt sources and
+# installed packages stay as they are; unpacked with dpkg-deb -x. Done once.
+engine_fetch() {
+  [[ $ENGINE == 28 ]] || return 0
+  local f missing=0 tmp mirror deb
+  for f in "${ENGINE28_FILES[@]}"; do [[ -x $ENGINE_DIR/root/$f ]] || missing=1; done
+  [[ $missing == 0 && -s $ENGINE_DIR/versions ]] && return 0
+  mirror=$(debian_mirror)
+  [[ -n $mirror ]] || die "engine 28: no Debian mirror in /etc/apt sources to fetch sid's packages from"
+  [[ -r /usr/share/keyrings/debian-archive-keyring.gpg ]] || die "engine 28: /usr/share/keyrings/debian-archive-keyring.gpg missing (package debian-archive-keyring)"
+  log "engine 28: fetching ${ENGINE28_PACKAGES[*]} from Debian sid into $ENGINE_DIR (private apt state)"
+  tmp=$ENGINE_DIR.partial
+  rm -rf "$tmp"
+  mkdir -p "$tmp/apt/lists/partial" "$tmp/apt/cache/archives/partial" "$tmp/debs" "$tmp/root"
+  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror sid main" >"$tmp/apt/sources.list"
+  local opts=(-q -o "Dir::Etc::sourcelist=$tmp/apt/sources.list" -o Dir::Etc::sourceparts=/dev/null
+              -o "Dir::State::Lists=$tmp/apt/lists" -o "Dir::Cache=$tmp/apt/cache"
+              -o Dir::State::status=/var/lib/dpkg/status -o APT::Sandbox::User=root)
+  apt-get "${opts[@]}" update >"$tmp/apt/update.log" 2>&1 || { tail -20 "$tmp/apt/update.log" >&2; die "engine 28: apt-get update (sid) failed"; }
+  (cd "$tmp/debs" && apt-get "${opts[@]}" download "${ENGINE28_PACKAGES[@]}") >"$tmp/apt/download.log" 2>&1 ||
+    { tail -20 "$tmp/apt/download.log" >&2; die "engine 28: apt-get download failed"; }
+  for deb in "$tmp"/debs/*.deb; do
+    dpkg-deb -x "$deb" "$tmp/root"
+    echo "$(dpkg-deb -f "$deb" Package) $(dpkg-deb -f "$deb" Version)" >>"$tmp/versions"
+  done
+  for f in "${ENGINE28_FILES[@]}"; do [[ -x $tmp/root/$f ]] || die "engine 28: $f not in the packages"; done
+  # sid moves on: say so plainly rather than run another engine under this name.
+  "$tmp/root/usr/sbin/dockerd" --version | grep -q 'version 28\.' ||
+    die "engine 28: Debian sid now has $("$tmp/root/usr/sbin/dockerd" --version); lab.sh expects 28.x"
+  rm -rf "$tmp/debs" "$tmp/apt" "$ENGINE_DIR"
+  mv "$tmp" "$ENGINE_DIR"
+  log "engine 28: $(paste -sd, "$ENGINE_DIR/versions")"
+}
+
+# Engine 28's runner is GitHub's: the buildx and compose plugins in a system
+# plugin folder, found whatever DOCKER_CONFIG says. Symlinks into the engine
+# folder; a plugin the machine has of its own is left alone. Engine 20's runner
+# has none (the classic builder's path). `down` removes the lab's symlinks.
+cli_plugins_up() {
+  cli_plugins_down
+  [[ $ENGINE == 28 ]] || return 0
+  local p target
+  mkdir -p "$CLI_PLUGIN_DIR"
+  for p in docker-buildx docker-compose; do
+    target=$ENGINE_DIR/root/usr/libexec/docker/cli-plugins/$p
+    if [[ -e $CLI_PLUGIN_DIR/$p && ! -L $CLI_PLUGIN_DIR/$p ]]; then
+      log "keeping the machine's own $CLI_PLUGIN_DIR/$p"
+      continue
+    fi
+    ln -sfn "$target" "$CLI_PLUGIN_DIR/$p"
+  done
+}
+
+cli_plugins_down() {
+  local p link
+  for p in docker-buildx docker-compose; do
+    link=$CLI_PLUGIN_DIR/$p
+    [[ -L $link && $(readlink "$link") == "$ENGINE_CACHE"/* ]] && rm -f "$link"
+  done
+  rmdir "$CLI_PLUGIN_DIR" 2>/dev/null || true
+  return 0
 }
 
 # ---------------------------------------------------------------- network
@@ -203,15 +324,22 @@ EOF
 
 # ---------------------------------------------------------------- docker daemons
 dockerd_start() { # NODE
-  local n=$1 i
-  mkdir -p "$DATA_DIR/$n" "$RUN_DIR/$n"
+  local n=$1 i storage=overlay2 extra=()
+  mkdir -p "$NODE_ROOT/$n" "$RUN_DIR/$n"
+  # GitHub's runners: buildx's docker driver exports caches only from the
+  # containerd image store, whose overlay snapshotter is "overlayfs".
+  if [[ $ENGINE == 28 && $n == run ]]; then
+    storage=overlayfs
+    extra+=(--feature containerd-snapshotter=true)
+  fi
   # nsenter --net (not `ip netns exec`, which remounts /sys and hides the
   # cgroup v1 mounts: "Devices cgroup isn't mounted"); unshare --uts gives the
   # node its own hostname, which swarm uses as the node name.
+  env PATH="$(engine_path_prefix)$SYSTEM_PATH" \
   setsid nsenter --net="/var/run/netns/$(ns "$n")" unshare --uts sh -c '
       hostname "$0"; exec "$@"' "$(ns "$n")" \
     dockerd \
-      --data-root "$DATA_DIR/$n" \
+      --data-root "$NODE_ROOT/$n" \
       --exec-root "$RUN_DIR/$n" \
       --pidfile "$(pidfile "$n")" \
       --host "unix://$(sock "$n")" \
@@ -219,8 +347,9 @@ dockerd_start() { # NODE
       --default-address-pool base=172.31.0.0/16,size=24 \
       --cgroup-parent "/swl-$n" \
       --insecure-registry "$REGISTRY" \
-      --storage-driver overlay2 \
+      --storage-driver "$storage" \
       --shutdown-timeout 3 \
+      "${extra[@]}" \
       >>"$LOG_DIR/$n.log" 2>&1 </dev/null &
   for ((i = 0; i < 600; i++)); do
     if [[ -S $(sock "$n") ]] && dk "$n" version >/dev/null 2>&1; then return 0; fi
@@ -408,10 +537,12 @@ write_lab_json() {
       workerDockerHost: "unix://" + process.argv[6],
       runnerDockerHost: "unix://" + process.argv[7],
       baseImage: process.argv[8], managerNode: "swl-mgr", workerNode: "swl-wrk",
+      engine: process.argv[10], engineVersion: process.argv[11],
+      managerDataRoot: process.argv[12],
     };
     fs.writeFileSync(process.argv[9], JSON.stringify(j, null, 2) + "\n", { mode: 0o600 });
   ' "$REGISTRY" "$REGISTRY_USER" "$MGR_IP" "$CLIENT_KEY" "$(sock mgr)" "$(sock wrk)" "$(sock run)" \
-    "$BASE_IMAGE" "$LAB_JSON"
+    "$BASE_IMAGE" "$LAB_JSON" "$ENGINE" "$(dk mgr version --format '{{.Server.Version}}')" "$NODE_ROOT/mgr"
   chmod 600 "$LAB_JSON"
 }
 
@@ -481,6 +612,7 @@ cmd_up() {
     return 0
   fi
   install_packages
+  engine_fetch
   if [[ -e $RUN_DIR || -e $DATA_DIR ]] || ip link show "$BRIDGE" >/dev/null 2>&1; then
     log "found a partial lab; tearing it down first"
     cmd_down
@@ -488,6 +620,9 @@ cmd_up() {
   trap on_up_exit EXIT
   mkdir -p "$RUN_DIR" "$LOG_DIR"
   chmod 700 "$RUN_DIR"
+  echo "$ENGINE" >"$ENGINE_FILE"
+  log "engine $ENGINE: $(env PATH="$(engine_path_prefix)$SYSTEM_PATH" dockerd --version)"
+  cli_plugins_up
   net_up
   registry_up
   dockerd_up_all
@@ -538,6 +673,7 @@ cmd_down() {
   for n in "${pids[@]}"; do wait "$n" || true; done
   stop_pidfile "$(pidfile registry)" docker-registry 10
   log "down: unmounting, removing network and files"
+  cli_plugins_down
   cgroups_down
   umount_below "$RUN_DIR"
   umount_below "$DATA_DIR"
@@ -887,7 +1023,10 @@ cmd_registry_user() { # set|rm NAME
 
 main() {
   local cmd=${1:-}
+  # `down` takes down whatever runs, whichever engine.
+  [[ $cmd == down ]] || resolve_engine
   case $cmd in
+    engine-path) engine_fetch; engine_path_prefix ;;
     up) cmd_up ;;
     down) cmd_down ;;
     status) cmd_status ;;
@@ -910,7 +1049,7 @@ main() {
         *) echo "usage: $0 bastion up|down" >&2; exit 2 ;;
       esac ;;
     registry-user) cmd_registry_user "${2:-}" "${3:-}" ;;
-    *) echo "usage: $0 up|down|status|env|worker-stop|worker-start|manager-restart|sshd-restart|sshd-drop|extra-sshd up|down|bastion up|down|registry-user set|rm NAME" >&2; exit 2 ;;
+    *) echo "usage: $0 up|down|status|env|engine-path|worker-stop|worker-start|manager-restart|sshd-restart|sshd-drop|extra-sshd up|down|bastion up|down|registry-user set|rm NAME" >&2; exit 2 ;;
   esac
 }
 
