@@ -6,7 +6,8 @@
 //
 //   node scripts/e2e.mjs [FILE...]     (default: every __tests__/e2e/**/*.test.ts)
 //
-// E2E_WORKERS: how many files share the lab at once (default 3).
+// E2E_WORKERS: how many files share the lab at once (default 2: several e2e tests
+// bound how long a step may take, and the machine has two cores).
 import { spawnSync } from 'node:child_process'
 import { readdirSync, statSync } from 'node:fs'
 import * as path from 'node:path'
@@ -51,7 +52,7 @@ const wanted = process.argv.slice(2).map(file => path.resolve(file))
 const files = wanted.length > 0 ? wanted : testFiles(E2E)
 const serial = files.filter(file => path.basename(file) in SERIAL)
 const shared = files.filter(file => !serial.includes(file))
-const workers = Number(process.env.E2E_WORKERS ?? 3)
+const workers = Number(process.env.E2E_WORKERS ?? 2)
 if (!Number.isInteger(workers) || workers < 1) throw new Error(`E2E_WORKERS=${process.env.E2E_WORKERS}: give a whole number ≥ 1`)
 
 const started = Date.now()
