@@ -233,7 +233,8 @@ cli_plugins_down() {
     link=$CLI_PLUGIN_DIR/$p
     [[ -L $link && $(readlink "$link") == "$ENGINE_CACHE"/* ]] && rm -f "$link"
   done
-  rmdir "$CLI_PLUGIN_DIR" 2>/dev/null || true
+  # the folders too, if the lab's links were all they held
+  rmdir "$CLI_PLUGIN_DIR" "${CLI_PLUGIN_DIR%/*}" 2>/dev/null || true
   return 0
 }
 
