@@ -92,13 +92,4 @@ describe('what Swarm tells the judge, alike on both engines', () => {
     expect(await endedTask(SERVICES.exit)).toEqual({ state: 'Failed', error: '"task: non-zero exit (3)"' })
     expect(await endedTask(SERVICES.unhealthy)).toEqual({ state: 'Failed', error: '"task: non-zero exit (137): dockerexec: unhealthy container"' })
   }, 300_000)
-
-  it('a service spec: 28.5 adds ContainerSpec.Privileges.NoNewPrivileges (API 1.46), 20.10 has no Privileges', () => {
-    const [service] = JSON.parse(docker(lab, ['service', 'inspect', SERVICES.exit])) as Array<{
-      Spec: { TaskTemplate: { ContainerSpec: { Privileges?: { NoNewPrivileges?: boolean } } } }
-    }>
-    const privileges = service!.Spec.TaskTemplate.ContainerSpec.Privileges
-    if (v28) expect(privileges?.NoNewPrivileges).toBe(false)
-    else expect(privileges).toBeUndefined()
-  })
 })
