@@ -1,7 +1,9 @@
 // Two projects: fast tests (pure logic in __tests__/unit, mirroring src/, and
 // the whole engine in-process with fakes in __tests__/behaviour), and
 // end-to-end tests that run the bundled action against the lab swarm
-// (lab/lab.sh up), one at a time.
+// (lab/lab.sh up). One file at a time by default (the machine has two cores);
+// scripts/e2e.mjs runs the e2e files that leave the lab alone side by side,
+// then the ones that disturb it (SERIAL there) one at a time.
 const tsJest = {
   '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }]
 }

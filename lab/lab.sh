@@ -7,6 +7,11 @@
 #   bash lab/lab.sh extra-sshd up|down
 #   bash lab/lab.sh bastion up|down
 #   bash lab/lab.sh registry-user set|rm NAME   (set: the password on stdin)
+#   bash lab/lab.sh engine-path                  (PATH prefix of the engine's binaries)
+#
+# LAB_ENGINE=28 (default: Debian sid's docker.io 28.5, containerd 2.1, buildx
+# and compose plugins for the runner) or LAB_ENGINE=20 (Debian bookworm's
+# docker.io 20.10, no plugins). Switching engines needs a `down` in between.
 #
 # Must run as root. All traffic stays on the bridge swl0 (10.77.0.0/24): the
 # namespaces get no default route, so nothing in the lab can reach any other
@@ -37,6 +42,15 @@ SWARM_ADDR_POOL=10.201.0.0/16
 
 # Prefer the newer CLI in /usr/local/bin (28.x; talks to the 20.10 engine fine).
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+SYSTEM_PATH=$PATH
+
+# Engine 28's packages, unpacked once and kept across `down` (a rebuild then
+# needs no network). Not under /usr: the system's Docker stays as it is.
+ENGINE_CACHE=/var/cache/swarm-lab
+ENGINE_FILE=$RUN_DIR/engine        # the running lab's engine, also in lab.json
+# Where the docker CLI looks for plugins whatever DOCKER_CONFIG says, as on a
+# GitHub runner (docker-ce installs buildx and compose in such a folder).
+CLI_PLUGIN_DIR=/usr/local/lib/docker/cli-plugins
 
 log() { echo "lab: $*" >&2; }
 die() { echo "lab: ERROR: $*" >&2; exit 1; }
@@ -115,6 +129,11 @@ install_packages() {
   ((rc == 0)) || die "apt-get failed (exit $rc)"
   for b in "${bins[@]}"; do command -v "$b" >/dev/null || die "$b still missing after apt-get"; done
 }
+
+# ---------------------------------------------------------------- engine
+# LAB_ENGINE, engine 28's packages and the runner's CLI plugins: lab/engine.sh.
+# shellcheck source=lab/engine.sh
+source "$(dirname "${BASH_SOURCE[0]}")/engine.sh"
 
 # ---------------------------------------------------------------- network
 net_up() {
@@ -203,15 +222,22 @@ EOF
 
 # ---------------------------------------------------------------- docker daemons
 dockerd_start() { # NODE
-  local n=$1 i
-  mkdir -p "$DATA_DIR/$n" "$RUN_DIR/$n"
+  local n=$1 i storage=overlay2 extra=()
+  mkdir -p "$NODE_ROOT/$n" "$RUN_DIR/$n"
+  # GitHub's runners: buildx's docker driver exports caches only from the
+  # containerd image store, whose overlay snapshotter is "overlayfs".
+  if [[ $ENGINE == 28 && $n == run ]]; then
+    storage=overlayfs
+    extra+=(--feature containerd-snapshotter=true)
+  fi
   # nsenter --net (not `ip netns exec`, which remounts /sys and hides the
   # cgroup v1 mounts: "Devices cgroup isn't mounted"); unshare --uts gives the
   # node its own hostname, which swarm uses as the node name.
+  env PATH="$(engine_path_prefix)$SYSTEM_PATH" \
   setsid nsenter --net="/var/run/netns/$(ns "$n")" unshare --uts sh -c '
       hostname "$0"; exec "$@"' "$(ns "$n")" \
     dockerd \
-      --data-root "$DATA_DIR/$n" \
+      --data-root "$NODE_ROOT/$n" \
       --exec-root "$RUN_DIR/$n" \
       --pidfile "$(pidfile "$n")" \
       --host "unix://$(sock "$n")" \
@@ -219,8 +245,9 @@ dockerd_start() { # NODE
       --default-address-pool base=172.31.0.0/16,size=24 \
       --cgroup-parent "/swl-$n" \
       --insecure-registry "$REGISTRY" \
-      --storage-driver overlay2 \
+      --storage-driver "$storage" \
       --shutdown-timeout 3 \
+      "${extra[@]}" \
       >>"$LOG_DIR/$n.log" 2>&1 </dev/null &
   for ((i = 0; i < 600; i++)); do
     if [[ -S $(sock "$n") ]] && dk "$n" version >/dev/null 2>&1; then return 0; fi
@@ -408,10 +435,12 @@ write_lab_json() {
       workerDockerHost: "unix://" + process.argv[6],
       runnerDockerHost: "unix://" + process.argv[7],
       baseImage: process.argv[8], managerNode: "swl-mgr", workerNode: "swl-wrk",
+      engine: process.argv[10], engineVersion: process.argv[11],
+      managerDataRoot: process.argv[12],
     };
     fs.writeFileSync(process.argv[9], JSON.stringify(j, null, 2) + "\n", { mode: 0o600 });
   ' "$REGISTRY" "$REGISTRY_USER" "$MGR_IP" "$CLIENT_KEY" "$(sock mgr)" "$(sock wrk)" "$(sock run)" \
-    "$BASE_IMAGE" "$LAB_JSON"
+    "$BASE_IMAGE" "$LAB_JSON" "$ENGINE" "$(dk mgr version --format '{{.Server.Version}}')" "$NODE_ROOT/mgr"
   chmod 600 "$LAB_JSON"
 }
 
@@ -481,6 +510,7 @@ cmd_up() {
     return 0
   fi
   install_packages
+  engine_fetch
   if [[ -e $RUN_DIR || -e $DATA_DIR ]] || ip link show "$BRIDGE" >/dev/null 2>&1; then
     log "found a partial lab; tearing it down first"
     cmd_down
@@ -488,6 +518,9 @@ cmd_up() {
   trap on_up_exit EXIT
   mkdir -p "$RUN_DIR" "$LOG_DIR"
   chmod 700 "$RUN_DIR"
+  echo "$ENGINE" >"$ENGINE_FILE"
+  log "engine $ENGINE: $(env PATH="$(engine_path_prefix)$SYSTEM_PATH" dockerd --version)"
+  cli_plugins_up
   net_up
   registry_up
   dockerd_up_all
@@ -538,6 +571,7 @@ cmd_down() {
   for n in "${pids[@]}"; do wait "$n" || true; done
   stop_pidfile "$(pidfile registry)" docker-registry 10
   log "down: unmounting, removing network and files"
+  cli_plugins_down
   cgroups_down
   umount_below "$RUN_DIR"
   umount_below "$DATA_DIR"
@@ -887,7 +921,14 @@ cmd_registry_user() { # set|rm NAME
 
 main() {
   local cmd=${1:-}
+  # `down` takes down whatever runs, whichever engine.
   case $cmd in
+    down) ;;
+    engine-path) resolve_engine any ;;
+    *) resolve_engine ;;
+  esac
+  case $cmd in
+    engine-path) engine_fetch; engine_path_prefix ;;
     up) cmd_up ;;
     down) cmd_down ;;
     status) cmd_status ;;
@@ -910,7 +951,7 @@ main() {
         *) echo "usage: $0 bastion up|down" >&2; exit 2 ;;
       esac ;;
     registry-user) cmd_registry_user "${2:-}" "${3:-}" ;;
-    *) echo "usage: $0 up|down|status|env|worker-stop|worker-start|manager-restart|sshd-restart|sshd-drop|extra-sshd up|down|bastion up|down|registry-user set|rm NAME" >&2; exit 2 ;;
+    *) echo "usage: $0 up|down|status|env|engine-path|worker-stop|worker-start|manager-restart|sshd-restart|sshd-drop|extra-sshd up|down|bastion up|down|registry-user set|rm NAME" >&2; exit 2 ;;
   esac
 }
 

@@ -47,7 +47,10 @@ function action(inputs, cwd) {
     SWARM_DEPLOY_TEMP: scratch,
     SWARM_DEPLOY_REGISTRY_PASSWORD: lab.registryPassword,
     SWARM_DEPLOY_ENV: values,
-    DOCKER_HOST: lab.runnerDockerHost
+    DOCKER_HOST: lab.runnerDockerHost,
+    // A runner with buildx and the containerd image store (the lab on engine 28) pushes a provenance
+    // attestation, new at every build: without this, the `unchanged` scenario's rebuild is a new digest.
+    BUILDX_NO_DEFAULT_ATTESTATIONS: '1'
   }
   const all = {
     host: lab.sshHost,

@@ -29,6 +29,11 @@ export interface Lab {
   baseImage: string
   managerNode: string
   workerNode: string
+  /** LAB_ENGINE of the running lab: Docker 28.5 or 20.10 on every node. */
+  engine: '28' | '20'
+  engineVersion: string
+  /** The manager dockerd's data root (each engine has its own). */
+  managerDataRoot: string
 }
 
 export function loadLab(): Lab {

@@ -115,9 +115,6 @@ function filesBelow(dir: string): Array<{ file: string; text: string }> {
   return found
 }
 
-// The lab manager's Docker data root (lab/README.md).
-const MANAGER_DATA_ROOT = '/var/lib/swarm-lab/mgr'
-
 /**
  * Files under the manager's data root holding any of the values in plain
  * text. Skips tmpfs mounts (a running container's /run/secrets lives in
@@ -127,7 +124,7 @@ function plaintextOnManager(values: string[]): string[] {
   const patterns = path.join(mkdtempSync(path.join(os.tmpdir(), 'sd-grep-')), 'patterns')
   writeFileSync(patterns, values.join('\n'), { mode: 0o600 })
   try {
-    return execFileSync('grep', ['-rlF', '--exclude-dir=mounts', '--exclude-dir=merged', '-f', patterns, MANAGER_DATA_ROOT], { encoding: 'utf8' })
+    return execFileSync('grep', ['-rlF', '--exclude-dir=mounts', '--exclude-dir=merged', '-f', patterns, lab.managerDataRoot], { encoding: 'utf8' })
       .trim()
       .split('\n')
       .filter(Boolean)
