@@ -7,6 +7,7 @@ import * as path from 'node:path'
 import { parsedCompose } from './compose-yaml.js'
 import type { DockerCli, Host, SwarmApi } from '../ports.js'
 import { runOrThrow } from '../docker-cli.js'
+import { keepServices } from './stage-plan.js'
 import { renderStackObjects } from './stack-objects.js'
 import { checkVariables, findBareEnvironment, findVariables } from './variables.js'
 import { InputError } from '../inputs/parse.js'
@@ -21,6 +22,8 @@ export interface DeployPlan {
   secretKey: Buffer
   /** Epoch ms: the rollout deadline, which bounds `docker stack deploy` too. */
   deadline: number
+  /** Only these services of the compose files (a step of a staged deploy, stage-plan.ts); all when absent. */
+  services?: ReadonlySet<string>
 }
 
 export function stackDeployArgs(plan: Pick<DeployPlan, 'stack' | 'prune' | 'composeFiles'>): string[] {
@@ -181,7 +184,8 @@ export async function deployStack(
   socketPath: string,
   host: { files: Host['files']; leftovers: Host['leftovers']; now: () => number; info: (line: string) => void; hide?: (text: string) => void }
 ): Promise<void> {
-  const rendered = renderStackObjects(compose, {
+  const only = plan.services ? keepServices(compose, plan.services) : compose
+  const rendered = renderStackObjects(only, {
     stack: plan.stack,
     values: plan.variables,
     readSource: sourceReader(plan.composeFiles, host.files.read),
@@ -196,8 +200,10 @@ export async function deployStack(
   }
   // The copies hold names and hashes, never values.
   const token = randomBytes(4).toString('hex')
-  const copies = rendered.files.filter(f => f.text !== undefined).map(f => ({ path: renderedPath(f.path, token), text: f.text! }))
-  const files = rendered.files.map(f => (f.text === undefined ? f.path : renderedPath(f.path, token)))
+  // A file cut down to a step's services is a copy too, even with no object to name.
+  const texts = rendered.files.map((f, i) => ({ path: f.path, text: f.text ?? (only[i] !== compose[i] ? only[i]!.text : undefined) }))
+  const copies = texts.filter(f => f.text !== undefined).map(f => ({ path: renderedPath(f.path, token), text: f.text! }))
+  const files = texts.map(f => (f.text === undefined ? f.path : renderedPath(f.path, token)))
   // Recorded before they exist, so a cancelled or killed run still removes them.
   const releases = copies.map(copy => host.leftovers.path(path.resolve(copy.path)))
   try {
