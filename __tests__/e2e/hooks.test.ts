@@ -93,6 +93,12 @@ describe('a pre-deploy hook', () => {
     expect(second.log).toMatch(/pre-deploy hook migrate: converged after \d+s/)
     expect(second.summary).toContain('### Hooks and waves')
     expect(second.summary).toMatch(/\| pre-deploy hook migrate \| \d+s \| ✅ converged \|\n\| wave 0 \(web\) \| \d+s \| ✅ converged \|/)
+
+    // The same deploy again: the hook runs again, and the deploy waits for that run (its spec has the run's ID).
+    const again = await runAction(lab, hookInputs('2'), { cwd: HOOKS })
+    expectVerdict(again, 0, 'converged')
+    expect(tasksOf(`${STACK}_migrate`).map(t => t.Status.State)).toEqual(['complete', 'complete', 'complete'])
+    expect(again.log).toMatch(/migrate: updated, 1\/1 complete/)
   })
 
   it('that exits 3 fails the deploy at once, naming the hook, the exit code and its log; every other service keeps its spec', async () => {
@@ -110,26 +116,28 @@ describe('a pre-deploy hook', () => {
     expect(inspect(`${STACK}_web`).Version.Index).toBe(web.Version.Index)
     expect(imageOf(`${STACK}_web`)).toBe(web.Spec.TaskTemplate.ContainerSpec.Image)
     // Recorded failed; the hook's service is kept with its failed task.
-    expect(releaseRecords(lab, STACK).at(-1)).toEqual({ number: 3, status: 'failed' })
+    expect(releaseRecords(lab, STACK).at(-1)).toEqual({ number: 4, status: 'failed' })
     expect(tasksOf(`${STACK}_migrate`).at(-1)?.Status.ContainerStatus?.ExitCode).toBe(3)
     expect(result.summary).toMatch(/\| wave 0 \(web\) \| – \| – not run \|/)
   })
 
   it('is skipped by rollback: previous, and run by a rollback with hooks-on-rollback: true', async () => {
+    // Releases: #1 v1, #2 v2, #3 v2 again (live), #4 the failed one: previous is #2.
     const before = tasksOf(`${STACK}_migrate`).length
     const back = await runAction(lab, hookInputs('2', { rollback: 'previous' }), { cwd: HOOKS })
     expectVerdict(back, 0, 'converged')
-    expect(imageOf(`${STACK}_web`)).toContain(`:v1-${run}@sha256:`)
+    expect(back.log).toContain('Rolling back to release #2')
     expect(back.log).toContain('Skipping the pre-deploy hook migrate: this is a rollback (set hooks-on-rollback: true to run them)')
     expect(tasksOf(`${STACK}_migrate`)).toHaveLength(before)
-    expect(back.summary).toMatch(/\| rollback to #1: pre-deploy hook migrate \| – \| ⏭️ skipped \|/)
+    expect(back.summary).toMatch(/\| rollback to #2: pre-deploy hook migrate \| – \| ⏭️ skipped \|/)
 
-    const withHooks = await runAction(lab, hookInputs('2', { rollback: '2', 'hooks-on-rollback': 'true' }), { cwd: HOOKS })
+    const withHooks = await runAction(lab, hookInputs('2', { rollback: '1', 'hooks-on-rollback': 'true' }), { cwd: HOOKS })
     expectVerdict(withHooks, 0, 'converged')
-    expect(imageOf(`${STACK}_web`)).toContain(`:v2-${run}@sha256:`)
+    expect(imageOf(`${STACK}_web`)).toContain(`:v1-${run}@sha256:`)
     const runs = tasksOf(`${STACK}_migrate`)
     expect(runs).toHaveLength(before + 1)
     expect(runs.at(-1)!.Status.State).toBe('complete')
+    expect(withHooks.summary).toMatch(/\| rollback to #1: pre-deploy hook migrate \| \d+s \| ✅ converged \|/)
   })
 
   it('is listed by dry-run, in order, with the wave, and nothing changes', async () => {

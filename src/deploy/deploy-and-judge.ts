@@ -107,7 +107,8 @@ export async function deployAndJudge(
   const read0 = { calls: api.calls(), bytes: tunnel.traffic().bytesRead }
   const after = stopped ? undefined : await api.snapshot(inputs.stack)
   const firstPoll = { calls: api.calls() - read0.calls, bytes: tunnel.traffic().bytesRead - read0.bytes }
-  const recordedRelease = await record(after)
+  // Post-deploy hooks do not exist yet: their round is recorded once they ran, so the record names every service.
+  const recordedRelease = staged?.after.length ? undefined : await record(after)
   if (staged?.hooks.size && inputs.prune && after) await pruneUnnamed(run, staged, after)
   const first = after && staged?.hooks.size ? viewOf(after, inputs.stack, name => !staged.hooks.has(name)) : after
   // A cancel from here until the verdict marks the record cancelled, rather than leaving it deploying.

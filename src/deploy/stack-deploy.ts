@@ -7,7 +7,7 @@ import * as path from 'node:path'
 import { parsedCompose } from './compose-yaml.js'
 import type { DockerCli, Host, SwarmApi } from '../ports.js'
 import { runOrThrow } from '../docker-cli.js'
-import { keepServices } from './stage-plan.js'
+import { keepServices, runLabelFile } from './stage-plan.js'
 import { renderStackObjects } from './stack-objects.js'
 import { checkVariables, findBareEnvironment, findVariables } from './variables.js'
 import { InputError } from '../inputs/parse.js'
@@ -24,6 +24,8 @@ export interface DeployPlan {
   deadline: number
   /** Only these services of the compose files (a step of a staged deploy, stage-plan.ts); all when absent. */
   services?: ReadonlySet<string>
+  /** Hooks (of `services`) that get a container label with this value: see runLabelFile. */
+  runLabel?: { services: string[]; id: string }
 }
 
 export function stackDeployArgs(plan: Pick<DeployPlan, 'stack' | 'prune' | 'composeFiles'>): string[] {
@@ -204,6 +206,11 @@ export async function deployStack(
   const texts = rendered.files.map((f, i) => ({ path: f.path, text: f.text ?? (only[i] !== compose[i] ? only[i]!.text : undefined) }))
   const copies = texts.filter(f => f.text !== undefined).map(f => ({ path: renderedPath(f.path, token), text: f.text! }))
   const files = texts.map(f => (f.text === undefined ? f.path : renderedPath(f.path, token)))
+  if (plan.runLabel && compose[0]) {
+    const run = { path: renderedPath(compose[0].path, `${token}-run`), text: runLabelFile(compose, plan.runLabel.services, plan.runLabel.id) }
+    copies.push(run)
+    files.push(run.path)
+  }
   // Recorded before they exist, so a cancelled or killed run still removes them.
   const releases = copies.map(copy => host.leftovers.path(path.resolve(copy.path)))
   try {

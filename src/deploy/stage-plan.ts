@@ -227,3 +227,20 @@ function readable(text: string): boolean {
     return false
   }
 }
+
+export const RUN_LABEL = 'io.swarm-deploy.run'
+
+/**
+ * A compose file, given after the others, that puts a container label with
+ * this step's ID on the hooks: their task template changes on every deploy,
+ * so the judge waits for this deploy's run of the job, even when nothing
+ * else of the hook changed (Swarm runs a job again on every update anyway).
+ * It repeats the first file's `version`, which docker requires to match.
+ */
+export function runLabelFile(files: Array<{ path: string; text: string }>, services: string[], id: string): string {
+  const { doc } = parsedCompose(files[0]?.text ?? '')
+  const version = doc.errors.length === 0 ? doc.get('version') : undefined
+  const lines = version === undefined || version === null ? [] : [`version: ${JSON.stringify(String(version))}`]
+  lines.push('services:', ...services.flatMap(name => [`  ${JSON.stringify(name)}:`, '    labels:', `      ${RUN_LABEL}: ${JSON.stringify(id)}`]))
+  return `${lines.join('\n')}\n`
+}

@@ -4,10 +4,11 @@
 // is a `docker stack deploy` of a copy that names only its services (others
 // keep their spec: without --prune the CLI leaves them alone), judged by the
 // same judge on a view of the swarm that holds only those services.
+import { randomBytes } from 'node:crypto'
 import { diagnose } from '../converge/diagnose.js'
 import type { Diagnosis } from '../converge/diagnose.js'
 import { baselineOf } from '../converge/spec.js'
-import type { Verdict } from '../converge/verdict.js'
+import type { ServiceVerdict, Verdict } from '../converge/verdict.js'
 import { watch } from '../converge/watch.js'
 import { CliTimeout, runOrThrow } from '../docker-cli.js'
 import type { SwarmApi } from '../ports.js'
@@ -34,6 +35,8 @@ export interface Staged {
   hooks: Set<string>
   /** The rows of the summary so far. */
   reports: StageReport[]
+  /** The pre-deploy hooks' verdicts, which the round's verdict shows with its services. */
+  hookVerdicts: ServiceVerdict[]
   /** `rollback-stack`'s round, named in the summary's rows. */
   round?: string
 }
@@ -64,6 +67,7 @@ export function stagedRound(run: DeployRun, source: DeploySource): Staged | unde
     deployed: new Set(plan.waves.flatMap(w => w.services)),
     hooks,
     reports: notRunReports(skipped, 'skipped', round),
+    hookVerdicts: [],
     ...(round ? { round } : {})
   }
 }
@@ -94,7 +98,9 @@ async function runStage(run: DeployRun, source: DeploySource, stage: Stage): Pro
   const view = stageView(api, stack, name => names.has(name))
   const before = await view.snapshot(stack)
   const started = host.now()
-  const deployPlan = { stack, composeFiles: source.composeFiles, prune: false, variables: source.variables, secretKey, deadline, services: names }
+  // A hook's run ID label: every deploy is a new run of the job, judged by this run's task.
+  const runLabel = stage.kind === 'wave' ? {} : { runLabel: { services: stage.services, id: `${stack}-${started}-${randomBytes(3).toString('hex')}` } }
+  const deployPlan = { stack, composeFiles: source.composeFiles, prune: false, variables: source.variables, secretKey, deadline, services: names, ...runLabel }
   const title = stageName(stage)
   const stopped = await reporter.phase(`Deploy the ${title}`, async () => {
     try {
@@ -136,6 +142,7 @@ export async function runBefore(run: DeployRun, source: DeploySource, staged: St
   for (const [i, stage] of staged.before.entries()) {
     const { verdict, diagnoses, seconds } = await runStage(run, source, stage)
     staged.reports.push(report(staged, stage, verdict.status, seconds))
+    if (stage.kind === 'pre-deploy') staged.hookVerdicts.push(...verdict.services)
     if (verdict.status === 'converged') continue
     const notRun = [...staged.before.slice(i + 1), staged.last, ...staged.after]
     staged.reports.push(...notRunReports(notRun, 'not run', staged.round))
@@ -145,7 +152,8 @@ export async function runBefore(run: DeployRun, source: DeploySource, staged: St
 }
 
 /** The post-deploy hooks once the stack converged (and passed its smoke check): the stack's verdict with theirs. */
-export async function runAfter(run: DeployRun, source: DeploySource, staged: Staged, verdict: Verdict): Promise<Verdict> {
+export async function runAfter(run: DeployRun, source: DeploySource, staged: Staged, judged: Verdict): Promise<Verdict> {
+  const verdict = { ...judged, services: [...judged.services, ...staged.hookVerdicts].sort((a, b) => a.name.localeCompare(b.name)) }
   if (verdict.status !== 'converged') {
     staged.reports.push(...notRunReports(staged.after, 'not run', staged.round))
     return verdict

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
 import * as YAML from 'yaml'
-import { isStaged, keepServices, stageName, stagePlanOf, stageProblems, stagesOf } from '../../../src/deploy/stage-plan.js'
+import { isStaged, keepServices, runLabelFile, stageName, stagePlanOf, stageProblems, stagesOf } from '../../../src/deploy/stage-plan.js'
 
 const STACK_FILE = `x-base: &base
   image: \${IMAGE}
@@ -167,5 +167,16 @@ describe('keepServices', () => {
       labels: {io.swarm-deploy.wave: "1"}
 `
     expect(stageProblems(file(text))[0]).toMatch(/the copy for wave 1 \(b\) does not parse: define anchors outside services/)
+  })
+})
+
+describe('runLabelFile', () => {
+  it('labels the hooks with the run ID, with the first file version docker wants matched', () => {
+    const text = runLabelFile([{ path: 'a.yml', text: 'version: "3.8"\nservices: {}\n' }], ['migrate', 'seed'], 'shop-1-abc')
+    expect(YAML.parse(text)).toEqual({
+      version: '3.8',
+      services: { migrate: { labels: { 'io.swarm-deploy.run': 'shop-1-abc' } }, seed: { labels: { 'io.swarm-deploy.run': 'shop-1-abc' } } }
+    })
+    expect(YAML.parse(runLabelFile(file(STACK_FILE), ['migrate'], 'x'))).toEqual({ services: { migrate: { labels: { 'io.swarm-deploy.run': 'x' } } } })
   })
 })
