@@ -7,7 +7,7 @@ import type { Verdict } from '../converge/verdict.js'
 import { configWarnings } from '../converge/warnings.js'
 import type { Wait } from '../converge/watch.js'
 import { watch } from '../converge/watch.js'
-import { CliTimeout } from '../docker-cli.js'
+import type { CliTimeout } from '../docker-cli.js'
 import type { PushedImage } from '../build/image.js'
 import type { Stats } from '../outcome.js'
 import type { Release, ReleaseStatus } from '../release/record.js'
@@ -20,11 +20,10 @@ import type { SmokeResult } from '../smoke/decide.js'
 import { smokeVerdict } from '../smoke/decide.js'
 import { runSmokeCheck } from '../smoke/run.js'
 import type { Snapshot } from '../swarm/model.js'
-import { waitOf } from './deploy-run.js'
+import { deployOrStop, waitOf } from './deploy-run.js'
 import type { DeployRun } from './deploy-run.js'
 import { stageName } from './stage-plan.js'
 import { pruneUnnamed, report, runAfter, runBefore, stagedRound, stageView, viewOf } from './stages.js'
-import { deployStack } from './stack-deploy.js'
 
 export type { DeployRun } from './deploy-run.js'
 
@@ -37,7 +36,7 @@ export async function deployAndJudge(
   source: DeploySource,
   known: ReleaseHistory
 ): Promise<{ verdict: Verdict; release: Release | undefined; deployStarted: number; smoke?: SmokeResult; untouched?: boolean }> {
-  const { plan, cli, api, tunnel, host, reporter, secrets, outcome, deadline, secretKey } = run
+  const { plan, api, tunnel, host, reporter, secrets, outcome, deadline, secretKey } = run
   const { inputs } = plan
   const deployStarted = host.now()
   // Hooks and waves (stage-plan.ts): steps before this round's own deploy, which then leaves the hooks out.
@@ -80,21 +79,7 @@ export async function deployAndJudge(
     return { verdict: early.verdict, release: labelled, deployStarted, untouched: early.stage.kind === 'pre-deploy' }
   }
   const stopped = await reporter
-    .phase(`Deploy stack ${inputs.stack}${staged ? `: ${stageName(staged.last)}` : ''}`, async () => {
-      try {
-        await deployStack(cli, api, deployPlan, source.compose, tunnel.socketPath, {
-          files: host.files,
-          leftovers: host.leftovers,
-          now: host.now,
-          info: line => reporter.info(line),
-          hide: name => secrets.add(name)
-        })
-        return undefined
-      } catch (error) {
-        if (error instanceof CliTimeout) return error
-        throw error
-      }
-    })
+    .phase(`Deploy stack ${inputs.stack}${staged ? `: ${stageName(staged.last)}` : ''}`, () => deployOrStop(run, deployPlan, source.compose))
     .catch(async (error: unknown) => {
       // It reached docker stack deploy, which may have changed some services.
       if (error instanceof Error && error.message.startsWith('docker stack deploy')) await label('failed')

@@ -9,6 +9,9 @@ import type { Plan } from '../plan.js'
 import type { DockerCli, DockerTunnel, Host, Reporter, SmokeGet, SwarmApi } from '../ports.js'
 import type { Secrets } from '../secrets.js'
 import type { Snapshot } from '../swarm/model.js'
+import { CliTimeout } from '../docker-cli.js'
+import type { DeployPlan } from './stack-deploy.js'
+import { deployStack } from './stack-deploy.js'
 
 export interface DeployRun {
   plan: Plan
@@ -44,5 +47,23 @@ export function waitOf(run: DeployRun, baseline: Baseline, after: Snapshot, depl
     now: host.now,
     sleep: host.sleep,
     first: { snapshot: after, polledAt: deployedAt }
+  }
+}
+
+/** `docker stack deploy` of the compose files by the plan, or the timeout that stopped it (what reached Swarm is then unknown). */
+export async function deployOrStop(run: DeployRun, plan: DeployPlan, compose: Array<{ path: string; text: string }>): Promise<CliTimeout | undefined> {
+  const { cli, api, tunnel, host, reporter, secrets } = run
+  try {
+    await deployStack(cli, api, plan, compose, tunnel.socketPath, {
+      files: host.files,
+      leftovers: host.leftovers,
+      now: host.now,
+      info: line => reporter.info(line),
+      hide: name => secrets.add(name)
+    })
+    return undefined
+  } catch (error) {
+    if (error instanceof CliTimeout) return error
+    throw error
   }
 }

@@ -10,19 +10,18 @@ import type { Diagnosis } from '../converge/diagnose.js'
 import { baselineOf } from '../converge/spec.js'
 import type { ServiceVerdict, Verdict } from '../converge/verdict.js'
 import { watch } from '../converge/watch.js'
-import { CliTimeout, runOrThrow } from '../docker-cli.js'
+import { runOrThrow } from '../docker-cli.js'
 import type { SwarmApi } from '../ports.js'
 import type { DeploySource } from '../release/rollback.js'
 import { redactStrings } from '../secrets.js'
 import type { Snapshot } from '../swarm/model.js'
 import { STACK_LABEL } from '../swarm/model.js'
 import type { DeployRun } from './deploy-run.js'
-import { waitOf } from './deploy-run.js'
+import { deployOrStop, waitOf } from './deploy-run.js'
 import type { Stage, StagePlan } from './stage-plan.js'
 import { isStaged, stageName, stagePlanOf, stagesOf } from './stage-plan.js'
 import type { StageReport } from './stage-verdict.js'
 import { notRunReports, stoppedVerdict, withPostDeploy } from './stage-verdict.js'
-import { deployStack } from './stack-deploy.js'
 
 /** A round's steps: before its own deploy, that deploy's services, and after its verdict. */
 export interface Staged {
@@ -92,7 +91,7 @@ export function viewOf(snapshot: Snapshot, stack: string, keep: (service: string
 
 /** One step: the copy with its services deployed, and the judge's verdict on them, with the failed task's log tail if it failed. */
 async function runStage(run: DeployRun, source: DeploySource, stage: Stage): Promise<{ verdict: Verdict; diagnoses: Diagnosis[]; seconds: number }> {
-  const { plan, cli, api, tunnel, host, reporter, secrets, deadline, secretKey } = run
+  const { plan, api, host, reporter, secrets, deadline, secretKey } = run
   const { stack } = plan.inputs
   const names = new Set(stage.services)
   const view = stageView(api, stack, name => names.has(name))
@@ -102,21 +101,7 @@ async function runStage(run: DeployRun, source: DeploySource, stage: Stage): Pro
   const runLabel = stage.kind === 'wave' ? {} : { runLabel: { services: stage.services, id: `${stack}-${started}-${randomBytes(3).toString('hex')}` } }
   const deployPlan = { stack, composeFiles: source.composeFiles, prune: false, variables: source.variables, secretKey, deadline, services: names, ...runLabel }
   const title = stageName(stage)
-  const stopped = await reporter.phase(`Deploy the ${title}`, async () => {
-    try {
-      await deployStack(cli, api, deployPlan, source.compose, tunnel.socketPath, {
-        files: host.files,
-        leftovers: host.leftovers,
-        now: host.now,
-        info: line => reporter.info(line),
-        hide: name => secrets.add(name)
-      })
-      return undefined
-    } catch (error) {
-      if (error instanceof CliTimeout) return error
-      throw error
-    }
-  })
+  const stopped = await reporter.phase(`Deploy the ${title}`, () => deployOrStop(run, deployPlan, source.compose))
   let verdict: Verdict
   if (stopped) {
     verdict = { status: 'timed-out', services: [], summary: `Stack ${stack} timed out: ${stopped.message}.` }
