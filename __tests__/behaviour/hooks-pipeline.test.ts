@@ -78,6 +78,7 @@ function stagedWorld(fates: Record<string, Fate> = {}) {
   const cli = (...args: Parameters<typeof base.dockerCli>): DockerCli => ({
     async run(argv: string[], options?: CliOptions): Promise<CliResult> {
       if (argv[0] === 'stack' && argv[1] === 'deploy') {
+        if (argv.includes('--prune')) throw new Error('fake: --prune would remove the hooks the last wave leaves out')
         const merged: Record<string, Record<string, unknown>> = {}
         for (const [i, arg] of argv.entries()) {
           if (arg !== '--compose-file') continue
@@ -88,6 +89,11 @@ function stagedWorld(fates: Record<string, Fate> = {}) {
         deploys.push(names)
         fake.effects.push(`stack deploy ${names.join(' ')}`)
         for (const name of names) deploy(name, merged[name]!)
+        return { code: 0, stdout: '', stderr: '', timedOut: false }
+      }
+      if (argv[0] === 'service' && argv[1] === 'rm') {
+        fake.effects.push(`service rm ${argv.slice(2).join(' ')}`)
+        for (const name of argv.slice(2)) services.delete(name)
         return { code: 0, stdout: '', stderr: '', timedOut: false }
       }
       return base.dockerCli(...args).run(argv, options)
@@ -189,6 +195,16 @@ describe('hooks and waves', () => {
     const { outcome } = await deploy(world, { rollback: { kind: 'number', number: 1 }, hooksOnRollback: true, image: undefined })
     expect(outcome.status).toBe('converged')
     expect(world.deploys.slice(5)).toEqual([['migrate'], ['db'], ['api'], ['api', 'db', 'web'], ['notify']])
+  })
+
+  it('with prune: the last wave runs without --prune, and only the services no file names are removed, the hooks kept', async () => {
+    const world = stagedWorld()
+    expect((await deploy(world)).outcome.status).toBe('converged')
+    world.files.set('docker-compose.yml', COMPOSE.replace('  db:\n    image: ${IMAGE}\n', ''))
+    const { outcome } = await deploy(world, { prune: true })
+    expect(outcome.status).toBe('converged')
+    expect(world.effects.filter(e => e.startsWith('service rm'))).toEqual([`service rm ${STACK}_db`])
+    expect([...world.services.keys()].sort()).toEqual(['api', 'migrate', 'notify', 'web'].map(n => `${STACK}_${n}`))
   })
 
   it('are listed in order by a dry run, and nothing is deployed', async () => {
