@@ -147,7 +147,7 @@ describe('a pre-deploy hook', () => {
       .split('\n')
       .map(id => inspect(id).Version.Index)
     const tasks = tasksOf(`${STACK}_migrate`).length
-    const result = await runAction(lab, hookInputs('1', { 'dry-run': 'true' }), { cwd: HOOKS })
+    const result = await runAction(lab, hookInputs('2', { 'dry-run': 'true' }), { cwd: HOOKS })
     expect(result.code).toBe(0)
     expect(result.log).toMatch(/Steps, in order:\n\s*1\. pre-deploy hook migrate: migrate runs\n\s*2\. wave 0 \(web\): web update/)
     expect(result.summary).toContain('### Hooks and waves, in order')
