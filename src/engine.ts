@@ -6,6 +6,7 @@ import { deployAndJudge } from './deploy/deploy-and-judge.js'
 import type { DeployRun } from './deploy/deploy-and-judge.js'
 import { needsDiagnostics, showDiagnostics } from './deploy/diagnostics.js'
 import { finish } from './deploy/finish.js'
+import { stageOrder } from './deploy/stages.js'
 import { loginAndBuild } from './deploy/prepare.js'
 import { chooseSource, readHistory } from './deploy/source.js'
 import { githubDeployment } from './github/run-deployment.js'
@@ -21,6 +22,7 @@ import type { Plan } from './plan.js'
 import { makePlan, PlanError, secretKeyOf } from './plan.js'
 import type { Adapters, Host, Reporter } from './ports.js'
 import { previewStack } from './preview/preview.js'
+import { plannedSteps, planStepsText } from './report/stages.js'
 import type { DeploySource } from './release/rollback.js'
 import { liveRelease, ReleaseError } from './release/select.js'
 import type { Rounds } from './release/stack-rollback.js'
@@ -106,7 +108,11 @@ async function preview(run: DeployRun, source: DeploySource): Promise<void> {
   const { stack, prune } = inputs
   const image = inputs.rollback ? undefined : inputs.image
   const hide = (name: string): void => secrets.add(name)
-  const planned = await reporter.phase('Preview', () => previewStack({ stack, prune, source, image, secretKey, cli, api, host, reporter, hide }))
+  const previewed = await reporter.phase('Preview', () => previewStack({ stack, prune, source, image, secretKey, cli, api, host, reporter, hide }))
+  // Hooks and waves: the steps in the order the deploy would run them.
+  const order = stageOrder(run, source)
+  const planned = order ? { ...previewed, steps: plannedSteps(order, previewed) } : previewed
+  for (const line of planStepsText(planned.steps ?? [])) reporter.info(line)
   outcome.plan = redactStrings(planned, text => secrets.redact(text))
   // The inputs were checked all the same; what the check would do is said, and nothing is asked.
   if (inputs.smoke) reporter.info(`Dry run: no smoke check (nothing was deployed); a deploy would ${checkPlan(inputs.smoke)}`)
@@ -133,5 +139,5 @@ async function firstRound(
     : []
   const releases = first.release ? [first.release, ...known.releases] : [...known.releases]
   const smokeChecks = first.smoke ? [{ title: 'Smoke check', result: first.smoke }] : []
-  return { rounds: { verdict: first.verdict, releases, diagnoses, smokeChecks }, release: first.release }
+  return { rounds: { verdict: first.verdict, releases, diagnoses, smokeChecks, ...(first.untouched ? { untouched: true } : {}) }, release: first.release }
 }

@@ -4,6 +4,7 @@ import type { PushedImage } from './build/image.js'
 import type { Diagnosis } from './converge/diagnose.js'
 import type { StackStatus, Verdict } from './converge/verdict.js'
 import type { PhaseTime, Stopped } from './phases.js'
+import type { StageReport } from './deploy/stage-verdict.js'
 import type { StackPlan } from './preview/stack-plan.js'
 import type { Release } from './release/record.js'
 import type { ReportFacts } from './report/summary.js'
@@ -58,6 +59,8 @@ export interface Outcome {
   registryAuthExpires?: string
   /** With dry-run: what a deploy would do; there is no verdict. */
   plan?: StackPlan
+  /** A deploy with hooks or waves: each step in order, with its time and verdict (rollback-stack's round after the first's). */
+  stages?: StageReport[]
 }
 
 /** A run that has not begun: what it is known to be so far is filled in as it goes. */

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto'
 import { hostKeyAlgorithms, hostKeyName, parseKnownHosts } from './connect/known-hosts.js'
 import type { Rollout } from './converge/rollout.js'
 import { rolloutOf } from './converge/rollout.js'
+import { stageProblems } from './deploy/stage-plan.js'
 import { composeVariableProblems, interpolationValues, referencedNames, sourceReader, swarmNameProblems } from './deploy/stack-deploy.js'
 import type { StackObject } from './deploy/stack-objects.js'
 import { renderStackObjects } from './deploy/stack-objects.js'
@@ -83,6 +84,8 @@ export function makePlan(inputs: Inputs, host: Pick<Host, 'env' | 'files'>): Pla
   // docker stack deploy would create the services before such a name, then stop half done.
   const tooLong = swarmNameProblems(compose, inputs.stack)
   if (tooLong.length > 0) throw new PlanError(`${tooLong.join('\n')}. Nothing was deployed.`)
+  const staging = stageProblems(compose)
+  if (staging.length > 0) throw new PlanError(`${staging.join('\n')}\nNothing was deployed.`)
 
   // Secret and config sources that exist and are set, and names Swarm accepts.
   let objects: StackObject[]

@@ -160,7 +160,8 @@ function judgeService(
   if (stuck) return { ...verdict, state: 'failed', message: stuck }
   // A job whose spec did not change is not run again: nothing to wait for.
   if (job && change === 'unchanged') return { ...verdict, state: 'converged', message: 'unchanged job, not run again' }
-  if (change === 'updated' && (!count.settled || clock.sinceDeployMs < NO_UPDATE_GRACE_MS)) {
+  // A job's count is of tasks this deploy started (fresh), so once they completed its update did start.
+  if (change === 'updated' && (!count.settled || (!job && clock.sinceDeployMs < NO_UPDATE_GRACE_MS))) {
     return { ...verdict, message: `spec changed; waiting for Swarm to start the update (${progress})` }
   }
   if (count.settled) return { ...verdict, state: 'converged', message: `${change}, ${progress}` }

@@ -2,43 +2,30 @@
 // files, or a recorded release), the release record written right after it,
 // the wait for Swarm's verdict, the smoke check, and the record's status.
 // A rollback and rollback-stack's second round are the same round.
-import { baselineOf, deployedOf, stackServices } from '../converge/spec.js'
-import type { Baseline, Verdict } from '../converge/verdict.js'
+import { baselineOf, stackServices } from '../converge/spec.js'
+import type { Verdict } from '../converge/verdict.js'
 import { configWarnings } from '../converge/warnings.js'
 import type { Wait } from '../converge/watch.js'
 import { watch } from '../converge/watch.js'
-import { CliTimeout } from '../docker-cli.js'
+import type { CliTimeout } from '../docker-cli.js'
 import type { PushedImage } from '../build/image.js'
-import type { Outcome, Stats } from '../outcome.js'
-import type { Plan } from '../plan.js'
-import type { DockerCli, DockerTunnel, Host, Reporter, SmokeGet, SwarmApi } from '../ports.js'
+import type { Stats } from '../outcome.js'
 import type { Release, ReleaseStatus } from '../release/record.js'
 import { recordDeploy } from '../release/record-deploy.js'
 import type { DeploySource } from '../release/rollback.js'
 import type { ReleaseHistory } from '../release/store.js'
 import { setStatus } from '../release/store.js'
-import type { Secrets } from '../secrets.js'
 import { redactStrings } from '../secrets.js'
 import type { SmokeResult } from '../smoke/decide.js'
 import { smokeVerdict } from '../smoke/decide.js'
 import { runSmokeCheck } from '../smoke/run.js'
 import type { Snapshot } from '../swarm/model.js'
-import { deployStack } from './stack-deploy.js'
+import { deployOrStop, waitOf } from './deploy-run.js'
+import type { DeployRun } from './deploy-run.js'
+import { stageName } from './stage-plan.js'
+import { pruneUnnamed, report, runAfter, runBefore, stagedRound, stageView, viewOf } from './stages.js'
 
-export interface DeployRun {
-  plan: Plan
-  cli: DockerCli
-  api: SwarmApi
-  tunnel: DockerTunnel
-  host: Host
-  reporter: Reporter
-  secrets: Secrets
-  outcome: Outcome
-  deadline: number
-  /** Keys secret version names (see secretKeyOf). */
-  secretKey: Buffer
-  smokeGet: SmokeGet
-}
+export type { DeployRun } from './deploy-run.js'
 
 /**
  * One deploy of a source (the compose files, or a recorded release) to a
@@ -48,13 +35,27 @@ export async function deployAndJudge(
   run: DeployRun,
   source: DeploySource,
   known: ReleaseHistory
-): Promise<{ verdict: Verdict; release: Release | undefined; deployStarted: number; smoke?: SmokeResult }> {
-  const { plan, cli, api, tunnel, host, reporter, secrets, outcome, deadline, secretKey } = run
+): Promise<{ verdict: Verdict; release: Release | undefined; deployStarted: number; smoke?: SmokeResult; untouched?: boolean }> {
+  const { plan, api, tunnel, host, reporter, secrets, outcome, deadline, secretKey } = run
   const { inputs } = plan
-  const before = await api.snapshot(inputs.stack)
-  const baseline = baselineOf(before, inputs.stack)
   const deployStarted = host.now()
-  const deployPlan = { stack: inputs.stack, composeFiles: source.composeFiles, prune: inputs.prune, variables: source.variables, secretKey, deadline }
+  // Hooks and waves (stage-plan.ts): steps before this round's own deploy, which then leaves the hooks out.
+  const staged = stagedRound(run, source)
+  const early = staged ? await runBefore(run, source, staged) : undefined
+  const view = staged?.hooks.size ? stageView(api, inputs.stack, name => !staged.hooks.has(name)) : api
+  const before = await view.snapshot(inputs.stack)
+  const baseline = baselineOf(before, inputs.stack)
+  const started = host.now()
+  const deployPlan = {
+    stack: inputs.stack,
+    composeFiles: source.composeFiles,
+    // Deploying a hook runs it: the last wave leaves them out, so --prune would remove them (pruneUnnamed instead).
+    prune: inputs.prune && !staged?.hooks.size,
+    variables: source.variables,
+    secretKey,
+    deadline,
+    ...(staged?.hooks.size ? { services: staged.deployed } : {})
+  }
   let recorded: Promise<Release | undefined> | undefined
   // A record that cannot be written is a warning: it must not fail a deploy the swarm took.
   const record = (after?: Snapshot): Promise<Release | undefined> =>
@@ -70,22 +71,15 @@ export async function deployAndJudge(
       return release
     })
   }
+  if (early) {
+    const labelled = await label(early.verdict.status === 'pending' ? 'timed-out' : early.verdict.status)
+    if (labelled) reporter.info(`Release #${labelled.number}: ${labelled.status}`)
+    outcome.stages = [...(outcome.stages ?? []), ...staged!.reports]
+    // A pre-deploy hook that failed changed nothing else: there is nothing to put back.
+    return { verdict: early.verdict, release: labelled, deployStarted, untouched: early.stage.kind === 'pre-deploy' }
+  }
   const stopped = await reporter
-    .phase(`Deploy stack ${inputs.stack}`, async () => {
-      try {
-        await deployStack(cli, api, deployPlan, source.compose, tunnel.socketPath, {
-          files: host.files,
-          leftovers: host.leftovers,
-          now: host.now,
-          info: line => reporter.info(line),
-          hide: name => secrets.add(name)
-        })
-        return undefined
-      } catch (error) {
-        if (error instanceof CliTimeout) return error
-        throw error
-      }
-    })
+    .phase(`Deploy stack ${inputs.stack}${staged ? `: ${stageName(staged.last)}` : ''}`, () => deployOrStop(run, deployPlan, source.compose))
     .catch(async (error: unknown) => {
       // It reached docker stack deploy, which may have changed some services.
       if (error instanceof Error && error.message.startsWith('docker stack deploy')) await label('failed')
@@ -98,7 +92,10 @@ export async function deployAndJudge(
   const read0 = { calls: api.calls(), bytes: tunnel.traffic().bytesRead }
   const after = stopped ? undefined : await api.snapshot(inputs.stack)
   const firstPoll = { calls: api.calls() - read0.calls, bytes: tunnel.traffic().bytesRead - read0.bytes }
-  const recordedRelease = await record(after)
+  // Post-deploy hooks do not exist yet: their round is recorded once they ran, so the record names every service.
+  const recordedRelease = staged?.after.length ? undefined : await record(after)
+  if (staged?.hooks.size && inputs.prune && after) await pruneUnnamed(run, staged, after)
+  const first = after && staged?.hooks.size ? viewOf(after, inputs.stack, name => !staged.hooks.has(name)) : after
   // A cancel from here until the verdict marks the record cancelled, rather than leaving it deploying.
   const forgetCancel = recordedRelease
     ? host.leftovers.onCancel?.(
@@ -113,7 +110,12 @@ export async function deployAndJudge(
   try {
     judged = stopped
       ? deployStopped(inputs.stack, stopped)
-      : await waitForVerdict(run, waitOf(run, baseline, after!, deployedAt), source.rollbackTo ? undefined : outcome.image, firstPoll)
+      : await waitForVerdict(
+          { ...run, api: view },
+          waitOf({ ...run, api: view }, baseline, first!, deployedAt),
+          source.rollbackTo ? undefined : outcome.image,
+          firstPoll
+        )
   } finally {
     forgetCancel?.()
   }
@@ -128,32 +130,15 @@ export async function deployAndJudge(
         )
       : undefined
   if (smoke) verdict = smokeVerdict(verdict, smoke, inputs.stack)
+  if (staged) {
+    staged.reports.push(report(staged, staged.last, verdict.status, Math.round((host.now() - started) / 1000)))
+    verdict = await runAfter(run, source, staged, verdict)
+    outcome.stages = [...(outcome.stages ?? []), ...staged.reports]
+  }
   const status = verdict.status === 'pending' ? 'timed-out' : verdict.status
   const labelled = await label(status)
   if (labelled) reporter.info(`Release #${labelled.number}${source.rollbackTo ? ` (rollback to #${source.rollbackTo.number})` : ''}: ${status}`)
   return { verdict, release: labelled, deployStarted, ...(smoke ? { smoke } : {}) }
-}
-
-/** The wait for this round's verdict: the rollout's settings, from `after` (its first poll) to the round's deadline. */
-function waitOf(run: DeployRun, baseline: Baseline, after: Snapshot, deployedAt: number): Wait {
-  const { plan, host, reporter, deadline } = run
-  const { stack, pollMs, rollbackOnFailure } = plan.rollout
-  // Right after the deploy: the specs it put there, which later changes by others are told apart from.
-  const deployed = deployedOf(baseline, after, stack)
-  const log = (line: string): void => reporter.info(line)
-  return {
-    stack,
-    pollMs,
-    rollbackOnFailure,
-    baseline,
-    deployed,
-    deployedAt,
-    deadline,
-    log,
-    now: host.now,
-    sleep: host.sleep,
-    first: { snapshot: after, polledAt: deployedAt }
-  }
 }
 
 /**

@@ -42,7 +42,8 @@ export async function finish(run: DeployRun, { rounds, previous, deployment, sta
     releases: releases.slice(0, 5).map(releaseRow),
     ...(firstVerdict ? { firstVerdict } : {}),
     ...(outcome.registryAuthExpires ? { registryAuthExpires: outcome.registryAuthExpires } : {}),
-    ...(smokeChecks.length > 0 ? { smoke: smokeChecks } : {})
+    ...(smokeChecks.length > 0 ? { smoke: smokeChecks } : {}),
+    ...(outcome.stages ? { stages: outcome.stages } : {})
   }
 
   const kept = await pruneReleases(api, releases, inputs.keepReleases, line => reporter.info(line))

@@ -7,6 +7,7 @@ import * as path from 'node:path'
 import { parsedCompose } from './compose-yaml.js'
 import type { DockerCli, Host, SwarmApi } from '../ports.js'
 import { runOrThrow } from '../docker-cli.js'
+import { keepServices, runLabelFile } from './stage-plan.js'
 import { renderStackObjects } from './stack-objects.js'
 import { networksToCreate, planSubnets, poolText } from './stack-networks.js'
 import { checkVariables, findBareEnvironment, findVariables } from './variables.js'
@@ -22,6 +23,10 @@ export interface DeployPlan {
   secretKey: Buffer
   /** Epoch ms: the rollout deadline, which bounds `docker stack deploy` too. */
   deadline: number
+  /** Only these services of the compose files (a step of a staged deploy, stage-plan.ts); all when absent. */
+  services?: ReadonlySet<string>
+  /** Hooks (of `services`) that get a container label with this value: see runLabelFile. */
+  runLabel?: { services: string[]; id: string }
 }
 
 export function stackDeployArgs(plan: Pick<DeployPlan, 'stack' | 'prune' | 'composeFiles'>): string[] {
@@ -204,7 +209,8 @@ export async function deployStack(
   socketPath: string,
   host: { files: Host['files']; leftovers: Host['leftovers']; now: () => number; info: (line: string) => void; hide?: (text: string) => void }
 ): Promise<void> {
-  const rendered = renderStackObjects(compose, {
+  const only = plan.services ? keepServices(compose, plan.services) : compose
+  const rendered = renderStackObjects(only, {
     stack: plan.stack,
     values: plan.variables,
     readSource: sourceReader(plan.composeFiles, host.files.read),
@@ -220,14 +226,21 @@ export async function deployStack(
   const withSubnets = await newNetworkSubnets(
     api,
     plan.stack,
-    rendered.files.map((f, i) => ({ path: f.path, text: f.text ?? compose[i]!.text })),
+    rendered.files.map((f, i) => ({ path: f.path, text: f.text ?? only[i]!.text })),
     host.info
   )
-  const texts = rendered.files.map((f, i) => withSubnets[i] ?? f.text)
   // The copies hold names, hashes and subnets, never values.
   const token = randomBytes(4).toString('hex')
+  // A file cut down to a step's services is a copy too, even with no object to name.
+  const cut = (i: number): string | undefined => rendered.files[i]!.text ?? (only[i] !== compose[i] ? only[i]!.text : undefined)
+  const texts = rendered.files.map((f, i) => withSubnets[i] ?? cut(i))
   const copies = rendered.files.flatMap((f, i) => (texts[i] === undefined ? [] : [{ path: renderedPath(f.path, token), text: texts[i] }]))
   const files = rendered.files.map((f, i) => (texts[i] === undefined ? f.path : renderedPath(f.path, token)))
+  if (plan.runLabel && compose[0]) {
+    const run = { path: renderedPath(compose[0].path, `${token}-run`), text: runLabelFile(compose, plan.runLabel.services, plan.runLabel.id) }
+    copies.push(run)
+    files.push(run.path)
+  }
   // Recorded before they exist, so a cancelled or killed run still removes them.
   const releases = copies.map(copy => host.leftovers.path(path.resolve(copy.path)))
   try {

@@ -61,6 +61,8 @@ export interface Inputs {
   keepReleases: number
   /** `swarm`: each service's own failure_action; `rollback-stack`: put the last converged release back for every service. */
   onFailure: 'swarm' | 'rollback-stack'
+  /** Run the deploy hooks on a rollback too (by default a rollback skips them). */
+  hooksOnRollback?: boolean
   /** GitHub Deployments for this environment, when it is set. */
   deployment: { environment: string; url: string | undefined; token: string } | undefined
   /** GET these URLs once the rollout converged: the verdict is converged only if they pass. */
@@ -115,6 +117,7 @@ export function getInputs(read: ReadInput, context: InputContext): Inputs {
     rollback,
     keepReleases,
     onFailure,
+    hooksOnRollback: readBoolean(read, 'hooks-on-rollback'),
     deployment: readDeployment(read),
     smoke: readSmokeCheck(read),
     dryRun: readBoolean(read, 'dry-run'),

@@ -181,6 +181,13 @@ export const INPUTS: readonly InputSpec[] = [
     default: 'swarm'
   },
   {
+    name: 'hooks-on-rollback',
+    kind: 'boolean',
+    description:
+      'Run the pre-deploy and post-deploy hooks (`io.swarm-deploy.hook` services) on a rollback (rollback, on-failure rollback-stack) too. By default a rollback skips them: a migration must not run backwards by accident.',
+    default: 'false'
+  },
+  {
     name: 'environment',
     description:
       'A GitHub environment: the run creates a deployment for it (statuses `in_progress`, then `success` or `failure`; older deployments go inactive on success). A missing token or permission is one warning, never a failed deploy.'

@@ -22,9 +22,17 @@ export interface PlannedService {
   changes: string[]
 }
 
+/** With hooks or waves: one step of the deploy, its services and what it would do to each (a hook `run`s). */
+export interface PlannedStep {
+  name: string
+  services: Array<{ name: string; action: PlanAction | 'run' }>
+}
+
 export interface StackPlan {
   stack: string
   services: PlannedService[]
+  /** With hooks or waves: the steps in the order a deploy would run them. */
+  steps?: PlannedStep[]
   /** Services the compose files no longer have, which stay because prune is off. */
   kept: string[]
   warnings: string[]

@@ -23,6 +23,8 @@ export interface Rounds {
   releases: Release[]
   diagnoses: Diagnosis[]
   smokeChecks: SmokeCheckReport[]
+  /** The round stopped before it changed any service (a pre-deploy hook failed): there is nothing to put back. */
+  untouched?: boolean
 }
 
 /** The rounds as they are; or, when the first failed and rollback-stack is set, with the second round that puts the last converged release back. */
@@ -30,7 +32,7 @@ export async function rollbackStack(run: DeployRun, rounds: Rounds, first: Relea
   const { plan, api, host, reporter, secrets } = run
   const { inputs } = plan
   const { verdict } = rounds
-  if (verdict.status === 'converged' || inputs.onFailure !== 'rollback-stack') return rounds
+  if (verdict.status === 'converged' || inputs.onFailure !== 'rollback-stack' || rounds.untouched) return rounds
   const target = liveRelease(known.releases)
   if (!target) {
     reporter.warn(

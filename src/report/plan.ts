@@ -4,6 +4,7 @@
 import type { PlanAction, StackPlan } from '../preview/stack-plan.js'
 import { planCounts } from '../preview/stack-plan.js'
 import { cell, code } from './summary.js'
+import { planStepsText, renderPlanSteps } from './stages.js'
 
 const BADGE: Record<PlanAction, string> = { create: '➕ create', update: '✏️ update', unchanged: '✔️ unchanged', remove: '➖ remove' }
 const SIGN: Record<PlanAction, string> = { create: '+', update: '~', unchanged: '=', remove: '-' }
@@ -22,6 +23,7 @@ export function renderPlanSummary(plan: StackPlan): string {
     '| --- | --- | --- | --- |',
     ...plan.services.map(s => `| ${cell(s.name)} | ${BADGE[s.action]} | ${code(s.image)} | ${s.changes.map(cell).join('<br>') || '–'} |`)
   ]
+  lines.push(...renderPlanSteps(plan.steps ?? [], cell))
   if (plan.kept.length > 0) lines.push('', `Not in the compose files, kept because prune is off: ${plan.kept.map(code).join(', ')}`)
   if (plan.warnings.length > 0) lines.push('', '### Warnings', '', ...plan.warnings.map(w => `- ${cell(w)}`))
   return lines.join('\n') + '\n'
@@ -33,6 +35,7 @@ export function renderPlanText(plan: StackPlan): string {
     lines.push(`${SIGN[s.action]} ${s.name}: ${s.action}${s.action === 'unchanged' ? '' : ` (${s.image})`}`)
     for (const change of s.changes) lines.push(`    ${change}`)
   }
+  lines.push(...planStepsText(plan.steps ?? []))
   if (plan.kept.length > 0) lines.push('', `Kept (not in the compose files, prune is off): ${plan.kept.join(', ')}`)
   if (plan.warnings.length > 0) lines.push('', 'Warnings:', ...plan.warnings.map(w => `  ${w}`))
   return lines.join('\n') + '\n'

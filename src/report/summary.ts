@@ -9,6 +9,8 @@ import { renderFirstVerdict, renderReleases } from './releases.js'
 import { STORED_EXPIRY } from '../registry/expiry.js'
 import type { SmokeCheckReport } from './smoke.js'
 import { renderSmoke } from './smoke.js'
+import type { StageReport } from '../deploy/stage-verdict.js'
+import { renderStages } from './stages.js'
 import { plainText } from './plain-text.js'
 
 export interface ReportFacts {
@@ -26,6 +28,8 @@ export interface ReportFacts {
   registryAuthExpires?: string
   /** With smoke-url: each smoke check of the run, in order. */
   smoke?: SmokeCheckReport[]
+  /** With hooks or waves: each step, in order. */
+  stages?: StageReport[]
 }
 
 const BADGE: Record<StackStatus, string> = {
@@ -159,6 +163,7 @@ export function renderSummary(facts: ReportFacts): string {
         `| ${cell(s.name)} | ${code(s.image)} | ${s.running}/${s.desired}${s.mode === 'replicated' ? '' : ` (${s.mode})`} | ${cell(s.nodes.join(', ') || '–')} | ${cell(`${s.state}${s.updateState ? ` (${s.updateState})` : ''}: ${s.message}`)} |`
     )
   ]
+  lines.push(...renderStages(facts.stages ?? [], cell))
   lines.push(...renderSmoke(facts.smoke ?? [], cell, code))
   lines.push(...renderFirstVerdict(facts.firstVerdict, BADGE, cell))
   const diagram = renderDiagram(verdict)

@@ -4,6 +4,7 @@ import { describeFailure } from '../converge/diagnose.js'
 import type { ReportFacts } from './summary.js'
 import { expiryNote } from './summary.js'
 import { smokeText } from './smoke.js'
+import { stagesText } from './stages.js'
 
 function table(rows: string[][]): string[] {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map(r => r[i]!.length)))
@@ -40,6 +41,7 @@ export function renderText(facts: ReportFacts): string {
       lines.push(`  ${node}: ${here.join(', ')}`)
     }
   }
+  lines.push(...stagesText(facts.stages ?? []))
   lines.push(...smokeText(facts.smoke ?? []))
   if (facts.diagnoses.length > 0) {
     lines.push('', 'Failed tasks:')

@@ -371,6 +371,19 @@ describe('judge: other stacks and modes', () => {
       message: 'unchanged job, not run again'
     })
   })
+
+  it('takes an updated job by its own completed run at once: no grace for an update that might not start', () => {
+    const job = (image: string) => service(image, { Spec: { ...service(image).Spec, Mode: { ReplicatedJob: { MaxConcurrent: 1, TotalCompletions: 1 } } } })
+    const before = snap([job('migrate:1')], [task('t1', 'migrate:1', 'complete', { DesiredState: 'complete' })])
+    const after = (state: 'complete' | 'running') =>
+      snap(
+        [job('migrate:2')],
+        [task('t1', 'migrate:1', 'complete', { DesiredState: 'complete' }), task('t2', 'migrate:2', state, { DesiredState: 'complete' })]
+      )
+    // Before NO_UPDATE_GRACE_MS: this deploy's task completed, so its run is over.
+    expect(judge(baselineOf(before, STACK), after('complete'), STACK, clock).services[0]).toMatchObject({ change: 'updated', state: 'converged' })
+    expect(judge(baselineOf(before, STACK), after('running'), STACK, clock).status).toBe('pending')
+  })
 })
 
 describe('judge: someone else changes the stack during the rollout', () => {
