@@ -49,7 +49,7 @@ function dotenvValue(text: string, fail: (why: string) => never): string {
     if (rest !== '' && !rest.startsWith('#')) fail('has text after the closing quote')
     const inner = text.slice(1, close)
     if (quote === "'") return inner
-    if (/\$(?!\$)/.test(inner.replace(/\\\$/g, ''))) fail("refers to another variable ($), which is not expanded here: write the value, or escape it as \\$")
+    if (/\$(?!\$)/.test(inner.replace(/\\\$/g, ''))) fail('refers to another variable ($), which is not expanded here: write the value, or escape it as \\$')
     return inner.replace(/\\(.)/g, (all, c: string) => DOUBLE_ESCAPES[c] ?? all)
   }
   const value = text.replace(/\s+#.*$/, '')

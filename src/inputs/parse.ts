@@ -18,7 +18,8 @@ export function parseDuration(input: string, raw: string): number {
   const match = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?$/.exec(text)
   // A bare number is seconds; `5m10` is not a duration.
   const bare = match !== null && /^\d+$/.test(text)
-  const ms = match && (bare || !/\d$/.test(text)) ? Number(match[1] ?? 0) * UNIT_MS.h + Number(match[2] ?? 0) * UNIT_MS.m + Number(match[3] ?? 0) * UNIT_MS.s : 0
+  const ms =
+    match && (bare || !/\d$/.test(text)) ? Number(match[1] ?? 0) * UNIT_MS.h + Number(match[2] ?? 0) * UNIT_MS.m + Number(match[3] ?? 0) * UNIT_MS.s : 0
   if (!match || text === '' || ms <= 0) {
     throw new InputError(input, `'${text}' is not a duration like 90s, 5m or 1h, or a number of seconds like 600`)
   }

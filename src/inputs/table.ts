@@ -95,8 +95,7 @@ export const INPUTS: readonly InputSpec[] = [
   },
   {
     name: 'stack',
-    description:
-      "Stack name. Default: the repository's name (of GITHUB_REPOSITORY), lower-cased, other characters made `-`, at most 50 characters."
+    description: "Stack name. Default: the repository's name (of GITHUB_REPOSITORY), lower-cased, other characters made `-`, at most 50 characters."
   },
   {
     name: 'compose-file',

@@ -18,7 +18,9 @@ describe('durations', () => {
   it('take bare seconds as well as 90s, 5m or 1h', () => {
     expect(parseDuration('timeout', '120')).toBe(120_000)
     expect(parseDuration('timeout', ' 600 ')).toBe(600_000)
-    expect(getInputs(read({ stack: 'web', timeout: '120' }), contextWith(compose)).timeoutMs).toBe(getInputs(read({ stack: 'web', timeout: '2m' }), contextWith(compose)).timeoutMs)
+    expect(getInputs(read({ stack: 'web', timeout: '120' }), contextWith(compose)).timeoutMs).toBe(
+      getInputs(read({ stack: 'web', timeout: '2m' }), contextWith(compose)).timeoutMs
+    )
   })
 
   it.each(['0', '-5', '1.5', '5 parsecs'])('still refuse %p, naming both forms', text => {
@@ -40,7 +42,9 @@ describe('stack', () => {
 
   it('is still read when given, and required outside a repository', () => {
     expect(getInputs(read({ stack: 'web' }), contextWith(compose, { GITHUB_REPOSITORY: 'acme/api' })).stack).toBe('web')
-    expect(() => getInputs(read({}), contextWith(compose))).toThrow(/^stack: is required \(outside a GitHub workflow, where GITHUB_REPOSITORY names the default\)$/)
+    expect(() => getInputs(read({}), contextWith(compose))).toThrow(
+      /^stack: is required \(outside a GitHub workflow, where GITHUB_REPOSITORY names the default\)$/
+    )
     expect(() => getInputs(read({}), contextWith(compose, { GITHUB_REPOSITORY: 'acme/...' }))).toThrow(/^stack: is required: the repository's name/)
   })
 })
