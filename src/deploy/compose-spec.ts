@@ -153,7 +153,9 @@ function rewriteService(doc: YAML.Document, service: YAML.YAMLMap, exists: (path
     devices.items = devices.items.map(item => {
       if (!YAML.isMap(item)) return item
       const part = (key: string): string => String(scalar(item.get(key, true)) ?? '')
-      return doc.createNode([part('source'), part('target'), part('permissions') || 'rwm'].join(':'))
+      // rwm is what the short form means without permissions.
+      const permissions = part('permissions') === 'rwm' ? '' : part('permissions')
+      return doc.createNode([part('source'), part('target'), permissions].filter(Boolean).join(':'))
     })
   }
 

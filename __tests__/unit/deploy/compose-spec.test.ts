@@ -97,7 +97,7 @@ describe('stackForm', () => {
   it('gives env_file and devices as strings, leaving out an optional env file that is not there', () => {
     const b = servicesOf(stackForm(fixture('short-forms.normalised.yaml'), [], nothingExists).text).b!
     expect(b.env_file).toEqual(['/tmp/cx/q/e.env'])
-    expect(b.devices).toEqual(['/dev/null:/dev/null:rwm'])
+    expect(b.devices).toEqual(['/dev/null:/dev/null'])
     const optional =
       'services:\n  a:\n    image: x\n    env_file:\n      - path: /w/here.env\n        required: false\n      - path: /w/gone.env\n        required: false\n'
     expect(servicesOf(stackForm(optional, [], file => file === '/w/here.env').text).a!.env_file).toEqual(['/w/here.env'])
