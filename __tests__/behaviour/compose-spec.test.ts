@@ -9,14 +9,15 @@ import { runDeploy } from '../../src/engine.js'
 import type { Inputs } from '../../src/inputs/inputs.js'
 import type { CliOptions, CliResult } from '../../src/ports.js'
 import { fakeWorld, inputsFor, recordingReporter, STACK } from '../support/fake-world.js'
+import type { WorldOptions } from '../support/fake-world.js'
 
 const EXAMPLE = path.resolve('examples/compose-spec')
 const MERGED = readFileSync(path.resolve('__tests__/fixtures/compose-spec/example.normalised.yaml'), 'utf8')
 const GREETING = 'hello-from-dotenv'
 
 /** The fake world, with the Compose plugin answering as compose 2.40.3 did, or missing. */
-async function deploy(plugin: 'present' | 'missing', overrides: Partial<Inputs> = {}) {
-  const fake = fakeWorld()
+async function deploy(plugin: 'present' | 'missing', overrides: Partial<Inputs> = {}, world: WorldOptions = {}, merged = MERGED) {
+  const fake = fakeWorld(world)
   for (const name of ['compose.yaml', 'workers.yaml', 'common.yaml']) fake.files.set(name, readFileSync(path.join(EXAMPLE, name), 'utf8'))
   const composeCalls: string[][] = []
   const ok = (stdout: string): CliResult => ({ code: 0, stdout, stderr: '', timedOut: false })
@@ -30,7 +31,7 @@ async function deploy(plugin: 'present' | 'missing', overrides: Partial<Inputs> 
           composeCalls.push(argv)
           fake.effects.push(`docker ${argv.slice(0, 2).join(' ')}`)
           if (plugin === 'missing') return { code: 1, stdout: '', stderr: 'docker: unknown command: docker compose\n', timedOut: false }
-          return ok(argv[1] === 'version' ? '2.40.3-3\n' : MERGED)
+          return ok(argv[1] === 'version' ? '2.40.3-3\n' : merged)
         }
       }
     }
@@ -82,6 +83,16 @@ describe('compose files that need docker compose', () => {
     expect(data.compose[0]!.text).not.toContain(GREETING)
     expect(data.compose[0]!.text).not.toContain('debug')
     expect(data.variables).toEqual(expect.arrayContaining(['BASE_IMAGE', 'GREETING']))
+  })
+
+  it('roll back from the merged text the release recorded, with no plugin', async () => {
+    // The fake swarm runs one service, web, with no secret: the merge gives just that.
+    const web = 'services:\n  web:\n    environment:\n      GREETING: ${GREETING}\n    image: ${BASE_IMAGE}\n'
+    const first = await deploy('present', {}, {}, web)
+    const back = await deploy('missing', { rollback: { kind: 'number', number: 1 } }, { configs: [...first.configs.values()] })
+    expect(back.outcome.stopped).toBeUndefined()
+    expect(back.composeCalls).toEqual([])
+    expect(back.deployEnvs[0]).toMatchObject({ GREETING })
   })
 
   it('with a profile enabled, deploy its services too', async () => {

@@ -96,6 +96,9 @@ describe('a compose.yaml project on the lab', () => {
       ['worker', 'create']
     ])
     expect(preview.log).toContain('Compose files merged by docker compose')
+    // What Swarm ignores is still said, from the merged text.
+    const warnings = (JSON.parse(preview.outputs.plan!) as StackPlan).warnings.join('\n')
+    expect(warnings).toMatch(/service web: restart \(use deploy\.restart_policy\), depends_on \(Swarm starts services in no order/)
 
     const runnerTemp = path.join(dir, 'runner-temp')
     const watch = watchRun(lab, runnerTemp, STACK)
@@ -137,5 +140,12 @@ describe('a compose.yaml project on the lab', () => {
     const result = await runAction(lab, inputs({ profiles: 'debug' }), options())
     expectVerdict(result, 0, 'converged')
     expect(stackServices()).toEqual([`${STACK}_debug`, `${STACK}_web`, `${STACK}_worker`])
+  })
+
+  it('rolls back to the first release from its record, merging nothing', async () => {
+    const result = await runAction(lab, inputs({ rollback: '1' }), options())
+    expectVerdict(result, 0, 'converged')
+    expect(result.log).toContain('Rolling back to release #1')
+    expect(result.log).not.toContain('Compose files merged')
   })
 })
