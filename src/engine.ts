@@ -18,8 +18,10 @@ import { deployLockRequest } from './lock/run.js'
 import type { Outcome } from './outcome.js'
 import { emptyOutcome } from './outcome.js'
 import { timingPhases, UnreachableError } from './phases.js'
-import type { Plan } from './plan.js'
-import { makePlan, PlanError, secretKeyOf } from './plan.js'
+import type { ComposeFile, Plan } from './plan.js'
+import { makePlan, PlanError, readComposeFiles, secretKeyOf } from './plan.js'
+import { normaliseCompose } from './deploy/normalise.js'
+import { userConfigDir } from './workdir.js'
 import type { Adapters, Host, Reporter } from './ports.js'
 import { previewStack } from './preview/preview.js'
 import { plannedSteps, planStepsText } from './report/stages.js'
@@ -50,13 +52,15 @@ export async function runDeploy(
   const secrets = new Secrets(reporter)
   // Mask first: nothing may print before every secret is registered.
   addConnectionSecrets(secrets, inputs.target, inputs.registry)
-  for (const [name, value] of inputs.env) secrets.add(value, `env ${name}`)
+  // A JSON env (`${{ toJSON(secrets) }}`) names secrets no compose file reads: none of those is named in a warning.
+  for (const [name, value] of inputs.env) secrets.add(value, inputs.envJson ? undefined : `env ${name}`)
   for (const line of inputs.releaseKey) secrets.add(line, 'release-key')
   if (inputs.deployment) secrets.add(inputs.deployment.token, 'github-token')
   // A smoke URL's userinfo and query values (tokens); the body excerpt is redacted of them too.
   for (const { value, name } of inputs.smoke ? smokeUrlSecrets(inputs.smoke.urls.map(u => u.href).join('\n')) : []) secrets.add(value, name)
   try {
-    const plan = makePlan(inputs, host)
+    const plan = makePlan(inputs, host, await normalise(inputs, host, adapters, reporter))
+    if (inputs.envJson && !inputs.rollback) useEnvJson(plan, inputs.envJson, secrets, reporter)
     // What env-passthrough lets through to the compose files is as secret as env.
     for (const { name, value } of plan.passedSecrets) secrets.add(value, `env-passthrough ${name}`)
     // Never printed; hidden all the same, should any text ever carry one.
@@ -74,6 +78,23 @@ export async function runDeploy(
     outcome.stopped = { kind, message }
   }
   return outcome
+}
+
+/** The compose files as docker stack deploy will read them, before anything else reads them (src/deploy/normalise.ts); a rollback reads its record. */
+async function normalise(inputs: Inputs, host: Host, adapters: Adapters, reporter: Reporter): Promise<ComposeFile[] | undefined> {
+  if (inputs.rollback) return undefined
+  // No work dir yet: the merge reads files and writes none, with the user's own Docker config, where docker finds its plugins.
+  const cli = adapters.dockerCli(userConfigDir(host.env), host, reporter)
+  return normaliseCompose(readComposeFiles(inputs, host), { stack: inputs.stack, profiles: inputs.profiles ?? [], cli, files: host.files, reporter })
+}
+
+/** env as JSON: how many names it gave and how many the compose files read; only those are named, and a short one is warned about. */
+function useEnvJson(plan: Plan, given: { given: number }, secrets: Secrets, reporter: Reporter): void {
+  for (const name of plan.envUsed) secrets.add(plan.inputs.env.get(name)!, `env ${name}`)
+  const used = plan.envUsed.length
+  reporter.info(
+    `env: ${given.given} ${given.given === 1 ? 'value' : 'values'} given as JSON, ${used} used by the compose files${used > 0 ? ` (${plan.envUsed.join(', ')})` : ''}; only those reach compose`
+  )
 }
 
 /** session (login and build beside the connect) → source → preview, or deploy and judge → stack rollback → finish. */

@@ -23,6 +23,8 @@ export class PlanError extends Error {
 export interface ComposeFile {
   path: string
   text: string
+  /** Merged by docker compose (src/deploy/normalise.ts): held in memory, written to the run's work dir once there is one. */
+  merged?: boolean
 }
 
 export interface Plan {
@@ -39,6 +41,8 @@ export interface Plan {
   objects: StackObject[]
   /** Runner variables let through by env-passthrough that the compose files read: secret like the env input. */
   passedSecrets: Array<{ name: string; value: string }>
+  /** The env input's names the compose files read (for env as JSON, of which most names are never used). */
+  envUsed: string[]
   /** Said once, before anything is done. */
   warnings: string[]
   rollout: Rollout
@@ -67,17 +71,24 @@ export function checkKnownHosts(target: Inputs['target']): void {
   }
 }
 
-export function makePlan(inputs: Inputs, host: Pick<Host, 'env' | 'files'>): Plan {
-  checkKnownHosts(inputs.target)
-
-  // A missing secret must stop the run, not become an empty string.
-  // A rollback's compose text comes from its release record, checked once it is read from the swarm.
-  const compose = (inputs.rollback ? [] : inputs.composeFiles).map(file => {
+/** The compose files as given, read (a rollback's come from its release record). */
+export function readComposeFiles(inputs: Inputs, host: Pick<Host, 'files'>): ComposeFile[] {
+  return (inputs.rollback ? [] : inputs.composeFiles).map(file => {
     const bytes = host.files.read(file)
     if (bytes === undefined) throw new PlanError(`compose-file: '${file}' cannot be read`)
     return { path: file, text: bytes.toString('utf8') }
   })
-  const values = interpolationValues(inputs.env, inputs.passthrough, host.env)
+}
+
+/** @param normalised the compose files as docker stack deploy will read them (src/deploy/normalise.ts); default: as given. */
+export function makePlan(inputs: Inputs, host: Pick<Host, 'env' | 'files'>, normalised?: ComposeFile[]): Plan {
+  checkKnownHosts(inputs.target)
+
+  // A missing secret must stop the run, not become an empty string.
+  // A rollback's compose text comes from its release record, checked once it is read from the swarm.
+  const compose = inputs.rollback ? [] : (normalised ?? readComposeFiles(inputs, host))
+  // .env is the weakest source, as for docker compose, where the shell's variables win over it.
+  const values = new Map([...(inputs.dotenv ?? []), ...interpolationValues(inputs.env, inputs.passthrough, host.env)])
   const withImage = inputs.image ? new Map([...values, ['IMAGE', IMAGE_LATER]]) : values
   const problems = composeVariableProblems(compose, withImage)
   if (problems.length > 0) throw new PlanError(`${problems.join('\n')}\nNothing was deployed.`)
@@ -99,13 +110,15 @@ export function makePlan(inputs: Inputs, host: Pick<Host, 'env' | 'files'>): Pla
   } catch (error) {
     throw new PlanError(`${(error as Error).message}\nNothing was deployed.`)
   }
-  const passedSecrets = passedSecretsOf(compose, values, inputs.env)
+  const passedSecrets = passedSecretsOf(compose, values, inputs.env, inputs.dotenv)
+  const read = referencedNames(compose)
   return {
     inputs,
     compose,
     values,
     objects,
     passedSecrets,
+    envUsed: [...inputs.env.keys()].filter(name => read.has(name)),
     warnings: credentialWarnings(compose, inputs.env),
     rollout: rolloutOf(inputs),
     releaseKeys: releaseKeysOf(inputs.releaseKey, inputs.target)
@@ -120,10 +133,13 @@ export function makePlan(inputs: Inputs, host: Pick<Host, 'env' | 'files'>): Pla
 export function passedSecretsOf(
   compose: ComposeFile[],
   values: ReadonlyMap<string, string>,
-  env: ReadonlyMap<string, string>
+  env: ReadonlyMap<string, string>,
+  dotenv: ReadonlyMap<string, string> = new Map()
 ): Array<{ name: string; value: string }> {
   const read = referencedNames(compose)
-  return [...values].filter(([name]) => read.has(name) && !env.has(name)).map(([name, value]) => ({ name, value }))
+  // A value .env gave (and no runner variable overrode) is not a secret: the repository holds it.
+  const fromDotenv = (name: string, value: string): boolean => dotenv.get(name) === value
+  return [...values].filter(([name, value]) => read.has(name) && !env.has(name) && !fromDotenv(name, value)).map(([name, value]) => ({ name, value }))
 }
 
 /** Only for the plan's name checks: a versioned name is as long whatever the key. */

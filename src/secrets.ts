@@ -13,6 +13,7 @@
 // `prod` hides in `env=prod` but not in `production`; a runner, which can
 // only mask substrings, is never told about it. Longer values are hidden
 // everywhere, in every encoded form the runner also masks.
+import { envJsonValues } from './inputs/env-json.js'
 import { smokeUrlSecrets } from './inputs/smoke-inputs.js'
 import type { LocalTarget, SshTarget } from './ports.js'
 import { INPUTS, kindOf } from './inputs/table.js'
@@ -56,6 +57,9 @@ export function secretsOf(read: (name: string) => string): NamedSecret[] {
     if (spec.secretParts === 'url') {
       // A URL's userinfo and query values, before anything parses the URL.
       for (const { value } of smokeUrlSecrets(raw)) values.push({ name: spec.name, value })
+    } else if (spec.name === 'env' && envJsonValues(raw).length > 0) {
+      // `${{ toJSON(secrets) }}`: most of its names are never used, so none is named in a warning.
+      for (const value of envJsonValues(raw)) values.push({ name: spec.name, value })
     } else if (spec.secret && kindOf(spec) === 'map') {
       // Parsing can fail later; mask every `=`-value it might hold regardless.
       for (const line of raw.split(/\r?\n/)) {

@@ -47,7 +47,8 @@ export async function createWorkdir(parent: string, env: Readonly<Record<string,
   }
 }
 
-function userConfigDir(env: Readonly<Record<string, string | undefined>>): string {
+/** The user's own Docker config folder (DOCKER_CONFIG, or ~/.docker): where docker looks for their CLI plugins. */
+export function userConfigDir(env: Readonly<Record<string, string | undefined>>): string {
   return env.DOCKER_CONFIG || path.join(env.HOME || os.homedir(), '.docker')
 }
 

@@ -14,6 +14,7 @@ import { chooseRelease } from '../release/select.js'
 import type { ReleaseHistory } from '../release/store.js'
 import { loadReleases } from '../release/store.js'
 import type { Secrets } from '../secrets.js'
+import { writeMerged } from './normalise.js'
 
 /** The stack's releases this run trusts (a preview first says who holds the lock: the deploy it previews would wait for them). */
 export async function readHistory(plan: Plan, api: SwarmApi, reporter: Reporter): Promise<ReleaseHistory> {
@@ -27,7 +28,7 @@ export async function readHistory(plan: Plan, api: SwarmApi, reporter: Reporter)
 
 /** A rollback reads the recorded files, not the checkout's: the values env-passthrough gives them are as secret as env. */
 export function hidePassed(plan: Plan, target: Release, secrets: Secrets): void {
-  for (const { name, value } of passedSecretsOf(target.compose, plan.values, plan.inputs.env)) secrets.add(value, `env-passthrough ${name}`)
+  for (const { name, value } of passedSecretsOf(target.compose, plan.values, plan.inputs.env, plan.inputs.dotenv)) secrets.add(value, `env-passthrough ${name}`)
 }
 
 export async function existingObjects(api: SwarmApi, stack: string): Promise<Set<string>> {
@@ -50,7 +51,8 @@ export async function chooseSource(plan: Plan, known: ReleaseHistory, deps: Sour
   const rollback = inputs.rollback
   if (!rollback) {
     const variables = outcome.image ? new Map([...plan.values, ['IMAGE', outcome.image.pinned]]) : plan.values
-    return { compose: plan.compose, composeFiles: inputs.composeFiles, variables, rollbackTo: undefined }
+    const compose = await writeMerged(plan.compose, deps.workdir, host.files)
+    return { compose, composeFiles: compose.map(file => file.path), variables, rollbackTo: undefined }
   }
   return reporter.phase('Choose the release', async () => {
     const target = chooseRelease(known.releases, rollback, inputs.stack, known.refused)

@@ -8,6 +8,7 @@
 import { createHash, createHmac } from 'node:crypto'
 import * as YAML from 'yaml'
 import { parsedCompose } from './compose-yaml.js'
+import { GIVE_A_VALUE } from './variables.js'
 
 export type ObjectKind = 'secret' | 'config'
 
@@ -133,7 +134,7 @@ export function renderStackObjects(files: Array<{ path: string; text: string }>,
         if (typeof variable === 'string') {
           const value = context.values.get(variable)
           if (value === undefined) {
-            throw new Error(`compose-file: ${path}: ${kind} ${key} takes its value from ${variable}, which is not set: add ${variable}=… to the env input`)
+            throw new Error(`compose-file: ${path}: ${kind} ${key} takes its value from ${variable}, which is not set: add ${variable}=… ${GIVE_A_VALUE}`)
           }
           data = Buffer.from(value, 'utf8')
         } else if (typeof file === 'string' && !file.includes('$')) {

@@ -289,6 +289,9 @@ export function checkVariables(refs: VariableRef[], values: ReadonlyMap<string, 
   return errors
 }
 
+/** Where a missing value can be given: the ways a user of `docker compose` expects, .env included. */
+export const GIVE_A_VALUE = 'to the env input, to env-file or to .env beside the compose file'
+
 function problem(r: VariableRef, values: ReadonlyMap<string, string>, isSet: (r: VariableRef) => boolean): string | undefined {
   const where = `compose-file: ${r.file} line ${r.line}`
   if (r.name === '') {
@@ -307,10 +310,10 @@ function problem(r: VariableRef, values: ReadonlyMap<string, string>, isSet: (r:
   if (r.form === 'bare') {
     return values.has(r.name)
       ? undefined
-      : `${where}: environment entry ${r.name} has no value, so docker would fill it from its own environment, where ${r.name} is not set: add ${r.name}=… to the env input, or write ${r.name}=value`
+      : `${where}: environment entry ${r.name} has no value, so docker would fill it from its own environment, where ${r.name} is not set: add ${r.name}=… ${GIVE_A_VALUE}, or write ${r.name}=value`
   }
   if (r.form === 'plain' && !values.has(r.name)) {
-    return `${where} uses \${${r.name}}, which is not set: add ${r.name}=… to the env input, or give a default like \${${r.name}:-value}`
+    return `${where} uses \${${r.name}}, which is not set: add ${r.name}=… ${GIVE_A_VALUE}, or give a default like \${${r.name}:-value}`
   }
   if (r.form === 'required' && !isSet(r)) {
     return `${where}: \${${r.name}} is required${r.message ? `: ${r.message}` : ''}`

@@ -12,8 +12,8 @@ import {
   parseLines,
   parsePort,
   parseRepository,
-  parseStackName,
   parseTags,
+  readStackName,
   readBoolean,
   registryOf
 } from './parse.js'
@@ -25,6 +25,8 @@ import { readPrivateKey } from './ssh-key.js'
 import type { SmokeCheck } from './smoke-inputs.js'
 import { readSmokeCheck } from './smoke-inputs.js'
 import { defaultOf } from './table.js'
+import { dotenvPath, parseDotenv } from './dotenv.js'
+import { readEnvJson } from './env-json.js'
 
 export interface ImageBuild extends BuildOptions {
   repository: string
@@ -49,6 +51,12 @@ export interface Inputs {
   registry: RegistryAuth | { registry: string; username?: undefined } | undefined
   /** `env-file` then `env` (which wins): the values compose interpolation gets. */
   env: Map<string, string>
+  /** Set when env came as a JSON object (`${{ toJSON(secrets) }}`): how many names it gave, most of which no compose file reads. */
+  envJson?: { given: number } | undefined
+  /** `.env` beside the first compose file, as docker compose reads it: not secret, and the weakest source of a value. */
+  dotenv?: Map<string, string>
+  /** Compose profiles to enable, as `docker compose --profile`; a service without profiles is always deployed. */
+  profiles?: string[]
   /** Runner environment variables let through to compose too: all, or these names. */
   passthrough: 'all' | string[]
   timeoutMs: number
@@ -86,22 +94,18 @@ export interface InputContext {
 }
 
 export function getInputs(read: ReadInput, context: InputContext): Inputs {
-  const stack = parseStackName('stack', read('stack'))
+  const stack = readStackName(read('stack'), context.env.GITHUB_REPOSITORY)
   const timeoutMs = parseDuration('timeout', read('timeout') || defaultOf('timeout'))
   const prune = readBoolean(read, 'prune')
   const rollbackOnFailure = readBoolean(read, 'rollback-on-failure')
-  const env = readEnv(read, context)
+  const { env, envJson } = readEnv(read, context)
   if (env.has('IMAGE') && read('image').trim() !== '') {
     throw new InputError('env', 'IMAGE is set by the action to the pushed image; use another name')
   }
 
   const { rollback, keepReleases, onFailure } = readReleases(read)
-  const composeFiles = parseLines(read('compose-file') || defaultOf('compose-file'))
-  // A rollback deploys the compose text recorded on the swarm, not the checkout's.
-  if (!rollback)
-    for (const file of composeFiles) {
-      if (!context.isFile(file)) throw new InputError('compose-file', `'${file}' does not exist or is not a file`)
-    }
+  const composeFiles = readComposeFiles(read, context, rollback !== undefined)
+  const dotenv = dotenvPath(composeFiles)
 
   return {
     target: readTarget(read),
@@ -110,6 +114,9 @@ export function getInputs(read: ReadInput, context: InputContext): Inputs {
     image: readImage(read, context),
     registry: readRegistry(read),
     env,
+    ...(envJson ? { envJson } : {}),
+    dotenv: dotenv !== undefined && context.isFile(dotenv) ? parseDotenv(dotenv, context.readFile(dotenv)) : new Map(),
+    profiles: readProfiles(read),
     passthrough: readPassthrough(read),
     timeoutMs,
     prune,
@@ -171,15 +178,50 @@ function readReleases(read: ReadInput): Pick<Inputs, 'rollback' | 'keepReleases'
   return { rollback, keepReleases: Number(keepRaw), onFailure }
 }
 
-/** `env-file` is data, never sourced: the same KEY=VALUE rules as `env`, which overrides it. */
-function readEnv(read: ReadInput, context: InputContext): Map<string, string> {
+/** `env-file` is data, never sourced: the same KEY=VALUE rules as `env`, which overrides it; `env` may also be a JSON object. */
+function readEnv(read: ReadInput, context: InputContext): Pick<Inputs, 'env' | 'envJson'> {
   const file = read('env-file').trim()
   let fromFile = new Map<string, string>()
   if (file !== '') {
     if (!context.isFile(file)) throw new InputError('env-file', `'${file}' does not exist or is not a file`)
     fromFile = parseKeyValues('env-file', context.readFile(file))
   }
-  return new Map([...fromFile, ...parseKeyValues('env', read('env'))])
+  const json = readEnvJson(read('env'))
+  if (json) return { env: new Map([...fromFile, ...json.values]), envJson: { given: json.given } }
+  return { env: new Map([...fromFile, ...parseKeyValues('env', read('env'))]) }
+}
+
+/** The names `docker compose` looks for, in its order, when no file is given. */
+export const DEFAULT_COMPOSE_FILES = ['compose.yaml', 'compose.yml', 'docker-compose.yml', 'docker-compose.yaml']
+
+function readComposeFiles(read: ReadInput, context: InputContext, rollback: boolean): string[] {
+  const given = parseLines(read('compose-file'))
+  if (given.length === 0) {
+    const found = DEFAULT_COMPOSE_FILES.find(name => context.isFile(name))
+    if (found !== undefined) return [found]
+    // A rollback deploys the compose text recorded on the swarm, not the checkout's.
+    if (rollback) return []
+    const names = `${DEFAULT_COMPOSE_FILES.slice(0, -1).join(', ')} or ${DEFAULT_COMPOSE_FILES.at(-1)}`
+    throw new InputError('compose-file', `not given, and there is no ${names} in the working directory`)
+  }
+  if (!rollback)
+    for (const file of given) {
+      if (!context.isFile(file)) throw new InputError('compose-file', `'${file}' does not exist or is not a file`)
+    }
+  return given
+}
+
+// compose-go's profile names, and `*`, which enables them all.
+const PROFILE = /^(?:\*|[a-zA-Z0-9][a-zA-Z0-9_.-]*)$/
+
+function readProfiles(read: ReadInput): string[] {
+  const names = read('profiles')
+    .split(/[\s,]+/)
+    .filter(Boolean)
+  for (const name of names) {
+    if (!PROFILE.test(name)) throw new InputError('profiles', `'${name}' is not a profile name: letters, digits, '_', '.' and '-', or * for all`)
+  }
+  return [...new Set(names)]
 }
 
 function readPassthrough(read: ReadInput): 'all' | string[] {

@@ -12,13 +12,16 @@ export class InputError extends Error {
 
 const UNIT_MS = { h: 3_600_000, m: 60_000, s: 1_000 } as const
 
-/** `90s`, `5m`, `1h`, `1h30m`, `2m30s` → milliseconds (> 0). */
+/** `90s`, `5m`, `1h`, `1h30m`, `2m30s`, or bare seconds (`600`, as other swarm actions take it) → milliseconds (> 0). */
 export function parseDuration(input: string, raw: string): number {
   const text = raw.trim()
-  const match = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(text)
-  const ms = match ? Number(match[1] ?? 0) * UNIT_MS.h + Number(match[2] ?? 0) * UNIT_MS.m + Number(match[3] ?? 0) * UNIT_MS.s : 0
+  const match = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?$/.exec(text)
+  // A bare number is seconds; `5m10` is not a duration.
+  const bare = match !== null && /^\d+$/.test(text)
+  const ms =
+    match && (bare || !/\d$/.test(text)) ? Number(match[1] ?? 0) * UNIT_MS.h + Number(match[2] ?? 0) * UNIT_MS.m + Number(match[3] ?? 0) * UNIT_MS.s : 0
   if (!match || text === '' || ms <= 0) {
-    throw new InputError(input, `'${text}' is not a duration like 90s, 5m or 1h`)
+    throw new InputError(input, `'${text}' is not a duration like 90s, 5m or 1h, or a number of seconds like 600`)
   }
   return ms
 }
@@ -116,6 +119,32 @@ export function steeringName(key: string): string | undefined {
 // Go's linear engine but exponential in JavaScript's).
 const STACK_NAME = /^[a-zA-Z0-9](?:[a-zA-Z0-9_-]*[a-zA-Z0-9])?$/
 const STACK_NAME_MAX = 50
+
+/**
+ * The stack a repository deploys when no stack is given, as matchory's
+ * action names it: the repository's name (GITHUB_REPOSITORY is
+ * `owner/name`), lower-cased, each run of other characters (and of '-') made one '-',
+ * trimmed to what parseStackName accepts. '' when nothing is left.
+ */
+export function stackNameOf(repository: string): string {
+  const name = repository.slice(repository.lastIndexOf('/') + 1).toLowerCase()
+  const cleaned = name
+    .replace(/[^a-z0-9_-]+/g, '-')
+    .replace(/-{2,}/g, '-')
+    .replace(/^[^a-z0-9]+/, '')
+  return cleaned.slice(0, STACK_NAME_MAX).replace(/[^a-z0-9]+$/, '')
+}
+
+/** The stack input, or the repository's name made a stack name (stackNameOf). */
+export function readStackName(raw: string, repository: string | undefined): string {
+  if (raw.trim() !== '' || repository === undefined || repository === '') {
+    if (raw.trim() === '' && !repository) throw new InputError('stack', 'is required (outside a GitHub workflow, where GITHUB_REPOSITORY names the default)')
+    return parseStackName('stack', raw)
+  }
+  const name = stackNameOf(repository)
+  if (name === '') throw new InputError('stack', "is required: the repository's name has no letter or digit to name a stack after")
+  return parseStackName('stack', name)
+}
 
 export function parseStackName(input: string, raw: string): string {
   const name = raw.trim()

@@ -9,7 +9,7 @@ export type InputKind =
   | 'string'
   /** true or false (yes/no, 1/0): the CLI's `--name` alone means true, `--no-name` false. */
   | 'boolean'
-  /** Like `90s`, `5m` or `1h30m`. */
+  /** Like `90s`, `5m` or `1h30m`, or bare seconds (`600`). */
   | 'duration'
   /** A whole number. */
   | 'number'
@@ -93,8 +93,22 @@ export const INPUTS: readonly InputSpec[] = [
     description: 'Bound on reaching one manager (SSH handshake, then its engine), like `10s`; with several hosts each gets this long.',
     default: '10s'
   },
-  { name: 'stack', description: 'Stack name.', required: true },
-  { name: 'compose-file', description: 'Compose file(s), newline-separated, merged in order like repeated `-c`.', default: 'docker-compose.yml', kind: 'list' },
+  {
+    name: 'stack',
+    description: "Stack name. Default: the repository's name (of GITHUB_REPOSITORY), lower-cased, other characters made `-`, at most 50 characters."
+  },
+  {
+    name: 'compose-file',
+    description:
+      'Compose file(s), newline-separated, merged in order like repeated `-f`. Default: the first of `compose.yaml`, `compose.yml`, `docker-compose.yml`, `docker-compose.yaml` in the working directory, as `docker compose` looks for them. Files that use `include:`, `extends:` or `profiles:` are merged by the Docker Compose plugin on the runner (docs/compose.md).',
+    kind: 'list'
+  },
+  {
+    name: 'profiles',
+    description:
+      'Compose profiles to enable, as `docker compose --profile`, newline- or comma-separated (`*` for all). Services without `profiles:` are always deployed, the others only when one of theirs is given.',
+    kind: 'list'
+  },
   {
     name: 'image',
     description:
@@ -128,7 +142,7 @@ export const INPUTS: readonly InputSpec[] = [
   {
     name: 'env',
     description:
-      'Multiline `KEY=VALUE` for compose interpolation, e.g. `DB_PASSWORD=${{ secrets.DB_PASSWORD }}`, and for `secrets:` entries with `environment:` sources (use those for credentials, since a value in `environment:` is stored in plain text in the service spec). Values are masked and redacted by length (8 characters or more everywhere, 4 to 7 as whole words, shorter ones not at all, with a warning). Only these values (and IMAGE, env-file, env-passthrough) reach the compose files; a referenced variable with no value and no default stops the deploy.',
+      'Multiline `KEY=VALUE` for compose interpolation, e.g. `DB_PASSWORD=${{ secrets.DB_PASSWORD }}`, or a JSON object such as `${{ toJSON(secrets) }}` (every string value secret; only the names the compose files read reach compose, and the log counts the others without naming them), and for `secrets:` entries with `environment:` sources (use those for credentials, since a value in `environment:` is stored in plain text in the service spec). Values are masked and redacted by length (8 characters or more everywhere, 4 to 7 as whole words, shorter ones not at all, with a warning). Only these values (and IMAGE, env-file, env-passthrough) reach the compose files; a referenced variable with no value and no default stops the deploy.',
     kind: 'map',
     secret: true,
     file: 'env-file'
@@ -145,7 +159,7 @@ export const INPUTS: readonly InputSpec[] = [
     default: 'false',
     kind: 'list'
   },
-  { name: 'timeout', kind: 'duration', description: 'Deadline for the whole rollout, like `90s`, `5m` or `1h`.', default: '10m' },
+  { name: 'timeout', kind: 'duration', description: 'Deadline for the whole rollout, like `90s`, `5m`, `1h` or bare seconds (`600`).', default: '10m' },
   { name: 'prune', kind: 'boolean', description: 'Remove services no longer in the compose files (`--prune`).', default: 'false' },
   {
     name: 'rollback-on-failure',

@@ -69,7 +69,7 @@ describe('renderStackObjects', () => {
 
   it('names the variable, never the value, when an environment source is missing', () => {
     expect(() => renderStackObjects([{ path: 'app/c.yml', text: compose }], { stack: 'shop', values: new Map(), readSource, secretKey })).toThrow(
-      'compose-file: app/c.yml: secret db_password takes its value from DB_PASSWORD, which is not set: add DB_PASSWORD=… to the env input'
+      'compose-file: app/c.yml: secret db_password takes its value from DB_PASSWORD, which is not set: add DB_PASSWORD=… to the env input, to env-file or to .env beside the compose file'
     )
   })
 
@@ -207,7 +207,7 @@ describe('compose variables before a deploy', () => {
     ].join('\n')
     const problems = composeVariableProblems([{ path: 'c.yml', text }], new Map([['FROM_ENV', 'v']]))
     const bare = (name: string, line: number) =>
-      `compose-file: c.yml line ${line}: environment entry ${name} has no value, so docker would fill it from its own environment, where ${name} is not set: add ${name}=… to the env input, or write ${name}=value`
+      `compose-file: c.yml line ${line}: environment entry ${name} has no value, so docker would fill it from its own environment, where ${name} is not set: add ${name}=… to the env input, to env-file or to .env beside the compose file, or write ${name}=value`
     expect(problems).toEqual([
       bare('JWT_SECRET', 4),
       bare('QUOTED_NAME', 5),

@@ -134,7 +134,7 @@ describe('findVariables', () => {
 
 describe('checkVariables', () => {
   const unset = (name: string, line = 1) =>
-    `compose-file: c.yml line ${line} uses \${${name}}, which is not set: add ${name}=… to the env input, or give a default like \${${name}:-value}`
+    `compose-file: c.yml line ${line} uses \${${name}}, which is not set: add ${name}=… to the env input, to env-file or to .env beside the compose file, or give a default like \${${name}:-value}`
 
   it('is empty when every reference has a value', () => {
     expect(check('a: $A ${B} ${C:?m}', { A: '1', B: '2', C: '3' })).toEqual([])
@@ -202,10 +202,10 @@ describe('checkVariables', () => {
   it('reports each name once per file, at its first failing line, files in the order given', () => {
     const refs = [...findVariables('x: ${B:-ok}\ny: $B\nz: ${A:?first}\nw: $A\nv: $B', 'prod.yml'), ...findVariables('a: $B\nb: ${A}', 'base.yml')]
     expect(checkVariables(refs, new Map())).toEqual([
-      'compose-file: prod.yml line 2 uses ${B}, which is not set: add B=… to the env input, or give a default like ${B:-value}',
+      'compose-file: prod.yml line 2 uses ${B}, which is not set: add B=… to the env input, to env-file or to .env beside the compose file, or give a default like ${B:-value}',
       'compose-file: prod.yml line 3: ${A} is required: first',
-      'compose-file: base.yml line 1 uses ${B}, which is not set: add B=… to the env input, or give a default like ${B:-value}',
-      'compose-file: base.yml line 2 uses ${A}, which is not set: add A=… to the env input, or give a default like ${A:-value}'
+      'compose-file: base.yml line 1 uses ${B}, which is not set: add B=… to the env input, to env-file or to .env beside the compose file, or give a default like ${B:-value}',
+      'compose-file: base.yml line 2 uses ${A}, which is not set: add A=… to the env input, to env-file or to .env beside the compose file, or give a default like ${A:-value}'
     ])
   })
 

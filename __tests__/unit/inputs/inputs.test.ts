@@ -44,7 +44,7 @@ describe('getInputs', () => {
   })
 
   it.each([
-    [{ stack: '' }, /^stack: is required$/],
+    [{ stack: '' }, /^stack: is required \(outside a GitHub workflow/],
     [{ stack: 'x;touch /tmp/p' }, /^stack: 'x;touch \/tmp\/p' is not a valid stack name/],
     [{ timeout: '5 parsecs' }, /^timeout: '5 parsecs' is not a duration/],
     [{ env: 'GOOD=1\nno-equals-here' }, /^env: line 2 has no '='/],

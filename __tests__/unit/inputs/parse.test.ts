@@ -11,8 +11,8 @@ describe('parseDuration', () => {
     ['2m30s', 150_000]
   ])('%s', (text, ms) => expect(parseDuration('timeout', text)).toBe(ms))
 
-  it.each(['5 parsecs', '', '0s', '-5m', '5', '1.5m', 'm'])('rejects %p naming the input', text => {
-    expect(() => parseDuration('timeout', text)).toThrow(/^timeout: .* is not a duration like 90s, 5m or 1h$/)
+  it.each(['5 parsecs', '', '0s', '-5m', '0', '1.5m', 'm', '5m10'])('rejects %p naming the input', text => {
+    expect(() => parseDuration('timeout', text)).toThrow(/^timeout: .* is not a duration like 90s, 5m or 1h, or a number of seconds like 600$/)
   })
 })
 
