@@ -104,7 +104,10 @@ export function refusal(image: Pick<ImageBuild, 'cache' | 'platforms'>, builder:
     return new InputError('cache', `the builder (${describeBuilder(builder)}) cannot export a build cache: ${remedy}, or set cache: false. ${NOTHING_BUILT}`)
   }
   if (image.platforms.length > 1 && !builder.multiPlatform) {
-    return new InputError('platforms', `the builder (${describeBuilder(builder)}) cannot build for several platforms at once: ${remedy}, or give one platform. ${NOTHING_BUILT}`)
+    return new InputError(
+      'platforms',
+      `the builder (${describeBuilder(builder)}) cannot build for several platforms at once: ${remedy}, or give one platform. ${NOTHING_BUILT}`
+    )
   }
   return undefined
 }

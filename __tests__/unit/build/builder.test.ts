@@ -20,7 +20,14 @@ const INSPECT_CONTAINER = recorded('inspect-debug-docker-container.txt')
 const STATUS_CONTAINERD = recorded('driver-status-containerd.json')
 const STATUS_CLASSIC = recorded('driver-status-classic.json')
 
-const buildx = (over: Partial<Buildx> = {}): Buildx => ({ kind: 'buildx', driver: 'docker', store: 'containerd', cacheExport: true, multiPlatform: true, ...over })
+const buildx = (over: Partial<Buildx> = {}): Buildx => ({
+  kind: 'buildx',
+  driver: 'docker',
+  store: 'containerd',
+  cacheExport: true,
+  multiPlatform: true,
+  ...over
+})
 const given = (value: string): BuildCache => ({ kind: 'given', value })
 const AUTO: BuildCache = { kind: 'auto', actionsCache: false }
 
@@ -91,7 +98,8 @@ describe('a build the builder cannot run is refused before anything is built', (
   })
 
   it('lets through what that builder can do: no cache, the default, an inline cache, one platform', () => {
-    for (const cache of [AUTO, { kind: 'off' } as BuildCache, given('type=inline')]) expect(refusal({ cache, platforms: ['linux/amd64'] }, classicStore)).toBeUndefined()
+    for (const cache of [AUTO, { kind: 'off' } as BuildCache, given('type=inline')])
+      expect(refusal({ cache, platforms: ['linux/amd64'] }, classicStore)).toBeUndefined()
   })
 
   it('refuses several platforms where the builder builds one', () => {

@@ -126,7 +126,9 @@ describe('buildx argv', () => {
       ACTIONS_RUNTIME_TOKEN: 'rt-token',
       ACTIONS_CACHE_SERVICE_V2: 'true'
     })
-    expect(actionsCacheEnvironment(['--cache-from', 'scope=api, type=gha', '--cache-to', 'scope=api, type=gha'], runner)).toHaveProperty('ACTIONS_RUNTIME_TOKEN')
+    expect(actionsCacheEnvironment(['--cache-from', 'scope=api, type=gha', '--cache-to', 'scope=api, type=gha'], runner)).toHaveProperty(
+      'ACTIONS_RUNTIME_TOKEN'
+    )
     expect(actionsCacheEnvironment(['--cache-from', 'type=registry,ref=r/gha:x', '--cache-to', 'type=registry,ref=r/gha:x'], runner)).toEqual({})
     expect(actionsCacheEnvironment([], runner)).toEqual({})
   })
@@ -224,7 +226,7 @@ describe('buildAndPush with the builder readyBuilder found', () => {
     expect(refused.calls.map(c => c.args.slice(0, 2).join(' '))).toEqual(['buildx version', 'buildx --debug', 'info --format'])
   })
 
-  it("a gha cache: the Actions cache variables reach buildx build, and no other docker call", async () => {
+  it('a gha cache: the Actions cache variables reach buildx build, and no other docker call', async () => {
     const cli = new FakeCli(true)
     context.env = { ...context.env, ACTIONS_RESULTS_URL: 'https://results.example/', ACTIONS_RUNTIME_TOKEN: 'rt-token' }
     await build(cli, image({ cache: { kind: 'auto', actionsCache: true } }))
@@ -235,7 +237,9 @@ describe('buildAndPush with the builder readyBuilder found', () => {
 
   it('without buildx: platforms is an error before anything is built', async () => {
     const cli = new FakeCli(false)
-    await expect(build(cli, image({ platforms: ['linux/arm64'] }))).rejects.toThrow(/^platforms: the runner's docker has no buildx plugin .*Nothing was built\.$/)
+    await expect(build(cli, image({ platforms: ['linux/arm64'] }))).rejects.toThrow(
+      /^platforms: the runner's docker has no buildx plugin .*Nothing was built\.$/
+    )
     expect(cli.calls.map(c => c.args[0])).toEqual(['buildx'])
   })
 
