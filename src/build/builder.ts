@@ -13,7 +13,7 @@ export type ImageStore = 'containerd' | 'classic'
 /** What `docker buildx inspect` says of the selected builder (its first node). */
 export interface BuildxInspect {
   driver: string | undefined
-  /** buildx's own answers (`Features:`, printed with `--debug` by buildx 0.15 and later), e.g. `Cache export` → false. */
+  /** buildx's own answers (`Features:`, printed with `--debug` by buildx 0.17 and later), e.g. `Cache export` → false. */
   features: ReadonlyMap<string, boolean>
 }
 
@@ -118,7 +118,7 @@ export async function hasBuildx(cli: DockerCli, env: Record<string, string>): Pr
   return result?.code === 0
 }
 
-/** `--debug` makes buildx 0.15+ print its Features; an older buildx refuses the flag and is asked without it. */
+/** `--debug` makes buildx 0.17+ print its Features; an older buildx refuses the flag and is asked without it. */
 async function inspectBuildx(cli: DockerCli, env: Record<string, string>): Promise<BuildxInspect> {
   for (const args of [
     ['buildx', '--debug', 'inspect'],

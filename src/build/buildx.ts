@@ -115,7 +115,7 @@ export async function buildxBuildAndPush(
   env: { buildx: Record<string, string>; runner: Host['env'] },
   reporter: Pick<Reporter, 'info'>
 ): Promise<BuildxResult> {
-  reporter.info(`Building with BuildKit (docker buildx, ${describeBuilder(builder)})`)
+  reporter.info(`Building with BuildKit (${describeBuilder(builder)})`)
   const cache = cacheArgs(image.cache, image.repository, builder)
   if (cache.note) reporter.info(cache.note)
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'sd-buildx-'))

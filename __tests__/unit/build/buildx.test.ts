@@ -209,7 +209,7 @@ describe('buildAndPush with the builder readyBuilder found', () => {
     expect(cli.calls.map(c => c.args[0] === 'info')).toEqual([false, false, true, false, false])
     expect(cli.calls[3]!.args).toEqual(expect.arrayContaining(['--cache-to', 'type=registry,ref=ghcr.io/acme/api:buildcache,mode=max']))
     expect(infos()).toEqual([
-      "Building with BuildKit (docker buildx, buildx's docker driver on the containerd image store)",
+      "Building with BuildKit (buildx's docker driver on the containerd image store)",
       'Build cache: ghcr.io/acme/api:buildcache in the registry'
     ])
   })
