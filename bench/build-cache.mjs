@@ -58,7 +58,7 @@ async function deploy(context, tag, buildId) {
     path.join(ROOT, 'dist/cli.js'),
     ...['--host', LAB.sshHost, '--port', String(LAB.sshPort), '--user', LAB.sshUser],
     ...['--ssh-key-file', LAB.sshKeyFile, '--known-hosts-file', file('known_hosts', LAB.knownHosts)],
-    ...['--stack', STACK, '--compose-file', path.join(context, 'docker-compose.yml'), '--env-file', file('env', 'DB_PASSWORD=bench\n')],
+    ...['--stack', STACK, '--compose-file', path.join(context, 'docker-compose.yml'), '--env-file', file('env', 'DB_PASSWORD=unused-by-the-bench\n')],
     ...['--image', REPO, '--tags', tag, '--context', context, '--build-args', `BUILD_ID=${buildId}`],
     ...['--registry-username', LAB.registryUser, '--registry-password-file', file('registry-password', LAB.registryPassword)],
     // --verbose: the build's own output (`| #9 CACHED`), on stderr beside the log.
