@@ -8,6 +8,8 @@ import { runOrThrow } from '../docker-cli.js'
 import type { BuildCache } from '../inputs/build-inputs.js'
 import type { ImageBuild } from '../inputs/inputs.js'
 import type { DockerCli, Host, Reporter } from '../ports.js'
+import type { BuildxBuilder } from './builder.js'
+import { describeBuilder } from './builder.js'
 
 /**
  * Where buildx keeps its builders. The throwaway DOCKER_CONFIG would hide
@@ -23,17 +25,6 @@ export function buildxEnvironment(env: Host['env']): Record<string, string> {
   return { BUILDX_CONFIG: buildxConfigDir(env, env.HOME || os.homedir()) }
 }
 
-/** `docker buildx version` exits 0 only where the plugin is installed. */
-export async function hasBuildx(cli: DockerCli, env: Record<string, string>): Promise<boolean> {
-  const result = await cli.run(['buildx', 'version'], { env, silent: true, timeoutMs: 15_000 }).catch(() => undefined)
-  return result?.code === 0
-}
-
-/** The driver of the selected builder, from `docker buildx inspect`. */
-export function driverOf(inspectOutput: string): string | undefined {
-  return /^Driver:\s*(\S+)/m.exec(inspectOutput)?.[1]
-}
-
 // Attributes only an exporter takes: an importer given them may refuse the spec.
 const EXPORT_ONLY = new Set(['mode', 'ignore-error', 'compression', 'compression-level', 'force-compression', 'oci-mediatypes', 'image-manifest'])
 
@@ -45,10 +36,11 @@ export interface CachePlan {
 
 /**
  * `--cache-from`/`--cache-to` for the cache input. The default needs a
- * builder that can export a cache: the `docker` driver (buildx's default
- * builder) cannot, so there the default is no cache rather than a failed build.
+ * builder that can export a cache; buildx's docker driver on the classic
+ * image store cannot, so there the default is no cache rather than a failed
+ * build (a cache given there was refused before the build: see refusal()).
  */
-export function cacheArgs(cache: BuildCache, repository: string, driver: string | undefined): CachePlan {
+export function cacheArgs(cache: BuildCache, repository: string, builder: BuildxBuilder): CachePlan {
   if (cache.kind === 'off') return { args: [], note: undefined }
   if (cache.kind === 'given') {
     const from = cache.value
@@ -57,16 +49,28 @@ export function cacheArgs(cache: BuildCache, repository: string, driver: string 
       .join(',')
     return { args: ['--cache-from', from, '--cache-to', cache.value], note: undefined }
   }
-  if (driver === 'docker') {
+  if (!builder.cacheExport) {
     return {
       args: [],
-      note: "No build cache: the builder uses buildx's docker driver, which cannot export one. A docker-container builder (docker/setup-buildx-action) gets the default cache; or set cache."
+      note: `No build cache: the builder uses ${describeBuilder(builder)}, which cannot export one. The containerd image store on the runner's engine, or a docker-container builder (docker/setup-buildx-action), gets the default cache.`
     }
   }
   if (cache.actionsCache)
     return { args: ['--cache-from', 'type=gha', '--cache-to', 'type=gha,mode=max'], note: 'Build cache: the GitHub Actions cache (type=gha)' }
   const ref = `${repository}:buildcache`
   return { args: ['--cache-from', `type=registry,ref=${ref}`, '--cache-to', `type=registry,ref=${ref},mode=max`], note: `Build cache: ${ref} in the registry` }
+}
+
+// buildx fills a gha cache's url and token from these (its addGithubToken);
+// childEnvironment keeps them from every other docker child.
+const ACTIONS_CACHE_ENV = ['ACTIONS_CACHE_URL', 'ACTIONS_RESULTS_URL', 'ACTIONS_RUNTIME_TOKEN', 'ACTIONS_CACHE_SERVICE_V2']
+
+/** The runner's Actions cache variables, for a build whose cache is `type=gha`; nothing for any other. */
+export function actionsCacheEnvironment(cacheArgv: string[], env: Host['env']): Record<string, string> {
+  const gha = cacheArgv.some(arg => arg.split(',').some(part => part.trim() === 'type=gha'))
+  const passed: Record<string, string> = {}
+  if (gha) for (const name of ACTIONS_CACHE_ENV) if (env[name]) passed[name] = env[name]
+  return passed
 }
 
 export function buildxArgs(
@@ -107,22 +111,22 @@ export interface BuildxResult {
 export async function buildxBuildAndPush(
   cli: DockerCli,
   image: ImageBuild,
-  buildxEnv: Record<string, string>,
+  builder: BuildxBuilder,
+  env: { buildx: Record<string, string>; runner: Host['env'] },
   reporter: Pick<Reporter, 'info'>
 ): Promise<BuildxResult> {
-  const inspected = await cli.run(['buildx', 'inspect'], { env: buildxEnv, silent: true, timeoutMs: 30_000 }).catch(() => undefined)
-  const driver = inspected?.code === 0 ? driverOf(inspected.stdout) : undefined
-  reporter.info(`Building with BuildKit (docker buildx${driver ? `, ${driver} driver` : ''})`)
-  const cache = cacheArgs(image.cache, image.repository, driver)
+  reporter.info(`Building with BuildKit (${describeBuilder(builder)})`)
+  const cache = cacheArgs(image.cache, image.repository, builder)
   if (cache.note) reporter.info(cache.note)
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'sd-buildx-'))
   try {
     const metadataFile = path.join(scratch, 'metadata.json')
-    await runOrThrow(cli, 'docker buildx build', buildxArgs(image, metadataFile, cache.args), { env: { ...Object.fromEntries(image.buildArgs), ...buildxEnv } })
+    const childEnv = { ...Object.fromEntries(image.buildArgs), ...actionsCacheEnvironment(cache.args, env.runner), ...env.buildx }
+    await runOrThrow(cli, 'docker buildx build', buildxArgs(image, metadataFile, cache.args), { env: childEnv })
     const digest = digestFromMetadata(await readFile(metadataFile, 'utf8').catch(() => ''))
     if (digest === undefined)
       throw new Error(`docker buildx build pushed ${image.repository}:${image.tags[0]} but its metadata file gives no containerimage.digest`)
-    return { digest, loaded: driver === 'docker' }
+    return { digest, loaded: builder.driver === 'docker' }
   } finally {
     await rm(scratch, { recursive: true, force: true })
   }

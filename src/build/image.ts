@@ -3,9 +3,10 @@
 import { runOrThrow } from '../docker-cli.js'
 import type { DockerCli, Host, Reporter } from '../ports.js'
 import type { Healthcheck } from '../swarm/model.js'
-import { buildxBuildAndPush, buildxEnvironment, hasBuildx } from './buildx.js'
+import type { Builder } from './builder.js'
+import { probeBuilder, refusal } from './builder.js'
+import { buildxBuildAndPush, buildxEnvironment } from './buildx.js'
 import type { ImageBuild } from '../inputs/inputs.js'
-import { InputError } from '../inputs/parse.js'
 
 export interface PushedImage {
   digest: string
@@ -50,29 +51,34 @@ function dockerHubShort(repository: string): string {
 }
 
 export interface BuildContext {
-  /** The process environment: where the user's buildx builders are. */
+  /** The process environment: where the user's buildx builders are, and the Actions cache's variables. */
   env: Host['env']
   reporter: Pick<Reporter, 'info' | 'warn'>
 }
 
 /**
+ * What the runner's builder can do, held against what the image asks of it
+ * (a cache, several platforms): a builder that cannot is an input error
+ * (the CLI's exit code 2) before anything is built.
+ */
+export async function readyBuilder(cli: DockerCli, image: Pick<ImageBuild, 'cache' | 'platforms'>, env: Host['env']): Promise<Builder> {
+  const builder = await probeBuilder(cli, buildxEnvironment(env))
+  const refused = refusal(image, builder)
+  if (refused) throw refused
+  return builder
+}
+
+/**
  * BuildKit (`docker buildx build --push`) where the runner's docker has
  * buildx; else the classic builder, which builds for one platform and has
- * no BuildKit cache.
+ * no BuildKit cache. `builder` is readyBuilder's.
  */
-export async function buildAndPush(cli: DockerCli, image: ImageBuild, context: BuildContext): Promise<PushedImage> {
+export async function buildAndPush(cli: DockerCli, image: ImageBuild, builder: Builder, context: BuildContext): Promise<PushedImage> {
   const { reporter } = context
-  const buildxEnv = buildxEnvironment(context.env)
-  if (await hasBuildx(cli, buildxEnv)) {
-    const { digest, loaded } = await buildxBuildAndPush(cli, image, buildxEnv, reporter)
+  if (builder.kind === 'buildx') {
+    const env = { buildx: buildxEnvironment(context.env), runner: context.env }
+    const { digest, loaded } = await buildxBuildAndPush(cli, image, builder, env, reporter)
     return { digest, pinned: `${image.repository}:${image.tags[0]!}@${digest}`, healthcheck: loaded ? await localHealthcheck(cli, image) : undefined }
-  }
-  if (image.platforms.length > 0) {
-    // Bad input for this runner: the CLI's exit code 2, and nothing was built.
-    throw new InputError(
-      'platforms',
-      "the runner's docker has no buildx plugin ('docker buildx version' failed), and the classic builder builds for the runner's platform only: install buildx (docker/setup-buildx-action) or remove platforms. Nothing was built."
-    )
   }
   if (image.cache.kind === 'given')
     reporter.warn("cache: the runner's docker has no buildx plugin, so the classic builder runs and the cache input is not used")

@@ -1,7 +1,7 @@
 // What a deploy does on the runner while the connection opens: the registry
 // login and the image (built and pushed, or the pushed tag resolved to its
 // digest). A preview reads no registry and builds nothing.
-import { buildAndPush } from '../build/image.js'
+import { buildAndPush, readyBuilder } from '../build/image.js'
 import type { Outcome } from '../outcome.js'
 import { reaching, UnreachableError } from '../phases.js'
 import type { Plan } from '../plan.js'
@@ -27,6 +27,9 @@ export interface PrepareDeps {
 export async function loginAndBuild(plan: Plan, { workdir, cli }: Local, deps: PrepareDeps): Promise<void> {
   const { inputs } = plan
   const { host, adapters, reporter, secrets, outcome } = deps
+  const building = inputs.image?.build && !inputs.dryRun && !inputs.rollback ? inputs.image : undefined
+  // Before the login: a builder that cannot do what the inputs ask (a cache, several platforms) stops the run with nothing done.
+  const builder = building ? await readyBuilder(cli, building, host.env) : undefined
   // A preview reads no registry: no login.
   // A credential helper that is missing or fails is an error of its own, not an unreachable registry.
   const stored = (registry: string) =>
@@ -56,8 +59,8 @@ export async function loginAndBuild(plan: Plan, { workdir, cli }: Local, deps: P
   else if (inputs.image) {
     const build = inputs.image
     // build: false resolves the tag already pushed; either way a digest, never a tag alone.
-    const image = build.build
-      ? await reporter.phase(`Build and push ${build.repository}`, () => buildAndPush(cli, build, { env: host.env, reporter }))
+    const image = builder
+      ? await reporter.phase(`Build and push ${build.repository}`, () => buildAndPush(cli, build, builder, { env: host.env, reporter }))
       : await reporter.phase(`Resolve ${build.repository}:${build.tags[0]}`, () =>
           resolveExisting(cli, workdir.dockerConfig, build, auth, { reporter, fetch: adapters.registryFetch }).catch((error: unknown) => {
             throw error instanceof RegistryUnreachable ? new UnreachableError(error.message) : error

@@ -128,7 +128,7 @@ export const INPUTS: readonly InputSpec[] = [
   {
     name: 'cache',
     description:
-      "BuildKit build cache, used when the runner's docker has buildx. Empty is `type=gha` where the runner exposes the Actions cache, else `type=registry,ref=<image>:buildcache,mode=max` (none on buildx's docker driver, which cannot export a cache); `false` turns it off; anything else, e.g. `type=registry,ref=ghcr.io/o/r:cache,mode=max`, is passed as `--cache-from` and `--cache-to`. Without buildx it is not used (one warning)."
+      "BuildKit build cache, used when the runner's docker has buildx. Empty is `type=gha` where the runner exposes the Actions cache, else `type=registry,ref=<image>:buildcache,mode=max` (none where buildx's docker driver runs on the classic image store, which cannot export a cache); `false` turns it off; anything else, e.g. `type=registry,ref=ghcr.io/o/r:cache,mode=max`, is passed as `--cache-from` and `--cache-to`, and refused before anything is built where the builder cannot export it. Without buildx it is not used (one warning)."
   },
   { name: 'platforms', description: 'Platforms to build for with buildx, e.g. `linux/amd64,linux/arm64`. Without buildx on the runner this is an error.' },
   { name: 'registry', description: 'Registry to log in to. Default is the registry of image.' },
