@@ -12,8 +12,8 @@
 #   bash lab/cluster.sh demote NODE|promote NODE
 #   bash lab/cluster.sh leader                               (the leader's node name)
 #
-# CLUSTER_ENGINE=28|20 picks the engine: 28 (the default once lab.sh has
-# `engine-path`) runs the main lab's engine-28 binaries; 20 the system's 20.10.
+# CLUSTER_ENGINE=28|20 picks the engine: 28 (the default, when the main lab
+# has unpacked it) runs the main lab's engine-28 binaries; 20 the system's 20.10.
 #
 # Must run as root. Everything is stopped by the pids it recorded.
 set -Eeuo pipefail
@@ -84,16 +84,20 @@ umount_below() { # DIR: everything mounted below it, deepest first
   done
 }
 
-# The engine's binaries: the main lab's engine 28 (lab.sh engine-path, read
-# only) unless CLUSTER_ENGINE=20 asks for the system's 20.10.
+# The engine's binaries: the main lab's engine 28 (what `lab.sh engine-path`
+# gives, run read-only; else the folder it unpacks to), unless CLUSTER_ENGINE=20
+# asks for the system's 20.10. CLUSTER_ENGINE_PATH overrides both.
+ENGINE28_ROOT=/var/cache/swarm-lab/engine-28/root
 engine_path() {
   local want=${CLUSTER_ENGINE:-28} p
   [[ $want == 20 ]] && return 0
+  [[ -n ${CLUSTER_ENGINE_PATH:-} ]] && { echo "${CLUSTER_ENGINE_PATH%:}"; return 0; }
   if p=$(bash "$HERE/lab.sh" engine-path 2>/dev/null) && [[ -n $p ]]; then
-    echo "$p"
+    echo "${p%:}"
     return 0
   fi
-  [[ -n ${CLUSTER_ENGINE:-} ]] && die "CLUSTER_ENGINE=28: lab.sh engine-path gave no engine 28"
+  [[ -x $ENGINE28_ROOT/usr/sbin/dockerd ]] && { echo "$ENGINE28_ROOT/usr/sbin:$ENGINE28_ROOT/usr/bin"; return 0; }
+  [[ -n ${CLUSTER_ENGINE:-} ]] && die "CLUSTER_ENGINE=28: no engine 28 (run lab.sh up with engine 28 first)"
   return 0
 }
 
