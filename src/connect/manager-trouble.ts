@@ -50,8 +50,10 @@ export function troubleReason(trouble: ManagerTrouble): string {
  * quorum first, since it is why the rest does not help.
  */
 export function noManagerReason(reasons: Array<{ manager: string; reason: string }>): string {
-  const each = reasons.map(({ manager, reason }) => `${manager}: ${reason}`).join('; ')
-  const quorum = reasons.some(({ reason }) => troubleOf(reason) === 'no-quorum' || reason.includes(QUORUM_LOST))
+  const leaderless = (reason: string): boolean => troubleOf(reason) === 'no-quorum' || reason.includes(QUORUM_LOST)
+  const quorum = reasons.some(({ reason }) => leaderless(reason))
+  // The quorum said once, in front: each manager's part in a few words.
+  const each = reasons.map(({ manager, reason }) => `${manager}: ${quorum && leaderless(reason) ? 'up, with no leader' : reason}`).join('; ')
   return quorum ? `${QUORUM_LOST} (${each})` : `no manager serves (${each})`
 }
 
