@@ -47,11 +47,15 @@ export function troubleReason(trouble: ManagerTrouble): string {
 
 /**
  * What to say when no manager serves, from each manager's reason: a lost
- * quorum first, since it is why the rest does not help.
+ * quorum first, since it is why the rest does not help. `managers`: how many
+ * `host` names.
  */
-export function noManagerReason(reasons: Array<{ manager: string; reason: string }>): string {
+export function noManagerReason(reasons: Array<{ manager: string; reason: string }>, managers: number = reasons.length): string {
   const leaderless = (reason: string): boolean => troubleOf(reason) === 'no-quorum' || reason.includes(QUORUM_LOST)
-  const quorum = reasons.some(({ reason }) => leaderless(reason))
+  // More than half of the managers with their engine stopped is a lost quorum too: the one left
+  // may not even answer /info then (it waits for a leader), as on lab/cluster.sh with engine 28.
+  const stopped = reasons.filter(({ reason }) => reason === troubleReason('engine-down')).length
+  const quorum = reasons.some(({ reason }) => leaderless(reason)) || (managers > 1 && stopped > managers / 2)
   // The quorum said once, in front: each manager's part in a few words.
   const each = reasons.map(({ manager, reason }) => `${manager}: ${quorum && leaderless(reason) ? 'up, with no leader' : reason}`).join('; ')
   return quorum ? `${QUORUM_LOST} (${each})` : `no manager serves (${each})`

@@ -333,7 +333,7 @@ export class ManagerLink {
   /** Why no manager serves, while the link is reconnecting; undefined when connected. */
   trouble(): string | undefined {
     if (this.current?.connection || this.streak.length === 0) return undefined
-    return noManagerReason(this.streak)
+    return noManagerReason(this.streak, managersOf(this.target).length)
   }
 
   /** The manager serving now, for logs. */

@@ -46,6 +46,16 @@ describe('noManagerReason', () => {
     )
   })
 
+  it('takes more than half of the managers with their engine stopped for a lost quorum, the last one silent (as on engine 28)', () => {
+    const reasons = [
+      { manager: 'a:22', reason: troubleReason('engine-down') },
+      { manager: 'b:22', reason: troubleReason('engine-down') },
+      { manager: 'c:22', reason: 'its Docker engine did not answer within 4.943s' }
+    ]
+    expect(noManagerReason(reasons, 3).startsWith(`${QUORUM_LOST} (a:22: its Docker engine is not running`)).toBe(true)
+    expect(noManagerReason(reasons.slice(1), 3)).toMatch(/^no manager serves \(b:22: /)
+  })
+
   it('lists each manager and its reason otherwise', () => {
     expect(noManagerReason([{ manager: 'a:22', reason: 'connection refused (no sshd listens on that port)' }])).toBe(
       'no manager serves (a:22: connection refused (no sshd listens on that port))'
