@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream'
 import type { NodeSSH } from 'node-ssh'
 import type { ClientChannel } from 'ssh2'
 import type { ManagerLink } from './managers.js'
+import { troubleOf, troubleReason } from './manager-trouble.js'
 import { DIAL_COMMAND } from './managers.js'
 
 /** Opens one byte stream to the Docker engine. */
@@ -191,8 +192,15 @@ export function sshDialer(
         channel.on('close', release)
         let stderr = ''
         channel.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')))
+        let failed = false
         channel.on('exit', (code: number | null) => {
-          if (code !== 0 && stderr.trim() !== '') onError(stderr.trim())
+          failed = code !== 0
+          if (failed && stderr.trim() !== '') onError(stderr.trim())
+        })
+        // By its close, all it printed has arrived. An engine that stopped on a manager whose
+        // sshd is up fails every channel alike: the link goes on through another manager.
+        channel.once('close', () => {
+          if (failed && troubleOf(stderr) === 'engine-down') link().abandon(troubleReason('engine-down'), ssh)
         })
         if (!spare) {
           clearTimeout(timer)

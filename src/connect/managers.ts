@@ -4,11 +4,14 @@
 // manager that answers takes over, with backoff between handshakes so that a
 // refusing sshd sees at most one a second, and fewer as failures go on. A
 // reconnect must reach the swarm of the first connection (its cluster ID).
+// A manager that still answers SSH but cannot serve (its engine stopped, it
+// was demoted) is let go of the same way: the next one takes over.
 import * as http from 'node:http'
 import type { Socket } from 'node:net'
 import type { NodeSSH } from 'node-ssh'
 import type { ClientChannel } from 'ssh2'
 import type { EngineFacts, HostPort, Reporter, SshTarget } from '../ports.js'
+import { nextManagerIndex, noManagerReason, troubleOf, troubleReason } from './manager-trouble.js'
 import { dialReason } from './ssh-errors.js'
 
 type Log = Pick<Reporter, 'info' | 'warn' | 'debug'>
@@ -53,14 +56,15 @@ export function connectTimeoutOf(target: SshTarget): number {
   return target.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS
 }
 
-type Info = { ServerVersion?: string; Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean; Cluster?: { ID?: string } | null } }
+type Info = { ServerVersion?: string; Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean; Error?: string; Cluster?: { ID?: string } | null } }
 
 function factsOf(info: Info): EngineFacts {
   return {
     serverVersion: info.ServerVersion ?? 'unknown',
     isManager: info.Swarm?.ControlAvailable === true,
     swarmState: info.Swarm?.LocalNodeState ?? 'unknown',
-    ...(info.Swarm?.Cluster?.ID ? { clusterId: info.Swarm.Cluster.ID } : {})
+    ...(info.Swarm?.Cluster?.ID ? { clusterId: info.Swarm.Cluster.ID } : {}),
+    ...(info.Swarm?.Error ? { swarmError: info.Swarm.Error } : {})
   }
 }
 
@@ -159,6 +163,11 @@ export async function tryManager(target: SshTarget, index: number, log: Log, opt
       channel?.destroy()
       throw new ManagerError(`not a swarm manager (Docker ${engine.serverVersion}, swarm state ${engine.swarmState})`, 'not a manager')
     }
+    // A manager of a swarm with no leader gives no cluster ID either: that is not another swarm.
+    if (troubleOf(engine.swarmError ?? '') === 'no-quorum') {
+      channel?.destroy()
+      throw new ManagerError(troubleReason('no-quorum'), troubleReason('no-quorum'))
+    }
     // The cluster IDs stay out of the message: they key the secret version names (plan.ts, secretKeyOf).
     if (pin && engine.clusterId !== pin.clusterId) {
       channel?.destroy()
@@ -238,6 +247,8 @@ export class ManagerLink {
   private lastAttemptAt = -Infinity
   private notBefore = 0
   private lostNoted = false
+  /** Why each manager tried since the connection was lost could not serve. */
+  private streak: Array<{ manager: string; reason: string }> = []
   private readonly now: () => number
   private readonly pin: SwarmPin | undefined
 
@@ -274,7 +285,7 @@ export class ManagerLink {
     if (now < at) return Promise.reject(new Error(`the SSH connection to the manager was lost; reconnecting (backing off)`))
     this.lastAttemptAt = now
     // The manager after the lost one first: the lost one may be what went away.
-    const index = managers.length === 1 ? 0 : (this.index + 1 + this.failures) % managers.length
+    const index = nextManagerIndex(this.index, this.failures, managers.length)
     const { host, port } = managers[index]!
     this.pending = tryManager(this.target, index, this.log, this.options, this.pin).then(
       reached => {
@@ -282,6 +293,7 @@ export class ManagerLink {
         this.failures = 0
         this.notBefore = 0
         this.lostNoted = false
+        this.streak = []
         this.index = reached.index
         this.options.onConnection?.(reached.ssh)
         this.adopt(reached.ssh)
@@ -294,11 +306,34 @@ export class ManagerLink {
         const wait = backoffMs(this.failures)
         this.notBefore = this.now() + wait
         if (error instanceof ForeignSwarm) this.log.warn(error.message)
+        this.streak = [...this.streak.filter(one => one.manager !== `${host}:${port}`), { manager: `${host}:${port}`, reason: reasonOf(error) }]
         this.log.info(`Reconnect through ${host}:${port} failed: ${reasonOf(error)}; next attempt in ${wait / 1000}s`)
         throw error
       }
     )
     return this.pending
+  }
+
+  /**
+   * Let go of the connection to the manager serving now, which answers SSH
+   * but cannot serve (`reason`); the next dial goes on through another
+   * manager. With one manager there is no other: its connection is kept.
+   */
+  abandon(reason: string, ssh: NodeSSH | undefined = this.current): void {
+    const managers = managersOf(this.target)
+    if (ssh === undefined || this.current !== ssh || managers.length === 1) return
+    const { host, port } = managers[this.index]!
+    this.current = undefined
+    this.lostNoted = true
+    this.streak = [{ manager: `${host}:${port}`, reason }]
+    this.log.info(`Manager ${host}:${port} cannot serve: ${reason}; going on through another manager`)
+    ssh.dispose()
+  }
+
+  /** Why no manager serves, while the link is reconnecting; undefined when connected. */
+  trouble(): string | undefined {
+    if (this.current?.connection || this.streak.length === 0) return undefined
+    return noManagerReason(this.streak, managersOf(this.target).length)
   }
 
   /** The manager serving now, for logs. */

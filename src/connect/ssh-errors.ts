@@ -1,6 +1,7 @@
 // Why a manager could not be used, in a few words a person can act on. Pure:
 // the SSH client's error or the far end's stderr in, one reason out. No
 // reason quotes the key or its passphrase (ssh2's messages hold neither).
+import { troubleOf, troubleReason } from './manager-trouble.js'
 
 export interface ConnectFailure {
   code?: string
@@ -38,9 +39,9 @@ export function dialReason(stderr: string, user: string): string {
   if (/permission denied/i.test(text)) {
     return `the user ${user} cannot reach the Docker engine on the manager (permission denied on the socket): add ${user} to the docker group there (usermod -aG docker ${user}) or use a user that can run docker`
   }
+  // Before "not found": a 28.x CLI says a missing engine socket is "no such file or directory".
+  if (troubleOf(text) === 'engine-down') return troubleReason('engine-down')
   if (/command not found|not found|no such file/i.test(text)) return `docker is not installed for ${user} on the manager (docker system dial-stdio did not run)`
-  if (/cannot connect to the docker daemon|is the docker daemon running/i.test(text))
-    return 'its Docker engine is not running (docker system dial-stdio cannot connect to it)'
   const first = text.split('\n')[0] ?? ''
   return first === '' ? 'its Docker engine did not answer' : `its Docker engine cannot be reached: ${first}`
 }

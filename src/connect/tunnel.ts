@@ -117,6 +117,8 @@ export async function openTunnel(target: SshTarget | LocalTarget, socketPath: st
     sshConnections: () => opened.length,
     traffic: () => ({ ...server.traffic }),
     engine: () => engine,
+    failover: reason => link?.abandon(reason),
+    trouble: () => link?.trouble(),
     close: async () => {
       await server.close()
       release()

@@ -121,7 +121,10 @@ function judgeService(
   const currentIds = new Set(tasks.filter(t => runsCurrentSpec(t, service)).map(t => t.ID))
   const currentFailures = failures.filter(f => currentIds.has(f.taskId))
   // "no suitable node" can clear when a node joins or frees up; past the grace period it will not.
-  const unplaceable = count.unschedulable !== undefined && clock.sinceDeployMs >= UNSCHEDULABLE_GRACE_MS
+  // Unless a node is "unknown": a new leader (the last one's engine stopped) waits for the nodes
+  // to report to it, and places nothing on them meanwhile; they turn ready, or down, soon.
+  const awaitingNodes = [...nodes.values()].some(node => node.Status.State === 'unknown')
+  const unplaceable = count.unschedulable !== undefined && clock.sinceDeployMs >= UNSCHEDULABLE_GRACE_MS && !awaitingNodes
   const stuck = hopeless(mode, change, count, currentFailures, unplaceable)
   const updateState = ownUpdate?.State
   switch (updateState) {

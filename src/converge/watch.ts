@@ -36,6 +36,26 @@ export function progressLines(verdict: Verdict): string[] {
   return verdict.services.map(s => `${s.name}: ${s.message}${s.pending.length > 0 ? ` [${s.pending.slice(0, 2).join('; ')}]` : ''}`)
 }
 
+/**
+ * The deadline passed while the swarm state could not be read (no manager
+ * serves, the swarm lost its quorum): timed out, and whether the stack may be
+ * partly updated, from the last state that could be read.
+ */
+export function unreadableVerdict(stack: string, lastError: string, last: Verdict | undefined): Verdict {
+  const unfinished = (last?.services ?? []).filter(s => s.change !== 'unchanged' && s.state !== 'converged').map(s => s.name)
+  const partly =
+    last === undefined
+      ? 'Whether its services were updated is unknown'
+      : unfinished.length > 0
+        ? `The stack may be partly updated: ${unfinished.join(', ')} had not finished updating when the swarm state was last read`
+        : 'Its services had all finished updating when the swarm state was last read'
+  return {
+    status: 'timed-out',
+    services: last?.services ?? [],
+    summary: `Stack ${stack} timed out: the swarm state could not be read before the deadline (${lastError}). ${partly}; check it (docker stack ps ${stack}) once the swarm answers again.`
+  }
+}
+
 export async function watch(api: Pick<SwarmApi, 'snapshot' | 'rollback'>, options: Wait): Promise<WatchResult> {
   const now = options.now ?? Date.now
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms)))
@@ -100,12 +120,7 @@ export async function watch(api: Pick<SwarmApi, 'snapshot' | 'rollback'>, option
       }
       if (verdict.status !== 'pending') return { verdict, polls, verdictAt: now() }
     } else if (deadlineReached) {
-      const verdict: Verdict = {
-        status: 'timed-out',
-        services: lastVerdict?.services ?? [],
-        summary: `Stack ${options.stack} timed out: the swarm state could not be read before the deadline (${lastError}).`
-      }
-      return { verdict, polls, verdictAt: now() }
+      return { verdict: unreadableVerdict(options.stack, lastError, lastVerdict), polls, verdictAt: now() }
     }
     await sleep(Math.max(0, Math.min(options.pollMs, options.deadline - now())))
   }

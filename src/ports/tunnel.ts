@@ -13,6 +13,10 @@ export interface DockerTunnel {
   traffic(): TunnelTraffic
   /** What the engine answered when the connection was made (its /info), if it was asked. */
   engine?(): EngineFacts | undefined
+  /** The manager serving now cannot (it said it is no manager any more): go on through another one, if `host` names several. */
+  failover?(reason: string): void
+  /** Why no manager serves now, while the connection is being made again (e.g. the swarm has lost its quorum). */
+  trouble?(): string | undefined
   close(): Promise<void>
 }
 
@@ -31,4 +35,6 @@ export interface EngineFacts {
   swarmState: string
   /** The swarm's cluster ID, which /info gives on a manager. */
   clusterId?: string
+  /** What /info says is wrong with the swarm (Swarm.Error), e.g. that it has no leader. */
+  swarmError?: string
 }

@@ -81,6 +81,25 @@ describe('judge: a new service', () => {
     expect(verdict.services[0]!.message).toBe('no node can run it: no suitable node (scheduling constraints not satisfied on 2 nodes)')
   })
 
+  it('waits past the grace period while a node is unknown: a new leader places nothing until the nodes report to it', () => {
+    // As on lab/cluster.sh right after the leader's engine stopped: the worker, the only node allowed, is "unknown" to the new leader.
+    const pending = task(
+      't1',
+      'app:1',
+      'pending',
+      {},
+      { Err: 'no suitable node (2 nodes not available for new tasks; scheduling constraints not satisfied on 2 nodes)' }
+    )
+    const unknown = nodes.map(n => (n.Description?.Hostname === 'wrk' ? { ...n, Status: { ...n.Status, State: 'unknown' as const } } : n))
+    const waiting = judge(baseline, { services: [service('app:1')], tasks: [pending], nodes: unknown }, STACK, {
+      ...clock,
+      sinceDeployMs: UNSCHEDULABLE_GRACE_MS
+    })
+    expect(waiting.status).toBe('pending')
+    const ready = judge(baseline, snap([service('app:1')], [pending]), STACK, { ...clock, sinceDeployMs: UNSCHEDULABLE_GRACE_MS })
+    expect(ready.status).toBe('failed')
+  })
+
   it('fails fast on an image that cannot be pulled', () => {
     const rejected = task('t1', 'app:1', 'rejected', { DesiredState: 'shutdown' }, { Err: 'No such image: 10.77.0.1:5000/app:1@sha256:abc' })
     const verdict = judge(baseline, snap([service('app:1')], [rejected, task('t2', 'app:1', 'pending')]), STACK, clock)

@@ -3,7 +3,7 @@ import { baselineOf, deployedOf } from '../../../src/converge/spec.js'
 import type { Snapshot } from '../../../src/swarm/model.js'
 import type { SwarmApi } from '../../../src/ports.js'
 import type { Wait, WatchResult } from '../../../src/converge/watch.js'
-import { watch } from '../../../src/converge/watch.js'
+import { unreadableVerdict, watch } from '../../../src/converge/watch.js'
 
 const LABELS = { 'com.docker.stack.namespace': 'web' }
 const svc = {
@@ -188,5 +188,28 @@ describe('watch', () => {
       ['web_app', 'converged', 'created'],
       ['web_db', 'converged', 'unchanged']
     ])
+  })
+})
+
+describe('unreadableVerdict', () => {
+  const service = (name: string, state: 'pending' | 'converged', change: 'updated' | 'unchanged') =>
+    ({ name, state, change }) as unknown as import('../../../src/converge/verdict.js').ServiceVerdict
+  const last = (services: ReturnType<typeof service>[]) => ({ status: 'pending' as const, services, summary: '' })
+
+  it('names the services that had not finished updating: the stack may be partly updated', () => {
+    const verdict = unreadableVerdict(
+      'web',
+      'the swarm has lost its quorum: …',
+      last([service('web_app', 'pending', 'updated'), service('web_db', 'pending', 'unchanged')])
+    )
+    expect(verdict.status).toBe('timed-out')
+    expect(verdict.summary).toBe(
+      'Stack web timed out: the swarm state could not be read before the deadline (the swarm has lost its quorum: …). The stack may be partly updated: web_app had not finished updating when the swarm state was last read; check it (docker stack ps web) once the swarm answers again.'
+    )
+  })
+
+  it('says so when every service had finished, and when nothing was ever read', () => {
+    expect(unreadableVerdict('web', 'x', last([service('web_app', 'converged', 'updated')])).summary).toContain('Its services had all finished updating')
+    expect(unreadableVerdict('web', 'x', undefined).summary).toContain('Whether its services were updated is unknown')
   })
 })
