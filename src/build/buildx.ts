@@ -1,6 +1,7 @@
 // BuildKit through `docker buildx build --push`, where the runner's docker
 // has the buildx plugin: a build cache, several platforms, and the digest
 // from `--metadata-file` (what was pushed, an index for several platforms).
+import { existsSync } from 'node:fs'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import * as os from 'node:os'
 import * as path from 'node:path'
@@ -21,8 +22,21 @@ export function buildxConfigDir(env: Host['env'], home: string): string {
   return path.join(env.DOCKER_CONFIG || path.join(home, '.docker'), 'buildx')
 }
 
-export function buildxEnvironment(env: Host['env']): Record<string, string> {
-  return { BUILDX_CONFIG: buildxConfigDir(env, env.HOME || os.homedir()) }
+/**
+ * The variables buildx gets. Its config folder is the user's only where
+ * builders can be (BUILDX_CONFIG, or an existing `~/.docker/buildx`): buildx
+ * writes its state (`.lock`, `activity/`) there, and a runner that has none
+ * keeps it in the throwaway config. No default attestations: BuildKit's
+ * provenance records the build's time, so the same source would get a new
+ * digest at every build and every redeploy would be an update. A runner that
+ * sets BUILDX_NO_DEFAULT_ATTESTATIONS (to 0, say) decides for itself.
+ */
+export function buildxEnvironment(env: Host['env'], exists: (dir: string) => boolean = existsSync): Record<string, string> {
+  const dir = buildxConfigDir(env, env.HOME || os.homedir())
+  return {
+    ...(env.BUILDX_CONFIG || exists(dir) ? { BUILDX_CONFIG: dir } : {}),
+    BUILDX_NO_DEFAULT_ATTESTATIONS: env.BUILDX_NO_DEFAULT_ATTESTATIONS ?? '1'
+  }
 }
 
 // Attributes only an exporter takes: an importer given them may refuse the spec.

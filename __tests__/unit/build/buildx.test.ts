@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from '@jest/globals'
 import { writeFileSync } from 'node:fs'
 import type { BuildxBuilder as Buildx } from '../../../src/build/builder.js'
-import { actionsCacheEnvironment, buildxArgs, buildxConfigDir, cacheArgs, digestFromMetadata } from '../../../src/build/buildx.js'
+import { actionsCacheEnvironment, buildxArgs, buildxConfigDir, buildxEnvironment, cacheArgs, digestFromMetadata } from '../../../src/build/buildx.js'
 import { buildAndPush, readyBuilder } from '../../../src/build/image.js'
 import type { CliOptions, CliResult, DockerCli } from '../../../src/ports.js'
 import type { ImageBuild } from '../../../src/inputs/inputs.js'
@@ -152,6 +152,19 @@ describe('buildx argv', () => {
     expect(buildxConfigDir({ DOCKER_CONFIG: '/etc/dc' }, '/home/u')).toBe('/etc/dc/buildx')
     expect(buildxConfigDir({}, '/home/u')).toBe('/home/u/.docker/buildx')
   })
+
+  it("points buildx at the user's builders only where they exist: else its state stays in the throwaway config", () => {
+    const there = (dir: string) => (p: string) => p === dir
+    expect(buildxEnvironment({ HOME: '/home/u' }, there('/home/u/.docker/buildx')).BUILDX_CONFIG).toBe('/home/u/.docker/buildx')
+    expect(buildxEnvironment({ HOME: '/home/u' }, there('/elsewhere'))).not.toHaveProperty('BUILDX_CONFIG')
+    expect(buildxEnvironment({ HOME: '/home/u', BUILDX_CONFIG: '/opt/bx' }, there('/elsewhere')).BUILDX_CONFIG).toBe('/opt/bx')
+  })
+
+  it('builds without default attestations (a provenance would give the same source a new digest each build), unless the runner says otherwise', () => {
+    const none = () => false
+    expect(buildxEnvironment({ HOME: '/h' }, none).BUILDX_NO_DEFAULT_ATTESTATIONS).toBe('1')
+    expect(buildxEnvironment({ HOME: '/h', BUILDX_NO_DEFAULT_ATTESTATIONS: '0' }, none).BUILDX_NO_DEFAULT_ATTESTATIONS).toBe('0')
+  })
 })
 
 /** A docker CLI with or without buildx that records its calls and writes the metadata file a real buildx would. */
@@ -189,12 +202,14 @@ describe('buildAndPush with the builder readyBuilder found', () => {
     context = { env: { HOME: '/home/u', PATH: '/usr/bin' }, reporter }
   })
 
-  it('with buildx: one buildx build --push, digest from its metadata, BUILDX_CONFIG set, no docker push', async () => {
+  it('with buildx: one buildx build --push, digest from its metadata, the same buildx variables for every call, no docker push', async () => {
     const cli = new FakeCli(true)
     const pushed = await build(cli, image({ platforms: ['linux/amd64', 'linux/arm64'] }))
     expect(pushed).toEqual({ digest: DIGEST, pinned: `ghcr.io/acme/api:abc@${DIGEST}`, healthcheck: undefined })
     expect(cli.calls.map(c => c.args.slice(0, 2).join(' '))).toEqual(['buildx version', 'buildx --debug', 'buildx build'])
-    for (const call of cli.calls) expect(call.env?.BUILDX_CONFIG).toBe('/home/u/.docker/buildx')
+    // /home/u/.docker/buildx does not exist: buildx keeps its state in the throwaway config.
+    for (const call of cli.calls) expect(call.env).toMatchObject({ BUILDX_NO_DEFAULT_ATTESTATIONS: '1' })
+    for (const call of cli.calls) expect(call.env).not.toHaveProperty('BUILDX_CONFIG')
     const buildCall = cli.calls[2]!
     expect(buildCall.args).toEqual(
       expect.arrayContaining(['--push', '--platform', 'linux/amd64,linux/arm64', '--cache-to', 'type=registry,ref=ghcr.io/acme/api:buildcache,mode=max'])
