@@ -8,7 +8,7 @@
 // Before the lab: the docker CLI's own loader reads what the merge makes of
 // the plugin's recorded output as it reads the original.
 import { afterAll, describe, expect, it, jest } from '@jest/globals'
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
@@ -86,8 +86,26 @@ describe('the merged compose file', () => {
   })
 })
 
+// The runner's docker finds the plugin in a system folder whatever DOCKER_CONFIG says
+// (the lab gives it one on engine 28, none on 20.10, where the other path is shown).
+const plugin = spawnSync('docker', ['compose', 'version'], { env: { PATH: process.env.PATH ?? '', HOME: dir }, encoding: 'utf8' })
+const withPlugin = plugin.status === 0 ? it : it.skip
+const withoutPlugin = plugin.status === 0 ? it.skip : it
+if (plugin.status !== 0) console.log('The runner has no Compose plugin: the merge tests are skipped, and the refusal is tested instead.')
+
+describe('a compose.yaml project on a runner without the Compose plugin', () => {
+  withoutPlugin('stops before logging in or connecting, naming what to install, with nothing deployed', async () => {
+    const result = await runAction(lab, inputs(), options())
+    expect(result.code).not.toBe(0)
+    expect(result.log).toContain("the runner's docker has no Compose plugin")
+    expect(result.log).toContain('Nothing was deployed')
+    expect(result.log).not.toContain('docker login')
+    expect(stackServices()).toEqual([])
+  })
+})
+
 describe('a compose.yaml project on the lab', () => {
-  it('previews and deploys the same services, named after the repository, with references only in what it writes', async () => {
+  withPlugin('previews and deploys the same services, named after the repository, with references only in what it writes', async () => {
     // The preview of a stack not there yet: every service a create, the debug one left out.
     const preview = await runAction(lab, inputs({ 'dry-run': 'true' }), options())
     expect(preview.code).toBe(0)
@@ -129,7 +147,7 @@ describe('a compose.yaml project on the lab', () => {
     expect(leaks(['UNUSED_API_TOKEN', 'github_token', ...Object.values(SECRETS)], { log: result.log, summary: result.summary })).toEqual([])
   })
 
-  it('deploys the debug service only with profiles: debug, which the preview lists too', async () => {
+  withPlugin('deploys the debug service only with profiles: debug, which the preview lists too', async () => {
     const preview = await runAction(lab, inputs({ 'dry-run': 'true', profiles: 'debug' }), options())
     expect(preview.code).toBe(0)
     expect(planned(preview.outputs.plan!)).toEqual([
@@ -142,7 +160,7 @@ describe('a compose.yaml project on the lab', () => {
     expect(stackServices()).toEqual([`${STACK}_debug`, `${STACK}_web`, `${STACK}_worker`])
   })
 
-  it('rolls back to the first release from its record, merging nothing', async () => {
+  withPlugin('rolls back to the first release from its record, merging nothing', async () => {
     const result = await runAction(lab, inputs({ rollback: '1' }), options())
     expectVerdict(result, 0, 'converged')
     expect(result.log).toContain('Rolling back to release #1')
