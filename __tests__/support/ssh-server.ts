@@ -125,3 +125,9 @@ export function actAsManager(server: TestSshServer, clusterId?: string): void {
     channel.on('end', () => channel.end())
   }
 }
+
+/** The log lines a connection wrote (info and warn), for tests of what it says. */
+export function recorder(): { lines: string[]; info: (l: string) => void; warn: (l: string) => void; debug: (l: string) => void } {
+  const lines: string[] = []
+  return { lines, info: l => void lines.push(l), warn: l => void lines.push(l), debug: () => undefined }
+}

@@ -12,7 +12,7 @@ import type { ServerChannel } from 'ssh2'
 import { openTunnel } from '../../../src/connect/tunnel.js'
 import type { DockerTunnel, SshTarget } from '../../../src/ports.js'
 import type { TestSshServer } from '../../support/ssh-server.js'
-import { PING_ANSWER, startSshServer } from '../../support/ssh-server.js'
+import { PING_ANSWER, recorder, startSshServer } from '../../support/ssh-server.js'
 
 const recorded = JSON.parse(readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures/managers/errors.json'), 'utf8')) as Record<
   string,
@@ -23,11 +23,6 @@ const cleanups: Array<() => unknown> = []
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 })
-
-function recorder(): { lines: string[]; info: (l: string) => void; warn: (l: string) => void; debug: (l: string) => void } {
-  const lines: string[] = []
-  return { lines, info: l => void lines.push(l), warn: l => void lines.push(l), debug: () => undefined }
-}
 
 function answerJson(channel: ServerChannel, body: unknown): void {
   const text = JSON.stringify(body)

@@ -11,17 +11,12 @@ import type { TunnelOptions } from '../../../src/connect/tunnel.js'
 import { openTunnel } from '../../../src/connect/tunnel.js'
 import type { DockerTunnel, SshTarget } from '../../../src/ports.js'
 import type { TestSshServer } from '../../support/ssh-server.js'
-import { actAsManager, answerInfo, PING_ANSWER, sshKeyPair, startSshServer } from '../../support/ssh-server.js'
+import { actAsManager, answerInfo, PING_ANSWER, recorder, sshKeyPair, startSshServer } from '../../support/ssh-server.js'
 
 const cleanups: Array<() => unknown> = []
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 })
-
-function recorder(): { lines: string[]; info: (l: string) => void; warn: (l: string) => void; debug: (l: string) => void } {
-  const lines: string[] = []
-  return { lines, info: l => void lines.push(l), warn: l => void lines.push(l), debug: () => undefined }
-}
 
 async function manager(options: { authorizedKey?: string; clusterId?: string } = {}): Promise<TestSshServer> {
   const { clusterId, ...rest } = options
