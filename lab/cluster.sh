@@ -48,41 +48,9 @@ pidfile() { echo "$RUN_DIR/$1.pid"; }
 dk() { local n=$1; shift; docker -H "unix://$(sock "$n")" "$@"; }
 is_node() { [[ " ${NODES[*]} " == *" $1 "* ]] || die "no node '$1' (c1..c4)"; }
 
-# The next four are copied from lab/lab.sh (pid checks that guard against pid reuse).
-pid_alive() { # PIDFILE PATTERN
-  local f=$1 pat=$2 pid
-  [[ -s $f ]] || return 1
-  pid=$(<"$f")
-  [[ $pid =~ ^[0-9]+$ && -r /proc/$pid/cmdline ]] || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$pat"
-}
-
-stop_pid() { # PID PATTERN [TIMEOUT]: SIGTERM, wait, SIGKILL; only if its command line still has PATTERN
-  local pid=$1 pat=$2 timeout=${3:-30} i
-  [[ $pid =~ ^[0-9]+$ && -r /proc/$pid/cmdline ]] || return 0
-  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$pat" || return 0
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for ((i = 0; i < timeout * 10; i++)); do
-    [[ -e /proc/$pid ]] || return 0
-    [[ $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) == Z ]] && return 0
-    sleep 0.1
-  done
-  log "pid $pid ($pat) did not exit after ${timeout}s; sending SIGKILL"
-  kill -KILL "$pid" 2>/dev/null || true
-  for ((i = 0; i < 50; i++)); do [[ -e /proc/$pid ]] || return 0; sleep 0.1; done
-}
-
-stop_pidfile() { # PIDFILE PATTERN [TIMEOUT]
-  [[ -s $1 ]] && stop_pid "$(<"$1")" "$2" "${3:-30}"
-  rm -f "$1"
-}
-
-umount_below() { # DIR: everything mounted below it, deepest first
-  local d=$1 m
-  for m in $(awk -v d="$d" '$2 == d || index($2, d "/") == 1 {print $2}' /proc/self/mounts | sort -r); do
-    umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || log "could not unmount $m"
-  done
-}
+# pid_alive, stop_pid, stop_pidfile, umount_below, shared with lab/lab.sh.
+# shellcheck source=lab/processes.sh
+source "$HERE/processes.sh"
 
 # The engine's binaries: the main lab's engine 28 (what `lab.sh engine-path`
 # gives, run read-only; else the folder it unpacks to), unless CLUSTER_ENGINE=20
