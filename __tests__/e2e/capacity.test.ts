@@ -6,7 +6,7 @@
 // a scale by someone else during a rollout is judged, not superseded.
 // The stacks run one after the other: the CPU one reserves, the next needs.
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
-import type { Lab } from './harness.js'
+import type { ActionRun, Lab } from './harness.js'
 import { docker, expectVerdict, inspectService, loadLab, pushImage, removeStack, servicesOf } from './harness.js'
 import { deployWeb, rolloutUnderWay, schedulableNodes } from './support/cap.js'
 
@@ -82,14 +82,25 @@ describe('replica counts owned by someone else', () => {
     const first = await deployWeb(lab, stack, image('v1'), { replicas: 2 }).run
     expectVerdict(first, 0, 'converged')
     docker(lab, ['service', 'scale', '--detach', `${stack}_web=5`])
+    // The preview says what the deploy would do: keep 5, where without keep-replicas it would go back to 2.
+    const replicasChange = (result: ActionRun): string[] =>
+      (JSON.parse(result.outputs.plan ?? '{"services":[]}') as { services: Array<{ changes: string[] }> }).services
+        .flatMap(s => s.changes)
+        .filter(c => /replicas/.test(c))
+    const preview = await deployWeb(lab, stack, image('v1'), { replicas: 2 }, { 'keep-replicas': 'true', 'dry-run': 'true' }).run
+    expect(preview.code).toBe(0)
+    expect(preview.log).toContain('web keeps its live replica count, 5 (the compose file says 2)')
+    expect(replicasChange(preview)).toEqual([])
+    const reset = await deployWeb(lab, stack, image('v1'), { replicas: 2 }, { 'dry-run': 'true' }).run
+    expect(replicasChange(reset)).not.toEqual([])
     const kept = await deployWeb(lab, stack, image('v2'), { replicas: 2 }, { 'keep-replicas': 'true' }).run
     expectVerdict(kept, 0, 'converged')
     expect(kept.log).toContain('web keeps its live replica count, 5 (the compose file says 2)')
     expect(servicesOf(kept)).toEqual([expect.objectContaining({ name: `${stack}_web`, running: 5, desired: 5, change: 'updated' })])
     expect(inspectService(lab, `${stack}_web`).Spec.Mode.Replicated?.Replicas).toBe(5)
     // Without it, the file's count again.
-    const reset = await deployWeb(lab, stack, image('v2'), { replicas: 2 }).run
-    expectVerdict(reset, 0, 'converged')
+    const again = await deployWeb(lab, stack, image('v2'), { replicas: 2 }).run
+    expectVerdict(again, 0, 'converged')
     expect(inspectService(lab, `${stack}_web`).Spec.Mode.Replicated?.Replicas).toBe(2)
     await removeStack(lab, stack)
   })

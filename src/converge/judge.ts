@@ -80,16 +80,9 @@ function superseded(service: Service, mine: DeployedService): string | undefined
   return `changed by someone else during the rollout (${changes.length > 0 ? changes.join('; ') : 'spec changed'}): this deploy's spec no longer runs`
 }
 
-function judgeService(
-  service: Service,
-  baseline: Baseline,
-  mine: DeployedService | undefined,
-  snapshot: Snapshot,
-  clock: JudgeClock,
-  nodes: Map<string, Node>,
-  fresh: (t: Task) => boolean
-): ServiceVerdict {
-  const judged = judgeLive(service, baseline, mine, snapshot, clock, nodes, fresh)
+function judgeService(...args: Parameters<typeof judgeLive>): ServiceVerdict {
+  const [service, , mine] = args
+  const judged = judgeLive(...args)
   // Said in every message, so the log names who changed the count.
   const scaled = mine?.id === service.ID ? rescaledOnly(mine.spec, service.Spec) : undefined
   return scaled && judged.state !== 'superseded' ? { ...judged, message: `${judged.message}; ${scaled}, not by this deploy` } : judged
