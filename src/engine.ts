@@ -129,7 +129,10 @@ async function preview(run: DeployRun, source: DeploySource): Promise<void> {
   const { stack, prune } = inputs
   const image = inputs.rollback ? undefined : inputs.image
   const hide = (name: string): void => secrets.add(name)
-  const previewed = await reporter.phase('Preview', () => previewStack({ stack, prune, source, image, secretKey, cli, api, host, reporter, hide }))
+  const keepReplicas = inputs.keepReplicas === true
+  const previewed = await reporter.phase('Preview', () =>
+    previewStack({ stack, prune, source, image, secretKey, cli, api, host, reporter, hide, keepReplicas })
+  )
   // Hooks and waves: the steps in the order the deploy would run them.
   const order = stageOrder(run, source)
   const planned = order ? { ...previewed, steps: plannedSteps(order, previewed) } : previewed

@@ -7,6 +7,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import type { Inputs } from '../../src/inputs/inputs.js'
 import type { Adapters, CliOptions, CliResult, DockerCli, DockerTunnel, Host, Reporter, StoredConfig, SwarmApi } from '../../src/ports.js'
+import { reservationsOf } from '../../src/converge/capacity.js'
 import { releaseKeysOf, signedLabels } from '../../src/release/proof.js'
 import type { ReleaseStatus } from '../../src/release/record.js'
 import { dataDigest } from '../../src/release/record.js'
@@ -185,6 +186,7 @@ export function fakeWorld(options: WorldOptions = {}) {
       bytesRead += JSON.stringify(reply).length
       return reply
     },
+    reservations: async () => (calls++, reservationsOf(snapshot().tasks)),
     taskLogs: async taskId => {
       calls++
       effects.push(`logs ${taskId}`)

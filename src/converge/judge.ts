@@ -2,7 +2,8 @@
 // deploy (the baseline) and what it reports now. The watcher only fetches
 // snapshots and asks this module what they mean.
 import type { Node, Service, Snapshot, Task } from '../swarm/model.js'
-import { isJob, modeOf, runsCurrentSpec, specKeyOf, stackServices, templateKey } from './spec.js'
+import { isJob, modeOf, rescaledOnly, runsCurrentSpec, specKeyOf, stackServices, templateKey } from './spec.js'
+import { isBestEffort, reservationsOf, shortfall, waitsForCapacity } from './capacity.js'
 import { unlisted, unreachable } from '../exhaustive.js'
 import { specChanges } from './spec-diff.js'
 import type { TaskCount } from './tasks.js'
@@ -28,15 +29,25 @@ import type {
  */
 export const NO_UPDATE_GRACE_MS = 10_000
 
-/** "no suitable node" can clear when a node joins or frees up; past this it fails. */
+/**
+ * "no suitable node" can clear when a node joins or frees up; past this it
+ * fails. Tasks that wait only for capacity wait `capacity-timeout` instead,
+ * whose default this is.
+ */
 export const UNSCHEDULABLE_GRACE_MS = 15_000
 
 // Task errors that no retry will fix.
 const PULL_ERROR = /no such image|pull access denied|manifest unknown|manifest for .* not found|repository does not exist|unauthorized|denied: /i
 
 /** Why a service will not converge without a person, if it will not. */
-function hopeless(mode: ServiceMode, change: ServiceChange, count: TaskCount, currentFailures: TaskFailure[], unplaceable: boolean): string | undefined {
-  if (unplaceable) return `no node can run it: ${count.unschedulable}`
+function hopeless(
+  mode: ServiceMode,
+  change: ServiceChange,
+  count: TaskCount,
+  currentFailures: TaskFailure[],
+  unplaceable: string | undefined
+): string | undefined {
+  if (unplaceable) return `no node can run it: ${unplaceable}`
   const first = currentFailures[0]
   if (!first || count.done) return undefined
   const pull = currentFailures.find(f => PULL_ERROR.test(f.error))
@@ -61,13 +72,23 @@ function superseded(service: Service, mine: DeployedService): string | undefined
   if (service.ID !== mine.id) return 'removed and created again by someone else during the rollout'
   const key = specKeyOf(service.Spec)
   if (key === mine.specKey) return undefined
+  // An autoscaler's (or a person's) replica count: the live count is judged instead.
+  if (rescaledOnly(mine.spec, service.Spec)) return undefined
   // Swarm's own rollback (failure_action, `docker service rollback`) returns to the previous spec.
   if (key === mine.previousKey && service.UpdateStatus?.State?.startsWith('rollback_')) return undefined
   const changes = specChanges(mine.spec, service.Spec)
   return `changed by someone else during the rollout (${changes.length > 0 ? changes.join('; ') : 'spec changed'}): this deploy's spec no longer runs`
 }
 
-function judgeService(
+function judgeService(...args: Parameters<typeof judgeLive>): ServiceVerdict {
+  const [service, , mine] = args
+  const judged = judgeLive(...args)
+  // Said in every message, so the log names who changed the count.
+  const scaled = mine?.id === service.ID ? rescaledOnly(mine.spec, service.Spec) : undefined
+  return scaled && judged.state !== 'superseded' ? { ...judged, message: `${judged.message}; ${scaled}, not by this deploy` } : judged
+}
+
+function judgeLive(
   service: Service,
   baseline: Baseline,
   mine: DeployedService | undefined,
@@ -108,7 +129,7 @@ function judgeService(
   if (mine && mine.change !== 'unchanged') {
     const reason = superseded(service, mine)
     if (reason) return { ...verdict, state: 'superseded', message: reason }
-  } else if (mine && (mine.id !== service.ID || mine.specKey !== specKeyOf(service.Spec))) {
+  } else if (mine && (mine.id !== service.ID || (mine.specKey !== specKeyOf(service.Spec) && !rescaledOnly(mine.spec, service.Spec)))) {
     // Not this deploy's change, so not this deploy's verdict either.
     const changes = specChanges(mine.spec, service.Spec)
     return {
@@ -124,52 +145,104 @@ function judgeService(
   // Unless a node is "unknown": a new leader (the last one's engine stopped) waits for the nodes
   // to report to it, and places nothing on them meanwhile; they turn ready, or down, soon.
   const awaitingNodes = [...nodes.values()].some(node => node.Status.State === 'unknown')
-  const unplaceable = count.unschedulable !== undefined && clock.sinceDeployMs >= UNSCHEDULABLE_GRACE_MS && !awaitingNodes
-  const stuck = hopeless(mode, change, count, currentFailures, unplaceable)
+  const capacity = capacityWait(service, count, snapshot, clock)
+  const unplaceable = count.unschedulable !== undefined && clock.sinceDeployMs >= (capacity?.timeoutMs ?? UNSCHEDULABLE_GRACE_MS) && !awaitingNodes
+  const stuck = hopeless(
+    mode,
+    change,
+    count,
+    currentFailures,
+    unplaceable ? (capacity ? `${count.unschedulable}: ${capacity.missing}` : count.unschedulable) : undefined
+  )
   const updateState = ownUpdate?.State
-  switch (updateState) {
-    case 'paused':
-      return !clock.rollbackOnFailure
-        ? { ...verdict, state: 'failed', message: `update paused by Swarm${swarmSays}; left paused (rollback-on-failure: false)` }
-        : { ...verdict, state: 'rolling-back', rollbackWanted: true, message: `update paused by Swarm${swarmSays}; asking it to roll back` }
-    case 'rollback_started':
-      return { ...verdict, state: 'rolling-back', message: `rolling back${swarmSays}` }
-    case 'rollback_completed':
-      return { ...verdict, state: 'rolled-back', message: `the update failed and Swarm rolled the service back to its previous spec${swarmSays}` }
-    case 'rollback_paused':
-      return { ...verdict, state: 'failed', message: `the rollback itself failed and is paused: manual action needed${swarmSays}` }
-    case 'completed':
-      // With failure_action continue (or a max_failure_ratio) Swarm completes
-      // updates whose tasks crash: completed counts only with the tasks
-      // running and, once tasks of the new spec have failed, staying up.
-      if (count.done && (currentFailures.length === 0 || count.settled))
-        return { ...verdict, state: 'converged', message: `update completed (${count.running}/${count.desired} running)` }
-      if (stuck) return { ...verdict, state: 'failed', message: `update completed but ${stuck}` }
-      if (count.done)
-        return { ...verdict, message: `update completed after task failures; checking the tasks stay up (${count.running}/${count.desired} running)` }
-      return { ...verdict, message: `update completed; waiting for tasks: ${count.running}/${count.desired} running` }
-    case 'updating':
-      // Swarm's failure_action handles failing tasks; a task no node can take stalls it for good.
-      if (unplaceable) return { ...verdict, state: 'failed', message: `update stalled: ${stuck}` }
-      return { ...verdict, message: `updating: ${count.running}/${count.desired} of the new spec running` }
-    case undefined:
-      break
-    default:
-      // A state of a newer engine: judged by its tasks, as with no update.
-      unlisted(updateState)
+  // Over-scaled on purpose: what fits runs the new spec, the rest waits for a node.
+  // Waiting that long is not a failure here: only a failure of the tasks that run is.
+  const bestEffort =
+    capacity?.bestEffort === true &&
+    count.runningSettled &&
+    count.running + capacity.waiting >= count.desired &&
+    !updateState?.startsWith('rollback') &&
+    !hopeless(mode, change, count, currentFailures, undefined)
+  if (capacity && bestEffort) {
+    return {
+      ...verdict,
+      state: 'converged',
+      waitingForCapacity: capacity.waiting,
+      message: `${count.running}/${count.desired} running, ${capacity.waiting} waiting for capacity (${capacity.missing})`
+    }
   }
-  const job = isJob(mode)
-  const progress = `${count.running}/${count.desired} ${job ? 'complete' : 'running'}`
-  if (stuck) return { ...verdict, state: 'failed', message: stuck }
-  // A job whose spec did not change is not run again: nothing to wait for.
-  if (job && change === 'unchanged') return { ...verdict, state: 'converged', message: 'unchanged job, not run again' }
-  // A job's count is of tasks this deploy started (fresh), so once they completed its update did start.
-  if (change === 'updated' && (!count.settled || (!job && clock.sinceDeployMs < NO_UPDATE_GRACE_MS))) {
-    return { ...verdict, message: `spec changed; waiting for Swarm to start the update (${progress})` }
+  const waiting = (judged: ServiceVerdict): ServiceVerdict =>
+    capacity && judged.state === 'pending'
+      ? { ...judged, waitingForCapacity: capacity.waiting, message: `${judged.message}; waiting for capacity: ${capacity.missing}` }
+      : judged
+  return waiting(byUpdateState())
+  function byUpdateState(): ServiceVerdict {
+    switch (updateState) {
+      case 'paused':
+        return !clock.rollbackOnFailure
+          ? { ...verdict, state: 'failed', message: `update paused by Swarm${swarmSays}; left paused (rollback-on-failure: false)` }
+          : { ...verdict, state: 'rolling-back', rollbackWanted: true, message: `update paused by Swarm${swarmSays}; asking it to roll back` }
+      case 'rollback_started':
+        return { ...verdict, state: 'rolling-back', message: `rolling back${swarmSays}` }
+      case 'rollback_completed':
+        return { ...verdict, state: 'rolled-back', message: `the update failed and Swarm rolled the service back to its previous spec${swarmSays}` }
+      case 'rollback_paused':
+        return { ...verdict, state: 'failed', message: `the rollback itself failed and is paused: manual action needed${swarmSays}` }
+      case 'completed':
+        // With failure_action continue (or a max_failure_ratio) Swarm completes
+        // updates whose tasks crash: completed counts only with the tasks
+        // running and, once tasks of the new spec have failed, staying up.
+        if (count.done && (currentFailures.length === 0 || count.settled))
+          return { ...verdict, state: 'converged', message: `update completed (${count.running}/${count.desired} running)` }
+        if (stuck) return { ...verdict, state: 'failed', message: `update completed but ${stuck}` }
+        if (count.done)
+          return { ...verdict, message: `update completed after task failures; checking the tasks stay up (${count.running}/${count.desired} running)` }
+        return { ...verdict, message: `update completed; waiting for tasks: ${count.running}/${count.desired} running` }
+      case 'updating':
+        // Swarm's failure_action handles failing tasks; a task no node can take stalls it for good.
+        if (unplaceable) return { ...verdict, state: 'failed', message: `update stalled: ${stuck}` }
+        return { ...verdict, message: `updating: ${count.running}/${count.desired} of the new spec running` }
+      case undefined:
+        break
+      default:
+        // A state of a newer engine: judged by its tasks, as with no update.
+        unlisted(updateState)
+    }
+    const job = isJob(mode)
+    const progress = `${count.running}/${count.desired} ${job ? 'complete' : 'running'}`
+    if (stuck) return { ...verdict, state: 'failed', message: stuck }
+    // A job whose spec did not change is not run again: nothing to wait for.
+    if (job && change === 'unchanged') return { ...verdict, state: 'converged', message: 'unchanged job, not run again' }
+    // A job's count is of tasks this deploy started (fresh), so once they completed its update did start.
+    if (change === 'updated' && (!count.settled || (!job && clock.sinceDeployMs < NO_UPDATE_GRACE_MS))) {
+      return { ...verdict, message: `spec changed; waiting for Swarm to start the update (${progress})` }
+    }
+    if (count.settled) return { ...verdict, state: 'converged', message: `${change}, ${progress}` }
+    if (count.done) return { ...verdict, message: `${change === 'created' ? 'started' : 'converging'}: ${progress}; checking they stay up` }
+    return { ...verdict, message: `${change === 'created' ? 'starting' : 'converging'}: ${progress}` }
   }
-  if (count.settled) return { ...verdict, state: 'converged', message: `${change}, ${progress}` }
-  if (count.done) return { ...verdict, message: `${change === 'created' ? 'started' : 'converging'}: ${progress}; checking they stay up` }
-  return { ...verdict, message: `${change === 'created' ? 'starting' : 'converging'}: ${progress}` }
+}
+
+/**
+ * Tasks of the current spec that no node can take, each only for lack of
+ * CPU or memory: how many, what they miss, and how long they may wait. A
+ * task refused for any other reason (constraints, platform, plugin) makes it
+ * undefined: that fails fast, as before.
+ */
+function capacityWait(
+  service: Service,
+  count: TaskCount,
+  snapshot: Snapshot,
+  clock: JudgeClock
+): { waiting: number; missing: string; timeoutMs: number; bestEffort: boolean } | undefined {
+  const unplaced = count.unplaced
+  if (unplaced.length === 0 || !unplaced.every(t => waitsForCapacity(t.Status.Err ?? ''))) return undefined
+  return {
+    waiting: unplaced.length,
+    missing: shortfall(unplaced, snapshot.nodes, snapshot.reserved ?? reservationsOf(snapshot.tasks)),
+    timeoutMs: clock.capacityTimeoutMs ?? UNSCHEDULABLE_GRACE_MS,
+    bestEffort: isBestEffort(service) && modeOf(service) === 'replicated'
+  }
 }
 
 /** A service this deploy created or updated that is gone: nothing of it is left to judge. */
@@ -246,8 +319,12 @@ function summarize(services: ServiceVerdict[], stack: string, status: StackStatu
       .map(s => s.name)
       .join(', ')
   switch (status) {
-    case 'converged':
-      return `Stack ${stack} converged: ${services.length} service(s) running the deployed spec.`
+    case 'converged': {
+      // Best-effort services (src/converge/capacity.ts) converge with tasks still waiting: said, not hidden.
+      const short = services.filter(s => s.waitingForCapacity)
+      const waiting = short.map(s => `${s.name}: ${s.running}/${s.desired} running, ${s.waitingForCapacity} waiting for capacity`)
+      return `Stack ${stack} converged: ${services.length} service(s) running the deployed spec${waiting.length > 0 ? ` (${waiting.join('; ')})` : ''}.`
+    }
     case 'failed':
       if (services.length === 0) return `Stack ${stack} failed: it has no services left to run this deploy's spec.`
       return `Stack ${stack} failed: ${services

@@ -11,8 +11,16 @@ export interface Rollout {
   pollMs: number
   /** On an update Swarm paused, ask it to roll back (else report failed, leave paused). */
   rollbackOnFailure: boolean
+  /** How long tasks may wait only for capacity before failed (`capacity-timeout`); absent: the judge's default. */
+  capacityTimeoutMs?: number
 }
 
-export function rolloutOf(inputs: { stack: string; timeoutMs: number; rollbackOnFailure: boolean }): Rollout {
-  return { stack: inputs.stack, timeoutMs: inputs.timeoutMs, pollMs: POLL_MS, rollbackOnFailure: inputs.rollbackOnFailure }
+export function rolloutOf(inputs: { stack: string; timeoutMs: number; rollbackOnFailure: boolean; capacityTimeoutMs?: number }): Rollout {
+  return {
+    stack: inputs.stack,
+    timeoutMs: inputs.timeoutMs,
+    pollMs: POLL_MS,
+    rollbackOnFailure: inputs.rollbackOnFailure,
+    ...(inputs.capacityTimeoutMs === undefined ? {} : { capacityTimeoutMs: inputs.capacityTimeoutMs })
+  }
 }

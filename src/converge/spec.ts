@@ -76,3 +76,15 @@ export function runsCurrentSpec(task: Task, service: Service): boolean {
   const template = service.Spec.TaskTemplate
   return task.Spec.ContainerSpec?.Image === template.ContainerSpec?.Image && (task.Spec.ForceUpdate ?? 0) === (template.ForceUpdate ?? 0)
 }
+
+/**
+ * "replicas 4 → 6" when the two specs differ in nothing but the replica
+ * count (`docker service scale`, an autoscaler), else undefined.
+ */
+export function rescaledOnly(before: Service['Spec'], after: Service['Spec']): string | undefined {
+  const from = before.Mode.Replicated?.Replicas
+  const to = after.Mode.Replicated?.Replicas
+  if (from === undefined || to === undefined || from === to) return undefined
+  const unscaled = (spec: Service['Spec']): string => specKeyOf({ ...spec, Mode: { ...spec.Mode, Replicated: { ...spec.Mode.Replicated, Replicas: 0 } } })
+  return unscaled(before) === unscaled(after) ? `replicas ${from} → ${to}` : undefined
+}

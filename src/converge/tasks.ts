@@ -46,6 +46,10 @@ export interface TaskCount {
   pending: string[]
   /** The scheduler's reason when a task of the current spec cannot be placed. */
   unschedulable: string | undefined
+  /** The tasks of the current spec that no node can take now ("no suitable node"). */
+  unplaced: Task[]
+  /** Every running task runs the current spec and has stayed up for the monitor period (what runs is settled, whatever is missing). */
+  runningSettled: boolean
 }
 
 const reasonOf = (t: Task): string => `${t.Status.State}: ${t.Status.Err || t.Status.Message || ''}`.trim()
@@ -61,14 +65,15 @@ export function countTasks(
   // Tasks on a node that is gone neither count nor block.
   const live = (t: Task): boolean => !t.NodeID || !GONE_NODE_STATES.has(nodes.get(t.NodeID)?.Status.State ?? 'ready')
   // Only tasks Swarm still wants: an old task of the same image stuck in pending is history.
-  const unschedulable = tasks.find(
+  const unplaced = tasks.filter(
     t =>
       ACTIVE_DESIRED.has(t.DesiredState) &&
       live(t) &&
       runsCurrentSpec(t, service) &&
       t.Status.State === 'pending' &&
       /no suitable node/.test(t.Status.Err ?? '')
-  )?.Status.Err
+  )
+  const unschedulable = unplaced[0]?.Status.Err
   // A global service owes a task to each node its constraints admit, and to any
   // node Swarm placed one of its current tasks on: counting tasks alone would
   // find 0 of 0 before the orchestrator has created them.
@@ -91,7 +96,9 @@ export function countTasks(
       up: complete.length,
       nodes: [...new Set(complete.map(t => hostname(nodes, t.NodeID)))].sort(),
       pending: countedReasons(waiting.map(reasonOf)),
-      unschedulable
+      unschedulable,
+      unplaced,
+      runningSettled: complete.length >= desired
     }
   }
   const active = tasks.filter(t => ACTIVE_DESIRED.has(t.DesiredState) && live(t))
@@ -118,7 +125,9 @@ export function countTasks(
     up: running.length - settling.length,
     nodes: [...new Set(running.map(t => hostname(nodes, t.NodeID)))].sort(),
     pending: countedReasons(reasons),
-    unschedulable
+    unschedulable,
+    unplaced,
+    runningSettled: stale.length === 0 && settling.length === 0
   }
 }
 

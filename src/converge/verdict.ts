@@ -81,6 +81,8 @@ export interface ServiceVerdict {
   /** Swarm paused this deploy's update and the action should ask for a rollback. */
   rollbackWanted: boolean
   tasks: TaskView[]
+  /** Tasks waiting only for a node with enough free CPU or memory (src/converge/capacity.ts). */
+  waitingForCapacity?: number
 }
 
 export interface Verdict {
@@ -98,4 +100,6 @@ export interface JudgeClock {
   deadlineReached: boolean
   /** On a paused update, ask Swarm to roll back instead of failing (the rollout settings hold the one default). */
   rollbackOnFailure: boolean
+  /** How long tasks that wait only for capacity may wait before failed (`capacity-timeout`); absent: UNSCHEDULABLE_GRACE_MS. */
+  capacityTimeoutMs?: number
 }

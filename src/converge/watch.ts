@@ -31,6 +31,8 @@ export interface WatchResult {
 }
 
 const HEARTBEAT_MS = 30_000
+// Other stacks' reservations change slowly: read while tasks wait for capacity, not on every poll.
+const RESERVATIONS_MS = 5_000
 
 export function progressLines(verdict: Verdict): string[] {
   return verdict.services.map(s => `${s.name}: ${s.message}${s.pending.length > 0 ? ` [${s.pending.slice(0, 2).join('; ')}]` : ''}`)
@@ -56,7 +58,7 @@ export function unreadableVerdict(stack: string, lastError: string, last: Verdic
   }
 }
 
-export async function watch(api: Pick<SwarmApi, 'snapshot' | 'rollback'>, options: Wait): Promise<WatchResult> {
+export async function watch(api: Pick<SwarmApi, 'snapshot' | 'rollback'> & Partial<Pick<SwarmApi, 'reservations'>>, options: Wait): Promise<WatchResult> {
   const now = options.now ?? Date.now
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms)))
   let printed = ''
@@ -71,6 +73,15 @@ export async function watch(api: Pick<SwarmApi, 'snapshot' | 'rollback'>, option
   const decided = new Map<string, ServiceVerdict>()
   let judging: string[] | undefined
   let first = options.first
+  // What every stack's tasks reserve on each node, for "the most free on any node is …".
+  let reserved: { at: number; byNode: Snapshot['reserved'] } | undefined
+  const reservations = async (): Promise<Snapshot['reserved']> => {
+    if (!api.reservations || !lastVerdict?.services.some(s => s.waitingForCapacity)) return undefined
+    if (reserved === undefined || now() - reserved.at >= RESERVATIONS_MS) {
+      reserved = { at: now(), byNode: await api.reservations().catch(() => reserved?.byNode) }
+    }
+    return reserved.byNode
+  }
   for (;;) {
     // The snapshot shows the swarm somewhere between this time and its reply.
     const polledAt = first?.polledAt ?? now()
@@ -79,6 +90,8 @@ export async function watch(api: Pick<SwarmApi, 'snapshot' | 'rollback'>, option
     try {
       current = first?.snapshot ?? (await api.snapshot(options.stack, judging))
       first = undefined
+      const byNode = await reservations()
+      if (byNode) current = { ...current, reserved: byNode }
       polls += 1
       lastError = ''
     } catch (error) {
@@ -94,7 +107,13 @@ export async function watch(api: Pick<SwarmApi, 'snapshot' | 'rollback'>, option
       // reply cannot stretch how long a task has proven to stay up.
       runningSince = seenRunning(runningSince, current, now() - options.deployedAt)
       const open = Object.fromEntries(Object.entries(options.deployed).filter(([name]) => !decided.has(name)))
-      const clock = { sinceDeployMs: polledAt - options.deployedAt, runningSince, deadlineReached, rollbackOnFailure: options.rollbackOnFailure }
+      const clock = {
+        sinceDeployMs: polledAt - options.deployedAt,
+        runningSince,
+        deadlineReached,
+        rollbackOnFailure: options.rollbackOnFailure,
+        ...(options.capacityTimeoutMs === undefined ? {} : { capacityTimeoutMs: options.capacityTimeoutMs })
+      }
       const judged = judge(options.baseline, current, options.stack, clock, open).services
       for (const service of judged) if (isDecided(service)) decided.set(service.name, service)
       judging = judged.filter(s => !decided.has(s.name)).map(s => s.id)

@@ -69,3 +69,14 @@ export function mergedGet(doc: YAML.Document, node: unknown, key: string): unkno
   const pair = mergedPairs(doc, map).find(p => keyText(p.key) === key)
   return pair === undefined ? undefined : unaliased(doc, pair.value)
 }
+
+/**
+ * The first lines of a compose file given after these to `docker stack
+ * deploy`: the `version:` the first declares, since docker refuses files
+ * whose versions differ (a file without one counts as 3.13).
+ */
+export function overrideHeader(files: Array<{ text: string }>): string[] {
+  const { doc } = parsedCompose(files[0]?.text ?? '')
+  const version = doc.errors.length === 0 ? doc.get('version') : undefined
+  return version === undefined || version === null ? [] : [`version: ${JSON.stringify(String(version))}`]
+}

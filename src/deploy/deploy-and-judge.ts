@@ -22,6 +22,7 @@ import { runSmokeCheck } from '../smoke/run.js'
 import type { Snapshot } from '../swarm/model.js'
 import { deployOrStop, waitOf } from './deploy-run.js'
 import type { DeployRun } from './deploy-run.js'
+import { keptLine, keptReplicas } from './keep-replicas.js'
 import { stageName } from './stage-plan.js'
 import { pruneUnnamed, report, runAfter, runBefore, stagedRound, stageView, viewOf } from './stages.js'
 
@@ -45,6 +46,8 @@ export async function deployAndJudge(
   const view = staged?.hooks.size ? stageView(api, inputs.stack, name => !staged.hooks.has(name)) : api
   const before = await view.snapshot(inputs.stack)
   const baseline = baselineOf(before, inputs.stack)
+  const replicas = keptReplicas(source.compose, before.services, inputs.stack, inputs.keepReplicas === true)
+  for (const kept of replicas) reporter.info(keptLine(kept))
   const started = host.now()
   const deployPlan = {
     stack: inputs.stack,
@@ -54,7 +57,8 @@ export async function deployAndJudge(
     variables: source.variables,
     secretKey,
     deadline,
-    ...(staged?.hooks.size ? { services: staged.deployed } : {})
+    ...(staged?.hooks.size ? { services: staged.deployed } : {}),
+    ...(replicas.length > 0 ? { replicas } : {})
   }
   let recorded: Promise<Release | undefined> | undefined
   // A record that cannot be written is a warning: it must not fail a deploy the swarm took.

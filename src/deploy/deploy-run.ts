@@ -31,7 +31,7 @@ export interface DeployRun {
 /** The wait for this round's verdict: the rollout's settings, from `after` (its first poll) to the round's deadline. */
 export function waitOf(run: DeployRun, baseline: Baseline, after: Snapshot, deployedAt: number): Wait {
   const { plan, host, reporter, deadline } = run
-  const { stack, pollMs, rollbackOnFailure } = plan.rollout
+  const { stack, pollMs, rollbackOnFailure, capacityTimeoutMs } = plan.rollout
   // Right after the deploy: the specs it put there, which later changes by others are told apart from.
   const deployed = deployedOf(baseline, after, stack)
   const log = (line: string): void => reporter.info(line)
@@ -39,6 +39,7 @@ export function waitOf(run: DeployRun, baseline: Baseline, after: Snapshot, depl
     stack,
     pollMs,
     rollbackOnFailure,
+    ...(capacityTimeoutMs === undefined ? {} : { capacityTimeoutMs }),
     baseline,
     deployed,
     deployedAt,

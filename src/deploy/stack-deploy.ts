@@ -12,6 +12,8 @@ import { renderStackObjects } from './stack-objects.js'
 import { networksToCreate, planSubnets, poolText } from './stack-networks.js'
 import { checkVariables, findBareEnvironment, findVariables } from './variables.js'
 import { InputError } from '../inputs/parse.js'
+import type { KeptReplicas } from './keep-replicas.js'
+import { replicasFile } from './keep-replicas.js'
 
 export interface DeployPlan {
   stack: string
@@ -27,6 +29,8 @@ export interface DeployPlan {
   services?: ReadonlySet<string>
   /** Hooks (of `services`) that get a container label with this value: see runLabelFile. */
   runLabel?: { services: string[]; id: string }
+  /** Existing services deployed with their live replica count (keep-replicas.ts). */
+  replicas?: KeptReplicas[]
 }
 
 export function stackDeployArgs(plan: Pick<DeployPlan, 'stack' | 'prune' | 'composeFiles'>): string[] {
@@ -240,6 +244,12 @@ export async function deployStack(
     const run = { path: renderedPath(compose[0].path, `${token}-run`), text: runLabelFile(compose, plan.runLabel.services, plan.runLabel.id) }
     copies.push(run)
     files.push(run.path)
+  }
+  const kept = (plan.replicas ?? []).filter(k => !plan.services || plan.services.has(k.service))
+  if (kept.length > 0 && compose[0]) {
+    const replicas = { path: renderedPath(compose[0].path, `${token}-replicas`), text: replicasFile(compose, kept) }
+    copies.push(replicas)
+    files.push(replicas.path)
   }
   // Recorded before they exist, so a cancelled or killed run still removes them.
   const releases = copies.map(copy => host.leftovers.path(path.resolve(copy.path)))

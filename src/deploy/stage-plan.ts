@@ -6,7 +6,7 @@
 // Pure: compose text in, the steps and their copies out.
 import * as YAML from 'yaml'
 import { unreachable } from '../exhaustive.js'
-import { keyText, mergedGet, mergedPairs, parsedCompose, unaliased } from './compose-yaml.js'
+import { keyText, mergedGet, mergedPairs, overrideHeader, parsedCompose, unaliased } from './compose-yaml.js'
 
 export const HOOK_LABEL = 'io.swarm-deploy.hook'
 export const WAVE_LABEL = 'io.swarm-deploy.wave'
@@ -238,9 +238,7 @@ export const RUN_LABEL = 'io.swarm-deploy.run'
  * It repeats the first file's `version`, which docker requires to match.
  */
 export function runLabelFile(files: Array<{ path: string; text: string }>, services: string[], id: string): string {
-  const { doc } = parsedCompose(files[0]?.text ?? '')
-  const version = doc.errors.length === 0 ? doc.get('version') : undefined
-  const lines = version === undefined || version === null ? [] : [`version: ${JSON.stringify(String(version))}`]
+  const lines = overrideHeader(files)
   lines.push('services:', ...services.flatMap(name => [`  ${JSON.stringify(name)}:`, '    labels:', `      ${RUN_LABEL}: ${JSON.stringify(id)}`]))
   return `${lines.join('\n')}\n`
 }

@@ -60,6 +60,10 @@ export interface Inputs {
   /** Runner environment variables let through to compose too: all, or these names. */
   passthrough: 'all' | string[]
   timeoutMs: number
+  /** How long tasks that wait only for CPU or memory may wait before failed (`capacity-timeout`). */
+  capacityTimeoutMs?: number
+  /** Existing services keep their live replica count (`keep-replicas`; per service, the label io.swarm-deploy.replicas: keep). */
+  keepReplicas?: boolean
   prune: boolean
   /** On an update Swarm paused, ask it to roll back (else report failed, leave paused). */
   rollbackOnFailure: boolean
@@ -96,6 +100,7 @@ export interface InputContext {
 export function getInputs(read: ReadInput, context: InputContext): Inputs {
   const stack = readStackName(read('stack'), context.env.GITHUB_REPOSITORY)
   const timeoutMs = parseDuration('timeout', read('timeout') || defaultOf('timeout'))
+  const capacityTimeoutMs = readCapacityTimeout(read, timeoutMs)
   const prune = readBoolean(read, 'prune')
   const rollbackOnFailure = readBoolean(read, 'rollback-on-failure')
   const { env, envJson } = readEnv(read, context)
@@ -119,6 +124,8 @@ export function getInputs(read: ReadInput, context: InputContext): Inputs {
     profiles: readProfiles(read),
     passthrough: readPassthrough(read),
     timeoutMs,
+    capacityTimeoutMs,
+    keepReplicas: readBoolean(read, 'keep-replicas'),
     prune,
     rollbackOnFailure,
     rollback,
@@ -131,6 +138,19 @@ export function getInputs(read: ReadInput, context: InputContext): Inputs {
     lockTimeoutMs: parseDuration('lock-timeout', read('lock-timeout') || defaultOf('lock-timeout')),
     releaseKey: readReleaseKey(read)
   }
+}
+
+/** capacity-timeout: a wait the rollout's deadline would cut short is a mistake, said before anything runs. */
+function readCapacityTimeout(read: ReadInput, timeoutMs: number): number {
+  const raw = read('capacity-timeout').trim() || defaultOf('capacity-timeout')
+  const ms = parseDuration('capacity-timeout', raw)
+  if (ms > timeoutMs) {
+    throw new InputError(
+      'capacity-timeout',
+      `${raw} is longer than timeout (${read('timeout').trim() || defaultOf('timeout')}): the rollout would time out first; raise timeout too`
+    )
+  }
+  return ms
 }
 
 /** A short key could be guessed offline from a record and its proof. */

@@ -160,6 +160,20 @@ export const INPUTS: readonly InputSpec[] = [
     kind: 'list'
   },
   { name: 'timeout', kind: 'duration', description: 'Deadline for the whole rollout, like `90s`, `5m`, `1h` or bare seconds (`600`).', default: '10m' },
+  {
+    name: 'capacity-timeout',
+    kind: 'duration',
+    description:
+      'How long tasks that no node has the CPU or memory for ("insufficient resources" on every node) may wait for one (a node joining, others freeing up) before the verdict is `failed`. Other reasons no node fits (constraints, platform, plugin) fail after 15s. At most timeout.',
+    default: '15s'
+  },
+  {
+    name: 'keep-replicas',
+    kind: 'boolean',
+    description:
+      "An existing service keeps its live replica count (an autoscaler's, or `docker service scale`'s) instead of the compose file's; a new service gets the file's. Per service: the label `io.swarm-deploy.replicas: keep`.",
+    default: 'false'
+  },
   { name: 'prune', kind: 'boolean', description: 'Remove services no longer in the compose files (`--prune`).', default: 'false' },
   {
     name: 'rollback-on-failure',

@@ -1,6 +1,6 @@
 // The Engine API through the tunnel's socket (src/swarm/api.ts), in the
 // Engine API's own objects (src/swarm/model.ts).
-import type { Service, Snapshot } from '../swarm/model.js'
+import type { ResourceAmounts, Service, Snapshot } from '../swarm/model.js'
 
 export interface EngineInfo {
   serverVersion: string
@@ -16,6 +16,8 @@ export interface SwarmApi {
   info(): Promise<EngineInfo>
   /** The stack's services (only those of `serviceIds`, when given), their tasks, and the nodes. */
   snapshot(stack: string, serviceIds?: string[]): Promise<Snapshot>
+  /** What the tasks of every service reserve on each node (CPU, memory), by node ID: see src/converge/capacity.ts. */
+  reservations(): Promise<Record<string, ResourceAmounts>>
   /** The last `tail` log lines of a task since `sinceSeconds` (Unix time), bounded by `timeoutMs`. */
   taskLogs(taskId: string, sinceSeconds: number, tail: number, timeoutMs: number): Promise<Buffer>
   /** Ask Swarm to roll a service back to its previous spec (`docker service rollback`). */

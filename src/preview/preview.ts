@@ -17,6 +17,7 @@ import type { ImageBuild } from '../inputs/inputs.js'
 import type { CliResult, DockerCli, Host, NetworkSubnets, Reporter, SwarmApi } from '../ports.js'
 import type { DeploySource } from '../release/rollback.js'
 import { ignoredKeyWarnings } from './ignored-keys.js'
+import { keptLine, keptReplicas } from '../deploy/keep-replicas.js'
 import type { ServiceView } from './service-view.js'
 import { composeView, liveView } from './service-view.js'
 import type { StackPlan } from './stack-plan.js'
@@ -36,6 +37,8 @@ export interface PreviewRun {
   reporter: Pick<Reporter, 'info' | 'warn' | 'output'>
   /** Registers a name that must not be printed (secret version names). */
   hide: (text: string) => void
+  /** keep-replicas: existing services keep their live count, as the deploy would (src/deploy/keep-replicas.ts). */
+  keepReplicas?: boolean
 }
 
 const CONFIG_TIMEOUT_MS = 30_000
@@ -139,6 +142,11 @@ export async function previewStack(run: PreviewRun): Promise<StackPlan> {
   const [snapshot, networks] = await Promise.all([run.api.snapshot(stack), run.api.networks()])
   const names = new Map(networks.map(n => [n.id, n.name]))
   const live = stackServices(snapshot, stack).map(s => liveView(stack, s.Spec as unknown as Record<string, unknown>, names))
+  for (const kept of keptReplicas(run.source.compose, snapshot.services, stack, run.keepReplicas === true)) {
+    reporter.info(keptLine(kept))
+    const service = (doc.services as Record<string, { deploy?: Record<string, unknown> }> | undefined)?.[kept.service]
+    if (service) service.deploy = { ...service.deploy, replicas: kept.live }
+  }
   const plan = planStack(stack, composeViews(stack, doc, builtImage), live, { prune: run.prune, warnings: ignoredKeyWarnings(run.source.compose) })
   for (const warning of plan.warnings) reporter.warn(warning)
   for (const service of plan.services) {

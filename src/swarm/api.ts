@@ -9,6 +9,7 @@ import type { Node, Service, Task } from './model.js'
 import { STACK_LABEL } from './model.js'
 import type { SwarmApi } from '../ports.js'
 import { addressPoolOf, networkSubnetsOf } from './networks.js'
+import { reservationsOf } from '../converge/capacity.js'
 
 /** An Engine API filter for what belongs to one stack. */
 const stackFilter = (stack: string): string => JSON.stringify({ label: [`${STACK_LABEL}=${stack}`] })
@@ -104,7 +105,12 @@ function taskSlice(task: Task): Task {
     ServiceID,
     Slot,
     NodeID,
-    Spec: { ContainerSpec: image === undefined ? {} : { Image: image }, ForceUpdate: Spec?.ForceUpdate, Placement: Spec?.Placement },
+    Spec: {
+      ContainerSpec: image === undefined ? {} : { Image: image },
+      ForceUpdate: Spec?.ForceUpdate,
+      Placement: Spec?.Placement,
+      ...(Spec?.Resources?.Reservations ? { Resources: { Reservations: Spec.Resources.Reservations } } : {})
+    },
     DesiredState,
     Status
   }
@@ -175,6 +181,9 @@ export function engineApi(socketPath: string): SwarmApi {
       const tasks = some ?? (await tasksOf([...listed]))
       // A service removed meanwhile: its tasks are not the stack's any more.
       return { services, tasks: tasks.filter(t => listed.has(t.ServiceID)), nodes: nodeList }
+    },
+    async reservations() {
+      return reservationsOf((await list<Task>('tasks', JSON.stringify({ 'desired-state': ['running'] }))).map(taskSlice))
     },
     async taskLogs(taskId, sinceSeconds, tail, timeoutMs) {
       // Raw: the stream is multiplexed (stdout/stderr frames) unless the service has a TTY; diagnose demuxes it.

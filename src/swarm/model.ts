@@ -22,9 +22,16 @@ export interface ContainerSpec {
   Healthcheck?: Healthcheck
 }
 
+/** CPUs in billionths, memory in bytes, as the API gives them. */
+export interface ResourceAmounts {
+  NanoCPUs?: number
+  MemoryBytes?: number
+}
+
 export interface TaskSpec {
   ContainerSpec?: ContainerSpec
   ForceUpdate?: number
+  Resources?: { Reservations?: ResourceAmounts; Limits?: ResourceAmounts }
   Placement?: { Constraints?: string[] }
 }
 
@@ -85,7 +92,13 @@ export interface Task {
 
 export interface Node {
   ID: string
-  Description?: { Hostname?: string; Platform?: { OS?: string; Architecture?: string }; Engine?: { Labels?: Record<string, string> | null } }
+  Description?: {
+    Hostname?: string
+    Platform?: { OS?: string; Architecture?: string }
+    Engine?: { Labels?: Record<string, string> | null }
+    /** What the node offers the scheduler (the host's CPUs and memory, unless the engine was told less). */
+    Resources?: ResourceAmounts
+  }
   Status: { State: 'unknown' | 'down' | 'ready' | 'disconnected'; Addr?: string }
   Spec?: { Availability?: 'active' | 'pause' | 'drain'; Role?: string; Labels?: Record<string, string> | null }
 }
@@ -95,4 +108,10 @@ export interface Snapshot {
   services: Service[]
   tasks: Task[]
   nodes: Node[]
+  /**
+   * What the tasks of every stack reserve on each node, by node ID: read
+   * only while tasks wait for capacity (src/converge/capacity.ts). Absent:
+   * the snapshot's own tasks are all that is counted.
+   */
+  reserved?: Record<string, ResourceAmounts>
 }
