@@ -115,7 +115,7 @@ async function prune(request: PruneRequest, deps: PruneDeps): Promise<PruneRepor
     const why = skipReason(node)
     if (why) {
       reports.set(node.ID, blank(node, 'skipped', why))
-      reporter.info(`${hostnameOf(node)}: skipped (${why})`)
+      reporter.debug(`${hostnameOf(node)}: skipped (${why})`)
     }
   }
   const skip = swarm.nodes.filter(n => !ready.includes(n)).map(n => n.ID)

@@ -18,7 +18,9 @@ export function byteSize(bytes: number): string {
   return `${unit === 0 ? value : value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`
 }
 
-const nameOf = (image: PrunedImage): string => image.names[0] ?? image.id.replace(/^sha256:/, '').slice(0, 12)
+/** Its first name, a digest cut to 12 characters as `docker image ls` shows IDs (the `pruned` output has them whole). */
+const nameOf = (image: PrunedImage): string =>
+  (image.names[0] ?? image.id.replace(/^sha256:/, '')).replace(/(@sha256:[0-9a-f]{12})[0-9a-f]{52}$/, '$1').slice(0, 200)
 
 export function keepReason(why: KeepReason): string {
   switch (why) {
