@@ -40,6 +40,8 @@ function ended(tasks: Task[]): { task: Task; ok: boolean } | undefined {
 /** Runs the job on `nodes` (the others are constrained out) until each is done or `deadline` (epoch ms); removes it in any case. */
 export async function runJob(spec: JobSpec, nodes: string[], deadline: number, deps: JobDeps): Promise<NodeRun[]> {
   const { cli, api, host, reporter } = deps
+  // Every node skipped: a job with no node to run on would only wait for its deadline.
+  if (nodes.length === 0) return []
   const created = await runOrThrow(cli, `creating the ${spec.kind} job`, jobServiceArgs(spec), {
     env: dockerHost(deps),
     silent: true,

@@ -151,3 +151,12 @@ describe('pruneImages', () => {
     expect(report).toEqual({ status: 'failed', nodes: [], message: 'no answer within 30 s' })
   })
 })
+
+describe('pruneImages with no ready node', () => {
+  it('starts no job and names every node as skipped', async () => {
+    const { deps, commands } = world([{ ...MGR, Status: { State: 'down' } }])
+    const report = await pruneImages(request(), deps)
+    expect(report.nodes).toEqual([expect.objectContaining({ state: 'skipped', why: 'node is down' })])
+    expect(commands.filter(c => c[1] === 'create')).toEqual([])
+  })
+})
