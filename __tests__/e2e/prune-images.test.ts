@@ -10,7 +10,20 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import type { PruneReport } from '../../src/prune-images/prune.js'
 import type { ActionRun, Lab } from './harness.js'
-import { docker, expectVerdict, inspectService, loadLab, pushImage, registryDigest, removeStack, runAction, runningNodes, sshInputs } from './harness.js'
+import {
+  docker,
+  expectVerdict,
+  inspectService,
+  loadLab,
+  pushImage,
+  registryDigest,
+  removeStack,
+  runAction,
+  runCli,
+  runningNodes,
+  sshFlags,
+  sshInputs
+} from './harness.js'
 import {
   buildUnusedImage,
   ensureJobImage,
@@ -18,6 +31,7 @@ import {
   JOB_IMAGE,
   NODE_SOCKET,
   nodeImages,
+  pullOnNode,
   registryLogMark,
   registryRequestsSince,
   setAvailability,
@@ -183,5 +197,26 @@ describe('prune-images on the lab', () => {
     } finally {
       setAvailability(lab, lab.workerNode, 'active')
     }
+  })
+
+  it('swarm-deploy prune-images: --dry-run lists what the command then removes (v1, pulled onto the worker again), --json', async () => {
+    pullOnNode(lab, lab.workerDockerHost, `${repository}@${digest.v1}`)
+    const flags = ['prune-images', '--stack', STACK, ...sshFlags(lab), '--prune-image', JOB_IMAGE, '--prune-docker-socket', NODE_SOCKET, '--json']
+    const preview = await runCli(lab, [...flags, '--dry-run'])
+    expect(preview.code).toBe(0)
+    const previewed = JSON.parse(preview.stdout) as PruneReport
+    expect(previewed.status).toBe('previewed')
+    const v1 = imageId(lab.workerDockerHost, 'v1')
+    expect(removedBy(previewed, lab.workerNode)).toEqual([v1])
+    expect(removedBy(previewed, lab.managerNode)).toEqual([])
+
+    const cleaned = await runCli(lab, flags)
+    expect(cleaned.code).toBe(0)
+    const report = JSON.parse(cleaned.stdout) as PruneReport
+    expect(report.status).toBe('done')
+    expect(removedBy(report, lab.workerNode)).toEqual([v1])
+    expect(cleaned.stderr).toMatch(new RegExp(`${lab.workerNode}: removed \\S+@sha256:${digest.v1!.slice(7, 19)} \\(`))
+    expect(holds(nodeImages(lab, lab.workerDockerHost), repository, digest.v1!)).toBe(false)
+    expect(VERSIONS.filter(v => holds(nodeImages(lab, lab.workerDockerHost), repository, digest[v]!))).toEqual(['v3', 'v4'])
   })
 })

@@ -77,3 +77,19 @@ export async function waitNoTasksOn(lab: Lab, stack: string, node: string): Prom
   }
   throw new Error(`tasks of ${stack} still run on ${node}`)
 }
+
+/** Pulls an image of the lab registry onto one node, as the lab's user (a throwaway Docker config). */
+export function pullOnNode(lab: Lab, host: string, image: string): void {
+  const config = execFileSync('mktemp', ['-d'], { encoding: 'utf8' }).trim()
+  const env = { ...process.env, DOCKER_HOST: host, DOCKER_CONFIG: config }
+  try {
+    execFileSync('docker', ['login', '--username', lab.registryUser, '--password-stdin', lab.registry], {
+      env,
+      input: lab.registryPassword,
+      stdio: ['pipe', 'ignore', 'pipe']
+    })
+    execFileSync('docker', ['pull', '--quiet', image], { env, stdio: 'ignore' })
+  } finally {
+    execFileSync('rm', ['-rf', config])
+  }
+}
