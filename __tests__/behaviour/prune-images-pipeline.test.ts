@@ -2,12 +2,15 @@
 // converged deploy only, as its own phase, and its result never changes the
 // deploy's verdict (the fake docker CLI knows no `service` command, so the
 // cleanup here can only fail).
-import { describe, expect, it } from '@jest/globals'
+import { describe, expect, it, jest } from '@jest/globals'
 import { runDeploy } from '../../src/engine.js'
 import { exitCode } from '../../src/cli/main.js'
 import { deployOutputs } from '../../src/report/outputs.js'
 import type { WorldOptions } from '../support/fake-world.js'
 import { COMPOSE, fakeWorld, inputsFor, recordingReporter } from '../support/fake-world.js'
+
+// The whole engine in-process, twice: more than jest's 5 s default on a loaded machine (seen in the full unit run).
+jest.setTimeout(30_000)
 
 const PRUNE = { pruneImages: { image: 'docker:27-cli', socket: '/var/run/docker.sock' } }
 
