@@ -7,6 +7,7 @@
 #   bash lab/lab.sh extra-sshd up|down
 #   bash lab/lab.sh bastion up|down
 #   bash lab/lab.sh registry-user set|rm NAME   (set: the password on stdin)
+#   bash lab/lab.sh job-image                    (prune-images' job image on the nodes; also part of up)
 #   bash lab/lab.sh engine-path                  (PATH prefix of the engine's binaries)
 #   bash lab/lab.sh node-add|node-remove         (a third swarm node, swl-n3: lab/node3.sh)
 #
@@ -310,6 +311,29 @@ base_image_up() {
   rm -rf "$cfg"
 }
 
+# ---------------------------------------------------------------- prune-images job image
+# The image of prune-images' jobs (docs/prune-images.md): the lab cannot pull
+# docker:cli, so it is the base image with the runner's docker CLI (a static
+# binary) added, built on each node. Loaded, not pulled: the jobs carry no
+# registry credential, and the lab registry wants one. Idempotent.
+JOB_IMAGE=lab/docker-cli:1
+job_image_up() {
+  local n dir
+  file -L /usr/local/bin/docker | grep -q 'statically linked' || die "/usr/local/bin/docker is not a static binary"
+  dir=$(mktemp -d)
+  cp /usr/local/bin/docker "$dir/docker"
+  printf 'FROM %s\nCOPY docker /usr/local/bin/docker\n' "$BASE_IMAGE" >"$dir/Dockerfile"
+  for n in mgr wrk; do
+    dk "$n" image inspect "$JOB_IMAGE" >/dev/null 2>&1 && continue
+    log "image: building $JOB_IMAGE on $n"
+    # The nodes have no buildx; the classic builder needs nothing pulled (FROM the base image they hold).
+    DOCKER_BUILDKIT=0 dk "$n" build -q -t "$JOB_IMAGE" "$dir" >/dev/null 2>&1 || { rm -rf "$dir"; die "building $JOB_IMAGE on $n failed"; }
+  done
+  rm -rf "$dir"
+  # Each node's engine socket by its hostname: the jobs mount `/run/swl/{{.Node.Hostname}}.sock` (prune-docker-socket).
+  for n in mgr wrk; do ln -sfn "$n.sock" "$RUN_DIR/swl-$n.sock"; done
+}
+
 # ---------------------------------------------------------------- swarm
 swarm_up() {
   log "swarm: init on swl-mgr ($MGR_IP), join swl-wrk (${NODE_IP[wrk]})"
@@ -518,6 +542,7 @@ cmd_up() {
   dockerd_up_all
   swarm_up
   base_image_up
+  job_image_up
   sshd_up
   write_lab_json
   ssh_lab docker node ls >/dev/null || die "ssh to the manager does not reach docker"
@@ -925,6 +950,7 @@ main() {
         down) cmd_bastion_down ;;
         *) echo "usage: $0 bastion up|down" >&2; exit 2 ;;
       esac ;;
+    job-image) job_image_up ;;
     registry-user) cmd_registry_user "${2:-}" "${3:-}" ;;
     node-add) cmd_node_add ;;
     node-remove) cmd_node_remove ;;

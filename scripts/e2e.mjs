@@ -23,7 +23,8 @@ const E2E = path.join(ROOT, '__tests__/e2e')
 export const SERIAL = {
   'converge.test.ts': "stops the worker's dockerd (lab.sh worker-stop) and ends every SSH session to the manager (lab.sh sshd-drop)",
   'releases-restart.test.ts': "restarts the manager's dockerd (lab.sh manager-restart)",
-  'capacity-join.test.ts': 'a third node joins the swarm and leaves it (lab.sh node-add, node-remove)'
+  'capacity-join.test.ts': 'a third node joins the swarm and leaves it (lab.sh node-add, node-remove)',
+  'prune-images.test.ts': 'drains the worker (docker node update --availability drain) and removes images on every node'
 }
 
 function testFiles(dir) {

@@ -24,6 +24,7 @@ import { normaliseCompose } from './deploy/normalise.js'
 import { userConfigDir } from './workdir.js'
 import type { Adapters, Host, Reporter } from './ports.js'
 import { previewStack } from './preview/preview.js'
+import { previewPrune } from './prune-images/deploy-step.js'
 import { plannedSteps, planStepsText } from './report/stages.js'
 import type { DeploySource } from './release/rollback.js'
 import { liveRelease, ReleaseError } from './release/select.js'
@@ -107,7 +108,7 @@ async function deploy(plan: Plan, host: Host, adapters: Adapters, reporter: Repo
     const known = await readHistory(plan, session.api, reporter)
     const source = await chooseSource(plan, known, { ...deps, api: session.api, secrets, outcome, workdir: session.workdir.root })
     const run = deployRun(plan, session, host, adapters, reporter, secrets, outcome)
-    if (inputs.dryRun) return preview(run, source)
+    if (inputs.dryRun) return preview(run, source, known)
     const deployment = githubDeployment(inputs, host, adapters, reporter, secrets)
     const first = await firstRound(run, source, known, deployment)
     const rounds = await rollbackStack(run, first.rounds, first.release, known, session.workdir.root)
@@ -123,7 +124,7 @@ function deployRun(plan: Plan, session: Session<void>, host: Host, adapters: Ada
 }
 
 /** dry-run: what a deploy of the source would do, and nothing done. */
-async function preview(run: DeployRun, source: DeploySource): Promise<void> {
+async function preview(run: DeployRun, source: DeploySource, known: ReleaseHistory): Promise<void> {
   const { plan, cli, api, host, reporter, secrets, outcome, secretKey } = run
   const { inputs } = plan
   const { stack, prune } = inputs
@@ -140,6 +141,7 @@ async function preview(run: DeployRun, source: DeploySource): Promise<void> {
   outcome.plan = redactStrings(planned, text => secrets.redact(text))
   // The inputs were checked all the same; what the check would do is said, and nothing is asked.
   if (inputs.smoke) reporter.info(`Dry run: no smoke check (nothing was deployed); a deploy would ${checkPlan(inputs.smoke)}`)
+  await previewPrune(run, planned, known.releases)
 }
 
 /** The deploy of the source to a verdict, inside its GitHub Deployment, with the failed tasks shown if it failed. */

@@ -21,6 +21,7 @@ import { INPUTS } from './inputs/table.js'
 import { removePaths, RunLeftovers } from './leftovers.js'
 import { renderSummary } from './report/summary.js'
 import { renderPlanSummary } from './report/plan.js'
+import { renderPruneSummary } from './report/prune-images.js'
 import { inertText } from './report/plain-text.js'
 import { ENV_SECRET_INPUTS, secretsOf } from './secrets.js'
 import { settleMainStep } from './action/post-swarm.js'
@@ -118,11 +119,13 @@ async function cancel(signal: NodeJS.Signals, leftovers: RunLeftovers, reporter:
 }
 
 async function finish(outcome: Outcome, reporter: ActionsReporter): Promise<void> {
+  // prune-images: its own section, after the deploy's (or the preview's).
+  const pruned = outcome.pruned ? renderPruneSummary(outcome.pruned) : ''
   if (outcome.plan && !outcome.stopped) {
-    if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(reporter.redact(renderPlanSummary(outcome.plan))).write()
+    if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(reporter.redact(renderPlanSummary(outcome.plan) + pruned)).write()
     return
   }
-  if (outcome.report && process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(reporter.redact(renderSummary(outcome.report))).write()
+  if (outcome.report && process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(reporter.redact(renderSummary(outcome.report) + pruned)).write()
   if (outcome.stopped) fail(reporter, outcome.stopped.message)
   else if (outcome.status !== 'converged') fail(reporter, outcome.verdict?.summary ?? 'no verdict')
 }

@@ -232,6 +232,8 @@ export function fakeWorld(options: WorldOptions = {}) {
       effects.push(`label release ${config.name} ${labels['io.swarm-deploy.release.status']}`)
     },
     networks: async () => [],
+    wholeSwarm: async () => (calls++, snapshot()),
+    serviceTasks: async () => (calls++, []),
     addressPool: async () => ({ pools: ['10.0.0.0/8'], size: 24, defaulted: true }),
     calls: () => calls,
     close: () => undefined

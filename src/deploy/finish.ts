@@ -10,6 +10,7 @@ import { pruneReleases } from '../release/store.js'
 import { releaseRow } from '../report/releases.js'
 import type { DeployRun } from './deploy-and-judge.js'
 import { pruneVersions } from './prune-versions.js'
+import { pruneAfterDeploy } from '../prune-images/deploy-step.js'
 
 export interface Finish {
   rounds: Rounds
@@ -51,5 +52,6 @@ export async function finish(run: DeployRun, { rounds, previous, deployment, sta
     reporter.info(verdict.summary)
     const keep = new Set(kept.flatMap(objectsOf))
     await reporter.phase('Remove unused secret and config versions', () => pruneVersions(api, inputs.stack, reporter, keep))
+    await pruneAfterDeploy(run, kept, releases)
   }
 }

@@ -71,6 +71,8 @@ export interface Inputs {
   rollback: RollbackTarget | undefined
   /** Release records kept on the swarm. */
   keepReleases: number
+  /** prune-images: after a converged deploy, the unused images of the stack's repositories removed on every node (src/prune-images/). */
+  pruneImages?: PruneImagesInputs | undefined
   /** `swarm`: each service's own failure_action; `rollback-stack`: put the last converged release back for every service. */
   onFailure: 'swarm' | 'rollback-stack'
   /** Run the deploy hooks on a rollback too (by default a rollback skips them). */
@@ -130,6 +132,7 @@ export function getInputs(read: ReadInput, context: InputContext): Inputs {
     rollbackOnFailure,
     rollback,
     keepReleases,
+    pruneImages: readPruneImages(read),
     onFailure,
     hooksOnRollback: readBoolean(read, 'hooks-on-rollback'),
     deployment: readDeployment(read),
@@ -183,6 +186,22 @@ function readDeployment(read: ReadInput): Inputs['deployment'] {
   const raw = read('github-token').trim()
   const token = /^\$\{\{.*\}\}$/.test(raw) ? '' : raw
   return { environment, url: url === '' ? undefined : url, token }
+}
+
+/** The cleanup's job image and each node's engine socket; undefined when prune-images is off. */
+export interface PruneImagesInputs {
+  image: string
+  socket: string
+}
+
+export function readPruneImages(read: ReadInput): PruneImagesInputs | undefined {
+  if (!readBoolean(read, 'prune-images')) return undefined
+  const image = read('prune-image').trim() || defaultOf('prune-image')
+  if (/\s/.test(image)) throw new InputError('prune-image', `'${image}' is not an image reference like docker:27-cli or repo@sha256:…`)
+  const socket = read('prune-docker-socket').trim() || defaultOf('prune-docker-socket')
+  if (!socket.startsWith('/') || /[\s,]/.test(socket))
+    throw new InputError('prune-docker-socket', `'${socket}' is not an absolute path without spaces or commas`)
+  return { image, socket }
 }
 
 function readReleases(read: ReadInput): Pick<Inputs, 'rollback' | 'keepReleases' | 'onFailure'> {

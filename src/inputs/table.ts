@@ -195,6 +195,26 @@ export const INPUTS: readonly InputSpec[] = [
     default: '10'
   },
   {
+    name: 'prune-images',
+    kind: 'boolean',
+    description:
+      "After a converged deploy, remove on every ready node the images of this stack's repositories that nothing needs: kept are the images tasks on the node use, every service's current and previous spec, and the kept releases' (keep-releases). Runs two short global-job services with the node's Docker socket mounted (docs/prune-images.md). With dry-run, lists what would be removed. Its result is the `pruned` output; it never changes the deploy's status.",
+    default: 'false'
+  },
+  {
+    name: 'prune-image',
+    description:
+      'The image of the prune-images jobs: a shell and a docker CLI. It gets no secret, no registry credential and no network; each node pulls it itself.',
+    // An official docker CLI image pinned by its index digest, as public Dockerfiles pin it (`FROM docker:27-cli@sha256:851f91d2…`).
+    default: 'docker:27-cli@sha256:851f91d241214e7c6db86513b270d58776379aacc5eb9c4a87e5b47115e3065c'
+  },
+  {
+    name: 'prune-docker-socket',
+    description:
+      "Where each node's Docker engine socket is, mounted into the prune-images jobs; the templates of `docker service create --mount` work (`/run/docker-{{.Node.Hostname}}.sock`).",
+    default: '/var/run/docker.sock'
+  },
+  {
     name: 'release-key',
     description:
       'Key(s) that sign the release records (HMAC-SHA256), one per line: the first signs, every line verifies (rotation). A rollback (rollback, on-failure rollback-stack) deploys only records whose proof verifies. Default: a key derived from ssh-key; without host, set it, or no record can be rolled back to. At least 16 characters a line, e.g. `openssl rand -hex 32`.',
@@ -287,6 +307,11 @@ export const OUTPUTS: ReadonlyArray<{ name: string; description: string }> = [
     name: 'plan',
     description:
       'With dry-run: JSON `{stack, services: [{name, action, image, changes}], kept, warnings}`, action `create`, `update`, `unchanged` or `remove`; changes name what differs, never a value.'
+  },
+  {
+    name: 'pruned',
+    description:
+      'With prune-images: JSON `{status, nodes: [{node, hostname, state, why, removed, bytesFreed, refused, kept}]}`; status `done`, `partial` (some ready node could not be cleaned), `failed` or `previewed` (dry-run). Each image `{id, names, size}`; kept ones with `why`: `task`, `spec` or `release`.'
   }
 ]
 

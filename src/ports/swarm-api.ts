@@ -1,6 +1,6 @@
 // The Engine API through the tunnel's socket (src/swarm/api.ts), in the
 // Engine API's own objects (src/swarm/model.ts).
-import type { ResourceAmounts, Service, Snapshot } from '../swarm/model.js'
+import type { ResourceAmounts, Service, Snapshot, Task } from '../swarm/model.js'
 
 export interface EngineInfo {
   serverVersion: string
@@ -48,6 +48,10 @@ export interface SwarmApi {
   networks(): Promise<NetworkSubnets[]>
   /** The swarm's default address pool and subnet size (GET /info), or Docker's defaults where it does not say. */
   addressPool(): Promise<AddressPool>
+  /** Every service, task and node of the swarm, not only a stack's (prune-images: which images anything needs). */
+  wholeSwarm(): Promise<Snapshot>
+  /** The tasks of one service, whatever its labels (a job the run started). */
+  serviceTasks(serviceId: string): Promise<Task[]>
   /** API calls made so far (for benchmarks and logs). */
   calls(): number
   close(): void

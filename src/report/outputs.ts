@@ -20,6 +20,7 @@ export function deployOutputs(outcome: Outcome): Outputs {
       ['release', releaseNumbers.live === undefined ? '' : String(releaseNumbers.live)],
       ['previous-release', releaseNumbers.previous === undefined ? '' : String(releaseNumbers.previous)]
     )
+  if (outcome.pruned) outputs.push(['pruned', JSON.stringify(outcome.pruned)])
   return outputs
 }
 

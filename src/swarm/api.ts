@@ -274,6 +274,17 @@ export function engineApi(socketPath: string): SwarmApi {
     async addressPool() {
       return addressPoolOf(await counted<unknown>({ path: '/info' }))
     },
+    async wholeSwarm() {
+      const [services, tasks, nodes] = await Promise.all([
+        counted<Service[]>({ path: '/services' }),
+        counted<Task[]>({ path: '/tasks' }),
+        counted<Node[]>({ path: '/nodes' })
+      ])
+      return { services, tasks: tasks.map(taskSlice), nodes }
+    },
+    async serviceTasks(serviceId) {
+      return (await list<Task>('tasks', JSON.stringify({ service: [serviceId] }))).map(taskSlice)
+    },
     calls: () => calls,
     close: () => agent.destroy()
   }
