@@ -8,6 +8,7 @@
 #   bash lab/lab.sh bastion up|down
 #   bash lab/lab.sh registry-user set|rm NAME   (set: the password on stdin)
 #   bash lab/lab.sh engine-path                  (PATH prefix of the engine's binaries)
+#   bash lab/lab.sh node-add|node-remove         (a third swarm node, swl-n3: lab/node3.sh)
 #
 # LAB_ENGINE=28 (default: Debian sid's docker.io 28.5, containerd 2.1, buildx
 # and compose plugins for the runner) or LAB_ENGINE=20 (Debian bookworm's
@@ -105,7 +106,27 @@ install_packages() {
 # shellcheck source=lab/engine.sh
 source "$(dirname "${BASH_SOURCE[0]}")/engine.sh"
 
+# node-add / node-remove: a third swarm node on demand, lab/node3.sh.
+# shellcheck source=lab/node3.sh
+source "$(dirname "${BASH_SOURCE[0]}")/node3.sh"
+
 # ---------------------------------------------------------------- network
+# ns_attach NAME IP: namespace swl-NAME with eth0 at IP on the bridge (its
+# host side "swlh-NAME"). Deliberately no default route: only 10.77.0.0/24
+# is reachable.
+ns_attach() {
+  local n=$1 ip=$2
+  ip netns add "$(ns "$n")"
+  ip link add "swlh-$n" type veth peer name "swln-$n"
+  ip link set "swlh-$n" master "$BRIDGE" up
+  ip link set "swln-$n" netns "$(ns "$n")"
+  nsenter --net="/var/run/netns/$(ns "$n")" sh -ec "
+    ip link set lo up
+    ip link set swln-$n name eth0
+    ip addr add $ip/24 dev eth0
+    ip link set eth0 up"
+}
+
 net_up() {
   log "network: bridge $BRIDGE $HOST_IP/24, namespaces ${NODES[*]/#/swl-}"
   # `ip netns add` turns /run/netns into a bind mount the first time; remember
@@ -115,19 +136,7 @@ net_up() {
   ip addr add "$HOST_IP/24" dev "$BRIDGE"
   ip link set "$BRIDGE" up
   local n
-  for n in "${NODES[@]}"; do
-    ip netns add "$(ns "$n")"
-    # host side "swlh-mgr" on the bridge, namespace side renamed to eth0
-    ip link add "swlh-$n" type veth peer name "swln-$n"
-    ip link set "swlh-$n" master "$BRIDGE" up
-    ip link set "swln-$n" netns "$(ns "$n")"
-    nsenter --net="/var/run/netns/$(ns "$n")" sh -ec "
-      ip link set lo up
-      ip link set swln-$n name eth0
-      ip addr add ${NODE_IP[$n]}/24 dev eth0
-      ip link set eth0 up"
-    # Deliberately no default route: only 10.77.0.0/24 is reachable.
-  done
+  for n in "${NODES[@]}"; do ns_attach "$n" "${NODE_IP[$n]}"; done
   # Once a dockerd has run, bridged traffic goes through the host's FORWARD
   # chain (br_netfilter) whose policy it sets to DROP; let swl0<->swl0 through.
   iptables -C FORWARD -i "$BRIDGE" -o "$BRIDGE" -j ACCEPT 2>/dev/null ||
@@ -191,6 +200,18 @@ EOF
 }
 
 # ---------------------------------------------------------------- docker daemons
+# without_inherited_fds CMD...: exec CMD with only stdin, stdout and stderr. A
+# daemon must not keep what this script was handed, such as the lab lock of
+# `flock -x /work/lab.lock bash lab/lab.sh node-add`: the lock would be held
+# as long as the daemon runs. Meant for a background subshell (`... &`).
+without_inherited_fds() {
+  local fd
+  for fd in $(ls /proc/"$BASHPID"/fd); do
+    ((fd > 2)) && eval "exec $fd>&-"
+  done
+  exec "$@"
+}
+
 dockerd_start() { # NODE
   local n=$1 i storage=overlay2 extra=()
   mkdir -p "$NODE_ROOT/$n" "$RUN_DIR/$n"
@@ -203,7 +224,7 @@ dockerd_start() { # NODE
   # nsenter --net (not `ip netns exec`, which remounts /sys and hides the
   # cgroup v1 mounts: "Devices cgroup isn't mounted"); unshare --uts gives the
   # node its own hostname, which swarm uses as the node name.
-  env PATH="$(engine_path_prefix)$SYSTEM_PATH" \
+  without_inherited_fds env PATH="$(engine_path_prefix)$SYSTEM_PATH" \
   setsid nsenter --net="/var/run/netns/$(ns "$n")" unshare --uts sh -c '
       hostname "$0"; exec "$@"' "$(ns "$n")" \
     dockerd \
@@ -459,6 +480,7 @@ health_report() {
 cmd_status() {
   local rc=0
   health_report || rc=$?
+  node3_status
   if pid_alive "$(pidfile mgr)" dockerd; then
     echo; dk mgr node ls 2>&1 || true
   fi
@@ -504,9 +526,9 @@ cmd_up() {
 }
 
 # The daemons' (now empty) cgroup v1 parents, e.g. /sys/fs/cgroup/memory/swl-mgr.
-cgroups_down() {
+cgroups_down() { # NODE...
   local n d
-  for n in "${NODES[@]}"; do
+  for n in "$@"; do
     for d in /sys/fs/cgroup/*/"swl-$n"; do
       [[ -d $d ]] || continue
       find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null || log "could not remove cgroup $d"
@@ -534,7 +556,7 @@ cmd_down() {
   stop_pidfile "$(pidfile registry)" docker-registry 10
   log "down: unmounting, removing network and files"
   cli_plugins_down
-  cgroups_down
+  cgroups_down "${NODES[@]}"
   umount_below "$RUN_DIR"
   umount_below "$DATA_DIR"
   net_down
@@ -724,6 +746,7 @@ cmd_extra_sshd_down() {
 }
 
 extras_down() {
+  if [[ -e /var/run/netns/$N3_HOSTNAME || -s $N3_JSON || -s $(pidfile "$N3") ]]; then cmd_node_remove; fi
   [[ -d $EXTRA_DIR ]] && stop_sshd_tree "$EXTRA_DIR/sshd.pid"
   if [[ -d $BASTION_DIR || -e /var/run/netns/swl-bst ]]; then cmd_bastion_down; fi
   return 0
@@ -783,17 +806,7 @@ cmd_bastion_up() {
   mkdir -p "$BASTION_DIR" /run/sshd
   chmod 700 "$BASTION_DIR"
   [[ -f $BASTION_DIR/ssh_host_ed25519_key ]] || ssh-keygen -q -t ed25519 -N '' -C swl-bst -f "$BASTION_DIR/ssh_host_ed25519_key"
-  if [[ ! -e /var/run/netns/swl-bst ]]; then
-    ip netns add swl-bst
-    ip link add swlh-bst type veth peer name swln-bst
-    ip link set swlh-bst master "$BRIDGE" up
-    ip link set swln-bst netns swl-bst
-    nsenter --net=/var/run/netns/swl-bst sh -ec "
-      ip link set lo up
-      ip link set swln-bst name eth0
-      ip addr add $BASTION_IP/24 dev eth0
-      ip link set eth0 up"
-  fi
+  [[ -e /var/run/netns/swl-bst ]] || ns_attach bst "$BASTION_IP"
   bastion_rule -C 2>/dev/null || bastion_rule -I
   # The manager's host keys for the manager-side listener.
   local key
@@ -913,7 +926,9 @@ main() {
         *) echo "usage: $0 bastion up|down" >&2; exit 2 ;;
       esac ;;
     registry-user) cmd_registry_user "${2:-}" "${3:-}" ;;
-    *) echo "usage: $0 up|down|status|env|engine-path|worker-stop|worker-start|manager-restart|sshd-restart|sshd-drop|extra-sshd up|down|bastion up|down|registry-user set|rm NAME" >&2; exit 2 ;;
+    node-add) cmd_node_add ;;
+    node-remove) cmd_node_remove ;;
+    *) echo "usage: $0 up|down|status|env|engine-path|worker-stop|worker-start|manager-restart|sshd-restart|sshd-drop|extra-sshd up|down|bastion up|down|registry-user set|rm NAME|node-add|node-remove" >&2; exit 2 ;;
   esac
 }
 
