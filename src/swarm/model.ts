@@ -25,7 +25,13 @@ export interface ContainerSpec {
 export interface TaskSpec {
   ContainerSpec?: ContainerSpec
   ForceUpdate?: number
-  Placement?: { Constraints?: string[] }
+  Placement?: {
+    Constraints?: string[]
+    Preferences?: unknown[]
+    /** Tasks of the service one node may run; 0 or absent: no limit. */
+    MaxReplicas?: number
+    Platforms?: Array<{ OS?: string; Architecture?: string }>
+  }
 }
 
 export interface Service {
