@@ -181,6 +181,8 @@ export function helpText(): string {
     "and gives the stack's services the new credential and nothing else (see swarm-deploy refresh-auth --help).",
     "Deploy lock: swarm-deploy unlock --stack NAME [connection flags] removes a stack's deploy lock left by a",
     'run that is gone, and says whose it was.',
+    'Rebalance: swarm-deploy rebalance --stack NAME [connection flags] [--dry-run] moves tasks of services spread',
+    'unevenly over the nodes (a node joined later) with a rolling --force update (see swarm-deploy rebalance --help).',
     '',
     'Exit codes: 0 converged; 1 failed, rolled back, timed out, cancelled (SIGINT, SIGTERM) or another error; 2 bad input (nothing done);',
     '3 registry or swarm unreachable.',

@@ -19,6 +19,7 @@ import { releasesMain } from './releases.js'
 import { REFRESH_HELP, refreshAuthMain } from './refresh-auth.js'
 import { wantsRefresh } from '../inputs/refresh-inputs.js'
 import { unlockMain } from './unlock.js'
+import { rebalanceMain } from './rebalance.js'
 import type { CliControl, CliIo } from './io.js'
 import { EXIT, jsonText } from './io.js'
 
@@ -63,6 +64,7 @@ export async function cliMain(argv: string[], given: CliIo, host: Host, adapters
   const io: CliIo = { stdout: text => given.stdout(inertOutput(text)), stderr: text => given.stderr(inertOutput(text)) }
   if (argv[0] === 'releases') return releasesMain(argv.slice(1), io, host, adapters)
   if (argv[0] === 'unlock') return unlockMain(argv.slice(1), io, host, adapters)
+  if (argv[0] === 'rebalance') return rebalanceMain(argv.slice(1), io, host, adapters, control)
   const refreshCommand = argv[0] === 'refresh-auth'
   if (refreshCommand) argv = ['--refresh-registry-auth=true', ...argv.slice(1)]
   const readText = (file: string): string | undefined => host.files.read(file)?.toString('utf8')
