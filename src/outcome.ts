@@ -6,6 +6,7 @@ import type { StackStatus, Verdict } from './converge/verdict.js'
 import type { PhaseTime, Stopped } from './phases.js'
 import type { StageReport } from './deploy/stage-verdict.js'
 import type { StackPlan } from './preview/stack-plan.js'
+import type { RebalanceResult } from './rebalance/rebalance.js'
 import type { Release } from './release/record.js'
 import type { ReportFacts } from './report/summary.js'
 
@@ -61,6 +62,8 @@ export interface Outcome {
   plan?: StackPlan
   /** A deploy with hooks or waves: each step in order, with its time and verdict (rollback-stack's round after the first's). */
   stages?: StageReport[]
+  /** With rebalance: what was (or, with dry-run, would be) moved, and the verdict on it. */
+  rebalance?: RebalanceResult
 }
 
 /** A run that has not begun: what it is known to be so far is filled in as it goes. */

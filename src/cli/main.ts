@@ -55,7 +55,8 @@ export function jsonResult(
     error: error ?? null,
     exitCode: code,
     plan: outcome?.plan ?? null,
-    smoke: outcome?.report?.smoke ?? null
+    smoke: outcome?.report?.smoke ?? null,
+    rebalance: outcome?.rebalance ?? null
   }
 }
 
