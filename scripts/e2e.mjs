@@ -22,7 +22,8 @@ const E2E = path.join(ROOT, '__tests__/e2e')
 // secrets, networks, registry repositories or registry user does not.
 export const SERIAL = {
   'converge.test.ts': "stops the worker's dockerd (lab.sh worker-stop) and ends every SSH session to the manager (lab.sh sshd-drop)",
-  'releases-restart.test.ts': "restarts the manager's dockerd (lab.sh manager-restart)"
+  'releases-restart.test.ts': "restarts the manager's dockerd (lab.sh manager-restart)",
+  'rebalance.test.ts': 'a third node joins the swarm and leaves it (lab.sh node-add, node-remove), and is drained once: any task may land on it or move'
 }
 
 function testFiles(dir) {
