@@ -83,11 +83,17 @@ cmd_node_remove() {
   fi
   dockerd_stop "$N3"
   umount_below "$RUN_DIR/$N3"
-  umount_below "$NODE_ROOT/$N3"
+  # Either engine's data root: `down` runs without resolving the engine (NODE_ROOT unset).
+  local root
+  for root in "$DATA_DIR"/engine-*/"$N3"; do
+    [[ -d $root ]] || continue
+    umount_below "$root"
+    rm -rf "$root"
+  done
   cgroups_down "$N3"
   ip netns del "$N3_HOSTNAME" 2>/dev/null || true
   ip link del "swlh-$N3" 2>/dev/null || true
-  rm -rf "${NODE_ROOT:?}/$N3" "${RUN_DIR:?}/$N3" "$(sock "$N3")" "$N3_JSON"
+  rm -rf "${RUN_DIR:?}/$N3" "$(sock "$N3")" "$N3_JSON"
   log "node $N3_HOSTNAME removed"
 }
 

@@ -24,7 +24,8 @@ export const SERIAL = {
   'converge.test.ts': "stops the worker's dockerd (lab.sh worker-stop) and ends every SSH session to the manager (lab.sh sshd-drop)",
   'releases-restart.test.ts': "restarts the manager's dockerd (lab.sh manager-restart)",
   'capacity-join.test.ts': 'a third node joins the swarm and leaves it (lab.sh node-add, node-remove)',
-  'prune-images.test.ts': 'drains the worker (docker node update --availability drain) and removes images on every node'
+  'prune-images.test.ts': 'drains the worker (docker node update --availability drain) and removes images on every node',
+  'rebalance.test.ts': 'a third node joins the swarm and leaves it (lab.sh node-add, node-remove), and is drained once: any task may land on it or move'
 }
 
 function testFiles(dir) {

@@ -25,6 +25,7 @@ import { userConfigDir } from './workdir.js'
 import type { Adapters, Host, Reporter } from './ports.js'
 import { previewStack } from './preview/preview.js'
 import { previewPrune } from './prune-images/deploy-step.js'
+import { previewRebalance, rebalanceAfterDeploy } from './rebalance/after-deploy.js'
 import { plannedSteps, planStepsText } from './report/stages.js'
 import type { DeploySource } from './release/rollback.js'
 import { liveRelease, ReleaseError } from './release/select.js'
@@ -113,6 +114,7 @@ async function deploy(plan: Plan, host: Host, adapters: Adapters, reporter: Repo
     const first = await firstRound(run, source, known, deployment)
     const rounds = await rollbackStack(run, first.rounds, first.release, known, session.workdir.root)
     await finish(run, { rounds, previous: liveRelease(known.releases), deployment, started })
+    if (inputs.rebalance) await rebalanceAfterDeploy(run)
   })
 }
 
@@ -139,6 +141,7 @@ async function preview(run: DeployRun, source: DeploySource, known: ReleaseHisto
   const planned = order ? { ...previewed, steps: plannedSteps(order, previewed) } : previewed
   for (const line of planStepsText(planned.steps ?? [])) reporter.info(line)
   outcome.plan = redactStrings(planned, text => secrets.redact(text))
+  if (inputs.rebalance) await previewRebalance(run)
   // The inputs were checked all the same; what the check would do is said, and nothing is asked.
   if (inputs.smoke) reporter.info(`Dry run: no smoke check (nothing was deployed); a deploy would ${checkPlan(inputs.smoke)}`)
   await previewPrune(run, planned, known.releases)

@@ -7,6 +7,7 @@ import type { PhaseTime, Stopped } from './phases.js'
 import type { StageReport } from './deploy/stage-verdict.js'
 import type { StackPlan } from './preview/stack-plan.js'
 import type { PruneReport } from './prune-images/prune.js'
+import type { RebalanceResult } from './rebalance/rebalance.js'
 import type { Release } from './release/record.js'
 import type { ReportFacts } from './report/summary.js'
 
@@ -64,6 +65,8 @@ export interface Outcome {
   stages?: StageReport[]
   /** prune-images: the image cleanup's own result (or, with dry-run, its preview); never part of the verdict. */
   pruned?: PruneReport
+  /** With rebalance: what was (or, with dry-run, would be) moved, and the verdict on it. */
+  rebalance?: RebalanceResult
 }
 
 /** A run that has not begun: what it is known to be so far is filled in as it goes. */

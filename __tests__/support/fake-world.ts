@@ -203,6 +203,11 @@ export function fakeWorld(options: WorldOptions = {}) {
       effects.push(`update registry auth ${id} at version ${version}`)
       return []
     },
+    updateService: async (id, version) => {
+      calls++
+      effects.push(`update ${id} at version ${version}`)
+      return []
+    },
     ensureObject: async (kind, name) => (effects.push(`create ${kind} ${name}`), 'created'),
     listObjects: async () => (effects.push('list objects'), objects),
     removeObject: async (kind, id) => {

@@ -183,6 +183,8 @@ export function helpText(): string {
     'run that is gone, and says whose it was.',
     "Images: swarm-deploy prune-images --stack NAME [connection flags] [--dry-run] [--json] removes the stack's unused",
     'images on every ready node, as a deploy with --prune-images does (see swarm-deploy prune-images --help).',
+    'Rebalance: swarm-deploy rebalance --stack NAME [connection flags] [--dry-run] moves tasks of services spread',
+    'unevenly over the nodes (a node joined later) with a rolling --force update (see swarm-deploy rebalance --help).',
     '',
     'Exit codes: 0 converged; 1 failed, rolled back, timed out, cancelled (SIGINT, SIGTERM) or another error; 2 bad input (nothing done);',
     '3 registry or swarm unreachable.',

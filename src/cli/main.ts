@@ -20,6 +20,7 @@ import { REFRESH_HELP, refreshAuthMain } from './refresh-auth.js'
 import { wantsRefresh } from '../inputs/refresh-inputs.js'
 import { unlockMain } from './unlock.js'
 import { pruneImagesMain } from './prune-images.js'
+import { rebalanceMain } from './rebalance.js'
 import type { CliControl, CliIo } from './io.js'
 import { EXIT, jsonText } from './io.js'
 
@@ -56,7 +57,8 @@ export function jsonResult(
     exitCode: code,
     plan: outcome?.plan ?? null,
     smoke: outcome?.report?.smoke ?? null,
-    pruned: outcome?.pruned ?? null
+    pruned: outcome?.pruned ?? null,
+    rebalance: outcome?.rebalance ?? null
   }
 }
 
@@ -66,6 +68,7 @@ export async function cliMain(argv: string[], given: CliIo, host: Host, adapters
   if (argv[0] === 'releases') return releasesMain(argv.slice(1), io, host, adapters)
   if (argv[0] === 'unlock') return unlockMain(argv.slice(1), io, host, adapters)
   if (argv[0] === 'prune-images') return pruneImagesMain(argv.slice(1), io, host, adapters)
+  if (argv[0] === 'rebalance') return rebalanceMain(argv.slice(1), io, host, adapters, control)
   const refreshCommand = argv[0] === 'refresh-auth'
   if (refreshCommand) argv = ['--refresh-registry-auth=true', ...argv.slice(1)]
   const readText = (file: string): string | undefined => host.files.read(file)?.toString('utf8')

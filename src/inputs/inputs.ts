@@ -83,6 +83,8 @@ export interface Inputs {
   smoke?: SmokeCheck | undefined
   /** Preview only: build, push and change nothing; report what a deploy would do. */
   dryRun?: boolean
+  /** After a converged deploy, move tasks of services spread unevenly over the nodes (src/rebalance/). */
+  rebalance?: boolean
   /** How long to wait for another run's deploy lock of the stack. */
   lockTimeoutMs: number
   /** release-key lines: the first signs release records, each verifies. Empty: derived from ssh-key (src/release/proof.ts). */
@@ -138,6 +140,7 @@ export function getInputs(read: ReadInput, context: InputContext): Inputs {
     deployment: readDeployment(read),
     smoke: readSmokeCheck(read),
     dryRun: readBoolean(read, 'dry-run'),
+    rebalance: readBoolean(read, 'rebalance'),
     lockTimeoutMs: parseDuration('lock-timeout', read('lock-timeout') || defaultOf('lock-timeout')),
     releaseKey: readReleaseKey(read)
   }

@@ -282,6 +282,13 @@ export const INPUTS: readonly InputSpec[] = [
     description:
       'How long to wait for the deploy lock of the stack (a swarm config `<stack>_lock`) while another run holds it, like `90s`, `5m` or `1h`; then the run fails naming the holder, with nothing changed.',
     default: '5m'
+  },
+  {
+    name: 'rebalance',
+    kind: 'boolean',
+    description:
+      'With true, after a deploy that converged: each replicated service whose running tasks are spread unevenly over the nodes that can take them (a node joined since, for example) gets a rolling `--force` update with its own update config, and is judged again, bounded by a new timeout. With dry-run, the preview says which services would move, from where to where. See docs/rebalance.md; `swarm-deploy rebalance` does it alone.',
+    default: 'false'
   }
 ]
 

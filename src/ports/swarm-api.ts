@@ -44,6 +44,12 @@ export interface SwarmApi {
    * service update --with-registry-auth` sends it. Swarm's warnings.
    */
   updateRegistryAuth(serviceId: string, version: number, spec: Service['Spec'], registryAuth: string): Promise<string[]>
+  /**
+   * POST /services/{id}/update with `spec` and the `version` it was read at,
+   * without a registry credential: Swarm keeps the one the service has
+   * (`docker service update` without --with-registry-auth). Swarm's warnings.
+   */
+  updateService(serviceId: string, version: number, spec: Service['Spec']): Promise<string[]>
   /** The engine's networks (service specs name theirs by ID), with the subnets they hold; the manager's own local ones too. */
   networks(): Promise<NetworkSubnets[]>
   /** The swarm's default address pool and subnet size (GET /info), or Docker's defaults where it does not say. */

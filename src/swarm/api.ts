@@ -126,6 +126,17 @@ export function engineApi(socketPath: string): SwarmApi {
     return request<T>(req)
   }
   const list = <T>(what: string, filters: string): Promise<T[]> => counted<T[]>({ path: `/${what}`, query: { filters } })
+  /** A service's spec as given, at the version it was read at; Swarm's warnings. */
+  const updateSpec = async (serviceId: string, version: number, spec: Service['Spec'], headers?: Record<string, string>): Promise<string[]> => {
+    const answer = await counted<{ Warnings?: string[] | null } | undefined>({
+      method: 'POST',
+      path: `/services/${encodeURIComponent(serviceId)}/update`,
+      query: { version },
+      ...(headers ? { headers } : {}),
+      body: spec
+    })
+    return answer?.Warnings ?? []
+  }
   return {
     async info() {
       type Info = {
@@ -259,14 +270,10 @@ export function engineApi(socketPath: string): SwarmApi {
     },
     async updateRegistryAuth(serviceId, version, spec, registryAuth) {
       // The credential travels only in this header, as `docker service update --with-registry-auth` sends it.
-      const answer = await counted<{ Warnings?: string[] | null } | undefined>({
-        method: 'POST',
-        path: `/services/${encodeURIComponent(serviceId)}/update`,
-        query: { version },
-        headers: { 'X-Registry-Auth': registryAuth },
-        body: spec
-      })
-      return answer?.Warnings ?? []
+      return updateSpec(serviceId, version, spec, { 'X-Registry-Auth': registryAuth })
+    },
+    async updateService(serviceId, version, spec) {
+      return updateSpec(serviceId, version, spec)
     },
     async networks() {
       return networkSubnetsOf(await counted<unknown>({ path: '/networks' }))

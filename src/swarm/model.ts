@@ -32,7 +32,13 @@ export interface TaskSpec {
   ContainerSpec?: ContainerSpec
   ForceUpdate?: number
   Resources?: { Reservations?: ResourceAmounts; Limits?: ResourceAmounts }
-  Placement?: { Constraints?: string[] }
+  Placement?: {
+    Constraints?: string[]
+    Preferences?: unknown[]
+    /** Tasks of the service one node may run; 0 or absent: no limit. */
+    MaxReplicas?: number
+    Platforms?: Array<{ OS?: string; Architecture?: string }>
+  }
 }
 
 export interface Service {
