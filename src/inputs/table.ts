@@ -205,8 +205,8 @@ export const INPUTS: readonly InputSpec[] = [
     name: 'prune-image',
     description:
       'The image of the prune-images jobs: a shell and a docker CLI. It gets no secret, no registry credential and no network; each node pulls it itself.',
-    // An official docker CLI image pinned by its index digest, as public Dockerfiles pin it (`FROM docker:27-cli@sha256:851f91d2…`).
-    default: 'docker:27-cli@sha256:851f91d241214e7c6db86513b270d58776379aacc5eb9c4a87e5b47115e3065c'
+    // The official docker:27.5.1-cli image pinned by its index digest, as many public Dockerfiles pin it (`COPY --from=docker:27.5.1-cli@sha256:851f91d2…`); not checked against Docker Hub from the lab, which cannot pull.
+    default: 'docker:27.5.1-cli@sha256:851f91d241214e7c6db86513b270d58776379aacc5eb9c4a87e5b47115e3065c'
   },
   {
     name: 'prune-docker-socket',

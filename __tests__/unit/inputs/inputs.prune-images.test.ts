@@ -9,7 +9,7 @@ describe('prune-images inputs', () => {
   it('are off by default; on, the job image defaults to the official docker CLI image pinned by digest, and the socket to the usual one', () => {
     expect(get({}).pruneImages).toBeUndefined()
     expect(get({ 'prune-images': 'true' }).pruneImages).toEqual({
-      image: 'docker:27-cli@sha256:851f91d241214e7c6db86513b270d58776379aacc5eb9c4a87e5b47115e3065c',
+      image: 'docker:27.5.1-cli@sha256:851f91d241214e7c6db86513b270d58776379aacc5eb9c4a87e5b47115e3065c',
       socket: '/var/run/docker.sock'
     })
     expect(get({ 'prune-images': 'true', 'prune-image': 'lab/docker-cli:1', 'prune-docker-socket': '/run/swl/{{.Node.Hostname}}.sock' }).pruneImages).toEqual({

@@ -7,7 +7,7 @@ import { jobName, jobServiceArgs, readListing, readRemoval, removeList } from '.
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures/prune-images')
 const A = `sha256:${'a'.repeat(64)}`
 const B = `sha256:${'b'.repeat(64)}`
-const spec = { stack: 'web', image: 'docker:27-cli@sha256:851f', socket: '/var/run/docker.sock', skip: ['drained1'], runId: 'r1' }
+const spec = { stack: 'web', image: 'docker:27.5.1-cli@sha256:851f', socket: '/var/run/docker.sock', skip: ['drained1'], runId: 'r1' }
 
 describe('the job services', () => {
   it('are global jobs with the socket mounted, no network, secret or registry credential, kept off skipped nodes', () => {
@@ -28,7 +28,7 @@ describe('the job services', () => {
     expect(args).toContain('node.id!=drained1')
     expect(args).toContain('--no-resolve-image')
     for (const flag of ['--network', '--secret', '--with-registry-auth', '--config', '--publish']) expect(args).not.toContain(flag)
-    expect(args.slice(-4, -1)).toEqual(['sh', 'docker:27-cli@sha256:851f', '-c'])
+    expect(args.slice(-4, -1)).toEqual(['sh', 'docker:27.5.1-cli@sha256:851f', '-c'])
   })
 
   it('give the remove job each node its IDs in one variable, and name the run', () => {
