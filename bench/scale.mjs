@@ -134,7 +134,7 @@ export async function scaleRun(n) {
 }
 
 export function printScale(rows) {
-  const title = "Action cost by stack size (the CLI's --json stats; peak RSS cross-checked with /proc VmHWM)"
+  const title = 'Action cost by stack size (its stats line; peak RSS cross-checked with /proc VmHWM), beside the bare CLI'
   const lines = [title, '-'.repeat(title.length)]
   const head = [
     'services',
