@@ -4,7 +4,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import * as path from 'node:path'
 import { ACTION_TIMEOUT, BASE_IMAGE, decisiveMoment, log, manager, RESULTS, SCRATCH, secs } from './lab.mjs'
-import { fmtSigned, mib, pad } from './format.mjs'
+import { fmtSigned, met, mib, pad, times } from './format.mjs'
 import { deployReturnedAt, waiterA, waiterB } from './waiters.mjs'
 
 /**
@@ -187,4 +187,36 @@ export function printScale(rows) {
     'bare CLI: docker stack deploy --detach=false of the same compose file to a stack of its own, process start to exit; (a)/(b): the two times, both from process start to exit (below 1× = the action is faster).'
   )
   console.log(lines.join('\n') + '\n')
+}
+
+/** The goals of the scale runs from issue #13 (per-poll cost, memory, creating at once), with this run's figures. */
+export function scaleGoalLines(rows, SCALE) {
+  const lines = []
+  const of = (n, phase) => rows.find(r => r.services === n && r.phase === phase)
+  const [big, small] = [of(SCALE[0], 'update'), of(SCALE[1], 'update')]
+  if (big && small) {
+    const bytes = big.bytesPerPoll != null && small.bytesPerPoll ? big.bytesPerPoll / small.bytesPerPoll : null
+    const calls = big.apiCallsPerPoll != null && small.apiCallsPerPoll ? big.apiCallsPerPoll / small.apiCallsPerPoll : null
+    lines.push(`   A. Per-poll cost, one service changed, polls after the first:`)
+    lines.push(`         ${pad('', 12)}${pad(`${SCALE[1]} services`, 16)}${pad(`${SCALE[0]} services`, 16)}${pad('ratio', 10)}goal`)
+    lines.push(
+      `${met(bytes == null ? null : bytes <= 2)}       ${pad('bytes/poll', 12)}${pad(small.bytesPerPoll, 16)}${pad(big.bytesPerPoll, 16)}${pad(times(big.bytesPerPoll, small.bytesPerPoll), 10)}within 2×`
+    )
+    lines.push(
+      `${met(calls == null ? null : calls <= 2)}       ${pad('calls/poll', 12)}${pad(small.apiCallsPerPoll, 16)}${pad(big.apiCallsPerPoll, 16)}${pad(times(big.apiCallsPerPoll, small.apiCallsPerPoll), 10)}within 2×`
+    )
+    lines.push(
+      `${met(big.lagMs == null ? null : big.lagMs <= 500)}       ${pad('lag', 12)}${pad(fmtSigned(small.lagMs), 16)}${pad(fmtSigned(big.lagMs), 16)}${pad('', 10)}at most +0.5 s (${big.polls} polls of ${SCALE[0]}, ${small.polls} of ${SCALE[1]})`
+    )
+  }
+  const peak = Math.max(0, ...rows.filter(r => r.services === SCALE[0]).map(r => r.procVmHwmBytes ?? 0))
+  if (peak) lines.push(`${met(peak <= 128 * 1048576)} B. Memory: peak RSS with ${SCALE[0]} services ${mib(peak)} (goal: at most 128 MiB)`)
+  const create = of(SCALE[0], 'create')
+  if (create) {
+    const ok = create.status === 'converged' && create.maxChannels != null && create.maxChannels <= 10 && create.lagMs != null && create.lagMs <= 500
+    lines.push(
+      `${met(ok)} C. Creating ${SCALE[0]} services at once: ${create.status} in ${create.seconds} s, at most ${create.maxChannels ?? '—'} engine connections open at once (goal: within sshd's MaxSessions 10), lag ${fmtSigned(create.lagMs)} (goal: at most +0.5 s)`
+    )
+  }
+  return lines
 }

@@ -37,7 +37,7 @@ import {
   waitSettled
 } from './lab.mjs'
 import { printRounds, runRounds } from './rounds.mjs'
-import { printScale, scaleRun, SCALE_CLI } from './scale.mjs'
+import { printScale, scaleGoalLines, scaleRun, SCALE_CLI } from './scale.mjs'
 import { deployReturnedAt, waiterA, waiterB, waiterC } from './waiters.mjs'
 
 const WAITERS = {
@@ -217,6 +217,7 @@ function printGoals(update, rows) {
     )
   }
   if (rows.length > 0 && !SCALE_CLI) lines.push('   2. At scale: the bare CLI was left out (BENCH_SCALE_CLI=0)')
+  if (rows.length > 0) lines.push('Earlier goals of the scale runs (issue #13):', ...scaleGoalLines(rows, SCALE))
   lines.push("The lab is shared and has 2 CPUs: compare figures taken in the same run, and see each table's lab line.")
   console.log(lines.join('\n') + '\n')
 }
