@@ -6,6 +6,7 @@ import { seenRunning } from './tasks.js'
 import type { Snapshot } from '../swarm/model.js'
 import type { SwarmApi } from '../ports.js'
 import type { Rollout } from './rollout.js'
+import { nextPollIn, settleDue } from './poll-schedule.js'
 
 /** One wait: the rollout's settings (but its timeout, which the deadline is), where it starts and ends, and how it logs and tells time. */
 export interface Wait extends Omit<Rollout, 'timeoutMs'> {
@@ -82,6 +83,8 @@ export async function watch(api: Pick<SwarmApi, 'snapshot' | 'rollback'> & Parti
     }
     return reserved.byNode
   }
+  // When only time decides the pending services (poll-schedule.ts), from the last snapshot.
+  let due: ReturnType<typeof settleDue>
   for (;;) {
     // The snapshot shows the swarm somewhere between this time and its reply.
     const polledAt = first?.polledAt ?? now()
@@ -129,6 +132,7 @@ export async function watch(api: Pick<SwarmApi, 'snapshot' | 'rollback'> & Parti
         }
       }
       lastVerdict = verdict
+      due = settleDue(verdict, current, options.baseline, runningSince)
       const progress = progressLines(verdict)
       const lines = progress.join('\n')
       if (lines !== printed || now() - lastPrintAt >= HEARTBEAT_MS) {
@@ -141,6 +145,6 @@ export async function watch(api: Pick<SwarmApi, 'snapshot' | 'rollback'> & Parti
     } else if (deadlineReached) {
       return { verdict: unreadableVerdict(options.stack, lastError, lastVerdict), polls, verdictAt: now() }
     }
-    await sleep(Math.max(0, Math.min(options.pollMs, options.deadline - now())))
+    await sleep(Math.max(0, Math.min(nextPollIn(options.pollMs, now() - options.deployedAt, due), options.deadline - now())))
   }
 }

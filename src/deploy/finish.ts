@@ -6,7 +6,7 @@ import type { Release } from '../release/record.js'
 import { objectsOf } from '../release/record.js'
 import { liveRelease } from '../release/select.js'
 import type { Rounds } from '../release/stack-rollback.js'
-import { pruneReleases } from '../release/store.js'
+import { keptReleases, pruneReleases } from '../release/store.js'
 import { releaseRow } from '../report/releases.js'
 import type { DeployRun } from './deploy-and-judge.js'
 import { pruneVersions } from './prune-versions.js'
@@ -28,7 +28,9 @@ export async function finish(run: DeployRun, { rounds, previous, deployment, sta
   outcome.verdict = verdict
   outcome.status = verdict.status
   outcome.diagnoses = diagnoses
-  await deployment?.finish(verdict.status === 'converged', verdict.summary)
+  // GitHub's Deployment status and the swarm's clean-up touch different services: at once, so the
+  // run ends when the slower is done, not after both (the deploy lock is held until then).
+  const reported = deployment?.finish(verdict.status === 'converged', verdict.summary)
 
   const live = liveRelease(releases)
   outcome.releaseNumbers = { live: live?.number, previous: previous?.number }
@@ -47,11 +49,22 @@ export async function finish(run: DeployRun, { rounds, previous, deployment, sta
     ...(outcome.stages ? { stages: outcome.stages } : {})
   }
 
-  const kept = await pruneReleases(api, releases, inputs.keepReleases, line => reporter.info(line))
+  // The releases kept are known before any is removed, and the versions they use with them.
+  const removed: string[] = []
+  const pruned = pruneReleases(api, releases, inputs.keepReleases, line => removed.push(line))
+  let versions: Promise<void> | undefined
   if (verdict.status === 'converged') {
     reporter.info(verdict.summary)
+    const kept = keptReleases(releases, inputs.keepReleases)
     const keep = new Set(kept.flatMap(objectsOf))
-    await reporter.phase('Remove unused secret and config versions', () => pruneVersions(api, inputs.stack, reporter, keep))
-    await pruneAfterDeploy(run, kept, releases)
+    // The image cleanup after the versions: each is a phase of its own in the log.
+    versions = reporter
+      .phase('Remove unused secret and config versions', () => pruneVersions(api, inputs.stack, reporter, keep))
+      .then(() => pruneAfterDeploy(run, kept, releases))
   }
+  const settled = await Promise.allSettled([reported, pruned, versions])
+  for (const line of removed) reporter.info(line)
+  // The first failure in the order they used to run in, once none is still using the session.
+  const failed = settled.find(s => s.status === 'rejected')
+  if (failed) throw failed.reason
 }

@@ -65,12 +65,20 @@ export async function setStatus(api: ReleaseApi, release: Release, status: Relea
  * Only trusted releases are given: a refused record is left alone, whoever wrote it.
  */
 export async function pruneReleases(api: ReleaseApi, releases: Release[], keep: number, log: (line: string) => void): Promise<Release[]> {
-  const sorted = sortReleases(releases)
-  const live = sorted.find(r => r.status === 'converged')
-  const kept = sorted.filter((r, i) => i < keep || r === live)
-  for (const release of sorted.filter(r => !kept.includes(r))) {
-    await api.removeObject('config', release.id)
-    log(`Removed release #${release.number} (${releaseName(release.stack, release.number)})`)
+  const kept = keptReleases(releases, keep)
+  // At once: each removal is a round trip to the manager, and the run's end waits for the last.
+  const gone = sortReleases(releases).filter(r => !kept.includes(r))
+  const results = await Promise.allSettled(gone.map(release => api.removeObject('config', release.id)))
+  for (const [i, result] of results.entries()) {
+    if (result.status === 'rejected') throw result.reason
+    log(`Removed release #${gone[i]!.number} (${releaseName(gone[i]!.stack, gone[i]!.number)})`)
   }
   return kept
+}
+
+/** The newest `keep`, and the live one (the newest converged) whatever its age, newest first. */
+export function keptReleases(releases: Release[], keep: number): Release[] {
+  const sorted = sortReleases(releases)
+  const live = sorted.find(r => r.status === 'converged')
+  return sorted.filter((r, i) => i < keep || r === live)
 }
