@@ -354,7 +354,7 @@ export async function registryTags(lab: Lab, repository: string): Promise<string
   return ((await response.json()) as { tags: string[] | null }).tags ?? []
 }
 
-const registryAuth = (lab: Lab): string => `Basic ${Buffer.from(`${lab.registryUser}:${lab.registryPassword}`).toString('base64')}`
+export const registryAuth = (lab: Lab): string => `Basic ${Buffer.from(`${lab.registryUser}:${lab.registryPassword}`).toString('base64')}`
 
 /** The digest the lab registry reports for a tag (what a pull resolves to), or undefined when it has no such tag. */
 export async function registryDigest(lab: Lab, repository: string, tag: string): Promise<string | undefined> {

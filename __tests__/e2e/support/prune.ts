@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process'
 import { readFileSync, statSync } from 'node:fs'
 import * as path from 'node:path'
 import type { Lab } from '../harness.js'
-import { docker, ROOT } from '../harness.js'
+import { docker, registryAuth, ROOT } from '../harness.js'
 
 /** The lab's job image for prune-images (`lab.sh job-image`: the base image with the runner's static docker CLI), and where each node's socket is. */
 export const JOB_IMAGE = 'lab/docker-cli:1'
@@ -92,4 +92,32 @@ export function pullOnNode(lab: Lab, host: string, image: string): void {
   } finally {
     execFileSync('rm', ['-rf', config])
   }
+}
+
+const MANIFESTS = [
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json'
+].join(', ')
+
+/** The config and layer digests of an image in the lab registry (an index: its linux/amd64 manifest). */
+export async function imageBlobs(lab: Lab, repository: string, digest: string): Promise<{ config: string; layers: string[] }> {
+  const get = async (
+    ref: string
+  ): Promise<{
+    manifests?: Array<{ digest: string; platform?: { architecture?: string } }>
+    config?: { digest: string }
+    layers?: Array<{ digest: string }>
+  }> => {
+    const response = await fetch(`http://${lab.registry}/v2/${repository}/manifests/${ref}`, {
+      headers: { authorization: registryAuth(lab), accept: MANIFESTS },
+      signal: AbortSignal.timeout(5_000)
+    })
+    if (!response.ok) throw new Error(`registry: GET ${repository}@${ref}: HTTP ${response.status}`)
+    return (await response.json()) as Awaited<ReturnType<typeof get>>
+  }
+  let manifest = await get(digest)
+  if (manifest.manifests) manifest = await get(manifest.manifests.find(m => m.platform?.architecture === 'amd64')!.digest)
+  return { config: manifest.config!.digest, layers: (manifest.layers ?? []).map(l => l.digest) }
 }
