@@ -146,11 +146,15 @@ export function getInputs(read: ReadInput, context: InputContext): Inputs {
   }
 }
 
-/** capacity-timeout: a wait the rollout's deadline would cut short is a mistake, said before anything runs. */
+/**
+ * capacity-timeout: a wait the rollout's deadline would cut short is a mistake, said before anything
+ * runs. The default is not: with a shorter timeout the deadline decides first, as it did before.
+ */
 function readCapacityTimeout(read: ReadInput, timeoutMs: number): number {
-  const raw = read('capacity-timeout').trim() || defaultOf('capacity-timeout')
+  const given = read('capacity-timeout').trim()
+  const raw = given || defaultOf('capacity-timeout')
   const ms = parseDuration('capacity-timeout', raw)
-  if (ms > timeoutMs) {
+  if (given && ms > timeoutMs) {
     throw new InputError(
       'capacity-timeout',
       `${raw} is longer than timeout (${read('timeout').trim() || defaultOf('timeout')}): the rollout would time out first; raise timeout too`

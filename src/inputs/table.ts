@@ -164,7 +164,7 @@ export const INPUTS: readonly InputSpec[] = [
     name: 'capacity-timeout',
     kind: 'duration',
     description:
-      'How long tasks that no node has the CPU or memory for ("insufficient resources" on every node) may wait for one (a node joining, others freeing up) before the verdict is `failed`. Other reasons no node fits (constraints, platform, plugin) fail after 15s. At most timeout.',
+      'How long tasks that no node has the CPU or memory for ("insufficient resources" on every node) may wait for one (a node joining, others freeing up) before the verdict is `failed`. Other reasons no node fits (constraints, platform, plugin) fail after 15s. A value given may not exceed timeout.',
     default: '15s'
   },
   {

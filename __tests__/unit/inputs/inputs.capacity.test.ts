@@ -14,6 +14,10 @@ describe('capacity-timeout and keep-replicas', () => {
     expect(rolloutOf(inputs).capacityTimeoutMs).toBe(15_000)
   })
 
+  it('keep the default with a timeout shorter than it: the deadline decides first, as before capacity-timeout existed', () => {
+    expect(getInputs(read({ timeout: '8s' }), context).capacityTimeoutMs).toBe(15_000)
+  })
+
   it('read a duration and a boolean', () => {
     const inputs = getInputs(read({ 'capacity-timeout': '3m', 'keep-replicas': 'true' }), context)
     expect(inputs.capacityTimeoutMs).toBe(180_000)
