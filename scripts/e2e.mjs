@@ -25,7 +25,8 @@ export const SERIAL = {
   'releases-restart.test.ts': "restarts the manager's dockerd (lab.sh manager-restart)",
   'capacity-join.test.ts': 'a third node joins the swarm and leaves it (lab.sh node-add, node-remove)',
   'prune-images.test.ts': 'drains the worker (docker node update --availability drain) and removes images on every node',
-  'buildkit.test.ts': "empties the runner's build cache (buildx prune --all) to stand for a new runner, and needs no other build beside it between its two builds",
+  'buildkit.test.ts':
+    "empties the runner's build cache (buildx prune --all) to stand for a new runner, and needs no other build beside it between its two builds",
   'rebalance.test.ts': 'a third node joins the swarm and leaves it (lab.sh node-add, node-remove), and is drained once: any task may land on it or move'
 }
 
