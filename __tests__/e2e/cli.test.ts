@@ -88,7 +88,8 @@ describe('swarm-deploy CLI on the lab swarm', () => {
     const result = await runCli(lab, [...sshFlags(lab), '--stack', PLAN, '--timeout', '5 parsecs'], { env: secretEnv() })
     expect(result.code).toBe(2)
     expect(result.stderr).toContain("timeout: '5 parsecs' is not a duration like 90s, 5m or 1h")
-    expect(result.seconds).toBeLessThan(2)
+    // Refused before any connection; the bound only rules out a connect timeout, not a speed.
+    expect(result.seconds).toBeLessThan(10)
     expect(stackExists(lab, PLAN)).toBe(false)
   })
 

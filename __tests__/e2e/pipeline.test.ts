@@ -330,7 +330,8 @@ describe('bad inputs fail fast, name the input, and deploy nothing', () => {
     const result = await runAction(lab, { ...sshInputs(lab), stack, 'compose-file': 'unschedulable.yml', env: 'BASE_IMAGE=x', ...override })
     expect(result.code).toBe(1)
     expect(result.log).toMatch(message)
-    expect(result.seconds).toBeLessThan(1)
+    // Refused before any connection (no phase began); the bound only rules out a connect timeout, not a speed (CI: 1.06 s under load).
+    expect(result.seconds).toBeLessThan(10)
     expect(result.log).not.toContain('this-line-is-secret')
     expect(result.log).not.toContain('::group::')
     expect(stackExists(lab, stack)).toBe(false)
