@@ -1,6 +1,6 @@
 // The end of a deploy that reached a verdict: the outcome and its outputs,
 // the GitHub Deployment's status, the summary's facts, then the releases kept
-// and, after a converged deploy, the versions nothing uses any more.
+// and, after a converged deploy, the versions and images nothing uses any more.
 import type { Deployment } from '../github/deployments.js'
 import type { Release } from '../release/record.js'
 import { objectsOf } from '../release/record.js'
@@ -52,17 +52,17 @@ export async function finish(run: DeployRun, { rounds, previous, deployment, sta
   // The releases kept are known before any is removed, and the versions they use with them.
   const removed: string[] = []
   const pruned = pruneReleases(api, releases, inputs.keepReleases, line => removed.push(line))
-  let versions: Promise<void> | undefined
+  let cleanup: Promise<void> | undefined
   if (verdict.status === 'converged') {
     reporter.info(verdict.summary)
     const kept = keptReleases(releases, inputs.keepReleases)
     const keep = new Set(kept.flatMap(objectsOf))
     // The image cleanup after the versions: each is a phase of its own in the log.
-    versions = reporter
+    cleanup = reporter
       .phase('Remove unused secret and config versions', () => pruneVersions(api, inputs.stack, reporter, keep))
       .then(() => pruneAfterDeploy(run, kept, releases))
   }
-  const settled = await Promise.allSettled([reported, pruned, versions])
+  const settled = await Promise.allSettled([reported, pruned, cleanup])
   for (const line of removed) reporter.info(line)
   // The first failure in the order they used to run in, once none is still using the session.
   const failed = settled.find(s => s.status === 'rejected')
