@@ -52,16 +52,18 @@ is_node() { [[ " ${NODES[*]} " == *" $1 "* ]] || die "no node '$1' (c1..c4)"; }
 # shellcheck source=lab/processes.sh
 source "$HERE/processes.sh"
 
-# The engine's binaries: the main lab's engine 28 (what `lab.sh engine-path`
-# gives, run read-only; else the folder it unpacks to), unless CLUSTER_ENGINE=20
-# asks for the system's 20.10. CLUSTER_ENGINE_PATH overrides both.
+# The engine's binaries: the main lab's engine (what `lab.sh engine-path`
+# gives, run read-only: nothing for the system's 20.10; else engine 28's folder
+# when unpacked), unless CLUSTER_ENGINE=20 asks for the system's 20.10.
+# CLUSTER_ENGINE_PATH overrides both.
 ENGINE28_ROOT=/var/cache/swarm-lab/engine-28/root
 engine_path() {
   local want=${CLUSTER_ENGINE:-28} p
   [[ $want == 20 ]] && return 0
   [[ -n ${CLUSTER_ENGINE_PATH:-} ]] && { echo "${CLUSTER_ENGINE_PATH%:}"; return 0; }
-  if p=$(bash "$HERE/lab.sh" engine-path 2>/dev/null) && [[ -n $p ]]; then
-    echo "${p%:}"
+  # An empty answer is the main lab on the system's 20.10: the cluster runs it too.
+  if p=$(bash "$HERE/lab.sh" engine-path 2>/dev/null); then
+    [[ -n $p ]] && echo "${p%:}"
     return 0
   fi
   [[ -x $ENGINE28_ROOT/usr/sbin/dockerd ]] && { echo "$ENGINE28_ROOT/usr/sbin:$ENGINE28_ROOT/usr/bin"; return 0; }
