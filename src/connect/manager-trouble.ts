@@ -17,6 +17,8 @@ const ENGINE_DOWN = [
   /dial unix \S+: connect: (no such file or directory|connection refused)/i
 ]
 // "This node is not a swarm manager. Worker nodes can't be used to view or modify cluster state. ..."
+// A demoted manager says it, and so does an engine 20.10 that is stopping, for a moment before
+// its API goes (lab/cluster.sh on 20.10: each of three stops).
 const NOT_MANAGER = /this node is not a swarm manager/i
 // "rpc error: code = Unknown desc = The swarm does not have a leader. It's possible that too few managers are online. ..."
 // "rpc error: code = Unknown desc = raft: failed to process the request: node lost leader status"
@@ -37,7 +39,7 @@ export function troubleReason(trouble: ManagerTrouble): string {
     case 'engine-down':
       return 'its Docker engine is not running (docker system dial-stdio cannot connect to it)'
     case 'not-manager':
-      return 'it is no longer a swarm manager (demoted to worker)'
+      return 'it says it is not a swarm manager (demoted to worker, or its engine is stopping)'
     case 'no-quorum':
       return QUORUM_LOST
     default:

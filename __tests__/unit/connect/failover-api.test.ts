@@ -37,7 +37,7 @@ describe('failingOver', () => {
     const failovers: string[] = []
     const guarded = failingOver(api, { failover: reason => void failovers.push(reason), trouble: () => undefined })
     await expect(guarded.listConfigs({})).resolves.toEqual([])
-    expect(failovers).toEqual(['it is no longer a swarm manager (demoted to worker)'])
+    expect(failovers).toEqual(['it says it is not a swarm manager (demoted to worker, or its engine is stopping)'])
     expect(calls()).toBe(2)
   })
 
