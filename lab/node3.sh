@@ -39,10 +39,13 @@ cmd_node_add() {
   fi
   [[ -e /var/run/netns/$N3_HOSTNAME ]] || ns_attach "$N3" "$N3_IP"
   pid_alive "$(pidfile "$N3")" dockerd || { log "node-add: starting dockerd $N3 ($N3_IP)"; dockerd_start "$N3"; }
-  # Like the other nodes, it has the lab's base image under its local name.
-  if ! dk "$N3" image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
-    dk wrk save "$BASE_IMAGE" | dk "$N3" load -q >/dev/null
-  fi
+  # Like the other nodes, it has the lab's base image and prune-images' job image
+  # under their local names, and its socket linked by hostname (job_image_up).
+  local image
+  for image in "$BASE_IMAGE" "$JOB_IMAGE"; do
+    dk "$N3" image inspect "$image" >/dev/null 2>&1 || dk wrk save "$image" | dk "$N3" load -q >/dev/null
+  done
+  ln -sfn "$N3.sock" "$RUN_DIR/$N3_HOSTNAME.sock"
   if [[ $(dk "$N3" info --format '{{.Swarm.LocalNodeState}}') != active ]]; then
     log "node-add: joining the swarm as a worker"
     token=$(dk mgr swarm join-token -q worker)
@@ -93,7 +96,7 @@ cmd_node_remove() {
   cgroups_down "$N3"
   ip netns del "$N3_HOSTNAME" 2>/dev/null || true
   ip link del "swlh-$N3" 2>/dev/null || true
-  rm -rf "${RUN_DIR:?}/$N3" "$(sock "$N3")" "$N3_JSON"
+  rm -rf "${RUN_DIR:?}/$N3" "$(sock "$N3")" "$RUN_DIR/$N3_HOSTNAME.sock" "$N3_JSON"
   log "node $N3_HOSTNAME removed"
 }
 
