@@ -54,17 +54,18 @@ source "$HERE/processes.sh"
 
 # The engine's binaries: the main lab's engine (what `lab.sh engine-path`
 # gives, run read-only: nothing for the system's 20.10; else engine 28's folder
-# when unpacked), unless CLUSTER_ENGINE=20 asks for the system's 20.10.
-# CLUSTER_ENGINE_PATH overrides both.
+# when unpacked), unless CLUSTER_ENGINE=20|28 picks one. CLUSTER_ENGINE_PATH
+# overrides all.
 ENGINE28_ROOT=/var/cache/swarm-lab/engine-28/root
 engine_path() {
-  local want=${CLUSTER_ENGINE:-28} p
-  [[ $want == 20 ]] && return 0
+  local p
+  [[ ${CLUSTER_ENGINE:-} == 20 ]] && return 0
   [[ -n ${CLUSTER_ENGINE_PATH:-} ]] && { echo "${CLUSTER_ENGINE_PATH%:}"; return 0; }
-  # An empty answer is the main lab on the system's 20.10: the cluster runs it too.
   if p=$(bash "$HERE/lab.sh" engine-path 2>/dev/null); then
-    [[ -n $p ]] && echo "${p%:}"
-    return 0
+    [[ -n $p ]] && { echo "${p%:}"; return 0; }
+    # An empty answer is the main lab on the system's 20.10: the cluster runs it too,
+    # unless CLUSTER_ENGINE=28 asks for 28.
+    [[ -z ${CLUSTER_ENGINE:-} ]] && return 0
   fi
   [[ -x $ENGINE28_ROOT/usr/sbin/dockerd ]] && { echo "$ENGINE28_ROOT/usr/sbin:$ENGINE28_ROOT/usr/bin"; return 0; }
   [[ -n ${CLUSTER_ENGINE:-} ]] && die "CLUSTER_ENGINE=28: no engine 28 (run lab.sh up with engine 28 first)"
