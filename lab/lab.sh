@@ -59,6 +59,7 @@ die() { echo "lab: ERROR: $*" >&2; exit 1; }
 
 ns()       { echo "swl-$1"; }             # netns name, also the node hostname
 sock()     { echo "$RUN_DIR/$1.sock"; }
+host_sock() { echo "$RUN_DIR/$(ns "$1").sock"; }  # the socket by hostname (prune-docker-socket)
 pidfile()  { echo "$RUN_DIR/$1.pid"; }
 dk()       { local n=$1; shift; docker -H "unix://$(sock "$n")" "$@"; }
 
@@ -331,7 +332,7 @@ job_image_up() {
   done
   rm -rf "$dir"
   # Each node's engine socket by its hostname: the jobs mount `/run/swl/{{.Node.Hostname}}.sock` (prune-docker-socket).
-  for n in mgr wrk; do ln -sfn "$n.sock" "$RUN_DIR/swl-$n.sock"; done
+  for n in mgr wrk; do ln -sfn "$n.sock" "$(host_sock "$n")"; done
 }
 
 # ---------------------------------------------------------------- swarm

@@ -45,7 +45,7 @@ cmd_node_add() {
   for image in "$BASE_IMAGE" "$JOB_IMAGE"; do
     dk "$N3" image inspect "$image" >/dev/null 2>&1 || dk wrk save "$image" | dk "$N3" load -q >/dev/null
   done
-  ln -sfn "$N3.sock" "$RUN_DIR/$N3_HOSTNAME.sock"
+  ln -sfn "$N3.sock" "$(host_sock "$N3")"
   if [[ $(dk "$N3" info --format '{{.Swarm.LocalNodeState}}') != active ]]; then
     log "node-add: joining the swarm as a worker"
     token=$(dk mgr swarm join-token -q worker)
@@ -96,7 +96,7 @@ cmd_node_remove() {
   cgroups_down "$N3"
   ip netns del "$N3_HOSTNAME" 2>/dev/null || true
   ip link del "swlh-$N3" 2>/dev/null || true
-  rm -rf "${RUN_DIR:?}/$N3" "$(sock "$N3")" "$RUN_DIR/$N3_HOSTNAME.sock" "$N3_JSON"
+  rm -rf "${RUN_DIR:?}/$N3" "$(sock "$N3")" "$(host_sock "$N3")" "$N3_JSON"
   log "node $N3_HOSTNAME removed"
 }
 
