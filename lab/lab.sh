@@ -134,7 +134,11 @@ net_up() {
   # `ip netns add` turns /run/netns into a bind mount the first time; remember
   # whether that was us, so that `down` can undo it.
   mountpoint -q /run/netns || touch "$RUN_DIR/netns-dir-mounted-by-lab"
-  ip link add "$BRIDGE" type bridge
+  # A MAC of its own: a bridge without one takes the lowest of its ports', so a port
+  # added or removed later (node-add, node-remove) could change it, and every
+  # namespace's ARP entry for the host would point at the old one until it expires
+  # (the runner's registry login timed out once right after node-remove).
+  ip link add "$BRIDGE" address 02:77:00:00:00:01 type bridge
   ip addr add "$HOST_IP/24" dev "$BRIDGE"
   ip link set "$BRIDGE" up
   local n
