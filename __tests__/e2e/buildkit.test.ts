@@ -109,8 +109,7 @@ describe('the BuildKit cache, where the runner has buildx on the containerd imag
     expect(first.log).toContain(`Build cache: ${image}:buildcache in the registry`)
     expect(first.log).toContain(`--cache-from type=registry,ref=${image}:buildcache --cache-to type=registry,ref=${image}:buildcache,mode=max`)
     // BuildKit names the step with the build-arg's value.
-    const runStep = (log: string) => buildSteps(log).find(step => step.name.includes(`RUN echo "version ${run}"`))
-    expect(runStep(first.log)).toMatchObject({ cached: false })
+    expect(buildSteps(first.log).find(step => step.name.includes(`RUN echo "version ${run}"`))).toMatchObject({ cached: false })
     expect(await registryTags(lab, repository)).toEqual(expect.arrayContaining([`c1-${run}`, 'buildcache']))
 
     // A fresh runner: the next build finds nothing of the first on the engine.
@@ -118,9 +117,13 @@ describe('the BuildKit cache, where the runner has buildx on the containerd imag
     const second = await runAction(lab, inputs(`c2-${run}`), { cwd })
     expectVerdict(second, 0, 'converged')
     expect(second.log).toContain(`importing cache manifest from ${image}:buildcache`)
-    const steps = buildSteps(second.log)
-    expect(runStep(second.log)).toMatchObject({ cached: true })
-    expect(steps.filter(step => !/\] FROM /.test(step.name) && !step.cached)).toEqual([])
+    // The same image: every layer came from the registry's cache. A RUN step
+    // that runs again writes its file with a new time, so a new layer and a
+    // new digest (checked: two --no-cache builds of this Dockerfile differ).
+    // BuildKit's progress is no proof: a step it takes lazily from a registry
+    // cache is sometimes shown without `CACHED`, only by the layer it fetches
+    // (2 runs of 3 on engine 28.5, buildx 0.29; see lab/README).
+    expect(second.outputs.digest).toBe(first.outputs.digest)
     expect(second.outputs.digest).toBe(await registryDigest(lab, repository, `c2-${run}`))
     expect(inspectService(lab, `${CACHED}_web`).Spec.TaskTemplate.ContainerSpec.Image).toBe(`${image}:c2-${run}@${second.outputs.digest}`)
   })
