@@ -41,7 +41,8 @@ export function failureLine(diagnoses: Diagnosis[]): string {
  */
 export function stoppedVerdict(stack: string, stage: Stage, verdict: Verdict, diagnoses: Diagnosis[], notRun: Stage[]): Verdict {
   const rest = notRun.length > 0 ? ` Not run: ${notRun.map(stageName).join('; ')}.` : ''
-  const why = verdict.summary.replace(new RegExp(`^Stack ${escaped(stack)} `), '')
+  const prefix = `Stack ${stack} `
+  const why = verdict.summary.startsWith(prefix) ? verdict.summary.slice(prefix.length) : verdict.summary
   switch (stage.kind) {
     case 'pre-deploy':
       return {
@@ -58,10 +59,6 @@ export function stoppedVerdict(stack: string, stage: Stage, verdict: Verdict, di
     default:
       return unreachable(stage.kind)
   }
-}
-
-function escaped(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 }
 
 /** The stack's verdict with a post-deploy hook's: the services of both, and the hook's status if it did not complete. */

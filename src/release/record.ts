@@ -59,7 +59,8 @@ export function releaseName(stack: string, n: number): string {
 }
 
 export function isReleaseName(stack: string, name: string): boolean {
-  return new RegExp(`^${stack.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}_release_\\d+$`).test(name)
+  const prefix = `${stack}_release_`
+  return name.startsWith(prefix) && /^\d+$/.test(name.slice(prefix.length))
 }
 
 export function encodeRelease(data: ReleaseData): Buffer {
