@@ -4,7 +4,7 @@
 // swarm now. The connection flags are the deploy's; it holds the deploy lock
 // (a preview does not), so it never runs beside a deploy of the stack.
 import { readPruneImages, readReleaseKey } from '../inputs/inputs.js'
-import { InputError, parseDuration, readBoolean } from '../inputs/parse.js'
+import { parseDuration, readBoolean } from '../inputs/parse.js'
 import { defaultOf } from '../inputs/table.js'
 import type { Adapters, Host } from '../ports.js'
 import { JOB_DEADLINE_MS, pruneImages } from '../prune-images/prune.js'
@@ -20,24 +20,15 @@ const HELP =
   "Usage: swarm-deploy prune-images --stack NAME [--host HOST --user USER ...] [--dry-run] [--prune-image IMAGE] [--prune-docker-socket PATH] [--json]\n\nRemoves on every ready node the images of the stack's repositories that nothing needs (tasks on the node, any service's current or previous spec, the stack's releases), as a deploy with prune-images does after it converged. --dry-run lists them and removes nothing. The connection flags are those of a deploy.\n"
 
 export async function pruneImagesMain(argv: string[], io: CliIo, host: Host, adapters: Adapters): Promise<number> {
-  const command = readStackCommand('prune-images', HELP, argv, io, host)
+  const command = readStackCommand('prune-images', HELP, argv, io, host, (line, target) => ({
+    prune: readPruneImages(name => (name === 'prune-images' ? 'true' : line.read(name)))!,
+    keys: releaseKeysOf(readReleaseKey(line.read), target),
+    dryRun: readBoolean(line.read, 'dry-run'),
+    lockWaitMs: parseDuration('lock-timeout', line.read('lock-timeout') || defaultOf('lock-timeout'))
+  }))
   if (typeof command === 'number') return command
   const { line, reporter, stack, target } = command
-  let settings
-  try {
-    const read = (name: string): string => (name === 'prune-images' ? 'true' : line.read(name))
-    settings = {
-      prune: readPruneImages(read)!,
-      keys: releaseKeysOf(readReleaseKey(line.read), target),
-      dryRun: readBoolean(line.read, 'dry-run'),
-      lockWaitMs: parseDuration('lock-timeout', line.read('lock-timeout') || defaultOf('lock-timeout'))
-    }
-  } catch (error) {
-    if (!(error instanceof InputError)) throw error
-    io.stderr(`swarm-deploy prune-images: ${reporter.redact(error.message)}\n`)
-    return EXIT.input
-  }
-  const { prune, keys, dryRun, lockWaitMs } = settings
+  const { prune, keys, dryRun, lockWaitMs } = command.settings
   // Both jobs' deadlines, and time to read the swarm and remove them.
   const lock = dryRun ? undefined : { stack, ttlMs: 2 * JOB_DEADLINE_MS + 60_000, waitMs: lockWaitMs }
   let report

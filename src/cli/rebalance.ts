@@ -3,7 +3,7 @@
 // src/rebalance/). The connection flags, timeout, lock-timeout and
 // rollback-on-failure are a deploy's. Exit 0 converged (or nothing to move);
 // 1 the judge said otherwise, or cancelled; 2 bad input; 3 swarm unreachable.
-import { InputError, parseDuration, readBoolean } from '../inputs/parse.js'
+import { parseDuration, readBoolean } from '../inputs/parse.js'
 import { defaultOf } from '../inputs/table.js'
 import type { Adapters, Host } from '../ports.js'
 import type { RebalanceOutcome } from '../rebalance/run.js'
@@ -31,19 +31,14 @@ function exitOf(outcome: RebalanceOutcome): number {
 }
 
 export async function rebalanceMain(argv: string[], io: CliIo, host: Host, adapters: Adapters, control: CliControl = {}): Promise<number> {
-  const command = readStackCommand('rebalance', HELP, argv, io, host)
-  if (typeof command === 'number') return command
-  const { line, reporter, stack, target } = command
-  let inputs
-  try {
+  const command = readStackCommand('rebalance', HELP, argv, io, host, (line, target) => {
     const duration = (name: string): number => parseDuration(name, line.read(name) || defaultOf(name))
     const flags = { rollbackOnFailure: readBoolean(line.read, 'rollback-on-failure'), dryRun: readBoolean(line.read, 'dry-run') }
-    inputs = { target, stack, timeoutMs: duration('timeout'), lockTimeoutMs: duration('lock-timeout'), ...flags }
-  } catch (error) {
-    if (!(error instanceof InputError)) throw error
-    io.stderr(`swarm-deploy rebalance: ${reporter.redact(error.message)}\n`)
-    return EXIT.input
-  }
+    return { target, timeoutMs: duration('timeout'), lockTimeoutMs: duration('lock-timeout'), ...flags }
+  })
+  if (typeof command === 'number') return command
+  const { line, reporter, stack, settings } = command
+  const inputs = { ...settings, stack }
   const ended = await Promise.race([runRebalance(inputs, host, adapters, reporter), control.signalled ?? new Promise<never>(() => undefined)])
   if (typeof ended === 'string') {
     reporter.print(`Cancelled (${ended}): Swarm goes on with the updates that reached it; nothing is rolled back.`)

@@ -2,7 +2,6 @@
 // first, as a table or JSON. The connection flags are the deploy's.
 import type { Adapters, Host } from '../ports.js'
 import { readReleaseKey } from '../inputs/inputs.js'
-import { InputError } from '../inputs/parse.js'
 import { listReleases } from '../release/list.js'
 import { releaseKeysOf } from '../release/proof.js'
 import { refusedSummary, releaseSummary, releaseTable } from '../release/select.js'
@@ -13,17 +12,9 @@ const HELP =
   'Usage: swarm-deploy releases --stack NAME [--host HOST --user USER ...] [--json]\n\nLists the releases recorded on the swarm for a stack, newest first, and the records it refused (no valid proof: see release-key). The connection flags are those of a deploy.\n'
 
 export async function releasesMain(argv: string[], io: CliIo, host: Host, adapters: Adapters): Promise<number> {
-  const command = readStackCommand('releases', HELP, argv, io, host)
+  const command = readStackCommand('releases', HELP, argv, io, host, (line, target) => releaseKeysOf(readReleaseKey(line.read), target))
   if (typeof command === 'number') return command
-  const { line, reporter, stack, target } = command
-  let keys
-  try {
-    keys = releaseKeysOf(readReleaseKey(line.read), target)
-  } catch (error) {
-    if (!(error instanceof InputError)) throw error
-    io.stderr(`swarm-deploy releases: ${error.message}\n`)
-    return 2
-  }
+  const { line, reporter, stack, target, settings: keys } = command
   let history
   try {
     history = await listReleases(target, stack, keys, host, adapters, reporter)

@@ -1,6 +1,7 @@
-// What the stack sub-commands (`releases`, `unlock`) share before their own
-// work: the command line, --help, every secret masked, then the stack and
-// where the swarm is. A bad command line or input is exit 2, said on stderr.
+// What the stack sub-commands (`releases`, `unlock`, `rebalance`,
+// `prune-images`) share before their own work: the command line, --help,
+// every secret masked, then the stack, where the swarm is and the command's
+// own settings. A bad command line or input is exit 2, said on stderr.
 import { readTarget } from '../inputs/inputs.js'
 import { InputError, parseStackName } from '../inputs/parse.js'
 import type { Host, LocalTarget, SshTarget } from '../ports.js'
@@ -8,18 +9,35 @@ import { secretsOf } from '../secrets.js'
 import type { CommandLine } from './args.js'
 import { parseCommandLine, UsageError } from './args.js'
 import type { CliIo } from './io.js'
+import { EXIT } from './io.js'
 import type { TerminalReporter } from './terminal.js'
 import { terminalReporter } from './terminal.js'
 
-export interface StackCommand {
+export type Target = SshTarget | LocalTarget
+
+export interface StackCommand<T> {
   line: CommandLine
   reporter: TerminalReporter
   stack: string
-  target: SshTarget | LocalTarget
+  target: Target
+  /** What the command's own reader made of its flags. */
+  settings: T
 }
 
+/** Reads a command's own flags; throws InputError on a bad one. */
+export type SettingsReader<T> = (line: CommandLine, target: Target) => T
+
 /** The command's parts, or the exit code it ended with (help, or bad input). */
-export function readStackCommand(name: string, help: string, argv: string[], io: CliIo, host: Host): StackCommand | number {
+export function readStackCommand(name: string, help: string, argv: string[], io: CliIo, host: Host): StackCommand<undefined> | number
+export function readStackCommand<T>(name: string, help: string, argv: string[], io: CliIo, host: Host, settingsOf: SettingsReader<T>): StackCommand<T> | number
+export function readStackCommand<T>(
+  name: string,
+  help: string,
+  argv: string[],
+  io: CliIo,
+  host: Host,
+  settingsOf?: SettingsReader<T>
+): StackCommand<T | undefined> | number {
   const readText = (file: string): string | undefined => host.files.read(file)?.toString('utf8')
   let line
   try {
@@ -27,7 +45,7 @@ export function readStackCommand(name: string, help: string, argv: string[], io:
   } catch (error) {
     if (error instanceof UsageError || error instanceof InputError) {
       io.stderr(`swarm-deploy ${name}: ${error.message}\n`)
-      return 2
+      return EXIT.input
     }
     throw error
   }
@@ -38,11 +56,13 @@ export function readStackCommand(name: string, help: string, argv: string[], io:
   const reporter = terminalReporter(io.stderr, { verbose: line.verbose, now: host.now })
   for (const { value } of secretsOf(line.read)) reporter.secret(value)
   try {
-    return { line, reporter, stack: parseStackName('stack', line.read('stack')), target: readTarget(line.read) }
+    const stack = parseStackName('stack', line.read('stack'))
+    const target = readTarget(line.read)
+    return { line, reporter, stack, target, settings: settingsOf?.(line, target) }
   } catch (error) {
     if (error instanceof InputError) {
       io.stderr(`swarm-deploy ${name}: ${reporter.redact(error.message)}\n`)
-      return 2
+      return EXIT.input
     }
     throw error
   }
