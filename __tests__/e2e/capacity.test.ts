@@ -8,7 +8,8 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import type { ActionRun, Lab } from './harness.js'
 import { docker, expectVerdict, inspectService, loadLab, pushImage, removeStack, servicesOf } from './harness.js'
-import { deployWeb, rolloutUnderWay, schedulableNodes } from './support/cap.js'
+import { deployWeb, schedulableNodes } from './support/cap.js'
+import { rolloutUnderWay } from './support/rollout.js'
 
 jest.setTimeout(300_000)
 
@@ -110,7 +111,7 @@ describe('replica counts owned by someone else', () => {
     const first = await deployWeb(lab, stack, image('v1'), { replicas: 3, slow: true }).run
     expectVerdict(first, 0, 'converged')
     const pending = deployWeb(lab, stack, image('v2'), { replicas: 3, slow: true }).run
-    await rolloutUnderWay(lab, `${stack}_web`, image('v2').tag, pending)
+    await rolloutUnderWay(lab, `${stack}_web`, pending, spec => spec.includes(`:${image('v2').tag}@`))
     docker(lab, ['service', 'scale', '--detach', `${stack}_web=5`])
     const result = await pending
     expectVerdict(result, 0, 'converged')

@@ -5,6 +5,7 @@
 import { afterAll, describe, expect, it, jest } from '@jest/globals'
 import * as path from 'node:path'
 import type { ActionRun } from './harness.js'
+import { rolloutUnderWay } from './support/rollout.js'
 import { dockerAsync, expectVerdict, inspectService, loadLab, removeStack, ROOT, runAction, servicesOf, sshInputs } from './harness.js'
 
 jest.setTimeout(300_000)
@@ -14,7 +15,6 @@ const lab = loadLab()
 const CONVERGE = path.join(ROOT, 'examples/converge')
 const run = Date.now().toString(36)
 const STACKS = { changed: `e2e-sup-changed-${run}`, removed: `e2e-sup-removed-${run}`, control: `e2e-sup-control-${run}` }
-const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
 
 /** Build the hello app at `version` and deploy it to `stack`: 3 replicas, one at a time, 6 s apart. */
 function deploy(stack: string, version: string): Promise<ActionRun> {
@@ -36,31 +36,6 @@ function deploy(stack: string, version: string): Promise<ActionRun> {
   )
 }
 
-/** Wait until the action's deploy is under way: the spec runs `image` no more and one task of the new spec runs. */
-async function midRollout(pending: Promise<ActionRun>, service: string, previousImage: string): Promise<string> {
-  let finished = false
-  void pending.then(() => (finished = true))
-  for (const started = Date.now(); Date.now() - started < 90_000 && !finished; await sleep(200)) {
-    const [spec] = JSON.parse(await dockerAsync(lab, ['service', 'inspect', service])) as Array<{
-      Spec: { TaskTemplate: { ContainerSpec: { Image: string } } }
-    }>
-    const image = spec!.Spec.TaskTemplate.ContainerSpec.Image
-    if (image === previousImage) continue
-    const tasks = await dockerAsync(lab, [
-      'service',
-      'ps',
-      service,
-      '--no-trunc',
-      '--filter',
-      'desired-state=running',
-      '--format',
-      '{{.Image}} {{.CurrentState}}'
-    ])
-    if (tasks.split('\n').some(line => line.startsWith(`${image} Running`))) return image
-  }
-  throw new Error(`the rollout of ${service} was not seen under way (action finished: ${finished})`)
-}
-
 /** Deploy version 1, then version 2 while `meddle` runs once the rollout is under way. */
 async function supersede(
   stack: string,
@@ -70,7 +45,7 @@ async function supersede(
   expectVerdict(initial, 0, 'converged')
   const first = initial.outputs.image!
   const pending = deploy(stack, 'v2')
-  const second = await midRollout(pending, `${stack}_web`, first)
+  const second = await rolloutUnderWay(lab, `${stack}_web`, pending, image => image !== first)
   await meddle(`${stack}_web`, first)
   return { result: await pending, first, second }
 }

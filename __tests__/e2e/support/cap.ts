@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import type { ActionRun, Lab, RunningAction } from '../harness.js'
-import { docker, dockerAsync, sshInputs, startAction } from '../harness.js'
+import { docker, sshInputs, startAction } from '../harness.js'
 
 export interface WebService {
   replicas: number
@@ -87,28 +87,4 @@ export function schedulableNodes(lab: Lab): Array<{ name: string; cpus: number }
   return nodes
     .filter(n => n.Status.State === 'ready' && n.Spec.Availability === 'active')
     .map(n => ({ name: n.Description.Hostname, cpus: n.Description.Resources.NanoCPUs / 1e9 }))
-}
-
-const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
-
-/** Resolves once `service` runs `image` in some task while its spec names it: the rollout is under way. */
-export async function rolloutUnderWay(lab: Lab, service: string, tag: string, pending: Promise<unknown>): Promise<void> {
-  let finished = false
-  void pending.finally(() => (finished = true))
-  for (const started = Date.now(); Date.now() - started < 90_000 && !finished; await sleep(200)) {
-    const spec = await dockerAsync(lab, ['service', 'inspect', service, '--format', '{{.Spec.TaskTemplate.ContainerSpec.Image}}']).catch(() => '')
-    if (!spec.includes(`:${tag}@`)) continue
-    const tasks = await dockerAsync(lab, [
-      'service',
-      'ps',
-      service,
-      '--no-trunc',
-      '--filter',
-      'desired-state=running',
-      '--format',
-      '{{.Image}} {{.CurrentState}}'
-    ])
-    if (tasks.split('\n').some(line => line.includes(`:${tag}@`) && / Running /.test(`${line} `))) return
-  }
-  throw new Error(`the rollout of ${service} to ${tag} was not seen under way (action finished: ${finished})`)
 }
