@@ -93,6 +93,20 @@ describe('swarm-deploy CLI on the lab swarm', () => {
     expect(stackExists(lab, PLAN)).toBe(false)
   })
 
+  it('the stack sub-commands exit 2 on a bad setting of their own and name it', async () => {
+    const shortKey = `short-${run}`
+    const cases: Array<[string[], Record<string, string>, string]> = [
+      [['rebalance', '--timeout', '5 parsecs'], {}, "swarm-deploy rebalance: timeout: '5 parsecs' is not a duration like 90s, 5m or 1h"],
+      [['prune-images', '--lock-timeout', '5 parsecs'], {}, "swarm-deploy prune-images: lock-timeout: '5 parsecs' is not a duration like 90s, 5m or 1h"],
+      [['releases'], { SWARM_DEPLOY_RELEASE_KEY: shortKey }, 'swarm-deploy releases: release-key: line 1 is shorter than 16 characters']
+    ]
+    for (const [[command, ...flags], env, message] of cases) {
+      const result = await runCli(lab, [command!, '--stack', PLAN, ...sshFlags(lab), ...flags], { env })
+      expect({ command, code: result.code, stderr: result.stderr }).toEqual({ command, code: 2, stderr: expect.stringContaining(message) })
+      expect(result.stdout + result.stderr).not.toContain(shortKey)
+    }
+  })
+
   it('refuses --ssh-key as a flag without echoing it', async () => {
     const result = await runCli(lab, ['--stack', PLAN, '--host', lab.sshHost, '--user', lab.sshUser, '--ssh-key', key])
     expect(result.code).toBe(2)
