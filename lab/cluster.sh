@@ -59,8 +59,8 @@ source "$HERE/processes.sh"
 ENGINE28_ROOT=/var/cache/swarm-lab/engine-28/root
 engine_path() {
   local p
-  [[ ${CLUSTER_ENGINE:-} == 20 ]] && return 0
   [[ -n ${CLUSTER_ENGINE_PATH:-} ]] && { echo "${CLUSTER_ENGINE_PATH%:}"; return 0; }
+  [[ ${CLUSTER_ENGINE:-} == 20 ]] && return 0
   if p=$(bash "$HERE/lab.sh" engine-path 2>/dev/null); then
     [[ -n $p ]] && { echo "${p%:}"; return 0; }
     # An empty answer is the main lab on the system's 20.10: the cluster runs it too,
